@@ -1,0 +1,535 @@
+/*
+ * authgate — tokens: algorithms, keys, keyrings, issuing and verifying
+ * compact JWS access and refresh tokens.
+ *
+ * See authgate.h for the conventions (NULL rule, ownership, threads, units).
+ */
+#ifndef AUTHGATE_TOKEN_H
+#define AUTHGATE_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Limits                                                              */
+/* ------------------------------------------------------------------ */
+
+/** Hard upper bound on a token's length in bytes (V-04). */
+#define AG_TOKEN_MAX_LEN 8192
+/** Largest decoded payload a token within AG_TOKEN_MAX_LEN can carry. */
+#define AG_PAYLOAD_MAX_LEN 6144
+/** Largest decoded JOSE header. */
+#define AG_HEADER_MAX_LEN 1024
+/** Longest accepted key id, in bytes (V-08). */
+#define AG_KID_MAX_LEN 128
+/** Length of a jti as issued: 32 random bytes in base64url. */
+#define AG_JTI_LEN 43
+/** Default clock leeway in seconds. */
+#define AG_LEEWAY_DEFAULT 30
+/** Largest accepted leeway in seconds ("a few minutes at most", V-15). */
+#define AG_LEEWAY_MAX 300
+/** Largest NumericDate accepted (9999-12-31T23:59:59Z), V-14. */
+#define AG_NUMERICDATE_MAX INT64_C(253402300799)
+
+/* ------------------------------------------------------------------ */
+/* Algorithms                                                          */
+/* ------------------------------------------------------------------ */
+
+/** The signature algorithms authgate supports. There is no "none". */
+typedef enum ag_alg {
+    AG_ALG_HS256 = 1,
+    AG_ALG_HS384 = 2,
+    AG_ALG_HS512 = 3,
+    AG_ALG_RS256 = 4,
+    AG_ALG_RS384 = 5,
+    AG_ALG_RS512 = 6,
+    AG_ALG_PS256 = 7,
+    AG_ALG_PS384 = 8,
+    AG_ALG_PS512 = 9,
+    AG_ALG_ES256 = 10,
+    AG_ALG_ES384 = 11,
+    AG_ALG_EDDSA = 12
+} ag_alg;
+
+/**
+ * The JWA name of an algorithm ("HS256", …, "EdDSA").
+ * Returns: static text, or NULL for a value that is not an ag_alg.
+ * @since 0.1
+ */
+AG_API const char *ag_alg_name(ag_alg alg);
+
+/**
+ * Parses a JWA name, exactly and case-sensitively ("none" is never an
+ * algorithm).
+ *
+ * @param[in]  name  bytes, not necessarily NUL-terminated
+ * @param[in]  len   length of name in bytes
+ * @param[out] out   the algorithm
+ * Returns: AG_OK or AG_ERR_ALG.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_alg_from_name(const char *name, size_t len, ag_alg *out);
+
+/* ------------------------------------------------------------------ */
+/* Keys                                                                */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A key bound to exactly one algorithm and one key id (V-01, V-02).
+ *
+ * Opaque and immutable once made; reference counted, so a keyring and the
+ * caller can both hold it. Safe to share between threads. HMAC secrets and
+ * private keys are cleansed when the last reference is dropped.
+ */
+typedef struct ag_key ag_key;
+
+/**
+ * Makes an HMAC key (HS256/384/512) from a secret.
+ *
+ * @param[in]  alg     AG_ALG_HS256, AG_ALG_HS384 or AG_ALG_HS512
+ * @param[in]  secret  the secret bytes; copied. Must come from a CSPRNG and be
+ *                     at least the hash size (32/48/64 bytes), V-17.
+ * @param[in]  len     length of secret in bytes
+ * @param[in]  kid     key id, NUL-terminated, 1..AG_KID_MAX_LEN bytes
+ * @param[out] out     the new key; release with ag_key_free()
+ * Returns: AG_OK; AG_ERR_ALG for a non-HMAC alg; AG_ERR_WEAK_KEY for a short
+ * secret; AG_ERR_INVALID_ARGUMENT for a bad kid; AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_key_from_secret(ag_alg alg, const uint8_t *secret, size_t len,
+                                              const char *kid, ag_key **out);
+
+/**
+ * Loads an asymmetric key from PEM or DER bytes (public or private; SPKI,
+ * PKCS#8 or traditional) and binds it to alg.
+ *
+ * The key type must fit the algorithm (RSA for RS/PS, P-256 for ES256, P-384
+ * for ES384, Ed25519 for EdDSA); RSA keys must be ≥ 2048 bits with e > 1.
+ *
+ * @param[in]  alg   the algorithm the key will be used with, never an HS alg
+ * @param[in]  data  PEM text or DER bytes (need not be NUL-terminated)
+ * @param[in]  len   length of data in bytes
+ * @param[in]  kid   key id, NUL-terminated, 1..AG_KID_MAX_LEN bytes
+ * @param[out] out   the new key; release with ag_key_free()
+ * Returns: AG_OK; AG_ERR_ALG (HS alg or wrong key type for alg);
+ * AG_ERR_WEAK_KEY; AG_ERR_KEY_FORMAT (not parseable); AG_ERR_INVALID_ARGUMENT;
+ * AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_key_from_pem(ag_alg alg, const uint8_t *data, size_t len,
+                                           const char *kid, ag_key **out);
+
+/**
+ * Generates a fresh key for alg: 32/48/64 random bytes for HS*, RSA-3072
+ * for RS and PS, the algorithm's curve for ES and EdDSA.
+ *
+ * @param[in]  alg   any supported algorithm
+ * @param[in]  kid   key id, or NULL to use the RFC 7638 JWK thumbprint
+ *                   (base64url SHA-256) of the public key (HS: of the secret's
+ *                   JWK, which never leaves the process)
+ * @param[out] out   the new private key; release with ag_key_free()
+ * Returns: AG_OK, AG_ERR_ALG, AG_ERR_CRYPTO, AG_ERR_INVALID_ARGUMENT, AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_key_generate(ag_alg alg, const char *kid, ag_key **out);
+
+/**
+ * Imports one JWK (RFC 7517/7518/8037): kty oct, RSA, EC (P-256, P-384) or
+ * OKP (Ed25519).
+ *
+ * The algorithm comes from the JWK's "alg" member, or from default_alg when
+ * the JWK has none; when both are given they must agree. A JWK without
+ * either is refused: authgate never guesses an algorithm (V-02). "kid" is
+ * required. "use", when present, must be "sig"; "key_ops", when present,
+ * must allow signing or verifying. Private members (d, p, q, …) make a
+ * private key; a JWK with only some of them is refused.
+ *
+ * @param[in]  json        the JWK text (need not be NUL-terminated)
+ * @param[in]  len         its length in bytes
+ * @param[in]  default_alg algorithm to bind when the JWK has no "alg"; 0 for none
+ * @param[out] out         the new key; release with ag_key_free()
+ * @param[out] errbuf      optional; receives a one-line reason (never key material)
+ * @param[in]  errlen      size of errbuf in bytes
+ * Returns: AG_OK; AG_ERR_KEY_FORMAT; AG_ERR_ALG; AG_ERR_WEAK_KEY; AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_key_from_jwk(const char *json, size_t len, ag_alg default_alg,
+                                           ag_key **out, char *errbuf, size_t errlen);
+
+/**
+ * Exports a key as a JWK with "kty", "kid", "alg" and "use":"sig".
+ *
+ * @param[in]  key          the key
+ * @param[in]  private_too  false: public members only (never d, p, q, dp, dq,
+ *                          qi or k); an HMAC key then has no public form and
+ *                          the call fails with AG_ERR_KEY_FORMAT.
+ *                          true: private members too (needs a private key).
+ * @param[out] out          NUL-terminated JSON; free with ag_free() (which
+ *                          does not cleanse: the caller cleanses private JWKs)
+ * Returns: AG_OK, AG_ERR_KEY_FORMAT, AG_ERR_STATE (no private part), AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_key_to_jwk(const ag_key *key, bool private_too, char **out);
+
+/** The key's algorithm. @since 0.1 */
+AG_API ag_alg ag_key_alg(const ag_key *key);
+/** The key's id (NUL-terminated, owned by the key). @since 0.1 */
+AG_API const char *ag_key_kid(const ag_key *key);
+/** True when the key can sign (HMAC keys always can). @since 0.1 */
+AG_API bool ag_key_is_private(const ag_key *key);
+
+/**
+ * Takes one more reference to key. Returns key.
+ * Thread safety: safe (atomic counter).
+ * @since 0.1
+ */
+AG_API ag_key *ag_key_ref(ag_key *key);
+
+/**
+ * Drops a reference; the last one cleanses and frees the key.
+ * ag_key_free(NULL) is a no-op.
+ * @since 0.1
+ */
+AG_API void ag_key_free(ag_key *key);
+
+/* ------------------------------------------------------------------ */
+/* Keyrings                                                            */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A set of keys selected by kid. Built with ag_keyring_new() and
+ * ag_keyring_add(); frozen (immutable) by the first verifier or issuer made
+ * from it, after which it is shared by threads without locks and further
+ * ag_keyring_add() calls fail with AG_ERR_STATE.
+ */
+typedef struct ag_keyring ag_keyring;
+
+/**
+ * Makes an empty keyring.
+ * @param[in]  alloc  allocator, or NULL for the C library's
+ * @param[out] out    release with ag_keyring_free()
+ * Returns: AG_OK or AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_keyring_new(const ag_allocator *alloc, ag_keyring **out);
+
+/**
+ * Adds a key (takes a new reference; the caller keeps its own).
+ * Returns: AG_OK; AG_ERR_EXISTS for a duplicate kid; AG_ERR_STATE when
+ * frozen; AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_keyring_add(ag_keyring *ring, ag_key *key);
+
+/**
+ * Imports a JWKS ({"keys":[…]}) into a new keyring; every key must import
+ * (see ag_key_from_jwk), or nothing is returned.
+ *
+ * @param[in]  default_alg  as for ag_key_from_jwk()
+ * Returns: as ag_key_from_jwk(), plus AG_ERR_EXISTS for duplicate kids.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_keyring_from_jwks(const char *json, size_t len, ag_alg default_alg,
+                                                ag_keyring **out, char *errbuf, size_t errlen);
+
+/**
+ * Exports the public keys as a JWKS. HMAC keys are left out (they have no
+ * public form), so a ring of HMAC keys exports {"keys":[]}.
+ *
+ * @param[out] out  NUL-terminated JSON; free with ag_free()
+ * Returns: AG_OK, AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_keyring_to_jwks(const ag_keyring *ring, char **out);
+
+/**
+ * Finds a key by id (exact, full-length, case-sensitive).
+ * Returns: the key (owned by the ring), or NULL.
+ * @since 0.1
+ */
+AG_API const ag_key *ag_keyring_find(const ag_keyring *ring, const char *kid, size_t kid_len);
+
+/** Number of keys in the ring. @since 0.1 */
+AG_API size_t ag_keyring_count(const ag_keyring *ring);
+
+/** Frees the ring (and drops its key references). NULL is a no-op. @since 0.1 */
+AG_API void ag_keyring_free(ag_keyring *ring);
+
+/* ------------------------------------------------------------------ */
+/* Token kinds and claims                                              */
+/* ------------------------------------------------------------------ */
+
+/** Which kind of token (explicit typing, V-12). */
+typedef enum ag_token_kind {
+    AG_TOKEN_ACCESS = 1,  /**< typ "at+jwt" */
+    AG_TOKEN_REFRESH = 2, /**< typ "rt+jwt"; carries a sid */
+    AG_TOKEN_ANY = 3      /**< verify only: typ not checked (CLI without --type) */
+} ag_token_kind;
+
+/** Type of a custom claim when issuing. */
+typedef enum ag_claim_type {
+    AG_CLAIM_STRING = 1,
+    AG_CLAIM_INT = 2,
+    AG_CLAIM_BOOL = 3,
+    AG_CLAIM_JSON = 4 /**< raw JSON text of any value; validated strictly */
+} ag_claim_type;
+
+/** A custom claim to add when issuing. Registered names are refused. */
+typedef struct ag_custom_claim {
+    const char *name; /**< NUL-terminated */
+    ag_claim_type type;
+    const char *str;  /**< AG_CLAIM_STRING (UTF-8) and AG_CLAIM_JSON, NUL-terminated */
+    int64_t i;        /**< AG_CLAIM_INT */
+    bool b;           /**< AG_CLAIM_BOOL */
+} ag_custom_claim;
+
+/**
+ * The verified claims of a token. The caller provides this struct (it is
+ * about 13 KiB: keep it off small stacks or reuse one per thread); verify
+ * fills it and every span points into its own buffers, so the claims stay
+ * valid as long as the struct does, independently of the token bytes.
+ */
+typedef struct ag_claims {
+    ag_alg alg;           /**< the header's (and key's) algorithm */
+    ag_token_kind kind;   /**< ACCESS or REFRESH, from typ; ANY if typ absent */
+    ag_span kid;          /**< header kid */
+    ag_span typ;          /**< header typ as sent, may be empty */
+    ag_span iss;          /**< decoded (unescaped) UTF-8 */
+    ag_span sub;
+    ag_span aud;          /**< the audience that matched (or the first one when none configured) */
+    ag_span jti;
+    ag_span sid;          /**< empty when absent */
+    int64_t exp;          /**< NumericDate, truncated toward zero */
+    int64_t iat;
+    int64_t nbf;          /**< 0 when absent (see has_nbf) */
+    bool has_nbf;
+    /* private: storage the spans point into; do not touch */
+    size_t payload_len_;
+    size_t strings_len_;
+    uint8_t payload_[AG_PAYLOAD_MAX_LEN];
+    uint8_t strings_[AG_PAYLOAD_MAX_LEN + AG_HEADER_MAX_LEN];
+} ag_claims;
+
+/**
+ * The verified payload JSON, exactly as signed (for claims not listed in
+ * ag_claims). View into *claims.
+ * @since 0.1
+ */
+AG_API ag_span ag_claims_payload(const ag_claims *claims);
+
+/**
+ * Reads a custom string claim, unescaped, into buf.
+ * Returns: AG_OK; AG_ERR_NOT_FOUND when absent; AG_ERR_CLAIM when not a
+ * string; AG_ERR_BUFFER when buf is too small (*len then says how much).
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_claims_get_string(const ag_claims *claims, const char *name,
+                                                char *buf, size_t cap, size_t *len);
+
+/**
+ * Reads a custom integer claim (a JSON number without fraction or exponent
+ * that fits int64_t).
+ * Returns: AG_OK, AG_ERR_NOT_FOUND, AG_ERR_CLAIM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_claims_get_int(const ag_claims *claims, const char *name,
+                                             int64_t *out);
+
+/**
+ * Reads a custom boolean claim.
+ * Returns: AG_OK, AG_ERR_NOT_FOUND, AG_ERR_CLAIM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_claims_get_bool(const ag_claims *claims, const char *name,
+                                              bool *out);
+
+/**
+ * Gives the raw JSON text of any claim's value (a view into *claims).
+ * Returns: AG_OK or AG_ERR_NOT_FOUND.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_claims_get_json(const ag_claims *claims, const char *name,
+                                              ag_span *out);
+
+/* ------------------------------------------------------------------ */
+/* Verifying                                                           */
+/* ------------------------------------------------------------------ */
+
+/** How to verify. Zero-initialise, then set what you need. */
+typedef struct ag_verifier_config {
+    const ag_keyring *keys;   /**< required; frozen by ag_verifier_new() */
+    ag_token_kind kind;       /**< required: ACCESS, REFRESH, or ANY (no typ check) */
+    const char *issuer;       /**< expected iss (exact); NULL: any, but iss still required */
+    const char *audience;     /**< expected aud member (exact); NULL: any, but aud still required */
+    int64_t leeway;           /**< seconds, 0..AG_LEEWAY_MAX; negative → AG_LEEWAY_DEFAULT */
+    int64_t max_lifetime;     /**< cap on exp − iat in seconds; 0 → 86400 for access,
+                                   90 days for refresh and any; negative → no cap */
+    size_t max_token_len;     /**< 0 → AG_TOKEN_MAX_LEN; larger values are refused */
+    ag_clock_fn clock;        /**< NULL → ag_clock_system */
+    void *clock_ctx;
+    const ag_allocator *alloc; /**< for the verifier object itself; NULL → stdlib */
+} ag_verifier_config;
+
+/**
+ * An immutable verification policy bound to a keyring. Shared by threads.
+ */
+typedef struct ag_verifier ag_verifier;
+
+/**
+ * Makes a verifier. Freezes cfg->keys and takes a reference to it; strings
+ * are copied.
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (no keys, bad kind, leeway or
+ * length); AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out);
+
+/** Frees a verifier. NULL is a no-op. @since 0.1 */
+AG_API void ag_verifier_free(ag_verifier *v);
+
+/**
+ * Verifies a compact JWS token and its claims.
+ *
+ * Order (SECURITY.md §1): size → split → strict base64url → strict JSON
+ * header → header policy → key by kid → alg equals the key's → signature →
+ * strict JSON claims → typ → iss/aud/sub/jti → exp/nbf/iat → lifetime.
+ * Nothing in the payload is looked at before the signature verifies.
+ *
+ * @param[in]  v      the verifier
+ * @param[in]  token  the token bytes (no NUL needed; NUL is rejected)
+ * @param[in]  len    length in bytes
+ * @param[out] out    filled on success; contents unspecified on failure
+ * Returns: AG_OK or the failure class: AG_ERR_TOO_LARGE, AG_ERR_MALFORMED,
+ * AG_ERR_ALG, AG_ERR_HEADER, AG_ERR_KEY, AG_ERR_SIGNATURE, AG_ERR_WRONG_TYPE,
+ * AG_ERR_CLAIM, AG_ERR_EXPIRED, AG_ERR_NOT_YET_VALID, AG_ERR_CRYPTO.
+ * Allocation: none for HS*; for RS/PS/ES/EdDSA only what OpenSSL itself
+ * does inside its verify call (after a thread's first call, which sets up
+ * per-thread contexts).
+ * Thread safety: safe; one verifier serves every thread.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len,
+                                     ag_claims *out);
+
+/* ------------------------------------------------------------------ */
+/* Issuing                                                             */
+/* ------------------------------------------------------------------ */
+
+/** How to issue. Zero-initialise, then set what you need. */
+typedef struct ag_issuer_config {
+    const ag_key *key;        /**< required, private; referenced by the issuer */
+    ag_token_kind kind;       /**< ACCESS or REFRESH */
+    const char *issuer;       /**< iss, required */
+    const char *audience;     /**< aud, required */
+    int64_t ttl;              /**< default lifetime in seconds, > 0 */
+    ag_clock_fn clock;        /**< NULL → ag_clock_system */
+    void *clock_ctx;
+    const ag_allocator *alloc;
+} ag_issuer_config;
+
+/** An immutable issuing policy bound to one signing key. Shared by threads. */
+typedef struct ag_issuer ag_issuer;
+
+/**
+ * Makes an issuer.
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (public key only);
+ * AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_issuer_new(const ag_issuer_config *cfg, ag_issuer **out);
+
+/** Frees an issuer. NULL is a no-op. @since 0.1 */
+AG_API void ag_issuer_free(ag_issuer *iss);
+
+/** Per-token parameters. Zero-initialise, then set what you need. */
+typedef struct ag_issue_params {
+    const char *sub;      /**< required, non-empty UTF-8 */
+    const char *sid;      /**< family id; required for refresh tokens, optional for access */
+    const char *jti;      /**< NULL: 32 random bytes, base64url. Else used as given
+                               (e.g. a derived successor jti); 1..64 bytes of base64url */
+    int64_t ttl;          /**< 0: the issuer's ttl */
+    int64_t now;          /**< 0: the issuer's clock */
+    const ag_custom_claim *claims; /**< optional extra claims */
+    size_t nclaims;
+} ag_issue_params;
+
+/** What was issued. */
+typedef struct ag_issued {
+    char jti[65];   /**< NUL-terminated jti */
+    int64_t iat;
+    int64_t exp;
+    size_t len;     /**< token length, excluding the NUL */
+} ag_issued;
+
+/**
+ * Issues a token into a caller buffer, NUL-terminated.
+ *
+ * The header is exactly {"alg","typ","kid"} (I-01, I-03); the payload has
+ * iss, sub, aud, exp, iat, jti, sid (when given) and the custom claims.
+ *
+ * @param[out] buf   receives the token; AG_TOKEN_MAX_LEN + 1 always suffices
+ * @param[in]  cap   size of buf in bytes
+ * @param[out] info  optional: jti, iat, exp, length
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (missing sub, refresh without sid,
+ * a registered or duplicate custom claim name, bad custom JSON); AG_ERR_BUFFER;
+ * AG_ERR_TOO_LARGE (token would exceed AG_TOKEN_MAX_LEN); AG_ERR_CRYPTO;
+ * AG_ERR_NOMEM.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_issue(const ag_issuer *iss, const ag_issue_params *params,
+                                    char *buf, size_t cap, ag_issued *info);
+
+/* ------------------------------------------------------------------ */
+/* base64url (RFC 4648 §5, no padding), strict                          */
+/* ------------------------------------------------------------------ */
+
+/** Encoded length of n bytes. @since 0.1 */
+#define AG_B64URL_ENCODED_LEN(n) (((n) / 3u) * 4u + (((n) % 3u) ? ((n) % 3u) + 1u : 0u))
+/** Upper bound of the decoded length of n characters. @since 0.1 */
+#define AG_B64URL_DECODED_MAX(n) (((n) / 4u) * 3u + (((n) % 4u) ? ((n) % 4u) - 1u : 0u))
+
+/**
+ * Encodes without padding. Writes a NUL after the text when room allows.
+ * @param[out] out_len  characters written (excluding the NUL)
+ * Returns: AG_OK or AG_ERR_BUFFER (nothing written).
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_base64url_encode(const uint8_t *in, size_t in_len, char *out,
+                                               size_t cap, size_t *out_len);
+
+/**
+ * Decodes strictly: only [A-Za-z0-9_-], no padding, no whitespace, length
+ * mod 4 != 1, unused trailing bits zero (V-05). Branch-free on the data.
+ * All or nothing: on failure *out_len is 0 and out holds no partial data.
+ * Returns: AG_OK, AG_ERR_MALFORMED or AG_ERR_BUFFER.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_base64url_decode(const uint8_t *in, size_t in_len, uint8_t *out,
+                                               size_t cap, size_t *out_len);
+
+/**
+ * Splits a compact JWS and decodes header and payload WITHOUT verifying
+ * anything (for inspection tools such as `authgate decode`).
+ *
+ * @param[out] header      decoded header bytes (JSON text, not validated)
+ * @param[out] payload     decoded payload bytes
+ * Returns: AG_OK, AG_ERR_TOO_LARGE, AG_ERR_MALFORMED, AG_ERR_BUFFER.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_token_decode_unverified(const uint8_t *token, size_t len,
+                                                      uint8_t *header, size_t header_cap,
+                                                      size_t *header_len, uint8_t *payload,
+                                                      size_t payload_cap, size_t *payload_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AUTHGATE_TOKEN_H */

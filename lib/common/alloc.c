@@ -1,0 +1,109 @@
+/* authgate — allocation helpers and small shared utilities. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "common_int.h"
+
+void *ag__malloc(const ag_allocator *a, size_t n)
+{
+    if (n == 0)
+        n = 1;
+    return a != NULL ? a->malloc(n, a->ctx) : malloc(n);
+}
+
+void *ag__calloc(const ag_allocator *a, size_t n)
+{
+    void *p = ag__malloc(a, n);
+    if (p != NULL)
+        memset(p, 0, n);
+    return p;
+}
+
+void *ag__realloc(const ag_allocator *a, void *p, size_t n)
+{
+    if (n == 0)
+        n = 1;
+    return a != NULL ? a->realloc(p, n, a->ctx) : realloc(p, n);
+}
+
+void ag__free(const ag_allocator *a, void *p)
+{
+    if (p == NULL)
+        return;
+    if (a != NULL)
+        a->free(p, a->ctx);
+    else
+        free(p);
+}
+
+void ag__free_secret(const ag_allocator *a, void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    OPENSSL_cleanse(p, n);
+    ag__free(a, p);
+}
+
+char *ag__strdup(const ag_allocator *a, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    char *d = ag__malloc(a, n + 1);
+    if (d != NULL)
+        memcpy(d, s, n + 1);
+    return d;
+}
+
+void ag_free(void *ptr)
+{
+    free(ptr);
+}
+
+int64_t ag_clock_system(void *ctx)
+{
+    (void)ctx;
+    return (int64_t)time(NULL);
+}
+
+ag_err ag_random(uint8_t *buf, size_t n)
+{
+    if (buf == NULL && n > 0)
+        return AG_ERR_INVALID_ARGUMENT;
+    while (n > 0) {
+        int chunk = n > 1u << 20 ? 1 << 20 : (int)n;
+        if (RAND_bytes(buf, chunk) != 1) {
+            OPENSSL_cleanse(buf, n);
+            return AG_ERR_CRYPTO;
+        }
+        buf += chunk;
+        n -= (size_t)chunk;
+    }
+    return AG_OK;
+}
+
+int ag__ct_eq(const void *a, const void *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int ag_ct_equal(const void *a, const void *b, size_t n)
+{
+    return ag__ct_eq(a, b, n);
+}
+
+void ag_cleanse(void *p, size_t n)
+{
+    if (p != NULL)
+        OPENSSL_cleanse(p, n);
+}
+
+int ag__span_eq_str(ag_span s, const char *z)
+{
+    size_t n = strlen(z);
+    return s.len == n && (n == 0 || memcmp(s.ptr, z, n) == 0);
+}

@@ -1,0 +1,37 @@
+/*
+ * authgate — internals shared by every layer (not installed).
+ *
+ * Naming: cross-file internals are ag__*, hidden from the shared object by
+ * the default hidden visibility; only AG_API symbols are exported.
+ */
+#ifndef AUTHGATE_COMMON_INT_H
+#define AUTHGATE_COMMON_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authgate/error.h"
+
+/* Allocation through an optional caller allocator (NULL → stdlib). */
+void *ag__malloc(const ag_allocator *a, size_t n);
+void *ag__calloc(const ag_allocator *a, size_t n);
+void *ag__realloc(const ag_allocator *a, void *p, size_t n);
+void ag__free(const ag_allocator *a, void *p);
+/* Cleanses n bytes at p, then frees p. NULL is a no-op. */
+void ag__free_secret(const ag_allocator *a, void *p, size_t n);
+/* NUL-terminated copy of s (NULL → NULL). */
+char *ag__strdup(const ag_allocator *a, const char *s);
+
+/*
+ * Constant-time equality of two n-byte strings (CRYPTO_memcmp). Use for
+ * every MAC, hash, CSRF token and password hash. Returns 1 when equal.
+ * @test tests/common/test_common.c
+ */
+int ag__ct_eq(const void *a, const void *b, size_t n);
+
+/* Exact, full-length comparison of a span with a NUL-terminated string. */
+int ag__span_eq_str(ag_span s, const char *z);
+
+#define AG__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

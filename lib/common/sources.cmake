@@ -1,0 +1,3 @@
+target_sources(authgate_obj PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/alloc.c
+  ${CMAKE_CURRENT_LIST_DIR}/error.c)

@@ -1,0 +1,5 @@
+foreach(f base64url json_scan alg keys jwk crypto jws claims)
+  if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${f}.c)
+    target_sources(authgate_obj PRIVATE ${CMAKE_CURRENT_LIST_DIR}/${f}.c)
+  endif()
+endforeach()

@@ -1,0 +1,187 @@
+/*
+ * authgate — token layer internals (not installed).
+ *
+ * Shared by base64url.c, json_scan.c, keys.c, jwk.c, crypto.c, jws.c,
+ * claims.c and their tests.
+ */
+#ifndef AUTHGATE_TOKEN_INT_H
+#define AUTHGATE_TOKEN_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <openssl/evp.h>
+
+#include "../common/common_int.h"
+#include "authgate/token.h"
+
+/* ------------------------------------------------------------------ */
+/* Algorithms                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef enum ag__family {
+    AG__FAM_HMAC = 1,
+    AG__FAM_RSA_PKCS1 = 2,
+    AG__FAM_RSA_PSS = 3,
+    AG__FAM_ECDSA = 4,
+    AG__FAM_EDDSA = 5
+} ag__family;
+
+typedef struct ag__alg_info {
+    ag_alg alg;
+    const char *name;   /* JWA name */
+    ag__family family;
+    int hash_bits;      /* 256, 384, 512; 0 for EdDSA (no pre-hash) */
+    size_t sig_len;     /* exact signature length; 0 for RSA (= modulus bytes) */
+    const char *curve;  /* "P-256", "P-384", "Ed25519" or NULL */
+} ag__alg_info;
+
+/* The table entry for alg, or NULL when alg is not an ag_alg. */
+const ag__alg_info *ag__alg_get(ag_alg alg);
+
+/* ------------------------------------------------------------------ */
+/* Keys                                                                */
+/* ------------------------------------------------------------------ */
+
+#define AG__HMAC_BLOCK_MAX 128
+
+struct ag_key {
+    atomic_size_t refs;
+    uint64_t id;                 /* process-unique, never reused (thread caches key on it) */
+    ag_alg alg;
+    const ag__alg_info *info;
+    bool is_private;
+    size_t kid_len;
+    char kid[AG_KID_MAX_LEN + 1];
+    /* asymmetric */
+    EVP_PKEY *pkey;              /* NULL for HMAC */
+    size_t sig_len;              /* exact signature length for this key */
+    /* HMAC: the secret and the precomputed pad blocks (K ^ ipad, K ^ opad),
+     * where K is the secret, or its hash when longer than the block. */
+    uint8_t *secret;
+    size_t secret_len;
+    size_t block_len;            /* 64 for SHA-256, 128 for SHA-384/512 */
+    uint8_t ipad[AG__HMAC_BLOCK_MAX];
+    uint8_t opad[AG__HMAC_BLOCK_MAX];
+};
+
+/* Allocates a key with refs = 1, a fresh id, alg/info/kid set.
+ * kid must be 1..AG_KID_MAX_LEN bytes of printable ASCII (no controls). */
+ag_err ag__key_alloc(ag_alg alg, const char *kid, size_t kid_len, ag_key **out);
+
+/* Checks kid syntax: 1..AG_KID_MAX_LEN bytes, 0x21..0x7e only. */
+bool ag__kid_valid(const char *kid, size_t len);
+
+/* Binds an EVP_PKEY to a key after checking type/curve/strength for the
+ * key's alg (V-17). Takes ownership of pkey on success only. */
+ag_err ag__key_set_pkey(ag_key *key, EVP_PKEY *pkey, bool is_private);
+
+/* Sets an HMAC secret (copied) and precomputes the pads. */
+ag_err ag__key_set_secret(ag_key *key, const uint8_t *secret, size_t len);
+
+/* RFC 7638 thumbprint of the public key (HMAC: of the oct JWK), base64url. */
+ag_err ag__key_thumbprint(const ag_key *key, char out[AG_JTI_LEN + 1]);
+
+struct ag_keyring {
+    const ag_allocator *alloc;
+    atomic_size_t refs;
+    atomic_bool frozen;
+    size_t count, cap;
+    ag_key **keys;
+};
+
+/* Freezes the ring and takes a reference (verifier/issuer construction). */
+ag_keyring *ag__keyring_hold(const ag_keyring *ring);
+
+/* ------------------------------------------------------------------ */
+/* Strict, allocation-free JSON scanner (json_scan.c)                   */
+/* ------------------------------------------------------------------ */
+
+/* Same nesting limit as jansson's JSON_PARSER_MAX_DEPTH. */
+#define AG__JSON_MAX_DEPTH 2048
+
+typedef enum ag__jtype {
+    AG__J_STRING = 1,
+    AG__J_NUMBER = 2,
+    AG__J_OBJECT = 3,
+    AG__J_ARRAY = 4,
+    AG__J_TRUE = 5,
+    AG__J_FALSE = 6,
+    AG__J_NULL = 7
+} ag__jtype;
+
+/*
+ * Validates p[0..n) as one strict RFC 8259 JSON text whose top level is an
+ * object, with exactly jansson's verdict under json_loadb(p, n,
+ * JSON_REJECT_DUPLICATES): surrounding whitespace allowed, no BOM, valid
+ * UTF-8 (no overlong forms, no surrogates, ≤ U+10FFFF), valid escapes with
+ * paired surrogates, no \u0000, no control characters in strings, duplicate
+ * member names (compared after unescaping) rejected in every object,
+ * integers within int64, reals that do not overflow a double, nesting ≤
+ * AG__JSON_MAX_DEPTH. Allocates nothing; O(n) except duplicate checks.
+ * Returns AG_OK or AG_ERR_MALFORMED.
+ * @test tests/token/test_json_scan.c
+ */
+ag_err ag__json_check_object(const uint8_t *p, size_t n);
+
+/* One member of an object, or one element of an array (name empty). */
+typedef struct ag__jmember {
+    ag_span name;    /* raw bytes between the quotes, escapes not decoded */
+    ag__jtype type;
+    ag_span value;   /* raw text; for strings the bytes between the quotes */
+} ag__jmember;
+
+typedef struct ag__jiter {
+    const uint8_t *p;
+    const uint8_t *end;
+    bool is_array;
+} ag__jiter;
+
+/* Iterates the top-level members of a text that passed
+ * ag__json_check_object (or the elements of an array value span). */
+void ag__json_iter_object(ag__jiter *it, const uint8_t *p, size_t n);
+void ag__json_iter_array(ag__jiter *it, ag_span array_value);
+bool ag__json_next(ag__jiter *it, ag__jmember *m);
+
+/* True when the raw (escaped) string content equals lit after unescaping. */
+bool ag__json_str_eq(ag_span raw, const char *lit, size_t lit_len);
+
+/* Unescapes raw string content into out (UTF-8). Valid input only.
+ * Returns AG_OK or AG_ERR_BUFFER. */
+ag_err ag__json_str_decode(ag_span raw, uint8_t *out, size_t cap, size_t *out_len);
+
+/* Reads a validated JSON number. *is_int is true when the text has no
+ * fraction and no exponent (then *i holds it); *d always holds its value. */
+void ag__json_number(ag_span raw, double *d, int64_t *i, bool *is_int);
+
+/* ------------------------------------------------------------------ */
+/* Crypto with per-thread reusable contexts (crypto.c)                  */
+/* ------------------------------------------------------------------ */
+
+/* SHA-2 of the concatenation of parts, zero allocations after the thread's
+ * first call. bits is 256, 384 or 512; out holds bits/8 bytes. */
+ag_err ag__sha2(int bits, const ag_span *parts, size_t nparts, uint8_t *out);
+
+/* HMAC with the key's precomputed pads; mac holds the hash length. */
+ag_err ag__hmac(const ag_key *key, const uint8_t *msg, size_t n, uint8_t *mac);
+
+/* Signs msg with the key's algorithm. sig holds the key's sig_len (ECDSA as
+ * raw R‖S with low S). *sig_len receives the length. */
+ag_err ag__sign(const ag_key *key, const uint8_t *msg, size_t n, uint8_t *sig, size_t cap,
+                size_t *sig_len);
+
+/* Verifies sig over msg; the caller has already checked sig's exact length.
+ * Returns AG_OK, AG_ERR_SIGNATURE or AG_ERR_CRYPTO. */
+ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uint8_t *sig,
+                      size_t sig_len);
+
+/* ------------------------------------------------------------------ */
+/* Claims (claims.c)                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Parses the registered claims of a payload that passed
+ * ag__json_check_object into out (types checked, no policy). Used by
+ * ag_verify after the signature, and by the differential test. */
+ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *out, const char *want_aud);
+
+#endif

@@ -1,0 +1,101 @@
+#include "testsupport.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+static _Thread_local long alloc_count;
+static int hooks_installed;
+
+static void *count_malloc(size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    alloc_count++;
+    return malloc(n);
+}
+
+static void *count_realloc(void *p, size_t n, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    alloc_count++;
+    return realloc(p, n);
+}
+
+static void count_free(void *p, const char *file, int line)
+{
+    (void)file;
+    (void)line;
+    free(p);
+}
+
+static void *json_count_malloc(size_t n)
+{
+    alloc_count++;
+    return malloc(n);
+}
+
+void ag_test_alloc_hooks_install(void)
+{
+    if (hooks_installed)
+        return;
+    hooks_installed = 1;
+    /* Fails once OpenSSL has allocated; the test then notices zero hooks. */
+    if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free)) {
+        fprintf(stderr, "CRYPTO_set_mem_functions failed: call ag_test_alloc_hooks_install first\n");
+        abort();
+    }
+    json_set_alloc_funcs(json_count_malloc, free);
+}
+
+void ag_test_alloc_reset(void)
+{
+    alloc_count = 0;
+}
+
+long ag_test_alloc_count(void)
+{
+    return alloc_count;
+}
+
+char *ag_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf != NULL) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap)
+            break;
+        cap *= 2;
+        char *nb = realloc(buf, cap + 1);
+        if (nb == NULL) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf = nb;
+        }
+    }
+    fclose(f);
+    if (buf != NULL) {
+        buf[n] = '\0';
+        if (len != NULL)
+            *len = n;
+    }
+    return buf;
+}
+
+int ag_test_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
