@@ -487,6 +487,17 @@ typedef struct ag_issued {
 AG_API AG_NODISCARD ag_err ag_issue(const ag_issuer *iss, const ag_issue_params *params,
                                     char *buf, size_t cap, ag_issued *info);
 
+/**
+ * Frees the calling thread's cached OpenSSL contexts (digest and signature
+ * contexts that ag_verify and ag_issue keep per thread so that the hot path
+ * does not allocate). They are otherwise freed when the thread exits; call
+ * this from a thread that is about to stop using authgate, or from the main
+ * thread before OPENSSL_cleanup() in leak-checked programs.
+ * Thread safety: affects only the calling thread.
+ * @since 0.1
+ */
+AG_API void ag_thread_cleanup(void);
+
 /* ------------------------------------------------------------------ */
 /* base64url (RFC 4648 §5, no padding), strict                          */
 /* ------------------------------------------------------------------ */

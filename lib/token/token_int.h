@@ -176,6 +176,35 @@ ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uin
                       size_t sig_len);
 
 /* ------------------------------------------------------------------ */
+/* JWS compact verification without claims (jws.c)                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct ag__jws {
+    /* in */
+    const ag_keyring *ring;
+    size_t max_len;
+    bool kid_optional;       /* tests only: no kid and a one-key ring → that key */
+    uint8_t *payload;        /* receives the decoded payload */
+    size_t payload_cap;
+    uint8_t *strbuf;         /* receives decoded kid and typ */
+    size_t strbuf_cap;
+    /* out */
+    size_t payload_len;
+    size_t strbuf_len;
+    const ag_key *key;
+    ag_alg alg;
+    ag_span kid;
+    ag_span typ;
+    bool has_typ;
+} ag__jws;
+
+/* Size → split → strict base64url → strict JSON header → header policy →
+ * key by kid → alg equals the key's → signature. The payload is decoded
+ * but not parsed. Returns AG_OK or the failure class.
+ * @test tests/token/test_jws.c, tests/token/test_wycheproof_jws.c */
+ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len);
+
+/* ------------------------------------------------------------------ */
 /* Claims (claims.c)                                                   */
 /* ------------------------------------------------------------------ */
 

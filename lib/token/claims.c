@@ -1,0 +1,236 @@
+/*
+ * authgate — reading the registered and custom claims of a verified payload
+ * (RFC 7519 §4.1, SECURITY.md V-13, V-14, V-16).
+ *
+ * Runs only on a payload whose signature verified and which passed
+ * ag__json_check_object. Allocates nothing: decoded strings go into the
+ * caller's ag_claims.
+ */
+#include <string.h>
+
+#include "token_int.h"
+
+/* Decodes a string value into the claims' string buffer. */
+static ag_err keep_string(ag_claims *c, const ag__jmember *m, ag_span *out)
+{
+    size_t n = 0;
+    if (m->type != AG__J_STRING)
+        return AG_ERR_CLAIM;
+    if (ag__json_str_decode(m->value, c->strings_ + c->strings_len_,
+                            sizeof(c->strings_) - c->strings_len_, &n) != AG_OK)
+        return AG_ERR_MALFORMED; /* cannot happen: decoded ≤ encoded */
+    out->ptr = c->strings_ + c->strings_len_;
+    out->len = n;
+    c->strings_len_ += n;
+    return AG_OK;
+}
+
+/* NumericDate (V-14): a JSON number in [0, AG_NUMERICDATE_MAX]; a
+ * non-integer value is truncated toward zero after the range check, so no
+ * out-of-range double is ever converted. */
+static ag_err numeric_date(const ag__jmember *m, int64_t *out)
+{
+    double d;
+    int64_t i;
+    bool is_int;
+    if (m->type != AG__J_NUMBER)
+        return AG_ERR_CLAIM;
+    ag__json_number(m->value, &d, &i, &is_int);
+    if (is_int) {
+        if (i < 0 || i > AG_NUMERICDATE_MAX)
+            return AG_ERR_CLAIM;
+        *out = i;
+        return AG_OK;
+    }
+    if (!(d >= 0.0 && d <= (double)AG_NUMERICDATE_MAX))
+        return AG_ERR_CLAIM;
+    *out = (int64_t)d;
+    return AG_OK;
+}
+
+/* aud (V-16): a non-empty string, or a non-empty array of non-empty
+ * strings; it must contain want (exact, case-sensitive) when want is set. */
+static ag_err audience(ag_claims *c, const ag__jmember *m, const char *want)
+{
+    size_t want_len = want != NULL ? strlen(want) : 0;
+    if (m->type == AG__J_STRING) {
+        if (m->value.len == 0)
+            return AG_ERR_CLAIM;
+        if (want != NULL && !ag__json_str_eq(m->value, want, want_len))
+            return AG_ERR_CLAIM;
+        return keep_string(c, m, &c->aud);
+    }
+    if (m->type != AG__J_ARRAY)
+        return AG_ERR_CLAIM;
+
+    ag__jiter it;
+    ag__jmember e, match = {{0}, 0, {0}};
+    size_t count = 0;
+    bool found = false;
+    ag__json_iter_array(&it, m->value);
+    while (ag__json_next(&it, &e)) {
+        count++;
+        if (e.type != AG__J_STRING || e.value.len == 0)
+            return AG_ERR_CLAIM;
+        if (!found && (want == NULL || ag__json_str_eq(e.value, want, want_len))) {
+            match = e;
+            found = true;
+        }
+    }
+    if (count == 0 || !found)
+        return AG_ERR_CLAIM;
+    return keep_string(c, &match, &c->aud);
+}
+
+static bool is(ag_span raw, const char *lit, size_t n)
+{
+    return ag__json_str_eq(raw, lit, n);
+}
+
+ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *c, const char *want_aud)
+{
+    ag__jiter it;
+    ag__jmember m;
+    ag_err err = AG_OK;
+    bool has_iss = false, has_sub = false, has_aud = false, has_exp = false, has_iat = false,
+         has_jti = false;
+
+    memset(&c->iss, 0, sizeof(c->iss));
+    c->sub = c->aud = c->jti = c->sid = c->iss;
+    c->exp = c->iat = c->nbf = 0;
+    c->has_nbf = false;
+
+    ag__json_iter_object(&it, payload, n);
+    while (err == AG_OK && ag__json_next(&it, &m)) {
+        if (is(m.name, "iss", 3)) {
+            err = keep_string(c, &m, &c->iss);
+            has_iss = true;
+        } else if (is(m.name, "sub", 3)) {
+            err = keep_string(c, &m, &c->sub);
+            has_sub = true;
+        } else if (is(m.name, "aud", 3)) {
+            err = audience(c, &m, want_aud);
+            has_aud = true;
+        } else if (is(m.name, "exp", 3)) {
+            err = numeric_date(&m, &c->exp);
+            has_exp = true;
+        } else if (is(m.name, "iat", 3)) {
+            err = numeric_date(&m, &c->iat);
+            has_iat = true;
+        } else if (is(m.name, "nbf", 3)) {
+            err = numeric_date(&m, &c->nbf);
+            c->has_nbf = true;
+        } else if (is(m.name, "jti", 3)) {
+            err = keep_string(c, &m, &c->jti);
+            has_jti = true;
+        } else if (is(m.name, "sid", 3)) {
+            err = keep_string(c, &m, &c->sid);
+            if (err == AG_OK && c->sid.len == 0)
+                err = AG_ERR_CLAIM;
+        }
+    }
+    if (err != AG_OK)
+        return err;
+    /* Required claims (V-13); sub and jti must be non-empty (V-16). */
+    if (!has_iss || !has_sub || !has_aud || !has_exp || !has_iat || !has_jti ||
+        c->sub.len == 0 || c->jti.len == 0 || c->iss.len == 0)
+        return AG_ERR_CLAIM;
+    return AG_OK;
+}
+
+/* ---- custom claims ------------------------------------------------------ */
+
+ag_span ag_claims_payload(const ag_claims *claims)
+{
+    ag_span s = {NULL, 0};
+    if (claims != NULL) {
+        s.ptr = claims->payload_;
+        s.len = claims->payload_len_;
+    }
+    return s;
+}
+
+static ag_err find(const ag_claims *c, const char *name, ag__jmember *out)
+{
+    if (c == NULL || name == NULL || c->payload_len_ == 0)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag__jiter it;
+    size_t n = strlen(name);
+    ag__json_iter_object(&it, c->payload_, c->payload_len_);
+    while (ag__json_next(&it, out))
+        if (ag__json_str_eq(out->name, name, n))
+            return AG_OK;
+    return AG_ERR_NOT_FOUND;
+}
+
+ag_err ag_claims_get_string(const ag_claims *claims, const char *name, char *buf, size_t cap,
+                            size_t *len)
+{
+    ag__jmember m;
+    ag_err err = find(claims, name, &m);
+    if (err != AG_OK)
+        return err;
+    if (m.type != AG__J_STRING)
+        return AG_ERR_CLAIM;
+    if (len == NULL || (buf == NULL && cap > 0))
+        return AG_ERR_INVALID_ARGUMENT;
+    /* decoded length ≤ raw length; report what is needed if it does not fit */
+    size_t n = 0;
+    if (cap == 0 || ag__json_str_decode(m.value, (uint8_t *)buf, cap - 1, &n) != AG_OK) {
+        *len = m.value.len;
+        return AG_ERR_BUFFER;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return AG_OK;
+}
+
+ag_err ag_claims_get_int(const ag_claims *claims, const char *name, int64_t *out)
+{
+    ag__jmember m;
+    ag_err err = find(claims, name, &m);
+    if (err != AG_OK)
+        return err;
+    if (out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    double d;
+    int64_t i;
+    bool is_int;
+    if (m.type != AG__J_NUMBER)
+        return AG_ERR_CLAIM;
+    ag__json_number(m.value, &d, &i, &is_int);
+    if (!is_int)
+        return AG_ERR_CLAIM;
+    *out = i;
+    return AG_OK;
+}
+
+ag_err ag_claims_get_bool(const ag_claims *claims, const char *name, bool *out)
+{
+    ag__jmember m;
+    ag_err err = find(claims, name, &m);
+    if (err != AG_OK)
+        return err;
+    if (out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (m.type != AG__J_TRUE && m.type != AG__J_FALSE)
+        return AG_ERR_CLAIM;
+    *out = m.type == AG__J_TRUE;
+    return AG_OK;
+}
+
+ag_err ag_claims_get_json(const ag_claims *claims, const char *name, ag_span *out)
+{
+    ag__jmember m;
+    ag_err err = find(claims, name, &m);
+    if (err != AG_OK)
+        return err;
+    if (out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    *out = m.value;
+    if (m.type == AG__J_STRING) { /* include the quotes: raw JSON text */
+        out->ptr -= 1;
+        out->len += 2;
+    }
+    return AG_OK;
+}

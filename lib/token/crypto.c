@@ -1,0 +1,503 @@
+/*
+ * authgate — hashing, HMAC, signing and signature verification with
+ * per-thread reusable OpenSSL state.
+ *
+ * Why per-thread state: on OpenSSL 3.0 every EVP_DigestInit / EVP_MD_CTX_copy
+ * / EVP_MAC_init allocates, and fetching or duplicating contexts per call is
+ * 2–4× slower and contends on locks across threads. The SHA-2 contexts here
+ * are provider contexts obtained once per thread through the provider's
+ * public dispatch table (OSSL_PROVIDER_query_operation); re-initialising one
+ * (OSSL_FUNC_digest_init) allocates nothing, so HMAC verification allocates
+ * nothing at all. If a provider does not offer that table we fall back to
+ * an EVP_MD_CTX per thread (one allocation per digest), never to failure.
+ *
+ * Signature contexts (EVP_PKEY_CTX) are kept per thread and per key, keyed
+ * by the key's process-unique id, so a key is parsed once and a context is
+ * initialised once per thread; the context holds a reference to the key, so
+ * a cache entry stays valid even after the caller frees the key.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/provider.h>
+#include <openssl/rsa.h>
+
+#include "token_int.h"
+
+/* ---- process-wide, immutable after first use ----------------------- */
+
+typedef struct sha_impl {
+    EVP_MD *md;
+    void *provctx;
+    OSSL_FUNC_digest_newctx_fn *newctx;
+    OSSL_FUNC_digest_init_fn *init;
+    OSSL_FUNC_digest_update_fn *update;
+    OSSL_FUNC_digest_final_fn *final;
+    OSSL_FUNC_digest_freectx_fn *freectx;
+    size_t len;
+} sha_impl;
+
+static sha_impl sha[3]; /* 256, 384, 512 */
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tcache_key;
+static int init_ok;
+
+static int sha_index(int bits)
+{
+    return bits == 256 ? 0 : bits == 384 ? 1 : bits == 512 ? 2 : -1;
+}
+
+static int first_name_is(const char *names, const EVP_MD *md)
+{
+    char buf[64];
+    size_t i = 0;
+    while (names[i] != '\0' && names[i] != ':' && i + 1 < sizeof(buf)) {
+        buf[i] = names[i];
+        i++;
+    }
+    buf[i] = '\0';
+    return EVP_MD_is_a(md, buf);
+}
+
+static void bind_dispatch(sha_impl *s)
+{
+    const OSSL_PROVIDER *prov = EVP_MD_get0_provider(s->md);
+    if (prov == NULL)
+        return;
+    int no_cache = 0;
+    const OSSL_ALGORITHM *algs =
+        OSSL_PROVIDER_query_operation(prov, OSSL_OP_DIGEST, &no_cache);
+    if (algs == NULL)
+        return;
+    for (const OSSL_ALGORITHM *a = algs; a->algorithm_names != NULL; a++) {
+        if (!first_name_is(a->algorithm_names, s->md))
+            continue;
+        sha_impl t = *s;
+        for (const OSSL_DISPATCH *d = a->implementation; d->function_id != 0; d++) {
+            switch (d->function_id) {
+            case OSSL_FUNC_DIGEST_NEWCTX: t.newctx = OSSL_FUNC_digest_newctx(d); break;
+            case OSSL_FUNC_DIGEST_INIT: t.init = OSSL_FUNC_digest_init(d); break;
+            case OSSL_FUNC_DIGEST_UPDATE: t.update = OSSL_FUNC_digest_update(d); break;
+            case OSSL_FUNC_DIGEST_FINAL: t.final = OSSL_FUNC_digest_final(d); break;
+            case OSSL_FUNC_DIGEST_FREECTX: t.freectx = OSSL_FUNC_digest_freectx(d); break;
+            default: break;
+            }
+        }
+        if (t.newctx && t.init && t.update && t.final && t.freectx) {
+            t.provctx = OSSL_PROVIDER_get0_provider_ctx(prov);
+            *s = t;
+        }
+        break;
+    }
+    OSSL_PROVIDER_unquery_operation(prov, OSSL_OP_DIGEST, algs);
+}
+
+typedef struct pk_entry {
+    uint64_t key_id;
+    EVP_PKEY_CTX *ctx;
+} pk_entry;
+
+#define PK_SLOTS 8
+
+typedef struct tcache {
+    void *sha_ctx[3];       /* provider contexts (dispatch path) */
+    EVP_MD_CTX *md_ctx[3];  /* fallback path */
+    EVP_MD_CTX *ed_ctx;     /* EdDSA verify */
+    pk_entry pk[PK_SLOTS];
+    unsigned next;
+} tcache;
+
+static _Thread_local tcache *tc;
+
+static void tcache_free(void *p)
+{
+    tcache *t = p;
+    if (t == NULL)
+        return;
+    for (int i = 0; i < 3; i++) {
+        if (t->sha_ctx[i] != NULL)
+            sha[i].freectx(t->sha_ctx[i]);
+        EVP_MD_CTX_free(t->md_ctx[i]);
+    }
+    EVP_MD_CTX_free(t->ed_ctx);
+    for (int i = 0; i < PK_SLOTS; i++)
+        EVP_PKEY_CTX_free(t->pk[i].ctx);
+    OPENSSL_clear_free(t, sizeof(*t));
+    if (tc == t)
+        tc = NULL;
+}
+
+static void global_init(void)
+{
+    static const char *names[3] = {"SHA2-256", "SHA2-384", "SHA2-512"};
+    for (int i = 0; i < 3; i++) {
+        sha[i].md = EVP_MD_fetch(NULL, names[i], NULL);
+        if (sha[i].md == NULL)
+            return;
+        sha[i].len = (size_t)EVP_MD_get_size(sha[i].md);
+        bind_dispatch(&sha[i]);
+    }
+    if (pthread_key_create(&tcache_key, tcache_free) != 0)
+        return;
+    init_ok = 1;
+}
+
+static tcache *thread_cache(void)
+{
+    if (tc != NULL)
+        return tc;
+    if (pthread_once(&init_once, global_init) != 0 || !init_ok)
+        return NULL;
+    tcache *t = OPENSSL_zalloc(sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    if (pthread_setspecific(tcache_key, t) != 0) {
+        OPENSSL_free(t);
+        return NULL;
+    }
+    tc = t;
+    return t;
+}
+
+void ag_thread_cleanup(void)
+{
+    if (tc != NULL) {
+        tcache *t = tc;
+        (void)pthread_setspecific(tcache_key, NULL);
+        tcache_free(t);
+    }
+}
+
+/* ---- SHA-2 and HMAC -------------------------------------------------- */
+
+typedef struct digest {
+    const sha_impl *impl;
+    void *pctx;       /* dispatch path */
+    EVP_MD_CTX *mctx; /* fallback */
+} digest;
+
+static ag_err digest_begin(tcache *t, int bits, digest *d)
+{
+    int i = sha_index(bits);
+    if (i < 0)
+        return AG_ERR_INVALID_ARGUMENT;
+    d->impl = &sha[i];
+    d->pctx = NULL;
+    d->mctx = NULL;
+    if (sha[i].newctx != NULL) {
+        if (t->sha_ctx[i] == NULL)
+            t->sha_ctx[i] = sha[i].newctx(sha[i].provctx);
+        if (t->sha_ctx[i] != NULL) {
+            d->pctx = t->sha_ctx[i];
+            return sha[i].init(d->pctx, NULL) ? AG_OK : AG_ERR_CRYPTO;
+        }
+    }
+    if (t->md_ctx[i] == NULL && (t->md_ctx[i] = EVP_MD_CTX_new()) == NULL)
+        return AG_ERR_NOMEM;
+    d->mctx = t->md_ctx[i];
+    return EVP_DigestInit_ex2(d->mctx, sha[i].md, NULL) ? AG_OK : AG_ERR_CRYPTO;
+}
+
+static int digest_update(const digest *d, const uint8_t *p, size_t n)
+{
+    if (d->pctx != NULL)
+        return d->impl->update(d->pctx, p, n);
+    return EVP_DigestUpdate(d->mctx, p, n);
+}
+
+static int digest_final(const digest *d, uint8_t *out)
+{
+    if (d->pctx != NULL) {
+        size_t outl = 0;
+        int ok = d->impl->final(d->pctx, out, &outl, d->impl->len);
+        /* reset, so no state derived from a key lingers in the cache */
+        (void)d->impl->init(d->pctx, NULL);
+        return ok && outl == d->impl->len;
+    }
+    unsigned int outl = 0;
+    return EVP_DigestFinal_ex(d->mctx, out, &outl) && outl == d->impl->len;
+}
+
+ag_err ag__sha2(int bits, const ag_span *parts, size_t nparts, uint8_t *out)
+{
+    tcache *t = thread_cache();
+    if (t == NULL)
+        return AG_ERR_NOMEM;
+    digest d;
+    ag_err err = digest_begin(t, bits, &d);
+    if (err != AG_OK)
+        return err;
+    for (size_t i = 0; i < nparts; i++)
+        if (!digest_update(&d, parts[i].ptr, parts[i].len))
+            return AG_ERR_CRYPTO;
+    return digest_final(&d, out) ? AG_OK : AG_ERR_CRYPTO;
+}
+
+ag_err ag__hmac(const ag_key *key, const uint8_t *msg, size_t n, uint8_t *mac)
+{
+    tcache *t = thread_cache();
+    if (t == NULL)
+        return AG_ERR_NOMEM;
+    uint8_t inner[64];
+    digest d;
+    ag_err err = digest_begin(t, key->info->hash_bits, &d);
+    if (err != AG_OK)
+        return err;
+    int ok = digest_update(&d, key->ipad, key->block_len) && digest_update(&d, msg, n) &&
+             digest_final(&d, inner);
+    if (ok) {
+        err = digest_begin(t, key->info->hash_bits, &d);
+        ok = err == AG_OK && digest_update(&d, key->opad, key->block_len) &&
+             digest_update(&d, inner, d.impl->len) && digest_final(&d, mac);
+    }
+    OPENSSL_cleanse(inner, sizeof(inner));
+    return ok ? AG_OK : AG_ERR_CRYPTO;
+}
+
+/* ---- ECDSA signature encodings ---------------------------------------- */
+
+/* Appends one DER INTEGER for the big-endian unsigned n-byte value v. */
+static size_t der_int(uint8_t *out, const uint8_t *v, size_t n)
+{
+    size_t skip = 0;
+    while (skip + 1 < n && v[skip] == 0)
+        skip++;
+    size_t len = n - skip;
+    size_t pad = (v[skip] & 0x80) ? 1 : 0;
+    out[0] = 0x02;
+    out[1] = (uint8_t)(len + pad);
+    if (pad)
+        out[2] = 0;
+    memcpy(out + 2 + pad, v + skip, len);
+    return 2 + pad + len;
+}
+
+/* Raw R‖S (2n bytes, n ≤ 48) → DER ECDSA-Sig-Value. Needs out[2n + 8]. */
+static size_t rs_to_der(const uint8_t *sig, size_t n, uint8_t *out)
+{
+    size_t len = der_int(out + 2, sig, n);
+    len += der_int(out + 2 + len, sig + n, n);
+    out[0] = 0x30;
+    out[1] = (uint8_t)len;
+    return len + 2;
+}
+
+/* Reads one DER INTEGER into a fixed n-byte big-endian buffer. */
+static int der_read_int(const uint8_t **pp, const uint8_t *end, uint8_t *v, size_t n)
+{
+    const uint8_t *p = *pp;
+    if (end - p < 2 || p[0] != 0x02 || p[1] == 0 || p[1] > end - p - 2)
+        return 0;
+    size_t len = p[1];
+    p += 2;
+    while (len > 0 && *p == 0) {
+        p++;
+        len--;
+    }
+    if (len > n)
+        return 0;
+    memset(v, 0, n - len);
+    memcpy(v + (n - len), p, len);
+    *pp = p + len;
+    return 1;
+}
+
+static const uint8_t p256_order[32] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+static const uint8_t p384_order[48] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf,
+    0x58, 0x1a, 0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73};
+
+/* s := n − s when s > n/2 (low-S normalisation, I-04). Big-endian, n bytes. */
+static void ecdsa_low_s(uint8_t *s, size_t n)
+{
+    const uint8_t *order = n == 32 ? p256_order : p384_order;
+    /* half = order >> 1 */
+    uint8_t half[48];
+    unsigned carry = 0;
+    for (size_t i = 0; i < n; i++) {
+        half[i] = (uint8_t)((order[i] >> 1) | (carry << 7));
+        carry = order[i] & 1u;
+    }
+    if (memcmp(s, half, n) <= 0)
+        return;
+    int borrow = 0;
+    for (size_t i = n; i-- > 0;) {
+        int d = (int)order[i] - (int)s[i] - borrow;
+        borrow = d < 0;
+        s[i] = (uint8_t)(d + (borrow ? 256 : 0));
+    }
+}
+
+/* ---- signatures ----------------------------------------------------- */
+
+static const EVP_MD *md_for(const ag_key *key)
+{
+    int i = sha_index(key->info->hash_bits);
+    return i < 0 ? NULL : sha[i].md;
+}
+
+static int setup_ctx(const ag_key *key, EVP_PKEY_CTX *ctx, int verify)
+{
+    if ((verify ? EVP_PKEY_verify_init(ctx) : EVP_PKEY_sign_init(ctx)) <= 0)
+        return 0;
+    if (key->info->family == AG__FAM_ECDSA)
+        return 1;
+    int pad = key->info->family == AG__FAM_RSA_PSS ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
+    if (EVP_PKEY_CTX_set_rsa_padding(ctx, pad) <= 0 ||
+        EVP_PKEY_CTX_set_signature_md(ctx, md_for(key)) <= 0)
+        return 0;
+    if (pad == RSA_PKCS1_PSS_PADDING) {
+        /* RFC 7518 §3.5: MGF1 with the same hash, salt = hash length. */
+        if (EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md_for(key)) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) <= 0)
+            return 0;
+    }
+    return 1;
+}
+
+static EVP_PKEY_CTX *cached_verify_ctx(tcache *t, const ag_key *key)
+{
+    for (int i = 0; i < PK_SLOTS; i++)
+        if (t->pk[i].ctx != NULL && t->pk[i].key_id == key->id)
+            return t->pk[i].ctx;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    if (ctx == NULL)
+        return NULL;
+    if (!setup_ctx(key, ctx, 1)) {
+        EVP_PKEY_CTX_free(ctx);
+        return NULL;
+    }
+    pk_entry *e = &t->pk[t->next++ % PK_SLOTS];
+    EVP_PKEY_CTX_free(e->ctx);
+    e->ctx = ctx;
+    e->key_id = key->id;
+    return ctx;
+}
+
+ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uint8_t *sig,
+                      size_t sig_len)
+{
+    tcache *t = thread_cache();
+    if (t == NULL)
+        return AG_ERR_NOMEM;
+    if (sig_len != key->sig_len)
+        return AG_ERR_SIGNATURE;
+
+    if (key->info->family == AG__FAM_HMAC) {
+        uint8_t mac[64];
+        ag_err err = ag__hmac(key, msg, n, mac);
+        if (err == AG_OK && !ag__ct_eq(mac, sig, sig_len))
+            err = AG_ERR_SIGNATURE;
+        OPENSSL_cleanse(mac, sizeof(mac));
+        return err;
+    }
+
+    int rc;
+    if (key->info->family == AG__FAM_EDDSA) {
+        if (t->ed_ctx == NULL && (t->ed_ctx = EVP_MD_CTX_new()) == NULL)
+            return AG_ERR_NOMEM;
+        if (EVP_DigestVerifyInit_ex(t->ed_ctx, NULL, NULL, NULL, NULL, key->pkey, NULL) != 1)
+            return AG_ERR_CRYPTO;
+        rc = EVP_DigestVerify(t->ed_ctx, sig, sig_len, msg, n);
+    } else {
+        uint8_t dgst[64];
+        ag_span part = {msg, n};
+        ag_err err = ag__sha2(key->info->hash_bits, &part, 1, dgst);
+        if (err != AG_OK)
+            return err;
+        EVP_PKEY_CTX *ctx = cached_verify_ctx(t, key);
+        if (ctx == NULL)
+            return AG_ERR_CRYPTO;
+        size_t dlen = (size_t)key->info->hash_bits / 8;
+        if (key->info->family == AG__FAM_ECDSA) {
+            uint8_t der[2 * 48 + 8];
+            size_t der_len = rs_to_der(sig, sig_len / 2, der);
+            rc = EVP_PKEY_verify(ctx, der, der_len, dgst, dlen);
+        } else {
+            rc = EVP_PKEY_verify(ctx, sig, sig_len, dgst, dlen);
+        }
+    }
+    if (rc != 1) {
+        ERR_clear_error();
+        return AG_ERR_SIGNATURE;
+    }
+    return AG_OK;
+}
+
+ag_err ag__sign(const ag_key *key, const uint8_t *msg, size_t n, uint8_t *sig, size_t cap,
+                size_t *sig_len)
+{
+    *sig_len = 0;
+    if (thread_cache() == NULL)
+        return AG_ERR_NOMEM;
+    if (!key->is_private)
+        return AG_ERR_STATE;
+    if (cap < key->sig_len)
+        return AG_ERR_BUFFER;
+
+    if (key->info->family == AG__FAM_HMAC) {
+        ag_err err = ag__hmac(key, msg, n, sig);
+        if (err == AG_OK)
+            *sig_len = key->sig_len;
+        return err;
+    }
+
+    ag_err err = AG_ERR_CRYPTO;
+    if (key->info->family == AG__FAM_EDDSA) {
+        EVP_MD_CTX *m = EVP_MD_CTX_new();
+        size_t len = cap;
+        if (m != NULL && EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, key->pkey, NULL) == 1 &&
+            EVP_DigestSign(m, sig, &len, msg, n) == 1 && len == key->sig_len) {
+            *sig_len = len;
+            err = AG_OK;
+        }
+        EVP_MD_CTX_free(m);
+        ERR_clear_error();
+        return m == NULL ? AG_ERR_NOMEM : err;
+    }
+
+    uint8_t dgst[64];
+    ag_span part = {msg, n};
+    err = ag__sha2(key->info->hash_bits, &part, 1, dgst);
+    if (err != AG_OK)
+        return err;
+    size_t dlen = (size_t)key->info->hash_bits / 8;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    if (ctx == NULL)
+        return AG_ERR_NOMEM;
+    err = AG_ERR_CRYPTO;
+    if (setup_ctx(key, ctx, 0)) {
+        if (key->info->family == AG__FAM_ECDSA) {
+            uint8_t der[2 * 48 + 16];
+            size_t der_len = sizeof(der);
+            size_t half = key->sig_len / 2;
+            if (EVP_PKEY_sign(ctx, der, &der_len, dgst, dlen) == 1 && der_len >= 8 &&
+                der[0] == 0x30 && der[1] == der_len - 2) {
+                const uint8_t *p = der + 2, *end = der + der_len;
+                if (der_read_int(&p, end, sig, half) && der_read_int(&p, end, sig + half, half) &&
+                    p == end) {
+                    ecdsa_low_s(sig + half, half);
+                    *sig_len = key->sig_len;
+                    err = AG_OK;
+                }
+            }
+            OPENSSL_cleanse(der, sizeof(der));
+        } else {
+            size_t len = cap;
+            if (EVP_PKEY_sign(ctx, sig, &len, dgst, dlen) == 1 && len == key->sig_len) {
+                *sig_len = len;
+                err = AG_OK;
+            }
+        }
+    }
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return err;
+}

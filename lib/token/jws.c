@@ -1,0 +1,571 @@
+/*
+ * authgate — compact JWS: the verify pipeline (SECURITY.md §1), verifiers
+ * and issuers.
+ *
+ * The verify path allocates nothing: the header is decoded into a stack
+ * buffer, the payload and decoded strings into the caller's ag_claims, and
+ * the JSON is read by the allocation-free scanner (json_scan.c). Issuing is
+ * not the hot path and uses jansson, the reference JSON implementation.
+ */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "token_int.h"
+
+/* Largest signature: RSA-4096. Larger moduli are refused at key load. */
+#define SIG_MAX 1024
+
+/* ---- header policy ---------------------------------------------------- */
+
+/* Header parameters whose presence rejects the token (V-07, I-03). */
+static const char *const forbidden_params[] = {"crit", "b64", "cty", "jku", "jwk",
+                                               "x5u",  "x5c", "x5t", "x5t#S256"};
+
+static bool name_is(ag_span raw, const char *lit)
+{
+    return ag__json_str_eq(raw, lit, strlen(lit));
+}
+
+/* Decodes a string member into j->strbuf. */
+static ag_err take_string(ag__jws *j, const ag__jmember *m, size_t max, ag_span *out)
+{
+    size_t n = 0;
+    if (m->type != AG__J_STRING)
+        return AG_ERR_MALFORMED;
+    size_t room = j->strbuf_cap - j->strbuf_len;
+    if (room > max)
+        room = max;
+    if (ag__json_str_decode(m->value, j->strbuf + j->strbuf_len, room, &n) != AG_OK)
+        return AG_ERR_BUFFER;
+    out->ptr = j->strbuf + j->strbuf_len;
+    out->len = n;
+    j->strbuf_len += n;
+    return AG_OK;
+}
+
+static bool span_eq_ci(ag_span s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (s.len != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s.ptr[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (uint8_t)(c + 32);
+        if (c != (uint8_t)lit[i])
+            return false;
+    }
+    return true;
+}
+
+static ag_err parse_header(ag__jws *j, const uint8_t *hdr, size_t n)
+{
+    if (ag__json_check_object(hdr, n) != AG_OK)
+        return AG_ERR_MALFORMED;
+
+    ag__jiter it;
+    ag__jmember m;
+    ag__jmember alg = {{0}, 0, {0}}, kid = {{0}, 0, {0}};
+    bool has_alg = false, has_kid = false;
+    ag_err err;
+
+    j->has_typ = false;
+    ag__json_iter_object(&it, hdr, n);
+    while (ag__json_next(&it, &m)) {
+        if (name_is(m.name, "alg")) {
+            alg = m;
+            has_alg = true;
+        } else if (name_is(m.name, "kid")) {
+            kid = m;
+            has_kid = true;
+        } else if (name_is(m.name, "typ")) {
+            if ((err = take_string(j, &m, 255, &j->typ)) != AG_OK)
+                return err == AG_ERR_BUFFER ? AG_ERR_HEADER : err;
+            j->has_typ = true;
+        } else {
+            for (size_t i = 0; i < AG__ARRAY_LEN(forbidden_params); i++)
+                if (name_is(m.name, forbidden_params[i]))
+                    return AG_ERR_HEADER;
+            /* unknown, non-critical: ignored (RFC 7515 §4) */
+        }
+    }
+
+    /* alg: a string naming a supported algorithm; "none" in any case is
+     * simply not one of them (V-01). */
+    if (!has_alg)
+        return AG_ERR_ALG;
+    if (alg.type != AG__J_STRING)
+        return AG_ERR_MALFORMED;
+    uint8_t algname[16];
+    size_t alg_len = 0;
+    if (ag__json_str_decode(alg.value, algname, sizeof(algname), &alg_len) != AG_OK ||
+        ag_alg_from_name((const char *)algname, alg_len, &j->alg) != AG_OK)
+        return AG_ERR_ALG;
+
+    /* kid: required, a map key into the immutable ring only (V-07, V-08). */
+    if (has_kid) {
+        if ((err = take_string(j, &kid, AG_KID_MAX_LEN, &j->kid)) != AG_OK)
+            return err == AG_ERR_BUFFER ? AG_ERR_KEY : err;
+        j->key = ag_keyring_find(j->ring, (const char *)j->kid.ptr, j->kid.len);
+    } else if (j->kid_optional && ag_keyring_count(j->ring) == 1) {
+        j->key = j->ring->keys[0];
+        j->kid.ptr = NULL;
+        j->kid.len = 0;
+    } else {
+        return AG_ERR_KEY;
+    }
+    if (j->key == NULL)
+        return AG_ERR_KEY;
+    /* The key decides the algorithm; the header must name exactly it (V-01, V-02). */
+    if (j->key->alg != j->alg)
+        return AG_ERR_ALG;
+    return AG_OK;
+}
+
+/* Finds the two dots of a compact JWS; any other count is malformed (V-03). */
+static bool split3(const uint8_t *t, size_t len, size_t *d1, size_t *d2)
+{
+    const uint8_t *a = memchr(t, '.', len);
+    if (a == NULL)
+        return false;
+    size_t i = (size_t)(a - t);
+    const uint8_t *b = memchr(a + 1, '.', len - i - 1);
+    if (b == NULL)
+        return false;
+    size_t k = (size_t)(b - t);
+    if (memchr(b + 1, '.', len - k - 1) != NULL)
+        return false;
+    *d1 = i;
+    *d2 = k;
+    return true;
+}
+
+ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len)
+{
+    size_t d1, d2, hdr_len, sig_len;
+    uint8_t hdr[AG_HEADER_MAX_LEN];
+    uint8_t sig[SIG_MAX];
+    ag_err err;
+
+    j->payload_len = 0;
+    j->strbuf_len = 0;
+    j->key = NULL;
+    j->kid.ptr = j->typ.ptr = NULL;
+    j->kid.len = j->typ.len = 0;
+
+    if (token == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (len > j->max_len)
+        return AG_ERR_TOO_LARGE;
+    if (!split3(token, len, &d1, &d2) || d1 == 0 || d2 + 1 == len)
+        return AG_ERR_MALFORMED;
+
+    /* strict base64url for all three segments before anything is parsed */
+    if (ag_base64url_decode(token, d1, hdr, sizeof(hdr), &hdr_len) != AG_OK)
+        return AG_ERR_MALFORMED;
+    if (ag_base64url_decode(token + d1 + 1, d2 - d1 - 1, j->payload, j->payload_cap,
+                            &j->payload_len) != AG_OK)
+        return AG_ERR_MALFORMED;
+    err = ag_base64url_decode(token + d2 + 1, len - d2 - 1, sig, sizeof(sig), &sig_len);
+    if (err == AG_ERR_BUFFER)
+        return AG_ERR_SIGNATURE; /* longer than any signature we accept */
+    if (err != AG_OK)
+        return AG_ERR_MALFORMED;
+
+    /* an empty payload is a valid JWS (and never a valid JWT: ag_verify
+     * then fails on its JSON) */
+    if ((err = parse_header(j, hdr, hdr_len)) != AG_OK)
+        return err;
+
+    /* exact length before any crypto (V-09), then the signature (V-11) */
+    if (sig_len != j->key->sig_len)
+        return AG_ERR_SIGNATURE;
+    return ag__verify_sig(j->key, token, d2, sig, sig_len);
+}
+
+/* ---- verifier --------------------------------------------------------- */
+
+struct ag_verifier {
+    const ag_allocator *alloc;
+    ag_keyring *keys;
+    ag_token_kind kind;
+    char *issuer;
+    char *audience;
+    int64_t leeway;
+    int64_t max_lifetime;
+    size_t max_len;
+    ag_clock_fn clock;
+    void *clock_ctx;
+};
+
+ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
+{
+    if (out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (cfg == NULL || cfg->keys == NULL || cfg->kind < AG_TOKEN_ACCESS ||
+        cfg->kind > AG_TOKEN_ANY || cfg->leeway > AG_LEEWAY_MAX ||
+        cfg->max_token_len > AG_TOKEN_MAX_LEN)
+        return AG_ERR_INVALID_ARGUMENT;
+    if ((cfg->issuer != NULL && cfg->issuer[0] == '\0') ||
+        (cfg->audience != NULL && cfg->audience[0] == '\0'))
+        return AG_ERR_INVALID_ARGUMENT;
+
+    ag_verifier *v = ag__calloc(cfg->alloc, sizeof(*v));
+    if (v == NULL)
+        return AG_ERR_NOMEM;
+    v->alloc = cfg->alloc;
+    v->kind = cfg->kind;
+    v->leeway = cfg->leeway < 0 ? AG_LEEWAY_DEFAULT : cfg->leeway;
+    if (cfg->max_lifetime == 0)
+        v->max_lifetime = cfg->kind == AG_TOKEN_ACCESS ? 86400 : 90 * 86400;
+    else
+        v->max_lifetime = cfg->max_lifetime;
+    v->max_len = cfg->max_token_len == 0 ? AG_TOKEN_MAX_LEN : cfg->max_token_len;
+    v->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
+    v->clock_ctx = cfg->clock_ctx;
+    v->issuer = ag__strdup(cfg->alloc, cfg->issuer);
+    v->audience = ag__strdup(cfg->alloc, cfg->audience);
+    if ((cfg->issuer != NULL && v->issuer == NULL) ||
+        (cfg->audience != NULL && v->audience == NULL)) {
+        ag_verifier_free(v);
+        return AG_ERR_NOMEM;
+    }
+    v->keys = ag__keyring_hold(cfg->keys);
+    *out = v;
+    return AG_OK;
+}
+
+void ag_verifier_free(ag_verifier *v)
+{
+    if (v == NULL)
+        return;
+    ag_keyring_free(v->keys);
+    ag__free(v->alloc, v->issuer);
+    ag__free(v->alloc, v->audience);
+    ag__free(v->alloc, v);
+}
+
+/* typ per RFC 7515 §4.1.9: case-insensitive, "application/" optional (V-12). */
+static ag_token_kind kind_of_typ(ag_span typ)
+{
+    static const char app[] = "application/";
+    ag_span t = typ;
+    if (t.len > sizeof(app) - 1 && span_eq_ci((ag_span){t.ptr, sizeof(app) - 1}, app)) {
+        t.ptr += sizeof(app) - 1;
+        t.len -= sizeof(app) - 1;
+    }
+    if (span_eq_ci(t, "at+jwt"))
+        return AG_TOKEN_ACCESS;
+    if (span_eq_ci(t, "rt+jwt"))
+        return AG_TOKEN_REFRESH;
+    return AG_TOKEN_ANY;
+}
+
+ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_claims *out)
+{
+    if (v == NULL || out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+
+    ag__jws j;
+    j.ring = v->keys;
+    j.max_len = v->max_len;
+    j.kid_optional = false;
+    j.payload = out->payload_;
+    j.payload_cap = sizeof(out->payload_);
+    j.strbuf = out->strings_;
+    j.strbuf_cap = sizeof(out->strings_);
+    out->payload_len_ = 0;
+    out->strings_len_ = 0;
+
+    ag_err err = ag__jws_verify(&j, token, len);
+    if (err != AG_OK)
+        return err;
+
+    /* Only now, with the signature verified, is the payload looked at. */
+    out->alg = j.alg;
+    out->kid = j.kid;
+    out->typ = j.typ;
+    out->kind = j.has_typ ? kind_of_typ(j.typ) : AG_TOKEN_ANY;
+    out->payload_len_ = j.payload_len;
+    out->strings_len_ = j.strbuf_len;
+
+    if (v->kind != AG_TOKEN_ANY && out->kind != v->kind)
+        return AG_ERR_WRONG_TYPE;
+
+    if (ag__json_check_object(out->payload_, out->payload_len_) != AG_OK)
+        return AG_ERR_MALFORMED;
+    if ((err = ag__claims_parse(out->payload_, out->payload_len_, out, v->audience)) != AG_OK)
+        return err;
+
+    /* iss: exact, full length (V-16); aud matched inside claims parsing */
+    if (v->issuer != NULL && !ag__span_eq_str(out->iss, v->issuer))
+        return AG_ERR_CLAIM;
+    if (out->kind == AG_TOKEN_REFRESH && out->sid.len == 0)
+        return AG_ERR_CLAIM;
+
+    /* NumericDate checks against the injectable clock (V-15) */
+    int64_t now = v->clock(v->clock_ctx);
+    if (now >= out->exp + v->leeway)
+        return AG_ERR_EXPIRED;
+    if (out->has_nbf && now < out->nbf - v->leeway)
+        return AG_ERR_NOT_YET_VALID;
+    if (out->iat > now + v->leeway)
+        return AG_ERR_NOT_YET_VALID;
+    if (v->max_lifetime > 0 && out->exp - out->iat > v->max_lifetime)
+        return AG_ERR_CLAIM;
+    return AG_OK;
+}
+
+/* ---- issuer ----------------------------------------------------------- */
+
+struct ag_issuer {
+    const ag_allocator *alloc;
+    ag_key *key;
+    ag_token_kind kind;
+    char *issuer;
+    char *audience;
+    int64_t ttl;
+    ag_clock_fn clock;
+    void *clock_ctx;
+    size_t header_len;
+    char header_b64[AG_B64URL_ENCODED_LEN(AG_HEADER_MAX_LEN) + 1];
+};
+
+/* The fixed header {"alg","typ","kid"} (I-01, I-03), encoded once. */
+static ag_err build_header(ag_issuer *is)
+{
+    json_t *h = json_object();
+    char *text = NULL;
+    ag_err err = AG_ERR_NOMEM;
+    if (h != NULL &&
+        json_object_set_new(h, "alg", json_string(ag_alg_name(is->key->alg))) == 0 &&
+        json_object_set_new(h, "typ", json_string(is->kind == AG_TOKEN_ACCESS ? "at+jwt"
+                                                                               : "rt+jwt")) == 0 &&
+        json_object_set_new(h, "kid", json_string(is->key->kid)) == 0 &&
+        (text = json_dumps(h, JSON_COMPACT)) != NULL) {
+        err = ag_base64url_encode((const uint8_t *)text, strlen(text), is->header_b64,
+                                  sizeof(is->header_b64), &is->header_len);
+    }
+    free(text);
+    json_decref(h);
+    return err;
+}
+
+ag_err ag_issuer_new(const ag_issuer_config *cfg, ag_issuer **out)
+{
+    if (out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (cfg == NULL || cfg->key == NULL || cfg->issuer == NULL || cfg->issuer[0] == '\0' ||
+        cfg->audience == NULL || cfg->audience[0] == '\0' || cfg->ttl <= 0 ||
+        cfg->ttl > AG_NUMERICDATE_MAX ||
+        (cfg->kind != AG_TOKEN_ACCESS && cfg->kind != AG_TOKEN_REFRESH))
+        return AG_ERR_INVALID_ARGUMENT;
+    if (!cfg->key->is_private)
+        return AG_ERR_STATE;
+
+    ag_issuer *is = ag__calloc(cfg->alloc, sizeof(*is));
+    if (is == NULL)
+        return AG_ERR_NOMEM;
+    is->alloc = cfg->alloc;
+    is->key = ag_key_ref((ag_key *)cfg->key);
+    is->kind = cfg->kind;
+    is->ttl = cfg->ttl;
+    is->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
+    is->clock_ctx = cfg->clock_ctx;
+    is->issuer = ag__strdup(cfg->alloc, cfg->issuer);
+    is->audience = ag__strdup(cfg->alloc, cfg->audience);
+    ag_err err = (is->issuer == NULL || is->audience == NULL) ? AG_ERR_NOMEM : build_header(is);
+    if (err != AG_OK) {
+        ag_issuer_free(is);
+        return err;
+    }
+    *out = is;
+    return AG_OK;
+}
+
+void ag_issuer_free(ag_issuer *is)
+{
+    if (is == NULL)
+        return;
+    ag_key_free(is->key);
+    ag__free(is->alloc, is->issuer);
+    ag__free(is->alloc, is->audience);
+    ag__free(is->alloc, is);
+}
+
+static const char *const registered_claims[] = {"iss", "sub", "aud", "exp", "nbf",
+                                                "iat", "jti", "sid"};
+
+static bool jti_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static ag_err add_custom(json_t *obj, const ag_custom_claim *c)
+{
+    if (c->name == NULL || c->name[0] == '\0')
+        return AG_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < AG__ARRAY_LEN(registered_claims); i++)
+        if (strcmp(c->name, registered_claims[i]) == 0)
+            return AG_ERR_INVALID_ARGUMENT;
+    if (json_object_get(obj, c->name) != NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    json_t *val = NULL;
+    switch (c->type) {
+    case AG_CLAIM_STRING:
+        val = c->str != NULL ? json_string(c->str) : NULL;
+        break;
+    case AG_CLAIM_INT:
+        val = json_integer((json_int_t)c->i);
+        break;
+    case AG_CLAIM_BOOL:
+        val = json_boolean(c->b);
+        break;
+    case AG_CLAIM_JSON:
+        if (c->str != NULL) {
+            json_error_t e;
+            val = json_loads(c->str, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+        }
+        break;
+    default:
+        break;
+    }
+    if (val == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    return json_object_set_new(obj, c->name, val) == 0 ? AG_OK : AG_ERR_NOMEM;
+}
+
+static ag_err build_payload(const ag_issuer *is, const ag_issue_params *p, const char *jti,
+                            int64_t iat, int64_t exp, char **text)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return AG_ERR_NOMEM;
+    ag_err err = AG_ERR_NOMEM;
+    json_t *sub = json_string(p->sub);
+    if (sub == NULL) {
+        json_decref(o);
+        return AG_ERR_INVALID_ARGUMENT; /* not UTF-8 */
+    }
+    if (json_object_set_new(o, "iss", json_string(is->issuer)) != 0 ||
+        json_object_set_new(o, "sub", sub) != 0 ||
+        json_object_set_new(o, "aud", json_string(is->audience)) != 0 ||
+        json_object_set_new(o, "exp", json_integer((json_int_t)exp)) != 0 ||
+        json_object_set_new(o, "iat", json_integer((json_int_t)iat)) != 0 ||
+        json_object_set_new(o, "jti", json_string(jti)) != 0)
+        goto done;
+    if (p->sid != NULL) {
+        json_t *sid = json_string(p->sid);
+        if (sid == NULL) {
+            err = AG_ERR_INVALID_ARGUMENT;
+            goto done;
+        }
+        if (json_object_set_new(o, "sid", sid) != 0)
+            goto done;
+    }
+    for (size_t i = 0; i < p->nclaims; i++)
+        if ((err = add_custom(o, &p->claims[i])) != AG_OK)
+            goto done;
+    *text = json_dumps(o, JSON_COMPACT);
+    err = *text != NULL ? AG_OK : AG_ERR_NOMEM;
+done:
+    json_decref(o);
+    return err;
+}
+
+ag_err ag_issue(const ag_issuer *is, const ag_issue_params *p, char *buf, size_t cap,
+                ag_issued *info)
+{
+    if (is == NULL || p == NULL || buf == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (cap > 0)
+        buf[0] = '\0';
+    if (p->sub == NULL || p->sub[0] == '\0' || (p->nclaims > 0 && p->claims == NULL) ||
+        p->ttl < 0)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (is->kind == AG_TOKEN_REFRESH && (p->sid == NULL || p->sid[0] == '\0'))
+        return AG_ERR_INVALID_ARGUMENT;
+    if (p->sid != NULL && p->sid[0] == '\0')
+        return AG_ERR_INVALID_ARGUMENT;
+
+    char jti[65];
+    if (p->jti != NULL) {
+        if (!jti_valid(p->jti))
+            return AG_ERR_INVALID_ARGUMENT;
+        memcpy(jti, p->jti, strlen(p->jti) + 1);
+    } else {
+        uint8_t rnd[32];
+        size_t n;
+        if (ag_random(rnd, sizeof(rnd)) != AG_OK)
+            return AG_ERR_CRYPTO;
+        ag_err e = ag_base64url_encode(rnd, sizeof(rnd), jti, sizeof(jti), &n);
+        OPENSSL_cleanse(rnd, sizeof(rnd));
+        if (e != AG_OK)
+            return e;
+    }
+
+    int64_t iat = p->now != 0 ? p->now : is->clock(is->clock_ctx);
+    int64_t ttl = p->ttl != 0 ? p->ttl : is->ttl;
+    if (iat < 0 || iat > AG_NUMERICDATE_MAX || ttl > AG_NUMERICDATE_MAX - iat)
+        return AG_ERR_INVALID_ARGUMENT;
+    int64_t exp = iat + ttl;
+
+    char *payload = NULL;
+    ag_err err = build_payload(is, p, jti, iat, exp, &payload);
+    if (err != AG_OK)
+        return err;
+
+    size_t plen = strlen(payload);
+    size_t sig_b64 = AG_B64URL_ENCODED_LEN(is->key->sig_len);
+    size_t total = is->header_len + 1 + AG_B64URL_ENCODED_LEN(plen) + 1 + sig_b64;
+    if (total > AG_TOKEN_MAX_LEN) {
+        free(payload);
+        return AG_ERR_TOO_LARGE;
+    }
+    if (total + 1 > cap) {
+        free(payload);
+        return AG_ERR_BUFFER;
+    }
+
+    size_t n = is->header_len, w;
+    memcpy(buf, is->header_b64, n);
+    buf[n++] = '.';
+    err = ag_base64url_encode((const uint8_t *)payload, plen, buf + n, cap - n, &w);
+    free(payload);
+    if (err != AG_OK)
+        return err;
+    n += w;
+
+    uint8_t sig[SIG_MAX];
+    size_t sig_len = 0;
+    err = ag__sign(is->key, (const uint8_t *)buf, n, sig, sizeof(sig), &sig_len);
+    if (err == AG_OK) {
+        buf[n++] = '.';
+        err = ag_base64url_encode(sig, sig_len, buf + n, cap - n, &w);
+        n += w;
+    }
+    if (err != AG_OK) {
+        OPENSSL_cleanse(buf, cap);
+        return err;
+    }
+    buf[n] = '\0';
+    if (info != NULL) {
+        memcpy(info->jti, jti, sizeof(jti));
+        info->iat = iat;
+        info->exp = exp;
+        info->len = n;
+    }
+    return AG_OK;
+}

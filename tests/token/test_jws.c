@@ -1,0 +1,792 @@
+/*
+ * Tests for lib/token/jws.c: the verify pipeline, issuing, round trips for
+ * every algorithm, the V-rule adversarial table, and the zero-allocation
+ * HS256 path. Rule IDs refer to ../shared/SECURITY.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+
+#include "authgate/token.h"
+#include "testsupport.h"
+#include "token/token_int.h"
+
+#define ISS "https://issuer.example"
+#define AUD "api.example"
+#define T0 INT64_C(1700000000)
+
+static int64_t fake_now = T0;
+static int64_t fake_clock(void *ctx)
+{
+    (void)ctx;
+    return fake_now;
+}
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+static const uint8_t hs_secret[32] = "0123456789abcdef0123456789abcdef";
+static ag_key *k_hs, *k_es, *k_rs, *k_ps, *k_ed, *k_es384, *k_hs512;
+static ag_keyring *ring;
+static ag_verifier *v_access, *v_refresh, *v_any;
+
+/* setup runs outside Check's test context (before forking), so no ck_*. */
+#define SETUP_OK(expr)                                                                            \
+    do {                                                                                          \
+        if ((expr) != AG_OK) {                                                                    \
+            fprintf(stderr, "setup failed: %s\n", #expr);                                          \
+            abort();                                                                              \
+        }                                                                                         \
+    } while (0)
+
+static void setup_keys(void)
+{
+    if (k_hs != NULL)
+        return;
+    SETUP_OK(ag_key_from_secret(AG_ALG_HS256, hs_secret, 32, "k1", &k_hs));
+    SETUP_OK(ag_key_generate(AG_ALG_ES256, "es", &k_es));
+    SETUP_OK(ag_key_generate(AG_ALG_RS256, "rs", &k_rs));
+    SETUP_OK(ag_key_generate(AG_ALG_PS256, "ps", &k_ps));
+    SETUP_OK(ag_key_generate(AG_ALG_EDDSA, "ed", &k_ed));
+    SETUP_OK(ag_key_generate(AG_ALG_ES384, "es384", &k_es384));
+    SETUP_OK(ag_key_generate(AG_ALG_HS512, "hs512", &k_hs512));
+    SETUP_OK(ag_keyring_new(NULL, &ring));
+    ag_key *all[] = {k_hs, k_es, k_rs, k_ps, k_ed, k_es384, k_hs512};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        SETUP_OK(ag_keyring_add(ring, all[i]));
+
+    ag_verifier_config c = {0};
+    c.keys = ring;
+    c.issuer = ISS;
+    c.audience = AUD;
+    c.leeway = -1;
+    c.clock = fake_clock;
+    c.kind = AG_TOKEN_ACCESS;
+    SETUP_OK(ag_verifier_new(&c, &v_access));
+    c.kind = AG_TOKEN_REFRESH;
+    SETUP_OK(ag_verifier_new(&c, &v_refresh));
+    c.kind = AG_TOKEN_ANY;
+    SETUP_OK(ag_verifier_new(&c, &v_any));
+}
+
+/* Builds b64(hdr).b64(payload).b64(sig) signed with key (or with sig_override). */
+static size_t mk_token(const ag_key *key, const char *hdr, const char *payload, char *out,
+                       size_t cap)
+{
+    size_t n = 0, w = 0;
+    ck_assert_int_eq(ag_base64url_encode((const uint8_t *)hdr, strlen(hdr), out, cap, &w), AG_OK);
+    n = w;
+    out[n++] = '.';
+    ck_assert_int_eq(
+        ag_base64url_encode((const uint8_t *)payload, strlen(payload), out + n, cap - n, &w),
+        AG_OK);
+    n += w;
+    uint8_t sig[1024];
+    size_t sig_len = 0;
+    ck_assert_int_eq(ag__sign(key, (const uint8_t *)out, n, sig, sizeof(sig), &sig_len), AG_OK);
+    out[n++] = '.';
+    ck_assert_int_eq(ag_base64url_encode(sig, sig_len, out + n, cap - n, &w), AG_OK);
+    n += w;
+    out[n] = '\0';
+    return n;
+}
+
+static char good_payload[512];
+static const char *payload_ok(void)
+{
+    snprintf(good_payload, sizeof(good_payload),
+             "{\"iss\":\"" ISS "\",\"sub\":\"alice\",\"aud\":\"" AUD
+             "\",\"exp\":%lld,\"iat\":%lld,\"jti\":\"j1\"}",
+             (long long)(T0 + 600), (long long)T0);
+    return good_payload;
+}
+
+static ag_err verify_str(const ag_verifier *v, const char *tok)
+{
+    static ag_claims c;
+    return ag_verify(v, (const uint8_t *)tok, strlen(tok), &c);
+}
+
+/* ---- issue → verify round trips ------------------------------------------ */
+
+static ag_err issue(const ag_key *key, ag_token_kind kind, const char *sid, char *buf, size_t cap,
+                    ag_issued *info)
+{
+    ag_issuer_config ic = {0};
+    ic.key = key;
+    ic.kind = kind;
+    ic.issuer = ISS;
+    ic.audience = AUD;
+    ic.ttl = 600;
+    ic.clock = fake_clock;
+    ag_issuer *is = NULL;
+    ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
+    ag_issue_params p = {0};
+    p.sub = "alice";
+    p.sid = sid;
+    ag_err err = ag_issue(is, &p, buf, cap, info);
+    ag_issuer_free(is);
+    return err;
+}
+
+START_TEST(roundtrip_every_alg)
+{
+    setup_keys();
+    fake_now = T0;
+    ag_key *keys[] = {k_hs, k_es, k_rs, k_ps, k_ed, k_es384, k_hs512};
+    static const ag_alg want[] = {AG_ALG_HS256, AG_ALG_ES256, AG_ALG_RS256, AG_ALG_PS256,
+                                  AG_ALG_EDDSA, AG_ALG_ES384, AG_ALG_HS512};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char tok[AG_TOKEN_MAX_LEN + 1];
+        ag_issued info;
+        ck_assert_int_eq(issue(keys[i], AG_TOKEN_ACCESS, "fam", tok, sizeof(tok), &info), AG_OK);
+        ck_assert_uint_eq(info.len, strlen(tok));
+        ck_assert_uint_eq(strlen(info.jti), AG_JTI_LEN);
+        ag_claims c;
+        ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)tok, info.len, &c), AG_OK);
+        ck_assert_int_eq(c.alg, want[i]);
+        ck_assert_int_eq(c.kind, AG_TOKEN_ACCESS);
+        ck_assert(ag__span_eq_str(c.sub, "alice"));
+        ck_assert(ag__span_eq_str(c.iss, ISS));
+        ck_assert(ag__span_eq_str(c.aud, AUD));
+        ck_assert(ag__span_eq_str(c.sid, "fam"));
+        ck_assert(ag__span_eq_str(c.jti, info.jti));
+        ck_assert(ag__span_eq_str(c.kid, ag_key_kid(keys[i])));
+        ck_assert_int_eq(c.exp, T0 + 600);
+        ck_assert_int_eq(c.iat, T0);
+        /* explicit typing (V-12): the refresh verifier refuses it */
+        ck_assert_int_eq(ag_verify(v_refresh, (const uint8_t *)tok, info.len, &c),
+                         AG_ERR_WRONG_TYPE);
+        ck_assert_int_eq(ag_verify(v_any, (const uint8_t *)tok, info.len, &c), AG_OK);
+    }
+}
+END_TEST
+
+START_TEST(refresh_requires_sid)
+{
+    setup_keys();
+    fake_now = T0;
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    ck_assert_int_eq(issue(k_es, AG_TOKEN_REFRESH, NULL, tok, sizeof(tok), NULL),
+                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(issue(k_es, AG_TOKEN_REFRESH, "s1", tok, sizeof(tok), NULL), AG_OK);
+    ck_assert_int_eq(verify_str(v_refresh, tok), AG_OK);
+    ck_assert_int_eq(verify_str(v_access, tok), AG_ERR_WRONG_TYPE);
+    /* a refresh-typed token without sid, signed by us: V-12 / V-13 */
+    char t2[1024];
+    mk_token(k_hs, "{\"alg\":\"HS256\",\"typ\":\"rt+jwt\",\"kid\":\"k1\"}", payload_ok(), t2,
+             sizeof(t2));
+    ck_assert_int_eq(verify_str(v_refresh, t2), AG_ERR_CLAIM);
+}
+END_TEST
+
+/* Every single-byte change of a valid token is rejected. */
+START_TEST(every_byte_flipped)
+{
+    setup_keys();
+    fake_now = T0;
+    ag_key *keys[] = {k_hs, k_es, k_ed};
+    for (size_t k = 0; k < 3; k++) {
+        char tok[AG_TOKEN_MAX_LEN + 1];
+        ag_issued info;
+        ck_assert_int_eq(issue(keys[k], AG_TOKEN_ACCESS, NULL, tok, sizeof(tok), &info), AG_OK);
+        for (size_t i = 0; i < info.len; i++) {
+            for (int bit = 0; bit < 8; bit += 3) {
+                tok[i] = (char)(tok[i] ^ (1 << bit));
+                ag_claims c;
+                ag_err e = ag_verify(v_access, (const uint8_t *)tok, info.len, &c);
+                if (e == AG_OK)
+                    ck_abort_msg("flip at %zu bit %d accepted", i, bit);
+                tok[i] = (char)(tok[i] ^ (1 << bit));
+            }
+        }
+        ck_assert_int_eq(verify_str(v_access, tok), AG_OK);
+    }
+}
+END_TEST
+
+/* ---- the adversarial table ----------------------------------------------- */
+
+typedef struct row {
+    const char *rule;
+    const char *hdr;     /* NULL → the standard HS256 access header */
+    const char *payload; /* NULL → a valid payload; "%E" placeholders not used */
+    ag_err want;
+} row;
+
+#define H(x) "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k1\"" x "}"
+#define P(x) "{\"iss\":\"" ISS "\",\"sub\":\"alice\",\"aud\":\"" AUD "\",\"jti\":\"j1\"" x "}"
+#define TIMES ",\"exp\":1700000600,\"iat\":1700000000"
+
+static const row table[] = {
+    /* positive controls */
+    {"control", H(""), P(TIMES), AG_OK},
+    {"V-07 unknown non-critical parameter ignored", H(",\"foo\":{\"bar\":[1]}"), P(TIMES), AG_OK},
+    {"V-12 application/ prefix", "{\"alg\":\"HS256\",\"typ\":\"application/at+jwt\",\"kid\":\"k1\"}",
+     P(TIMES), AG_OK},
+    {"V-12 typ case-insensitive", "{\"alg\":\"HS256\",\"typ\":\"AT+JWT\",\"kid\":\"k1\"}", P(TIMES),
+     AG_OK},
+    {"V-14 non-integer NumericDate", H(""),
+     P(",\"exp\":1700000600.5,\"iat\":1700000000.25"), AG_OK},
+    {"V-16 aud array containing ours", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":[\"x\",\"" AUD "\"],\"jti\":\"j\"" TIMES "}", AG_OK},
+    {"V-16 escaped aud equal after unescaping", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"\\u0061pi.example\",\"jti\":\"j\"" TIMES "}",
+     AG_OK},
+    {"escaped member name is the same claim", H(""),
+     "{\"\\u0069ss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}", AG_OK},
+    {"nbf in the past", H(""), P(TIMES ",\"nbf\":1699999000"), AG_OK},
+    /* V-01 alg none in every spelling, with a signature present */
+    {"V-01 none", "{\"alg\":\"none\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES), AG_ERR_ALG},
+    {"V-01 None", "{\"alg\":\"None\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES), AG_ERR_ALG},
+    {"V-01 NONE", "{\"alg\":\"NONE\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES), AG_ERR_ALG},
+    {"V-01 nOnE", "{\"alg\":\"nOnE\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES), AG_ERR_ALG},
+    {"V-01 hs256 lower case", "{\"alg\":\"hs256\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES),
+     AG_ERR_ALG},
+    {"V-01 HS512 with an HS256 key", "{\"alg\":\"HS512\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}",
+     P(TIMES), AG_ERR_ALG},
+    {"V-01 RS256 header on the HS key", "{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}",
+     P(TIMES), AG_ERR_ALG},
+    {"V-01 ES512 (unsupported)", "{\"alg\":\"ES512\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES),
+     AG_ERR_ALG},
+    {"V-07 alg missing", "{\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES), AG_ERR_ALG},
+    {"V-07 alg not a string", "{\"alg\":256,\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES),
+     AG_ERR_MALFORMED},
+    {"V-07 alg with trailing NUL escape", "{\"alg\":\"HS256\\u0000\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}",
+     P(TIMES), AG_ERR_MALFORMED},
+    /* V-07 header policy */
+    {"V-07 crit with a name", H(",\"crit\":[\"exp\"],\"exp\":1"), P(TIMES), AG_ERR_HEADER},
+    {"V-07 crit empty", H(",\"crit\":[]"), P(TIMES), AG_ERR_HEADER},
+    {"V-07 crit not an array", H(",\"crit\":\"b64\""), P(TIMES), AG_ERR_HEADER},
+    {"V-07 crit naming an absent parameter", H(",\"crit\":[\"zz\"]"), P(TIMES), AG_ERR_HEADER},
+    {"V-07 crit naming a registered parameter", H(",\"crit\":[\"alg\"]"), P(TIMES),
+     AG_ERR_HEADER},
+    {"V-07 b64 false", H(",\"b64\":false,\"crit\":[\"b64\"]"), P(TIMES), AG_ERR_HEADER},
+    {"V-07 b64 true", H(",\"b64\":true"), P(TIMES), AG_ERR_HEADER},
+    {"V-07 cty JWT", H(",\"cty\":\"JWT\""), P(TIMES), AG_ERR_HEADER},
+    {"V-07 jku", H(",\"jku\":\"https://evil.example/jwks\""), P(TIMES), AG_ERR_HEADER},
+    {"V-07 jwk", H(",\"jwk\":{\"kty\":\"oct\",\"k\":\"AAAA\"}"), P(TIMES), AG_ERR_HEADER},
+    {"V-07 x5u", H(",\"x5u\":\"https://evil.example/c\""), P(TIMES), AG_ERR_HEADER},
+    {"V-07 x5c", H(",\"x5c\":[\"MIIB\"]"), P(TIMES), AG_ERR_HEADER},
+    {"V-07 x5t", H(",\"x5t\":\"abc\""), P(TIMES), AG_ERR_HEADER},
+    {"V-07 x5t#S256", H(",\"x5t#S256\":\"abc\""), P(TIMES), AG_ERR_HEADER},
+    {"V-07 escaped jku name", H(",\"\\u006aku\":\"x\""), P(TIMES), AG_ERR_HEADER},
+    /* V-06 strict JSON */
+    {"V-06 duplicate alg", "{\"alg\":\"HS256\",\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}",
+     P(TIMES), AG_ERR_MALFORMED},
+    {"V-06 duplicate via escape",
+     "{\"alg\":\"HS256\",\"\\u0061lg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES),
+     AG_ERR_MALFORMED},
+    {"V-06 duplicate claim", H(""), P(TIMES ",\"sub\":\"mallory\""), AG_ERR_MALFORMED},
+    {"V-06 header not an object", "[\"HS256\"]", P(TIMES), AG_ERR_MALFORMED},
+    {"V-06 payload not an object", H(""), "[1,2]", AG_ERR_MALFORMED},
+    {"V-06 payload trailing garbage", H(""), P(TIMES) "x", AG_ERR_MALFORMED},
+    {"V-06 payload two objects", H(""), P(TIMES) "{}", AG_ERR_MALFORMED},
+    {"V-06 payload bad UTF-8", H(""), P(TIMES ",\"n\":\"\xc3\x28\""), AG_ERR_MALFORMED},
+    {"V-06 payload overlong UTF-8", H(""), P(TIMES ",\"n\":\"\xc0\xaf\""), AG_ERR_MALFORMED},
+    {"V-06 payload lone surrogate", H(""), P(TIMES ",\"n\":\"\\ud800\""), AG_ERR_MALFORMED},
+    {"V-06 payload NUL escape", H(""), P(TIMES ",\"n\":\"a\\u0000b\""), AG_ERR_MALFORMED},
+    {"V-06 payload BOM", H(""), "\xef\xbb\xbf" P(TIMES), AG_ERR_MALFORMED},
+    {"V-06 header empty", "", P(TIMES), AG_ERR_MALFORMED},
+    /* V-08 kid */
+    {"V-08 kid missing", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", P(TIMES), AG_ERR_KEY},
+    {"V-08 kid unknown", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k2\"}", P(TIMES),
+     AG_ERR_KEY},
+    {"V-08 kid prefix", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k\"}", P(TIMES), AG_ERR_KEY},
+    {"V-08 kid extension", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k11\"}", P(TIMES),
+     AG_ERR_KEY},
+    {"V-08 kid case", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"K1\"}", P(TIMES), AG_ERR_KEY},
+    {"V-08 kid path traversal", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"../../dev/null\"}",
+     P(TIMES), AG_ERR_KEY},
+    {"V-08 kid SQL", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"x' UNION SELECT '1';--\"}",
+     P(TIMES), AG_ERR_KEY},
+    {"V-08 kid shell", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"|sleep 10\"}", P(TIMES),
+     AG_ERR_KEY},
+    {"V-08 kid empty", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"\"}", P(TIMES), AG_ERR_KEY},
+    {"V-08 kid not a string", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":1}", P(TIMES),
+     AG_ERR_MALFORMED},
+    {"V-08 kid too long",
+     "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+     "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk1\"}",
+     P(TIMES), AG_ERR_KEY},
+    /* V-12 typ */
+    {"V-12 typ missing", "{\"alg\":\"HS256\",\"kid\":\"k1\"}", P(TIMES), AG_ERR_WRONG_TYPE},
+    {"V-12 typ JWT", "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}", P(TIMES),
+     AG_ERR_WRONG_TYPE},
+    {"V-12 typ rt+jwt on the access verifier", "{\"alg\":\"HS256\",\"typ\":\"rt+jwt\",\"kid\":\"k1\"}",
+     P(TIMES ",\"sid\":\"s\""), AG_ERR_WRONG_TYPE},
+    {"V-12 typ at+jwtx", "{\"alg\":\"HS256\",\"typ\":\"at+jwtx\",\"kid\":\"k1\"}", P(TIMES),
+     AG_ERR_WRONG_TYPE},
+    {"V-12 typ application/ only", "{\"alg\":\"HS256\",\"typ\":\"application/\",\"kid\":\"k1\"}",
+     P(TIMES), AG_ERR_WRONG_TYPE},
+    {"V-12 typ not a string", "{\"alg\":\"HS256\",\"typ\":1,\"kid\":\"k1\"}", P(TIMES),
+     AG_ERR_MALFORMED},
+    /* V-13 required claims */
+    {"V-13 exp missing", H(""), P(",\"iat\":1700000000"), AG_ERR_CLAIM},
+    {"V-13 iat missing", H(""), P(",\"exp\":1700000600"), AG_ERR_CLAIM},
+    {"V-13 iss missing", H(""), "{\"sub\":\"a\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-13 sub missing", H(""), "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-13 jti missing", H(""), "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"" AUD "\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-13 aud missing", H(""), "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    /* V-14 NumericDate */
+    {"V-14 exp string", H(""), P(",\"exp\":\"1700000600\",\"iat\":1700000000"), AG_ERR_CLAIM},
+    {"V-14 exp true", H(""), P(",\"exp\":true,\"iat\":1700000000"), AG_ERR_CLAIM},
+    {"V-14 exp null", H(""), P(",\"exp\":null,\"iat\":1700000000"), AG_ERR_CLAIM},
+    {"V-14 exp array", H(""), P(",\"exp\":[1700000600],\"iat\":1700000000"), AG_ERR_CLAIM},
+    {"V-14 exp object", H(""), P(",\"exp\":{},\"iat\":1700000000"), AG_ERR_CLAIM},
+    {"V-14 exp negative", H(""), P(",\"exp\":-1,\"iat\":1700000000"), AG_ERR_CLAIM},
+    {"V-14 exp beyond 9999", H(""), P(",\"exp\":253402300800,\"iat\":1700000000"), AG_ERR_CLAIM},
+    {"V-14 exp 1e300", H(""), P(",\"exp\":1e300,\"iat\":1700000000"), AG_ERR_CLAIM},
+    {"V-14 exp beyond int64 (jansson: too big integer)", H(""),
+     P(",\"exp\":99999999999999999999,\"iat\":1700000000"), AG_ERR_MALFORMED},
+    {"V-14 exp real overflow", H(""), P(",\"exp\":1e999,\"iat\":1700000000"), AG_ERR_MALFORMED},
+    {"V-14 iat string", H(""), P(",\"exp\":1700000600,\"iat\":\"x\""), AG_ERR_CLAIM},
+    {"V-14 nbf null", H(""), P(TIMES ",\"nbf\":null"), AG_ERR_CLAIM},
+    /* V-15 time */
+    {"V-15 expired beyond leeway", H(""), P(",\"exp\":1699999970,\"iat\":1699999000"),
+     AG_ERR_EXPIRED},
+    {"V-15 nbf in the future", H(""), P(TIMES ",\"nbf\":1700000031"), AG_ERR_NOT_YET_VALID},
+    {"V-15 iat in the future", H(""), P(",\"exp\":1700000600,\"iat\":1700000031"),
+     AG_ERR_NOT_YET_VALID},
+    {"V-15 lifetime cap", H(""), P(",\"exp\":1700100000,\"iat\":1700000000"), AG_ERR_CLAIM},
+    /* V-16 iss / aud / sub games */
+    {"V-16 iss prefix", H(""),
+     "{\"iss\":\"https://issuer.exampl\",\"sub\":\"a\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-16 iss extension", H(""),
+     "{\"iss\":\"" ISS ".evil\",\"sub\":\"a\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-16 iss case", H(""),
+     "{\"iss\":\"HTTPS://issuer.example\",\"sub\":\"a\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-16 iss not a string", H(""),
+     "{\"iss\":[\"" ISS "\"],\"sub\":\"a\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-16 aud prefix", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"api.exampl\",\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-16 aud extension", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"api.example.evil\",\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-16 aud empty string", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"\",\"jti\":\"j\"" TIMES "}", AG_ERR_CLAIM},
+    {"V-16 aud empty array", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":[],\"jti\":\"j\"" TIMES "}", AG_ERR_CLAIM},
+    {"V-16 aud array without ours", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":[\"x\",\"y\"],\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-16 aud array with a number", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":[\"" AUD "\",1],\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-16 aud array with an empty string", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":[\"" AUD "\",\"\"],\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-16 aud number", H(""), "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":1,\"jti\":\"j\"" TIMES "}",
+     AG_ERR_CLAIM},
+    {"V-16 sub empty", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}", AG_ERR_CLAIM},
+    {"V-16 sub number", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":7,\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}", AG_ERR_CLAIM},
+};
+
+START_TEST(adversarial_table)
+{
+    setup_keys();
+    fake_now = T0;
+    const row *r = &table[_i];
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    mk_token(k_hs, r->hdr, r->payload, tok, sizeof(tok));
+    ag_err got = verify_str(v_access, tok);
+    if (got != r->want)
+        ck_abort_msg("%s: got %s, want %s", r->rule, ag_err_name(got), ag_err_name(r->want));
+}
+END_TEST
+
+/* ---- token-shape attacks that need hand-made strings -------------------- */
+
+START_TEST(shape_attacks)
+{
+    setup_keys();
+    fake_now = T0;
+    char tok[AG_TOKEN_MAX_LEN + 1], bad[AG_TOKEN_MAX_LEN + 64];
+    size_t n = mk_token(k_hs, H(""), P(TIMES), tok, sizeof(tok));
+    ck_assert_int_eq(verify_str(v_access, tok), AG_OK);
+    const char *dot1 = strchr(tok, '.');
+    const char *dot2 = strrchr(tok, '.');
+
+    /* V-03 segment counts */
+    ck_assert_int_eq(verify_str(v_access, ""), AG_ERR_MALFORMED);
+    ck_assert_int_eq(verify_str(v_access, ".."), AG_ERR_MALFORMED);
+    ck_assert_int_eq(verify_str(v_access, "..."), AG_ERR_MALFORMED);
+    snprintf(bad, sizeof(bad), "%.*s", (int)(dot2 - tok), tok); /* two segments */
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+    snprintf(bad, sizeof(bad), "%s.", tok); /* four segments, last empty */
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+    snprintf(bad, sizeof(bad), "%s.%s", tok, "AAAA"); /* four segments */
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+    snprintf(bad, sizeof(bad), "%.*s.AAAA.AAAA.%s", (int)(dot1 - tok), tok, dot1 + 1); /* 5 = JWE */
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+    ck_assert_int_eq(verify_str(v_access, "{\"payload\":\"e30\",\"signatures\":[]}"),
+                     AG_ERR_MALFORMED);
+    /* alg none with the empty signature that such tokens carry (V-01, V-03) */
+    snprintf(bad, sizeof(bad), "%.*s", (int)(dot2 - tok + 1), tok);
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+
+    /* V-05 non-canonical base64url */
+    snprintf(bad, sizeof(bad), "%s=", tok);
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+    snprintf(bad, sizeof(bad), "%s\n", tok);
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+    snprintf(bad, sizeof(bad), " %s", tok);
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+    memcpy(bad, tok, n + 1);
+    bad[dot1 - tok - 1] = '+'; /* standard-alphabet character in the header */
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+    memcpy(bad, tok, n + 1);
+    bad[n - 3] = '/';
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+    /* HS256 signature: 43 chars, the last carries 2 unused bits; set one */
+    memcpy(bad, tok, n + 1);
+    {
+        static const char alphabet[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const char *pos = strchr(alphabet, bad[n - 1]);
+        ck_assert_ptr_nonnull(pos);
+        bad[n - 1] = alphabet[(pos - alphabet) ^ 1];
+        ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_MALFORMED);
+    }
+    /* a NUL inside the token is data, and invalid */
+    memcpy(bad, tok, n + 1);
+    bad[5] = '\0';
+    {
+        ag_claims c;
+        ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)bad, n, &c), AG_ERR_MALFORMED);
+    }
+
+    /* V-09 signature lengths: one byte short, one byte long */
+    snprintf(bad, sizeof(bad), "%.*sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", (int)(dot2 - tok + 1),
+             tok); /* 42 chars = 31 bytes */
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_SIGNATURE);
+    snprintf(bad, sizeof(bad), "%.*sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", (int)(dot2 - tok + 1),
+             tok); /* 44 chars = 33 bytes */
+    ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_SIGNATURE);
+    /* a huge signature segment is a signature error, not an overflow */
+    {
+        size_t m = (size_t)(dot2 - tok + 1);
+        memcpy(bad, tok, m);
+        memset(bad + m, 'A', 2000);
+        bad[m + 2000] = '\0';
+        ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_SIGNATURE);
+    }
+
+    /* V-04 size cap before any work */
+    {
+        static char big[AG_TOKEN_MAX_LEN + 2];
+        memset(big, 'A', sizeof(big) - 1);
+        ag_claims c;
+        ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)big, AG_TOKEN_MAX_LEN + 1, &c),
+                         AG_ERR_TOO_LARGE);
+    }
+}
+END_TEST
+
+/* V-02: an HS256 token whose HMAC key is the RSA/EC public key in any
+ * encoding, naming the asymmetric key's kid, never verifies. */
+START_TEST(key_confusion)
+{
+    setup_keys();
+    fake_now = T0;
+    ag_key *asym[] = {k_rs, k_es, k_ed};
+    for (size_t i = 0; i < 3; i++) {
+        char *jwk = NULL;
+        ck_assert_int_eq(ag_key_to_jwk(asym[i], false, &jwk), AG_OK);
+        unsigned char *der = NULL;
+        int der_len = i2d_PUBKEY(asym[i]->pkey, &der);
+        ck_assert_int_gt(der_len, 0);
+        const uint8_t *secrets[] = {(const uint8_t *)jwk, der, (const uint8_t *)""};
+        size_t lens[] = {strlen(jwk), (size_t)der_len, 0};
+        for (size_t s = 0; s < 3; s++) {
+            /* Forge: HMAC with the public material as the secret. Use a raw
+             * HMAC key object so the test can sign; the verifier must still
+             * refuse because the kid names an asymmetric key. */
+            uint8_t padded[64] = {0};
+            size_t take = lens[s] < 64 ? lens[s] : 64;
+            if (take > 0)
+                memcpy(padded, secrets[s], take);
+            ag_key *forger = NULL;
+            ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, padded, 64, "forger", &forger),
+                             AG_OK);
+            char hdr[128], tok[AG_TOKEN_MAX_LEN + 1];
+            snprintf(hdr, sizeof(hdr), "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"%s\"}",
+                     ag_key_kid(asym[i]));
+            mk_token(forger, hdr, P(TIMES), tok, sizeof(tok));
+            ck_assert_int_eq(verify_str(v_access, tok), AG_ERR_ALG);
+            ag_key_free(forger);
+        }
+        OPENSSL_free(der);
+        ag_free(jwk);
+    }
+    /* V-01 same family: RS256 key, RS512 / PS256 header */
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    mk_token(k_rs, "{\"alg\":\"RS512\",\"typ\":\"at+jwt\",\"kid\":\"rs\"}", P(TIMES), tok,
+             sizeof(tok));
+    ck_assert_int_eq(verify_str(v_access, tok), AG_ERR_ALG);
+    mk_token(k_rs, "{\"alg\":\"PS256\",\"typ\":\"at+jwt\",\"kid\":\"rs\"}", P(TIMES), tok,
+             sizeof(tok));
+    ck_assert_int_eq(verify_str(v_access, tok), AG_ERR_ALG);
+    /* a token signed by another key of the same algorithm under our kid */
+    ag_key *other = NULL;
+    ck_assert_int_eq(ag_key_generate(AG_ALG_ES256, "es", &other), AG_OK);
+    mk_token(other, "{\"alg\":\"ES256\",\"typ\":\"at+jwt\",\"kid\":\"es\"}", P(TIMES), tok,
+             sizeof(tok));
+    ck_assert_int_eq(verify_str(v_access, tok), AG_ERR_SIGNATURE);
+    ag_key_free(other);
+}
+END_TEST
+
+/* V-10: ECDSA r = s = 0 ("psychic signature") and r, s ≥ n fail. */
+START_TEST(ecdsa_special_signatures)
+{
+    setup_keys();
+    fake_now = T0;
+    char tok[AG_TOKEN_MAX_LEN + 1], bad[AG_TOKEN_MAX_LEN + 1];
+    mk_token(k_es, "{\"alg\":\"ES256\",\"typ\":\"at+jwt\",\"kid\":\"es\"}", P(TIMES), tok,
+             sizeof(tok));
+    ck_assert_int_eq(verify_str(v_access, tok), AG_OK);
+    const char *dot2 = strrchr(tok, '.');
+    size_t m = (size_t)(dot2 - tok + 1);
+    uint8_t sig[64];
+    size_t w;
+    const uint8_t fills[] = {0x00, 0xff};
+    for (size_t f = 0; f < 2; f++) {
+        memset(sig, fills[f], sizeof(sig));
+        memcpy(bad, tok, m);
+        ck_assert_int_eq(ag_base64url_encode(sig, 64, bad + m, sizeof(bad) - m, &w), AG_OK);
+        ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_SIGNATURE);
+    }
+    /* high-S form of a valid signature still verifies (SECURITY.md 8.8
+     * amendment: accept high-S on verify), and we sign low-S */
+    uint8_t s[64];
+    size_t sl;
+    ck_assert_int_eq(ag_base64url_decode((const uint8_t *)dot2 + 1, strlen(dot2 + 1), s, 64, &sl),
+                     AG_OK);
+    static const uint8_t n256[32] = {
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+    ck_assert_int_lt(s[32], 0x80); /* low-S: s ≤ n/2 < 2^255 */
+    int borrow = 0;
+    for (int i = 31; i >= 0; i--) {
+        int d = n256[i] - s[32 + i] - borrow;
+        borrow = d < 0;
+        s[32 + i] = (uint8_t)(d + (borrow ? 256 : 0));
+    }
+    memcpy(bad, tok, m);
+    ck_assert_int_eq(ag_base64url_encode(s, 64, bad + m, sizeof(bad) - m, &w), AG_OK);
+    ck_assert_int_eq(verify_str(v_access, bad), AG_OK);
+}
+END_TEST
+
+START_TEST(time_edges)
+{
+    setup_keys();
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    mk_token(k_hs, H(""), P(",\"exp\":1700000600,\"iat\":1700000000,\"nbf\":1700000100"), tok,
+             sizeof(tok));
+    fake_now = T0 + 600 + 29;
+    ck_assert_int_eq(verify_str(v_access, tok), AG_OK); /* within leeway */
+    fake_now = T0 + 600 + 30;
+    ck_assert_int_eq(verify_str(v_access, tok), AG_ERR_EXPIRED);
+    fake_now = T0 + 100 - 30;
+    ck_assert_int_eq(verify_str(v_access, tok), AG_OK);
+    fake_now = T0 + 100 - 31;
+    ck_assert_int_eq(verify_str(v_access, tok), AG_ERR_NOT_YET_VALID);
+    fake_now = T0;
+}
+END_TEST
+
+START_TEST(custom_claims)
+{
+    setup_keys();
+    fake_now = T0;
+    ag_issuer_config ic = {0};
+    ic.key = k_es;
+    ic.kind = AG_TOKEN_ACCESS;
+    ic.issuer = ISS;
+    ic.audience = AUD;
+    ic.ttl = 300;
+    ic.clock = fake_clock;
+    ag_issuer *is = NULL;
+    ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
+    ag_custom_claim cc[4] = {{"role", AG_CLAIM_STRING, "admin \"x\" \xc3\xa9", 0, false},
+                             {"n", AG_CLAIM_INT, NULL, -42, false},
+                             {"ok", AG_CLAIM_BOOL, NULL, 0, true},
+                             {"obj", AG_CLAIM_JSON, "{\"a\":[1,2]}", 0, false}};
+    ag_issue_params p = {0};
+    p.sub = "bob";
+    p.claims = cc;
+    p.nclaims = 4;
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_OK);
+    ag_claims c;
+    ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)tok, strlen(tok), &c), AG_OK);
+    char buf[64];
+    size_t len;
+    ck_assert_int_eq(ag_claims_get_string(&c, "role", buf, sizeof(buf), &len), AG_OK);
+    ck_assert_str_eq(buf, "admin \"x\" \xc3\xa9");
+    ck_assert_int_eq(ag_claims_get_string(&c, "role", buf, 4, &len), AG_ERR_BUFFER);
+    int64_t i;
+    ck_assert_int_eq(ag_claims_get_int(&c, "n", &i), AG_OK);
+    ck_assert_int_eq(i, -42);
+    bool b;
+    ck_assert_int_eq(ag_claims_get_bool(&c, "ok", &b), AG_OK);
+    ck_assert(b);
+    ag_span js;
+    ck_assert_int_eq(ag_claims_get_json(&c, "obj", &js), AG_OK);
+    ck_assert_int_eq((int)js.len, 11);
+    ck_assert(memcmp(js.ptr, "{\"a\":[1,2]}", 11) == 0);
+    ck_assert_int_eq(ag_claims_get_json(&c, "role", &js), AG_OK);
+    ck_assert_int_eq(js.ptr[0], '"');
+    ck_assert_int_eq(ag_claims_get_int(&c, "missing", &i), AG_ERR_NOT_FOUND);
+    ck_assert_int_eq(ag_claims_get_int(&c, "role", &i), AG_ERR_CLAIM);
+    ck_assert_int_eq(ag_claims_get_bool(&c, "n", &b), AG_ERR_CLAIM);
+
+    /* registered, duplicate, invalid custom claims are refused */
+    ag_custom_claim bad1 = {"exp", AG_CLAIM_INT, NULL, 1, false};
+    ag_custom_claim bad2[2] = {{"x", AG_CLAIM_INT, NULL, 1, false}, {"x", AG_CLAIM_INT, NULL, 2, false}};
+    ag_custom_claim bad3 = {"j", AG_CLAIM_JSON, "{\"a\":1,\"a\":2}", 0, false};
+    ag_custom_claim bad4 = {"s", AG_CLAIM_STRING, "\xc3\x28", 0, false};
+    p.claims = &bad1;
+    p.nclaims = 1;
+    ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_INVALID_ARGUMENT);
+    p.claims = bad2;
+    p.nclaims = 2;
+    ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_INVALID_ARGUMENT);
+    p.claims = &bad3;
+    p.nclaims = 1;
+    ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_INVALID_ARGUMENT);
+    p.claims = &bad4;
+    ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_INVALID_ARGUMENT);
+    /* too small a buffer, too large a token */
+    p.claims = NULL;
+    p.nclaims = 0;
+    ck_assert_int_eq(ag_issue(is, &p, tok, 100, NULL), AG_ERR_BUFFER);
+    static char huge[7000];
+    memset(huge, 'x', sizeof(huge) - 1);
+    ag_custom_claim big = {"big", AG_CLAIM_STRING, huge, 0, false};
+    p.claims = &big;
+    p.nclaims = 1;
+    ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_TOO_LARGE);
+    /* a given jti is used as is; a bad one refused */
+    p.claims = NULL;
+    p.nclaims = 0;
+    p.jti = "abc_DEF-123";
+    ag_issued info;
+    ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), &info), AG_OK);
+    ck_assert_str_eq(info.jti, "abc_DEF-123");
+    p.jti = "a.b";
+    ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_INVALID_ARGUMENT);
+    ag_issuer_free(is);
+}
+END_TEST
+
+START_TEST(config_errors)
+{
+    setup_keys();
+    ag_verifier *v = NULL;
+    ag_verifier_config c = {0};
+    ck_assert_int_eq(ag_verifier_new(&c, &v), AG_ERR_INVALID_ARGUMENT);
+    c.keys = ring;
+    ck_assert_int_eq(ag_verifier_new(&c, &v), AG_ERR_INVALID_ARGUMENT); /* no kind */
+    c.kind = AG_TOKEN_ACCESS;
+    c.leeway = AG_LEEWAY_MAX + 1;
+    ck_assert_int_eq(ag_verifier_new(&c, &v), AG_ERR_INVALID_ARGUMENT);
+    c.leeway = 0;
+    c.max_token_len = AG_TOKEN_MAX_LEN + 1;
+    ck_assert_int_eq(ag_verifier_new(&c, &v), AG_ERR_INVALID_ARGUMENT);
+    c.max_token_len = 0;
+    c.issuer = "";
+    ck_assert_int_eq(ag_verifier_new(&c, &v), AG_ERR_INVALID_ARGUMENT);
+    /* the ring is frozen by the verifiers made in setup */
+    ag_key *k = NULL;
+    ck_assert_int_eq(ag_key_generate(AG_ALG_HS256, "late", &k), AG_OK);
+    ck_assert_int_eq(ag_keyring_add(ring, k), AG_ERR_STATE);
+    ag_key_free(k);
+    /* an issuer needs a private key */
+    char *jwk = NULL;
+    ck_assert_int_eq(ag_key_to_jwk(k_es, false, &jwk), AG_OK);
+    ag_key *pub = NULL;
+    ck_assert_int_eq(ag_key_from_jwk(jwk, strlen(jwk), 0, &pub, NULL, 0), AG_OK);
+    ag_issuer_config ic = {0};
+    ic.key = pub;
+    ic.kind = AG_TOKEN_ACCESS;
+    ic.issuer = ISS;
+    ic.audience = AUD;
+    ic.ttl = 60;
+    ag_issuer *is = NULL;
+    ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_ERR_STATE);
+    ic.key = k_es;
+    ic.ttl = 0;
+    ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_ERR_INVALID_ARGUMENT);
+    ag_key_free(pub);
+    ag_free(jwk);
+    ag_verifier_free(NULL);
+    ag_issuer_free(NULL);
+}
+END_TEST
+
+/* The HS256 verify path allocates nothing, not even in OpenSSL (DESIGN.md). */
+START_TEST(hs256_verify_allocates_nothing)
+{
+    setup_keys();
+    fake_now = T0;
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    ag_issued info;
+    ck_assert_int_eq(issue(k_hs, AG_TOKEN_ACCESS, "s", tok, sizeof(tok), &info), AG_OK);
+    static ag_claims c;
+    ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)tok, info.len, &c), AG_OK); /* warm */
+    ag_test_alloc_reset();
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)tok, info.len, &c), AG_OK);
+    tok[info.len - 2] ^= 1; /* the failure path too */
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_ne(ag_verify(v_access, (const uint8_t *)tok, info.len, &c), AG_OK);
+    ck_assert_int_eq(ag_test_alloc_count(), 0);
+    /* the hooks really count: issuing allocates (jansson) */
+    ag_test_alloc_reset();
+    ck_assert_int_eq(issue(k_hs, AG_TOKEN_ACCESS, "s", tok, sizeof(tok), &info), AG_OK);
+    ck_assert_int_gt(ag_test_alloc_count(), 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("jws");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, roundtrip_every_alg);
+    tcase_add_test(tc, refresh_requires_sid);
+    tcase_add_test(tc, every_byte_flipped);
+    tcase_add_loop_test(tc, adversarial_table, 0, (int)(sizeof(table) / sizeof(table[0])));
+    tcase_add_test(tc, shape_attacks);
+    tcase_add_test(tc, key_confusion);
+    tcase_add_test(tc, ecdsa_special_signatures);
+    tcase_add_test(tc, time_edges);
+    tcase_add_test(tc, custom_claims);
+    tcase_add_test(tc, config_errors);
+    tcase_add_test(tc, hs256_verify_allocates_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    ag_test_alloc_hooks_install();
+    setup_keys(); /* once, before Check forks per test: RSA generation is slow */
+    return ag_test_run(suite());
+}
