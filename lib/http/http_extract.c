@@ -1,0 +1,255 @@
+/*
+ * authgate — Authorization extraction (H-01, H-02), header lookup and the
+ * refusal of URL credentials (H-03).
+ *
+ * Every function reads (pointer, length) spans only, never past len, never
+ * with C string functions: a NUL byte is data and is refused where the
+ * grammar forbids it. Nothing allocates.
+ */
+#include <string.h>
+
+#include "http_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Character classes                                                   */
+/* ------------------------------------------------------------------ */
+
+bool ag__is_tchar(uint8_t c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool ag__is_cookie_octet(uint8_t c)
+{
+    return c == 0x21 || (c >= 0x23 && c <= 0x2b) || (c >= 0x2d && c <= 0x3a) ||
+           (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
+}
+
+/* RFC 6750 b64token body: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/". */
+static bool is_b64token_char(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+static uint8_t ascii_lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
+bool ag__ci_eq(const uint8_t *p, size_t n, const char *lit, size_t lit_len)
+{
+    if (n != lit_len)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (ascii_lower(p[i]) != ascii_lower((uint8_t)lit[i]))
+            return false;
+    }
+    return true;
+}
+
+ag_span ag__trim_ows(ag_span s)
+{
+    while (s.len > 0 && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
+        s.ptr++;
+        s.len--;
+    }
+    while (s.len > 0 && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Header lookup                                                       */
+/* ------------------------------------------------------------------ */
+
+ag_err ag__header_single(const ag_header *h, size_t n, const char *name, size_t name_len,
+                         ag_span *value)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ag__ci_eq(h[i].name.ptr, h[i].name.len, name, name_len)) {
+            if (++found > 1)
+                return AG_ERR_AMBIGUOUS;
+            *value = h[i].value;
+        }
+    }
+    return found == 1 ? AG_OK : AG_ERR_NOT_FOUND;
+}
+
+/* ------------------------------------------------------------------ */
+/* Authorization: Bearer (RFC 6750 §2.1, H-01, H-02)                   */
+/* ------------------------------------------------------------------ */
+
+/* True when s holds ',' OWS "Bearer" (SP / end): a comma-combined list
+ * that carries a Bearer credential after another one. */
+static bool has_listed_bearer(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != ',')
+            continue;
+        size_t j = i + 1;
+        while (j < n && (p[j] == ' ' || p[j] == '\t'))
+            j++;
+        if (n - j >= 6 && ag__ci_eq(p + j, 6, "bearer", 6) && (n - j == 6 || p[j + 6] == ' '))
+            return true;
+    }
+    return false;
+}
+
+ag_err ag_http_parse_bearer(const uint8_t *value, size_t len, ag_span *token)
+{
+    if (token == NULL || (value == NULL && len > 0))
+        return AG_ERR_INVALID_ARGUMENT;
+    token->ptr = NULL;
+    token->len = 0;
+    if (len > AG_AUTHORIZATION_MAX_LEN)
+        return AG_ERR_TOO_LARGE;
+    /* RFC 9110 §5.5: no CTL but HTAB in a field value; NUL, CR, LF refused. */
+    for (size_t i = 0; i < len; i++) {
+        if ((value[i] < 0x20 && value[i] != '\t') || value[i] == 0x7f)
+            return AG_ERR_REQUEST;
+    }
+    ag_span v = ag__trim_ows((ag_span){value, len});
+    if (v.len == 0)
+        return AG_ERR_REQUEST;
+
+    size_t i = 0;
+    while (i < v.len && v.ptr[i] != ' ' && v.ptr[i] != '\t') {
+        if (!ag__is_tchar(v.ptr[i]) && v.ptr[i] != ',')
+            return AG_ERR_REQUEST;
+        i++;
+    }
+    if (!ag__ci_eq(v.ptr, i, "bearer", 6)) {
+        /* Another scheme is not ours to judge, but "Basic x, Bearer y"
+         * smuggles a second credential (H-02). */
+        return has_listed_bearer(v.ptr, v.len) ? AG_ERR_AMBIGUOUS : AG_ERR_NO_CREDENTIALS;
+    }
+    if (i == v.len)
+        return AG_ERR_REQUEST; /* "Bearer" alone */
+    /* 1*SP: HTAB is not allowed here (H-01). */
+    while (i < v.len && v.ptr[i] == ' ')
+        i++;
+    if (v.ptr[i - 1] != ' ' || (i < v.len && v.ptr[i] == '\t')) {
+        return memchr(v.ptr, ',', v.len) != NULL ? AG_ERR_AMBIGUOUS : AG_ERR_REQUEST;
+    }
+    size_t start = i;
+    while (i < v.len && is_b64token_char(v.ptr[i]))
+        i++;
+    if (i == start) /* 1*( … ) before any "=" */
+        return memchr(v.ptr, ',', v.len) != NULL ? AG_ERR_AMBIGUOUS : AG_ERR_REQUEST;
+    while (i < v.len && v.ptr[i] == '=')
+        i++;
+    if (i != v.len) {
+        /* "Bearer a, Bearer b" or "Bearer a,b" is a list: ambiguous. */
+        return memchr(v.ptr + start, ',', v.len - start) != NULL ? AG_ERR_AMBIGUOUS
+                                                                 : AG_ERR_REQUEST;
+    }
+    if (i - start > AG_TOKEN_MAX_LEN)
+        return AG_ERR_TOO_LARGE;
+    token->ptr = v.ptr + start;
+    token->len = i - start;
+    return AG_OK;
+}
+
+ag_err ag_http_find_bearer(const ag_header *headers, size_t n, ag_span *token)
+{
+    if (token == NULL || (headers == NULL && n > 0))
+        return AG_ERR_INVALID_ARGUMENT;
+    token->ptr = NULL;
+    token->len = 0;
+    ag_span value;
+    ag_err e = ag__header_single(headers, n, "Authorization", 13, &value);
+    if (e == AG_ERR_NOT_FOUND)
+        return AG_ERR_NO_CREDENTIALS;
+    if (e != AG_OK)
+        return e;
+    return ag_http_parse_bearer(value.ptr, value.len, token);
+}
+
+/* ------------------------------------------------------------------ */
+/* URL credentials (H-03)                                              */
+/* ------------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    size_t len;
+} url_cred_names[] = {
+    {"access_token", 12}, {"refresh_token", 13}, {"token", 5}, {"jwt", 3}, {"id_token", 8},
+};
+
+#define URL_NAME_MAX 13
+
+bool ag_http_is_url_credential_name(const uint8_t *name, size_t len)
+{
+    if (name == NULL)
+        return false;
+    for (size_t k = 0; k < AG__ARRAY_LEN(url_cred_names); k++) {
+        if (ag__ci_eq(name, len, url_cred_names[k].name, url_cred_names[k].len))
+            return true;
+    }
+    return false;
+}
+
+static int hex_val(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes a form-urlencoded name (WHATWG URL "percent-decode" after '+' →
+ * SP) and tells whether it is a refused name. Names longer than the longest
+ * refused one stop decoding early. */
+static bool name_is_credential(const uint8_t *p, size_t n)
+{
+    uint8_t buf[URL_NAME_MAX + 1];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k > URL_NAME_MAX)
+            return false;
+        uint8_t c = p[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%' && n - i >= 3 && hex_val(p[i + 1]) >= 0 && hex_val(p[i + 2]) >= 0) {
+            c = (uint8_t)(hex_val(p[i + 1]) * 16 + hex_val(p[i + 2]));
+            i += 2;
+        }
+        buf[k++] = c;
+    }
+    return k <= URL_NAME_MAX && ag_http_is_url_credential_name(buf, k);
+}
+
+ag_err ag_http_check_query(const uint8_t *query, size_t len)
+{
+    if (query == NULL)
+        return len == 0 ? AG_OK : AG_ERR_INVALID_ARGUMENT;
+    size_t i = 0;
+    if (len > 0 && query[0] == '?')
+        i = 1;
+    while (i <= len) {
+        size_t start = i;
+        while (i < len && query[i] != '&' && query[i] != ';')
+            i++;
+        size_t end = i;
+        size_t eq = start;
+        while (eq < end && query[eq] != '=')
+            eq++;
+        if (name_is_credential(query + start, eq - start))
+            return AG_ERR_URL_CREDENTIALS;
+        i = end + 1;
+    }
+    return AG_OK;
+}

@@ -1,0 +1,65 @@
+/*
+ * authgate — HTTP layer internals (not installed).
+ *
+ * Shared by http_extract.c, cookie.c, csrf.c, http_auth.c, set_cookie.c
+ * and http_status.c.
+ */
+#ifndef AUTHGATE_HTTP_INT_H
+#define AUTHGATE_HTTP_INT_H
+
+#include <stdbool.h>
+
+#include "../common/common_int.h"
+#include "authgate/http.h"
+
+/* Raw CSRF token size: 16 random bytes ‖ 16 bytes of truncated HMAC. */
+#define AG__CSRF_RAW_LEN 32
+#define AG__CSRF_RAND_LEN 16
+
+struct ag_http_policy {
+    const ag_allocator *alloc;
+    unsigned access_sources;
+    unsigned refresh_sources;
+    ag_span access_cookie;   /* point into names_ */
+    ag_span refresh_cookie;
+    ag_span csrf_cookie;
+    ag_span csrf_header;
+    ag_span *origins;        /* allocated, each pointing into its own copy */
+    size_t norigins;
+    bool allow_same_site;
+    char *names_;            /* one allocation holding the names above */
+};
+
+/* The default policy (an all-zero config), static and immutable. */
+const ag_http_policy *ag__http_policy_default(void);
+
+/* RFC 9110 tchar. */
+bool ag__is_tchar(uint8_t c);
+/* RFC 6265 cookie-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */
+bool ag__is_cookie_octet(uint8_t c);
+
+/* ASCII case-insensitive equality of a span with n bytes of lit. */
+bool ag__ci_eq(const uint8_t *p, size_t n, const char *lit, size_t lit_len);
+
+/* Trims leading and trailing OWS (SP / HTAB) from a span. */
+ag_span ag__trim_ows(ag_span s);
+
+/*
+ * Finds the only header named name (case-insensitive). Returns AG_OK with
+ * *value set; AG_ERR_NOT_FOUND; AG_ERR_AMBIGUOUS when present twice or more.
+ * @test tests/http/test_http_extract.c
+ */
+ag_err ag__header_single(const ag_header *h, size_t n, const char *name, size_t name_len,
+                         ag_span *value);
+
+/*
+ * The CSRF checks of a cookie-carried credential (C-01): Sec-Fetch-Site,
+ * Origin, then the double submit. On success *csrf is the CSRF header value.
+ * Returns AG_OK, AG_ERR_CSRF, AG_ERR_AMBIGUOUS, AG_ERR_REQUEST,
+ * AG_ERR_TOO_LARGE.
+ * @test tests/http/test_csrf.c
+ */
+ag_err ag__csrf_request_check(const ag_http_policy *p, const ag_http_request *req,
+                              ag_span *csrf);
+
+#endif

@@ -1,0 +1,267 @@
+/*
+ * tests for lib/http/http_extract.c: the Authorization parser (H-01, H-02),
+ * single-header lookup and the refusal of URL credentials (H-03). Every
+ * table row also runs with its input ending at a PROT_NONE page (V-19).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "authgate/http.h"
+#include "http/http_int.h"
+#include "http_testutil.h"
+#include "testsupport.h"
+
+#define B(s) (const uint8_t *)(s), sizeof(s) - 1
+
+typedef struct bearer_case {
+    const char *rule;
+    const uint8_t *in;
+    size_t len;
+    ag_err want;
+    const char *token; /* expected token on AG_OK */
+} bearer_case;
+
+static const bearer_case bearer_cases[] = {
+    {"H-01 plain", B("Bearer abc"), AG_OK, "abc"},
+    {"H-01 scheme lower case", B("bearer abc"), AG_OK, "abc"},
+    {"H-01 scheme upper case", B("BEARER abc"), AG_OK, "abc"},
+    {"H-01 scheme mixed case", B("BeArEr abc"), AG_OK, "abc"},
+    {"H-01 1*SP: two spaces", B("Bearer  abc"), AG_OK, "abc"},
+    {"H-01 trailing SP trimmed", B("Bearer abc  "), AG_OK, "abc"},
+    {"H-01 trailing HTAB trimmed", B("Bearer abc\t"), AG_OK, "abc"},
+    {"H-01 leading OWS trimmed", B(" \tBearer abc"), AG_OK, "abc"},
+    {"H-01 padding at the end", B("Bearer abc=="), AG_OK, "abc=="},
+    {"H-01 whole b64token charset", B("Bearer aZ09-._~+/"), AG_OK, "aZ09-._~+/"},
+    {"H-01 JWS shape", B("Bearer eyJh.eyJp.c2ln"), AG_OK, "eyJh.eyJp.c2ln"},
+    {"H-01 HTAB after scheme", B("Bearer\tabc"), AG_ERR_REQUEST, NULL},
+    {"H-01 SP then HTAB after scheme", B("Bearer \tabc"), AG_ERR_REQUEST, NULL},
+    {"H-01 scheme alone", B("Bearer"), AG_ERR_REQUEST, NULL},
+    {"H-01 scheme and spaces only", B("Bearer   "), AG_ERR_REQUEST, NULL},
+    {"H-01 empty value", B(""), AG_ERR_REQUEST, NULL},
+    {"H-01 whitespace only", B(" \t "), AG_ERR_REQUEST, NULL},
+    {"H-01 space inside token", B("Bearer a b"), AG_ERR_REQUEST, NULL},
+    {"H-01 padding only", B("Bearer =="), AG_ERR_REQUEST, NULL},
+    {"H-01 padding first", B("Bearer =abc"), AG_ERR_REQUEST, NULL},
+    {"H-01 padding inside", B("Bearer ab=c"), AG_ERR_REQUEST, NULL},
+    {"H-01 quoted token", B("Bearer \"abc\""), AG_ERR_REQUEST, NULL},
+    {"H-01 semicolon", B("Bearer a;b"), AG_ERR_REQUEST, NULL},
+    {"H-01 NUL inside (M-02)", B("Bearer a\0b"), AG_ERR_REQUEST, NULL},
+    {"H-01 NUL at the end", B("Bearer ab\0"), AG_ERR_REQUEST, NULL},
+    {"H-01 CR LF at the end", B("Bearer abc\r\n"), AG_ERR_REQUEST, NULL},
+    {"H-01 vertical tab", B("Bearer\x0b" "abc"), AG_ERR_REQUEST, NULL},
+    {"H-01 DEL", B("Bearer ab\x7f"), AG_ERR_REQUEST, NULL},
+    {"H-01 non-ASCII in token", B("Bearer ab\xc3\xa9"), AG_ERR_REQUEST, NULL},
+    {"H-01 non-ASCII in scheme", B("B\xc3\xa9" "arer abc"), AG_ERR_REQUEST, NULL},
+    {"H-01 other scheme Basic", B("Basic dXNlcjpwYXNz"), AG_ERR_NO_CREDENTIALS, NULL},
+    {"H-01 scheme prefix is not Bearer", B("Bearerx abc"), AG_ERR_NO_CREDENTIALS, NULL},
+    {"H-01 scheme Bear", B("Bear abc"), AG_ERR_NO_CREDENTIALS, NULL},
+    {"H-01 Digest with auth-params", B("Digest username=\"a\", realm=\"b\""),
+     AG_ERR_NO_CREDENTIALS, NULL},
+    {"H-02 comma-combined Bearer list", B("Bearer a, Bearer b"), AG_ERR_AMBIGUOUS, NULL},
+    {"H-02 comma inside token", B("Bearer a,b"), AG_ERR_AMBIGUOUS, NULL},
+    {"H-02 trailing comma", B("Bearer abc,"), AG_ERR_AMBIGUOUS, NULL},
+    {"H-02 Basic then Bearer", B("Basic x, Bearer y"), AG_ERR_AMBIGUOUS, NULL},
+    {"H-02 Basic then bearer, no space", B("Basic x,bearer y"), AG_ERR_AMBIGUOUS, NULL},
+};
+
+static void check_bearer(const bearer_case *c, const uint8_t *in)
+{
+    ag_span tok = {(const uint8_t *)"x", 1};
+    ag_err e = ag_http_parse_bearer(in, c->len, &tok);
+    ck_assert_msg(e == c->want, "%s: got %s want %s", c->rule, ag_err_name(e),
+                  ag_err_name(c->want));
+    if (c->want == AG_OK) {
+        size_t n = strlen(c->token);
+        ck_assert_msg(tok.len == n && memcmp(tok.ptr, c->token, n) == 0, "%s: token", c->rule);
+        /* zero-copy: a view into the input */
+        ck_assert(tok.ptr >= in && tok.ptr + tok.len <= in + c->len);
+    } else {
+        ck_assert_ptr_null(tok.ptr);
+        ck_assert_uint_eq(tok.len, 0);
+    }
+}
+
+START_TEST(bearer_table)
+{
+    const bearer_case *c = &bearer_cases[_i];
+    check_bearer(c, c->in);
+}
+END_TEST
+
+/* V-19: the same rows with the input ending at a PROT_NONE page. */
+START_TEST(bearer_table_guard_page)
+{
+    const bearer_case *c = &bearer_cases[_i];
+    guard_buf g;
+    const uint8_t *in = guard_place(&g, c->in, c->len);
+    check_bearer(c, in);
+    guard_release(&g);
+}
+END_TEST
+
+/* V-04: the token cap, and the field cap checked before any scan. */
+START_TEST(bearer_size_caps)
+{
+    size_t n = 7 + AG_TOKEN_MAX_LEN + 1;
+    uint8_t *buf = malloc(AG_AUTHORIZATION_MAX_LEN + 2);
+    ck_assert_ptr_nonnull(buf);
+    memcpy(buf, "Bearer ", 7);
+    memset(buf + 7, 'a', AG_AUTHORIZATION_MAX_LEN + 2 - 7);
+    ag_span tok;
+    guard_buf g;
+
+    const uint8_t *in = guard_place(&g, buf, 7 + AG_TOKEN_MAX_LEN);
+    ck_assert_int_eq(ag_http_parse_bearer(in, 7 + AG_TOKEN_MAX_LEN, &tok), AG_OK);
+    ck_assert_uint_eq(tok.len, AG_TOKEN_MAX_LEN);
+    guard_release(&g);
+
+    in = guard_place(&g, buf, n);
+    ck_assert_int_eq(ag_http_parse_bearer(in, n, &tok), AG_ERR_TOO_LARGE);
+    guard_release(&g);
+
+    /* a NUL after the cap is not even looked at: size first */
+    buf[AG_AUTHORIZATION_MAX_LEN] = 0;
+    ck_assert_int_eq(ag_http_parse_bearer(buf, AG_AUTHORIZATION_MAX_LEN + 1, &tok),
+                     AG_ERR_TOO_LARGE);
+    free(buf);
+}
+END_TEST
+
+START_TEST(bearer_null_rules)
+{
+    ag_span tok;
+    ck_assert_int_eq(ag_http_parse_bearer(NULL, 0, &tok), AG_ERR_REQUEST);
+    ck_assert_int_eq(ag_http_parse_bearer(NULL, 3, &tok), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_http_parse_bearer(B("Bearer a"), NULL), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_http_find_bearer(NULL, 0, &tok), AG_ERR_NO_CREDENTIALS);
+    ck_assert_int_eq(ag_http_find_bearer(NULL, 1, &tok), AG_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+#define H(n, v) {{(const uint8_t *)(n), sizeof(n) - 1}, {(const uint8_t *)(v), sizeof(v) - 1}}
+
+/* H-02 / M-01: the field is found case-insensitively, exactly once. */
+START_TEST(find_bearer_fields)
+{
+    ag_span tok;
+    const ag_header one[] = {H("Host", "a"), H("authorization", "Bearer t1")};
+    ck_assert_int_eq(ag_http_find_bearer(one, 2, &tok), AG_OK);
+    ck_assert_uint_eq(tok.len, 2);
+
+    const ag_header two[] = {H("Authorization", "Bearer t1"), H("AUTHORIZATION", "Bearer t1")};
+    ck_assert_int_eq(ag_http_find_bearer(two, 2, &tok), AG_ERR_AMBIGUOUS);
+
+    const ag_header two_schemes[] = {H("Authorization", "Basic eA=="),
+                                     H("Authorization", "Bearer t1")};
+    ck_assert_int_eq(ag_http_find_bearer(two_schemes, 2, &tok), AG_ERR_AMBIGUOUS);
+
+    /* M-06: "Authorization " (space before the colon) is another name */
+    const ag_header spaced[] = {H("Authorization ", "Bearer t1")};
+    ck_assert_int_eq(ag_http_find_bearer(spaced, 1, &tok), AG_ERR_NO_CREDENTIALS);
+
+    /* H-03: a token in another header is not a credential */
+    const ag_header other[] = {H("X-Access-Token", "t1"), H("Proxy-Authorization", "Bearer t")};
+    ck_assert_int_eq(ag_http_find_bearer(other, 2, &tok), AG_ERR_NO_CREDENTIALS);
+
+    /* a NUL inside the name does not match a prefix */
+    const ag_header nul_name[] = {H("Authorization\0x", "Bearer t1")};
+    ck_assert_int_eq(ag_http_find_bearer(nul_name, 1, &tok), AG_ERR_NO_CREDENTIALS);
+}
+END_TEST
+
+typedef struct query_case {
+    const char *rule;
+    const uint8_t *in;
+    size_t len;
+    ag_err want;
+} query_case;
+
+static const query_case query_cases[] = {
+    {"H-03 access_token", B("access_token=abc"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 after another pair", B("a=1&access_token=abc"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 refresh_token", B("refresh_token=x"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 token", B("token=x"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 jwt", B("x=1&jwt=x&y=2"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 id_token", B("id_token=x"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 leading ?", B("?access_token=x"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 name without value", B("access_token"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 empty value", B("token="), AG_ERR_URL_CREDENTIALS},
+    {"H-03 percent-encoded letter", B("acc%65ss_token=x"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 percent-encoded underscore", B("refresh%5Ftoken=x"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 percent-encoded lower hex", B("refresh%5ftoken=x"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 fully encoded", B("%6a%77%74=x"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 upper case name", B("ACCESS_TOKEN=x"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 ; separator", B("a=1;jwt=x"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 after empty pairs", B("&&;token=1"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 last pair, no value", B("a=b&id_token"), AG_ERR_URL_CREDENTIALS},
+    {"H-03 empty query", B(""), AG_OK},
+    {"H-03 other names", B("a=1&b=2"), AG_OK},
+    {"H-03 name as value", B("x=access_token"), AG_OK},
+    {"H-03 longer name", B("access_token_hint=1"), AG_OK},
+    {"H-03 plural", B("tokens=1"), AG_OK},
+    {"H-03 + decodes to SP", B("access+token=1"), AG_OK},
+    {"H-03 double encoding decoded once", B("acc%2565ss_token=1"), AG_OK},
+    {"H-03 truncated escape", B("jwt%"), AG_OK},
+    {"H-03 bad escape", B("jw%zz=1"), AG_OK},
+    {"H-03 NUL in name", B("token%00=1"), AG_OK},
+    {"H-03 raw NUL", B("tok\0en=1"), AG_OK},
+    {"H-03 lone ?", B("?"), AG_OK},
+};
+
+START_TEST(query_table)
+{
+    const query_case *c = &query_cases[_i];
+    guard_buf g;
+    const uint8_t *in = guard_place(&g, c->in, c->len);
+    ag_err e = ag_http_check_query(in, c->len);
+    ck_assert_msg(e == c->want, "%s: got %s", c->rule, ag_err_name(e));
+    ck_assert_int_eq(ag_http_check_query(c->in, c->len), c->want);
+    guard_release(&g);
+}
+END_TEST
+
+START_TEST(url_credential_names)
+{
+    ck_assert(ag_http_is_url_credential_name(B("access_token")));
+    ck_assert(ag_http_is_url_credential_name(B("Id_Token")));
+    ck_assert(!ag_http_is_url_credential_name(B("access_tokens")));
+    ck_assert(!ag_http_is_url_credential_name(B("")));
+    ck_assert(!ag_http_is_url_credential_name(NULL, 3));
+    ck_assert_int_eq(ag_http_check_query(NULL, 0), AG_OK);
+}
+END_TEST
+
+START_TEST(trim_and_ci)
+{
+    ag_span s = ag__trim_ows((ag_span){B("\t a b \t")});
+    ck_assert_uint_eq(s.len, 3);
+    ck_assert(ag__ci_eq(B("CoOkIe"), "cookie", 6));
+    ck_assert(!ag__ci_eq(B("cookie"), "cookies", 7));
+    /* only ASCII letters fold: 0xC0 is not 0xE0 */
+    ck_assert(!ag__ci_eq(B("\xc0"), "\xe0", 1));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("http_extract");
+    TCase *tc = tcase_create("bearer");
+    tcase_add_loop_test(tc, bearer_table, 0, (int)(sizeof bearer_cases / sizeof bearer_cases[0]));
+    tcase_add_loop_test(tc, bearer_table_guard_page, 0,
+                        (int)(sizeof bearer_cases / sizeof bearer_cases[0]));
+    tcase_add_test(tc, bearer_size_caps);
+    tcase_add_test(tc, bearer_null_rules);
+    tcase_add_test(tc, find_bearer_fields);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("query");
+    tcase_add_loop_test(tc, query_table, 0, (int)(sizeof query_cases / sizeof query_cases[0]));
+    tcase_add_test(tc, url_credential_names);
+    tcase_add_test(tc, trim_and_ci);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return ag_test_run(suite());
+}
