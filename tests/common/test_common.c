@@ -1,0 +1,90 @@
+/* Tests for lib/common: the error table, constant-time compare, helpers. */
+#include <string.h>
+
+#include "authgate/error.h"
+#include "common/common_int.h"
+#include "testsupport.h"
+
+START_TEST(error_table_complete_and_distinct)
+{
+    for (int a = 0; a < AG_ERR_COUNT_; a++) {
+        const char *name = ag_err_name((ag_err)a);
+        ck_assert_ptr_nonnull(ag_strerror((ag_err)a));
+        ck_assert_ptr_nonnull(ag_err_reason((ag_err)a));
+        ck_assert_msg(strcmp(ag_strerror((ag_err)a), "unknown error") != 0, "code %d has no text", a);
+        ck_assert(strncmp(name, "AG_", 3) == 0);
+        for (int b = a + 1; b < AG_ERR_COUNT_; b++) {
+            ck_assert_str_ne(name, ag_err_name((ag_err)b));
+            ck_assert_str_ne(ag_strerror((ag_err)a), ag_strerror((ag_err)b));
+            ck_assert_str_ne(ag_err_reason((ag_err)a), ag_err_reason((ag_err)b));
+        }
+    }
+    ck_assert_str_eq(ag_err_name(AG_OK), "AG_OK");
+    ck_assert_str_eq(ag_err_name(AG_ERR_EXPIRED), "AG_ERR_EXPIRED");
+    ck_assert_str_eq(ag_strerror((ag_err)AG_ERR_COUNT_), "unknown error");
+    ck_assert_str_eq(ag_strerror((ag_err)-1), "unknown error");
+    ck_assert_str_eq(ag_err_name((ag_err)999), "AG_ERR_?");
+    /* the CLI's reason words are a contract (CONTRACTS.md, SECURITY.md §5) */
+    ck_assert_str_eq(ag_err_reason(AG_ERR_EXPIRED), "expired");
+    ck_assert_str_eq(ag_err_reason(AG_ERR_SIGNATURE), "bad signature");
+    ck_assert_str_eq(ag_err_reason(AG_ERR_MALFORMED), "malformed");
+    ck_assert_str_eq(ag_err_reason(AG_ERR_ALG), "algorithm");
+    ck_assert_str_eq(ag_err_reason(AG_ERR_HEADER), "header");
+    ck_assert_str_eq(ag_err_reason(AG_ERR_KEY), "unknown key");
+    ck_assert_str_eq(ag_err_reason(AG_ERR_NOT_YET_VALID), "not yet valid");
+    ck_assert_str_eq(ag_err_reason(AG_ERR_CLAIM), "claim");
+    ck_assert_str_eq(ag_err_reason(AG_ERR_WRONG_TYPE), "wrong type");
+    ck_assert_str_eq(ag_err_reason(AG_ERR_TOO_LARGE), "too large");
+    /* numbers are append-only: a few pinned values */
+    ck_assert_int_eq(AG_ERR_EXPIRED, 11);
+    ck_assert_int_eq(AG_ERR_REUSED, 24);
+    ck_assert_int_eq(AG_ERR_STATE, 30);
+}
+END_TEST
+
+START_TEST(ct_equal)
+{
+    uint8_t a[32], b[32];
+    memset(a, 7, sizeof(a));
+    memset(b, 7, sizeof(b));
+    ck_assert(ag_ct_equal(a, b, 32));
+    ck_assert(ag__ct_eq(a, b, 32));
+    b[31] ^= 1;
+    ck_assert(!ag_ct_equal(a, b, 32));
+    b[31] ^= 1;
+    b[0] ^= 0x80;
+    ck_assert(!ag__ct_eq(a, b, 32));
+    ck_assert(ag_ct_equal(a, b, 0));
+}
+END_TEST
+
+START_TEST(spans_and_random)
+{
+    ag_span s = {(const uint8_t *)"abc", 3};
+    ck_assert(ag__span_eq_str(s, "abc"));
+    ck_assert(!ag__span_eq_str(s, "ab"));
+    ck_assert(!ag__span_eq_str(s, "abcd"));
+    uint8_t r1[32], r2[32];
+    ck_assert_int_eq(ag_random(r1, sizeof(r1)), AG_OK);
+    ck_assert_int_eq(ag_random(r2, sizeof(r2)), AG_OK);
+    ck_assert(memcmp(r1, r2, 32) != 0);
+    ck_assert_int_eq(ag_random(NULL, 1), AG_ERR_INVALID_ARGUMENT);
+    uint8_t z[16];
+    memset(z, 0xaa, sizeof(z));
+    ag_cleanse(z, sizeof(z));
+    for (size_t i = 0; i < sizeof(z); i++)
+        ck_assert_int_eq(z[i], 0);
+    ck_assert_int_gt(ag_clock_system(NULL), 1700000000);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("common");
+    tcase_add_test(tc, error_table_complete_and_distinct);
+    tcase_add_test(tc, ct_equal);
+    tcase_add_test(tc, spans_and_random);
+    suite_add_tcase(s, tc);
+    return ag_test_run(s);
+}
