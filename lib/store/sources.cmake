@@ -1,0 +1,17 @@
+# Store layer: the interface wrappers, the memory store, and the SQLite
+# store when SQLite is found (AG_WITH_SQLITE).
+target_sources(authgate_obj PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/store.c
+  ${CMAKE_CURRENT_LIST_DIR}/store_mem.c
+  ${CMAKE_CURRENT_LIST_DIR}/store_sqlite.c)
+if(AG_WITH_SQLITE AND PKG_CONFIG_FOUND)
+  pkg_check_modules(SQLITE3 IMPORTED_TARGET GLOBAL sqlite3>=3.24)
+endif()
+if(AG_WITH_SQLITE AND SQLITE3_FOUND)
+  target_compile_definitions(authgate_obj PRIVATE AG_HAVE_SQLITE=1)
+  target_link_libraries(authgate_obj PRIVATE PkgConfig::SQLITE3)
+  set_property(TARGET authgate_obj APPEND PROPERTY AG_EXTRA_LIBS PkgConfig::SQLITE3)
+  set(AG_HAVE_SQLITE ON)
+else()
+  set(AG_HAVE_SQLITE OFF)
+endif()

@@ -1,0 +1,471 @@
+/*
+ * SQLite store: the conformance suite, the migration chain, refusing
+ * unknown / foreign / corrupt files without touching them, persistence,
+ * and crash safety under SIGKILL (R-05).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "authgate/store.h"
+#include "conformance.h"
+#include "store/store_int.h"
+#include "testsupport.h"
+
+#define T0 INT64_C(1700000000)
+
+static char tmpdir[] = "/tmp/ag-store-sqlite-XXXXXX";
+static int seq;
+
+static void path_new(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/t%d-%d.db", tmpdir, (int)getpid(), seq++);
+}
+
+static void remove_db(const char *path)
+{
+    char p[256];
+    unlink(path);
+    snprintf(p, sizeof p, "%s-wal", path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", path);
+    unlink(p);
+}
+
+static ag_err make_sqlite(void *ctx, size_t capacity, ag_store **out)
+{
+    (void)ctx;
+    (void)capacity;
+    char path[128];
+    path_new(path, sizeof path);
+    ag_store_sqlite_config cfg = {.path = path};
+    return ag_store_sqlite_open(&cfg, out);
+}
+
+static const ag_conformance_backend sqlite_backend = {"sqlite", make_sqlite, NULL, NULL, false};
+
+static ag_store *open_at(const char *path)
+{
+    ag_store_sqlite_config cfg = {.path = path};
+    ag_store *st = NULL;
+    ck_assert_int_eq(ag_store_sqlite_open(&cfg, &st), AG_OK);
+    return st;
+}
+
+static ag_err try_open(const char *path)
+{
+    ag_store_sqlite_config cfg = {.path = path};
+    ag_store *st = NULL;
+    ag_err e = ag_store_sqlite_open(&cfg, &st);
+    if (e == AG_OK)
+        ag_store_close(st);
+    else
+        ck_assert_ptr_null(st);
+    return e;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        ck_abort_msg("raw_exec: %s", msg != NULL ? msg : "?");
+    sqlite3_close(db);
+}
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    char *b = ag_test_read_file(path, len);
+    ck_assert_ptr_nonnull(b);
+    return b;
+}
+
+static void assert_same_file(const char *path, const char *before, size_t before_len)
+{
+    size_t n = 0;
+    char *after = slurp(path, &n);
+    ck_assert_uint_eq(n, before_len);
+    ck_assert(memcmp(after, before, n) == 0);
+    free(after);
+}
+
+static int put_one(ag_store *st, const char *sid, const uint8_t *h)
+{
+    ag_store_family f = {0};
+    ag_store_token t = {0};
+    f.sid_len = strlen(sid);
+    memcpy(f.sid, sid, f.sid_len);
+    memcpy(f.subject, "alice", 5);
+    f.subject_len = 5;
+    f.created = T0;
+    f.expires = T0 + 1000000;
+    memcpy(t.hash, h, 32);
+    memcpy(t.sid, sid, f.sid_len);
+    t.sid_len = f.sid_len;
+    t.issued = T0;
+    t.expires = T0 + 1000000;
+    return ag_store_put(st, &f, &t);
+}
+
+static ag_err rotate_one(ag_store *st, const char *sid, const uint8_t *old, const uint8_t *nw,
+                         int64_t now)
+{
+    ag_store_rotation r = {0};
+    ag_store_rotated out;
+    memcpy(r.old_hash, old, 32);
+    memcpy(r.new_hash, nw, 32);
+    r.sid = sid;
+    r.sid_len = strlen(sid);
+    r.subject = "alice";
+    r.subject_len = 5;
+    r.now = now;
+    r.new_expires = T0 + 1000000;
+    return ag_store_rotate(st, &r, &out);
+}
+
+/* DESIGN "Stores": one root, each link names its predecessor, exactly one
+ * head, no gaps, no duplicates. */
+START_TEST(chain_one_head_no_gaps)
+{
+    size_t n = 0;
+    const ag__migration *m = ag__sqlite_migrations(&n);
+    ck_assert_uint_ge(n, 1);
+    ck_assert_ptr_null(m[0].parent);
+    size_t heads = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_ptr_nonnull(m[i].id);
+        ck_assert_ptr_nonnull(m[i].ddl);
+        if (i > 0) {
+            ck_assert_ptr_nonnull(m[i].parent);
+            ck_assert_str_eq(m[i].parent, m[i - 1].id); /* linear, no gap */
+        }
+        size_t children = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (j != i)
+                ck_assert_str_ne(m[i].id, m[j].id);
+            if (m[j].parent != NULL && strcmp(m[j].parent, m[i].id) == 0)
+                children++;
+        }
+        ck_assert_uint_le(children, 1); /* never a fork */
+        heads += children == 0;
+    }
+    ck_assert_uint_eq(heads, 1);
+}
+END_TEST
+
+START_TEST(fresh_file_gets_schema_and_wal)
+{
+    char path[128];
+    path_new(path, sizeof path);
+    ag_store *st = open_at(path);
+    ck_assert_str_eq(st->name, "sqlite");
+    ag_store_close(st);
+    size_t n = 0;
+    ag__sqlite_migrations(&n);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_schema"), (int64_t)n);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_tokens_live'"), 1);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    /* reopening an up-to-date file applies nothing */
+    st = open_at(path);
+    ag_store_close(st);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_schema"), (int64_t)n);
+    remove_db(path);
+}
+END_TEST
+
+START_TEST(reopen_keeps_state)
+{
+    char path[128];
+    path_new(path, sizeof path);
+    uint8_t a[32], b[32], c[32];
+    ck_assert_int_eq(ag_random(a, 32), AG_OK);
+    ck_assert_int_eq(ag_random(b, 32), AG_OK);
+    ck_assert_int_eq(ag_random(c, 32), AG_OK);
+    ag_store *st = open_at(path);
+    ck_assert_int_eq(put_one(st, "p", a), AG_OK);
+    ck_assert_int_eq(rotate_one(st, "p", a, b, T0 + 1), AG_OK);
+    ag_store_close(st);
+    st = open_at(path);
+    ag_store_token t;
+    ck_assert_int_eq(ag_store_lookup(st, b, &t, NULL), AG_OK);
+    ck_assert_uint_eq(t.generation, 1);
+    ck_assert_int_eq(rotate_one(st, "p", a, c, T0 + 2), AG_ERR_REUSED); /* still known as used */
+    ag_store_close(st);
+    remove_db(path);
+}
+END_TEST
+
+/* An older file is brought forward along the chain. */
+START_TEST(migrates_from_first_version)
+{
+    char path[128];
+    path_new(path, sizeof path);
+    size_t n = 0;
+    const ag__migration *m = ag__sqlite_migrations(&n);
+    raw_exec(path, m[0].ddl);
+    raw_exec(path, "INSERT INTO ag_schema (seq, id, applied_at) VALUES (1, '0001_initial', 0)");
+    ag_store *st = open_at(path);
+    uint8_t a[32];
+    ck_assert_int_eq(ag_random(a, 32), AG_OK);
+    ck_assert_int_eq(put_one(st, "m", a), AG_OK);
+    ag_store_close(st);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_schema"), (int64_t)n);
+    ck_assert_int_eq(raw_int(path, "SELECT max(seq) FROM ag_schema"), (int64_t)n);
+    remove_db(path);
+}
+END_TEST
+
+/* Preconditions come from schema inspection: an index the next migration
+ * would create already exists → refused before any DDL, stamp unchanged. */
+START_TEST(precondition_checked_by_inspection)
+{
+    char path[128];
+    path_new(path, sizeof path);
+    size_t n = 0;
+    const ag__migration *m = ag__sqlite_migrations(&n);
+    ck_assert_uint_ge(n, 2);
+    raw_exec(path, m[0].ddl);
+    raw_exec(path, "INSERT INTO ag_schema (seq, id, applied_at) VALUES (1, '0001_initial', 0);"
+                   "CREATE INDEX ag_families_subject ON ag_families(created);");
+    ck_assert_int_eq(try_open(path), AG_ERR_STORE);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_schema"), 1);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_tokens_live'"), 0);
+    remove_db(path);
+}
+END_TEST
+
+/* A newer build's stamp, or an unknown one: AG_ERR_STORE_VERSION and the
+ * file is byte-for-byte what it was. */
+START_TEST(unknown_version_refused_untouched)
+{
+    static const char *const stamps[] = {
+        "INSERT INTO ag_schema (seq, id, applied_at) VALUES (99, '0099_from_the_future', 0)",
+        "UPDATE ag_schema SET id = '0001_someone_elses' WHERE seq = 1",
+        "DELETE FROM ag_schema",
+    };
+    for (size_t k = 0; k < sizeof stamps / sizeof stamps[0]; k++) {
+        char path[128];
+        path_new(path, sizeof path);
+        ag_store *st = open_at(path);
+        uint8_t a[32];
+        ck_assert_int_eq(ag_random(a, 32), AG_OK);
+        ck_assert_int_eq(put_one(st, "v", a), AG_OK);
+        ag_store_close(st);
+        raw_exec(path, stamps[k]);
+        size_t len = 0;
+        char *before = slurp(path, &len);
+        ck_assert_int_eq(try_open(path), AG_ERR_STORE_VERSION);
+        assert_same_file(path, before, len);
+        ck_assert_int_eq(try_open(path), AG_ERR_STORE_VERSION); /* and again */
+        assert_same_file(path, before, len);
+        free(before);
+        remove_db(path);
+    }
+}
+END_TEST
+
+START_TEST(foreign_database_refused_untouched)
+{
+    char path[128];
+    path_new(path, sizeof path);
+    raw_exec(path, "CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('x')");
+    size_t len = 0;
+    char *before = slurp(path, &len);
+    ck_assert_int_eq(try_open(path), AG_ERR_STORE);
+    assert_same_file(path, before, len);
+    free(before);
+    remove_db(path);
+}
+END_TEST
+
+START_TEST(corrupt_file_refused_untouched)
+{
+    /* not a database at all */
+    char path[128];
+    path_new(path, sizeof path);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    for (int k = 0; k < 512; k++)
+        fputs("this is not a database. ", f);
+    fclose(f);
+    size_t len = 0;
+    char *before = slurp(path, &len);
+    ck_assert_int_eq(try_open(path), AG_ERR_STORE);
+    assert_same_file(path, before, len);
+    free(before);
+    remove_db(path);
+
+    /* a real store whose header was damaged */
+    path_new(path, sizeof path);
+    ag_store_close(open_at(path));
+    f = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fwrite("SQLite format 9\0", 1, 16, f);
+    fclose(f);
+    before = slurp(path, &len);
+    ck_assert_int_eq(try_open(path), AG_ERR_STORE);
+    assert_same_file(path, before, len);
+    free(before);
+    remove_db(path);
+
+    /* a directory, a path in a missing directory */
+    ck_assert_int_eq(try_open(tmpdir), AG_ERR_STORE);
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/no/such/dir.db", tmpdir);
+    ck_assert_int_eq(try_open(missing), AG_ERR_STORE);
+    ag_store_sqlite_config cfg = {0};
+    ag_store *st = NULL;
+    ck_assert_int_eq(ag_store_sqlite_open(&cfg, &st), AG_ERR_INVALID_ARGUMENT);
+    ck_assert(ag_store_sqlite_available());
+}
+END_TEST
+
+/* Rotates forever from the family's live row (found by raw SQL). */
+static void crash_child(const char *path)
+{
+    ag_store_sqlite_config cfg = {.path = path};
+    ag_store *st = NULL;
+    if (ag_store_sqlite_open(&cfg, &st) != AG_OK)
+        _exit(3);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    uint8_t cur[32], nx[32];
+    if (sqlite3_open(path, &db) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT jti_hash FROM ag_tokens WHERE sid='crash' AND used_at IS NULL",
+                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW || sqlite3_column_bytes(s, 0) != 32)
+        _exit(4);
+    memcpy(cur, sqlite3_column_blob(s, 0), 32);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    for (int64_t n = 1;; n++) {
+        if (ag_random(nx, 32) != AG_OK || rotate_one(st, "crash", cur, nx, T0 + n) != AG_OK)
+            _exit(5);
+        memcpy(cur, nx, 32);
+    }
+}
+
+/* R-05: SIGKILL at random points never leaves two live tokens, a half row,
+ * or a store that cannot rotate on. */
+START_TEST(crash_safety_sigkill)
+{
+    char path[128];
+    path_new(path, sizeof path);
+    uint8_t a[32];
+    ck_assert_int_eq(ag_random(a, 32), AG_OK);
+    ag_store *st = open_at(path);
+    ck_assert_int_eq(put_one(st, "crash", a), AG_OK);
+    ag_store_close(st);
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    int64_t last_rows = 1;
+    for (int round = 0; round < 6; round++) {
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+            crash_child(path);
+        struct timespec nap = {0, (20000 + rand() % 180000) * 1000L};
+        nanosleep(&nap, NULL);
+        kill(pid, SIGKILL);
+        int status = 0;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFSIGNALED(status)); /* killed mid-loop, not an early failure exit */
+        sqlite3 *db = NULL;
+        sqlite3_stmt *s = NULL;
+        ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+        ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "ok");
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        ck_assert_int_eq(
+            raw_int(path, "SELECT count(*) FROM ag_tokens WHERE sid='crash' AND used_at IS NULL"), 1);
+        /* no half rows: every used row points at an existing successor,
+         * generations are contiguous, every hash is 32 bytes */
+        ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_tokens t WHERE used_at IS NOT NULL"
+                                       " AND NOT EXISTS (SELECT 1 FROM ag_tokens u"
+                                       " WHERE u.jti_hash = t.successor)"),
+                         0);
+        int64_t rows = raw_int(path, "SELECT count(*) FROM ag_tokens");
+        ck_assert_int_eq(raw_int(path, "SELECT max(generation) + 1 FROM ag_tokens"), rows);
+        ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_tokens WHERE length(jti_hash) != 32"
+                                       " OR (successor IS NOT NULL AND length(successor) != 32)"),
+                         0);
+        ck_assert_int_ge(rows, last_rows);
+        last_rows = rows;
+    }
+    printf("crash safety: %lld rotations committed across 6 SIGKILLs\n", (long long)(last_rows - 1));
+    /* rotation continues after the last crash */
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    uint8_t cur[32], nx[32];
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT jti_hash FROM ag_tokens WHERE used_at IS NULL", -1,
+                                        &s, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    memcpy(cur, sqlite3_column_blob(s, 0), 32);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    ck_assert_int_eq(ag_random(nx, 32), AG_OK);
+    st = open_at(path);
+    ck_assert_int_eq(rotate_one(st, "crash", cur, nx, T0 + 999999), AG_OK);
+    ag_store_close(st);
+    remove_db(path);
+}
+END_TEST
+
+int main(void)
+{
+    if (mkdtemp(tmpdir) == NULL)
+        return EXIT_FAILURE;
+    Suite *s = suite_create("store_sqlite");
+    suite_add_tcase(s, ag_conformance_tcase(&sqlite_backend));
+    TCase *tc = tcase_create("sqlite-specific");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, chain_one_head_no_gaps);
+    tcase_add_test(tc, fresh_file_gets_schema_and_wal);
+    tcase_add_test(tc, reopen_keeps_state);
+    tcase_add_test(tc, migrates_from_first_version);
+    tcase_add_test(tc, precondition_checked_by_inspection);
+    tcase_add_test(tc, unknown_version_refused_untouched);
+    tcase_add_test(tc, foreign_database_refused_untouched);
+    tcase_add_test(tc, corrupt_file_refused_untouched);
+    tcase_add_test(tc, crash_safety_sigkill);
+    suite_add_tcase(s, tc);
+    int rc = ag_test_run(s);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        rc = EXIT_FAILURE;
+    return rc;
+}
