@@ -1,0 +1,816 @@
+/*
+ * authgate — the command-line tool (CONTRACTS.md, "Command-line tool").
+ *
+ *   authgate keygen --alg ALG [--kid KID]
+ *   authgate jwks FILE...
+ *   authgate issue --key JWK --sub SUB [--type access|refresh] [--iss I] [--aud A]
+ *                  [--ttl SECONDS] [--sid SID] [--claim NAME=JSON]... [--now EPOCH]
+ *   authgate verify (--key JWK | --jwks FILE) [--type access|refresh] [--iss I]
+ *                  [--aud A] [--leeway S] [--now EPOCH] TOKEN|-
+ *   authgate decode TOKEN|-
+ *
+ * Exit status: 0 success (verify: valid), 1 invalid token (one line on
+ * stderr: the reason word of ag_err_reason(), a contract), 2 usage or
+ * unreadable input. Built on the public API only; the docs are docs/cli.md.
+ */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "authgate/token.h"
+#include "cli_util.h"
+
+/* Default issuing policy (documented in docs/cli.md). */
+#define CLI_DEFAULT_ISS "authgate"
+#define CLI_DEFAULT_AUD "authgate"
+#define CLI_DEFAULT_TTL_ACCESS 900         /* 15 minutes */
+#define CLI_DEFAULT_TTL_REFRESH 1209600    /* 14 days */
+#define CLI_TTL_MAX (INT64_C(10) * 366 * 86400)
+#define CLI_MAX_CLAIMS 64
+/* A token read from stdin may carry one trailing newline (LF or CRLF). */
+#define CLI_TOKEN_READ_MAX (AG_TOKEN_MAX_LEN + 2)
+
+static const char usage_main[] =
+    "usage: authgate <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  keygen --alg ALG [--kid KID]       print a new private JWK (keep it secret)\n"
+    "  jwks FILE...                       print the public JWKS of JWK files\n"
+    "  issue --key JWK --sub SUB [...]    sign an access or refresh token\n"
+    "  verify (--key JWK | --jwks FILE) [...] TOKEN|-\n"
+    "                                     verify a token, print its claims\n"
+    "  decode TOKEN|-                     print header and payload, NOT verified\n"
+    "\n"
+    "'authgate <command> --help' describes a command's options.\n"
+    "Exit status: 0 ok, 1 invalid token (reason on stderr), 2 usage or input error.\n";
+
+static const char usage_keygen[] =
+    "usage: authgate keygen --alg ALG [--kid KID]\n"
+    "\n"
+    "Prints a new private JWK on stdout. ALG is one of HS256 HS384 HS512 RS256\n"
+    "RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA. Without --kid the key id\n"
+    "is the RFC 7638 thumbprint. Store it privately: (umask 077; authgate keygen\n"
+    "--alg ES256 > key.jwk)\n";
+
+static const char usage_jwks[] =
+    "usage: authgate jwks FILE...\n"
+    "\n"
+    "Reads JWK files (private or public; a file may also hold a JWKS) and\n"
+    "prints the public keys as one JWKS. HMAC keys have no public form and are\n"
+    "left out (with a note on stderr).\n";
+
+static const char usage_issue[] =
+    "usage: authgate issue --key JWK --sub SUB [options]\n"
+    "\n"
+    "  --key FILE          private JWK to sign with (required)\n"
+    "  --sub SUB           subject (required)\n"
+    "  --type access|refresh   token kind (default access)\n"
+    "  --iss I             issuer (default \"" CLI_DEFAULT_ISS "\")\n"
+    "  --aud A             audience (default \"" CLI_DEFAULT_AUD "\")\n"
+    "  --ttl SECONDS       lifetime (default 900 for access, 1209600 for refresh)\n"
+    "  --sid SID           session id (refresh: default a fresh random one)\n"
+    "  --claim NAME=JSON   extra claim, JSON value (repeatable):\n"
+    "                      --claim 'role=\"admin\"' --claim 'n=3' --claim 'ok=true'\n"
+    "  --now EPOCH         issue as if the time were EPOCH (seconds)\n"
+    "\n"
+    "Prints the token and a newline on stdout.\n";
+
+static const char usage_verify[] =
+    "usage: authgate verify (--key JWK | --jwks FILE) [options] TOKEN|-\n"
+    "\n"
+    "  --key FILE          one JWK (public or private)\n"
+    "  --jwks FILE         a JWKS ({\"keys\":[...]}); the token's kid selects the key\n"
+    "  --type access|refresh   require typ at+jwt or rt+jwt (default: typ unchecked)\n"
+    "  --iss I             required issuer (default: any, but iss must be present)\n"
+    "  --aud A             required audience (default: any, but aud must be present)\n"
+    "  --leeway S          clock leeway in seconds, 0..300 (default 30)\n"
+    "  --now EPOCH         verify as if the time were EPOCH (seconds)\n"
+    "\n"
+    "TOKEN '-' reads the token from stdin (one trailing newline is removed).\n"
+    "Valid: prints the signed payload JSON on stdout, exit 0. Invalid: prints\n"
+    "the reason (expired, bad signature, ...) on stderr, exit 1.\n";
+
+static const char usage_decode[] =
+    "usage: authgate decode TOKEN|-\n"
+    "\n"
+    "Prints {\"header\":...,\"payload\":...} WITHOUT verifying anything (a warning\n"
+    "says so on stderr). Exit 1 when the token is malformed.\n";
+
+static int usage_error(const char *usage) {
+    fputs(usage, stderr);
+    return CLI_EXIT_USAGE;
+}
+
+static bool is_help(const char *a) {
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* Writes buf and a newline to stdout and flushes; false on a write error. */
+static bool emit(const void *buf, size_t n) {
+    if (n > 0 && fwrite(buf, 1, n, stdout) != n)
+        return false;
+    if (fputc('\n', stdout) == EOF)
+        return false;
+    return fflush(stdout) == 0;
+}
+
+static int64_t clock_fixed(void *ctx) {
+    return *(const int64_t *)ctx;
+}
+
+static bool parse_kind(const char *s, ag_token_kind *out) {
+    if (strcmp(s, "access") == 0) {
+        *out = AG_TOKEN_ACCESS;
+        return true;
+    }
+    if (strcmp(s, "refresh") == 0) {
+        *out = AG_TOKEN_REFRESH;
+        return true;
+    }
+    cli_err("--type must be access or refresh, not '%s'", s);
+    return false;
+}
+
+/* Loads one JWK file as a key. Prints the reason and returns NULL on failure. */
+static ag_key *load_jwk_file(const char *path) {
+    size_t len = 0;
+    char *text = cli_read_key_file("key file", path, &len);
+    if (text == NULL)
+        return NULL;
+    char why[256] = "";
+    ag_key *key = NULL;
+    ag_err e = ag_key_from_jwk(text, len, 0, &key, why, sizeof why);
+    cli_free_secret(text, len);
+    if (e != AG_OK) {
+        cli_err("key file %s: %s%s%s", path, ag_err_reason(e), why[0] ? ": " : "", why);
+        return NULL;
+    }
+    return key;
+}
+
+/*
+ * Reads a token: from argv, or from stdin when arg is "-" (at most
+ * CLI_TOKEN_READ_MAX bytes; one trailing LF or CRLF removed). buf holds
+ * CLI_TOKEN_READ_MAX + 1 bytes. Returns CLI_EXIT_OK with *tok and *len set, or
+ * the exit status after printing the reason.
+ */
+static int read_token(const char *arg, uint8_t *buf, const uint8_t **tok, size_t *len) {
+    if (strcmp(arg, "-") != 0) {
+        *tok = (const uint8_t *)arg;
+        *len = strlen(arg);
+        return CLI_EXIT_OK;
+    }
+    size_t n = 0;
+    int rc = cli_read_capped(stdin, buf, CLI_TOKEN_READ_MAX, &n);
+    if (rc < 0) {
+        cli_err("cannot read the token from stdin");
+        return CLI_EXIT_USAGE;
+    }
+    if (rc > 0) {
+        fprintf(stderr, "%s\n", ag_err_reason(AG_ERR_TOO_LARGE));
+        return CLI_EXIT_INVALID;
+    }
+    if (n > 0 && buf[n - 1] == '\n') {
+        n--;
+        if (n > 0 && buf[n - 1] == '\r')
+            n--;
+    }
+    if (memchr(buf, 0, n) != NULL) {
+        fprintf(stderr, "%s\n", ag_err_reason(AG_ERR_MALFORMED));
+        return CLI_EXIT_INVALID;
+    }
+    *tok = buf;
+    *len = n;
+    return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* keygen                                                              */
+/* ------------------------------------------------------------------ */
+
+static int cmd_keygen(int argc, char **argv) {
+    const char *alg_s = NULL, *kid = NULL, *v = NULL;
+    for (int i = 2; i < argc; i++) {
+        int m;
+        if (is_help(argv[i])) {
+            fputs(usage_keygen, stdout);
+            return CLI_EXIT_OK;
+        }
+        if ((m = cli_opt("--alg", argc, argv, &i, &v)) != 0) {
+            if (m < 0 || !cli_set_once("--alg", &alg_s, v))
+                return usage_error(usage_keygen);
+        } else if ((m = cli_opt("--kid", argc, argv, &i, &v)) != 0) {
+            if (m < 0 || !cli_set_once("--kid", &kid, v))
+                return usage_error(usage_keygen);
+        } else {
+            cli_err("keygen: unexpected argument '%s'", argv[i]);
+            return usage_error(usage_keygen);
+        }
+    }
+    if (alg_s == NULL) {
+        cli_err("keygen: --alg is required");
+        return usage_error(usage_keygen);
+    }
+    ag_alg alg;
+    if (ag_alg_from_name(alg_s, strlen(alg_s), &alg) != AG_OK) {
+        cli_err("keygen: unknown algorithm '%s'", alg_s);
+        return usage_error(usage_keygen);
+    }
+    ag_key *key = NULL;
+    ag_err e = ag_key_generate(alg, kid, &key);
+    if (e != AG_OK) {
+        cli_err("keygen: %s", ag_err_reason(e));
+        return CLI_EXIT_USAGE;
+    }
+    char *jwk = NULL;
+    e = ag_key_to_jwk(key, true, &jwk);
+    ag_key_free(key);
+    if (e != AG_OK) {
+        cli_err("keygen: export: %s", ag_err_reason(e));
+        return CLI_EXIT_USAGE;
+    }
+    size_t n = strlen(jwk);
+    bool ok = emit(jwk, n);
+    ag_cleanse(jwk, n);
+    ag_free(jwk);
+    if (!ok) {
+        cli_err("keygen: cannot write the key to stdout");
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* jwks                                                                */
+/* ------------------------------------------------------------------ */
+
+static int jwks_add(ag_keyring *ring, const char *path, const char *json, size_t len) {
+    char why[256] = "";
+    ag_key *key = NULL;
+    ag_err e = ag_key_from_jwk(json, len, 0, &key, why, sizeof why);
+    if (e != AG_OK) {
+        cli_err("%s: %s%s%s", path, ag_err_reason(e), why[0] ? ": " : "", why);
+        return CLI_EXIT_USAGE;
+    }
+    if (ag_key_alg(key) == AG_ALG_HS256 || ag_key_alg(key) == AG_ALG_HS384 ||
+        ag_key_alg(key) == AG_ALG_HS512)
+        fprintf(stderr, "authgate: note: %s: HMAC key '%s' has no public form, left out\n",
+                path, ag_key_kid(key));
+    e = ag_keyring_add(ring, key);
+    if (e != AG_OK) {
+        if (e == AG_ERR_EXISTS)
+            cli_err("%s: duplicate kid '%s'", path, ag_key_kid(key));
+        else
+            cli_err("%s: %s", path, ag_err_reason(e));
+        ag_key_free(key);
+        return CLI_EXIT_USAGE;
+    }
+    ag_key_free(key);
+    return CLI_EXIT_OK;
+}
+
+/* Adds the key(s) of one file: a JWK, or a JWKS whose keys are added one by one. */
+static int jwks_add_file(ag_keyring *ring, const char *path) {
+    size_t len = 0;
+    char *text = cli_read_key_file("key file", path, &len);
+    if (text == NULL)
+        return CLI_EXIT_USAGE;
+    int rc = CLI_EXIT_OK;
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *keys = json_is_object(doc) ? json_object_get(doc, "keys") : NULL;
+    if (keys == NULL) {
+        /* Not a JWKS: let the library judge it as one JWK. */
+        rc = jwks_add(ring, path, text, len);
+    } else if (!json_is_array(keys)) {
+        cli_err("%s: \"keys\" is not an array", path);
+        rc = CLI_EXIT_USAGE;
+    } else {
+        size_t idx;
+        json_t *k;
+        json_array_foreach(keys, idx, k) {
+            char *one = json_dumps(k, JSON_COMPACT | JSON_ENCODE_ANY);
+            if (one == NULL) {
+                cli_err("%s: out of memory", path);
+                rc = CLI_EXIT_USAGE;
+                break;
+            }
+            rc = jwks_add(ring, path, one, strlen(one));
+            cli_free_secret(one, strlen(one));
+            if (rc != CLI_EXIT_OK)
+                break;
+        }
+    }
+    json_decref(doc);
+    cli_free_secret(text, len);
+    return rc;
+}
+
+static int cmd_jwks(int argc, char **argv) {
+    int first = 2;
+    if (argc > 2 && is_help(argv[2])) {
+        fputs(usage_jwks, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc > 2 && strcmp(argv[2], "--") == 0)
+        first = 3;
+    if (first >= argc) {
+        cli_err("jwks: no files given");
+        return usage_error(usage_jwks);
+    }
+    ag_keyring *ring = NULL;
+    if (ag_keyring_new(NULL, &ring) != AG_OK) {
+        cli_err("out of memory");
+        return CLI_EXIT_USAGE;
+    }
+    int rc = CLI_EXIT_OK;
+    for (int i = first; i < argc && rc == CLI_EXIT_OK; i++)
+        rc = jwks_add_file(ring, argv[i]);
+    if (rc == CLI_EXIT_OK) {
+        char *out = NULL;
+        ag_err e = ag_keyring_to_jwks(ring, &out);
+        if (e != AG_OK) {
+            cli_err("jwks: %s", ag_err_reason(e));
+            rc = CLI_EXIT_USAGE;
+        } else {
+            if (!emit(out, strlen(out))) {
+                cli_err("jwks: cannot write to stdout");
+                rc = CLI_EXIT_USAGE;
+            }
+            ag_free(out);
+        }
+    }
+    ag_keyring_free(ring);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* issue                                                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct issue_claims {
+    ag_custom_claim c[CLI_MAX_CLAIMS];
+    char *name[CLI_MAX_CLAIMS];
+    char *json[CLI_MAX_CLAIMS];
+    size_t n;
+} issue_claims;
+
+static void issue_claims_free(issue_claims *cl) {
+    for (size_t i = 0; i < cl->n; i++) {
+        free(cl->name[i]);
+        if (cl->json[i] != NULL)
+            cli_free_secret(cl->json[i], strlen(cl->json[i]));
+    }
+    cl->n = 0;
+}
+
+/* Parses NAME=JSON into the next custom claim (the value normalised to compact JSON). */
+static bool issue_claim_add(issue_claims *cl, const char *arg) {
+    const char *eq = strchr(arg, '=');
+    if (eq == NULL || eq == arg) {
+        cli_err("--claim wants NAME=JSON, e.g. --claim 'role=\"admin\"'");
+        return false;
+    }
+    if (cl->n == CLI_MAX_CLAIMS) {
+        cli_err("at most %d --claim options", CLI_MAX_CLAIMS);
+        return false;
+    }
+    size_t nlen = (size_t)(eq - arg);
+    json_error_t jerr;
+    json_t *val = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (val == NULL) {
+        cli_err("--claim %.*s: value is not JSON (%s); quote strings: %.*s='\"text\"'",
+                (int)nlen, arg, jerr.text, (int)nlen, arg);
+        return false;
+    }
+    char *json = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(val);
+    char *name = malloc(nlen + 1);
+    if (json == NULL || name == NULL) {
+        free(json);
+        free(name);
+        cli_err("out of memory");
+        return false;
+    }
+    memcpy(name, arg, nlen);
+    name[nlen] = 0;
+    size_t i = cl->n++;
+    cl->name[i] = name;
+    cl->json[i] = json;
+    memset(&cl->c[i], 0, sizeof cl->c[i]);
+    cl->c[i].name = name;
+    cl->c[i].type = AG_CLAIM_JSON;
+    cl->c[i].str = json;
+    return true;
+}
+
+static int cmd_issue(int argc, char **argv) {
+    const char *key_path = NULL, *sub = NULL, *type_s = NULL, *iss = NULL, *aud = NULL;
+    const char *ttl_s = NULL, *now_s = NULL, *sid = NULL, *v = NULL;
+    const cli_opt_slot issue_opts[] = {
+        {"--key", &key_path}, {"--sub", &sub}, {"--type", &type_s}, {"--iss", &iss},
+        {"--aud", &aud},      {"--ttl", &ttl_s}, {"--now", &now_s},  {"--sid", &sid},
+    };
+    issue_claims *cl = calloc(1, sizeof *cl);
+    if (cl == NULL) {
+        cli_err("out of memory");
+        return CLI_EXIT_USAGE;
+    }
+    int rc = CLI_EXIT_USAGE;
+    ag_key *key = NULL;
+    ag_issuer *issuer = NULL;
+    char tokbuf[AG_TOKEN_MAX_LEN + 1];
+
+    for (int i = 2; i < argc; i++) {
+        int m = 0;
+        bool ok = true;
+        if (is_help(argv[i])) {
+            fputs(usage_issue, stdout);
+            rc = CLI_EXIT_OK;
+            goto out;
+        }
+        if ((m = cli_opt_table(issue_opts, NOPTS(issue_opts), argc, argv, &i)) != 0)
+            ok = m > 0;
+        else if ((m = cli_opt("--claim", argc, argv, &i, &v)) != 0)
+            ok = m > 0 && issue_claim_add(cl, v);
+        else {
+            cli_err("issue: unexpected argument '%s'", argv[i]);
+            ok = false;
+        }
+        if (!ok) {
+            rc = usage_error(usage_issue);
+            goto out;
+        }
+    }
+    if (key_path == NULL || sub == NULL) {
+        cli_err("issue: --key and --sub are required");
+        rc = usage_error(usage_issue);
+        goto out;
+    }
+    ag_token_kind kind = AG_TOKEN_ACCESS;
+    if (type_s != NULL && !parse_kind(type_s, &kind)) {
+        rc = usage_error(usage_issue);
+        goto out;
+    }
+    int64_t ttl = kind == AG_TOKEN_REFRESH ? CLI_DEFAULT_TTL_REFRESH : CLI_DEFAULT_TTL_ACCESS;
+    if (ttl_s != NULL && !cli_parse_i64(ttl_s, 1, CLI_TTL_MAX, &ttl)) {
+        cli_err("issue: --ttl must be a whole number of seconds, 1..%lld",
+                (long long)CLI_TTL_MAX);
+        rc = usage_error(usage_issue);
+        goto out;
+    }
+    int64_t now = 0;
+    if (now_s != NULL && !cli_parse_i64(now_s, 0, AG_NUMERICDATE_MAX, &now)) {
+        cli_err("issue: --now must be epoch seconds, 0..%lld", (long long)AG_NUMERICDATE_MAX);
+        rc = usage_error(usage_issue);
+        goto out;
+    }
+    char sidbuf[AG_B64URL_ENCODED_LEN(32) + 1];
+    if (kind == AG_TOKEN_REFRESH && sid == NULL) {
+        uint8_t rnd[32];
+        size_t sl = 0;
+        if (ag_random(rnd, sizeof rnd) != AG_OK ||
+            ag_base64url_encode(rnd, sizeof rnd, sidbuf, sizeof sidbuf, &sl) != AG_OK) {
+            cli_err("issue: cannot make a random sid");
+            goto out;
+        }
+        sid = sidbuf;
+    }
+
+    key = load_jwk_file(key_path);
+    if (key == NULL)
+        goto out;
+    ag_issuer_config icfg;
+    memset(&icfg, 0, sizeof icfg);
+    icfg.key = key;
+    icfg.kind = kind;
+    icfg.issuer = iss != NULL ? iss : CLI_DEFAULT_ISS;
+    icfg.audience = aud != NULL ? aud : CLI_DEFAULT_AUD;
+    icfg.ttl = ttl;
+    if (now_s != NULL) {
+        icfg.clock = clock_fixed;
+        icfg.clock_ctx = &now;
+    }
+    ag_err e = ag_issuer_new(&icfg, &issuer);
+    if (e != AG_OK) {
+        if (e == AG_ERR_STATE)
+            cli_err("issue: key file %s holds no private key", key_path);
+        else
+            cli_err("issue: %s", ag_err_reason(e));
+        goto out;
+    }
+    ag_issue_params p;
+    memset(&p, 0, sizeof p);
+    p.sub = sub;
+    p.sid = sid;
+    p.ttl = ttl;
+    p.now = now;
+    p.claims = cl->n > 0 ? cl->c : NULL;
+    p.nclaims = cl->n;
+    ag_issued info;
+    e = ag_issue(issuer, &p, tokbuf, sizeof tokbuf, &info);
+    if (e != AG_OK) {
+        if (e == AG_ERR_INVALID_ARGUMENT)
+            cli_err("issue: refused: %s (empty --sub? a registered or duplicate --claim "
+                    "name? a bad --sid?)",
+                    ag_err_reason(e));
+        else
+            cli_err("issue: %s", ag_err_reason(e));
+        goto out;
+    }
+    if (!emit(tokbuf, info.len)) {
+        cli_err("issue: cannot write to stdout");
+        goto out;
+    }
+    rc = CLI_EXIT_OK;
+out:
+    ag_issuer_free(issuer);
+    ag_key_free(key);
+    issue_claims_free(cl);
+    free(cl);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* verify                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Builds the keyring for verify from --key (one JWK) or --jwks (a JWKS). */
+static ag_keyring *verify_keyring(const char *key_path, const char *jwks_path) {
+    ag_keyring *ring = NULL;
+    if (key_path != NULL) {
+        ag_key *key = load_jwk_file(key_path);
+        if (key == NULL)
+            return NULL;
+        if (ag_keyring_new(NULL, &ring) != AG_OK || ag_keyring_add(ring, key) != AG_OK) {
+            cli_err("out of memory");
+            ag_keyring_free(ring);
+            ring = NULL;
+        }
+        ag_key_free(key);
+        return ring;
+    }
+    size_t len = 0;
+    char *text = cli_read_key_file("JWKS file", jwks_path, &len);
+    if (text == NULL)
+        return NULL;
+    char why[256] = "";
+    ag_err e = ag_keyring_from_jwks(text, len, 0, &ring, why, sizeof why);
+    cli_free_secret(text, len);
+    if (e != AG_OK) {
+        cli_err("JWKS file %s: %s%s%s", jwks_path, ag_err_reason(e), why[0] ? ": " : "", why);
+        return NULL;
+    }
+    return ring;
+}
+
+static int cmd_verify(int argc, char **argv) {
+    const char *key_path = NULL, *jwks_path = NULL, *type_s = NULL, *iss = NULL;
+    const char *aud = NULL, *leeway_s = NULL, *now_s = NULL, *token_arg = NULL;
+    const cli_opt_slot verify_opts[] = {
+        {"--key", &key_path}, {"--jwks", &jwks_path},   {"--type", &type_s}, {"--iss", &iss},
+        {"--aud", &aud},      {"--leeway", &leeway_s}, {"--now", &now_s},
+    };
+    bool opts_done = false;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        int m = 0;
+        bool ok = true;
+        if (!opts_done && is_help(a)) {
+            fputs(usage_verify, stdout);
+            return CLI_EXIT_OK;
+        }
+        if (opts_done || a[0] != '-' || a[1] != '-') {
+            if (token_arg != NULL) {
+                cli_err("verify: one token only");
+                return usage_error(usage_verify);
+            }
+            token_arg = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            opts_done = true;
+            continue;
+        }
+        if ((m = cli_opt_table(verify_opts, NOPTS(verify_opts), argc, argv, &i)) != 0)
+            ok = m > 0;
+        else {
+            cli_err("verify: unknown option '%s'", a);
+            ok = false;
+        }
+        if (!ok)
+            return usage_error(usage_verify);
+    }
+    if ((key_path == NULL) == (jwks_path == NULL)) {
+        cli_err("verify: give exactly one of --key and --jwks");
+        return usage_error(usage_verify);
+    }
+    if (token_arg == NULL) {
+        cli_err("verify: no token (give it as an argument, or '-' for stdin)");
+        return usage_error(usage_verify);
+    }
+    ag_token_kind kind = AG_TOKEN_ANY;
+    if (type_s != NULL && !parse_kind(type_s, &kind))
+        return usage_error(usage_verify);
+    int64_t leeway = AG_LEEWAY_DEFAULT;
+    if (leeway_s != NULL && !cli_parse_i64(leeway_s, 0, AG_LEEWAY_MAX, &leeway)) {
+        cli_err("verify: --leeway must be 0..%d seconds", AG_LEEWAY_MAX);
+        return usage_error(usage_verify);
+    }
+    int64_t now = 0;
+    if (now_s != NULL && !cli_parse_i64(now_s, 0, AG_NUMERICDATE_MAX, &now)) {
+        cli_err("verify: --now must be epoch seconds, 0..%lld", (long long)AG_NUMERICDATE_MAX);
+        return usage_error(usage_verify);
+    }
+
+    ag_keyring *ring = verify_keyring(key_path, jwks_path);
+    if (ring == NULL)
+        return CLI_EXIT_USAGE;
+    ag_verifier_config vcfg;
+    memset(&vcfg, 0, sizeof vcfg);
+    vcfg.keys = ring;
+    vcfg.kind = kind;
+    vcfg.issuer = iss;
+    vcfg.audience = aud;
+    vcfg.leeway = leeway;
+    if (now_s != NULL) {
+        vcfg.clock = clock_fixed;
+        vcfg.clock_ctx = &now;
+    }
+    ag_verifier *ver = NULL;
+    ag_err e = ag_verifier_new(&vcfg, &ver);
+    ag_keyring_free(ring);
+    if (e != AG_OK) {
+        cli_err("verify: %s", ag_err_reason(e));
+        return CLI_EXIT_USAGE;
+    }
+
+    int rc = CLI_EXIT_USAGE;
+    uint8_t *buf = malloc(CLI_TOKEN_READ_MAX + 1);
+    ag_claims *claims = malloc(sizeof *claims);
+    const uint8_t *tok = NULL;
+    size_t tlen = 0;
+    if (buf == NULL || claims == NULL) {
+        cli_err("out of memory");
+        goto out;
+    }
+    rc = read_token(token_arg, buf, &tok, &tlen);
+    if (rc != CLI_EXIT_OK)
+        goto out;
+    e = ag_verify(ver, tok, tlen, claims);
+    if (e != AG_OK) {
+        fprintf(stderr, "%s\n", ag_err_reason(e));
+        rc = CLI_EXIT_INVALID;
+        goto out;
+    }
+    ag_span payload = ag_claims_payload(claims);
+    if (!emit(payload.ptr, payload.len)) {
+        cli_err("verify: cannot write to stdout");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    rc = CLI_EXIT_OK;
+out:
+    free(claims);
+    free(buf);
+    ag_verifier_free(ver);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* decode                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Parses a decoded segment as a strict JSON object (duplicates rejected). */
+static json_t *decode_part(const uint8_t *p, size_t n) {
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
+    if (j != NULL && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+static int cmd_decode(int argc, char **argv) {
+    const char *token_arg = NULL;
+    bool opts_done = false;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!opts_done && is_help(a)) {
+            fputs(usage_decode, stdout);
+            return CLI_EXIT_OK;
+        }
+        if (!opts_done && strcmp(a, "--") == 0) {
+            opts_done = true;
+            continue;
+        }
+        if (!opts_done && a[0] == '-' && a[1] == '-') {
+            cli_err("decode: unknown option '%s'", a);
+            return usage_error(usage_decode);
+        }
+        if (token_arg != NULL) {
+            cli_err("decode: one token only");
+            return usage_error(usage_decode);
+        }
+        token_arg = a;
+    }
+    if (token_arg == NULL) {
+        cli_err("decode: no token (give it as an argument, or '-' for stdin)");
+        return usage_error(usage_decode);
+    }
+    int rc = CLI_EXIT_USAGE;
+    uint8_t *buf = malloc(CLI_TOKEN_READ_MAX + 1);
+    uint8_t *hdr = malloc(AG_TOKEN_MAX_LEN);
+    uint8_t *pl = malloc(AG_TOKEN_MAX_LEN);
+    json_t *jh = NULL, *jp = NULL, *both = NULL;
+    char *text = NULL;
+    const uint8_t *tok = NULL;
+    size_t tlen = 0, hlen = 0, plen = 0;
+    if (buf == NULL || hdr == NULL || pl == NULL) {
+        cli_err("out of memory");
+        goto out;
+    }
+    rc = read_token(token_arg, buf, &tok, &tlen);
+    if (rc != CLI_EXIT_OK)
+        goto out;
+    rc = CLI_EXIT_INVALID;
+    if (memchr(tok, 0, tlen) != NULL) {
+        fprintf(stderr, "%s\n", ag_err_reason(AG_ERR_MALFORMED));
+        goto out;
+    }
+    ag_err e = ag_token_decode_unverified(tok, tlen, hdr, AG_TOKEN_MAX_LEN, &hlen, pl,
+                                          AG_TOKEN_MAX_LEN, &plen);
+    if (e != AG_OK) {
+        fprintf(stderr, "%s\n", ag_err_reason(e == AG_ERR_BUFFER ? AG_ERR_TOO_LARGE : e));
+        goto out;
+    }
+    jh = decode_part(hdr, hlen);
+    jp = decode_part(pl, plen);
+    if (jh == NULL || jp == NULL) {
+        fprintf(stderr, "%s\n", ag_err_reason(AG_ERR_MALFORMED));
+        goto out;
+    }
+    both = json_object();
+    if (both == NULL || json_object_set(both, "header", jh) != 0 ||
+        json_object_set(both, "payload", jp) != 0 ||
+        (text = json_dumps(both, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
+        cli_err("out of memory");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    fputs("authgate: warning: decoded only; the signature and claims were NOT verified\n",
+          stderr);
+    if (!emit(text, strlen(text))) {
+        cli_err("decode: cannot write to stdout");
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
+    rc = CLI_EXIT_OK;
+out:
+    free(text);
+    json_decref(both);
+    json_decref(jh);
+    json_decref(jp);
+    free(pl);
+    free(hdr);
+    free(buf);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+int main(int argc, char **argv) {
+    /* A closed stdout must give exit status 2, not death by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    cli_json_alloc_install();
+
+    if (argc < 2)
+        return usage_error(usage_main);
+    const char *cmd = argv[1];
+    if (is_help(cmd) || strcmp(cmd, "help") == 0) {
+        fputs(usage_main, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("authgate %s\n", AG_VERSION_STRING);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "keygen") == 0)
+        return cmd_keygen(argc, argv);
+    if (strcmp(cmd, "jwks") == 0)
+        return cmd_jwks(argc, argv);
+    if (strcmp(cmd, "issue") == 0)
+        return cmd_issue(argc, argv);
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify(argc, argv);
+    if (strcmp(cmd, "decode") == 0)
+        return cmd_decode(argc, argv);
+    cli_err("unknown command '%s'", cmd);
+    return usage_error(usage_main);
+}
