@@ -1,0 +1,1119 @@
+/*
+ * authgate — a strict, allocation-free JSON scanner for the verify hot path.
+ *
+ * ag__json_check_object(p, n) == AG_OK exactly when jansson 2.14's
+ * json_loadb(p, n, JSON_REJECT_DUPLICATES, &err) succeeds and returns an
+ * object (DESIGN.md "JSON", V-06). What that means, byte for byte, as read
+ * from jansson's load.c/utf.c/strconv.c and confirmed by probing the library:
+ *
+ *  - whitespace is exactly SP, HT, LF and CR; a BOM is not whitespace;
+ *  - the input must be valid UTF-8 everywhere (no overlong forms, no
+ *    encoded surrogates D800-DFFF, nothing above U+10FFFF, no truncated
+ *    sequence); outside strings any non-ASCII byte is an invalid token;
+ *  - in strings: bytes 0x00-0x1F are errors (0x7F is allowed); escapes are
+ *    \" \\ \/ \b \f \n \r \t and \uXXXX (hex in either case); a high
+ *    surrogate escape must be followed at once by a low one; a lone low
+ *    surrogate is an error; \u0000 is an error (no JSON_ALLOW_NUL), in
+ *    member names too;
+ *  - numbers: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?; one without
+ *    fraction and exponent is an integer and must fit int64 (strtoll, no
+ *    ERANGE); any other is a real and must not overflow to ±HUGE_VAL
+ *    (strtod, round to nearest even: |x| >= 2^1024 - 2^970 overflows),
+ *    while underflow to zero or a subnormal is accepted;
+ *  - true, false, null, case-sensitive;
+ *  - depth: the top-level value has depth 1 and every value inside a
+ *    container one more; a value of depth > 2048 (JSON_PARSER_MAX_DEPTH)
+ *    is an error, so a container at depth 2048 must be empty;
+ *  - duplicate member names, compared after unescaping, are errors in every
+ *    object ({"a":1,"\u0061":2} is a duplicate);
+ *  - nothing but whitespace may follow the top-level object;
+ *  - jansson quirk, matched on purpose: the byte that ends a number or a
+ *    literal (true/false/null) is "pushed back" into jansson's one-character
+ *    buffer, and a pushed-back NUL byte is lost, so exactly one NUL byte
+ *    directly after a number or literal is skipped: {"a":1\0} and
+ *    {"a":true\0,"b":2} are accepted by jansson, and so by us (a second NUL,
+ *    or a NUL anywhere else, is an error). Every iterator here skips it too.
+ *
+ * No deviations are known: every rule above is matched exactly, with
+ * bounded work. Costs: O(n) plus duplicate checks, which compare each name
+ * with the earlier names of its object (O(k^2) per object, a length check
+ * first and escapes decoded as a stream, never into a buffer). Names are
+ * remembered in a fixed stack array of KEY_SLOTS entries; when an input has
+ * more names open at once, the remaining duplicate checks run in a second
+ * pass that walks each object in blocks of KEY_SLOTS names, costing
+ * O(object size * (k / KEY_SLOTS + 1)) per object. The verify path caps
+ * the header at 1 KiB and parses the payload only after its signature, so
+ * that slower pass is never reached by an unauthenticated 8 KiB token in a
+ * way that matters (measured in the tests' pathological inputs).
+ *
+ * Reals are checked for overflow exactly, by comparing the decimal digits
+ * with 2^1024 - 2^970, without calling strtod; ag__json_number computes
+ * doubles with Clinger's exact fast path and falls back to strtod on a
+ * bounded, locale-independent copy ("digits e exponent", no decimal point).
+ *
+ * @test tests/token/test_json_scan.c, fuzz/fuzz_json.c
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "token_int.h"
+
+/* ------------------------------------------------------------------ */
+/* Byte classes                                                        */
+/* ------------------------------------------------------------------ */
+
+/* String byte classes: 0 plain, 1 '"', 2 '\\', 3 control, 4 UTF-8 lead of
+ * 2 bytes, 5 E0, 6 E1-EC/EE-EF, 7 ED, 8 F0, 9 F1-F3, 10 F4, 11 invalid. */
+static const uint8_t str_class[256] = {
+     3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,
+     3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,
+     0,  0,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  2,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+    11, 11,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,
+     4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,
+     5,  6,  6,  6,  6,  6,  6,  6,  6,  6,  6,  6,  6,  7,  6,  6,
+     8,  9,  9,  9, 10, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+};
+
+static inline bool is_digit(uint8_t c)
+{
+    return (unsigned)c - '0' < 10u;
+}
+
+static inline bool is_alpha(uint8_t c)
+{
+    return (unsigned)(c | 0x20) - 'a' < 26u;
+}
+
+static inline bool is_cont(uint8_t c)
+{
+    return (c & 0xC0) == 0x80;
+}
+
+static inline const uint8_t *skip_ws(const uint8_t *s, const uint8_t *e)
+{
+    while (s < e && *s <= ' ' && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+        s++;
+    return s;
+}
+
+/* The value of one hex digit, or -1. */
+static inline int hex_val(uint8_t c)
+{
+    if (is_digit(c))
+        return c - '0';
+    unsigned l = (unsigned)(c | 0x20) - 'a';
+    return l < 6u ? (int)l + 10 : -1;
+}
+
+/* Four hex digits at s (which has at least 4 bytes), or -1. */
+static long hex4(const uint8_t *s)
+{
+    int a = hex_val(s[0]), b = hex_val(s[1]), c = hex_val(s[2]), d = hex_val(s[3]);
+    if ((a | b | c | d) < 0)
+        return -1;
+    return (long)a << 12 | (long)b << 8 | (long)c << 4 | (long)d;
+}
+
+/* ------------------------------------------------------------------ */
+/* Strict string scan                                                  */
+/* ------------------------------------------------------------------ */
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Nonzero when any of the 8 bytes in v is < 0x20, '"', '\\' or >= 0x80. */
+static inline uint64_t special8(uint64_t v)
+{
+    uint64_t q = v ^ (ONES * '"');
+    uint64_t b = v ^ (ONES * '\\');
+    return (v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
+/*
+ * Index of the first (lowest-addressed) flagged byte of a nonzero mask
+ * from special8() and friends, where only bits 7, 15, ... 63 are set. The
+ * lowest flag is always a true one (borrows only disturb higher bytes),
+ * so on little-endian machines it is found with one multiply; elsewhere
+ * the callers fall back to their byte loop (index 0).
+ */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIRST_FLAGGED(m) ((size_t)((((m) & (0 - (m))) >> 7) * UINT64_C(0x0001020304050607) >> 56))
+#else
+#define FIRST_FLAGGED(m) ((size_t)0)
+#endif
+
+/*
+ * Validates a string whose opening quote is just before s. Returns the
+ * position after the closing quote, or NULL on any error. *esc is set when
+ * the string holds an escape.
+ */
+static const uint8_t *scan_string_slow(const uint8_t *s, const uint8_t *e, bool *esc)
+{
+    for (;;) {
+        while (e - s >= 8) {
+            uint64_t v;
+            memcpy(&v, s, 8);
+            uint64_t m = special8(v);
+            if (m != 0) {
+                s += FIRST_FLAGGED(m);
+                break;
+            }
+            s += 8;
+        }
+        while (s < e && str_class[*s] == 0)
+            s++;
+        if (s >= e)
+            return NULL;
+        switch (str_class[*s]) {
+        case 1:
+            return s + 1;
+        case 2: {
+            if (e - s < 2)
+                return NULL;
+            *esc = true;
+            uint8_t c = s[1];
+            if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
+                c == 'r' || c == 't') {
+                s += 2;
+                break;
+            }
+            if (c != 'u' || e - s < 6)
+                return NULL;
+            long u = hex4(s + 2);
+            if (u <= 0 || (u >= 0xDC00 && u <= 0xDFFF))
+                return NULL; /* invalid hex, \u0000, lone low surrogate */
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                if (e - s < 12 || s[6] != '\\' || s[7] != 'u')
+                    return NULL;
+                long u2 = hex4(s + 8);
+                if (u2 < 0xDC00 || u2 > 0xDFFF)
+                    return NULL;
+                s += 12;
+            } else {
+                s += 6;
+            }
+            break;
+        }
+        case 4:
+            if (e - s < 2 || !is_cont(s[1]))
+                return NULL;
+            s += 2;
+            break;
+        case 5: /* E0 A0-BF: no overlong 3-byte forms */
+            if (e - s < 3 || s[1] < 0xA0 || s[1] > 0xBF || !is_cont(s[2]))
+                return NULL;
+            s += 3;
+            break;
+        case 6:
+            if (e - s < 3 || !is_cont(s[1]) || !is_cont(s[2]))
+                return NULL;
+            s += 3;
+            break;
+        case 7: /* ED 80-9F: no surrogates */
+            if (e - s < 3 || s[1] < 0x80 || s[1] > 0x9F || !is_cont(s[2]))
+                return NULL;
+            s += 3;
+            break;
+        case 8: /* F0 90-BF: no overlong 4-byte forms */
+            if (e - s < 4 || s[1] < 0x90 || s[1] > 0xBF || !is_cont(s[2]) || !is_cont(s[3]))
+                return NULL;
+            s += 4;
+            break;
+        case 9:
+            if (e - s < 4 || !is_cont(s[1]) || !is_cont(s[2]) || !is_cont(s[3]))
+                return NULL;
+            s += 4;
+            break;
+        case 10: /* F4 80-8F: nothing above U+10FFFF */
+            if (e - s < 4 || s[1] < 0x80 || s[1] > 0x8F || !is_cont(s[2]) || !is_cont(s[3]))
+                return NULL;
+            s += 4;
+            break;
+        default: /* control characters, stray continuation bytes, C0, C1, F5-FF */
+            return NULL;
+        }
+    }
+}
+
+/* The common case inline: plain ASCII up to the closing quote. */
+static inline const uint8_t *scan_string(const uint8_t *s, const uint8_t *e, bool *esc)
+{
+    while (e - s >= 8) {
+        uint64_t v;
+        memcpy(&v, s, 8);
+        uint64_t m = special8(v);
+        if (m != 0) {
+            s += FIRST_FLAGGED(m);
+            if (*s == '"')
+                return s + 1;
+            break;
+        }
+        s += 8;
+    }
+    return scan_string_slow(s, e, esc);
+}
+
+/* ------------------------------------------------------------------ */
+/* Streaming unescape (no buffer)                                      */
+/* ------------------------------------------------------------------ */
+
+static size_t utf8_put(uint32_t cp, uint8_t out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (uint8_t)(0xC0 | (cp >> 6));
+        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (uint8_t)(0xE0 | (cp >> 12));
+        out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (uint8_t)(0xF0 | (cp >> 18));
+    out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/*
+ * Decodes the escape at s (s[0] == '\\') into out; returns the number of
+ * bytes written and sets *adv to the escape's length. Meant for validated
+ * text; on anything else it stays in bounds and yields the backslash as is.
+ */
+static size_t unescape(const uint8_t *s, const uint8_t *e, uint8_t out[4], size_t *adv)
+{
+    *adv = 1;
+    out[0] = '\\';
+    if (e - s < 2)
+        return 1;
+    uint8_t c = s[1];
+    switch (c) {
+    case '"':
+    case '\\':
+    case '/':
+        out[0] = c;
+        break;
+    case 'b':
+        out[0] = '\b';
+        break;
+    case 'f':
+        out[0] = '\f';
+        break;
+    case 'n':
+        out[0] = '\n';
+        break;
+    case 'r':
+        out[0] = '\r';
+        break;
+    case 't':
+        out[0] = '\t';
+        break;
+    case 'u': {
+        if (e - s < 6)
+            return 1;
+        long u = hex4(s + 2);
+        if (u < 0)
+            return 1;
+        if (u >= 0xD800 && u <= 0xDBFF && e - s >= 12 && s[6] == '\\' && s[7] == 'u') {
+            long u2 = hex4(s + 8);
+            if (u2 >= 0xDC00 && u2 <= 0xDFFF) {
+                *adv = 12;
+                return utf8_put((uint32_t)(0x10000 + ((u - 0xD800) << 10) + (u2 - 0xDC00)), out);
+            }
+        }
+        *adv = 6;
+        return utf8_put((uint32_t)u, out);
+    }
+    default:
+        return 1;
+    }
+    *adv = 2;
+    return 1;
+}
+
+/* A decoded byte stream over raw string content (or over plain bytes,
+ * taken as they are, when plain is set). */
+typedef struct dstream {
+    const uint8_t *p, *e;
+    bool plain;
+    uint8_t buf[4];
+    size_t bi, bn;
+} dstream;
+
+static inline int ds_next(dstream *d)
+{
+    if (d->bi < d->bn)
+        return d->buf[d->bi++];
+    if (d->p >= d->e)
+        return -1;
+    uint8_t c = *d->p;
+    if (c != '\\' || d->plain) {
+        d->p++;
+        return c;
+    }
+    size_t adv;
+    d->bn = unescape(d->p, d->e, d->buf, &adv);
+    d->bi = 1;
+    d->p += adv;
+    return d->buf[0];
+}
+
+/* Equality of a's and b's contents, each unescaped when its esc flag is
+ * set and taken as plain bytes otherwise. */
+static bool raw_eq(const uint8_t *a, size_t an, bool a_esc, const uint8_t *b, size_t bn,
+                   bool b_esc)
+{
+    if (!a_esc && !b_esc)
+        return an == bn && (an == 0 || memcmp(a, b, an) == 0);
+    dstream x = {a, a + an, !a_esc, {0}, 0, 0};
+    dstream y = {b, b + bn, !b_esc, {0}, 0, 0};
+    for (;;) {
+        int cx = ds_next(&x), cy = ds_next(&y);
+        if (cx != cy)
+            return false;
+        if (cx < 0)
+            return true;
+    }
+}
+
+bool ag__json_str_eq(ag_span raw, const char *lit, size_t lit_len)
+{
+    if (raw.len == 0 || raw.ptr == NULL)
+        return lit_len == 0;
+    if (lit == NULL)
+        return false;
+    bool esc = memchr(raw.ptr, '\\', raw.len) != NULL;
+    return raw_eq(raw.ptr, raw.len, esc, (const uint8_t *)lit, lit_len, false);
+}
+
+ag_err ag__json_str_decode(ag_span raw, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (out_len == NULL || (out == NULL && cap > 0))
+        return AG_ERR_INVALID_ARGUMENT;
+    *out_len = 0;
+    if (raw.ptr == NULL || raw.len == 0)
+        return AG_OK;
+    const uint8_t *s = raw.ptr, *e = raw.ptr + raw.len;
+    const uint8_t *bs = memchr(s, '\\', raw.len);
+    if (bs == NULL) {
+        if (cap < raw.len) {
+            *out_len = raw.len;
+            return AG_ERR_BUFFER;
+        }
+        memcpy(out, s, raw.len);
+        *out_len = raw.len;
+        return AG_OK;
+    }
+    /* Decoding never grows the text, so cap >= raw.len always fits;
+     * otherwise measure first, so a short buffer receives nothing. */
+    if (cap < raw.len) {
+        size_t need = 0;
+        dstream d = {s, e, false, {0}, 0, 0};
+        while (ds_next(&d) >= 0)
+            need++;
+        if (need > cap) {
+            *out_len = need;
+            return AG_ERR_BUFFER;
+        }
+    }
+    size_t o = (size_t)(bs - s);
+    memcpy(out, s, o);
+    s = bs;
+    while (s < e) {
+        if (*s != '\\') {
+            out[o++] = *s++;
+            continue;
+        }
+        uint8_t tmp[4];
+        size_t adv, k = unescape(s, e, tmp, &adv);
+        memcpy(out + o, tmp, k);
+        o += k;
+        s += adv;
+    }
+    *out_len = o;
+    return AG_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Numbers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* 2^1024 - 2^970: strtod rounds every decimal >= this up to infinity. */
+static const char real_limit[] =
+    "17976931348623158079372897140530341507993413271003782693617377898044496829276475094"
+    "66490179775872070963302864166928879109465555478519404026306574886715058206819089020"
+    "00708383676273854845817711531764475730270069855571366959622842914819860834936475292"
+    "719074168444365510704342711559699508093042880177904174497792";
+#define REAL_LIMIT_DIGITS 309
+_Static_assert(sizeof(real_limit) == REAL_LIMIT_DIGITS + 1, "2^1024 - 2^970 has 309 digits");
+
+/* The parts of a validated number. */
+typedef struct numparts {
+    bool neg;
+    const uint8_t *ip, *ie; /* integer digits */
+    const uint8_t *fp, *fe; /* fraction digits (empty when none) */
+    int64_t exp;            /* exponent, saturated at about ±1e18 */
+    bool is_int;
+} numparts;
+
+static void num_split(const uint8_t *s, const uint8_t *e, numparts *np)
+{
+    np->neg = s < e && *s == '-';
+    if (np->neg)
+        s++;
+    np->ip = s;
+    while (s < e && is_digit(*s))
+        s++;
+    np->ie = s;
+    np->fp = np->fe = s;
+    np->exp = 0;
+    np->is_int = true;
+    if (s < e && *s == '.') {
+        np->is_int = false;
+        np->fp = ++s;
+        while (s < e && is_digit(*s))
+            s++;
+        np->fe = s;
+    }
+    if (s < e && (*s == 'e' || *s == 'E')) {
+        np->is_int = false;
+        s++;
+        bool eneg = s < e && *s == '-';
+        if (s < e && (*s == '-' || *s == '+'))
+            s++;
+        int64_t x = 0;
+        for (; s < e && is_digit(*s); s++)
+            if (x < INT64_C(100000000000000000))
+                x = x * 10 + (*s - '0');
+        np->exp = eneg ? -x : x;
+    }
+}
+
+/* Finds the first nonzero significant digit; returns NULL for zero. *e10 is
+ * the decimal exponent E with value = 0.d1d2... * 10^E. */
+static const uint8_t *num_first_digit(const numparts *np, int64_t *e10)
+{
+    const uint8_t *d = np->ip;
+    while (d < np->ie && *d == '0')
+        d++;
+    if (d < np->ie) {
+        *e10 = (int64_t)(np->ie - d) + np->exp;
+        return d;
+    }
+    d = np->fp;
+    while (d < np->fe && *d == '0')
+        d++;
+    if (d == np->fe)
+        return NULL;
+    *e10 = np->exp - (int64_t)(d - np->fp);
+    return d;
+}
+
+/* The next significant digit after d (skipping the decimal point), or NULL. */
+static inline const uint8_t *num_next_digit(const numparts *np, const uint8_t *d)
+{
+    d++;
+    if (d == np->ie)
+        d = np->fp;
+    return (d < np->ie || d < np->fe) ? d : NULL;
+}
+
+/* True when the real text [s, e) rounds to ±infinity in strtod. */
+static bool real_overflows(const uint8_t *s, const uint8_t *e)
+{
+    numparts np;
+    num_split(s, e, &np);
+    int64_t e10;
+    const uint8_t *d = num_first_digit(&np, &e10);
+    if (d == NULL || e10 < REAL_LIMIT_DIGITS)
+        return false;
+    if (e10 > REAL_LIMIT_DIGITS)
+        return true;
+    for (size_t k = 0; k < REAL_LIMIT_DIGITS; k++) {
+        uint8_t c = d != NULL ? *d : (uint8_t)'0';
+        if (c != (uint8_t)real_limit[k])
+            return c > (uint8_t)real_limit[k];
+        if (d != NULL)
+            d = num_next_digit(&np, d);
+    }
+    return true; /* the first 309 digits equal the limit: >= the limit */
+}
+
+/* Digits of an integer (no sign) fit int64 (the sign allows one more). */
+static bool int_fits(const uint8_t *d, size_t n, bool neg)
+{
+    static const char max[] = "9223372036854775807";
+    if (n < 19)
+        return true;
+    if (n > 19)
+        return false;
+    int c = memcmp(d, max, 18);
+    if (c != 0)
+        return c < 0;
+    return d[18] <= (neg ? '8' : '7');
+}
+
+/*
+ * Validates a number starting at s. Returns the position after it, or NULL.
+ */
+static const uint8_t *scan_number(const uint8_t *s, const uint8_t *e)
+{
+    const uint8_t *start = s;
+    bool neg = *s == '-';
+    if (neg)
+        s++;
+    const uint8_t *ds = s;
+    if (s >= e)
+        return NULL;
+    if (*s == '0') {
+        s++;
+        if (s < e && is_digit(*s))
+            return NULL;
+    } else if (is_digit(*s)) {
+        do
+            s++;
+        while (s < e && is_digit(*s));
+    } else {
+        return NULL;
+    }
+    if (s >= e || (*s != '.' && *s != 'e' && *s != 'E'))
+        return int_fits(ds, (size_t)(s - ds), neg) ? s : NULL;
+    if (*s == '.') {
+        s++;
+        if (s >= e || !is_digit(*s))
+            return NULL;
+        do
+            s++;
+        while (s < e && is_digit(*s));
+    }
+    if (s < e && (*s == 'e' || *s == 'E')) {
+        s++;
+        if (s < e && (*s == '+' || *s == '-'))
+            s++;
+        if (s >= e || !is_digit(*s))
+            return NULL;
+        do
+            s++;
+        while (s < e && is_digit(*s));
+    }
+    return real_overflows(start, s) ? NULL : s;
+}
+
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Significant digits kept for strtod: 767 decide any double's rounding;
+ * beyond them one sticky nonzero digit stands for the rest. */
+#define STRTOD_DIGITS 780
+
+static double real_value(const uint8_t *s, const uint8_t *e)
+{
+    numparts np;
+    num_split(s, e, &np);
+    int64_t e10;
+    const uint8_t *d = num_first_digit(&np, &e10);
+    if (d == NULL)
+        return np.neg ? -0.0 : 0.0;
+
+    /* The significant digits run from d to the last nonzero one. */
+    const uint8_t *last_nz = d;
+    uint64_t m = 0;
+    size_t nsig = 0, k = 0;
+    for (const uint8_t *q = d; q != NULL; q = num_next_digit(&np, q)) {
+        k++;
+        if (*q != '0') {
+            last_nz = q;
+            nsig = k;
+        }
+        if (k <= 16)
+            m = m * 10 + (uint64_t)(*q - '0');
+    }
+
+    /* Clinger's fast path: fewer than 16 digits (< 2^53) times or divided
+     * by an exact power of ten is one correctly rounded IEEE operation. */
+    if (nsig <= 15) {
+        for (size_t z = nsig; z < k && z < 16; z++)
+            m /= 10; /* drop the trailing zeros accumulated above */
+        int64_t p10 = e10 - (int64_t)nsig;
+        if (p10 >= -22 && p10 <= 22) {
+            double v = (double)m;
+            v = p10 >= 0 ? v * pow10_exact[p10] : v / pow10_exact[-p10];
+            return np.neg ? -v : v;
+        }
+    }
+
+    /* strtod on "[-]DIGITSeEXP": no decimal point, so no locale. */
+    char buf[1 + STRTOD_DIGITS + 1 + 2 + 21 + 1];
+    size_t o = 0, taken = 0;
+    if (np.neg)
+        buf[o++] = '-';
+    const uint8_t *q = d;
+    while (q != NULL && taken < STRTOD_DIGITS) {
+        buf[o++] = (char)*q;
+        taken++;
+        q = q == last_nz ? NULL : num_next_digit(&np, q);
+    }
+    if (q != NULL) { /* digits were cut: one sticky nonzero digit for the rest */
+        buf[o++] = '1';
+        taken++;
+    }
+    int64_t p10 = e10 - (int64_t)taken;
+    buf[o++] = 'e';
+    if (p10 < 0) {
+        buf[o++] = '-';
+        p10 = -p10;
+    }
+    char tmp[21];
+    size_t t = 0;
+    do {
+        tmp[t++] = (char)('0' + p10 % 10);
+        p10 /= 10;
+    } while (p10 > 0);
+    while (t > 0)
+        buf[o++] = tmp[--t];
+    buf[o] = '\0';
+    return strtod(buf, NULL);
+}
+
+void ag__json_number(ag_span raw, double *d, int64_t *i, bool *is_int)
+{
+    double dv = 0.0;
+    int64_t iv = 0;
+    bool isint = false;
+    if (raw.ptr != NULL && raw.len > 0) {
+        const uint8_t *s = raw.ptr, *e = raw.ptr + raw.len;
+        numparts np;
+        num_split(s, e, &np);
+        size_t nd = (size_t)(np.ie - np.ip);
+        if (np.is_int && nd > 0 && int_fits(np.ip, nd, np.neg)) {
+            uint64_t m = 0;
+            for (const uint8_t *q = np.ip; q < np.ie; q++)
+                m = m * 10 + (uint64_t)(*q - '0');
+            if (!np.neg)
+                iv = (int64_t)m;
+            else if (m == UINT64_C(1) << 63)
+                iv = INT64_MIN;
+            else
+                iv = -(int64_t)m;
+            dv = (double)iv;
+            isint = true;
+        } else {
+            dv = real_value(s, e);
+        }
+    }
+    if (d != NULL)
+        *d = dv;
+    if (i != NULL)
+        *i = iv;
+    if (is_int != NULL)
+        *is_int = isint;
+}
+
+/* ------------------------------------------------------------------ */
+/* Validation                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Names remembered for duplicate checks; an entry with ptr NULL marks the
+ * start of an object. */
+#define KEY_SLOTS 64
+
+typedef struct keyent {
+    const uint8_t *ptr; /* NULL for an object marker */
+    size_t len;         /* for a marker: the enclosing object's first slot */
+    bool esc;
+} keyent;
+
+/*
+ * A 64-bit signature of a name's decoded bytes: its first eight bytes in
+ * memory order, zero padded, mixed with its length. Equal names have equal
+ * signatures, so only a matching signature needs a full comparison. The
+ * raw name has at least 8 readable bytes after its start unless e is
+ * nearer (it is followed by its closing quote, ':', a value and '}').
+ */
+static uint64_t name_sig(const uint8_t *name, size_t len, bool esc, const uint8_t *e)
+{
+    static const uint8_t ff[16] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    uint64_t head = 0, mask;
+    if (!esc) {
+        if (e - name >= 8)
+            memcpy(&head, name, 8);
+        else
+            memcpy(&head, name, (size_t)(e - name));
+        memcpy(&mask, ff + 8 - (len < 8 ? len : 8), 8);
+        head &= mask;
+    } else {
+        uint8_t first[8] = {0};
+        dstream d = {name, name + len, false, {0}, 0, 0};
+        len = 0;
+        for (int c; (c = ds_next(&d)) >= 0; len++)
+            if (len < 8)
+                first[len] = (uint8_t)c;
+        memcpy(&head, first, 8);
+    }
+    return head ^ ((uint64_t)len * UINT64_C(0x9E3779B97F4A7C15));
+}
+
+static const uint8_t *skip_string_raw(const uint8_t *s, const uint8_t *e);
+
+/* Duplicate check of one object (s at '{') of validated text, by blocks of
+ * KEY_SLOTS names. Returns true when two names are equal. */
+static bool object_has_dup(const uint8_t *s, const uint8_t *e)
+{
+    keyent blk[KEY_SLOTS];
+    size_t base = 0;
+    for (;;) {
+        ag__jiter it = {s + 1, e, false};
+        ag__jmember m;
+        size_t idx = 0, nb = 0;
+        bool more = false;
+        while (ag__json_next(&it, &m)) {
+            if (idx++ < base)
+                continue;
+            bool esc = m.name.len > 0 && memchr(m.name.ptr, '\\', m.name.len) != NULL;
+            for (size_t j = 0; j < nb; j++)
+                if (raw_eq(blk[j].ptr, blk[j].len, blk[j].esc, m.name.ptr, m.name.len, esc))
+                    return true;
+            if (nb < KEY_SLOTS)
+                blk[nb++] = (keyent){m.name.ptr, m.name.len, esc};
+            else
+                more = true;
+        }
+        if (!more)
+            return false;
+        base += KEY_SLOTS;
+    }
+}
+
+/* Duplicate check of every object of validated text. */
+static bool all_objects_have_dup(const uint8_t *s, const uint8_t *e)
+{
+    while (s < e) {
+        if (*s == '"')
+            s = skip_string_raw(s + 1, e);
+        else if (*s == '{' && object_has_dup(s, e))
+            return true;
+        else
+            s++;
+    }
+    return false;
+}
+
+/* Sets bit i of a stack that grows one bit at a time: a word is written
+ * whole when its first bit is pushed, so the stack needs no clearing. */
+static inline void bit_push(uint64_t *bits, size_t i, bool v)
+{
+    uint64_t m = UINT64_C(1) << (i & 63);
+    if ((i & 63) == 0)
+        bits[i >> 6] = v ? m : 0;
+    else if (v)
+        bits[i >> 6] |= m;
+    else
+        bits[i >> 6] &= ~m;
+}
+
+static inline bool bit_get(const uint64_t *bits, size_t i)
+{
+    return (bits[i >> 6] >> (i & 63)) & 1u;
+}
+
+ag_err ag__json_check_object(const uint8_t *p, size_t n)
+{
+    if (p == NULL || n == 0)
+        return AG_ERR_MALFORMED;
+    const uint8_t *s = p, *e = p + n;
+    uint64_t is_obj[AG__JSON_MAX_DEPTH / 64]; /* bit d-1: the container at depth d */
+    size_t depth = 1;
+    keyent keys[KEY_SLOTS];
+    uint64_t sigs[KEY_SLOTS];
+    size_t nk = 0, base = 0; /* slots used; first slot of the current object */
+    bool keys_lost = false; /* too many names: check duplicates in a second pass */
+
+    s = skip_ws(s, e);
+    if (s >= e || *s != '{')
+        return AG_ERR_MALFORMED;
+    s++;
+    bit_push(is_obj, 0, true);
+
+object_open:
+    if (!keys_lost) {
+        if (nk < KEY_SLOTS) {
+            keys[nk] = (keyent){NULL, base, false};
+            sigs[nk] = 0;
+            base = ++nk;
+        } else {
+            keys_lost = true;
+        }
+    }
+    s = skip_ws(s, e);
+    if (s < e && *s == '}') {
+        s++;
+        goto container_close;
+    }
+
+member:
+    if (s >= e || *s != '"')
+        return AG_ERR_MALFORMED;
+    {
+        bool esc = false;
+        const uint8_t *name = s + 1;
+        s = scan_string(name, e, &esc);
+        if (s == NULL)
+            return AG_ERR_MALFORMED;
+        size_t len = (size_t)(s - 1 - name);
+        if (!keys_lost) {
+            uint64_t sig = name_sig(name, len, esc, e);
+            for (size_t j = base; j < nk; j++) {
+                if (sigs[j] == sig && raw_eq(keys[j].ptr, keys[j].len, keys[j].esc, name, len, esc))
+                    return AG_ERR_MALFORMED;
+            }
+            if (nk < KEY_SLOTS) {
+                keys[nk] = (keyent){name, len, esc};
+                sigs[nk++] = sig;
+            } else {
+                keys_lost = true;
+            }
+        }
+    }
+    s = skip_ws(s, e);
+    if (s >= e || *s != ':')
+        return AG_ERR_MALFORMED;
+    s = skip_ws(s + 1, e);
+
+value:
+    if (depth >= AG__JSON_MAX_DEPTH || s >= e)
+        return AG_ERR_MALFORMED;
+    switch (*s) {
+    case '"': {
+        bool esc = false;
+        s = scan_string(s + 1, e, &esc);
+        if (s == NULL)
+            return AG_ERR_MALFORMED;
+        break;
+    }
+    case '{':
+        bit_push(is_obj, depth++, true);
+        s++;
+        goto object_open;
+    case '[':
+        bit_push(is_obj, depth++, false);
+        s = skip_ws(s + 1, e);
+        if (s < e && *s == ']') {
+            s++;
+            goto container_close;
+        }
+        goto value;
+    case 't':
+        if (e - s < 4 || memcmp(s, "true", 4) != 0)
+            return AG_ERR_MALFORMED;
+        s += 4;
+        goto after_token;
+    case 'f':
+        if (e - s < 5 || memcmp(s, "false", 5) != 0)
+            return AG_ERR_MALFORMED;
+        s += 5;
+        goto after_token;
+    case 'n':
+        if (e - s < 4 || memcmp(s, "null", 4) != 0)
+            return AG_ERR_MALFORMED;
+        s += 4;
+        goto after_token;
+    default:
+        s = scan_number(s, e);
+        if (s == NULL)
+            return AG_ERR_MALFORMED;
+        goto after_token;
+    }
+    goto after_value;
+
+after_token:
+    /* jansson loses a pushed-back NUL byte (see the top of this file) */
+    if (s < e && *s == '\0')
+        s++;
+
+after_value:
+    s = skip_ws(s, e);
+    if (s >= e)
+        return AG_ERR_MALFORMED;
+    if (*s == ',') {
+        s = skip_ws(s + 1, e);
+        if (bit_get(is_obj, depth - 1))
+            goto member;
+        goto value;
+    }
+    if (*s != (bit_get(is_obj, depth - 1) ? '}' : ']'))
+        return AG_ERR_MALFORMED;
+    s++;
+
+container_close:
+    if (bit_get(is_obj, depth - 1) && !keys_lost) {
+        nk = base - 1; /* drop the object's names and its marker */
+        base = keys[nk].len;
+    }
+    if (--depth > 0)
+        goto after_value;
+
+    s = skip_ws(s, e);
+    if (s != e)
+        return AG_ERR_MALFORMED;
+    if (keys_lost && all_objects_have_dup(p, e))
+        return AG_ERR_MALFORMED;
+    return AG_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Iterators over validated text (always in bounds on any text)         */
+/* ------------------------------------------------------------------ */
+
+/* Skips string content after the opening quote; returns the position
+ * after the closing quote, or e. */
+static const uint8_t *skip_string_raw(const uint8_t *s, const uint8_t *e)
+{
+    for (;;) {
+        while (e - s >= 8) {
+            uint64_t v, q, b;
+            memcpy(&v, s, 8);
+            q = v ^ (ONES * '"');
+            b = v ^ (ONES * '\\');
+            uint64_t m = (((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+            if (m != 0) {
+                s += FIRST_FLAGGED(m);
+                break;
+            }
+            s += 8;
+        }
+        while (s < e && *s != '"' && *s != '\\')
+            s++;
+        if (s >= e)
+            return e;
+        if (*s == '"')
+            return s + 1;
+        s += 2; /* an escape: its second byte is never a quote that ends the string */
+        if (s > e)
+            return e;
+    }
+}
+
+/* Skips one value starting at s (no leading whitespace); returns its end. */
+static const uint8_t *skip_value(const uint8_t *s, const uint8_t *e, ag__jtype *type)
+{
+    switch (*s) {
+    case '"':
+        *type = AG__J_STRING;
+        return skip_string_raw(s + 1, e);
+    case '{':
+    case '[': {
+        *type = *s == '{' ? AG__J_OBJECT : AG__J_ARRAY;
+        size_t level = 0;
+        while (s < e) {
+            uint8_t c = *s;
+            if (c == '"') {
+                s = skip_string_raw(s + 1, e);
+                continue;
+            }
+            s++;
+            if (c == '{' || c == '[') {
+                level++;
+            } else if (c == '}' || c == ']') {
+                if (--level == 0)
+                    return s;
+            }
+        }
+        return e;
+    }
+    case 't':
+    case 'f':
+    case 'n':
+        *type = *s == 't' ? AG__J_TRUE : *s == 'f' ? AG__J_FALSE : AG__J_NULL;
+        while (s < e && is_alpha(*s))
+            s++;
+        return s;
+    default:
+        *type = AG__J_NUMBER;
+        while (s < e && (is_digit(*s) || *s == '-' || *s == '+' || *s == '.' || *s == 'e' ||
+                         *s == 'E'))
+            s++;
+        return s;
+    }
+}
+
+void ag__json_iter_object(ag__jiter *it, const uint8_t *p, size_t n)
+{
+    const uint8_t *e = p != NULL ? p + n : NULL;
+    const uint8_t *s = p != NULL ? skip_ws(p, e) : NULL;
+    it->end = e;
+    it->is_array = false;
+    it->p = (s != NULL && s < e && *s == '{') ? s + 1 : e;
+}
+
+void ag__json_iter_array(ag__jiter *it, ag_span array_value)
+{
+    const uint8_t *p = array_value.ptr;
+    const uint8_t *e = p != NULL ? p + array_value.len : NULL;
+    const uint8_t *s = p != NULL ? skip_ws(p, e) : NULL;
+    it->end = e;
+    it->is_array = true;
+    it->p = (s != NULL && s < e && *s == '[') ? s + 1 : e;
+}
+
+bool ag__json_next(ag__jiter *it, ag__jmember *m)
+{
+    const uint8_t *s = it->p, *e = it->end;
+    if (s == NULL)
+        return false;
+    s = skip_ws(s, e);
+    if (s >= e || *s == '}' || *s == ']')
+        goto done;
+    m->name = (ag_span){s, 0};
+    if (!it->is_array) {
+        if (*s != '"')
+            goto done;
+        const uint8_t *name = s + 1;
+        s = skip_string_raw(name, e);
+        if (s <= name || s[-1] != '"')
+            goto done;
+        m->name = (ag_span){name, (size_t)(s - 1 - name)};
+        s = skip_ws(s, e);
+        if (s >= e || *s != ':')
+            goto done;
+        s = skip_ws(s + 1, e);
+        if (s >= e)
+            goto done;
+    }
+    const uint8_t *v = s;
+    s = skip_value(v, e, &m->type);
+    if (m->type == AG__J_STRING) {
+        if (s <= v + 1 || s[-1] != '"')
+            goto done;
+        m->value = (ag_span){v + 1, (size_t)(s - 2 - v)};
+    } else {
+        m->value = (ag_span){v, (size_t)(s - v)};
+        if (m->type != AG__J_OBJECT && m->type != AG__J_ARRAY && s < e && *s == '\0')
+            s++; /* the NUL jansson loses after a number or literal */
+    }
+    s = skip_ws(s, e);
+    if (s < e && *s == ',')
+        s++;
+    it->p = s;
+    return true;
+
+done:
+    it->p = e;
+    return false;
+}
