@@ -1,0 +1,573 @@
+/*
+ * tests for lib/http/http_auth.c: the adversarial request table (H-01…H-08,
+ * C-01, C-02, V-04, V-12, M-02, M-06), the policy object, and the
+ * zero-allocation hot path.
+ *
+ * Tokens are real: HS256 access and refresh tokens issued at start-up, so
+ * every accepted row went through ag_verify.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authgate/http.h"
+#include "common/common_int.h"
+#include "testsupport.h"
+
+/* ---- fixtures ----------------------------------------------------------- */
+
+static ag_verifier *v_access, *v_refresh;
+static char tok_at[AG_TOKEN_MAX_LEN + 1], tok_rt[AG_TOKEN_MAX_LEN + 1];
+static char csrf_ok[AG_CSRF_TOKEN_LEN + 1], csrf_ok2[AG_CSRF_TOKEN_LEN + 1],
+    csrf_other[AG_CSRF_TOKEN_LEN + 1];
+static const uint8_t csrf_secret[32] = "0123456789abcdef0123456789abcdef";
+#define SID "family-1"
+
+static void fixtures(void)
+{
+    uint8_t s1[32], s2[32];
+    ag_key *ka = NULL, *kr = NULL;
+    ag_keyring *ring = NULL;
+    ck_assert_int_eq(ag_random(s1, sizeof s1), AG_OK);
+    ck_assert_int_eq(ag_random(s2, sizeof s2), AG_OK);
+    ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, s1, 32, "at-1", &ka), AG_OK);
+    ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, s2, 32, "rt-1", &kr), AG_OK);
+    ck_assert_int_eq(ag_keyring_new(NULL, &ring), AG_OK);
+    ck_assert_int_eq(ag_keyring_add(ring, ka), AG_OK);
+    ck_assert_int_eq(ag_keyring_add(ring, kr), AG_OK);
+
+    ag_issuer *ia = NULL, *ir = NULL;
+    ag_issuer_config ic = {0};
+    ic.key = ka;
+    ic.kind = AG_TOKEN_ACCESS;
+    ic.issuer = "https://issuer.test";
+    ic.audience = "api";
+    ic.ttl = 600;
+    ck_assert_int_eq(ag_issuer_new(&ic, &ia), AG_OK);
+    ic.key = kr;
+    ic.kind = AG_TOKEN_REFRESH;
+    ic.audience = "refresh";
+    ic.ttl = 3600;
+    ck_assert_int_eq(ag_issuer_new(&ic, &ir), AG_OK);
+    ag_issue_params ip = {0};
+    ip.sub = "alice";
+    ip.sid = SID;
+    ck_assert_int_eq(ag_issue(ia, &ip, tok_at, sizeof tok_at, NULL), AG_OK);
+    ck_assert_int_eq(ag_issue(ir, &ip, tok_rt, sizeof tok_rt, NULL), AG_OK);
+
+    ag_verifier_config vc = {0};
+    vc.keys = ring;
+    vc.kind = AG_TOKEN_ACCESS;
+    vc.issuer = "https://issuer.test";
+    vc.audience = "api";
+    vc.leeway = -1;
+    ck_assert_int_eq(ag_verifier_new(&vc, &v_access), AG_OK);
+    vc.kind = AG_TOKEN_REFRESH;
+    vc.audience = "refresh";
+    ck_assert_int_eq(ag_verifier_new(&vc, &v_refresh), AG_OK);
+
+    const uint8_t *sid = (const uint8_t *)SID;
+    ck_assert_int_eq(ag_csrf_token_make(csrf_secret, 32, sid, strlen(SID), csrf_ok), AG_OK);
+    ck_assert_int_eq(ag_csrf_token_make(csrf_secret, 32, sid, strlen(SID), csrf_ok2), AG_OK);
+    ck_assert_int_eq(ag_csrf_token_make(csrf_secret, 32, (const uint8_t *)"family-2", 8,
+                                        csrf_other),
+                     AG_OK);
+    ag_issuer_free(ia);
+    ag_issuer_free(ir);
+    ag_keyring_free(ring);
+    ag_key_free(ka);
+    ag_key_free(kr);
+}
+
+static void teardown_fixtures(void)
+{
+    ag_verifier_free(v_access);
+    ag_verifier_free(v_refresh);
+}
+
+/* ---- the adversarial table -------------------------------------------- */
+
+typedef enum mode {
+    M_A,  /* ag_http_authenticate, default policy (Authorization only) */
+    M_AC, /* ag_http_authenticate, access cookie opted in */
+    M_R,  /* ag_http_refresh_verify, default policy */
+    M_RO  /* ag_http_refresh_verify, configured origin, same-site allowed */
+} mode;
+
+typedef struct req_case {
+    const char *rule;
+    mode m;
+    const char *method;
+    const char *query;
+    const char *h[6]; /* "Name:value"; placeholders expanded, see expand() */
+    ag_err want;
+    ag_cred_source src; /* refresh rows: the channel on AG_OK */
+} req_case;
+
+#define AUTH_AT "Authorization:Bearer @AT"
+#define AUTH_RT "Authorization:Bearer @RT"
+#define CK_RT "Cookie:__Host-refresh=@RT; __Host-csrf=@CS"
+#define XC "X-CSRF-Token:@CS"
+#define HOST "Host:app.example"
+#define HDR "POST"
+
+static const req_case cases[] = {
+    /* Authorization at a resource (H-01, H-02, H-05) */
+    {"H-01 bearer accepted", M_A, "GET", "", {AUTH_AT}, AG_OK, 0},
+    {"H-01 header name lower case", M_A, "GET", "", {"authorization:Bearer @AT"}, AG_OK, 0},
+    {"H-01 scheme lower case", M_A, "GET", "", {"Authorization:bearer @AT"}, AG_OK, 0},
+    {"H-01 OWS around the value", M_A, "GET", "", {"Authorization: \tBearer @AT \t"}, AG_OK, 0},
+    {"H-01 two SP after scheme", M_A, "GET", "", {"Authorization:Bearer  @AT"}, AG_OK, 0},
+    {"H-01 HTAB after scheme", M_A, "GET", "", {"Authorization:Bearer\t@AT"}, AG_ERR_REQUEST, 0},
+    {"H-01 empty bearer", M_A, "GET", "", {"Authorization:Bearer "}, AG_ERR_REQUEST, 0},
+    {"H-01 quoted token", M_A, "GET", "", {"Authorization:Bearer \"@AT\""}, AG_ERR_REQUEST, 0},
+    {"H-01/M-02 NUL after the token", M_A, "GET", "", {"Authorization:Bearer @AT@0"},
+     AG_ERR_REQUEST, 0},
+    {"H-01 non-ASCII after the token", M_A, "GET", "", {"Authorization:Bearer @AT\xc3\xa9"},
+     AG_ERR_REQUEST, 0},
+    {"H-01 CR inside", M_A, "GET", "", {"Authorization:Bearer @AT\rx"}, AG_ERR_REQUEST, 0},
+    {"V-04 oversized Authorization", M_A, "GET", "", {"Authorization:Bearer @BIG"},
+     AG_ERR_TOO_LARGE, 0},
+    {"H-02 two Authorization fields", M_A, "GET", "", {AUTH_AT, AUTH_AT}, AG_ERR_AMBIGUOUS, 0},
+    {"H-02 two fields, other case", M_A, "GET", "", {AUTH_AT, "AUTHORIZATION:Bearer @AT"},
+     AG_ERR_AMBIGUOUS, 0},
+    {"H-02 Basic and Bearer fields", M_A, "GET", "", {"Authorization:Basic eDp5", AUTH_AT},
+     AG_ERR_AMBIGUOUS, 0},
+    {"H-02 comma-combined value", M_A, "GET", "", {"Authorization:Bearer @AT, Bearer @AT"},
+     AG_ERR_AMBIGUOUS, 0},
+    {"H-05 nothing sent", M_A, "GET", "", {HOST}, AG_ERR_NO_CREDENTIALS, 0},
+    {"H-05 other scheme", M_A, "GET", "", {"Authorization:Basic eDp5"}, AG_ERR_NO_CREDENTIALS,
+     0},
+    {"M-06 space before the colon", M_A, "GET", "", {"Authorization :Bearer @AT"},
+     AG_ERR_NO_CREDENTIALS, 0},
+    {"H-03 token in another header", M_A, "GET", "", {"X-Access-Token:@AT"},
+     AG_ERR_NO_CREDENTIALS, 0},
+    {"H-03 access cookie not opted in", M_A, "GET", "", {"Cookie:__Host-access=@AT"},
+     AG_ERR_NO_CREDENTIALS, 0},
+    {"H-03 access_token in the query", M_A, "GET", "access_token=@AT", {AUTH_AT},
+     AG_ERR_URL_CREDENTIALS, 0},
+    {"H-03 percent-encoded name", M_A, "GET", "acc%65ss_token=x", {AUTH_AT},
+     AG_ERR_URL_CREDENTIALS, 0},
+    {"H-03 id_token among others", M_A, "GET", "a=1&id_token=x", {AUTH_AT},
+     AG_ERR_URL_CREDENTIALS, 0},
+    {"H-03 URL refused even without a header", M_A, "GET", "jwt=x", {HOST},
+     AG_ERR_URL_CREDENTIALS, 0},
+    {"H-03 harmless query", M_A, "GET", "tokens=1&q=token", {AUTH_AT}, AG_OK, 0},
+    {"V-12 refresh token at a resource", M_A, "GET", "", {AUTH_RT}, AG_ERR_WRONG_TYPE, 0},
+    {"H-06 cookies ignored by the default access policy", M_A, "GET", "",
+     {AUTH_AT, "Cookie:x\ty"}, AG_OK, 0},
+
+    /* access cookie opted in (H-04, H-06…H-08, C-01) */
+    {"C-01 GET with the access cookie", M_AC, "GET", "", {"Cookie:__Host-access=@AT"}, AG_OK, 0},
+    {"C-01 HEAD with the access cookie", M_AC, "HEAD", "", {"Cookie:__Host-access=@AT"}, AG_OK,
+     0},
+    {"C-01 POST with cookie, no CSRF", M_AC, "POST", "", {"Cookie:__Host-access=@AT"},
+     AG_ERR_CSRF, 0},
+    {"C-01 lower-case get is not safe", M_AC, "get", "", {"Cookie:__Host-access=@AT"},
+     AG_ERR_CSRF, 0},
+    {"C-01 POST with cookie and CSRF pair", M_AC, "POST", "",
+     {"Cookie:__Host-access=@AT; __Host-csrf=@CS", XC}, AG_OK, 0},
+    {"H-04 cookie and Authorization", M_AC, "GET", "", {"Cookie:__Host-access=@AT", AUTH_AT},
+     AG_ERR_AMBIGUOUS, 0},
+    {"H-07 access cookie twice in one field", M_AC, "GET", "",
+     {"Cookie:__Host-access=@AT; __Host-access=@AT"}, AG_ERR_AMBIGUOUS, 0},
+    {"H-08 access cookie in two fields", M_AC, "GET", "",
+     {"Cookie:__Host-access=@AT", "Cookie:__Host-access=@AT"}, AG_ERR_AMBIGUOUS, 0},
+    {"H-06 quoted access cookie", M_AC, "GET", "", {"Cookie:__Host-access=\"@AT\""},
+     AG_ERR_REQUEST, 0},
+    {"H-06 name case differs", M_AC, "GET", "", {"Cookie:__host-access=@AT"},
+     AG_ERR_NO_CREDENTIALS, 0},
+    {"V-04 oversized cookie", M_AC, "GET", "", {"Cookie:__Host-access=@HUGE"},
+     AG_ERR_TOO_LARGE, 0},
+
+    /* refresh: channels (H-04) */
+    {"H-04 refresh from Authorization", M_R, HDR, "", {AUTH_RT}, AG_OK, AG_SOURCE_HEADER},
+    {"H-04 refresh from the cookie", M_R, HDR, "", {CK_RT, XC}, AG_OK, AG_SOURCE_COOKIE},
+    {"H-04 both channels", M_R, HDR, "", {CK_RT, XC, AUTH_RT}, AG_ERR_AMBIGUOUS, 0},
+    {"H-04 both channels, header first", M_R, HDR, "", {AUTH_RT, CK_RT, XC}, AG_ERR_AMBIGUOUS,
+     0},
+    {"H-05 no refresh credential", M_R, HDR, "", {"Cookie:__Host-csrf=@CS", XC},
+     AG_ERR_NO_CREDENTIALS, 0},
+    {"V-12 access token in the refresh cookie", M_R, HDR, "",
+     {"Cookie:__Host-refresh=@AT; __Host-csrf=@CS", XC}, AG_ERR_WRONG_TYPE, 0},
+    {"V-12 access token in Authorization", M_R, HDR, "", {AUTH_AT}, AG_ERR_WRONG_TYPE, 0},
+    {"H-03 refresh_token in the query", M_R, HDR, "refresh_token=@RT", {AUTH_RT},
+     AG_ERR_URL_CREDENTIALS, 0},
+    {"H-03 refresh%5Ftoken", M_R, HDR, "refresh%5Ftoken=x", {CK_RT, XC},
+     AG_ERR_URL_CREDENTIALS, 0},
+    {"H-07 refresh cookie twice", M_R, HDR, "",
+     {"Cookie:__Host-refresh=@RT; __Host-refresh=@RT; __Host-csrf=@CS", XC}, AG_ERR_AMBIGUOUS,
+     0},
+    {"H-08 refresh cookie across two fields", M_R, HDR, "",
+     {CK_RT, "Cookie:__Host-refresh=@RT", XC}, AG_ERR_AMBIGUOUS, 0},
+    {"H-06 quoted refresh cookie", M_R, HDR, "",
+     {"Cookie:__Host-refresh=\"@RT\"; __Host-csrf=@CS", XC}, AG_ERR_REQUEST, 0},
+    {"H-06 tab in the Cookie field", M_R, HDR, "",
+     {"Cookie:__Host-refresh=@RT;\t__Host-csrf=@CS", XC}, AG_ERR_REQUEST, 0},
+    {"H-06 nameless pair", M_R, HDR, "", {"Cookie:junk; __Host-refresh=@RT; __Host-csrf=@CS", XC},
+     AG_ERR_REQUEST, 0},
+    {"H-06 NUL in the Cookie field", M_R, HDR, "",
+     {"Cookie:__Host-refresh=@RT@0; __Host-csrf=@CS", XC}, AG_ERR_REQUEST, 0},
+    {"H-06 non-ASCII in another cookie", M_R, HDR, "",
+     {"Cookie:n=\xc3\xa9; __Host-refresh=@RT; __Host-csrf=@CS", XC}, AG_ERR_REQUEST, 0},
+    {"H-06 comma-separated cookies", M_R, HDR, "",
+     {"Cookie:__Host-refresh=@RT, __Host-csrf=@CS", XC}, AG_ERR_REQUEST, 0},
+
+    /* refresh: CSRF double submit (C-01) and session binding (C-02) */
+    {"C-01 no X-CSRF-Token", M_R, HDR, "", {CK_RT}, AG_ERR_CSRF, 0},
+    {"C-01 GET is no exception at refresh", M_R, "GET", "", {CK_RT}, AG_ERR_CSRF, 0},
+    {"C-01 no CSRF cookie", M_R, HDR, "", {"Cookie:__Host-refresh=@RT", XC}, AG_ERR_CSRF, 0},
+    {"C-01 header differs from cookie", M_R, HDR, "", {CK_RT, "X-CSRF-Token:@C2"}, AG_ERR_CSRF,
+     0},
+    {"C-01 short header", M_R, HDR, "", {CK_RT, "X-CSRF-Token:@CT"}, AG_ERR_CSRF, 0},
+    {"C-01 short cookie and header", M_R, HDR, "",
+     {"Cookie:__Host-refresh=@RT; __Host-csrf=@CT", "X-CSRF-Token:@CT"}, AG_ERR_CSRF, 0},
+    {"C-01 padded (non-canonical) header", M_R, HDR, "", {CK_RT, "X-CSRF-Token:@CS="},
+     AG_ERR_CSRF, 0},
+    {"C-01 empty header and cookie", M_R, HDR, "",
+     {"Cookie:__Host-refresh=@RT; __Host-csrf=", "X-CSRF-Token:"}, AG_ERR_CSRF, 0},
+    {"C-01 header name any case, OWS trimmed", M_R, HDR, "", {CK_RT, "x-csrf-token: @CS "},
+     AG_OK, AG_SOURCE_COOKIE},
+    {"C-01 two X-CSRF-Token fields", M_R, HDR, "", {CK_RT, XC, XC}, AG_ERR_AMBIGUOUS, 0},
+    {"H-07 two CSRF cookies", M_R, HDR, "",
+     {"Cookie:__Host-refresh=@RT; __Host-csrf=@CS; __Host-csrf=@CS", XC}, AG_ERR_AMBIGUOUS, 0},
+    {"C-01 Sec-Fetch-Site cross-site", M_R, HDR, "", {CK_RT, XC, "Sec-Fetch-Site:cross-site"},
+     AG_ERR_CSRF, 0},
+    {"C-01 Sec-Fetch-Site same-site refused by default", M_R, HDR, "",
+     {CK_RT, XC, "Sec-Fetch-Site:same-site"}, AG_ERR_CSRF, 0},
+    {"C-01 Sec-Fetch-Site unknown value", M_R, HDR, "", {CK_RT, XC, "Sec-Fetch-Site:Cross-Site"},
+     AG_ERR_CSRF, 0},
+    {"C-01 Sec-Fetch-Site same-origin", M_R, HDR, "", {CK_RT, XC, "Sec-Fetch-Site:same-origin"},
+     AG_OK, AG_SOURCE_COOKIE},
+    {"C-01 Sec-Fetch-Site none", M_R, HDR, "", {CK_RT, XC, "Sec-Fetch-Site:none"}, AG_OK,
+     AG_SOURCE_COOKIE},
+    {"C-01 two Sec-Fetch-Site fields", M_R, HDR, "",
+     {CK_RT, XC, "Sec-Fetch-Site:same-origin", "Sec-Fetch-Site:same-origin"}, AG_ERR_AMBIGUOUS,
+     0},
+    {"C-01 Origin equals https://Host", M_R, HDR, "", {CK_RT, XC, HOST, "Origin:https://app.example"},
+     AG_OK, AG_SOURCE_COOKIE},
+    {"C-01 Origin of another site", M_R, HDR, "", {CK_RT, XC, HOST, "Origin:https://evil.example"},
+     AG_ERR_CSRF, 0},
+    {"C-01 Origin suffix trick", M_R, HDR, "",
+     {CK_RT, XC, HOST, "Origin:https://app.example.evil"}, AG_ERR_CSRF, 0},
+    {"C-01 Origin null", M_R, HDR, "", {CK_RT, XC, HOST, "Origin:null"}, AG_ERR_CSRF, 0},
+    {"C-01 Origin without Host", M_R, HDR, "", {CK_RT, XC, "Origin:https://app.example"},
+     AG_ERR_CSRF, 0},
+    {"C-01 two Origin fields", M_R, HDR, "",
+     {CK_RT, XC, HOST, "Origin:https://app.example", "Origin:https://app.example"},
+     AG_ERR_AMBIGUOUS, 0},
+    {"C-01 header channel skips CSRF", M_R, HDR, "",
+     {AUTH_RT, "Sec-Fetch-Site:cross-site", "Origin:https://evil.example"}, AG_OK,
+     AG_SOURCE_HEADER},
+    {"C-02 CSRF pair of another session", M_R, HDR, "",
+     {"Cookie:__Host-refresh=@RT; __Host-csrf=@CX", "X-CSRF-Token:@CX"}, AG_ERR_CSRF, 0},
+    {"C-02 second token of the same session", M_R, HDR, "",
+     {"Cookie:__Host-refresh=@RT; __Host-csrf=@C2", "X-CSRF-Token:@C2"}, AG_OK,
+     AG_SOURCE_COOKIE},
+
+    /* refresh with a configured origin and same-site allowed */
+    {"C-01 configured origin", M_RO, HDR, "", {CK_RT, XC, "Origin:https://app.example"}, AG_OK,
+     AG_SOURCE_COOKIE},
+    {"C-01 configured origin, trailing slash", M_RO, HDR, "",
+     {CK_RT, XC, "Origin:https://app.example/"}, AG_ERR_CSRF, 0},
+    {"C-01 configured origin, other scheme", M_RO, HDR, "",
+     {CK_RT, XC, "Origin:http://app.example"}, AG_ERR_CSRF, 0},
+    {"C-01 configured origin ignores Host", M_RO, HDR, "",
+     {CK_RT, XC, "Host:evil.example", "Origin:https://evil.example"}, AG_ERR_CSRF, 0},
+    {"C-01 same-site allowed by policy", M_RO, HDR, "", {CK_RT, XC, "Sec-Fetch-Site:same-site"},
+     AG_OK, AG_SOURCE_COOKIE},
+    {"C-01 cross-site still refused", M_RO, HDR, "", {CK_RT, XC, "Sec-Fetch-Site:cross-site"},
+     AG_ERR_CSRF, 0},
+};
+
+/* Expands placeholders into arena: @AT @RT tokens, @CS @C2 CSRF tokens of
+ * the session, @CX of another session, @CT a truncated one, @0 a NUL,
+ * @BIG 9000 bytes, @HUGE 4100 bytes. */
+static size_t expand(const char *t, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    while (*t != '\0') {
+        const char *rep = NULL;
+        size_t rlen = 0, skip = 1, fill = 0;
+        if (t[0] == '@') {
+            if (strncmp(t, "@AT", 3) == 0)
+                rep = tok_at, skip = 3;
+            else if (strncmp(t, "@RT", 3) == 0)
+                rep = tok_rt, skip = 3;
+            else if (strncmp(t, "@CS", 3) == 0)
+                rep = csrf_ok, skip = 3;
+            else if (strncmp(t, "@C2", 3) == 0)
+                rep = csrf_ok2, skip = 3;
+            else if (strncmp(t, "@CX", 3) == 0)
+                rep = csrf_other, skip = 3;
+            else if (strncmp(t, "@CT", 3) == 0)
+                rep = csrf_ok, rlen = AG_CSRF_TOKEN_LEN - 1, skip = 3;
+            else if (strncmp(t, "@0", 2) == 0)
+                rep = "\0", rlen = 1, skip = 2;
+            else if (strncmp(t, "@BIG", 4) == 0)
+                fill = 9000, skip = 4;
+            else if (strncmp(t, "@HUGE", 5) == 0)
+                fill = 4100, skip = 5;
+        }
+        if (rep != NULL && rlen == 0)
+            rlen = strlen(rep);
+        if (rep == NULL && fill == 0) {
+            rep = t;
+            rlen = 1;
+        }
+        ck_assert(n + rlen + fill < cap);
+        if (fill > 0)
+            memset(out + n, 'a', fill), n += fill;
+        else
+            memcpy(out + n, rep, rlen), n += rlen;
+        t += skip;
+    }
+    return n;
+}
+
+static ag_http_policy *pol_cookie, *pol_origin;
+
+static void policies(void)
+{
+    ag_http_policy_config c = {0};
+    c.access_sources = AG_SOURCE_HEADER | AG_SOURCE_COOKIE;
+    ck_assert_int_eq(ag_http_policy_new(&c, &pol_cookie), AG_OK);
+    static const char *const origins[] = {"https://app.example", "https://other.example"};
+    ag_http_policy_config o = {0};
+    o.origins = origins;
+    o.norigins = 2;
+    o.allow_same_site = true;
+    ck_assert_int_eq(ag_http_policy_new(&o, &pol_origin), AG_OK);
+}
+
+static ag_claims claims;
+
+static ag_err run_case(const req_case *c, ag_http_credential *cred)
+{
+    static uint8_t arena[64 * 1024];
+    ag_header h[6];
+    size_t nh = 0, used = 0;
+    for (size_t i = 0; i < 6 && c->h[i] != NULL; i++) {
+        const char *colon = strchr(c->h[i], ':');
+        ck_assert_ptr_nonnull(colon);
+        size_t nl = (size_t)(colon - c->h[i]);
+        memcpy(arena + used, c->h[i], nl);
+        h[nh].name = (ag_span){arena + used, nl};
+        used += nl;
+        size_t vl = expand(colon + 1, arena + used, sizeof arena - used);
+        h[nh].value = (ag_span){arena + used, vl};
+        used += vl;
+        nh++;
+    }
+    size_t ql = expand(c->query, arena + used, sizeof arena - used);
+    ag_http_request req = {0};
+    req.method = (ag_span){(const uint8_t *)c->method, strlen(c->method)};
+    req.headers = h;
+    req.nheaders = nh;
+    req.query = (ag_span){arena + used, ql};
+    switch (c->m) {
+    case M_A:
+        return ag_http_authenticate(NULL, v_access, &req, &claims);
+    case M_AC:
+        return ag_http_authenticate(pol_cookie, v_access, &req, &claims);
+    case M_R:
+        return ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 32, &req, cred, &claims);
+    case M_RO:
+    default:
+        return ag_http_refresh_verify(pol_origin, v_refresh, csrf_secret, 32, &req, cred,
+                                      &claims);
+    }
+}
+
+START_TEST(request_table)
+{
+    const req_case *c = &cases[_i];
+    ag_http_credential cred;
+    memset(&cred, 0, sizeof cred);
+    ag_err e = run_case(c, &cred);
+    ck_assert_msg(e == c->want, "[%d] %s: got %s want %s", _i, c->rule, ag_err_name(e),
+                  ag_err_name(c->want));
+    if (e == AG_OK) {
+        ck_assert(ag__span_eq_str(claims.sub, "alice"));
+        if (c->m == M_R || c->m == M_RO) {
+            ck_assert_msg(cred.source == c->src, "%s: channel", c->rule);
+            ck_assert(ag__span_eq_str(cred.token, tok_rt));
+            ck_assert_uint_eq(cred.csrf.len, c->src == AG_SOURCE_COOKIE ? AG_CSRF_TOKEN_LEN : 0);
+        }
+    }
+}
+END_TEST
+
+/* The table is at least 60 rows and each rule family is present. */
+START_TEST(table_coverage)
+{
+    size_t n = sizeof cases / sizeof cases[0];
+    ck_assert_uint_ge(n, 60);
+    static const char *const rules[] = {"H-01", "H-02", "H-03", "H-04", "H-05", "H-06",
+                                        "H-07", "H-08", "C-01", "C-02", "V-04", "V-12", "M-06"};
+    for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
+        size_t hits = 0;
+        for (size_t i = 0; i < n; i++)
+            hits += strncmp(cases[i].rule, rules[r], 4) == 0;
+        ck_assert_msg(hits > 0, "no row for %s", rules[r]);
+    }
+}
+END_TEST
+
+/* ---- the credential call without verification ------------------------- */
+
+#define H(n, v) {{(const uint8_t *)(n), sizeof(n) - 1}, {(const uint8_t *)(v), sizeof(v) - 1}}
+
+START_TEST(refresh_credential_views)
+{
+    const ag_header h[] = {H("Authorization", "Bearer abc.def.ghi")};
+    ag_http_request req = {0};
+    req.headers = h;
+    req.nheaders = 1;
+    ag_http_credential cred;
+    ck_assert_int_eq(ag_http_refresh_credential(NULL, &req, &cred), AG_OK);
+    ck_assert_int_eq(cred.source, AG_SOURCE_HEADER);
+    ck_assert(cred.token.ptr == h[0].value.ptr + 7); /* zero-copy */
+    ck_assert_uint_eq(cred.token.len, 11);
+
+    /* policy: refresh from the cookie only — Authorization is then ignored */
+    ag_http_policy_config c = {0};
+    c.refresh_sources = AG_SOURCE_COOKIE;
+    ag_http_policy *p = NULL;
+    ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_OK);
+    ck_assert_int_eq(ag_http_refresh_credential(p, &req, &cred), AG_ERR_NO_CREDENTIALS);
+    ag_http_policy_free(p);
+
+    ck_assert_int_eq(ag_http_refresh_credential(NULL, NULL, &cred), AG_ERR_INVALID_ARGUMENT);
+    req.headers = NULL;
+    ck_assert_int_eq(ag_http_refresh_credential(NULL, &req, &cred), AG_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* C-02: ag_http_refresh_verify needs a CSRF secret when cookies are allowed. */
+START_TEST(refresh_verify_needs_secret)
+{
+    ag_http_request req = {0};
+    ag_http_credential cred;
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, NULL, 0, &req, &cred, &claims),
+                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 16, &req, &cred,
+                                            &claims),
+                     AG_ERR_INVALID_ARGUMENT);
+    ag_http_policy_config c = {0};
+    c.refresh_sources = AG_SOURCE_HEADER;
+    ag_http_policy *p = NULL;
+    ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_OK);
+    ck_assert_int_eq(ag_http_refresh_verify(p, v_refresh, NULL, 0, &req, &cred, &claims),
+                     AG_ERR_NO_CREDENTIALS);
+    ag_http_policy_free(p);
+}
+END_TEST
+
+/* ---- the policy object ------------------------------------------------- */
+
+START_TEST(policy_validation)
+{
+    ag_http_policy *p = (ag_http_policy *)1;
+    ag_http_policy_config c = {0};
+    ck_assert_int_eq(ag_http_policy_new(NULL, &p), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(p);
+    ck_assert_int_eq(ag_http_policy_new(&c, NULL), AG_ERR_INVALID_ARGUMENT);
+
+    c.access_sources = 4;
+    ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_ERR_INVALID_ARGUMENT);
+    c.access_sources = 0;
+
+    /* H-09: credential cookies carry a browser-enforced prefix */
+    c.refresh_cookie = "refresh";
+    ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_ERR_INVALID_ARGUMENT);
+    c.refresh_cookie = "__Host-re fresh";
+    ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_ERR_INVALID_ARGUMENT);
+    c.refresh_cookie = "__Secure-refresh";
+    ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_OK);
+    ag_http_policy_free(p);
+    c.refresh_cookie = NULL;
+
+    c.csrf_header = "X-CSRF Token";
+    ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_ERR_INVALID_ARGUMENT);
+    c.csrf_header = "X-XSRF-Token";
+    ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_OK);
+    const uint8_t hn[] = "x-xsrf-token";
+    ck_assert(ag_http_policy_wants_header(p, hn, sizeof hn - 1));
+    ck_assert(!ag_http_policy_wants_header(NULL, hn, sizeof hn - 1));
+    ag_http_policy_free(p);
+    c.csrf_header = NULL;
+
+    const char *bad_origins[] = {""};
+    c.origins = bad_origins;
+    c.norigins = 1;
+    ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_ERR_INVALID_ARGUMENT);
+    c.origins = NULL;
+    ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_ERR_INVALID_ARGUMENT);
+    ag_http_policy_free(NULL);
+
+    static const char *const wanted[] = {"Authorization", "cookie", "HOST", "Origin",
+                                         "sec-fetch-site", "X-CSRF-Token"};
+    for (size_t i = 0; i < 6; i++)
+        ck_assert(ag_http_policy_wants_header(NULL, (const uint8_t *)wanted[i],
+                                              strlen(wanted[i])));
+    ck_assert(!ag_http_policy_wants_header(NULL, (const uint8_t *)"Accept", 6));
+}
+END_TEST
+
+/* ---- zero allocations on the hot path (DESIGN: allocs_per_op = 0) ------ */
+
+START_TEST(hot_path_allocates_nothing)
+{
+    char value[AG_TOKEN_MAX_LEN + 16];
+    int n = snprintf(value, sizeof value, "Bearer %s", tok_at);
+    ag_header h[] = {H("Host", "app.example"), H("Accept", "*/*"),
+                     {{(const uint8_t *)"Authorization", 13}, {(const uint8_t *)value, (size_t)n}}};
+    ag_http_request req = {0};
+    req.method = (ag_span){(const uint8_t *)"GET", 3};
+    req.headers = h;
+    req.nheaders = 3;
+    req.query = (ag_span){(const uint8_t *)"a=1&b=2", 7};
+    ck_assert_int_eq(ag_http_authenticate(NULL, v_access, &req, &claims), AG_OK); /* warm */
+    ag_test_alloc_reset();
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(ag_http_authenticate(NULL, v_access, &req, &claims), AG_OK);
+    ck_assert_int_eq(ag_test_alloc_count(), 0);
+
+    /* the refresh extraction (cookie channel, CSRF checks) too */
+    char ck[AG_TOKEN_MAX_LEN + 128];
+    int m = snprintf(ck, sizeof ck, "__Host-refresh=%s; __Host-csrf=%s", tok_rt, csrf_ok);
+    ag_header hr[] = {{{(const uint8_t *)"Cookie", 6}, {(const uint8_t *)ck, (size_t)m}},
+                      {{(const uint8_t *)"X-CSRF-Token", 12},
+                       {(const uint8_t *)csrf_ok, AG_CSRF_TOKEN_LEN}},
+                      H("Sec-Fetch-Site", "same-origin")};
+    req.headers = hr;
+    ag_http_credential cred;
+    ag_test_alloc_reset();
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(ag_http_refresh_credential(NULL, &req, &cred), AG_OK);
+    ck_assert_int_eq(ag_test_alloc_count(), 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("http_auth");
+    TCase *tc = tcase_create("requests");
+    tcase_add_unchecked_fixture(tc, fixtures, teardown_fixtures);
+    tcase_add_unchecked_fixture(tc, policies, NULL);
+    tcase_add_loop_test(tc, request_table, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, table_coverage);
+    tcase_add_test(tc, refresh_credential_views);
+    tcase_add_test(tc, refresh_verify_needs_secret);
+    tcase_add_test(tc, policy_validation);
+    tcase_add_test(tc, hot_path_allocates_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    ag_test_alloc_hooks_install(); /* first: before any OpenSSL call */
+    return ag_test_run(suite());
+}
