@@ -1,0 +1,224 @@
+/*
+ * authgate — sessions: issue access+refresh pairs, rotate refresh tokens
+ * against a store, detect reuse, revoke (DESIGN "Refresh rotation",
+ * SECURITY.md R-01…R-11).
+ *
+ * The store only ever sees SHA-256 of a jti (R-03). Refresh verifies the
+ * token completely before the store is touched (R-04, V-11), then makes
+ * ONE atomic store call (R-05). Any store failure is an error to the
+ * caller, never an acceptance (R-06).
+ *
+ * See authgate.h for the conventions and docs/sessions.md for the model.
+ */
+#ifndef AUTHGATE_SESSION_H
+#define AUTHGATE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+#include "token.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Default idle lifetime of a refresh token: 14 days. @since 0.1 */
+#define AG_SESSION_REFRESH_TTL_DEFAULT INT64_C(1209600)
+/** Default absolute lifetime of a family: 30 days. @since 0.1 */
+#define AG_SESSION_FAMILY_LIFETIME_DEFAULT INT64_C(2592000)
+/** Largest reuse interval accepted, in seconds (R-08: "bounded"). @since 0.1 */
+#define AG_SESSION_REUSE_INTERVAL_MAX 300
+/** Smallest server secret for derived jtis, in bytes. @since 0.1 */
+#define AG_SESSION_SECRET_MIN 32
+/** Length of the hash prefix handed to the reuse callback (hex chars). @since 0.1 */
+#define AG_SESSION_HASH_PREFIX_LEN 8
+
+/**
+ * What the reuse callback learns (R-11: never the token or the jti).
+ * All views are valid only during the callback.
+ * @since 0.1
+ */
+typedef struct ag_reuse_event {
+    ag_span sid;           /**< the family that was revoked */
+    ag_span subject;       /**< its subject */
+    char hash_prefix[AG_SESSION_HASH_PREFIX_LEN + 1]; /**< hex of SHA-256(jti)'s first bytes */
+    int64_t now;           /**< when it was detected */
+} ag_reuse_event;
+
+/**
+ * Called after reuse revoked a family, for a security log. Runs on the
+ * thread that called ag_session_refresh(), after the store call returned;
+ * it must not call back into the same session with the same token.
+ */
+typedef void (*ag_reuse_fn)(void *ctx, const ag_reuse_event *ev);
+
+/** How to build a session manager. Zero-initialise, then set. @since 0.1 */
+typedef struct ag_session_config {
+    const ag_issuer *access_issuer;      /**< required; kind AG_TOKEN_ACCESS */
+    const ag_issuer *refresh_issuer;     /**< required; kind AG_TOKEN_REFRESH */
+    const ag_verifier *refresh_verifier; /**< required; kind AG_TOKEN_REFRESH, the refresh
+                                              audience and issuer pinned */
+    ag_store *store;                     /**< required */
+    int64_t refresh_ttl;      /**< idle lifetime of each refresh token, seconds;
+                                   0 → AG_SESSION_REFRESH_TTL_DEFAULT */
+    int64_t family_lifetime;  /**< absolute lifetime of a login, seconds, never extended by
+                                   rotation; 0 → AG_SESSION_FAMILY_LIFETIME_DEFAULT */
+    int64_t reuse_interval;   /**< seconds, 0 (default) = off; at most
+                                   AG_SESSION_REUSE_INTERVAL_MAX. Needs `secret`. */
+    const uint8_t *secret;    /**< server secret for derived successor jtis; copied;
+                                   ≥ AG_SESSION_SECRET_MIN CSPRNG bytes; required
+                                   when reuse_interval > 0, else ignored */
+    size_t secret_len;
+    int64_t purge_margin;     /**< seconds rows are kept past their exp so a token
+                                   inside the verifier's leeway is still recognised;
+                                   0 → AG_LEEWAY_MAX; negative → none */
+    ag_reuse_fn on_reuse;     /**< optional */
+    void *on_reuse_ctx;
+    ag_clock_fn clock;        /**< NULL → ag_clock_system */
+    void *clock_ctx;
+    const ag_allocator *alloc; /**< NULL → stdlib */
+} ag_session_config;
+
+/**
+ * An immutable session manager. It references (does not own) the issuers,
+ * the verifier and the store: they must outlive it. Shared by threads.
+ * @since 0.1
+ */
+typedef struct ag_session ag_session;
+
+/**
+ * A freshly issued pair. The caller owns it; it is about 16 KiB (two
+ * tokens of up to AG_TOKEN_MAX_LEN): keep it off small stacks. Tokens are
+ * NUL-terminated. ag_session_tokens_clear() wipes it.
+ * @since 0.1
+ */
+typedef struct ag_session_tokens {
+    char access[AG_TOKEN_MAX_LEN + 1];
+    size_t access_len;
+    int64_t access_exp;              /**< epoch seconds */
+    char refresh[AG_TOKEN_MAX_LEN + 1];
+    size_t refresh_len;
+    int64_t refresh_exp;             /**< epoch seconds; ≤ family_exp */
+    int64_t family_exp;              /**< absolute end of this login */
+    char sid[AG_SID_MAX_LEN + 1];    /**< the family id (also in both tokens) */
+    uint64_t generation;             /**< rotations since login */
+    bool replayed;                   /**< true: a benign replay inside the reuse interval
+                                          got the same successor again */
+} ag_session_tokens;
+
+/**
+ * Builds a session manager.
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (missing object, bad lifetime,
+ * interval out of range, missing or short secret); AG_ERR_CRYPTO;
+ * AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_session_new(const ag_session_config *cfg, ag_session **out);
+
+/** Frees a manager (cleansing its secret). NULL is a no-op. @since 0.1 */
+AG_API void ag_session_free(ag_session *s);
+
+/**
+ * Starts a login: a new family (sid = 32 CSPRNG bytes, base64url), its
+ * first refresh token stored as SHA-256(jti), and an access token carrying
+ * the same sid.
+ *
+ * @param[in]  subject  NUL-terminated, 1..AG_SUBJECT_MAX_LEN bytes
+ * @param[out] out      the pair
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE_FULL; AG_ERR_STORE;
+ * AG_ERR_CRYPTO; AG_ERR_NOMEM; the token layer's issue errors. On failure
+ * *out holds no token.
+ * Thread safety: safe.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_session_issue(const ag_session *s, const char *subject,
+                                            ag_session_tokens *out);
+
+/**
+ * Exchanges a refresh token for a new pair: verify fully (signature,
+ * rt+jwt, iss, aud, exp, sid) → SHA-256(jti) → one atomic store rotate →
+ * issue. Nothing reaches the store for a token that does not verify.
+ *
+ * @param[in]  token, len  the refresh token bytes as received
+ * @param[out] out         the new pair; wiped first, so it must not overlap
+ *                         token (AG_ERR_INVALID_ARGUMENT)
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; any ag_verify() error (AG_ERR_SIGNATURE, AG_ERR_EXPIRED,
+ * AG_ERR_WRONG_TYPE, AG_ERR_CLAIM for a missing sid, …); AG_ERR_UNKNOWN
+ * (valid signature, jti not in the store: nothing revoked, decision 6);
+ * AG_ERR_REUSED (an already used token: the family is now revoked, the
+ * callback ran); AG_ERR_REVOKED; AG_ERR_EXPIRED (idle or absolute
+ * lifetime over); AG_ERR_STORE_FULL; AG_ERR_STORE (fail closed, R-06);
+ * AG_ERR_CRYPTO; AG_ERR_NOMEM. On failure *out holds no token.
+ * Thread safety: safe; of concurrent refreshes of one token exactly one
+ * succeeds (or, with a reuse interval, all get the same successor).
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t *token,
+                                              size_t len, ag_session_tokens *out);
+
+/**
+ * Logs out: verifies the refresh token like refresh does, then revokes its
+ * family (every token of it, the newest included).
+ * Returns: AG_OK (also when already revoked); verify errors; AG_ERR_UNKNOWN
+ * (jti not in the store); AG_ERR_STORE.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_session_logout(const ag_session *s, const uint8_t *token,
+                                             size_t len);
+
+/**
+ * Logs out everywhere: verifies the refresh token, then revokes every
+ * family of its subject.
+ * @param[out] count  optional: families revoked by this call
+ * Returns: as ag_session_logout(), plus AG_ERR_NOMEM.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token,
+                                                 size_t len, size_t *count);
+
+/**
+ * Administrative revocation of one family by sid (no token needed).
+ * Returns: AG_OK; AG_ERR_NOT_FOUND; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_session_revoke(const ag_session *s, const char *sid,
+                                             size_t sid_len);
+
+/**
+ * Administrative revocation of every family of a subject (password change,
+ * account lock).
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_NOMEM; AG_ERR_STORE.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_session_revoke_subject(const ag_session *s, const char *subject,
+                                                     size_t subject_len, size_t *count);
+
+/**
+ * Whether a family is live: for refusing access tokens of a logged-out
+ * session at verify time (their sid claim). One store lookup.
+ * Returns: AG_OK (live); AG_ERR_REVOKED; AG_ERR_EXPIRED; AG_ERR_UNKNOWN (no
+ * such family, or purged); AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_session_check_sid(const ag_session *s, const char *sid,
+                                                size_t sid_len);
+
+/**
+ * The purge job: deletes rows expired more than purge_margin seconds ago
+ * and families that are over. Run it periodically (e.g. hourly).
+ * @param[out] removed  optional: token rows deleted
+ * Returns: AG_OK; AG_ERR_STORE.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_session_purge(const ag_session *s, size_t *removed);
+
+/** Wipes a token pair (OPENSSL_cleanse). NULL is a no-op. @since 0.1 */
+AG_API void ag_session_tokens_clear(ag_session_tokens *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AUTHGATE_SESSION_H */

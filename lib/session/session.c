@@ -1,0 +1,464 @@
+/*
+ * authgate — sessions: issue pairs, rotate refresh tokens, detect reuse,
+ * revoke. The order inside ag_session_refresh is the security argument:
+ *
+ *   verify (signature first, then typ/iss/aud/exp, sid)   R-04, V-11
+ *   → SHA-256(jti)                                          R-03
+ *   → ONE ag_store_rotate (consume + insert, reuse revokes) R-02, R-05
+ *   → issue the pair                                        R-07
+ *
+ * and every store answer other than AG_OK is returned as an error (R-06).
+ *
+ * @test tests/session/test_session.c
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "session_int.h"
+
+struct ag_session {
+    const ag_allocator *alloc;
+    const ag_issuer *access_issuer;
+    const ag_issuer *refresh_issuer;
+    const ag_verifier *refresh_verifier;
+    ag_store *store;
+    int64_t refresh_ttl;
+    int64_t family_lifetime;
+    int64_t reuse_interval;
+    int64_t purge_margin;
+    ag_reuse_fn on_reuse;
+    void *on_reuse_ctx;
+    ag_clock_fn clock;
+    void *clock_ctx;
+    EVP_MD *sha256;      /* fetched once */
+    size_t secret_len;
+    uint8_t *secret;     /* cleansed on free */
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+ag_err ag__session_hash(const ag_session *s, const uint8_t *p, size_t n,
+                        uint8_t out[AG_STORE_HASH_LEN])
+{
+    unsigned int len = 0;
+    if (EVP_Digest(p, n, out, &len, s->sha256, NULL) != 1 || len != AG_STORE_HASH_LEN)
+        return AG_ERR_CRYPTO;
+    return AG_OK;
+}
+
+ag_err ag__session_derive_jti(const ag_session *s, const uint8_t *parent, size_t n,
+                              char out[AG_JTI_LEN + 1])
+{
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    size_t w = 0;
+    if (s->secret == NULL || n > INT32_MAX ||
+        HMAC(s->sha256, s->secret, (int)s->secret_len, parent, n, mac, &len) == NULL ||
+        len != 32)
+        return AG_ERR_CRYPTO;
+    ag_err e = ag_base64url_encode(mac, 32, out, AG_JTI_LEN + 1, &w);
+    ag_cleanse(mac, sizeof mac);
+    return e;
+}
+
+/* 32 CSPRNG bytes as 43 base64url characters. */
+static ag_err random_id(char out[AG_JTI_LEN + 1])
+{
+    uint8_t r[32];
+    size_t w = 0;
+    ag_err e = ag_random(r, sizeof r);
+    if (e == AG_OK)
+        e = ag_base64url_encode(r, sizeof r, out, AG_JTI_LEN + 1, &w);
+    ag_cleanse(r, sizeof r);
+    return e;
+}
+
+static int64_t now_of(const ag_session *s)
+{
+    return s->clock(s->clock_ctx);
+}
+
+static void wipe(ag_session_tokens *t)
+{
+    if (t != NULL)
+        OPENSSL_cleanse(t, sizeof *t);
+}
+
+void ag_session_tokens_clear(ag_session_tokens *t)
+{
+    wipe(t);
+}
+
+/* Issues the pair into out. sub/sid are NUL-terminated. */
+static ag_err issue_pair(const ag_session *s, const char *sub, const char *sid, const char *jti,
+                         int64_t now, int64_t refresh_issued, int64_t refresh_exp,
+                         ag_session_tokens *out)
+{
+    ag_issue_params rp = {0}, ap = {0};
+    ag_issued ri, ai;
+    rp.sub = sub;
+    rp.sid = sid;
+    rp.jti = jti;
+    rp.now = refresh_issued;
+    rp.ttl = refresh_exp - refresh_issued;
+    ag_err e = ag_issue(s->refresh_issuer, &rp, out->refresh, sizeof out->refresh, &ri);
+    if (e != AG_OK)
+        return e;
+    ap.sub = sub;
+    ap.sid = sid;
+    ap.now = now;
+    e = ag_issue(s->access_issuer, &ap, out->access, sizeof out->access, &ai);
+    if (e != AG_OK)
+        return e;
+    out->refresh_len = ri.len;
+    out->refresh_exp = ri.exp;
+    out->access_len = ai.len;
+    out->access_exp = ai.exp;
+    OPENSSL_cleanse(&ri, sizeof ri);
+    OPENSSL_cleanse(&ai, sizeof ai);
+    return AG_OK;
+}
+
+/* ---- construction ------------------------------------------------------ */
+
+ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
+{
+    if (out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (cfg == NULL || cfg->access_issuer == NULL || cfg->refresh_issuer == NULL ||
+        cfg->refresh_verifier == NULL || cfg->store == NULL ||
+        cfg->store->version != AG_STORE_INTERFACE_VERSION || cfg->refresh_ttl < 0 ||
+        cfg->family_lifetime < 0 || cfg->reuse_interval < 0 ||
+        cfg->reuse_interval > AG_SESSION_REUSE_INTERVAL_MAX)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (cfg->reuse_interval > 0 &&
+        (cfg->secret == NULL || cfg->secret_len < AG_SESSION_SECRET_MIN ||
+         cfg->secret_len > INT32_MAX))
+        return AG_ERR_INVALID_ARGUMENT;
+    int64_t ttl = cfg->refresh_ttl != 0 ? cfg->refresh_ttl : AG_SESSION_REFRESH_TTL_DEFAULT;
+    int64_t life =
+        cfg->family_lifetime != 0 ? cfg->family_lifetime : AG_SESSION_FAMILY_LIFETIME_DEFAULT;
+    if (ttl > AG_NUMERICDATE_MAX / 2 || life > AG_NUMERICDATE_MAX / 2)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_session *s = ag__calloc(cfg->alloc, sizeof *s);
+    if (s == NULL)
+        return AG_ERR_NOMEM;
+    s->alloc = cfg->alloc;
+    s->access_issuer = cfg->access_issuer;
+    s->refresh_issuer = cfg->refresh_issuer;
+    s->refresh_verifier = cfg->refresh_verifier;
+    s->store = cfg->store;
+    s->refresh_ttl = ttl;
+    s->family_lifetime = life;
+    s->reuse_interval = cfg->reuse_interval;
+    s->purge_margin = cfg->purge_margin == 0  ? AG_LEEWAY_MAX
+                      : cfg->purge_margin < 0 ? 0
+                                              : cfg->purge_margin;
+    s->on_reuse = cfg->on_reuse;
+    s->on_reuse_ctx = cfg->on_reuse_ctx;
+    s->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
+    s->clock_ctx = cfg->clock_ctx;
+    s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (s->sha256 == NULL) {
+        ag_session_free(s);
+        return AG_ERR_CRYPTO;
+    }
+    if (cfg->reuse_interval > 0) {
+        s->secret = ag__malloc(cfg->alloc, cfg->secret_len);
+        if (s->secret == NULL) {
+            ag_session_free(s);
+            return AG_ERR_NOMEM;
+        }
+        memcpy(s->secret, cfg->secret, cfg->secret_len);
+        s->secret_len = cfg->secret_len;
+    }
+    *out = s;
+    return AG_OK;
+}
+
+void ag_session_free(ag_session *s)
+{
+    if (s == NULL)
+        return;
+    ag__free_secret(s->alloc, s->secret, s->secret_len);
+    EVP_MD_free(s->sha256);
+    ag__free_secret(s->alloc, s, sizeof *s);
+}
+
+/* ---- issue -------------------------------------------------------------- */
+
+ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tokens *out)
+{
+    if (out != NULL)
+        wipe(out);
+    if (s == NULL || subject == NULL || out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    size_t sub_len = strnlen(subject, AG_SUBJECT_MAX_LEN + 1);
+    if (sub_len == 0 || sub_len > AG_SUBJECT_MAX_LEN)
+        return AG_ERR_INVALID_ARGUMENT;
+    int64_t now = now_of(s);
+    if (now <= 0 || now > AG_NUMERICDATE_MAX - s->family_lifetime)
+        return AG_ERR_INVALID_ARGUMENT;
+
+    ag_store_family fam;
+    ag_store_token tok;
+    char jti[AG_JTI_LEN + 1];
+    memset(&fam, 0, sizeof fam);
+    memset(&tok, 0, sizeof tok);
+    ag_err e = random_id(out->sid);
+    if (e == AG_OK)
+        e = random_id(jti);
+    if (e == AG_OK)
+        e = ag__session_hash(s, (const uint8_t *)jti, AG_JTI_LEN, tok.hash);
+    if (e != AG_OK)
+        goto done;
+    ag__store_str_set(fam.sid, &fam.sid_len, out->sid, AG_JTI_LEN);
+    ag__store_str_set(fam.subject, &fam.subject_len, subject, sub_len);
+    fam.created = now;
+    fam.expires = now + s->family_lifetime;
+    ag__store_str_set(tok.sid, &tok.sid_len, out->sid, AG_JTI_LEN);
+    tok.issued = now;
+    tok.expires = now + s->refresh_ttl < fam.expires ? now + s->refresh_ttl : fam.expires;
+    /* Issue first: if the store refuses, the tokens are simply dropped. */
+    e = issue_pair(s, subject, out->sid, jti, now, now, tok.expires, out);
+    if (e == AG_OK)
+        e = ag_store_put(s->store, &fam, &tok);
+    if (e == AG_ERR_EXISTS) /* a 2^-256 collision, or a broken RNG: fail closed */
+        e = AG_ERR_STORE;
+    out->family_exp = fam.expires;
+    out->generation = 0;
+done:
+    ag_cleanse(jti, sizeof jti);
+    ag_cleanse(&tok, sizeof tok);
+    if (e != AG_OK)
+        wipe(out);
+    return e;
+}
+
+/* ---- verify once, for refresh / logout ---------------------------------- */
+
+/* Verifies a refresh token into *c (heap, cleansed by the caller) and
+ * checks what the store layer needs. */
+static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t len, ag_claims *c)
+{
+    if (token == NULL || len == 0)
+        return AG_ERR_MALFORMED;
+    ag_err e = ag_verify(s->refresh_verifier, token, len, c);
+    if (e != AG_OK)
+        return e;
+    if (c->kind != AG_TOKEN_REFRESH) /* a verifier configured with AG_TOKEN_ANY */
+        return AG_ERR_WRONG_TYPE;
+    if (!ag__store_str_ok((const char *)c->sid.ptr, c->sid.len, AG_SID_MAX_LEN) ||
+        !ag__store_str_ok((const char *)c->sub.ptr, c->sub.len, AG_SUBJECT_MAX_LEN) ||
+        c->jti.len == 0 || c->jti.len > 64)
+        return AG_ERR_CLAIM;
+    return AG_OK;
+}
+
+static ag_claims *claims_new(const ag_session *s)
+{
+    return ag__malloc(s->alloc, sizeof(ag_claims));
+}
+
+static void claims_free(const ag_session *s, ag_claims *c)
+{
+    ag__free_secret(s->alloc, c, sizeof *c);
+}
+
+static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t *hash,
+                         int64_t now)
+{
+    if (s->on_reuse == NULL)
+        return;
+    static const char hex[] = "0123456789abcdef";
+    ag_reuse_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sid = c->sid;
+    ev.subject = c->sub;
+    for (size_t i = 0; i < AG_SESSION_HASH_PREFIX_LEN / 2; i++) {
+        ev.hash_prefix[2 * i] = hex[hash[i] >> 4];
+        ev.hash_prefix[2 * i + 1] = hex[hash[i] & 15];
+    }
+    ev.now = now;
+    s->on_reuse(s->on_reuse_ctx, &ev);
+}
+
+/* ---- refresh ------------------------------------------------------------- */
+
+ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
+                          ag_session_tokens *out)
+{
+    if (s == NULL || out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    /* out is wiped first, so it must not hold the token being consumed */
+    if (token != NULL && (uintptr_t)token < (uintptr_t)(out + 1) &&
+        (uintptr_t)out < (uintptr_t)token + len)
+        return AG_ERR_INVALID_ARGUMENT;
+    wipe(out);
+    ag_claims *c = claims_new(s);
+    if (c == NULL)
+        return AG_ERR_NOMEM;
+    ag_store_rotation rot;
+    ag_store_rotated res;
+    char jti[AG_JTI_LEN + 1];
+    char sub[AG_SUBJECT_MAX_LEN + 1];
+    memset(&rot, 0, sizeof rot);
+    memset(&res, 0, sizeof res);
+    memset(jti, 0, sizeof jti);
+    int64_t now = 0;
+
+    /* 1. Verify completely. Nothing below runs for a token that fails. */
+    ag_err e = verify_refresh(s, token, len, c);
+    if (e != AG_OK)
+        goto done;
+    now = now_of(s);
+    /* 2. Hash the verified jti; choose the successor's jti. */
+    e = ag__session_hash(s, c->jti.ptr, c->jti.len, rot.old_hash);
+    if (e == AG_OK)
+        e = s->reuse_interval > 0 ? ag__session_derive_jti(s, c->jti.ptr, c->jti.len, jti)
+                                  : random_id(jti);
+    if (e == AG_OK)
+        e = ag__session_hash(s, (const uint8_t *)jti, AG_JTI_LEN, rot.new_hash);
+    if (e != AG_OK)
+        goto done;
+    /* 3. One atomic store step. */
+    rot.sid = (const char *)c->sid.ptr;
+    rot.sid_len = c->sid.len;
+    rot.subject = (const char *)c->sub.ptr;
+    rot.subject_len = c->sub.len;
+    rot.now = now;
+    rot.new_expires = now + s->refresh_ttl;
+    rot.reuse_interval = s->reuse_interval;
+    e = ag_store_rotate(s->store, &rot, &res);
+    if (e == AG_ERR_REUSED)
+        report_reuse(s, c, rot.old_hash, now);
+    if (e != AG_OK)
+        goto done;
+    if (res.expires <= now) { /* a replayed successor that has run out meanwhile */
+        e = AG_ERR_EXPIRED;
+        goto done;
+    }
+    /* 4. Issue. The replayed successor keeps its original iat/exp. */
+    memcpy(sub, c->sub.ptr, c->sub.len);
+    sub[c->sub.len] = '\0';
+    memcpy(out->sid, c->sid.ptr, c->sid.len);
+    out->sid[c->sid.len] = '\0';
+    e = issue_pair(s, sub, out->sid, jti, now, res.issued, res.expires, out);
+    out->family_exp = res.family_expires;
+    out->generation = res.generation;
+    out->replayed = res.outcome == AG_STORE_REPLAYED;
+done:
+    ag_cleanse(jti, sizeof jti);
+    ag_cleanse(&rot, sizeof rot);
+    claims_free(s, c);
+    if (e != AG_OK)
+        wipe(out);
+    return e;
+}
+
+/* ---- logout -------------------------------------------------------------- */
+
+/* Verifies, then confirms the jti belongs to the token's family and
+ * subject. Fills *c. */
+static ag_err known_token(const ag_session *s, const uint8_t *token, size_t len, ag_claims *c)
+{
+    ag_err e = verify_refresh(s, token, len, c);
+    if (e != AG_OK)
+        return e;
+    uint8_t h[AG_STORE_HASH_LEN];
+    ag_store_token t;
+    ag_store_family f;
+    e = ag__session_hash(s, c->jti.ptr, c->jti.len, h);
+    if (e == AG_OK)
+        e = ag_store_lookup(s->store, h, &t, &f);
+    if (e == AG_ERR_NOT_FOUND ||
+        (e == AG_OK && (t.sid_len != c->sid.len || memcmp(t.sid, c->sid.ptr, c->sid.len) != 0 ||
+                        f.subject_len != c->sub.len ||
+                        memcmp(f.subject, c->sub.ptr, c->sub.len) != 0)))
+        e = AG_ERR_UNKNOWN;
+    return e;
+}
+
+ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len)
+{
+    if (s == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_claims *c = claims_new(s);
+    if (c == NULL)
+        return AG_ERR_NOMEM;
+    ag_err e = known_token(s, token, len, c);
+    if (e == AG_OK) {
+        e = ag_store_revoke_family(s->store, (const char *)c->sid.ptr, c->sid.len, now_of(s),
+                                   AG_REVOKE_LOGOUT);
+        if (e == AG_ERR_NOT_FOUND) /* purged between the two calls */
+            e = AG_ERR_UNKNOWN;
+    }
+    claims_free(s, c);
+    return e;
+}
+
+ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t len,
+                             size_t *count)
+{
+    if (count != NULL)
+        *count = 0;
+    if (s == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_claims *c = claims_new(s);
+    if (c == NULL)
+        return AG_ERR_NOMEM;
+    ag_err e = known_token(s, token, len, c);
+    if (e == AG_OK)
+        e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now_of(s),
+                                    AG_REVOKE_LOGOUT_ALL, count);
+    claims_free(s, c);
+    return e;
+}
+
+ag_err ag_session_revoke(const ag_session *s, const char *sid, size_t sid_len)
+{
+    if (s == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    return ag_store_revoke_family(s->store, sid, sid_len, now_of(s), AG_REVOKE_ADMIN);
+}
+
+ag_err ag_session_revoke_subject(const ag_session *s, const char *subject, size_t subject_len,
+                                 size_t *count)
+{
+    if (count != NULL)
+        *count = 0;
+    if (s == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    return ag_store_revoke_subject(s->store, subject, subject_len, now_of(s), AG_REVOKE_ADMIN,
+                                   count);
+}
+
+ag_err ag_session_check_sid(const ag_session *s, const char *sid, size_t sid_len)
+{
+    if (s == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_store_family f;
+    ag_err e = ag_store_lookup_family(s->store, sid, sid_len, &f);
+    if (e == AG_ERR_NOT_FOUND)
+        return AG_ERR_UNKNOWN;
+    if (e != AG_OK)
+        return e;
+    if (f.revoked_at != 0)
+        return AG_ERR_REVOKED;
+    if (f.expires <= now_of(s))
+        return AG_ERR_EXPIRED;
+    return AG_OK;
+}
+
+ag_err ag_session_purge(const ag_session *s, size_t *removed)
+{
+    if (removed != NULL)
+        *removed = 0;
+    if (s == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    return ag_store_purge_expired(s->store, now_of(s) - s->purge_margin, removed);
+}

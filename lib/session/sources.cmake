@@ -1,0 +1,1 @@
+target_sources(authgate_obj PRIVATE ${CMAKE_CURRENT_LIST_DIR}/session.c)
