@@ -5,7 +5,9 @@
  *
  * A "case" (verify_hs256, sign_es256, …) has one row per implementation. A
  * row is a triple of functions: init builds the per-thread state for one
- * input token, op runs one operation on it, fini frees the state. Every row
+ * input token, op runs one operation on it, fini frees the state. Op
+ * functions are named *_benchop and nothing else is: bench/callgrind.sh
+ * toggles collection on that name. Every row
  * of a case gets the same fixture: the same keys and the same token bytes,
  * issued once at start-up.
  */

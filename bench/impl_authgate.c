@@ -35,7 +35,7 @@ static void ag_fini(void *p)
     free(p);
 }
 
-static int ag_verify_op(void *p)
+static int ag_verify_benchop(void *p)
 {
     ag_st *s = p;
     ag_err e = ag_verify(s->fx->ag_verifier, s->tok, s->len, &s->claims);
@@ -44,7 +44,7 @@ static int ag_verify_op(void *p)
     return e == AG_ERR_NOMEM || e == AG_ERR_CRYPTO || e == AG_ERR_INVALID_ARGUMENT ? -1 : 0;
 }
 
-static int ag_sign_op(void *p)
+static int ag_sign_benchop(void *p)
 {
     ag_st *s = p;
     ag_issue_params prm = {.sub = BENCH_SUB};
@@ -70,7 +70,7 @@ void bench_authgate_rows(bench_rows *r, bench_fx *fx)
                    .fx = fx,
                    .timed = true,
                    .init = ag_init,
-                   .op = ag_verify_op,
+                   .op = ag_verify_benchop,
                    .fini = ag_fini};
     bench_rows_add(r, &v);
     bench_row s = {.case_name = bench_case_name("sign", fx),
@@ -79,7 +79,7 @@ void bench_authgate_rows(bench_rows *r, bench_fx *fx)
                    .fx = fx,
                    .timed = true,
                    .init = ag_init,
-                   .op = ag_sign_op,
+                   .op = ag_sign_benchop,
                    .fini = ag_fini,
                    .output = ag_output};
     bench_rows_add(r, &s);

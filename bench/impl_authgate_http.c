@@ -42,7 +42,7 @@ static void agh_fini(void *p)
     free(p);
 }
 
-static int agh_op(void *p)
+static int agh_benchop(void *p)
 {
     agh_st *s = p;
     ag_err e = ag_http_authenticate(NULL, s->fx->ag_verifier, &s->req, &s->claims);
@@ -59,7 +59,7 @@ void bench_authgate_http_rows(bench_rows *r, bench_fx *fx)
                      .fx = fx,
                      .timed = true,
                      .init = agh_init,
-                     .op = agh_op,
+                     .op = agh_benchop,
                      .fini = agh_fini};
     bench_rows_add(r, &row);
 }

@@ -127,13 +127,13 @@ done:
     return ok;
 }
 
-static int cj_verify_op(void *p)
+static int cj_verify_benchop(void *p)
 {
     cj_st *s = p;
     return verify_bytes(s, s->tok, s->len);
 }
 
-static int cj_hotpath_op(void *p)
+static int cj_hotpath_benchop(void *p)
 {
     cj_st *s = p;
     for (size_t i = 0; i < s->rq.n; i++) {
@@ -147,7 +147,7 @@ static int cj_hotpath_op(void *p)
     return 0;
 }
 
-static int cj_sign_op(void *p)
+static int cj_sign_benchop(void *p)
 {
     cj_st *s = p;
     uint8_t rnd[32];
@@ -200,15 +200,15 @@ void bench_cjose_rows(bench_rows *r, bench_fx *fx)
     bench_row row = {.impl = "cjose", .fx = fx, .timed = true, .init = cj_init, .fini = cj_fini};
     row.case_name = bench_case_name("verify", fx);
     row.kind = KIND_VERIFY;
-    row.op = cj_verify_op;
+    row.op = cj_verify_benchop;
     bench_rows_add(r, &row);
     row.case_name = bench_case_name("hotpath", fx);
     row.kind = KIND_HOTPATH;
-    row.op = cj_hotpath_op;
+    row.op = cj_hotpath_benchop;
     bench_rows_add(r, &row);
     row.case_name = bench_case_name("sign", fx);
     row.kind = KIND_SIGN;
-    row.op = cj_sign_op;
+    row.op = cj_sign_benchop;
     row.output = cj_output;
     bench_rows_add(r, &row);
 }

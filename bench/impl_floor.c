@@ -345,7 +345,7 @@ fail:
     return NULL;
 }
 
-static int hmac_op(floor_st *s, uint8_t mac[32])
+static int hmac_compute(floor_st *s, uint8_t mac[32])
 {
     size_t l = 0;
     switch (s->way) {
@@ -370,13 +370,13 @@ static int hmac_op(floor_st *s, uint8_t mac[32])
     return 0;
 }
 
-static int floor_verify_op(void *p)
+static int floor_verify_benchop(void *p)
 {
     floor_st *s = p;
     const bench_fx *fx = s->fx;
     if (is_hmac(fx)) {
         uint8_t mac[32];
-        if (!hmac_op(s, mac))
+        if (!hmac_compute(s, mac))
             return -1;
         return s->sig_len == 32 && CRYPTO_memcmp(mac, s->sig, 32) == 0;
     }
@@ -408,12 +408,12 @@ static int floor_verify_op(void *p)
     return 1;
 }
 
-static int floor_sign_op(void *p)
+static int floor_sign_benchop(void *p)
 {
     floor_st *s = p;
     const bench_fx *fx = s->fx;
     if (is_hmac(fx))
-        return hmac_op(s, s->out) ? 1 : -1;
+        return hmac_compute(s, s->out) ? 1 : -1;
     if (s->ed != NULL) {
         size_t l = 64;
         return EVP_DigestSign(s->ed, s->out, &l, s->msg, s->msg_len) == 1 ? 1 : -1;
@@ -470,7 +470,7 @@ void bench_floor_rows(bench_rows *r, bench_fx *fx)
                          .fx = fx,
                          .crypto_only = true,
                          .timed = true,
-                         .op = floor_verify_op,
+                         .op = floor_verify_benchop,
                          .fini = floor_fini};
         if (is_hmac(fx)) {
             row.impl = "openssl-evp-mac";
@@ -493,7 +493,7 @@ void bench_floor_rows(bench_rows *r, bench_fx *fx)
                      .fx = fx,
                      .crypto_only = true,
                      .timed = true,
-                     .op = floor_sign_op,
+                     .op = floor_sign_benchop,
                      .fini = floor_fini};
     if (is_hmac(fx)) {
         row.impl = "openssl-evp-mac";

@@ -123,13 +123,13 @@ static int verify_str(lj_st *s, const char *tok)
     return ok;
 }
 
-static int lj_verify_op(void *p)
+static int lj_verify_benchop(void *p)
 {
     lj_st *s = p;
     return verify_str(s, s->tok);
 }
 
-static int lj_hotpath_op(void *p)
+static int lj_hotpath_benchop(void *p)
 {
     lj_st *s = p;
     if (bench_find_bearer(&s->rq, s->buf, sizeof(s->buf)) < 0)
@@ -137,7 +137,7 @@ static int lj_hotpath_op(void *p)
     return verify_str(s, s->buf);
 }
 
-static int lj_sign_op(void *p)
+static int lj_sign_benchop(void *p)
 {
     lj_st *s = p;
     const bench_fx *fx = s->fx;
@@ -183,15 +183,15 @@ void bench_libjwt_rows(bench_rows *r, bench_fx *fx)
     bench_row row = {.impl = "libjwt", .fx = fx, .timed = true, .init = lj_init, .fini = lj_fini};
     row.case_name = bench_case_name("verify", fx);
     row.kind = KIND_VERIFY;
-    row.op = lj_verify_op;
+    row.op = lj_verify_benchop;
     bench_rows_add(r, &row);
     row.case_name = bench_case_name("hotpath", fx);
     row.kind = KIND_HOTPATH;
-    row.op = lj_hotpath_op;
+    row.op = lj_hotpath_benchop;
     bench_rows_add(r, &row);
     row.case_name = bench_case_name("sign", fx);
     row.kind = KIND_SIGN;
-    row.op = lj_sign_op;
+    row.op = lj_sign_benchop;
     row.output = lj_output;
     bench_rows_add(r, &row);
 }

@@ -40,7 +40,7 @@ static void na_fini(void *p)
     free(p);
 }
 
-static int na_verify_op(void *p)
+static int na_verify_benchop(void *p)
 {
     na_st *s = p;
     if (s->sig_len != crypto_sign_BYTES)
@@ -48,7 +48,7 @@ static int na_verify_op(void *p)
     return crypto_sign_verify_detached(s->sig, s->msg, s->msg_len, s->fx->ed_pub) == 0;
 }
 
-static int na_sign_op(void *p)
+static int na_sign_benchop(void *p)
 {
     na_st *s = p;
     return crypto_sign_detached(s->out, NULL, s->msg, s->msg_len, s->fx->ed_sk) == 0 ? 1 : -1;
@@ -68,10 +68,10 @@ void bench_sodium_rows(bench_rows *r, bench_fx *fx)
                      .fini = na_fini};
     row.case_name = bench_case_name("verify", fx);
     row.kind = KIND_VERIFY;
-    row.op = na_verify_op;
+    row.op = na_verify_benchop;
     bench_rows_add(r, &row);
     row.case_name = bench_case_name("sign", fx);
     row.kind = KIND_SIGN;
-    row.op = na_sign_op;
+    row.op = na_sign_benchop;
     bench_rows_add(r, &row);
 }

@@ -49,6 +49,7 @@ typedef struct opts {
     int threads;
     double seconds;
     int reps;
+    uint64_t count; /* --count: a fixed number of ops per repetition (profiling) */
 } opts;
 
 typedef struct result {
@@ -230,6 +231,7 @@ typedef struct worker {
     uint64_t ops[MAX_REPS];
     double secs[MAX_REPS];
     uint64_t allocs[MAX_REPS];
+    uint64_t calls; /* every op call, warm-up included (--count) */
     int failed;
 } worker;
 
@@ -243,7 +245,13 @@ static void *worker_main(void *arg)
     /* warm-up, and the batch size: about 0.5 ms of work between clock reads */
     uint64_t batch = 1, done = 0;
     double t0 = now_s(), t;
-    if (!w->failed) {
+    if (!w->failed && w->o->count > 0) {
+        for (uint64_t i = 0; i < w->o->count / 10 + 1; i++)
+            if (r->op(st) != 1)
+                w->failed = 1;
+        w->calls += w->o->count / 10 + 1;
+        batch = w->o->count;
+    } else if (!w->failed) {
         do {
             for (uint64_t i = 0; i < batch; i++)
                 if (r->op(st) != 1)
@@ -270,7 +278,8 @@ static void *worker_main(void *arg)
                     w->failed = 1;
             n += batch;
             s1 = now_s();
-        } while (s1 - s0 < w->o->seconds);
+        } while (w->o->count == 0 && s1 - s0 < w->o->seconds);
+        w->calls += n;
         w->allocs[rep] = bench_alloc_count() - a0;
         w->ops[rep] = n;
         w->secs[rep] = s1 - s0;
@@ -315,10 +324,15 @@ static result time_row(const bench_row *row, int threads, const opts *o)
     }
     double ns[MAX_REPS], tput[MAX_REPS];
     uint64_t total_ops = 0, total_allocs = 0;
+    uint64_t calls = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(w[i].tid, NULL);
         res.failed |= w[i].failed != 0;
+        calls += w[i].calls;
     }
+    if (o->count > 0)
+        fprintf(stderr, "%s/%s: %llu op calls in all (warm-up included)\n", row->case_name,
+                row->impl, (unsigned long long)calls);
     for (int rep = 0; rep < o->reps; rep++) {
         uint64_t ops = 0;
         double wall = 0;
@@ -413,8 +427,11 @@ static void usage(FILE *f)
                "  --seconds S  length of one timed repetition (default 0.2)\n"
                "  --reps R     repetitions per row, >= 5 (default 5)\n"
                "  --threads N  also run every row on N threads at once (default 1: only 1)\n"
-               "  --filter S   only rows whose case or implementation contains S\n"
-               "  --smoke      agreement check plus a token timing run (ctest)\n");
+               "  --filter S   only rows whose \"case/impl\" contains S (hs256, cjose,\n"
+               "               verify_es256/authgate)\n"
+               "  --smoke      agreement check plus a token timing run (ctest)\n"
+               "  --count N    exactly N ops per repetition, untimed slices (for callgrind:\n"
+               "               bench/callgrind.sh)\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -435,6 +452,8 @@ static int parse(int argc, char **argv, opts *o)
             o->threads = (int)strtol(argv[++i], NULL, 10);
         else if (strcmp(a, "--seconds") == 0 && v != NULL)
             o->seconds = strtod(argv[++i], NULL);
+        else if (strcmp(a, "--count") == 0 && v != NULL)
+            o->count = strtoull(argv[++i], NULL, 10);
         else if (strcmp(a, "--reps") == 0 && v != NULL)
             o->reps = (int)strtol(argv[++i], NULL, 10);
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -454,10 +473,26 @@ static int parse(int argc, char **argv, opts *o)
     return 0;
 }
 
+/* The filter is a substring of "case/impl", e.g. "hs256", "cjose" or
+ * "verify_es256/authgate". */
 static bool wanted(const opts *o, const bench_row *r)
 {
-    return o->filter == NULL || strstr(r->case_name, o->filter) != NULL ||
-           strstr(r->impl, o->filter) != NULL;
+    if (o->filter == NULL)
+        return true;
+    char name[128];
+    snprintf(name, sizeof(name), "%s/%s", r->case_name, r->impl);
+    return strstr(name, o->filter) != NULL;
+}
+
+/* Fixtures are made only for the algorithms the filter can select. */
+static bool alg_wanted(const opts *o, const char *const *names, size_t n, const char *alg)
+{
+    if (o->filter == NULL)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (strstr(o->filter, names[i]) != NULL)
+            return strstr(o->filter, alg) != NULL;
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -470,10 +505,14 @@ int main(int argc, char **argv)
     static const char *const alg_names[] = {"hs256", "es256", "eddsa", "rs256", "ps256"};
     enum { NALG = sizeof(alg_names) / sizeof(alg_names[0]) };
     bench_fx fx[NALG];
+    bool have_fx[NALG] = {false};
     bench_rows rows = {0};
     for (int i = 0; i < NALG; i++) {
+        if (!alg_wanted(&o, alg_names, NALG, alg_names[i]))
+            continue;
         if (bench_fx_init(&fx[i], alg_names[i]) != 0)
             return 2;
+        have_fx[i] = true;
         bench_authgate_rows(&rows, &fx[i]);
 #ifdef AG_BENCH_HAVE_HTTP
         bench_authgate_http_rows(&rows, &fx[i]);
@@ -496,7 +535,8 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    int disagreements = agreement(&rows, !o.json);
+    /* --count runs are for callgrind: no other op may run in the process */
+    int disagreements = o.count > 0 ? 0 : agreement(&rows, !o.json);
 
     /* Timed rows, in registration order; cases keep their first-seen order. */
     const char *cases[64];
@@ -563,7 +603,8 @@ int main(int argc, char **argv)
     free(res);
     free(rows.v);
     for (int i = 0; i < NALG; i++)
-        bench_fx_free(&fx[i]);
+        if (have_fx[i])
+            bench_fx_free(&fx[i]);
     ag_thread_cleanup();
     return disagreements ? 1 : 0;
 }
