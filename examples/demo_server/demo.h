@@ -1,0 +1,145 @@
+/*
+ * authgate-demo — the reference server (CONTRACTS.md, "Demo server").
+ *
+ * This is the code users copy, so it is split by concern and every
+ * security decision carries a comment:
+ *
+ *   main.c      startup, signals, orderly shutdown
+ *   options.c   command-line flags
+ *   keys.c      signing keys and the server secret in --key-dir
+ *   users.c     the user table: salted PBKDF2 hashes, constant-time checks
+ *   sessions.c  login / refresh / logout on top of the store (R-01…R-07)
+ *   server.c    libmicrohttpd: limits, body cap, routing, responses
+ *   handlers.c  one small function per endpoint
+ *   page.c      the self-contained HTML page served at GET /
+ *
+ * Only the public headers of authgate are used.
+ */
+#ifndef AUTHGATE_DEMO_H
+#define AUTHGATE_DEMO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <authgate/error.h>
+#include <authgate/http.h>
+#include <authgate/store.h>
+#include <authgate/token.h>
+
+/* ---- options (options.c) ------------------------------------------ */
+
+#define DEMO_MAX_USERS 32
+
+typedef struct demo_user_arg {
+    const char *name; /* points into argv */
+    size_t name_len;
+    const char *password;
+} demo_user_arg;
+
+typedef struct demo_options {
+    const char *listen;      /* "HOST:PORT" */
+    ag_alg alg;
+    const char *store;       /* "memory", "sqlite:PATH", "postgres:CONNINFO" */
+    const char *key_dir;
+    demo_user_arg users[DEMO_MAX_USERS];
+    size_t nusers;           /* 0: the default demo/demo user */
+    const char *issuer;
+    const char *audience;
+    int64_t access_ttl;      /* seconds */
+    int64_t refresh_ttl;     /* seconds */
+    int64_t leeway;          /* seconds */
+    unsigned threads;
+} demo_options;
+
+/* Parses argv. Returns 0 to run, 1 after --help (exit 0), -1 on a usage
+ * error (message already printed to stderr; exit 2). */
+int demo_options_parse(int argc, char **argv, demo_options *out);
+
+/* ---- keys (keys.c) ------------------------------------------------- */
+
+#define DEMO_SECRET_LEN 32
+
+typedef struct demo_keys {
+    ag_key *access;                 /* signs access tokens */
+    ag_key *refresh;                /* signs refresh tokens (its own key, I-01) */
+    uint8_t secret[DEMO_SECRET_LEN]; /* CSRF binding (C-02) */
+} demo_keys;
+
+/* Loads the keys from dir, creating them on first start. Prints a clear
+ * message to stderr and returns false when a key is weak, unreadable,
+ * too open or does not match alg. */
+bool demo_keys_load(const char *dir, ag_alg alg, demo_keys *out);
+void demo_keys_free(demo_keys *k);
+
+/* ---- users (users.c) ----------------------------------------------- */
+
+typedef struct demo_users demo_users;
+
+/* Hashes every password (PBKDF2-HMAC-SHA256, fresh salt per user). */
+bool demo_users_new(const demo_user_arg *args, size_t n, demo_users **out);
+/* True when name/password match a user. Takes about the same time for an
+ * unknown name as for a wrong password. */
+bool demo_users_check(const demo_users *u, const char *name, size_t name_len,
+                      const char *password, size_t password_len);
+void demo_users_free(demo_users *u);
+
+/* ---- sessions (sessions.c) ----------------------------------------- */
+
+typedef struct demo_sessions demo_sessions;
+
+typedef struct demo_sessions_config {
+    const demo_keys *keys;
+    ag_store *store;          /* borrowed; closed by the caller */
+    const char *issuer;
+    const char *audience;     /* of access tokens */
+    int64_t access_ttl;
+    int64_t refresh_ttl;
+    int64_t leeway;
+} demo_sessions_config;
+
+/* What login and refresh hand back. */
+typedef struct demo_pair {
+    char access[AG_TOKEN_MAX_LEN + 1];
+    char refresh[AG_TOKEN_MAX_LEN + 1];
+    int64_t access_expires_in;  /* seconds */
+    int64_t refresh_expires_in;
+    int64_t refresh_exp;        /* epoch seconds, for the cookie's Max-Age */
+    char sid[AG_SID_MAX_LEN + 1];
+} demo_pair;
+
+bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out);
+void demo_sessions_free(demo_sessions *s);
+
+const ag_verifier *demo_sessions_access_verifier(const demo_sessions *s);
+const ag_verifier *demo_sessions_refresh_verifier(const demo_sessions *s);
+/* The public JWKS of the access-token key, NUL-terminated, owned by s. */
+const char *demo_sessions_jwks(const demo_sessions *s);
+
+/* A new family for sub and its first pair. */
+ag_err demo_sessions_login(demo_sessions *s, const char *sub, demo_pair *out);
+/* Rotation of a verified refresh token; reuse revokes the family. */
+ag_err demo_sessions_refresh(demo_sessions *s, const ag_claims *rt, demo_pair *out);
+/* Revokes the verified token's family, or every family of its subject. */
+ag_err demo_sessions_logout(demo_sessions *s, const ag_claims *rt, bool everywhere);
+
+/* ---- the HTML page (page.c) ---------------------------------------- */
+
+/* Builds the page (*html: free with free()) and its Content-Security-
+ * Policy, which allows the inline script and style by their SHA-256
+ * hashes and nothing else. */
+bool demo_page_build(char **html, char *csp, size_t cap);
+
+/* ---- server (server.c, handlers.c) --------------------------------- */
+
+typedef struct demo_app {
+    const demo_options *opt;
+    demo_sessions *sessions;
+    demo_users *users;
+    const demo_keys *keys;
+    ag_http_policy *policy;
+    char *page;      /* the HTML served at GET / */
+    char csp[512];   /* its Content-Security-Policy */
+} demo_app;
+
+#endif /* AUTHGATE_DEMO_H */

@@ -1,0 +1,163 @@
+/*
+ * authgate-demo — command-line flags (CONTRACTS.md):
+ *
+ *   authgate-demo [--listen 127.0.0.1:8080] [--alg ES256|EdDSA|HS256|RS256|PS256|ES384]
+ *                 [--store memory | sqlite:PATH | postgres:CONNINFO]
+ *                 [--key-dir DIR] [--user NAME:PASSWORD]... [--issuer URL]
+ *                 [--audience AUD] [--access-ttl SECONDS] [--refresh-ttl SECONDS]
+ *                 [--threads N] [--leeway SECONDS]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo.h"
+
+static const char usage[] =
+    "usage: authgate-demo [--listen HOST:PORT] [--alg ES256|EdDSA|HS256|RS256|PS256|ES384]\n"
+    "                     [--store memory|sqlite:PATH|postgres:CONNINFO] [--key-dir DIR]\n"
+    "                     [--user NAME:PASSWORD]... [--issuer ISS] [--audience AUD]\n"
+    "                     [--access-ttl SECONDS] [--refresh-ttl SECONDS] [--threads N]\n"
+    "                     [--leeway SECONDS]\n"
+    "defaults: --listen 127.0.0.1:8080 --alg ES256 --store sqlite:./authgate-demo.db\n"
+    "          (memory when built without SQLite) --key-dir ./authgate-demo-keys\n"
+    "          --issuer authgate-demo --audience authgate-demo --access-ttl 900\n"
+    "          --refresh-ttl 1209600 --threads 4 --leeway 30; user demo/demo\n";
+
+/* Algorithms the demo offers (CONTRACTS.md). */
+static const char *const demo_algs[] = {"ES256", "EdDSA", "HS256", "RS256", "PS256", "ES384"};
+
+static bool parse_seconds(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    char *end = NULL;
+    long long v;
+    if (s[0] < '0' || s[0] > '9')
+        return false; /* no sign, no blanks */
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+static bool parse_alg(const char *s, ag_alg *out)
+{
+    for (size_t i = 0; i < sizeof(demo_algs) / sizeof(demo_algs[0]); i++) {
+        if (strcmp(s, demo_algs[i]) == 0)
+            return ag_alg_from_name(s, strlen(s), out) == AG_OK;
+    }
+    return false;
+}
+
+/* NAME:PASSWORD, split at the first colon; the name becomes the token's
+ * sub, so it must be printable ASCII without spaces. */
+static bool parse_user(const char *s, demo_user_arg *out)
+{
+    const char *colon = strchr(s, ':');
+    if (colon == NULL || colon == s || colon[1] == '\0')
+        return false;
+    if ((size_t)(colon - s) > AG_SUBJECT_MAX_LEN)
+        return false;
+    for (const char *p = s; p < colon; p++) {
+        if (*p <= ' ' || *p > '~' || *p == '"' || *p == '\\')
+            return false;
+    }
+    out->name = s;
+    out->name_len = (size_t)(colon - s);
+    out->password = colon + 1;
+    return true;
+}
+
+static int fail(const char *flag, const char *why)
+{
+    fprintf(stderr, "authgate-demo: %s: %s\n%s", flag, why, usage);
+    return -1;
+}
+
+int demo_options_parse(int argc, char **argv, demo_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->listen = "127.0.0.1:8080";
+    o->alg = AG_ALG_ES256;
+    o->store = ag_store_sqlite_available() ? "sqlite:./authgate-demo.db" : "memory";
+    o->key_dir = "./authgate-demo-keys";
+    o->issuer = "authgate-demo";
+    o->audience = "authgate-demo";
+    o->access_ttl = 900;
+    o->refresh_ttl = 14 * 24 * 3600;
+    o->leeway = AG_LEEWAY_DEFAULT;
+    o->threads = 4;
+
+    for (int i = 1; i < argc; i++) {
+        const char *flag = argv[i];
+        const char *val;
+        int64_t n;
+        if (strcmp(flag, "--help") == 0 || strcmp(flag, "-h") == 0) {
+            fputs(usage, stdout);
+            return 1;
+        }
+        if (strncmp(flag, "--", 2) != 0)
+            return fail(flag, "unexpected argument");
+        if (i + 1 >= argc)
+            return fail(flag, "needs a value");
+        val = argv[++i];
+        if (strcmp(flag, "--listen") == 0) {
+            o->listen = val;
+        } else if (strcmp(flag, "--alg") == 0) {
+            if (!parse_alg(val, &o->alg))
+                return fail(flag, "one of ES256, EdDSA, HS256, RS256, PS256, ES384");
+        } else if (strcmp(flag, "--store") == 0) {
+            if (strcmp(val, "memory") != 0 && strncmp(val, "sqlite:", 7) != 0 &&
+                strncmp(val, "postgres:", 9) != 0)
+                return fail(flag, "memory, sqlite:PATH or postgres:CONNINFO");
+            if (strncmp(val, "sqlite:", 7) == 0 && val[7] == '\0')
+                return fail(flag, "sqlite: needs a PATH");
+            o->store = val;
+        } else if (strcmp(flag, "--key-dir") == 0) {
+            if (val[0] == '\0')
+                return fail(flag, "needs a directory");
+            o->key_dir = val;
+        } else if (strcmp(flag, "--user") == 0) {
+            if (o->nusers == DEMO_MAX_USERS)
+                return fail(flag, "too many users");
+            if (!parse_user(val, &o->users[o->nusers]))
+                return fail(flag, "NAME:PASSWORD, NAME printable ASCII without spaces, "
+                                  "PASSWORD not empty");
+            for (size_t u = 0; u < o->nusers; u++) {
+                if (o->users[u].name_len == o->users[o->nusers].name_len &&
+                    memcmp(o->users[u].name, val, o->users[u].name_len) == 0)
+                    return fail(flag, "user given twice");
+            }
+            o->nusers++;
+        } else if (strcmp(flag, "--issuer") == 0) {
+            if (val[0] == '\0')
+                return fail(flag, "must not be empty");
+            o->issuer = val;
+        } else if (strcmp(flag, "--audience") == 0) {
+            if (val[0] == '\0')
+                return fail(flag, "must not be empty");
+            o->audience = val;
+        } else if (strcmp(flag, "--access-ttl") == 0) {
+            if (!parse_seconds(val, 1, 86400, &n))
+                return fail(flag, "seconds, 1..86400");
+            o->access_ttl = n;
+        } else if (strcmp(flag, "--refresh-ttl") == 0) {
+            if (!parse_seconds(val, 1, 90 * 86400, &n))
+                return fail(flag, "seconds, 1..7776000 (90 days)");
+            o->refresh_ttl = n;
+        } else if (strcmp(flag, "--leeway") == 0) {
+            if (!parse_seconds(val, 0, AG_LEEWAY_MAX, &n))
+                return fail(flag, "seconds, 0..300");
+            o->leeway = n;
+        } else if (strcmp(flag, "--threads") == 0) {
+            if (!parse_seconds(val, 1, 256, &n))
+                return fail(flag, "1..256");
+            o->threads = (unsigned)n;
+        } else {
+            return fail(flag, "unknown option");
+        }
+    }
+    return 0;
+}
