@@ -1,0 +1,59 @@
+/*
+ * libFuzzer driver for the Authorization parser (H-01, H-02, V-19) and the
+ * URL-credential check (H-03). Invariants: never crash or over-read; an
+ * accepted token is a view inside the input, in the b64token charset, and
+ * parsing the token again as "Bearer <token>" gives it back.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authgate/http.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int b64token_char(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ag_span tok;
+    ag_err e = ag_http_parse_bearer(data, size, &tok);
+    if (e == AG_OK) {
+        if (tok.len == 0 || tok.ptr < data || tok.ptr + tok.len > data + size)
+            abort();
+        for (size_t i = 0; i < tok.len; i++)
+            if (!b64token_char(tok.ptr[i]))
+                abort();
+        uint8_t again[AG_TOKEN_MAX_LEN + 8];
+        memcpy(again, "Bearer ", 7);
+        memcpy(again + 7, tok.ptr, tok.len);
+        ag_span t2;
+        if (ag_http_parse_bearer(again, tok.len + 7, &t2) != AG_OK || t2.len != tok.len ||
+            memcmp(t2.ptr, tok.ptr, tok.len) != 0)
+            abort();
+    } else if (tok.ptr != NULL || tok.len != 0) {
+        abort();
+    }
+
+    /* the same bytes as a header list: fields split at '\n' */
+    ag_header h[16];
+    size_t n = 0, start = 0;
+    for (size_t i = 0; i <= size && n < 16; i++) {
+        if (i == size || data[i] == '\n') {
+            h[n].name = (ag_span){(const uint8_t *)"Authorization", 13};
+            h[n].value = (ag_span){data + start, i - start};
+            n++;
+            start = i + 1;
+        }
+    }
+    e = ag_http_find_bearer(h, n, &tok);
+    if (n > 1 && e != AG_ERR_AMBIGUOUS)
+        abort(); /* H-02: two fields are always ambiguous */
+
+    (void)ag_http_check_query(data, size);
+    return 0;
+}
