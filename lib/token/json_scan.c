@@ -1098,6 +1098,8 @@ bool ag__json_next(ag__jiter *it, ag__jmember *m)
     }
     const uint8_t *v = s;
     s = skip_value(v, e, &m->type);
+    if (s == v)
+        goto done; /* not a value (only in text that failed the check) */
     if (m->type == AG__J_STRING) {
         if (s <= v + 1 || s[-1] != '"')
             goto done;
