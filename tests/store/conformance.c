@@ -13,6 +13,17 @@
 #define T0 INT64_C(1700000000)
 
 static const ag_conformance_backend *backends[MAX_BACKENDS];
+static char tcase_names[2 * MAX_BACKENDS][96]; /* Check keeps the name pointer */
+static int ntcase_names;
+
+static const char *conf_tcase_name(const char *backend, const char *what)
+{
+    if (ntcase_names >= 2 * MAX_BACKENDS)
+        abort();
+    char *n = tcase_names[ntcase_names++];
+    snprintf(n, sizeof tcase_names[0], "%s-%s", backend, what);
+    return n;
+}
 static int nbackends;
 
 static int register_backend(const ag_conformance_backend *be)
@@ -547,9 +558,7 @@ END_TEST
 TCase *ag_conformance_tcase(const ag_conformance_backend *be)
 {
     int i = register_backend(be);
-    char name[96];
-    snprintf(name, sizeof name, "%s-conformance", be->name);
-    TCase *tc = tcase_create(strdup(name)); /* Check keeps the pointer */
+    TCase *tc = tcase_create(conf_tcase_name(be->name, "conformance"));
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, put_then_lookup, i, i + 1);
     tcase_add_loop_test(tc, put_duplicate_writes_nothing, i, i + 1);
@@ -838,9 +847,7 @@ END_TEST
 TCase *ag_conformance_tcase_races(const ag_conformance_backend *be)
 {
     int i = register_backend(be);
-    char name[96];
-    snprintf(name, sizeof name, "%s-races", be->name);
-    TCase *tc = tcase_create(strdup(name));
+    TCase *tc = tcase_create(conf_tcase_name(be->name, "races"));
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, race_one_token_one_winner, i, i + 1);
     tcase_add_loop_test(tc, race_one_token_same_successor, i, i + 1);
