@@ -1,0 +1,800 @@
+#!/usr/bin/env python3
+"""Black-box tests of `authgate-demo` against CONTRACTS.md ("Demo server").
+
+Python 3 standard library only. Every test starts the built binary on
+127.0.0.1 port 0 (the server prints the real port) with a temporary key
+directory and store, talks HTTP to it with http.client or raw sockets, and
+stops it with SIGTERM (which must give exit status 0).
+
+    test_demo.py --bin PATH GROUP      GROUP: contract refresh raw restart keys
+    test_demo.py --bin PATH --node-dir DIR browser
+    test_demo.py --node-dir DIR npm-install
+
+Rule IDs (V-, R-, H-, C-) refer to SECURITY.md. A group fails on the first
+broken expectation, naming the case.
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN = None
+DEFAULT_STORE = "sqlite"  # "memory" with --memory-only (a build without SQLite)
+URL_CREDENTIAL_NAMES = ["access_token", "refresh_token", "token", "jwt", "id_token"]
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+# ---------------------------------------------------------------- server
+
+class Server:
+    """One authgate-demo process with its own key dir and store."""
+
+    def __init__(self, *args, workdir=None, store="sqlite", key_dir=None):
+        self.own_dir = workdir is None
+        self.dir = workdir or tempfile.mkdtemp(prefix="agdemo-")
+        self.key_dir = key_dir or os.path.join(self.dir, "keys")
+        self.args = list(args)
+        if store == "sqlite" and DEFAULT_STORE == "memory":
+            store = "memory"
+        if store == "sqlite":
+            self.args += ["--store", "sqlite:" + os.path.join(self.dir, "demo.db")]
+        elif store:
+            self.args += ["--store", store]
+        self.proc = None
+        self.port = None
+        self.stdout_lines = []
+
+    def start(self, expect_ok=True, timeout=120):
+        cmd = [BIN, "--listen", "127.0.0.1:0", "--key-dir", self.key_dir] + self.args
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     cwd=self.dir, text=True)
+        if not expect_ok:
+            try:
+                out, err = self.proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise Fail("server started although it should have refused: %r" % cmd)
+            rc, self.proc = self.proc.returncode, None
+            self.cleanup()
+            return rc, out, err
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                err = self.proc.stderr.read()
+                raise Fail("server exited before listening: rc=%s stderr=%s"
+                           % (self.proc.wait(), err.strip()))
+            self.stdout_lines.append(line.rstrip("\n"))
+            if line.startswith("listening on http://127.0.0.1:"):
+                self.port = int(line.strip().rsplit(":", 1)[1])
+                check(self.port > 0, "listening line names a real port")
+                return self
+        raise Fail("server did not print 'listening on' in time")
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops the server; returns its exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise Fail("server did not stop within 60 s of %s" % sig)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        self.proc = None
+        return rc
+
+    def cleanup(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        rc = self.stop() if self.proc is not None else 0
+        self.cleanup()
+        if exc[0] is None:
+            check(rc == 0, "SIGTERM → exit status 0 (got %s)" % rc)
+
+    # ---- HTTP helpers
+
+    def request(self, method, path, body=None, headers=None):
+        """Returns (status, header list [(name, value)], parsed JSON or raw bytes)."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        hdrs = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        c.request(method, path, body=body, headers=hdrs)
+        r = c.getresponse()
+        data = r.read()
+        hl = r.getheaders()
+        c.close()
+        ctype = dict((k.lower(), v) for k, v in hl).get("content-type", "")
+        if ctype.startswith("application/json"):
+            data = json.loads(data.decode())
+        return r.status, hl, data
+
+    def raw(self, payload, read_timeout=30):
+        """Sends raw bytes, returns (status, header list, body bytes)."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=read_timeout)
+        s.sendall(payload)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        check(lines and lines[0].startswith("HTTP/1.1 "), "raw reply is HTTP: %r" % lines[:1])
+        status = int(lines[0].split()[1])
+        hl = [tuple(x.strip() for x in l.split(":", 1)) for l in lines[1:] if ":" in l]
+        n = int(dict((k.lower(), v) for k, v in hl).get("content-length", "0"))
+        while len(rest) < n:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        s.close()
+        return status, hl, rest
+
+    def login(self, mode="cookie", user="demo", password="demo"):
+        st, hl, b = self.request("POST", "/auth/login",
+                                 {"username": user, "password": password, "session": mode})
+        check(st == 200, "login %s/%s (%s) → 200, got %s %r" % (user, password, mode, st, b))
+        return b, set_cookies(hl)
+
+
+def header(hl, name):
+    vals = [v for k, v in hl if k.lower() == name.lower()]
+    return vals[0] if vals else None
+
+
+def set_cookies(hl):
+    """Set-Cookie fields → {name: (value, {attr-lower: value})}."""
+    out = {}
+    for k, v in hl:
+        if k.lower() != "set-cookie":
+            continue
+        parts = [p.strip() for p in v.split(";")]
+        name, _, value = parts[0].partition("=")
+        attrs = {}
+        for p in parts[1:]:
+            a, _, av = p.partition("=")
+            attrs[a.lower()] = av
+        out[name] = (value, attrs)
+    return out
+
+
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok}
+
+
+def cookie_headers(cookies, csrf=None):
+    h = {"Cookie": "; ".join("%s=%s" % (n, v[0]) for n, v in cookies.items())}
+    if csrf is not None:
+        h["X-CSRF-Token"] = csrf
+    return h
+
+
+def expect_error(res, status, code, what):
+    st, hl, b = res
+    check(st == status, "%s → %d, got %d %r" % (what, status, st, b))
+    check(header(hl, "Content-Type") == "application/json", "%s: JSON error body" % what)
+    check(isinstance(b, dict) and b.get("error") == code and
+          isinstance(b.get("error_description"), str),
+          "%s: {error: %s, error_description} got %r" % (what, code, b))
+
+
+def tamper(tok):
+    """Flips one signature character (still canonical base64url)."""
+    h, p, s = tok.split(".")
+    c = "A" if s[0] != "A" else "B"
+    return ".".join([h, p, c + s[1:]])
+
+
+# ---------------------------------------------------------------- groups
+
+def group_contract():
+    with Server() as s:
+        # banner announces the default user
+        check(any("demo / demo" in l for l in s.stdout_lines), "banner names demo / demo")
+
+        st, hl, b = s.request("GET", "/healthz")
+        check(st == 200 and b == {"status": "ok"}, "GET /healthz → 200 {status: ok}")
+        check(header(hl, "Content-Type") == "application/json", "healthz is JSON")
+
+        # GET /: self-contained page with a strict CSP
+        st, hl, b = s.request("GET", "/")
+        check(st == 200 and header(hl, "Content-Type").startswith("text/html"), "GET / → HTML")
+        csp = header(hl, "Content-Security-Policy") or ""
+        check("default-src 'none'" in csp and "connect-src 'self'" in csp, "page CSP strict")
+        check("unsafe-inline" not in csp and "unsafe-eval" not in csp, "CSP has no unsafe-*")
+        page = b.decode()
+        check("src=" not in page and "href=" not in page, "page loads no external asset")
+        check("/auth/login" in page and "/auth/refresh" in page and "/api/me" in page
+              and "/auth/logout" in page, "page logs in, refreshes, calls /api/me, logs out")
+
+        # JWKS: public keys only, with kid/alg/use
+        st, hl, b = s.request("GET", "/.well-known/jwks.json")
+        check(st == 200 and isinstance(b.get("keys"), list) and len(b["keys"]) >= 1, "JWKS")
+        for k in b["keys"]:
+            check(k.get("kid") and k.get("alg") == "ES256" and k.get("use") == "sig",
+                  "JWKS key has kid, alg ES256, use sig")
+            check(not any(p in k for p in ("d", "p", "q", "dp", "dq", "qi", "k")),
+                  "JWKS holds no private member (V-18)")
+
+        # login, token mode: both tokens in the body, no cookie
+        st, hl, b = s.request("POST", "/auth/login",
+                              {"username": "demo", "password": "demo", "session": "token"})
+        check(st == 200, "login token mode → 200")
+        check(b.get("token_type") == "Bearer" and b.get("access_token") and
+              b.get("refresh_token") and isinstance(b.get("expires_in"), int) and
+              isinstance(b.get("refresh_expires_in"), int), "token-mode body shape: %r" % b)
+        check(b["expires_in"] == 900 and b["refresh_expires_in"] == 14 * 86400,
+              "default TTLs 900 s / 14 days")
+        check(header(hl, "Cache-Control") == "no-store", "token response Cache-Control: no-store")
+        check(not set_cookies(hl), "token mode sets no cookie")
+        at, rt = b["access_token"], b["refresh_token"]
+
+        # login, cookie mode (the default)
+        st, hl, b = s.request("POST", "/auth/login", {"username": "demo", "password": "demo"})
+        check(st == 200, "login default (cookie) mode → 200")
+        check("refresh_token" not in b and b.get("access_token") and b.get("csrf_token"),
+              "cookie-mode body: access_token + csrf_token, no refresh_token")
+        check(header(hl, "Cache-Control") == "no-store", "cookie login Cache-Control: no-store")
+        ck = set_cookies(hl)
+        check(set(ck) == {"__Host-refresh", "__Host-csrf"}, "cookies __Host-refresh, __Host-csrf")
+        check(ck["__Host-csrf"][0] == b["csrf_token"], "csrf_token equals the __Host-csrf cookie")
+        for name, (val, attrs) in ck.items():
+            check("secure" in attrs and attrs.get("samesite") == "Strict" and
+                  attrs.get("path") == "/" and "domain" not in attrs, "%s attrs (H-09)" % name)
+            check(0 < int(attrs.get("max-age", "0")) <= 14 * 86400, "%s Max-Age" % name)
+        check("httponly" in ck["__Host-refresh"][1], "__Host-refresh is HttpOnly")
+        check("httponly" not in ck["__Host-csrf"][1], "__Host-csrf is readable by script")
+
+        # login failures
+        def login_raw(body, what, status=400, code="invalid_request", headers=None):
+            expect_error(s.request("POST", "/auth/login", body,
+                                   dict({"Content-Type": "application/json"}, **(headers or {}))),
+                         status, code, what)
+        login_raw(b"{not json", "login malformed JSON")
+        login_raw(b"", "login empty body")
+        login_raw(b"[1,2]", "login body not an object")
+        login_raw(b'{"username":"demo"}', "login without password")
+        login_raw(b'{"password":"demo"}', "login without username")
+        login_raw(b'{"username":1,"password":"demo"}', "login username not a string")
+        login_raw(b'{"username":"demo","password":true}', "login password not a string")
+        login_raw(b'{"username":"","password":"demo"}', "login empty username")
+        login_raw(b'{"username":"demo","password":"demo","session":"jwt"}', "login bad session")
+        login_raw(b'{"username":"demo","password":"demo","session":1}', "login session type")
+        login_raw(b'{"username":"demo","password":"demo","admin":true}', "login unknown field")
+        login_raw(b'{"username":"demo","username":"x","password":"demo"}',
+                  "login duplicate member (V-06)")
+        login_raw(b'{"username":"demo","password":"' + b"p" * 2000 + b'"}',
+                  "login overlong password")
+        wrong = s.request("POST", "/auth/login", {"username": "demo", "password": "nope"})
+        unknown = s.request("POST", "/auth/login", {"username": "mallory", "password": "demo"})
+        expect_error(wrong, 401, "invalid_grant", "login wrong password")
+        expect_error(unknown, 401, "invalid_grant", "login unknown user")
+        check(wrong[2] == unknown[2], "wrong password and unknown user: the same answer")
+        login_raw(b'{"username":"demo","password":"demo"}', "cross-site login (Sec-Fetch-Site)",
+                  403, "invalid_request", {"Sec-Fetch-Site": "cross-site"})
+        login_raw(b'{"username":"demo","password":"demo"}', "cross-origin login (Origin)",
+                  403, "invalid_request", {"Origin": "https://evil.example"})
+        st, _, _ = s.request("POST", "/auth/login", {"username": "demo", "password": "demo"},
+                             {"Origin": "http://127.0.0.1:%d" % s.port,
+                              "Sec-Fetch-Site": "same-origin"})
+        check(st == 200, "same-origin login (Origin = this host) → 200")
+        login_raw(b'{"username":"demo","password":"' + b"x" * 17000 + b'"}',
+                  "login body over 16 KiB", 413)
+
+        # GET /api/me
+        st, hl, b = s.request("GET", "/api/me", headers=bearer(at))
+        check(st == 200, "/api/me with access token → 200, got %s %r" % (st, b))
+        check(set(b) == {"sub", "iss", "aud", "exp", "iat", "jti"} and b["sub"] == "demo" and
+              b["iss"] == "authgate-demo" and b["aud"] == "authgate-demo",
+              "/api/me body shape %r" % b)
+        st, hl, b = s.request("GET", "/api/me")
+        check(st == 401 and header(hl, "WWW-Authenticate") == 'Bearer realm="authgate-demo"',
+              "/api/me without credentials → 401, WWW-Authenticate without error (H-05): %r"
+              % header(hl, "WWW-Authenticate"))
+        for what, hdrs in [("tampered signature (V-09)", bearer(tamper(at))),
+                           ("refresh token as access token (V-12)", bearer(rt)),
+                           ("garbage token (V-03)", bearer("abc.def.ghi")),
+                           ("alg none (V-01)", bearer("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")),
+                           ("access cookie only (access from header only)",
+                            {"Cookie": "__Host-access=" + at})]:
+            st, hl, b = s.request("GET", "/api/me", headers=hdrs)
+            check(st == 401, "/api/me %s → 401, got %s" % (what, st))
+            www = header(hl, "WWW-Authenticate") or ""
+            check(www.startswith('Bearer realm="authgate-demo"'), "%s: WWW-Authenticate" % what)
+            if "cookie" not in what:
+                check('error="invalid_token"' in www and b.get("error") == "invalid_token",
+                      "%s: error=invalid_token" % what)
+        st, hl, b = s.request("GET", "/api/me", headers={"Authorization": "Basic ZGVtbzpkZW1v"})
+        check(st == 401 and 'error=' not in (header(hl, "WWW-Authenticate") or "x"),
+              "/api/me with Basic → 401 without error (another scheme is no credential)")
+        expect_error(s.request("GET", "/api/me", headers={"Authorization": "Bearer a b"}),
+                     400, "invalid_request", "/api/me malformed Bearer (H-01)")
+
+        # URL credentials → 400 on any endpoint (H-03)
+        for name in URL_CREDENTIAL_NAMES:
+            for method, path in [("GET", "/api/me"), ("GET", "/healthz"), ("GET", "/"),
+                                 ("GET", "/.well-known/jwks.json"), ("POST", "/auth/refresh"),
+                                 ("POST", "/auth/login"), ("GET", "/no-such-path")]:
+                expect_error(s.request(method, "%s?%s=%s" % (path, name, at)), 400,
+                             "invalid_request", "%s %s?%s= (H-03)" % (method, path, name))
+        expect_error(s.request("GET", "/api/me?x=1&acc%65ss_token=abc", headers=bearer(at)), 400,
+                     "invalid_request", "percent-encoded access_token name (H-03)")
+        st, _, _ = s.request("GET", "/api/me?page=2", headers=bearer(at))
+        check(st == 200, "an innocent query string is fine")
+
+        # 404 and 405 + Allow
+        expect_error(s.request("GET", "/nope"), 404, "invalid_request", "unknown path → 404")
+        expect_error(s.request("GET", "/auth"), 404, "invalid_request", "/auth → 404")
+        for method, path, allow in [("GET", "/auth/refresh", "POST"),
+                                    ("GET", "/auth/login", "POST"),
+                                    ("PUT", "/auth/logout", "POST"),
+                                    ("DELETE", "/auth/logout-all", "POST"),
+                                    ("POST", "/api/me", "GET"), ("POST", "/healthz", "GET"),
+                                    ("POST", "/", "GET"),
+                                    ("PUT", "/.well-known/jwks.json", "GET")]:
+            res = s.request(method, path)
+            expect_error(res, 405, "invalid_request", "%s %s → 405" % (method, path))
+            got = [a.strip() for a in (header(res[1], "Allow") or "").split(",")]
+            check(allow in got, "%s %s: Allow lists %s (got %r)" % (method, path, allow, got))
+
+
+def group_refresh():
+    with Server("--user", "alice:wonder", "--user", "bob:builder") as s:
+        # header channel: successor in the body, no cookies
+        b, _ = s.login("token", "alice", "wonder")
+        r1 = b["refresh_token"]
+        st, hl, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        check(st == 200 and b2.get("refresh_token") and b2.get("access_token") and
+              b2.get("token_type") == "Bearer" and "refresh_expires_in" in b2,
+              "refresh (header) → 200 with a new pair in the body: %r" % b2)
+        check(header(hl, "Cache-Control") == "no-store" and not set_cookies(hl),
+              "refresh (header): no-store, no cookie")
+        r2 = b2["refresh_token"]
+        check(r2 != r1, "rotation gives a new refresh token (R-01)")
+        st, _, me = s.request("GET", "/api/me", headers=bearer(b2["access_token"]))
+        check(st == 200 and me["sub"] == "alice", "new access token works")
+
+        # reuse of the rotated token → 401 and the newest token dies too (R-02)
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
+                     "invalid_grant", "reuse of a rotated refresh token")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r2)), 401,
+                     "invalid_grant", "newest token of a reused family (R-02)")
+
+        # failure codes
+        b, _ = s.login("token", "alice", "wonder")
+        rt, at = b["refresh_token"], b["access_token"]
+        expect_error(s.request("POST", "/auth/refresh"), 401, "invalid_grant",
+                     "refresh without a token")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(at)), 401,
+                     "invalid_grant", "access token at /auth/refresh (V-12)")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(tamper(rt))), 401,
+                     "invalid_grant", "tampered refresh token (V-09, R-04)")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer("x.y.z")), 401,
+                     "invalid_grant", "garbage refresh token")
+        st, _, _ = s.request("POST", "/auth/refresh", headers=bearer(rt))
+        check(st == 200, "a forged token carrying a live jti changed nothing (R-04)")
+
+        # cookie channel
+        b, ck = s.login("cookie", "alice", "wonder")
+        csrf = b["csrf_token"]
+        st, hl, b3 = s.request("POST", "/auth/refresh", headers=cookie_headers(ck, csrf))
+        check(st == 200 and "refresh_token" not in b3 and b3.get("csrf_token"),
+              "refresh (cookie) → 200, successor in the cookie only: %r" % b3)
+        ck3 = set_cookies(hl)
+        check(set(ck3) == {"__Host-refresh", "__Host-csrf"} and
+              ck3["__Host-refresh"][0] != ck["__Host-refresh"][0] and
+              "httponly" in ck3["__Host-refresh"][1], "refresh (cookie) sets new cookies")
+        check(ck3["__Host-csrf"][0] == b3["csrf_token"], "new csrf_token equals its cookie")
+        expect_error(s.request("POST", "/auth/refresh", headers=cookie_headers(ck3)), 403,
+                     "invalid_request", "cookie without X-CSRF-Token (C-01)")
+        expect_error(s.request("POST", "/auth/refresh",
+                               headers=cookie_headers(ck3, "A" * 43)), 403,
+                     "invalid_request", "wrong X-CSRF-Token (C-01)")
+        h = cookie_headers(ck3, b3["csrf_token"])
+        h["Sec-Fetch-Site"] = "cross-site"
+        expect_error(s.request("POST", "/auth/refresh", headers=h), 403, "invalid_request",
+                     "cookie refresh with Sec-Fetch-Site: cross-site (C-01)")
+        # another session's matching csrf cookie + header pair (cookie tossing) (C-02)
+        bb, ckb = s.login("cookie", "bob", "builder")
+        mixed = {"__Host-refresh": ck3["__Host-refresh"], "__Host-csrf": ckb["__Host-csrf"]}
+        expect_error(s.request("POST", "/auth/refresh",
+                               headers=cookie_headers(mixed, bb["csrf_token"])), 403,
+                     "invalid_request", "CSRF token of another session (C-02)")
+        both = cookie_headers(ck3, b3["csrf_token"])
+        both["Authorization"] = "Bearer " + rt
+        expect_error(s.request("POST", "/auth/refresh", headers=both), 400, "invalid_request",
+                     "cookie and Authorization at once (H-04)")
+        st, _, _ = s.request("POST", "/auth/refresh", headers=cookie_headers(ck3, b3["csrf_token"]))
+        check(st == 200, "cookie refresh still works after the refused attempts")
+
+        # 16 concurrent refreshes of one token → exactly one 200 (R-05)
+        b, _ = s.login("token", "bob", "builder")
+        tok = b["refresh_token"]
+        results = []
+        barrier = threading.Barrier(16)
+
+        def worker():
+            barrier.wait()
+            try:
+                results.append(s.request("POST", "/auth/refresh", headers=bearer(tok))[0])
+            except Exception as e:  # a dropped connection must fail the test
+                results.append(repr(e))
+        ts = [threading.Thread(target=worker) for _ in range(16)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        check(results.count(200) == 1 and results.count(401) == 15,
+              "16 concurrent refreshes: exactly one 200, fifteen 401 (got %r)" % results)
+
+        # logout (header channel): 204, family revoked
+        b, _ = s.login("token", "alice", "wonder")
+        st, hl, body = s.request("POST", "/auth/logout", headers=bearer(b["refresh_token"]))
+        check(st == 204 and not body and not set_cookies(hl), "logout (header) → 204")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(b["refresh_token"])), 401,
+                     "invalid_grant", "refresh after logout")
+        expect_error(s.request("POST", "/auth/logout", headers=bearer(b["refresh_token"])), 401,
+                     "invalid_grant", "logout twice")
+        expect_error(s.request("POST", "/auth/logout"), 401, "invalid_grant", "logout, no token")
+        expect_error(s.request("POST", "/auth/logout", headers=bearer(b["access_token"])), 401,
+                     "invalid_grant", "logout with an access token")
+
+        # logout (cookie channel): 204, both cookies cleared
+        b, ck = s.login("cookie", "alice", "wonder")
+        expect_error(s.request("POST", "/auth/logout", headers=cookie_headers(ck)), 403,
+                     "invalid_request", "logout cookie without CSRF")
+        st, hl, _ = s.request("POST", "/auth/logout", headers=cookie_headers(ck, b["csrf_token"]))
+        cl = set_cookies(hl)
+        check(st == 204 and set(cl) == {"__Host-refresh", "__Host-csrf"} and
+              all(v[1].get("max-age") == "0" for v in cl.values()),
+              "logout (cookie) → 204 clearing both cookies with Max-Age=0: %r" % cl)
+        expect_error(s.request("POST", "/auth/refresh", headers=cookie_headers(ck, b["csrf_token"])),
+                     401, "invalid_grant", "cookie refresh after logout")
+
+        # logout-all: every family of the subject, no one else's
+        a1, _ = s.login("token", "alice", "wonder")
+        a2, a2ck = s.login("cookie", "alice", "wonder")
+        b1, _ = s.login("token", "bob", "builder")
+        st, _, _ = s.request("POST", "/auth/logout-all", headers=bearer(a1["refresh_token"]))
+        check(st == 204, "logout-all → 204")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(a1["refresh_token"])), 401,
+                     "invalid_grant", "logout-all: the calling session is revoked")
+        expect_error(s.request("POST", "/auth/refresh",
+                               headers=cookie_headers(a2ck, a2["csrf_token"])), 401,
+                     "invalid_grant", "logout-all: the subject's other session is revoked")
+        st, _, _ = s.request("POST", "/auth/refresh", headers=bearer(b1["refresh_token"]))
+        check(st == 200, "logout-all leaves other subjects alone")
+        expect_error(s.request("POST", "/auth/logout-all", headers=bearer(a1["refresh_token"])),
+                     401, "invalid_grant", "logout-all with a revoked token")
+
+    # expiry: short TTLs without leeway
+    with Server("--access-ttl", "1", "--refresh-ttl", "2", "--leeway", "0") as s:
+        b, _ = s.login("token")
+        time.sleep(3.2)
+        st, hl, _ = s.request("GET", "/api/me", headers=bearer(b["access_token"]))
+        check(st == 401 and 'error="invalid_token"' in (header(hl, "WWW-Authenticate") or ""),
+              "expired access token → 401 invalid_token (V-15)")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(b["refresh_token"])), 401,
+                     "invalid_grant", "expired refresh token")
+
+
+def group_raw():
+    with Server() as s:
+        b, ck = s.login("token")
+        at, rt = b["access_token"], b["refresh_token"]
+        host = "Host: 127.0.0.1:%d\r\n" % s.port
+
+        def raw(method, path, hdrs, body=b""):
+            return s.raw(("%s %s HTTP/1.1\r\n%s%sContent-Length: %d\r\nConnection: close\r\n\r\n"
+                          % (method, path, host, hdrs, len(body))).encode() + body)
+
+        # duplicate Authorization headers → 400 (H-02, M-01)
+        st, _, body = raw("GET", "/api/me", "Authorization: Bearer %s\r\nAuthorization: Bearer %s\r\n"
+                          % (at, at))
+        check(st == 400 and json.loads(body)["error"] == "invalid_request",
+              "/api/me with two Authorization fields → 400 (H-02)")
+        st, _, _ = raw("POST", "/auth/refresh", "Authorization: Bearer %s\r\nAuthorization: Bearer %s\r\n"
+                       % (rt, rt))
+        check(st == 400, "/auth/refresh with two Authorization fields → 400 (H-02)")
+        st, _, _ = raw("GET", "/api/me", "Authorization: Bearer %s, Bearer %s\r\n" % (at, at))
+        check(st == 400, "comma-combined Authorization → 400 (H-02)")
+        st, _, _ = raw("GET", "/api/me", "Authorization: Bearer %s\r\n" % at)
+        check(st == 200, "raw single Authorization → 200")
+
+        # duplicate cookies → 400 (H-07, H-08)
+        c, cck = s.login("cookie")
+        rv, cv = cck["__Host-refresh"][0], cck["__Host-csrf"][0]
+        csrf = "X-CSRF-Token: %s\r\n" % c["csrf_token"]
+        st, _, _ = raw("POST", "/auth/refresh", csrf +
+                       "Cookie: __Host-refresh=%s; __Host-refresh=%s; __Host-csrf=%s\r\n" % (rv, rv, cv))
+        check(st == 400, "same refresh cookie twice in one field → 400 (H-07)")
+        st, _, _ = raw("POST", "/auth/refresh", csrf + "Cookie: __Host-refresh=%s; __Host-csrf=%s\r\n"
+                       "Cookie: __Host-refresh=%s\r\n" % (rv, cv, rv))
+        check(st == 400, "refresh cookie in two Cookie fields → 400 (H-07, H-08)")
+        st, _, _ = raw("POST", "/auth/refresh", csrf + "Cookie: __Host-refresh=%s; __Host-csrf=%s\r\n"
+                       "Cookie: __Host-csrf=%s\r\n" % (rv, cv, cv))
+        check(st in (400, 403), "csrf cookie twice → refused (got %d)" % st)
+        st, _, _ = raw("POST", "/auth/refresh", csrf + "Cookie: __Host-refresh=%s; __Host-csrf=%s\r\n"
+                       % (rv, cv))
+        check(st == 200, "raw cookie refresh → 200 after the refused attempts")
+
+        # 1 MiB body → 413, server still answering
+        big = b"{" + b" " * (1 << 20) + b"}"
+        st, _, _ = s.request("POST", "/auth/login", big, {"Content-Type": "application/json"})
+        check(st == 413, "1 MiB body → 413 (got %d)" % st)
+        st, _, _ = raw("POST", "/auth/login", "Content-Type: application/json\r\n", big)
+        check(st == 413, "1 MiB raw body → 413")
+        st, _, _ = s.raw(("POST /auth/login HTTP/1.1\r\n%sContent-Length: %d\r\n"
+                          "Expect: 100-continue\r\n\r\n" % (host, 1 << 20)).encode())
+        check(st == 413, "1 MiB announced with Expect: 100-continue → 413 before the body")
+        st, _, _ = s.raw(("POST /auth/login HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n"
+                          % (host, 1 << 30)).encode())
+        check(st == 413, "1 GiB announced → 413 at once")
+        chunked = b"".join(b"4000\r\n" + b"a" * 0x4000 + b"\r\n" for _ in range(8)) + b"0\r\n\r\n"
+        st, _, _ = s.raw(("POST /auth/login HTTP/1.1\r\n%sTransfer-Encoding: chunked\r\n\r\n"
+                          % host).encode() + chunked)
+        check(st == 413, "128 KiB chunked body → 413")
+        st, _, _ = s.request("GET", "/healthz")
+        check(st == 200, "server still answers after oversized bodies")
+        st, _, _ = s.request("POST", "/auth/login", b'{"username":"demo","password":"demo","session":"token"}'
+                             + b" " * 16000, {"Content-Type": "application/json"})
+        check(st == 200, "a body just under 16 KiB is accepted")
+
+        # HTTP/1.1 without Host → 400 (STRICT_FOR_CLIENT, M-06)
+        st, _, _ = s.raw(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+        check(st == 400, "HTTP/1.1 without Host → 400 (M-06)")
+        st, _, _ = s.request("GET", "/healthz")
+        check(st == 200, "server healthy at the end")
+
+
+def group_restart():
+    work = tempfile.mkdtemp(prefix="agdemo-restart-")
+    try:
+        s = Server(workdir=work).start()
+        b, _ = s.login("token")
+        c, cck = s.login("cookie")
+        jwks1 = s.request("GET", "/.well-known/jwks.json")[2]
+        rc = s.stop(signal.SIGTERM)
+        check(rc == 0, "SIGTERM → exit 0 (got %s)" % rc)
+        keys = os.path.join(work, "keys")
+        check(os.stat(keys).st_mode & 0o777 == 0o700, "key dir mode 0700")
+        for f in os.listdir(keys):
+            check(os.stat(os.path.join(keys, f)).st_mode & 0o777 == 0o600, "%s mode 0600" % f)
+            with open(os.path.join(keys, f)) as fh:
+                jwk = json.load(fh)
+            check("d" in jwk or "k" in jwk, "%s is a private JWK" % f)
+
+        s = Server(workdir=work).start()
+        check(s.request("GET", "/.well-known/jwks.json")[2] == jwks1, "same JWKS after restart")
+        st, _, me = s.request("GET", "/api/me", headers=bearer(b["access_token"]))
+        check(st == 200 and me["sub"] == "demo", "access token valid after restart")
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(b["refresh_token"]))
+        check(st == 200, "refresh works after restart (SQLite store, same keys)")
+        st, _, _ = s.request("POST", "/auth/refresh", headers=cookie_headers(cck, c["csrf_token"]))
+        check(st == 200, "cookie session (CSRF secret) survives restart")
+        rc = s.stop(signal.SIGINT)
+        check(rc == 0, "SIGINT → exit 0 (got %s)" % rc)
+
+        # nothing lost: the rotation of the previous run is still known
+        s = Server(workdir=work).start()
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(b["refresh_token"])), 401,
+                     "invalid_grant", "reuse across a restart is still detected (R-01)")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"])), 401,
+                     "invalid_grant", "newest token dead after reuse across restart (R-02)")
+        check(s.stop() == 0, "SIGTERM → exit 0")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    # memory store: tokens are verifiable after restart but refresh needs the store
+    with Server(store="memory") as s:
+        s.login("token")
+
+
+def group_algs():
+    # Every algorithm of the contract works end to end. One pool thread, so
+    # that one thread verifies with both keys of a kind (access, refresh):
+    # per-thread crypto caches must not mix them up.
+    bad = []
+    for alg in ["ES256", "EdDSA", "HS256", "RS256", "PS256", "ES384"]:
+        try:
+            one_alg(alg)
+        except Fail as e:
+            bad.append("%s: %s" % (alg, e))
+    check(not bad, "algorithms failing: %s" % "; ".join(bad))
+
+
+def one_alg(alg):
+    with Server("--alg", alg, "--threads", "1", store="memory") as s:
+        b, _ = s.login("token")
+        st, _, _ = s.request("GET", "/api/me", headers=bearer(b["access_token"]))
+        check(st == 200, "%s: /api/me → 200" % alg)
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(b["refresh_token"]))
+        check(st == 200, "%s: refresh after /api/me on the same thread → 200, got %s %r"
+              % (alg, st, b2))
+        keys = s.request("GET", "/.well-known/jwks.json")[2]["keys"]
+        if alg == "HS256":
+            check(keys == [], "HS256: JWKS is empty (no public form)")
+        else:
+            check(len(keys) == 1 and keys[0]["alg"] == alg, "%s: JWKS alg" % alg)
+        h = json.loads(b64d(b["access_token"].split(".")[0]))
+        hr = json.loads(b64d(b["refresh_token"].split(".")[0]))
+        check(h["typ"] == "at+jwt" and hr["typ"] == "rt+jwt", "%s: explicit typ (V-12)" % alg)
+        check(h["kid"] != hr["kid"], "%s: separate access and refresh keys (I-01)" % alg)
+
+
+def group_keys():
+    work = tempfile.mkdtemp(prefix="agdemo-keys-")
+    try:
+        keys = os.path.join(work, "keys")
+        with Server(store="memory", workdir=work):
+            pass
+        # mismatched algorithm
+        rc, out, err = Server("--alg", "EdDSA", store="memory", workdir=work).start(expect_ok=False)
+        check(rc != 0 and "ES256" in err and "EdDSA" in err,
+              "key dir for ES256 with --alg EdDSA refuses to start: %r" % err)
+        # a key file others can read
+        os.chmod(os.path.join(keys, "access.jwk"), 0o644)
+        rc, out, err = Server(store="memory", workdir=work).start(expect_ok=False)
+        check(rc != 0 and "access.jwk" in err, "group/other-readable key refused: %r" % err)
+        os.chmod(os.path.join(keys, "access.jwk"), 0o600)
+        # unreadable (malformed) key
+        with open(os.path.join(keys, "refresh.jwk"), "w") as fh:
+            fh.write("not a jwk")
+        rc, out, err = Server(store="memory", workdir=work).start(expect_ok=False)
+        check(rc != 0 and "refresh.jwk" in err, "malformed key refused: %r" % err)
+        # weak key: a 16-byte HS256 secret (V-17)
+        shutil.rmtree(keys)
+        with Server("--alg", "HS256", store="memory", workdir=work):
+            pass
+        with open(os.path.join(keys, "access.jwk"), "w") as fh:
+            json.dump({"kty": "oct", "alg": "HS256", "kid": "weak", "k": "AAAAAAAAAAAAAAAAAAAAAA"},
+                      fh)
+        rc, out, err = Server("--alg", "HS256", store="memory", workdir=work).start(expect_ok=False)
+        check(rc != 0 and "weak" in err, "weak HS256 key refused (V-17): %r" % err)
+        # weak server secret
+        shutil.rmtree(keys)
+        with Server(store="memory", workdir=work):
+            pass
+        with open(os.path.join(keys, "secret.jwk"), "w") as fh:
+            json.dump({"kty": "oct", "k": "AAAA"}, fh)
+        rc, out, err = Server(store="memory", workdir=work).start(expect_ok=False)
+        check(rc != 0 and "secret.jwk" in err, "short server secret refused: %r" % err)
+        # incomplete key dir
+        os.unlink(os.path.join(keys, "secret.jwk"))
+        rc, out, err = Server(store="memory", workdir=work).start(expect_ok=False)
+        check(rc != 0 and "incomplete" in err, "incomplete key dir refused: %r" % err)
+        # key dir open to others
+        shutil.rmtree(keys)
+        os.mkdir(keys, 0o755)
+        os.chmod(keys, 0o755)
+        rc, out, err = Server(store="memory", workdir=work).start(expect_ok=False)
+        check(rc != 0 and "chmod 700" in err, "key dir mode 0755 refused: %r" % err)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    # stores and flags
+    rc, out, err = Server(store="postgres:host=/nonexistent").start(expect_ok=False)
+    check(rc != 0 and "PostgreSQL" in err, "postgres store: clear error: %r" % err)
+    for bad in [["--alg", "none"], ["--alg", "HS512"], ["--threads", "0"], ["--access-ttl", "x"],
+                ["--user", "nopassword"], ["--store", "redis:x"], ["--bogus", "1"],
+                ["--listen"]]:
+        rc, out, err = Server(*bad, store=None).start(expect_ok=False)
+        check(rc == 2 and "usage" in err, "usage error %r → exit 2" % bad)
+    rc, out, err = Server("--listen", "not-an-address", store="memory").start(expect_ok=False)
+    check(rc != 0 and "--listen" in err, "bad --listen refused")
+
+
+def b64d(s):
+    import base64
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+# ---------------------------------------------------------------- browser
+
+def group_npm_install(node_dir):
+    """Installs playwright-core into node_dir (build-local); fails loudly."""
+    os.makedirs(node_dir, exist_ok=True)
+    if os.path.isdir(os.path.join(node_dir, "node_modules", "playwright-core")):
+        return
+    npm = shutil.which("npm")
+    check(npm is not None, "npm is missing: apt-get install npm (or nodejs with npm)")
+    r = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", node_dir,
+                        "playwright-core@1"], capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, "npm install playwright-core failed:\n%s%s" % (r.stdout, r.stderr))
+
+
+def group_browser(node_dir):
+    chromium = os.environ.get("AG_CHROMIUM", "/usr/bin/chromium")
+    check(os.access(chromium, os.X_OK),
+          "BROWSER TEST CANNOT RUN: %s is missing — apt-get install chromium" % chromium)
+    check(shutil.which("node") is not None, "BROWSER TEST CANNOT RUN: node is missing")
+    check(os.path.isdir(os.path.join(node_dir, "node_modules", "playwright-core")),
+          "BROWSER TEST CANNOT RUN: playwright-core not installed in %s" % node_dir)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser.mjs")
+    # Both loopback spellings: Chromium must store __Host- (Secure) cookies
+    # over plain http on each. A short access TTL lets the page's own timer
+    # refresh during the test.
+    for host in ("127.0.0.1", "localhost"):
+        with Server("--access-ttl", "40") as s:
+            profile = tempfile.mkdtemp(prefix="agdemo-chromium-")
+            try:
+                r = subprocess.run(["node", script, "--node-dir", node_dir, "--chromium", chromium,
+                                    "--profile", profile, "--url",
+                                    "http://%s:%d/" % (host, s.port)],
+                                   capture_output=True, text=True, timeout=300)
+            finally:
+                shutil.rmtree(profile, ignore_errors=True)
+            sys.stdout.write("-- http://%s\n" % host + r.stdout)
+            sys.stderr.write(r.stderr)
+            check(r.returncode == 0, "browser test on %s failed (exit %d)" % (host, r.returncode))
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    global BIN, DEFAULT_STORE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin")
+    ap.add_argument("--node-dir")
+    ap.add_argument("--memory-only", action="store_true",
+                    help="the build has no SQLite store: use memory, skip restart")
+    ap.add_argument("group")
+    a = ap.parse_args()
+    BIN = os.path.abspath(a.bin) if a.bin else None
+    if a.memory_only:
+        DEFAULT_STORE = "memory"
+    if a.node_dir:
+        a.node_dir = os.path.abspath(a.node_dir)
+    groups = {"algs": group_algs, "contract": group_contract, "refresh": group_refresh, "raw": group_raw,
+              "restart": group_restart, "keys": group_keys}
+    try:
+        if a.group in groups:
+            check(BIN and os.access(BIN, os.X_OK), "--bin must name the built authgate-demo")
+            groups[a.group]()
+        elif a.group == "npm-install":
+            group_npm_install(a.node_dir)
+        elif a.group == "browser":
+            group_browser(a.node_dir)
+        else:
+            ap.error("unknown group " + a.group)
+    except Fail as e:
+        print("FAIL [%s]: %s" % (a.group, e), file=sys.stderr)
+        return 1
+    print("ok [%s]" % a.group)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
