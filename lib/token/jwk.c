@@ -116,6 +116,8 @@ static ag_err get_str(const jctx *c, json_t *o, const char *name, const char **s
 
 static bool str_is(const char *s, size_t len, const char *lit)
 {
+    if (lit == NULL)
+        return false;
     size_t n = strlen(lit);
     return s != NULL && len == n && memcmp(s, lit, n) == 0;
 }

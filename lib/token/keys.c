@@ -10,8 +10,9 @@
  *   RSA      rsaEncryption keys only; modulus 2048..16384 bits; e odd, > 1,
  *            at most 64 bits; no ROCA fingerprint (CVE-2017-15361);
  *            OpenSSL's public check (odd, composite, no small factors);
- *            private keys: the full pairwise check when the CRT factors are
- *            present, else a sign-then-verify round trip.
+ *            private keys: exact CRT consistency (n = p·q, dp, dq, qi,
+ *            e·d ≡ 1) when the factors are present, and always a
+ *            sign-then-verify round trip.
  *   EC       named curve P-256 (ES256) or P-384 (ES384) only; OpenSSL's full
  *            public check (on the curve, in the subgroup); private keys: the
  *            pairwise check (d·G = Q).
@@ -263,8 +264,7 @@ done:
     return err;
 }
 
-/* Consistency of a private RSA key that has no CRT factors (OpenSSL's
- * pairwise check needs p and q): sign a fixed message, verify it. */
+/* Consistency of a private RSA key: sign a fixed message, verify it. */
 static bool rsa_sign_roundtrip(EVP_PKEY *pkey)
 {
     static const uint8_t msg[] = "authgate key consistency check";
@@ -281,6 +281,66 @@ static bool rsa_sign_roundtrip(EVP_PKEY *pkey)
         EVP_DigestVerify(m, sig, sig_len, msg, sizeof(msg)) == 1)
         ok = true;
     EVP_MD_CTX_free(m);
+    return ok;
+}
+
+/*
+ * The CRT members of a private RSA key agree with n, e and d:
+ * n = p·q, p ≠ q, 0 < d < n, dp = d mod (p−1), dq = d mod (q−1),
+ * e·dp ≡ 1 (mod p−1), e·dq ≡ 1 (mod q−1) (so e·d ≡ 1 mod lcm(p−1, q−1)),
+ * 0 < qi < p and qi·q ≡ 1 (mod p). Exact arithmetic, milliseconds; OpenSSL's
+ * pairwise check would add primality tests of p and q (half a second for
+ * RSA-3072) that guard against nothing a private key's holder can't do.
+ */
+static bool rsa_crt_consistent(const EVP_PKEY *pkey)
+{
+    static const char *const names[8] = {
+        OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
+        OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+        OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+        OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
+    BIGNUM *v[8] = {0};
+    BN_CTX *ctx = BN_CTX_secure_new();
+    bool ok = false;
+    if (ctx == NULL)
+        return false;
+    for (int i = 0; i < 8; i++)
+        if (EVP_PKEY_get_bn_param(pkey, names[i], &v[i]) != 1)
+            goto done;
+    const BIGNUM *n = v[0], *e = v[1], *d = v[2], *p = v[3], *q = v[4], *dp = v[5], *dq = v[6],
+                 *qi = v[7];
+    BN_CTX_start(ctx);
+    BIGNUM *t = BN_CTX_get(ctx), *pm1 = BN_CTX_get(ctx), *qm1 = BN_CTX_get(ctx);
+    if (BN_CTX_get(ctx) == NULL)
+        goto end;
+    if (BN_cmp(p, BN_value_one()) <= 0 || BN_cmp(q, BN_value_one()) <= 0 || BN_cmp(p, q) == 0)
+        goto end;
+    if (!BN_mul(t, p, q, ctx) || BN_cmp(t, n) != 0)
+        goto end;
+    if (BN_is_zero(d) || BN_cmp(d, n) >= 0)
+        goto end;
+    if (!BN_sub(pm1, p, BN_value_one()) || !BN_sub(qm1, q, BN_value_one()))
+        goto end;
+    if (!BN_mod(t, d, pm1, ctx) || BN_cmp(t, dp) != 0)
+        goto end;
+    if (!BN_mod(t, d, qm1, ctx) || BN_cmp(t, dq) != 0)
+        goto end;
+    if (!BN_mod_mul(t, e, dp, pm1, ctx) || !BN_is_one(t))
+        goto end;
+    if (!BN_mod_mul(t, e, dq, qm1, ctx) || !BN_is_one(t))
+        goto end;
+    if (BN_is_zero(qi) || BN_cmp(qi, p) >= 0)
+        goto end;
+    if (!BN_mod_mul(t, qi, q, p, ctx) || !BN_is_one(t))
+        goto end;
+    ok = true;
+end:
+    BN_CTX_end(ctx);
+done:
+    BN_CTX_free(ctx);
+    for (int i = 0; i < 8; i++)
+        BN_clear_free(v[i]);
+    ERR_clear_error();
     return ok;
 }
 
@@ -344,10 +404,9 @@ ag_err ag__key_set_pkey(ag_key *key, EVP_PKEY *pkey, bool is_private)
             BIGNUM *p = NULL;
             if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_FACTOR1, &p) == 1) {
                 BN_clear_free(p);
-                ok = EVP_PKEY_pairwise_check(ctx) == 1;
-            } else {
-                ok = rsa_sign_roundtrip(pkey);
+                ok = rsa_crt_consistent(pkey);
             }
+            ok = ok && rsa_sign_roundtrip(pkey);
         } else {
             ok = EVP_PKEY_pairwise_check(ctx) == 1;
         }

@@ -514,6 +514,9 @@ START_TEST(test_rsa_rules_V17)
     json_decref(back);
     ag_free(out);
     ag_key_free(key);
+    /* ... but its d must still fit n and e: another key's d is refused */
+    json_object_set_new(o, "d", json_string(d2));
+    ck_assert_int_eq(verdict(o, 0), AG_ERR_KEY_FORMAT);
     json_decref(o);
 
     json_decref(base);
