@@ -8,7 +8,7 @@
  *   options.c   command-line flags
  *   keys.c      signing keys and the server secret in --key-dir
  *   users.c     the user table: salted PBKDF2 hashes, constant-time checks
- *   sessions.c  login / refresh / logout on top of the store (R-01…R-07)
+ *   sessions.c  issuers, verifiers and the session manager over the store
  *   server.c    libmicrohttpd: limits, body cap, routing, responses
  *   handlers.c  one small function per endpoint
  *   page.c      the self-contained HTML page served at GET /
@@ -24,6 +24,7 @@
 
 #include <authgate/error.h>
 #include <authgate/http.h>
+#include <authgate/session.h>
 #include <authgate/store.h>
 #include <authgate/token.h>
 
@@ -90,7 +91,7 @@ typedef struct demo_sessions demo_sessions;
 
 typedef struct demo_sessions_config {
     const demo_keys *keys;
-    ag_store *store;          /* borrowed; closed by the caller */
+    ag_store *store;          /* borrowed; must outlive the sessions; closed by the caller */
     const char *issuer;
     const char *audience;     /* of access tokens */
     int64_t access_ttl;
@@ -98,30 +99,15 @@ typedef struct demo_sessions_config {
     int64_t leeway;
 } demo_sessions_config;
 
-/* What login and refresh hand back. */
-typedef struct demo_pair {
-    char access[AG_TOKEN_MAX_LEN + 1];
-    char refresh[AG_TOKEN_MAX_LEN + 1];
-    int64_t access_expires_in;  /* seconds */
-    int64_t refresh_expires_in;
-    int64_t refresh_exp;        /* epoch seconds, for the cookie's Max-Age */
-    char sid[AG_SID_MAX_LEN + 1];
-} demo_pair;
-
 bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out);
 void demo_sessions_free(demo_sessions *s);
 
+/* The session manager: issue, refresh, logout (lib/session). */
+const ag_session *demo_sessions_session(const demo_sessions *s);
 const ag_verifier *demo_sessions_access_verifier(const demo_sessions *s);
 const ag_verifier *demo_sessions_refresh_verifier(const demo_sessions *s);
 /* The public JWKS of the access-token key, NUL-terminated, owned by s. */
 const char *demo_sessions_jwks(const demo_sessions *s);
-
-/* A new family for sub and its first pair. */
-ag_err demo_sessions_login(demo_sessions *s, const char *sub, demo_pair *out);
-/* Rotation of a verified refresh token; reuse revokes the family. */
-ag_err demo_sessions_refresh(demo_sessions *s, const ag_claims *rt, demo_pair *out);
-/* Revokes the verified token's family, or every family of its subject. */
-ag_err demo_sessions_logout(demo_sessions *s, const ag_claims *rt, bool everywhere);
 
 /* ---- the HTML page (page.c) ---------------------------------------- */
 

@@ -9,36 +9,9 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-/* A header value by name, for the few plain headers the handlers read
- * themselves (first occurrence; lib/http checks the credential headers). */
-static bool find_header(const demo_request *r, const char *name, ag_span *out)
+static const char *header_value(const demo_request *r, const char *name)
 {
-    size_t n = strlen(name);
-    for (size_t i = 0; i < r->nheaders; i++) {
-        const ag_header *h = &r->headers[i];
-        if (h->name.len != n)
-            continue;
-        bool same = true;
-        for (size_t k = 0; k < n && same; k++) {
-            unsigned char a = h->name.ptr[k], b = (unsigned char)name[k];
-            if (a >= 'A' && a <= 'Z')
-                a = (unsigned char)(a + 32);
-            if (b >= 'A' && b <= 'Z')
-                b = (unsigned char)(b + 32);
-            same = a == b;
-        }
-        if (same) {
-            *out = h->value;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool span_is(ag_span s, const char *text)
-{
-    size_t n = strlen(text);
-    return s.len == n && memcmp(s.ptr, text, n) == 0;
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 /* Login is not authenticated by a cookie, but a cross-site page could
@@ -48,38 +21,33 @@ static bool span_is(ag_span s, const char *text)
  * that is not this host. Non-browser clients send neither. */
 static bool same_origin(const demo_request *r)
 {
-    ag_span site, origin, host;
-    if (find_header(r, "Sec-Fetch-Site", &site) && !span_is(site, "same-origin") &&
-        !span_is(site, "none"))
+    const char *site = header_value(r, "Sec-Fetch-Site");
+    const char *origin = header_value(r, "Origin");
+    const char *host = header_value(r, MHD_HTTP_HEADER_HOST);
+    if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
         return false;
-    if (find_header(r, "Origin", &origin)) {
-        char want[300];
-        int n;
-        if (!find_header(r, "Host", &host) || host.len > 255)
-            return false;
-        for (int scheme = 0; scheme < 2; scheme++) {
-            n = snprintf(want, sizeof(want), "%s://%.*s", scheme ? "https" : "http",
-                         (int)host.len, (const char *)host.ptr);
-            if (n > 0 && (size_t)n == origin.len && memcmp(want, origin.ptr, origin.len) == 0)
-                return true;
-        }
-        return false;
+    if (origin != NULL) {
+        const char *rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+                           : strncmp(origin, "https://", 8) == 0 ? origin + 8
+                                                                 : NULL;
+        return rest != NULL && host != NULL && strcmp(rest, host) == 0;
     }
     return true;
 }
 
 /* The JSON body of a token answer (login and refresh). */
-static json_t *token_body(const demo_pair *p, const char *csrf, bool refresh_in_body)
+static json_t *token_body(const ag_session_tokens *t, const char *csrf, bool refresh_in_body)
 {
-    json_t *b = json_pack("{s:s, s:s, s:I}", "access_token", p->access, "token_type", "Bearer",
-                          "expires_in", (json_int_t)p->access_expires_in);
+    int64_t now = ag_clock_system(NULL);
+    json_t *b = json_pack("{s:s, s:s, s:I}", "access_token", t->access, "token_type", "Bearer",
+                          "expires_in", (json_int_t)(t->access_exp - now));
     if (b == NULL)
         return NULL;
     if (csrf != NULL)
         json_object_set_new(b, "csrf_token", json_string(csrf));
     if (refresh_in_body) {
-        json_object_set_new(b, "refresh_token", json_string(p->refresh));
-        json_object_set_new(b, "refresh_expires_in", json_integer(p->refresh_expires_in));
+        json_object_set_new(b, "refresh_token", json_string(t->refresh));
+        json_object_set_new(b, "refresh_expires_in", json_integer(t->refresh_exp - now));
     }
     return b;
 }
@@ -88,36 +56,41 @@ static json_t *token_body(const demo_pair *p, const char *csrf, bool refresh_in_
  * HttpOnly __Host-refresh cookie and never into the body, and a new CSRF
  * token bound to this session (C-02) goes into __Host-csrf (readable by
  * script) and the body. Token mode: both tokens in the body, no cookie. */
-static enum MHD_Result send_pair(demo_app *app, const demo_request *r, const demo_pair *p,
-                                 bool cookie_mode)
+static enum MHD_Result send_pair(demo_app *app, const demo_request *r,
+                                 const ag_session_tokens *t, bool cookie_mode)
 {
     char csrf[AG_CSRF_TOKEN_LEN + 1];
-    char c_refresh[AG_COOKIE_MAX_LEN + 256], c_csrf[512];
-    const char *cookies[2] = {c_refresh, c_csrf};
+    struct MHD_Response *resp;
     ag_cookie_spec spec;
     ag_err e;
 
     if (!cookie_mode)
-        return demo_send_json(r, 200, token_body(p, NULL, true), NULL, 0);
+        return demo_send_json(r, 200, token_body(t, NULL, true));
 
     e = ag_csrf_token_make(app->keys->secret, sizeof(app->keys->secret),
-                           (const uint8_t *)p->sid, strlen(p->sid), csrf);
+                           (const uint8_t *)t->sid, strlen(t->sid), csrf);
+    if (e != AG_OK)
+        return ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+    resp = demo_json_response(token_body(t, csrf, false));
+    if (resp == NULL)
+        return MHD_NO;
     memset(&spec, 0, sizeof(spec)); /* zero = Secure; HttpOnly; SameSite=Strict; Path=/ */
     spec.name = AG_COOKIE_REFRESH;
-    spec.value.ptr = (const uint8_t *)p->refresh;
-    spec.value.len = strlen(p->refresh);
-    spec.expires_at = p->refresh_exp; /* Max-Age = the token's remaining life (H-09) */
-    if (e == AG_OK)
-        e = ag_set_cookie_build(&spec, c_refresh, sizeof(c_refresh), NULL);
+    spec.value.ptr = (const uint8_t *)t->refresh;
+    spec.value.len = t->refresh_len;
+    spec.expires_at = t->refresh_exp; /* Max-Age = the token's remaining life (H-09) */
+    e = ag_mhd_set_cookie(resp, &spec);
     spec.name = AG_COOKIE_CSRF;
     spec.value.ptr = (const uint8_t *)csrf;
     spec.value.len = strlen(csrf);
     spec.script_readable = true; /* the page copies it into X-CSRF-Token */
     if (e == AG_OK)
-        e = ag_set_cookie_build(&spec, c_csrf, sizeof(c_csrf), NULL);
-    if (e != AG_OK)
-        return demo_send_grant_error(r, e);
-    return demo_send_json(r, 200, token_body(p, csrf, false), cookies, 2);
+        e = ag_mhd_set_cookie(resp, &spec);
+    if (e != AG_OK) {
+        MHD_destroy_response(resp);
+        return ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+    }
+    return demo_queue(r, 200, resp);
 }
 
 /* ---- GET endpoints ------------------------------------------------------ */
@@ -125,7 +98,7 @@ static enum MHD_Result send_pair(demo_app *app, const demo_request *r, const dem
 enum MHD_Result demo_handle_healthz(demo_app *app, demo_request *r)
 {
     (void)app;
-    return demo_send_json(r, 200, json_pack("{s:s}", "status", "ok"), NULL, 0);
+    return demo_send_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 enum MHD_Result demo_handle_page(demo_app *app, demo_request *r)
@@ -149,7 +122,7 @@ enum MHD_Result demo_handle_page(demo_app *app, demo_request *r)
 enum MHD_Result demo_handle_jwks(demo_app *app, demo_request *r)
 {
     json_t *jwks = json_loads(demo_sessions_jwks(app->sessions), JSON_REJECT_DUPLICATES, NULL);
-    return demo_send_json(r, 200, jwks, NULL, 0);
+    return demo_send_json(r, 200, jwks);
 }
 
 static json_t *span_string(ag_span s)
@@ -166,10 +139,12 @@ enum MHD_Result demo_handle_me(demo_app *app, demo_request *r)
     if (c == NULL)
         return MHD_NO;
     /* Access tokens come from Authorization: Bearer only (H-01…H-05). */
-    e = ag_http_authenticate(app->policy, demo_sessions_access_verifier(app->sessions), &r->http,
-                             c);
+    e = ag_mhd_authenticate(r->conn, r->method, app->policy,
+                            demo_sessions_access_verifier(app->sessions), c);
     if (e != AG_OK) {
-        ret = demo_send_resource_error(r, e);
+        /* 401 + WWW-Authenticate (RFC 6750 §3), or 400 for a malformed
+         * or ambiguous request. */
+        ret = ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_RESOURCE, DEMO_REALM);
     } else {
         json_t *b = json_object();
         json_object_set_new(b, "sub", span_string(c->sub));
@@ -178,7 +153,7 @@ enum MHD_Result demo_handle_me(demo_app *app, demo_request *r)
         json_object_set_new(b, "exp", json_integer(c->exp));
         json_object_set_new(b, "iat", json_integer(c->iat));
         json_object_set_new(b, "jti", span_string(c->jti));
-        ret = demo_send_json(r, 200, b, NULL, 0);
+        ret = demo_send_json(r, 200, b);
     }
     free(c);
     return ret;
@@ -244,7 +219,7 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r)
     json_t *root;
     const char *problem;
     enum MHD_Result ret;
-    demo_pair *pair;
+    ag_session_tokens *t;
     ag_err e;
 
     if (!same_origin(r))
@@ -263,13 +238,17 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r)
         json_decref(root);
         return demo_send_error(r, 401, "invalid_grant", "invalid username or password");
     }
-    pair = malloc(sizeof(*pair));
-    e = pair ? demo_sessions_login(app->sessions, f.username, pair) : AG_ERR_NOMEM;
-    ret = e == AG_OK ? send_pair(app, r, pair, f.cookie_mode) : demo_send_grant_error(r, e);
+    /* A new family (session) for this user; its first refresh token is
+     * stored as SHA-256(jti) only (R-03). f.username is NUL-terminated
+     * and NUL-free (jansson refuses \u0000 by default). */
+    t = malloc(sizeof(*t));
+    e = t ? ag_session_issue(demo_sessions_session(app->sessions), f.username, t) : AG_ERR_NOMEM;
+    ret = e == AG_OK ? send_pair(app, r, t, f.cookie_mode)
+                     : ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
     json_decref(root);
-    if (pair != NULL) {
-        ag_cleanse(pair, sizeof(*pair));
-        free(pair);
+    if (t != NULL) {
+        ag_session_tokens_clear(t);
+        free(t);
     }
     return ret;
 }
@@ -279,69 +258,88 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r)
 /* Takes the refresh token from the request and verifies it: the cookie
  * channel needs X-CSRF-Token equal to __Host-csrf and bound to the
  * token's own session (C-01, C-02); both channels at once, or duplicate
- * headers or cookies, are refused (H-02, H-04, H-07). The store is not
- * touched before the token has fully verified (R-04). */
+ * headers or cookies, are refused (H-02, H-04, H-07). Nothing of the store
+ * is touched here, and the session layer verifies again before it is. */
 static ag_err take_refresh_token(demo_app *app, demo_request *r, ag_http_credential *cred,
                                  ag_claims *claims)
 {
-    return ag_http_refresh_verify(app->policy, demo_sessions_refresh_verifier(app->sessions),
-                                  app->keys->secret, sizeof(app->keys->secret), &r->http, cred,
-                                  claims);
+    return ag_mhd_refresh_verify(r->conn, r->method, app->policy,
+                                 demo_sessions_refresh_verifier(app->sessions), app->keys->secret,
+                                 sizeof(app->keys->secret), cred, claims);
 }
 
 enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)
 {
     ag_http_credential cred;
     ag_claims *claims = malloc(sizeof(*claims));
-    demo_pair *pair = malloc(sizeof(*pair));
+    ag_session_tokens *t = malloc(sizeof(*t));
     enum MHD_Result ret;
-    ag_err e = (claims && pair) ? AG_OK : AG_ERR_NOMEM;
+    ag_err e = (claims && t) ? AG_OK : AG_ERR_NOMEM;
 
     if (e == AG_OK)
         e = take_refresh_token(app, r, &cred, claims);
+    /* One atomic rotation: of concurrent refreshes of one token exactly
+     * one wins (R-05); a token already used revokes its family (R-02). */
     if (e == AG_OK)
-        e = demo_sessions_refresh(app->sessions, claims, pair);
+        e = ag_session_refresh(demo_sessions_session(app->sessions), cred.token.ptr,
+                               cred.token.len, t);
     /* The successor goes back the way the old token came. */
-    ret = e == AG_OK ? send_pair(app, r, pair, cred.source == AG_SOURCE_COOKIE)
-                     : demo_send_grant_error(r, e);
-    if (pair != NULL)
-        ag_cleanse(pair, sizeof(*pair));
-    free(pair);
+    ret = e == AG_OK ? send_pair(app, r, t, cred.source == AG_SOURCE_COOKIE)
+                     : ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+    if (t != NULL) {
+        ag_session_tokens_clear(t);
+        free(t);
+    }
     free(claims);
     return ret;
 }
 
+/* 204; in cookie mode both cookies are cleared (Max-Age=0, same
+ * attributes, so the browser replaces them). */
+static enum MHD_Result send_logged_out(const demo_request *r, bool cookie_mode)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+    ag_cookie_spec spec;
+    ag_err e = AG_OK;
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (cookie_mode) {
+        memset(&spec, 0, sizeof(spec));
+        spec.name = AG_COOKIE_REFRESH;
+        e = ag_mhd_clear_cookie(resp, &spec);
+        spec.name = AG_COOKIE_CSRF;
+        spec.script_readable = true;
+        if (e == AG_OK)
+            e = ag_mhd_clear_cookie(resp, &spec);
+    }
+    if (e != AG_OK) {
+        MHD_destroy_response(resp);
+        return ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+    }
+    return demo_queue(r, 204, resp);
+}
+
 static enum MHD_Result logout(demo_app *app, demo_request *r, bool everywhere)
 {
+    const ag_session *session = demo_sessions_session(app->sessions);
     ag_http_credential cred;
     ag_claims *claims = malloc(sizeof(*claims));
-    char c_refresh[512], c_csrf[512];
-    const char *cookies[2] = {c_refresh, c_csrf};
-    ag_cookie_spec spec;
     ag_err e = claims ? AG_OK : AG_ERR_NOMEM;
-    bool cookie_mode;
 
     if (e == AG_OK)
         e = take_refresh_token(app, r, &cred, claims);
+    /* The contract answers logout like refresh: a session that is already
+     * revoked, expired or unknown gets 401 invalid_grant, not 204. */
     if (e == AG_OK)
-        e = demo_sessions_logout(app->sessions, claims, everywhere);
+        e = ag_session_check_sid(session, (const char *)claims->sid.ptr, claims->sid.len);
+    if (e == AG_OK)
+        e = everywhere ? ag_session_logout_all(session, cred.token.ptr, cred.token.len, NULL)
+                       : ag_session_logout(session, cred.token.ptr, cred.token.len);
     free(claims);
     if (e != AG_OK)
-        return demo_send_grant_error(r, e);
-    cookie_mode = cred.source == AG_SOURCE_COOKIE;
-    if (!cookie_mode)
-        return demo_send_empty(r, 204, NULL, 0);
-    /* Cookie mode: clear both cookies (Max-Age=0, same attributes). */
-    memset(&spec, 0, sizeof(spec));
-    spec.name = AG_COOKIE_REFRESH;
-    e = ag_set_cookie_clear(&spec, c_refresh, sizeof(c_refresh), NULL);
-    spec.name = AG_COOKIE_CSRF;
-    spec.script_readable = true;
-    if (e == AG_OK)
-        e = ag_set_cookie_clear(&spec, c_csrf, sizeof(c_csrf), NULL);
-    if (e != AG_OK)
-        return demo_send_grant_error(r, e);
-    return demo_send_empty(r, 204, cookies, 2);
+        return ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+    return send_logged_out(r, cred.source == AG_SOURCE_COOKIE);
 }
 
 enum MHD_Result demo_handle_logout(demo_app *app, demo_request *r)

@@ -26,7 +26,24 @@ typedef struct demo_upload {
 
 /* ---- responses ------------------------------------------------------ */
 
-static enum MHD_Result queue(const demo_request *r, unsigned status, struct MHD_Response *resp)
+struct MHD_Response *demo_json_response(json_t *body)
+{
+    struct MHD_Response *resp;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (text == NULL)
+        return NULL;
+    /* Content-Type: application/json and Cache-Control: no-store: token
+     * responses must never be cached (RFC 6749 §5.1); the demo says so on
+     * every JSON answer. */
+    resp = ag_mhd_json_response(text, strlen(text));
+    free(text);
+    if (resp != NULL)
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    return resp;
+}
+
+enum MHD_Result demo_queue(const demo_request *r, unsigned status, struct MHD_Response *resp)
 {
     enum MHD_Result ret;
     if (resp == NULL)
@@ -36,138 +53,19 @@ static enum MHD_Result queue(const demo_request *r, unsigned status, struct MHD_
     return ret;
 }
 
-static void add_cookies(struct MHD_Response *resp, const char *const *cookies, size_t n)
+enum MHD_Result demo_send_json(const demo_request *r, unsigned status, json_t *body)
 {
-    for (size_t i = 0; i < n; i++)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookies[i]);
-}
-
-/* A JSON response with the headers every JSON answer gets, the cookies to
- * set, and at most one extra header (Allow, WWW-Authenticate). Takes
- * ownership of body. */
-static enum MHD_Result respond_json(const demo_request *r, unsigned status, json_t *body,
-                                    const char *const *set_cookies, size_t ncookies,
-                                    const char *extra_name, const char *extra_value)
-{
-    struct MHD_Response *resp;
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (text == NULL)
-        return MHD_NO;
-    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    /* Token responses must never be cached (RFC 6749 §5.1); the demo
-     * says so on every JSON answer. */
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    if (extra_name != NULL)
-        MHD_add_response_header(resp, extra_name, extra_value);
-    add_cookies(resp, set_cookies, ncookies);
-    return queue(r, status, resp);
-}
-
-static json_t *error_body(const char *error, const char *description)
-{
-    return json_pack("{s:s, s:s}", "error", error, "error_description", description);
-}
-
-enum MHD_Result demo_send_json(const demo_request *r, unsigned status, json_t *body,
-                               const char *const *set_cookies, size_t ncookies)
-{
-    return respond_json(r, status, body, set_cookies, ncookies, NULL, NULL);
+    return demo_queue(r, status, demo_json_response(body));
 }
 
 enum MHD_Result demo_send_error(const demo_request *r, unsigned status, const char *error,
                                 const char *description)
 {
-    return respond_json(r, status, error_body(error, description), NULL, 0, NULL, NULL);
+    return demo_send_json(r, status, json_pack("{s:s, s:s}", "error", error,
+                                               "error_description", description));
 }
 
-enum MHD_Result demo_send_empty(const demo_request *r, unsigned status,
-                                const char *const *set_cookies, size_t ncookies)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    if (resp == NULL)
-        return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    add_cookies(resp, set_cookies, ncookies);
-    return queue(r, status, resp);
-}
-
-enum MHD_Result demo_send_grant_error(const demo_request *r, ag_err err)
-{
-    /* One mapping for every error (SECURITY.md §5): the wire gets the
-     * class, never the precise reason (V-18). Note 401 invalid_grant where
-     * RFC 6749 §5.2 says 400: the project contract keeps 401. */
-    ag_http_error m = ag_http_error_for(err, AG_ENDPOINT_REFRESH);
-    return demo_send_error(r, m.status, m.error ? m.error : "invalid_grant", m.description);
-}
-
-enum MHD_Result demo_send_resource_error(const demo_request *r, ag_err err)
-{
-    ag_http_error m = ag_http_error_for(err, AG_ENDPOINT_RESOURCE);
-    char www[512];
-    size_t n = 0;
-    bool have_www = m.www_authenticate &&
-                    ag_www_authenticate_for("authgate-demo", err, www, sizeof(www), &n) == AG_OK;
-    /* RFC 6750 §3: when no credential was sent at all, WWW-Authenticate
-     * carries no error code; the JSON body still names the class. */
-    return respond_json(r, m.status,
-                        error_body(m.error ? m.error : "invalid_token", m.description), NULL, 0,
-                        have_www ? MHD_HTTP_HEADER_WWW_AUTHENTICATE : NULL,
-                        have_www ? www : NULL);
-}
-
-/* ---- request plumbing ------------------------------------------------ */
-
-typedef struct header_walk {
-    demo_app *app;
-    demo_request *r;
-    bool overflow;
-} header_walk;
-
-/* Keeps every header field lib/http cares about, duplicates included, in
- * arrival order: libmicrohttpd's lookup returns only the first of a name,
- * which would hide a second Authorization or Cookie field (M-01, H-02). */
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      size_t key_size, const char *value, size_t value_size)
-{
-    header_walk *w = cls;
-    (void)kind;
-    if (!ag_http_policy_wants_header(w->app->policy, (const uint8_t *)key, key_size))
-        return MHD_YES;
-    if (w->r->nheaders == DEMO_MAX_HEADERS) {
-        w->overflow = true;
-        return MHD_NO;
-    }
-    w->r->headers[w->r->nheaders].name.ptr = (const uint8_t *)key;
-    w->r->headers[w->r->nheaders].name.len = key_size;
-    w->r->headers[w->r->nheaders].value.ptr = (const uint8_t *)value;
-    w->r->headers[w->r->nheaders].value.len = value_size;
-    w->r->nheaders++;
-    return MHD_YES;
-}
-
-/* Credentials in the URL are refused on every endpoint (H-03), before
- * routing, so that a client bug surfaces at once. libmicrohttpd hands out
- * the query only as decoded arguments; their names are checked. */
-static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-    bool *bad = cls;
-    (void)kind;
-    (void)value;
-    if (ag_http_is_url_credential_name((const uint8_t *)key, strlen(key))) {
-        *bad = true;
-        return MHD_NO;
-    }
-    return MHD_YES;
-}
+/* ---- routing ---------------------------------------------------------- */
 
 typedef enum MHD_Result (*demo_handler)(demo_app *app, demo_request *r);
 
@@ -188,34 +86,31 @@ static const demo_route routes[] = {
     {"/auth/logout-all", "POST", demo_handle_logout_all},
 };
 
+static enum MHD_Result method_not_allowed(const demo_request *r, const char *allow)
+{
+    struct MHD_Response *resp = demo_json_response(
+        json_pack("{s:s, s:s}", "error", "invalid_request", "error_description",
+                  "method not allowed"));
+    if (resp != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    return demo_queue(r, 405, resp);
+}
+
 static enum MHD_Result dispatch(demo_app *app, demo_request *r)
 {
-    bool url_credentials = false;
-    header_walk w = {app, r, false};
-
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &url_credentials);
-    if (url_credentials)
-        return demo_send_error(r, 400, "invalid_request",
-                               ag_strerror(AG_ERR_URL_CREDENTIALS));
+    /* Credentials in the URL are refused on every endpoint (H-03), before
+     * routing, so that a client bug surfaces at once. */
+    if (ag_mhd_check_url(r->conn) != AG_OK)
+        return ag_mhd_queue_error(r->conn, AG_ERR_URL_CREDENTIALS, AG_ENDPOINT_RESOURCE,
+                                  DEMO_REALM);
 
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const demo_route *rt = &routes[i];
-        bool method_ok;
+        bool is_get = strcmp(rt->method, "GET") == 0;
         if (strcmp(r->path, rt->path) != 0)
             continue;
-        method_ok = strcmp(r->method, rt->method) == 0 ||
-                    (strcmp(rt->method, "GET") == 0 && strcmp(r->method, "HEAD") == 0);
-        if (!method_ok)
-            return respond_json(r, 405, error_body("invalid_request", "method not allowed"),
-                                NULL, 0, MHD_HTTP_HEADER_ALLOW,
-                                strcmp(rt->method, "GET") == 0 ? "GET, HEAD" : "POST");
-        MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, collect_header, &w);
-        if (w.overflow)
-            return demo_send_error(r, 400, "invalid_request", "too many header fields");
-        r->http.method.ptr = (const uint8_t *)r->method;
-        r->http.method.len = strlen(r->method);
-        r->http.headers = r->headers;
-        r->http.nheaders = r->nheaders;
+        if (strcmp(r->method, rt->method) != 0 && !(is_get && strcmp(r->method, "HEAD") == 0))
+            return method_not_allowed(r, is_get ? "GET, HEAD" : "POST");
         return rt->handler(app, r);
     }
     return demo_send_error(r, 404, "invalid_request", "no such endpoint");

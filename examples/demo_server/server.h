@@ -8,38 +8,35 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include <authgate/mhd.h>
+
 #include "demo.h"
 
 /** Request bodies above this many bytes get 413 (CONTRACTS.md). */
 #define DEMO_BODY_MAX (16 * 1024)
-/** Header fields kept per request; more is refused with 400. */
-#define DEMO_MAX_HEADERS 64
+/** The realm in WWW-Authenticate (CONTRACTS.md). */
+#define DEMO_REALM "authgate-demo"
 
-/** One request as the handlers see it. */
+/** One request as the handlers see it. Credentials are never read from
+ * here: the handlers ask libauthgate-mhd, which sees every header field. */
 typedef struct demo_request {
     struct MHD_Connection *conn;
     const char *method;
     const char *path;
-    /* The header list for lib/http: every field, in arrival order, with
-     * duplicates kept (M-01), as views into libmicrohttpd's buffers. */
-    ag_header headers[DEMO_MAX_HEADERS];
-    size_t nheaders;
-    ag_http_request http;
     const uint8_t *body;
     size_t body_len;
 } demo_request;
 
-/* Responses. Each returns the MHD_queue_response result. */
-enum MHD_Result demo_send_json(const demo_request *r, unsigned status, json_t *body,
-                               const char *const *set_cookies, size_t ncookies);
+/* A JSON response (Content-Type: application/json, Cache-Control:
+ * no-store, nosniff). Takes ownership of body; NULL when out of memory. */
+struct MHD_Response *demo_json_response(json_t *body);
+/* Queues resp with status and drops our reference. */
+enum MHD_Result demo_queue(const demo_request *r, unsigned status, struct MHD_Response *resp);
+/* demo_queue(demo_json_response(body)). */
+enum MHD_Result demo_send_json(const demo_request *r, unsigned status, json_t *body);
+/* {"error": error, "error_description": description}. */
 enum MHD_Result demo_send_error(const demo_request *r, unsigned status, const char *error,
                                 const char *description);
-enum MHD_Result demo_send_empty(const demo_request *r, unsigned status,
-                                const char *const *set_cookies, size_t ncookies);
-/* An ag_err at a refresh-style endpoint (SECURITY.md §5). */
-enum MHD_Result demo_send_grant_error(const demo_request *r, ag_err err);
-/* An ag_err at a protected resource: RFC 6750 §3 with WWW-Authenticate. */
-enum MHD_Result demo_send_resource_error(const demo_request *r, ag_err err);
 
 /* Endpoints (handlers.c). */
 enum MHD_Result demo_handle_healthz(demo_app *app, demo_request *r);
