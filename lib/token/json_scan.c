@@ -767,7 +767,9 @@ static uint64_t name_sig(const uint8_t *name, size_t len, bool esc, const uint8_
                 first[len] = (uint8_t)c;
         memcpy(&head, first, 8);
     }
-    return head ^ ((uint64_t)len * UINT64_C(0x9E3779B97F4A7C15));
+    /* the odd multiplier spreads every input bit into the top bits, which
+     * pick the object's filter bit */
+    return (head ^ ((uint64_t)len * UINT64_C(0x9E3779B97F4A7C15))) * UINT64_C(0xD6E8FEB86659FD93);
 }
 
 static const uint8_t *skip_string_raw(const uint8_t *s, const uint8_t *e);
@@ -843,6 +845,7 @@ ag_err ag__json_check_object(const uint8_t *p, size_t n)
     keyent keys[KEY_SLOTS];
     uint64_t sigs[KEY_SLOTS];
     size_t nk = 0, base = 0; /* slots used; first slot of the current object */
+    uint64_t seen = 0;       /* one bit per name signature in the current object */
     bool keys_lost = false; /* too many names: check duplicates in a second pass */
 
     s = skip_ws(s, e);
@@ -855,7 +858,8 @@ object_open:
     if (!keys_lost) {
         if (nk < KEY_SLOTS) {
             keys[nk] = (keyent){NULL, base, false};
-            sigs[nk] = 0;
+            sigs[nk] = seen; /* the marker keeps the enclosing object's bits */
+            seen = 0;
             base = ++nk;
         } else {
             keys_lost = true;
@@ -879,10 +883,15 @@ member:
         size_t len = (size_t)(s - 1 - name);
         if (!keys_lost) {
             uint64_t sig = name_sig(name, len, esc, e);
-            for (size_t j = base; j < nk; j++) {
-                if (sigs[j] == sig && raw_eq(keys[j].ptr, keys[j].len, keys[j].esc, name, len, esc))
-                    return AG_ERR_MALFORMED;
+            uint64_t bit = UINT64_C(1) << (sig >> 58);
+            if (seen & bit) { /* a possible duplicate: compare signatures, then names */
+                for (size_t j = base; j < nk; j++) {
+                    if (sigs[j] == sig &&
+                        raw_eq(keys[j].ptr, keys[j].len, keys[j].esc, name, len, esc))
+                        return AG_ERR_MALFORMED;
+                }
             }
+            seen |= bit;
             if (nk < KEY_SLOTS) {
                 keys[nk] = (keyent){name, len, esc};
                 sigs[nk++] = sig;
@@ -965,6 +974,7 @@ container_close:
     if (bit_get(is_obj, depth - 1) && !keys_lost) {
         nk = base - 1; /* drop the object's names and its marker */
         base = keys[nk].len;
+        seen = sigs[nk];
     }
     if (--depth > 0)
         goto after_value;
