@@ -101,8 +101,9 @@ static const char usage_decode[] =
     "Prints {\"header\":...,\"payload\":...} WITHOUT verifying anything (a warning\n"
     "says so on stderr). Exit 1 when the token is malformed.\n";
 
-static int usage_error(const char *usage) {
-    fputs(usage, stderr);
+/* After a specific message: point at the command's help. Returns CLI_EXIT_USAGE. */
+static int usage_error(const char *cmd) {
+    fprintf(stderr, "authgate: see 'authgate %s --help'\n", cmd);
     return CLI_EXIT_USAGE;
 }
 
@@ -203,23 +204,23 @@ static int cmd_keygen(int argc, char **argv) {
         }
         if ((m = cli_opt("--alg", argc, argv, &i, &v)) != 0) {
             if (m < 0 || !cli_set_once("--alg", &alg_s, v))
-                return usage_error(usage_keygen);
+                return usage_error("keygen");
         } else if ((m = cli_opt("--kid", argc, argv, &i, &v)) != 0) {
             if (m < 0 || !cli_set_once("--kid", &kid, v))
-                return usage_error(usage_keygen);
+                return usage_error("keygen");
         } else {
             cli_err("keygen: unexpected argument '%s'", argv[i]);
-            return usage_error(usage_keygen);
+            return usage_error("keygen");
         }
     }
     if (alg_s == NULL) {
         cli_err("keygen: --alg is required");
-        return usage_error(usage_keygen);
+        return usage_error("keygen");
     }
     ag_alg alg;
     if (ag_alg_from_name(alg_s, strlen(alg_s), &alg) != AG_OK) {
         cli_err("keygen: unknown algorithm '%s'", alg_s);
-        return usage_error(usage_keygen);
+        return usage_error("keygen");
     }
     ag_key *key = NULL;
     ag_err e = ag_key_generate(alg, kid, &key);
@@ -321,7 +322,7 @@ static int cmd_jwks(int argc, char **argv) {
         first = 3;
     if (first >= argc) {
         cli_err("jwks: no files given");
-        return usage_error(usage_jwks);
+        return usage_error("jwks");
     }
     ag_keyring *ring = NULL;
     if (ag_keyring_new(NULL, &ring) != AG_OK) {
@@ -443,31 +444,31 @@ static int cmd_issue(int argc, char **argv) {
             ok = false;
         }
         if (!ok) {
-            rc = usage_error(usage_issue);
+            rc = usage_error("issue");
             goto out;
         }
     }
     if (key_path == NULL || sub == NULL) {
         cli_err("issue: --key and --sub are required");
-        rc = usage_error(usage_issue);
+        rc = usage_error("issue");
         goto out;
     }
     ag_token_kind kind = AG_TOKEN_ACCESS;
     if (type_s != NULL && !parse_kind(type_s, &kind)) {
-        rc = usage_error(usage_issue);
+        rc = usage_error("issue");
         goto out;
     }
     int64_t ttl = kind == AG_TOKEN_REFRESH ? CLI_DEFAULT_TTL_REFRESH : CLI_DEFAULT_TTL_ACCESS;
     if (ttl_s != NULL && !cli_parse_i64(ttl_s, 1, CLI_TTL_MAX, &ttl)) {
         cli_err("issue: --ttl must be a whole number of seconds, 1..%lld",
                 (long long)CLI_TTL_MAX);
-        rc = usage_error(usage_issue);
+        rc = usage_error("issue");
         goto out;
     }
     int64_t now = 0;
     if (now_s != NULL && !cli_parse_i64(now_s, 0, AG_NUMERICDATE_MAX, &now)) {
         cli_err("issue: --now must be epoch seconds, 0..%lld", (long long)AG_NUMERICDATE_MAX);
-        rc = usage_error(usage_issue);
+        rc = usage_error("issue");
         goto out;
     }
     char sidbuf[AG_B64URL_ENCODED_LEN(32) + 1];
@@ -588,7 +589,7 @@ static int cmd_verify(int argc, char **argv) {
         if (opts_done || a[0] != '-' || a[1] != '-') {
             if (token_arg != NULL) {
                 cli_err("verify: one token only");
-                return usage_error(usage_verify);
+                return usage_error("verify");
             }
             token_arg = a;
             continue;
@@ -604,28 +605,28 @@ static int cmd_verify(int argc, char **argv) {
             ok = false;
         }
         if (!ok)
-            return usage_error(usage_verify);
+            return usage_error("verify");
     }
     if ((key_path == NULL) == (jwks_path == NULL)) {
         cli_err("verify: give exactly one of --key and --jwks");
-        return usage_error(usage_verify);
+        return usage_error("verify");
     }
     if (token_arg == NULL) {
         cli_err("verify: no token (give it as an argument, or '-' for stdin)");
-        return usage_error(usage_verify);
+        return usage_error("verify");
     }
     ag_token_kind kind = AG_TOKEN_ANY;
     if (type_s != NULL && !parse_kind(type_s, &kind))
-        return usage_error(usage_verify);
+        return usage_error("verify");
     int64_t leeway = AG_LEEWAY_DEFAULT;
     if (leeway_s != NULL && !cli_parse_i64(leeway_s, 0, AG_LEEWAY_MAX, &leeway)) {
         cli_err("verify: --leeway must be 0..%d seconds", AG_LEEWAY_MAX);
-        return usage_error(usage_verify);
+        return usage_error("verify");
     }
     int64_t now = 0;
     if (now_s != NULL && !cli_parse_i64(now_s, 0, AG_NUMERICDATE_MAX, &now)) {
         cli_err("verify: --now must be epoch seconds, 0..%lld", (long long)AG_NUMERICDATE_MAX);
-        return usage_error(usage_verify);
+        return usage_error("verify");
     }
 
     ag_keyring *ring = verify_keyring(key_path, jwks_path);
@@ -712,17 +713,17 @@ static int cmd_decode(int argc, char **argv) {
         }
         if (!opts_done && a[0] == '-' && a[1] == '-') {
             cli_err("decode: unknown option '%s'", a);
-            return usage_error(usage_decode);
+            return usage_error("decode");
         }
         if (token_arg != NULL) {
             cli_err("decode: one token only");
-            return usage_error(usage_decode);
+            return usage_error("decode");
         }
         token_arg = a;
     }
     if (token_arg == NULL) {
         cli_err("decode: no token (give it as an argument, or '-' for stdin)");
-        return usage_error(usage_decode);
+        return usage_error("decode");
     }
     int rc = CLI_EXIT_USAGE;
     uint8_t *buf = malloc(CLI_TOKEN_READ_MAX + 1);
@@ -790,8 +791,10 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     cli_json_alloc_install();
 
-    if (argc < 2)
-        return usage_error(usage_main);
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return CLI_EXIT_USAGE;
+    }
     const char *cmd = argv[1];
     if (is_help(cmd) || strcmp(cmd, "help") == 0) {
         fputs(usage_main, stdout);
@@ -811,6 +814,6 @@ int main(int argc, char **argv) {
         return cmd_verify(argc, argv);
     if (strcmp(cmd, "decode") == 0)
         return cmd_decode(argc, argv);
-    cli_err("unknown command '%s'", cmd);
-    return usage_error(usage_main);
+    cli_err("unknown command '%s' (see 'authgate --help')", cmd);
+    return CLI_EXIT_USAGE;
 }
