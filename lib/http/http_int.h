@@ -33,6 +33,13 @@ struct ag_http_policy {
 /* The default policy (an all-zero config), static and immutable. */
 const ag_http_policy *ag__http_policy_default(void);
 
+/* Byte classes (http_extract.c). */
+#define AG__HC_TCHAR 1u
+#define AG__HC_COOKIE 2u
+#define AG__HC_B64TOKEN 4u
+#define AG__HC_CTL 8u
+extern const uint8_t ag__http_class[256];
+
 /* RFC 9110 tchar. */
 bool ag__is_tchar(uint8_t c);
 /* RFC 6265 cookie-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */

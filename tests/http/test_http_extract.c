@@ -231,6 +231,25 @@ START_TEST(url_credential_names)
 }
 END_TEST
 
+/* The byte-class table equals the RFC definitions, written out here. */
+START_TEST(class_table_matches_rfcs)
+{
+    for (int i = 0; i < 256; i++) {
+        uint8_t c = (uint8_t)i;
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        bool tchar = alnum || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+        bool octet = c == 0x21 || (c >= 0x23 && c <= 0x2b) || (c >= 0x2d && c <= 0x3a) ||
+                     (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
+        bool b64 = alnum || (c != 0 && strchr("-._~+/", c) != NULL);
+        bool ctl = (c < 0x20 && c != '\t') || c == 0x7f;
+        ck_assert_msg(ag__is_tchar(c) == tchar, "tchar %d", i);
+        ck_assert_msg(ag__is_cookie_octet(c) == octet, "cookie-octet %d", i);
+        ck_assert_msg(((ag__http_class[c] & AG__HC_B64TOKEN) != 0) == b64, "b64token %d", i);
+        ck_assert_msg(((ag__http_class[c] & AG__HC_CTL) != 0) == ctl, "ctl %d", i);
+    }
+}
+END_TEST
+
 START_TEST(trim_and_ci)
 {
     ag_span s = ag__trim_ows((ag_span){B("\t a b \t")});
@@ -257,6 +276,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, query_table, 0, (int)(sizeof query_cases / sizeof query_cases[0]));
     tcase_add_test(tc, url_credential_names);
     tcase_add_test(tc, trim_and_ci);
+    tcase_add_test(tc, class_table_matches_rfcs);
     suite_add_tcase(s, tc);
     return s;
 }
