@@ -129,6 +129,10 @@ void bench_floor_rows(bench_rows *r, bench_fx *fx);
 #ifdef AG_BENCH_HAVE_HTTP
 void bench_authgate_http_rows(bench_rows *r, bench_fx *fx);
 #endif
+#ifdef AG_BENCH_HAVE_SESSION
+void bench_session_rows(bench_rows *r, bench_fx *fx); /* rotate_memory, rotate_sqlite */
+void bench_session_free(void);
+#endif
 #ifdef AG_BENCH_HAVE_LIBJWT
 void bench_libjwt_rows(bench_rows *r, bench_fx *fx);
 #endif

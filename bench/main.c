@@ -517,6 +517,9 @@ int main(int argc, char **argv)
 #ifdef AG_BENCH_HAVE_HTTP
         bench_authgate_http_rows(&rows, &fx[i]);
 #endif
+#ifdef AG_BENCH_HAVE_SESSION
+        bench_session_rows(&rows, &fx[i]);
+#endif
         bench_floor_rows(&rows, &fx[i]);
 #ifdef AG_BENCH_HAVE_LIBJWT
         bench_libjwt_rows(&rows, &fx[i]);
@@ -602,6 +605,9 @@ int main(int argc, char **argv)
     fflush(stdout);
     free(res);
     free(rows.v);
+#ifdef AG_BENCH_HAVE_SESSION
+    bench_session_free();
+#endif
     for (int i = 0; i < NALG; i++)
         if (have_fx[i])
             bench_fx_free(&fx[i]);
