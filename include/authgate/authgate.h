@@ -40,5 +40,8 @@
 
 #include "error.h"
 #include "token.h"
+#include "store.h"
+#include "session.h"
+#include "http.h"
 
 #endif

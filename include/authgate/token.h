@@ -118,9 +118,14 @@ AG_API AG_NODISCARD ag_err ag_key_from_secret(ag_alg alg, const uint8_t *secret,
  * @param[in]  len   length of data in bytes
  * @param[in]  kid   key id, NUL-terminated, 1..AG_KID_MAX_LEN bytes
  * @param[out] out   the new key; release with ag_key_free()
+ * Accepted: RSA (rsaEncryption) keys of 2048..16384 bits with e odd, > 1
+ * and at most 64 bits, and no ROCA modulus; P-256, P-384, Ed25519.
+ * Certificates, encrypted keys, RSA-PSS-typed keys and input over 1 MiB are
+ * refused.
+ *
  * Returns: AG_OK; AG_ERR_ALG (HS alg or wrong key type for alg);
- * AG_ERR_WEAK_KEY; AG_ERR_KEY_FORMAT (not parseable); AG_ERR_INVALID_ARGUMENT;
- * AG_ERR_NOMEM.
+ * AG_ERR_WEAK_KEY; AG_ERR_KEY_FORMAT (not parseable, or refused as above);
+ * AG_ERR_INVALID_ARGUMENT; AG_ERR_NOMEM.
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_key_from_pem(ag_alg alg, const uint8_t *data, size_t len,
@@ -157,7 +162,16 @@ AG_API AG_NODISCARD ag_err ag_key_generate(ag_alg alg, const char *kid, ag_key *
  * @param[out] out         the new key; release with ag_key_free()
  * @param[out] errbuf      optional; receives a one-line reason (never key material)
  * @param[in]  errlen      size of errbuf in bytes
- * Returns: AG_OK; AG_ERR_KEY_FORMAT; AG_ERR_ALG; AG_ERR_WEAK_KEY; AG_ERR_NOMEM.
+ * Returns: AG_OK;
+ * AG_ERR_ALG: no alg, an unsupported alg, alg ≠ default_alg, or a kty/crv
+ * that does not fit alg;
+ * AG_ERR_KEY_FORMAT: malformed JSON or members, unknown kty, missing or
+ * invalid kid, use ≠ "sig", key_ops without sign/verify or with duplicates,
+ * non-minimal n/e, off-curve points, partial or inconsistent private
+ * members, input over 64 KiB;
+ * AG_ERR_WEAK_KEY: short secrets, RSA < 2048 bits, even e or e = 1, ROCA
+ * moduli, empty members;
+ * AG_ERR_NOMEM.
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_key_from_jwk(const char *json, size_t len, ag_alg default_alg,
@@ -233,7 +247,9 @@ AG_API AG_NODISCARD ag_err ag_keyring_add(ag_keyring *ring, ag_key *key);
  * (see ag_key_from_jwk), or nothing is returned.
  *
  * @param[in]  default_alg  as for ag_key_from_jwk()
- * Returns: as ag_key_from_jwk(), plus AG_ERR_EXISTS for duplicate kids.
+ * Returns: as ag_key_from_jwk(), plus AG_ERR_EXISTS for duplicate kids and
+ * AG_ERR_KEY_FORMAT when the set mixes private or secret keys with public
+ * keys, or is over 1 MiB.
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_keyring_from_jwks(const char *json, size_t len, ag_alg default_alg,
@@ -510,7 +526,8 @@ AG_API void ag_thread_cleanup(void);
 /**
  * Encodes without padding. Writes a NUL after the text when room allows.
  * @param[out] out_len  characters written (excluding the NUL)
- * Returns: AG_OK or AG_ERR_BUFFER (nothing written).
+ * Returns: AG_OK; AG_ERR_BUFFER (nothing written); AG_ERR_INVALID_ARGUMENT
+ * when out_len is NULL or a NULL buffer comes with a non-zero length.
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_base64url_encode(const uint8_t *in, size_t in_len, char *out,
@@ -520,7 +537,8 @@ AG_API AG_NODISCARD ag_err ag_base64url_encode(const uint8_t *in, size_t in_len,
  * Decodes strictly: only [A-Za-z0-9_-], no padding, no whitespace, length
  * mod 4 != 1, unused trailing bits zero (V-05). Branch-free on the data.
  * All or nothing: on failure *out_len is 0 and out holds no partial data.
- * Returns: AG_OK, AG_ERR_MALFORMED or AG_ERR_BUFFER.
+ * Returns: AG_OK, AG_ERR_MALFORMED, AG_ERR_BUFFER, or AG_ERR_INVALID_ARGUMENT
+ * (out_len NULL, or a NULL buffer with a non-zero length).
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_base64url_decode(const uint8_t *in, size_t in_len, uint8_t *out,
@@ -532,7 +550,9 @@ AG_API AG_NODISCARD ag_err ag_base64url_decode(const uint8_t *in, size_t in_len,
  *
  * @param[out] header      decoded header bytes (JSON text, not validated)
  * @param[out] payload     decoded payload bytes
- * Returns: AG_OK, AG_ERR_TOO_LARGE, AG_ERR_MALFORMED, AG_ERR_BUFFER.
+ * Returns: AG_OK, AG_ERR_TOO_LARGE, AG_ERR_MALFORMED, AG_ERR_BUFFER,
+ * AG_ERR_INVALID_ARGUMENT. MALFORMED takes precedence over BUFFER; on
+ * failure both lengths are 0 and any header bytes written are wiped.
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_token_decode_unverified(const uint8_t *token, size_t len,

@@ -145,6 +145,71 @@ ag_err ag_base64url_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_
     return AG_OK;
 }
 
+/*
+ * The token decoder of the verify hot path: a 256-entry table instead of
+ * the branch-free arithmetic above, about 5x faster. Its memory access
+ * depends on the token's characters, which is acceptable for token text
+ * (the same bytes travel in clear over the connection and are compared
+ * by the signature anyway); key material (JWK "k", "d", …) keeps using the
+ * constant-time ag_base64url_decode. Same strictness, same contract.
+ */
+static const int8_t dtab[256] = {
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  62,  -1,  -1,
+     52,  53,  54,  55,  56,  57,  58,  59,  60,  61,  -1,  -1,  -1,  -1,  -1,  -1,
+     -1,   0,   1,   2,   3,   4,   5,   6,   7,   8,   9,  10,  11,  12,  13,  14,
+     15,  16,  17,  18,  19,  20,  21,  22,  23,  24,  25,  -1,  -1,  -1,  -1,  63,
+     -1,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,  36,  37,  38,  39,  40,
+     41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51,  -1,  -1,  -1,  -1,  -1,
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+     -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+};
+
+ag_err ag__base64url_decode_fast(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
+                                 size_t *out_len)
+{
+    *out_len = 0;
+    if (in_len % 4u == 1u)
+        return AG_ERR_MALFORMED;
+    size_t need = AG_B64URL_DECODED_MAX(in_len);
+    if (cap < need)
+        return AG_ERR_BUFFER;
+    int bad = 0;
+    size_t i = 0, o = 0;
+    for (; i + 4 <= in_len; i += 4, o += 3) {
+        int a = dtab[in[i]], b = dtab[in[i + 1]], c = dtab[in[i + 2]], d = dtab[in[i + 3]];
+        bad |= a | b | c | d;
+        uint32_t w = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)d;
+        out[o] = (uint8_t)(w >> 16);
+        out[o + 1] = (uint8_t)(w >> 8);
+        out[o + 2] = (uint8_t)w;
+    }
+    if (in_len - i == 2) {
+        int a = dtab[in[i]], b = dtab[in[i + 1]];
+        bad |= a | b | ((b & 15) ? -1 : 0); /* unused low bits must be zero */
+        out[o] = (uint8_t)(((uint32_t)a << 2) | ((uint32_t)b >> 4));
+    } else if (in_len - i == 3) {
+        int a = dtab[in[i]], b = dtab[in[i + 1]], c = dtab[in[i + 2]];
+        bad |= a | b | c | ((c & 3) ? -1 : 0);
+        uint32_t w = (uint32_t)a << 12 | (uint32_t)b << 6 | (uint32_t)c;
+        out[o] = (uint8_t)(w >> 10);
+        out[o + 1] = (uint8_t)(w >> 2);
+    }
+    if (bad < 0) {
+        ag_cleanse(out, need);
+        return AG_ERR_MALFORMED;
+    }
+    *out_len = need;
+    return AG_OK;
+}
+
 /* Strict syntax check of one segment without decoding it. */
 static bool segment_valid(const uint8_t *in, size_t n)
 {

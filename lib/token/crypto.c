@@ -98,7 +98,8 @@ static void bind_dispatch(sha_impl *s)
 
 typedef struct pk_entry {
     uint64_t key_id;
-    EVP_PKEY_CTX *ctx;
+    EVP_PKEY_CTX *ctx;  /* RSA, PSS, ECDSA: initialised once for this key */
+    EVP_MD_CTX *mctx;   /* EdDSA: re-initialised per call, always with this key */
 } pk_entry;
 
 #define PK_SLOTS 8
@@ -106,7 +107,6 @@ typedef struct pk_entry {
 typedef struct tcache {
     void *sha_ctx[3];       /* provider contexts (dispatch path) */
     EVP_MD_CTX *md_ctx[3];  /* fallback path */
-    EVP_MD_CTX *ed_ctx;     /* EdDSA verify */
     pk_entry pk[PK_SLOTS];
     unsigned next;
 } tcache;
@@ -123,9 +123,10 @@ static void tcache_free(void *p)
             sha[i].freectx(t->sha_ctx[i]);
         EVP_MD_CTX_free(t->md_ctx[i]);
     }
-    EVP_MD_CTX_free(t->ed_ctx);
-    for (int i = 0; i < PK_SLOTS; i++)
+    for (int i = 0; i < PK_SLOTS; i++) {
         EVP_PKEY_CTX_free(t->pk[i].ctx);
+        EVP_MD_CTX_free(t->pk[i].mctx);
+    }
     OPENSSL_clear_free(t, sizeof(*t));
     if (tc == t)
         tc = NULL;
@@ -362,23 +363,34 @@ static int setup_ctx(const ag_key *key, EVP_PKEY_CTX *ctx, int verify)
     return 1;
 }
 
-static EVP_PKEY_CTX *cached_verify_ctx(tcache *t, const ag_key *key)
+/*
+ * The calling thread's verify context for key, made on first use. Entries
+ * are keyed by the key's process-unique id and hold their own reference to
+ * the EVP_PKEY, so a context is only ever used with the key it was made
+ * for. (An EdDSA EVP_MD_CTX must never be re-initialised with another key:
+ * OpenSSL 3.0 keeps the key of the first initialisation.)
+ */
+static pk_entry *cached_entry(tcache *t, const ag_key *key)
 {
     for (int i = 0; i < PK_SLOTS; i++)
-        if (t->pk[i].ctx != NULL && t->pk[i].key_id == key->id)
-            return t->pk[i].ctx;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
-    if (ctx == NULL)
-        return NULL;
-    if (!setup_ctx(key, ctx, 1)) {
-        EVP_PKEY_CTX_free(ctx);
-        return NULL;
+        if ((t->pk[i].ctx != NULL || t->pk[i].mctx != NULL) && t->pk[i].key_id == key->id)
+            return &t->pk[i];
+    pk_entry fresh = {key->id, NULL, NULL};
+    if (key->info->family == AG__FAM_EDDSA) {
+        if ((fresh.mctx = EVP_MD_CTX_new()) == NULL)
+            return NULL;
+    } else {
+        fresh.ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+        if (fresh.ctx == NULL || !setup_ctx(key, fresh.ctx, 1)) {
+            EVP_PKEY_CTX_free(fresh.ctx);
+            return NULL;
+        }
     }
     pk_entry *e = &t->pk[t->next++ % PK_SLOTS];
     EVP_PKEY_CTX_free(e->ctx);
-    e->ctx = ctx;
-    e->key_id = key->id;
-    return ctx;
+    EVP_MD_CTX_free(e->mctx);
+    *e = fresh;
+    return e;
 }
 
 ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uint8_t *sig,
@@ -400,21 +412,20 @@ ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uin
     }
 
     int rc;
+    pk_entry *e = cached_entry(t, key);
+    if (e == NULL)
+        return AG_ERR_CRYPTO;
     if (key->info->family == AG__FAM_EDDSA) {
-        if (t->ed_ctx == NULL && (t->ed_ctx = EVP_MD_CTX_new()) == NULL)
-            return AG_ERR_NOMEM;
-        if (EVP_DigestVerifyInit_ex(t->ed_ctx, NULL, NULL, NULL, NULL, key->pkey, NULL) != 1)
+        if (EVP_DigestVerifyInit_ex(e->mctx, NULL, NULL, NULL, NULL, key->pkey, NULL) != 1)
             return AG_ERR_CRYPTO;
-        rc = EVP_DigestVerify(t->ed_ctx, sig, sig_len, msg, n);
+        rc = EVP_DigestVerify(e->mctx, sig, sig_len, msg, n);
     } else {
         uint8_t dgst[64];
         ag_span part = {msg, n};
         ag_err err = ag__sha2(key->info->hash_bits, &part, 1, dgst);
         if (err != AG_OK)
             return err;
-        EVP_PKEY_CTX *ctx = cached_verify_ctx(t, key);
-        if (ctx == NULL)
-            return AG_ERR_CRYPTO;
+        EVP_PKEY_CTX *ctx = e->ctx;
         size_t dlen = (size_t)key->info->hash_bits / 8;
         if (key->info->family == AG__FAM_ECDSA) {
             uint8_t der[2 * 48 + 8];

@@ -162,12 +162,12 @@ ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len)
         return AG_ERR_MALFORMED;
 
     /* strict base64url for all three segments before anything is parsed */
-    if (ag_base64url_decode(token, d1, hdr, sizeof(hdr), &hdr_len) != AG_OK)
+    if (ag__base64url_decode_fast(token, d1, hdr, sizeof(hdr), &hdr_len) != AG_OK)
         return AG_ERR_MALFORMED;
-    if (ag_base64url_decode(token + d1 + 1, d2 - d1 - 1, j->payload, j->payload_cap,
+    if (ag__base64url_decode_fast(token + d1 + 1, d2 - d1 - 1, j->payload, j->payload_cap,
                             &j->payload_len) != AG_OK)
         return AG_ERR_MALFORMED;
-    err = ag_base64url_decode(token + d2 + 1, len - d2 - 1, sig, sizeof(sig), &sig_len);
+    err = ag__base64url_decode_fast(token + d2 + 1, len - d2 - 1, sig, sizeof(sig), &sig_len);
     if (err == AG_ERR_BUFFER)
         return AG_ERR_SIGNATURE; /* longer than any signature we accept */
     if (err != AG_OK)
@@ -320,6 +320,14 @@ ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_clai
 
 /* ---- issuer ----------------------------------------------------------- */
 
+/* True when s is valid UTF-8 (jansson's own check, via a throwaway string). */
+static bool utf8_ok(const char *s)
+{
+    json_t *t = json_string(s);
+    json_decref(t);
+    return t != NULL;
+}
+
 struct ag_issuer {
     const ag_allocator *alloc;
     ag_key *key;
@@ -362,6 +370,8 @@ ag_err ag_issuer_new(const ag_issuer_config *cfg, ag_issuer **out)
         cfg->audience == NULL || cfg->audience[0] == '\0' || cfg->ttl <= 0 ||
         cfg->ttl > AG_NUMERICDATE_MAX ||
         (cfg->kind != AG_TOKEN_ACCESS && cfg->kind != AG_TOKEN_REFRESH))
+        return AG_ERR_INVALID_ARGUMENT;
+    if (!utf8_ok(cfg->issuer) || !utf8_ok(cfg->audience))
         return AG_ERR_INVALID_ARGUMENT;
     if (!cfg->key->is_private)
         return AG_ERR_STATE;
@@ -413,6 +423,8 @@ static bool jti_valid(const char *s)
     return true;
 }
 
+static ag_err put(json_t *o, const char *name, json_t *value);
+
 static ag_err add_custom(json_t *obj, const ag_custom_claim *c)
 {
     if (c->name == NULL || c->name[0] == '\0')
@@ -442,9 +454,20 @@ static ag_err add_custom(json_t *obj, const ag_custom_claim *c)
     default:
         break;
     }
-    if (val == NULL)
+    if (!utf8_ok(c->name)) {
+        json_decref(val);
         return AG_ERR_INVALID_ARGUMENT;
-    return json_object_set_new(obj, c->name, val) == 0 ? AG_OK : AG_ERR_NOMEM;
+    }
+    return put(obj, c->name, val);
+}
+
+/* Adds name: value to o, taking value (NULL means invalid input, e.g. not
+ * UTF-8). json_object_set_new() releases value when it fails. */
+static ag_err put(json_t *o, const char *name, json_t *value)
+{
+    if (value == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    return json_object_set_new(o, name, value) == 0 ? AG_OK : AG_ERR_NOMEM;
 }
 
 static ag_err build_payload(const ag_issuer *is, const ag_issue_params *p, const char *jti,
@@ -453,34 +476,25 @@ static ag_err build_payload(const ag_issuer *is, const ag_issue_params *p, const
     json_t *o = json_object();
     if (o == NULL)
         return AG_ERR_NOMEM;
-    ag_err err = AG_ERR_NOMEM;
-    json_t *sub = json_string(p->sub);
-    if (sub == NULL) {
-        json_decref(o);
-        return AG_ERR_INVALID_ARGUMENT; /* not UTF-8 */
+    ag_err err = put(o, "iss", json_string(is->issuer));
+    if (err == AG_OK)
+        err = put(o, "sub", json_string(p->sub));
+    if (err == AG_OK)
+        err = put(o, "aud", json_string(is->audience));
+    if (err == AG_OK)
+        err = put(o, "exp", json_integer((json_int_t)exp));
+    if (err == AG_OK)
+        err = put(o, "iat", json_integer((json_int_t)iat));
+    if (err == AG_OK)
+        err = put(o, "jti", json_string(jti));
+    if (err == AG_OK && p->sid != NULL)
+        err = put(o, "sid", json_string(p->sid));
+    for (size_t i = 0; err == AG_OK && i < p->nclaims; i++)
+        err = add_custom(o, &p->claims[i]);
+    if (err == AG_OK) {
+        *text = json_dumps(o, JSON_COMPACT);
+        err = *text != NULL ? AG_OK : AG_ERR_NOMEM;
     }
-    if (json_object_set_new(o, "iss", json_string(is->issuer)) != 0 ||
-        json_object_set_new(o, "sub", sub) != 0 ||
-        json_object_set_new(o, "aud", json_string(is->audience)) != 0 ||
-        json_object_set_new(o, "exp", json_integer((json_int_t)exp)) != 0 ||
-        json_object_set_new(o, "iat", json_integer((json_int_t)iat)) != 0 ||
-        json_object_set_new(o, "jti", json_string(jti)) != 0)
-        goto done;
-    if (p->sid != NULL) {
-        json_t *sid = json_string(p->sid);
-        if (sid == NULL) {
-            err = AG_ERR_INVALID_ARGUMENT;
-            goto done;
-        }
-        if (json_object_set_new(o, "sid", sid) != 0)
-            goto done;
-    }
-    for (size_t i = 0; i < p->nclaims; i++)
-        if ((err = add_custom(o, &p->claims[i])) != AG_OK)
-            goto done;
-    *text = json_dumps(o, JSON_COMPACT);
-    err = *text != NULL ? AG_OK : AG_ERR_NOMEM;
-done:
     json_decref(o);
     return err;
 }

@@ -93,6 +93,12 @@ struct ag_keyring {
 /* Freezes the ring and takes a reference (verifier/issuer construction). */
 ag_keyring *ag__keyring_hold(const ag_keyring *ring);
 
+/* Table-driven strict base64url decoder for token text on the verify hot
+ * path; same contract as ag_base64url_decode (which stays constant-time for
+ * key material). @test tests/token/test_base64url.c */
+ag_err ag__base64url_decode_fast(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
+                                 size_t *out_len);
+
 /* ------------------------------------------------------------------ */
 /* Strict, allocation-free JSON scanner (json_scan.c)                   */
 /* ------------------------------------------------------------------ */

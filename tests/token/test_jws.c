@@ -28,7 +28,7 @@ static int64_t fake_clock(void *ctx)
 /* ---- fixtures ------------------------------------------------------------ */
 
 static const uint8_t hs_secret[32] = "0123456789abcdef0123456789abcdef";
-static ag_key *k_hs, *k_es, *k_rs, *k_ps, *k_ed, *k_es384, *k_hs512;
+static ag_key *k_hs, *k_es, *k_rs, *k_ps, *k_ed, *k_es384, *k_hs512, *k_ed2, *k_es2;
 static ag_keyring *ring;
 static ag_verifier *v_access, *v_refresh, *v_any;
 
@@ -52,8 +52,10 @@ static void setup_keys(void)
     SETUP_OK(ag_key_generate(AG_ALG_EDDSA, "ed", &k_ed));
     SETUP_OK(ag_key_generate(AG_ALG_ES384, "es384", &k_es384));
     SETUP_OK(ag_key_generate(AG_ALG_HS512, "hs512", &k_hs512));
+    SETUP_OK(ag_key_generate(AG_ALG_EDDSA, "ed2", &k_ed2));
+    SETUP_OK(ag_key_generate(AG_ALG_ES256, "es2", &k_es2));
     SETUP_OK(ag_keyring_new(NULL, &ring));
-    ag_key *all[] = {k_hs, k_es, k_rs, k_ps, k_ed, k_es384, k_hs512};
+    ag_key *all[] = {k_hs, k_es, k_rs, k_ps, k_ed, k_es384, k_hs512, k_ed2, k_es2};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         SETUP_OK(ag_keyring_add(ring, all[i]));
 
@@ -592,6 +594,37 @@ START_TEST(ecdsa_special_signatures)
 }
 END_TEST
 
+/* Regression: per-thread signature contexts are per key. A thread that
+ * verified with one EdDSA (or ECDSA) key must not verify another key's
+ * kid with it: OpenSSL 3.0 keeps the first key of a re-initialised
+ * EVP_MD_CTX, which once let key A's token verify under key B's kid. */
+START_TEST(contexts_are_per_key)
+{
+    fake_now = T0;
+    struct {
+        ag_key *a, *b;
+        const char *alg;
+    } pairs[] = {{k_ed, k_ed2, "EdDSA"}, {k_es, k_es2, "ES256"}};
+    for (size_t i = 0; i < 2; i++) {
+        char ta[AG_TOKEN_MAX_LEN + 1], tb[AG_TOKEN_MAX_LEN + 1], forged[AG_TOKEN_MAX_LEN + 1];
+        char ha[128], hb[128];
+        snprintf(ha, sizeof(ha), "{\"alg\":\"%s\",\"typ\":\"at+jwt\",\"kid\":\"%s\"}", pairs[i].alg,
+                 ag_key_kid(pairs[i].a));
+        snprintf(hb, sizeof(hb), "{\"alg\":\"%s\",\"typ\":\"at+jwt\",\"kid\":\"%s\"}", pairs[i].alg,
+                 ag_key_kid(pairs[i].b));
+        mk_token(pairs[i].a, ha, P(TIMES), ta, sizeof(ta));
+        mk_token(pairs[i].b, hb, P(TIMES), tb, sizeof(tb));
+        mk_token(pairs[i].a, hb, P(TIMES), forged, sizeof(forged)); /* A's signature, B's kid */
+        for (int round = 0; round < 3; round++) {
+            ck_assert_int_eq(verify_str(v_access, ta), AG_OK);
+            ck_assert_int_eq(verify_str(v_access, forged), AG_ERR_SIGNATURE);
+            ck_assert_int_eq(verify_str(v_access, tb), AG_OK);
+            ck_assert_int_eq(verify_str(v_access, forged), AG_ERR_SIGNATURE);
+        }
+    }
+}
+END_TEST
+
 START_TEST(time_edges)
 {
     setup_keys();
@@ -733,6 +766,27 @@ START_TEST(config_errors)
     ic.key = k_es;
     ic.ttl = 0;
     ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_ERR_INVALID_ARGUMENT);
+    /* iss/aud must be UTF-8: refused up front, not as "out of memory" later */
+    ic.ttl = 60;
+    ic.issuer = "\xc0\xaf";
+    ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_ERR_INVALID_ARGUMENT);
+    ic.issuer = ISS;
+    ic.audience = "\xff";
+    ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_ERR_INVALID_ARGUMENT);
+    /* a custom claim name that is not UTF-8 (and no leak on that path) */
+    ic.audience = AUD;
+    ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
+    ag_custom_claim cc = {"\xc3\x28", AG_CLAIM_INT, NULL, 1, false};
+    ag_issue_params p = {0};
+    p.sub = "a";
+    p.claims = &cc;
+    p.nclaims = 1;
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_INVALID_ARGUMENT);
+    p.nclaims = 0;
+    p.sub = "\xc3\x28";
+    ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_INVALID_ARGUMENT);
+    ag_issuer_free(is);
     ag_key_free(pub);
     ag_free(jwk);
     ag_verifier_free(NULL);
@@ -776,6 +830,7 @@ static Suite *suite(void)
     tcase_add_test(tc, shape_attacks);
     tcase_add_test(tc, key_confusion);
     tcase_add_test(tc, ecdsa_special_signatures);
+    tcase_add_test(tc, contexts_are_per_key);
     tcase_add_test(tc, time_edges);
     tcase_add_test(tc, custom_claims);
     tcase_add_test(tc, config_errors);
