@@ -1,6 +1,6 @@
 /*
  * authgate — refresh-token stores: the backend interface and the shipped
- * backends (memory, SQLite).
+ * backends (memory, SQLite, PostgreSQL).
  *
  * A store keeps refresh-token *families* (one per login, named by its sid)
  * and their *token rows*, keyed by SHA-256 of each token's jti. It never
@@ -393,6 +393,66 @@ AG_API AG_NODISCARD ag_err ag_store_sqlite_open(const ag_store_sqlite_config *cf
 
 /** True when this build includes the SQLite store. @since 0.1 */
 AG_API bool ag_store_sqlite_available(void);
+
+/* ------------------------------------------------------------------ */
+/* PostgreSQL store                                                    */
+/* ------------------------------------------------------------------ */
+
+/** PostgreSQL store settings. Zero-initialise, then set what you need. @since 0.1 */
+typedef struct ag_store_pg_config {
+    /**
+     * Required: a libpq connection string ("host=… dbname=…") or URI
+     * ("postgresql://…"). Used at open only (reconnects reuse libpq's own
+     * copy); authgate keeps no copy of it. Tables live in the first schema
+     * of the connection's search_path (set one with
+     * "options='-csearch_path=authgate'").
+     */
+    const char *conninfo;
+    unsigned pool_size;         /**< connections held open; 0 → 4. A call takes one
+                                     for its duration and waits when all are busy */
+    int statement_timeout_ms;   /**< 0 → 5000: per statement, lock waits included;
+                                     a statement past it fails with AG_ERR_STORE */
+    int connect_timeout_s;      /**< 0 → 5: per (re)connection attempt, unless the
+                                     conninfo sets connect_timeout itself */
+    const ag_allocator *alloc;  /**< for the store object; NULL → stdlib */
+} ag_store_pg_config;
+
+/**
+ * Opens a PostgreSQL store: a pool of libpq connections (never one used
+ * by two threads at once), prepared statements with binary bound
+ * parameters only, READ COMMITTED transactions that lock the family row
+ * (SELECT … FOR NO KEY UPDATE) before a rotation reads it, so that the
+ * conditional consume (UPDATE … WHERE used_at IS NULL RETURNING) and the
+ * successor INSERT commit together or not at all, across every process
+ * sharing the database.
+ *
+ * The schema is created or migrated on open along the same linear chain
+ * as the SQLite store, serialised across instances by
+ * pg_advisory_xact_lock. A database stamped with a migration this build
+ * does not know is refused and left untouched; so is one holding tables
+ * of our names without our version table.
+ *
+ * A broken connection is reset on the next call; a call whose statements
+ * failed because the connection broke is retried once on a fresh
+ * connection only when no COMMIT had been sent (the server rolled the
+ * transaction back). Otherwise the call fails with AG_ERR_STORE: it never
+ * reports success it cannot prove (R-06).
+ *
+ * @param[in]  cfg  required; cfg->conninfo required
+ * @param[out] out  close with ag_store_close()
+ * Ownership: the store owns its connections; cfg need not outlive the call
+ * (cfg->alloc must outlive the store).
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE_VERSION (unknown
+ * schema version); AG_ERR_STORE (cannot connect, foreign schema, SQL
+ * error); AG_ERR_NOMEM. AG_ERR_STATE when built without PostgreSQL.
+ * Thread safety: the store is safe to share between threads; any number
+ * of processes may share the database.
+ * @since 0.1
+ */
+AG_API AG_NODISCARD ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out);
+
+/** True when this build includes the PostgreSQL store. @since 0.1 */
+AG_API bool ag_store_pg_available(void);
 
 #ifdef __cplusplus
 }
