@@ -34,11 +34,23 @@ static ag_store *open_store(const char *spec)
         memset(&cfg, 0, sizeof(cfg));
         cfg.path = spec + 7;
         e = ag_store_sqlite_open(&cfg, &st);
+    } else if (strncmp(spec, "postgres:", 9) == 0) {
+        ag_store_pg_config cfg;
+        if (!ag_store_pg_available()) {
+            fprintf(stderr, "authgate-demo: --store postgres:…: not built with PostgreSQL support\n");
+            return NULL;
+        }
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.conninfo = spec + 9;
+        e = ag_store_pg_open(&cfg, &st);
+        /* the conninfo may hold a password: never echo it */
+        if (e != AG_OK) {
+            fprintf(stderr, "authgate-demo: cannot open store postgres:…: %s\n", ag_strerror(e));
+            return NULL;
+        }
     } else {
-        /* postgres:CONNINFO is part of the contract; the backend is not
-         * in this build yet. */
-        fprintf(stderr, "authgate-demo: --store %.9s…: not built with PostgreSQL support\n",
-                spec);
+        fprintf(stderr, "authgate-demo: --store %.9s…: unknown store (memory, sqlite:PATH, "
+                        "postgres:CONNINFO)\n", spec);
         return NULL;
     }
     if (e != AG_OK) {
