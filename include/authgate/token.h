@@ -391,6 +391,8 @@ typedef struct ag_verifier_config {
     ag_clock_fn clock;        /**< NULL → ag_clock_system */
     void *clock_ctx;
     const ag_allocator *alloc; /**< for the verifier object itself; NULL → stdlib */
+    size_t cache_entries;     /**< 0: no cache (default). Else the capacity of a cache of
+                                   tokens whose signature already verified (see below) */
 } ag_verifier_config;
 
 /**

@@ -210,6 +210,42 @@ ag_err ag__base64url_decode_fast(const uint8_t *in, size_t in_len, uint8_t *out,
     return AG_OK;
 }
 
+/* Table-driven encoder for token segments (payload, signature): the bytes
+ * are about to be sent in clear, so a table lookup leaks nothing worth a
+ * constant-time loop. Same contract as ag_base64url_encode. */
+ag_err ag__base64url_encode_fast(const uint8_t *in, size_t in_len, char *out, size_t cap,
+                                 size_t *out_len)
+{
+    static const char alphabet[64] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    *out_len = 0;
+    size_t need = AG_B64URL_ENCODED_LEN(in_len);
+    if (cap < need)
+        return AG_ERR_BUFFER;
+    size_t i = 0, o = 0;
+    for (; i + 3 <= in_len; i += 3, o += 4) {
+        uint32_t w = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o] = alphabet[w >> 18];
+        out[o + 1] = alphabet[(w >> 12) & 63];
+        out[o + 2] = alphabet[(w >> 6) & 63];
+        out[o + 3] = alphabet[w & 63];
+    }
+    if (in_len - i == 1) {
+        uint32_t w = (uint32_t)in[i] << 16;
+        out[o++] = alphabet[w >> 18];
+        out[o++] = alphabet[(w >> 12) & 63];
+    } else if (in_len - i == 2) {
+        uint32_t w = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[o++] = alphabet[w >> 18];
+        out[o++] = alphabet[(w >> 12) & 63];
+        out[o++] = alphabet[(w >> 6) & 63];
+    }
+    if (o < cap)
+        out[o] = '\0';
+    *out_len = o;
+    return AG_OK;
+}
+
 /* Strict syntax check of one segment without decoding it. */
 static bool segment_valid(const uint8_t *in, size_t n)
 {

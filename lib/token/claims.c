@@ -82,9 +82,29 @@ static ag_err audience(ag_claims *c, const ag__jmember *m, const char *want)
     return keep_string(c, &match, &c->aud);
 }
 
-static bool is(ag_span raw, const char *lit, size_t n)
+enum { C_OTHER, C_ISS, C_SUB, C_AUD, C_EXP, C_IAT, C_NBF, C_JTI, C_SID, C_COUNT };
+static const char claim_names[C_COUNT][4] = {"", "iss", "sub", "aud", "exp",
+                                             "iat", "nbf", "jti", "sid"};
+
+/* Which registered claim a raw member name is, compared after unescaping
+ * (so "\u0069ss" is iss, as jansson reads it). A raw name of three bytes
+ * is compared directly; only a longer one holding a backslash can decode
+ * to three letters and takes the decoding comparison. */
+static int claim_id(ag_span raw)
 {
-    return ag__json_str_eq(raw, lit, n);
+    if (raw.len == 3) {
+        for (int i = 1; i < C_COUNT; i++)
+            if (raw.ptr[0] == (uint8_t)claim_names[i][0] && raw.ptr[1] == (uint8_t)claim_names[i][1] &&
+                raw.ptr[2] == (uint8_t)claim_names[i][2])
+                return i;
+        return C_OTHER;
+    }
+    if (raw.len < 3 || memchr(raw.ptr, '\\', raw.len) == NULL)
+        return C_OTHER;
+    for (int i = 1; i < C_COUNT; i++)
+        if (ag__json_str_eq(raw, claim_names[i], 3))
+            return i;
+    return C_OTHER;
 }
 
 ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *c, const char *want_aud)
@@ -102,31 +122,42 @@ ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *c, const ch
 
     ag__json_iter_object(&it, payload, n);
     while (err == AG_OK && ag__json_next(&it, &m)) {
-        if (is(m.name, "iss", 3)) {
+        switch (claim_id(m.name)) {
+        case C_ISS:
             err = keep_string(c, &m, &c->iss);
             has_iss = true;
-        } else if (is(m.name, "sub", 3)) {
+            break;
+        case C_SUB:
             err = keep_string(c, &m, &c->sub);
             has_sub = true;
-        } else if (is(m.name, "aud", 3)) {
+            break;
+        case C_AUD:
             err = audience(c, &m, want_aud);
             has_aud = true;
-        } else if (is(m.name, "exp", 3)) {
+            break;
+        case C_EXP:
             err = numeric_date(&m, &c->exp);
             has_exp = true;
-        } else if (is(m.name, "iat", 3)) {
+            break;
+        case C_IAT:
             err = numeric_date(&m, &c->iat);
             has_iat = true;
-        } else if (is(m.name, "nbf", 3)) {
+            break;
+        case C_NBF:
             err = numeric_date(&m, &c->nbf);
             c->has_nbf = true;
-        } else if (is(m.name, "jti", 3)) {
+            break;
+        case C_JTI:
             err = keep_string(c, &m, &c->jti);
             has_jti = true;
-        } else if (is(m.name, "sid", 3)) {
+            break;
+        case C_SID:
             err = keep_string(c, &m, &c->sid);
             if (err == AG_OK && c->sid.len == 0)
                 err = AG_ERR_CLAIM;
+            break;
+        default:
+            break; /* custom claims: read later with ag_claims_get_* */
         }
     }
     if (err != AG_OK)

@@ -402,8 +402,25 @@ bool ag__json_str_eq(ag_span raw, const char *lit, size_t lit_len)
         return lit_len == 0;
     if (lit == NULL)
         return false;
-    bool esc = memchr(raw.ptr, '\\', raw.len) != NULL;
-    return raw_eq(raw.ptr, raw.len, esc, (const uint8_t *)lit, lit_len, false);
+    /* Unescaping only shortens a string, and lit has no escapes: a raw text
+     * shorter than lit never matches, one of the same length matches only
+     * byte for byte, and only a longer one that holds a backslash needs the
+     * decoding comparison. Member names are compared here on the verify hot
+     * path, so the common cases cost a few instructions. */
+    if (raw.len < lit_len)
+        return false;
+    if (raw.len == lit_len) {
+        uint8_t esc = 0;
+        for (size_t i = 0; i < lit_len; i++) {
+            if (raw.ptr[i] != (uint8_t)lit[i])
+                return false;
+            esc |= (uint8_t)(raw.ptr[i] == '\\');
+        }
+        return esc == 0; /* with an escape, raw decodes shorter than lit */
+    }
+    if (memchr(raw.ptr, '\\', raw.len) == NULL)
+        return false;
+    return raw_eq(raw.ptr, raw.len, true, (const uint8_t *)lit, lit_len, false);
 }
 
 /* As declared in token_int.h, plus: on AG_ERR_BUFFER nothing is written and

@@ -98,6 +98,10 @@ ag_keyring *ag__keyring_hold(const ag_keyring *ring);
  * key material). @test tests/token/test_base64url.c */
 ag_err ag__base64url_decode_fast(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap,
                                  size_t *out_len);
+/* Table-driven encoder for token segments; same contract as
+ * ag_base64url_encode. @test tests/token/test_base64url.c */
+ag_err ag__base64url_encode_fast(const uint8_t *in, size_t in_len, char *out, size_t cap,
+                                 size_t *out_len);
 
 /* ------------------------------------------------------------------ */
 /* Strict, allocation-free JSON scanner (json_scan.c)                   */
@@ -209,6 +213,30 @@ typedef struct ag__jws {
  * but not parsed. Returns AG_OK or the failure class.
  * @test tests/token/test_jws.c, tests/token/test_wycheproof_jws.c */
 ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Verified-token cache (vcache.c)                                     */
+/* ------------------------------------------------------------------ */
+
+/* Verified-token cache. Entries hold what ag__jws_verify produced for one
+ * token: alg, key, kid, typ, decoded payload. Keyed by SHA-256 of the whole
+ * token text; entries whose kid+typ+payload exceed AG__VCACHE_DATA_MAX
+ * bytes are not cached. Thread-safe (striped locks); allocation only in
+ * ag__vcache_new. The key pointers stay valid because a cache belongs to
+ * one verifier, which holds its keyring. @test tests/token/test_vcache.c */
+#define AG__VCACHE_DATA_MAX 2048
+typedef struct ag__vcache ag__vcache;
+/* entries ≥ 1; rounded up to a power of two ≥ 16 */
+ag_err ag__vcache_new(const ag_allocator *alloc, size_t entries, ag__vcache **out);
+/* cleanses the entries */
+void ag__vcache_free(ag__vcache *c);
+/* On a hit fills j->alg, key, kid, typ, has_typ, payload[0..payload_len),
+ * payload_len, strbuf (kid and typ copied into it; the spans point there)
+ * and strbuf_len, and returns true. Respects payload_cap and strbuf_cap (an
+ * entry that does not fit counts as a miss). */
+bool ag__vcache_get(ag__vcache *c, const uint8_t hash[32], ag__jws *j);
+/* Stores the result of a successful ag__jws_verify for hash. */
+void ag__vcache_put(ag__vcache *c, const uint8_t hash[32], const ag__jws *j);
 
 /* ------------------------------------------------------------------ */
 /* Claims (claims.c)                                                   */

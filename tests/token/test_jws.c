@@ -625,6 +625,70 @@ START_TEST(contexts_are_per_key)
 }
 END_TEST
 
+/* The direct payload writer (no custom claims) escapes like a JSON encoder
+ * must: every awkward string comes back unchanged through jansson and
+ * through our own verifier, and non-UTF-8 is refused. */
+START_TEST(payload_writer_escapes)
+{
+    fake_now = T0;
+    static const char *const subs[] = {
+        "plain", "quote\"q", "back\\slash", "new\nline\ttab\r", "\x01\x1f\x7f ctl",
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "</script>", "\\u0000 literal"};
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        ag_issuer_config ic = {0};
+        ic.key = k_hs;
+        ic.kind = AG_TOKEN_REFRESH;
+        ic.issuer = "iss \"x\"";
+        ic.audience = AUD;
+        ic.ttl = 60;
+        ic.clock = fake_clock;
+        ag_issuer *is = NULL;
+        ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
+        ag_issue_params p = {0};
+        p.sub = subs[i];
+        p.sid = subs[i];
+        char tok[AG_TOKEN_MAX_LEN + 1];
+        ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_OK);
+        uint8_t hdr[256], pl[1024];
+        size_t hl, plen;
+        ck_assert_int_eq(ag_token_decode_unverified((const uint8_t *)tok, strlen(tok), hdr,
+                                                    sizeof(hdr), &hl, pl, sizeof(pl), &plen),
+                         AG_OK);
+        json_error_t e;
+        json_t *o = json_loadb((const char *)pl, plen, JSON_REJECT_DUPLICATES, &e);
+        ck_assert_msg(o != NULL, "payload not JSON: %s", e.text);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "sub")), subs[i]);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "sid")), subs[i]);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "iss")), "iss \"x\"");
+        ck_assert_int_eq(json_integer_value(json_object_get(o, "exp")), T0 + 60);
+        ck_assert_int_eq((int)json_object_size(o), 7);
+        json_decref(o);
+        ag_issuer_free(is);
+    }
+    /* not UTF-8: refused, for sub and for sid */
+    ag_issuer_config ic = {0};
+    ic.key = k_hs;
+    ic.kind = AG_TOKEN_ACCESS;
+    ic.issuer = ISS;
+    ic.audience = AUD;
+    ic.ttl = 60;
+    ag_issuer *is = NULL;
+    ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
+    static const char *const bad[] = {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "a\xe2\x82",
+                                      "\xff"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ag_issue_params p = {0};
+        char tok[AG_TOKEN_MAX_LEN + 1];
+        p.sub = bad[i];
+        ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_INVALID_ARGUMENT);
+        p.sub = "ok";
+        p.sid = bad[i];
+        ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_INVALID_ARGUMENT);
+    }
+    ag_issuer_free(is);
+}
+END_TEST
+
 START_TEST(time_edges)
 {
     setup_keys();
@@ -831,6 +895,7 @@ static Suite *suite(void)
     tcase_add_test(tc, key_confusion);
     tcase_add_test(tc, ecdsa_special_signatures);
     tcase_add_test(tc, contexts_are_per_key);
+    tcase_add_test(tc, payload_writer_escapes);
     tcase_add_test(tc, time_edges);
     tcase_add_test(tc, custom_claims);
     tcase_add_test(tc, config_errors);
