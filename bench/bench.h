@@ -38,6 +38,8 @@ const char *bench_alloc_method(void);
 #define BENCH_SUB "user-1234"
 #define BENCH_TTL 3600
 #define BENCH_LEEWAY 30
+/* capacity of the verified-token cache of the verify_cached_<alg> rows */
+#define BENCH_CACHE_ENTRIES 1024
 
 /* The negative tokens of the agreement check. */
 typedef enum bench_bad {
@@ -80,6 +82,7 @@ typedef struct bench_fx {
     /* authgate objects (opaque here) */
     void *ag_key, *ag_ring, *ag_verifier, *ag_issuer;
     void *ag_verifier_any; /* no typ check: for libjwt's typ "JWT" output */
+    void *ag_verifier_cached; /* ag_verifier with cache_entries = BENCH_CACHE_ENTRIES */
 } bench_fx;
 
 /* Builds the fixture of one algorithm; 0 on success. */

@@ -192,6 +192,15 @@ static int ag_setup(bench_fx *fx)
     if (ag_verifier_new(&vc, &v) != AG_OK)
         return -1;
     fx->ag_verifier_any = v;
+    /* the same policy with a verified-token cache (verify_cached_<alg>) */
+    vc.kind = AG_TOKEN_ACCESS;
+    vc.cache_entries = BENCH_CACHE_ENTRIES;
+    v = NULL;
+    if ((e = ag_verifier_new(&vc, &v)) != AG_OK) {
+        fprintf(stderr, "authgate-bench: cached verifier: %s\n", ag_strerror(e));
+        return -1;
+    }
+    fx->ag_verifier_cached = v;
     ag_issuer_config ic = {.key = key,
                            .kind = AG_TOKEN_ACCESS,
                            .issuer = BENCH_ISS,
@@ -414,6 +423,7 @@ void bench_fx_free(bench_fx *fx)
 {
     ag_verifier_free(fx->ag_verifier);
     ag_verifier_free(fx->ag_verifier_any);
+    ag_verifier_free(fx->ag_verifier_cached);
     ag_issuer_free(fx->ag_issuer);
     ag_keyring_free(fx->ag_ring);
     ag_key_free(fx->ag_key);

@@ -439,7 +439,7 @@ static void *init_s_mac(bench_fx *fx, const char *t, size_t n) { return floor_ne
 static void *init_s_dis(bench_fx *fx, const char *t, size_t n) { return floor_new(fx, t, n, WAY_DISPATCH, 1); }
 static void *init_s_cpy(bench_fx *fx, const char *t, size_t n) { return floor_new(fx, t, n, WAY_MD_COPY, 1); }
 
-static char g_case_names[32][32];
+static char g_case_names[64][32];
 static size_t g_case_count;
 
 /* Stable storage for "<prefix>_<alg>" case names. */
@@ -450,7 +450,7 @@ static const char *case_name(const char *prefix, const bench_fx *fx)
     for (size_t i = 0; i < g_case_count; i++)
         if (strcmp(g_case_names[i], buf) == 0)
             return g_case_names[i];
-    if (g_case_count == 32)
+    if (g_case_count == sizeof(g_case_names) / sizeof(g_case_names[0]))
         return "case-overflow";
     memcpy(g_case_names[g_case_count], buf, sizeof(buf));
     return g_case_names[g_case_count++];
