@@ -10,6 +10,7 @@ cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 cmake -S "$src/tests/install/consumer" -B "$tmp/b" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/b" >/dev/null
 LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib64:${LD_LIBRARY_PATH:-}" "$tmp/b/consumer" | grep -qx 'HS256 token has expired'
+"$tmp/b/consumer_static" | grep -qx 'HS256 token has expired'
 libdir=$(ls -d "$tmp"/prefix/lib*/pkgconfig | head -n 1)
 cc -o "$tmp/pc" "$src/tests/install/consumer/main.c" \
   $(PKG_CONFIG_PATH="$libdir" pkg-config --define-variable=prefix="$tmp/prefix" --cflags --libs authgate)
