@@ -107,63 +107,84 @@ static int claim_id(ag_span raw)
     return C_OTHER;
 }
 
+typedef struct seen {
+    bool iss, sub, aud, exp, iat, jti;
+} seen;
+
+static ag_err claim_member(ag_claims *c, const ag__jmember *m, const char *want_aud, seen *has)
+{
+    ag_err err = AG_OK;
+    switch (claim_id(m->name)) {
+    case C_ISS:
+        err = keep_string(c, m, &c->iss);
+        has->iss = true;
+        break;
+    case C_SUB:
+        err = keep_string(c, m, &c->sub);
+        has->sub = true;
+        break;
+    case C_AUD:
+        err = audience(c, m, want_aud);
+        has->aud = true;
+        break;
+    case C_EXP:
+        err = numeric_date(m, &c->exp);
+        has->exp = true;
+        break;
+    case C_IAT:
+        err = numeric_date(m, &c->iat);
+        has->iat = true;
+        break;
+    case C_NBF:
+        err = numeric_date(m, &c->nbf);
+        c->has_nbf = true;
+        break;
+    case C_JTI:
+        err = keep_string(c, m, &c->jti);
+        has->jti = true;
+        break;
+    case C_SID:
+        err = keep_string(c, m, &c->sid);
+        if (err == AG_OK && c->sid.len == 0)
+            err = AG_ERR_CLAIM;
+        break;
+    default:
+        break; /* custom claims: read later with ag_claims_get_* */
+    }
+    return err;
+}
+
+#define MEMBERS_MAX 32
+
 ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *c, const char *want_aud)
 {
-    ag__jiter it;
-    ag__jmember m;
+    ag__jmember mem[MEMBERS_MAX];
+    size_t count = 0;
     ag_err err = AG_OK;
-    bool has_iss = false, has_sub = false, has_aud = false, has_exp = false, has_iat = false,
-         has_jti = false;
+    seen has = {false, false, false, false, false, false};
 
     memset(&c->iss, 0, sizeof(c->iss));
     c->sub = c->aud = c->jti = c->sid = c->iss;
     c->exp = c->iat = c->nbf = 0;
     c->has_nbf = false;
 
-    ag__json_iter_object(&it, payload, n);
-    while (err == AG_OK && ag__json_next(&it, &m)) {
-        switch (claim_id(m.name)) {
-        case C_ISS:
-            err = keep_string(c, &m, &c->iss);
-            has_iss = true;
-            break;
-        case C_SUB:
-            err = keep_string(c, &m, &c->sub);
-            has_sub = true;
-            break;
-        case C_AUD:
-            err = audience(c, &m, want_aud);
-            has_aud = true;
-            break;
-        case C_EXP:
-            err = numeric_date(&m, &c->exp);
-            has_exp = true;
-            break;
-        case C_IAT:
-            err = numeric_date(&m, &c->iat);
-            has_iat = true;
-            break;
-        case C_NBF:
-            err = numeric_date(&m, &c->nbf);
-            c->has_nbf = true;
-            break;
-        case C_JTI:
-            err = keep_string(c, &m, &c->jti);
-            has_jti = true;
-            break;
-        case C_SID:
-            err = keep_string(c, &m, &c->sid);
-            if (err == AG_OK && c->sid.len == 0)
-                err = AG_ERR_CLAIM;
-            break;
-        default:
-            break; /* custom claims: read later with ag_claims_get_* */
-        }
+    /* strict JSON (V-06) and the top-level members in one pass */
+    if (ag__json_check_members(payload, n, mem, MEMBERS_MAX, &count) != AG_OK)
+        return AG_ERR_MALFORMED;
+    if (count <= MEMBERS_MAX) {
+        for (size_t i = 0; err == AG_OK && i < count; i++)
+            err = claim_member(c, &mem[i], want_aud, &has);
+    } else {
+        ag__jiter it;
+        ag__jmember m;
+        ag__json_iter_object(&it, payload, n);
+        while (err == AG_OK && ag__json_next(&it, &m))
+            err = claim_member(c, &m, want_aud, &has);
     }
     if (err != AG_OK)
         return err;
     /* Required claims (V-13); sub and jti must be non-empty (V-16). */
-    if (!has_iss || !has_sub || !has_aud || !has_exp || !has_iat || !has_jti ||
+    if (!has.iss || !has.sub || !has.aud || !has.exp || !has.iat || !has.jti ||
         c->sub.len == 0 || c->jti.len == 0 || c->iss.len == 0)
         return AG_ERR_CLAIM;
     return AG_OK;

@@ -862,8 +862,17 @@ static inline bool bit_get(const uint64_t *bits, size_t i)
     return (bits[i >> 6] >> (i & 63)) & 1u;
 }
 
-ag_err ag__json_check_object(const uint8_t *p, size_t n)
+/* The validator; when mem is not NULL it also records the top-level members
+ * (the first cap of them; *count is the total), so that callers need not
+ * scan the text a second time to read them. */
+static ag_err check_object(const uint8_t *p, size_t n, ag__jmember *mem, size_t cap,
+                           size_t *count)
 {
+    size_t cnt = 0;
+    const uint8_t *vstart = NULL; /* the current top-level member's value */
+    ag__jtype vtype = AG__J_NULL;
+    if (count != NULL)
+        *count = 0;
     if (p == NULL || n == 0)
         return AG_ERR_MALFORMED;
     const uint8_t *s = p, *e = p + n;
@@ -908,6 +917,8 @@ member:
         if (s == NULL)
             return AG_ERR_MALFORMED;
         size_t len = (size_t)(s - 1 - name);
+        if (mem != NULL && depth == 1 && cnt < cap)
+            mem[cnt].name = (ag_span){name, len};
         if (!keys_lost) {
             uint64_t sig = name_sig(name, len, esc, e);
             uint64_t bit = UINT64_C(1) << (sig >> 58);
@@ -935,12 +946,21 @@ member:
 value:
     if (depth >= AG__JSON_MAX_DEPTH || s >= e)
         return AG_ERR_MALFORMED;
+    if (depth == 1)
+        vstart = s;
     switch (*s) {
     case '"': {
         bool esc = false;
         s = scan_string(s + 1, e, &esc);
         if (s == NULL)
             return AG_ERR_MALFORMED;
+        if (depth == 1) {
+            if (mem != NULL && cnt < cap) {
+                mem[cnt].type = AG__J_STRING;
+                mem[cnt].value = (ag_span){vstart + 1, (size_t)(s - 1 - (vstart + 1))};
+            }
+            cnt++;
+        }
         break;
     }
     case '{':
@@ -979,6 +999,15 @@ value:
     goto after_value;
 
 after_token:
+    if (depth == 1) {
+        if (mem != NULL && cnt < cap) {
+            vtype = *vstart == 't' ? AG__J_TRUE : *vstart == 'f' ? AG__J_FALSE
+                                              : *vstart == 'n' ? AG__J_NULL : AG__J_NUMBER;
+            mem[cnt].type = vtype;
+            mem[cnt].value = (ag_span){vstart, (size_t)(s - vstart)};
+        }
+        cnt++;
+    }
     /* jansson loses a pushed-back NUL byte (see the top of this file) */
     if (s < e && *s == '\0')
         s++;
@@ -1003,7 +1032,14 @@ container_close:
         base = keys[nk].len;
         seen = sigs[nk];
     }
-    if (--depth > 0)
+    if (--depth == 1) {
+        if (mem != NULL && cnt < cap) {
+            mem[cnt].type = *vstart == '{' ? AG__J_OBJECT : AG__J_ARRAY;
+            mem[cnt].value = (ag_span){vstart, (size_t)(s - vstart)};
+        }
+        cnt++;
+    }
+    if (depth > 0)
         goto after_value;
 
     s = skip_ws(s, e);
@@ -1011,7 +1047,23 @@ container_close:
         return AG_ERR_MALFORMED;
     if (keys_lost && all_objects_have_dup(p, e))
         return AG_ERR_MALFORMED;
+    if (count != NULL)
+        *count = cnt;
     return AG_OK;
+}
+
+ag_err ag__json_check_object(const uint8_t *p, size_t n)
+{
+    return check_object(p, n, NULL, 0, NULL);
+}
+
+ag_err ag__json_check_members(const uint8_t *p, size_t n, ag__jmember *mem, size_t cap,
+                              size_t *count)
+{
+    ag_err err = check_object(p, n, mem, cap, count);
+    if (err != AG_OK && count != NULL)
+        *count = 0;
+    return err;
 }
 
 /* ------------------------------------------------------------------ */

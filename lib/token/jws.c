@@ -77,7 +77,10 @@ static bool span_eq_ci(ag_span s, const char *lit)
 
 static ag_err parse_header(ag__jws *j, const uint8_t *hdr, size_t n)
 {
-    if (ag__json_check_object(hdr, n) != AG_OK)
+    ag__jmember mem[16];
+    size_t count = 0;
+    /* strict JSON (V-06) and the top-level members in one pass */
+    if (ag__json_check_members(hdr, n, mem, AG__ARRAY_LEN(mem), &count) != AG_OK)
         return AG_ERR_MALFORMED;
 
     ag__jiter it;
@@ -88,7 +91,14 @@ static ag_err parse_header(ag__jws *j, const uint8_t *hdr, size_t n)
 
     j->has_typ = false;
     ag__json_iter_object(&it, hdr, n);
-    while (ag__json_next(&it, &m)) {
+    for (size_t i = 0;; i++) {
+        if (count <= AG__ARRAY_LEN(mem)) {
+            if (i == count)
+                break;
+            m = mem[i];
+        } else if (!ag__json_next(&it, &m)) {
+            break;
+        }
         switch (header_id(m.name)) {
         case H_ALG:
             alg = m;
@@ -313,8 +323,6 @@ ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_clai
     if (v->kind != AG_TOKEN_ANY && out->kind != v->kind)
         return AG_ERR_WRONG_TYPE;
 
-    if (ag__json_check_object(out->payload_, out->payload_len_) != AG_OK)
-        return AG_ERR_MALFORMED;
     if ((err = ag__claims_parse(out->payload_, out->payload_len_, out, v->audience)) != AG_OK)
         return err;
 

@@ -134,12 +134,20 @@ typedef enum ag__jtype {
  */
 ag_err ag__json_check_object(const uint8_t *p, size_t n);
 
+
 /* One member of an object, or one element of an array (name empty). */
 typedef struct ag__jmember {
     ag_span name;    /* raw bytes between the quotes, escapes not decoded */
     ag__jtype type;
     ag_span value;   /* raw text; for strings the bytes between the quotes */
 } ag__jmember;
+
+/* ag__json_check_object that also records the top-level members in text
+ * order: the first cap of them in mem (same spans and types as
+ * ag__json_next gives), their total in *count. Callers fall back to the
+ * iterator when *count > cap. On failure *count is 0. */
+ag_err ag__json_check_members(const uint8_t *p, size_t n, ag__jmember *mem, size_t cap,
+                              size_t *count);
 
 typedef struct ag__jiter {
     const uint8_t *p;

@@ -49,10 +49,43 @@ static bool jansson_ok(const uint8_t *p, size_t n)
     return ok;
 }
 
+static bool span_same(ag_span a, ag_span b)
+{
+    return a.ptr == b.ptr && a.len == b.len;
+}
+
+/* ag__json_check_members gives the verdict of ag__json_check_object and
+ * exactly the members ag__json_next yields (same spans, same types). */
+static void members_agree(const uint8_t *p, size_t n, ag_err verdict)
+{
+    ag__jmember mem[6];
+    size_t count = 99;
+    ag_err e = ag__json_check_members(p, n, mem, AG__ARRAY_LEN(mem), &count);
+    ck_assert_int_eq(e, verdict);
+    if (e != AG_OK) {
+        ck_assert_uint_eq(count, 0);
+        return;
+    }
+    ag__jiter it;
+    ag__jmember m;
+    size_t i = 0;
+    ag__json_iter_object(&it, p, n);
+    while (ag__json_next(&it, &m)) {
+        if (i < AG__ARRAY_LEN(mem)) {
+            ck_assert(span_same(m.name, mem[i].name));
+            ck_assert(span_same(m.value, mem[i].value));
+            ck_assert_int_eq(m.type, mem[i].type);
+        }
+        i++;
+    }
+    ck_assert_uint_eq(i, count);
+}
+
 static bool ours_ok(const uint8_t *p, size_t n)
 {
     ag_err e = ag__json_check_object(p, n);
     ck_assert(e == AG_OK || e == AG_ERR_MALFORMED);
+    members_agree(p, n, e);
     return e == AG_OK;
 }
 
