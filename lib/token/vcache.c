@@ -15,12 +15,24 @@
  * chance): the hand sweeps the ways, sparing (and clearing) any entry that
  * was hit since the hand last passed, and takes the first other one (an
  * empty way is never referenced, so empty ways fill first).
- * A token verified again and again stays; one-off tokens replace each other.
  *
- * Threads: sets are guarded by striped pthread mutexes (set i by stripe
- * i mod NSTRIPES), each on its own cache line. Every field of every entry
- * is read and written only under its stripe's lock. A get copies the entry
- * out under the lock, so what it returns never changes under the caller.
+ * Threads: readers take no lock and write no shared memory (but a "hit"
+ * bit, only when it is not already set), so threads verifying the same
+ * popular token do not bounce a cache line between cores. Each set has a
+ * sequence counter (a seqlock); writers are serialised by striped pthread
+ * mutexes (set i by stripe i mod NSTRIPES, each mutex on its own cache
+ * line) and make the counter odd while they write. A reader copies the
+ * entry out and keeps the copy only when the counter was even and unchanged
+ * around the copy; otherwise it retries a few times, then reports a miss
+ * (the caller then verifies the token in full: slower, never wrong).
+ *
+ * The data race a seqlock implies is kept out of C's undefined behaviour
+ * the way Boehm describes ("Can seqlocks get along with programming language
+ * memory models?", MSPC 2012): every field a reader can see is an atomic
+ * object, read and written with memory_order_relaxed; the writer issues a
+ * release fence after making the counter odd, the reader an acquire fence
+ * before reading it the second time. The words are 32-bit so that they are
+ * lock-free everywhere (no libatomic). ThreadSanitizer sees only atomics.
  *
  * Memory: everything is allocated in ag__vcache_new through the caller's
  * allocator (about 2.1 KiB per entry: 1024 entries ≈ 2.1 MiB); get and put
@@ -33,6 +45,7 @@
  * stored pointer outlives the cache.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "token_int.h"
@@ -41,25 +54,29 @@
 #define NSTRIPES_MAX 64
 #define ENTRIES_MIN 16
 #define CACHE_LINE 64
+#define HASH_WORDS 8
+#define DATA_WORDS (AG__VCACHE_DATA_MAX / 4)
+#define READ_TRIES 4
+
+/* meta word: alg in bits 0..7, then flags */
+#define M_USED (1u << 8)
+#define M_TYP (1u << 9)
+#define M_KID (1u << 10) /* false only for ag__jws.kid_optional (tests) */
 
 typedef struct entry {
-    uint8_t hash[32];
-    const ag_key *key;   /* borrowed from the verifier's keyring */
-    ag_alg alg;
-    bool used;
-    bool ref;            /* hit since the CLOCK hand last passed */
-    bool has_typ;
-    bool has_kid;        /* false only for ag__jws.kid_optional (tests) */
-    uint16_t kid_len;
-    uint16_t typ_len;
-    uint16_t payload_len;
-    /* kid ‖ typ ‖ payload */
-    uint8_t data[AG__VCACHE_DATA_MAX];
+    _Atomic uint32_t hash[HASH_WORDS];
+    _Atomic(const ag_key *) key; /* borrowed from the verifier's keyring */
+    _Atomic uint32_t meta;
+    _Atomic uint32_t lens;        /* kid_len | typ_len << 16 */
+    _Atomic uint32_t payload_len;
+    atomic_bool ref;              /* hit since the CLOCK hand last passed */
+    _Atomic uint32_t data[DATA_WORDS]; /* kid ‖ typ ‖ payload, zero padded */
 } entry;
 
 typedef struct set {
+    _Atomic unsigned seq; /* odd while a writer is inside */
+    unsigned hand;        /* CLOCK hand, 0..WAYS-1; writers only (under the stripe) */
     entry way[WAYS];
-    unsigned hand; /* CLOCK hand, 0..WAYS-1 */
 } set;
 
 /* One mutex per cache line, so two stripes never share one. */
@@ -114,6 +131,9 @@ ag_err ag__vcache_new(const ag_allocator *alloc, size_t entries, ag__vcache **ou
     c->nsets = nsets;
     c->nstripes = nsets < NSTRIPES_MAX ? nsets : NSTRIPES_MAX;
     c->stripes = ag__calloc(alloc, c->nstripes * sizeof(stripe));
+    /* all-zero bytes are a valid empty entry: lock-free atomics of integer
+     * and pointer type have no hidden state (C11 7.17.2.1 leaves the
+     * representation open; every ABI we build for uses the plain one). */
     c->sets = ag__calloc(alloc, nsets * sizeof(set));
     if (c->stripes == NULL || c->sets == NULL) {
         destroy(c);
@@ -144,19 +164,23 @@ static size_t set_of(const ag__vcache *c, const uint8_t hash[32])
     return (size_t)(x & (uint64_t)(c->nsets - 1));
 }
 
-static pthread_mutex_t *lock_of(ag__vcache *c, size_t s)
-{
-    return &c->stripes[s & (c->nstripes - 1)].mu;
-}
+#define LOAD(p) atomic_load_explicit((p), memory_order_relaxed)
+#define STORE(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 
 /* The way holding hash in s, or WAYS. Compares every used way in constant
- * time (ag__ct_eq) and does not stop at the first match. */
+ * time (ag__ct_eq) and does not stop at the first match. Relaxed loads: a
+ * reader validates the result with the set's counter. */
 static unsigned find_way(const set *s, const uint8_t hash[32])
 {
     unsigned found = WAYS;
-    for (unsigned w = 0; w < WAYS; w++)
-        if (s->way[w].used && ag__ct_eq(s->way[w].hash, hash, 32))
+    for (unsigned w = 0; w < WAYS; w++) {
+        const entry *e = &s->way[w];
+        uint32_t hw[HASH_WORDS];
+        for (int i = 0; i < HASH_WORDS; i++)
+            hw[i] = LOAD(&e->hash[i]);
+        if ((LOAD(&e->meta) & M_USED) && ag__ct_eq(hw, hash, 32))
             found = w;
+    }
     return found;
 }
 
@@ -164,37 +188,65 @@ bool ag__vcache_get(ag__vcache *c, const uint8_t hash[32], ag__jws *j)
 {
     if (c == NULL || hash == NULL || j == NULL)
         return false;
-    size_t si = set_of(c, hash);
-    pthread_mutex_t *mu = lock_of(c, si);
-    bool hit = false;
+    set *s = &c->sets[set_of(c, hash)];
+    uint32_t buf[DATA_WORDS]; /* the copy, kept only when validated */
 
-    pthread_mutex_lock(mu);
-    set *s = &c->sets[si];
-    unsigned w = find_way(s, hash);
-    if (w < WAYS) {
-        entry *e = &s->way[w];
-        size_t strings = (size_t)e->kid_len + e->typ_len;
-        if (e->payload_len <= j->payload_cap && strings <= j->strbuf_cap &&
-            (e->payload_len == 0 || j->payload != NULL) && (strings == 0 || j->strbuf != NULL)) {
-            e->ref = true;
-            j->alg = e->alg;
-            j->key = e->key;
-            j->has_typ = e->has_typ;
-            if (strings > 0)
-                memcpy(j->strbuf, e->data, strings);
-            j->strbuf_len = strings;
-            j->kid.ptr = e->has_kid ? j->strbuf : NULL;
-            j->kid.len = e->kid_len;
-            j->typ.ptr = e->has_typ ? j->strbuf + e->kid_len : NULL;
-            j->typ.len = e->typ_len;
-            if (e->payload_len > 0)
-                memcpy(j->payload, e->data + strings, e->payload_len);
-            j->payload_len = e->payload_len;
-            hit = true;
+    for (int tries = 0; tries < READ_TRIES; tries++) {
+        unsigned s0 = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if (s0 & 1u)
+            continue; /* a writer is inside */
+        unsigned w = find_way(s, hash);
+        bool fits = false;
+        entry *e = NULL;
+        uint32_t meta = 0, lens = 0, plen = 0;
+        const ag_key *key = NULL;
+        size_t kid_len = 0, typ_len = 0;
+        if (w < WAYS) {
+            e = &s->way[w];
+            meta = LOAD(&e->meta);
+            lens = LOAD(&e->lens);
+            plen = LOAD(&e->payload_len);
+            key = LOAD(&e->key);
+            kid_len = lens & 0xffffu;
+            typ_len = lens >> 16;
+            /* bound everything before use: a torn read can say anything */
+            size_t total = kid_len + typ_len + plen;
+            fits = total <= AG__VCACHE_DATA_MAX && plen <= j->payload_cap &&
+                   kid_len + typ_len <= j->strbuf_cap &&
+                   (plen == 0 || j->payload != NULL) &&
+                   (kid_len + typ_len == 0 || j->strbuf != NULL);
+            if (fits)
+                for (size_t i = 0; i < (total + 3) / 4; i++)
+                    buf[i] = LOAD(&e->data[i]);
         }
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s0)
+            continue; /* a writer came and went: the copy may be torn */
+        if (!fits)
+            return false; /* a consistent miss, or an entry that does not fit */
+
+        const uint8_t *d = (const uint8_t *)buf;
+        size_t strings = kid_len + typ_len;
+        j->alg = (ag_alg)(meta & 0xffu);
+        j->key = key;
+        j->has_typ = (meta & M_TYP) != 0;
+        if (strings > 0)
+            memcpy(j->strbuf, d, strings);
+        j->strbuf_len = strings;
+        j->kid.ptr = (meta & M_KID) ? j->strbuf : NULL;
+        j->kid.len = kid_len;
+        j->typ.ptr = (meta & M_TYP) ? j->strbuf + kid_len : NULL;
+        j->typ.len = typ_len;
+        if (plen > 0)
+            memcpy(j->payload, d + strings, plen);
+        j->payload_len = plen;
+        /* second chance for CLOCK; written only when it changes, so a hot
+         * entry's line stays shared between the cores reading it */
+        if (!atomic_load_explicit(&e->ref, memory_order_relaxed))
+            atomic_store_explicit(&e->ref, true, memory_order_relaxed);
+        return true;
     }
-    pthread_mutex_unlock(mu);
-    return hit;
+    return false; /* writers kept the set busy: a miss, never a torn entry */
 }
 
 void ag__vcache_put(ag__vcache *c, const uint8_t hash[32], const ag__jws *j)
@@ -211,46 +263,64 @@ void ag__vcache_put(ag__vcache *c, const uint8_t hash[32], const ag__jws *j)
     if ((kid_len > 0 && j->kid.ptr == NULL) || (typ_len > 0 && j->typ.ptr == NULL) ||
         (j->payload_len > 0 && j->payload == NULL))
         return;
+    if ((unsigned)j->alg > 0xffu)
+        return;
+
+    /* the entry's bytes, zero padded to whole words, built before locking */
+    size_t total = kid_len + typ_len + j->payload_len;
+    size_t words = (total + 3) / 4;
+    uint32_t buf[DATA_WORDS];
+    uint8_t *d = (uint8_t *)buf;
+    if (words > 0)
+        buf[words - 1] = 0;
+    if (kid_len > 0)
+        memcpy(d, j->kid.ptr, kid_len);
+    if (typ_len > 0)
+        memcpy(d + kid_len, j->typ.ptr, typ_len);
+    if (j->payload_len > 0)
+        memcpy(d + kid_len + typ_len, j->payload, j->payload_len);
+    uint32_t meta = (uint32_t)j->alg | M_USED | (j->has_typ ? M_TYP : 0u) |
+                    (j->kid.ptr != NULL ? M_KID : 0u);
+    uint32_t hw[HASH_WORDS];
+    memcpy(hw, hash, 32);
 
     size_t si = set_of(c, hash);
-    pthread_mutex_t *mu = lock_of(c, si);
+    pthread_mutex_t *mu = &c->stripes[si & (c->nstripes - 1)].mu;
     pthread_mutex_lock(mu);
     set *s = &c->sets[si];
     unsigned w = find_way(s, hash);
-    if (w == WAYS) {
-        /* CLOCK: spare (and clear) referenced ways. Ways are never emptied
-         * and the hand starts at 0, so a set's empty ways are always the
-         * ones from the hand on: they are taken first, in order. */
-        while (w == WAYS) {
-            entry *e = &s->way[s->hand];
-            if (e->ref) {
-                e->ref = false;
-            } else {
-                w = s->hand;
-            }
-            s->hand = (s->hand + 1) % WAYS;
-        }
+    bool replace = w == WAYS;
+    /* CLOCK: spare (and clear) referenced ways. Ways are never emptied and
+     * the hand starts at 0, so a set's empty ways are always the ones from
+     * the hand on: they are taken first, in order. */
+    while (w == WAYS) {
+        entry *v = &s->way[s->hand];
+        if (atomic_load_explicit(&v->ref, memory_order_relaxed))
+            atomic_store_explicit(&v->ref, false, memory_order_relaxed);
+        else
+            w = s->hand;
+        s->hand = (s->hand + 1) % WAYS;
     }
     entry *e = &s->way[w];
-    /* a replaced entry of another token: wipe what it held beyond the new one */
-    size_t old = (size_t)e->kid_len + e->typ_len + e->payload_len;
-    size_t now = kid_len + typ_len + j->payload_len;
-    memcpy(e->hash, hash, 32);
-    e->key = j->key;
-    e->alg = j->alg;
-    e->used = true;
-    e->has_typ = j->has_typ;
-    e->has_kid = j->kid.ptr != NULL;
-    e->kid_len = (uint16_t)kid_len;
-    e->typ_len = (uint16_t)typ_len;
-    e->payload_len = (uint16_t)j->payload_len;
-    if (kid_len > 0)
-        memcpy(e->data, j->kid.ptr, kid_len);
-    if (typ_len > 0)
-        memcpy(e->data + kid_len, j->typ.ptr, typ_len);
-    if (j->payload_len > 0)
-        memcpy(e->data + kid_len + typ_len, j->payload, j->payload_len);
-    if (old > now)
-        memset(e->data + now, 0, old - now);
+    uint32_t old_lens = LOAD(&e->lens);
+    size_t old_words = ((old_lens & 0xffffu) + (old_lens >> 16) + LOAD(&e->payload_len) + 3) / 4;
+
+    unsigned seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    atomic_store_explicit(&s->seq, seq + 1u, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    for (int i = 0; i < HASH_WORDS; i++)
+        STORE(&e->hash[i], hw[i]);
+    STORE(&e->key, j->key);
+    STORE(&e->meta, meta);
+    STORE(&e->lens, (uint32_t)kid_len | (uint32_t)typ_len << 16);
+    STORE(&e->payload_len, (uint32_t)j->payload_len);
+    if (replace)
+        atomic_store_explicit(&e->ref, false, memory_order_relaxed);
+    for (size_t i = 0; i < words; i++)
+        STORE(&e->data[i], buf[i]);
+    /* a replaced entry keeps nothing of the old token beyond the new one */
+    for (size_t i = words; i < old_words && i < DATA_WORDS; i++)
+        STORE(&e->data[i], 0u);
+    atomic_store_explicit(&s->seq, seq + 2u, memory_order_release);
     pthread_mutex_unlock(mu);
 }

@@ -651,7 +651,7 @@ END_TEST
 
 /* ---- threads --------------------------------------------------------------- */
 
-enum { TN_HASHES = 512, TN_THREADS = 4, TN_ITERS = 20000 };
+enum { TN_HASHES = 512, TN_THREADS = 4, TN_ITERS = 100000 };
 static uint8_t th[TN_HASHES][32];
 static ag__vcache *tcache;
 
@@ -688,8 +688,11 @@ static void *tworker(void *arg)
 
 /* 4 threads get and put overlapping hashes on one cache smaller than the
  * working set (so entries are replaced while others read them): every hit
- * must be exactly the entry of the hash asked for. Under TSan (label
- * "threads") this also proves every access is under a lock. */
+ * must be exactly the entry of the hash asked for (V-11). Readers take no
+ * lock (a seqlock, vcache.c): with the counter check taken out of
+ * ag__vcache_get this test sees torn entries in most runs. Under TSan
+ * (label "threads") it also shows that every shared access is either
+ * atomic or under a writer's mutex. */
 START_TEST(threads_consistent)
 {
     ck_assert_int_eq(ag__vcache_new(NULL, 128, &tcache), AG_OK);
