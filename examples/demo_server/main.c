@@ -62,8 +62,10 @@ static ag_store *open_store(const char *spec)
 
 static void print_banner(const demo_options *o)
 {
+    /* a PostgreSQL conninfo may hold a password: never print it */
+    const char *store = strncmp(o->store, "postgres:", 9) == 0 ? "postgres:…" : o->store;
     printf("authgate-demo %s: %s keys in %s, store %s\n", AG_VERSION_STRING, ag_alg_name(o->alg),
-           o->key_dir, o->store);
+           o->key_dir, store);
     if (o->nusers == 0) {
         printf("user: demo / demo (default; --user NAME:PASSWORD replaces it)\n");
     } else {
