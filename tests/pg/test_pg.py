@@ -86,6 +86,9 @@ class Demo:
             if not line:
                 raise Fail("demo exited before listening: rc=%s stderr=%s"
                            % (self.proc.wait(), self.proc.stderr.read().strip()))
+            # the conninfo (it may hold a password) is never printed
+            check(conninfo not in line and "dbname=" not in line,
+                  "demo output shows the conninfo: %r" % line)
             if line.startswith("listening on http://127.0.0.1:"):
                 self.port = int(line.strip().rsplit(":", 1)[1])
                 return
