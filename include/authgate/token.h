@@ -392,8 +392,29 @@ typedef struct ag_verifier_config {
     void *clock_ctx;
     const ag_allocator *alloc; /**< for the verifier object itself; NULL → stdlib */
     size_t cache_entries;     /**< 0: no cache (default). Else the capacity of a cache of
-                                   tokens whose signature already verified (see below) */
+                                   tokens that verified (see "Verified-token cache") */
 } ag_verifier_config;
+
+/*
+ * Verified-token cache (opt-in: ag_verifier_config.cache_entries > 0).
+ *
+ * A token that passed every check is remembered under SHA-256 of its whole
+ * text; when the same bytes come again, the steps up to and including the
+ * signature are skipped and everything after them — typ, the claims, iss,
+ * aud, exp, nbf, iat, lifetime — runs again against the clock, so a cached
+ * token still expires on time. A repeated ES256 or EdDSA token then costs
+ * one SHA-256 and the claims (under a microsecond, bench/README.md)
+ * instead of 50–100 µs.
+ *
+ * What it trades: memory (about 2.1 KiB per entry, allocated when the
+ * verifier is made), and the cache holds decoded payloads of recently seen
+ * tokens in memory (cleansed when the verifier is freed). Tokens with more
+ * than 2 KiB of kid + typ + payload are never cached. Entries are per
+ * verifier, and a verifier's keys never change: rotating keys means a new
+ * keyring, a new verifier and so an empty cache. Thread-safe; lookups take
+ * no lock. For HMAC tokens it buys nothing (the MAC costs about as much as
+ * the hash): leave it off.
+ */
 
 /**
  * An immutable verification policy bound to a keyring. Shared by threads.

@@ -226,6 +226,7 @@ struct ag_verifier {
     size_t max_len;
     ag_clock_fn clock;
     void *clock_ctx;
+    ag__vcache *cache; /* NULL unless cfg->cache_entries > 0 */
 };
 
 ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
@@ -261,6 +262,13 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
         ag_verifier_free(v);
         return AG_ERR_NOMEM;
     }
+    if (cfg->cache_entries > 0) {
+        ag_err err = ag__vcache_new(cfg->alloc, cfg->cache_entries, &v->cache);
+        if (err != AG_OK) {
+            ag_verifier_free(v);
+            return err;
+        }
+    }
     v->keys = ag__keyring_hold(cfg->keys);
     *out = v;
     return AG_OK;
@@ -270,6 +278,7 @@ void ag_verifier_free(ag_verifier *v)
 {
     if (v == NULL)
         return;
+    ag__vcache_free(v->cache);
     ag_keyring_free(v->keys);
     ag__free(v->alloc, v->issuer);
     ag__free(v->alloc, v->audience);
@@ -308,8 +317,18 @@ ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_clai
     out->payload_len_ = 0;
     out->strings_len_ = 0;
 
-    ag_err err = ag__jws_verify(&j, token, len);
-    if (err != AG_OK)
+    /* The optional cache of verified tokens, keyed by SHA-256 of the whole
+     * token text, after the size cap (V-04): a hit stands for the steps up
+     * to and including the signature; everything after it runs again. */
+    uint8_t hash[32];
+    bool hashed = false, hit = false;
+    ag_err err;
+    if (v->cache != NULL && token != NULL && len <= v->max_len) {
+        ag_span whole = {token, len};
+        hashed = ag__sha2(256, &whole, 1, hash) == AG_OK;
+        hit = hashed && ag__vcache_get(v->cache, hash, &j);
+    }
+    if (!hit && (err = ag__jws_verify(&j, token, len)) != AG_OK)
         return err;
 
     /* Only now, with the signature verified, is the payload looked at. */
@@ -342,6 +361,10 @@ ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_clai
         return AG_ERR_NOT_YET_VALID;
     if (v->max_lifetime > 0 && out->exp - out->iat > v->max_lifetime)
         return AG_ERR_CLAIM;
+    /* only tokens that passed every check are cached (the spans of j still
+     * point at kid/typ: claims were appended after them) */
+    if (hashed && !hit)
+        ag__vcache_put(v->cache, hash, &j);
     return AG_OK;
 }
 

@@ -384,10 +384,18 @@ ag_err ag__key_set_pkey(ag_key *key, EVP_PKEY *pkey, bool is_private)
             return AG_ERR_ALG;
         }
         break;
-    case AG__FAM_EDDSA:
+    case AG__FAM_EDDSA: {
         if (!EVP_PKEY_is_a(pkey, "ED25519"))
             return AG_ERR_ALG;
+        /* the raw public key, for the optional libsodium verifier */
+        size_t raw_len = sizeof(key->ed_pub);
+        if (EVP_PKEY_get_raw_public_key(pkey, key->ed_pub, &raw_len) != 1 ||
+            raw_len != sizeof(key->ed_pub)) {
+            ERR_clear_error();
+            return AG_ERR_KEY_FORMAT;
+        }
         break;
+    }
     default:
         return AG_ERR_ALG; /* V-02: no EVP_PKEY ever becomes an HMAC key */
     }

@@ -55,6 +55,7 @@ struct ag_key {
     char kid[AG_KID_MAX_LEN + 1];
     /* asymmetric */
     EVP_PKEY *pkey;              /* NULL for HMAC */
+    uint8_t ed_pub[32];          /* EdDSA: the raw public key (libsodium backend) */
     size_t sig_len;              /* exact signature length for this key */
     /* HMAC: the secret and the precomputed pad blocks (K ^ ipad, K ^ opad),
      * where K is the secret, or its hash when longer than the block. */
@@ -183,13 +184,21 @@ ag_err ag__sha2(int bits, const ag_span *parts, size_t nparts, uint8_t *out);
 /* HMAC with the key's precomputed pads; mac holds the hash length. */
 ag_err ag__hmac(const ag_key *key, const uint8_t *msg, size_t n, uint8_t *mac);
 
+/* Ed25519 verification by OpenSSL alone (the reference the libsodium
+ * backend is tested against). */
+ag_err ag__verify_ed25519_openssl(const ag_key *key, const uint8_t *msg, size_t n,
+                                  const uint8_t *sig, size_t sig_len);
+/* True when EdDSA verification uses libsodium in this build. */
+bool ag__sodium_backend(void);
+
 /* Signs msg with the key's algorithm. sig holds the key's sig_len (ECDSA as
  * raw R‖S with low S). *sig_len receives the length. */
 ag_err ag__sign(const ag_key *key, const uint8_t *msg, size_t n, uint8_t *sig, size_t cap,
                 size_t *sig_len);
 
 /* Verifies sig over msg; the caller has already checked sig's exact length.
- * Returns AG_OK, AG_ERR_SIGNATURE or AG_ERR_CRYPTO. */
+ * Returns AG_OK, AG_ERR_SIGNATURE or AG_ERR_CRYPTO. EdDSA goes through
+ * libsodium when built with it (AG_HAVE_SODIUM), else OpenSSL. */
 ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uint8_t *sig,
                       size_t sig_len);
 

@@ -689,6 +689,124 @@ START_TEST(payload_writer_escapes)
 }
 END_TEST
 
+/* EdDSA: whichever backend the build uses (libsodium when found) gives
+ * OpenSSL's verdict on valid signatures, every single-bit change, S + L
+ * (non-canonical), all-zero and all-ones signatures, and the RFC 8037
+ * A.4 example. */
+START_TEST(eddsa_backends_agree)
+{
+    static const uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+                                  0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                  0, 0, 0, 0x10}; /* the group order, little-endian */
+    uint8_t msg[100], sig[64], bad[64];
+    size_t sl;
+    int agree = 0;
+    for (int round = 0; round < 20; round++) {
+        for (size_t i = 0; i < sizeof(msg); i++)
+            msg[i] = (uint8_t)(i * 7 + round);
+        ck_assert_int_eq(ag__sign(k_ed, msg, sizeof(msg), sig, sizeof(sig), &sl), AG_OK);
+        ck_assert_int_eq(ag__verify_sig(k_ed, msg, sizeof(msg), sig, 64), AG_OK);
+        ck_assert_int_eq(ag__verify_ed25519_openssl(k_ed, msg, sizeof(msg), sig, 64), AG_OK);
+        ck_assert_int_eq(ag__verify_sig(k_ed2, msg, sizeof(msg), sig, 64), AG_ERR_SIGNATURE);
+        for (int bit = round; bit < 512; bit += 20) {
+            memcpy(bad, sig, 64);
+            bad[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+            ag_err a = ag__verify_sig(k_ed, msg, sizeof(msg), bad, 64);
+            ag_err b = ag__verify_ed25519_openssl(k_ed, msg, sizeof(msg), bad, 64);
+            ck_assert_int_eq(a, b);
+            agree++;
+        }
+        /* S + L: the same signature in a non-canonical spelling */
+        memcpy(bad, sig, 64);
+        unsigned carry = 0;
+        for (int i = 0; i < 32; i++) {
+            unsigned v = bad[32 + i] + L[i] + carry;
+            bad[32 + i] = (uint8_t)v;
+            carry = v >> 8;
+        }
+        ck_assert_int_eq(ag__verify_sig(k_ed, msg, sizeof(msg), bad, 64), AG_ERR_SIGNATURE);
+        ck_assert_int_eq(ag__verify_ed25519_openssl(k_ed, msg, sizeof(msg), bad, 64),
+                         AG_ERR_SIGNATURE);
+    }
+    memset(bad, 0, 64);
+    ck_assert_int_eq(ag__verify_sig(k_ed, msg, sizeof(msg), bad, 64), AG_ERR_SIGNATURE);
+    memset(bad, 0xff, 64);
+    ck_assert_int_eq(ag__verify_sig(k_ed, msg, sizeof(msg), bad, 64), AG_ERR_SIGNATURE);
+    ck_assert_int_gt(agree, 400);
+
+    /* RFC 8037 Appendix A.4 */
+    static const char jwk[] = "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"EdDSA\",\"kid\":\"rfc8037\","
+                              "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}";
+    static const char jws[] = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc."
+                              "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVs"
+                              "Pt9g7sVvpAr_MuM0KAg";
+    ag_key *k = NULL;
+    ck_assert_int_eq(ag_key_from_jwk(jwk, sizeof(jwk) - 1, 0, &k, NULL, 0), AG_OK);
+    const char *d2 = strrchr(jws, '.');
+    uint8_t s8037[64];
+    ck_assert_int_eq(ag_base64url_decode((const uint8_t *)d2 + 1, strlen(d2 + 1), s8037, 64, &sl),
+                     AG_OK);
+    size_t in_len = (size_t)(d2 - jws);
+    ck_assert_int_eq(ag__verify_sig(k, (const uint8_t *)jws, in_len, s8037, 64), AG_OK);
+    ck_assert_int_eq(ag__verify_ed25519_openssl(k, (const uint8_t *)jws, in_len, s8037, 64), AG_OK);
+    s8037[0] ^= 1;
+    ck_assert_int_eq(ag__verify_sig(k, (const uint8_t *)jws, in_len, s8037, 64), AG_ERR_SIGNATURE);
+    ag_key_free(k);
+}
+END_TEST
+
+/* The opt-in verified-token cache: a hit skips only the signature; the
+ * claims and times are checked again on every call, a changed byte misses,
+ * and a hit allocates nothing even for ES256. */
+START_TEST(verified_token_cache)
+{
+    fake_now = T0;
+    ag_verifier *v = NULL;
+    ag_verifier_config c = {0};
+    c.keys = ring;
+    c.kind = AG_TOKEN_ACCESS;
+    c.issuer = ISS;
+    c.audience = AUD;
+    c.leeway = 0;
+    c.clock = fake_clock;
+    c.cache_entries = 64;
+    ck_assert_int_eq(ag_verifier_new(&c, &v), AG_OK);
+    ag_key *keys[] = {k_es, k_ed, k_hs};
+    for (size_t k = 0; k < 3; k++) {
+        char tok[AG_TOKEN_MAX_LEN + 1];
+        ag_issued info;
+        ck_assert_int_eq(issue(keys[k], AG_TOKEN_ACCESS, "fam", tok, sizeof(tok), &info), AG_OK);
+        static ag_claims a, b;
+        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, info.len, &a), AG_OK); /* miss */
+        ag_test_alloc_reset();
+        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, info.len, &b), AG_OK); /* hit */
+        if (keys[k] != k_hs)
+            ck_assert_int_eq(ag_test_alloc_count(), 0);
+        ck_assert_int_eq(a.alg, b.alg);
+        ck_assert(ag__span_eq_str(b.sub, "alice") && ag__span_eq_str(b.sid, "fam"));
+        ck_assert(b.kid.len == a.kid.len && memcmp(b.kid.ptr, a.kid.ptr, a.kid.len) == 0);
+        ck_assert(ag__span_eq_str(b.jti, info.jti));
+        ck_assert_int_eq(b.exp, a.exp);
+        /* a cached token still expires on time (V-15) */
+        fake_now = info.exp;
+        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, info.len, &b), AG_ERR_EXPIRED);
+        fake_now = T0;
+        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, info.len, &b), AG_OK);
+        /* one changed byte is another token: a miss, and a bad signature */
+        tok[info.len - 2] = tok[info.len - 2] == 'A' ? 'B' : 'A';
+        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, info.len, &b), AG_ERR_SIGNATURE);
+        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, info.len, &b), AG_ERR_SIGNATURE);
+    }
+    /* a verifier for refresh tokens with its own cache: kind is re-checked */
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    ck_assert_int_eq(issue(k_es, AG_TOKEN_REFRESH, "s", tok, sizeof(tok), NULL), AG_OK);
+    static ag_claims r;
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), &r), AG_ERR_WRONG_TYPE);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), &r), AG_ERR_WRONG_TYPE);
+    ag_verifier_free(v);
+}
+END_TEST
+
 START_TEST(time_edges)
 {
     setup_keys();
@@ -896,6 +1014,8 @@ static Suite *suite(void)
     tcase_add_test(tc, ecdsa_special_signatures);
     tcase_add_test(tc, contexts_are_per_key);
     tcase_add_test(tc, payload_writer_escapes);
+    tcase_add_test(tc, eddsa_backends_agree);
+    tcase_add_test(tc, verified_token_cache);
     tcase_add_test(tc, time_edges);
     tcase_add_test(tc, custom_claims);
     tcase_add_test(tc, config_errors);
