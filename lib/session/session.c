@@ -11,6 +11,7 @@
  *
  * @test tests/session/test_session.c
  */
+#include <stddef.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -288,9 +289,18 @@ static ag_claims *claims_new(const ag_session *s)
     return ag__malloc(s->alloc, sizeof(ag_claims));
 }
 
-static void claims_free(const ag_session *s, ag_claims *c)
+/* Cleanses what verifying a token of len bytes can have written into c —
+ * every decoded byte comes from the token, so neither buffer holds more
+ * than len bytes — then frees it. (Cleansing all 13 KiB cost a tenth of a
+ * rotation.) */
+static void claims_free(const ag_session *s, ag_claims *c, size_t len)
 {
-    ag__free_secret(s->alloc, c, sizeof *c);
+    if (c == NULL)
+        return;
+    OPENSSL_cleanse(c, offsetof(ag_claims, payload_));
+    OPENSSL_cleanse(c->payload_, len < sizeof c->payload_ ? len : sizeof c->payload_);
+    OPENSSL_cleanse(c->strings_, len < sizeof c->strings_ ? len : sizeof c->strings_);
+    ag__free(s->alloc, c);
 }
 
 static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t *hash,
@@ -378,7 +388,7 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
 done:
     ag_cleanse(jti, sizeof jti);
     ag_cleanse(&rot, sizeof rot);
-    claims_free(s, c);
+    claims_free(s, c, len);
     if (e != AG_OK)
         wipe(out);
     return e;
@@ -421,7 +431,7 @@ ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len)
         if (e == AG_ERR_NOT_FOUND) /* purged between the two calls */
             e = AG_ERR_UNKNOWN;
     }
-    claims_free(s, c);
+    claims_free(s, c, len);
     return e;
 }
 
@@ -439,7 +449,7 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
     if (e == AG_OK)
         e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now_of(s),
                                     AG_REVOKE_LOGOUT_ALL, count);
-    claims_free(s, c);
+    claims_free(s, c, len);
     return e;
 }
 
