@@ -49,6 +49,14 @@ static sha_impl sha[3]; /* 256, 384, 512 */
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_key_t tcache_key;
 static int init_ok;
+/* Bumped in a forked child: a parent's unused random bytes must never be
+ * handed out again by its child (two processes, one jti). */
+static atomic_uint fork_gen;
+
+static void after_fork_child(void)
+{
+    atomic_fetch_add(&fork_gen, 1u);
+}
 
 static int sha_index(int bits)
 {
@@ -108,7 +116,12 @@ typedef struct pk_entry {
 
 #define PK_SLOTS 8
 
+#define RND_POOL 1024
+
 typedef struct tcache {
+    uint8_t rnd[RND_POOL];  /* CSPRNG bytes not yet handed out (jtis) */
+    size_t rnd_left;        /* the last rnd_left bytes of rnd are unused */
+    unsigned rnd_gen;       /* fork generation the pool was drawn in */
     void *sha_ctx[3];       /* provider contexts (dispatch path) */
     EVP_MD_CTX *md_ctx[3];  /* fallback path */
     pk_entry pk[PK_SLOTS];
@@ -152,6 +165,8 @@ static void global_init(void)
     }
     if (pthread_key_create(&tcache_key, tcache_free) != 0)
         return;
+    if (pthread_atfork(NULL, NULL, after_fork_child) != 0)
+        return;
     init_ok = 1;
 }
 
@@ -179,6 +194,34 @@ void ag_thread_cleanup(void)
         (void)pthread_setspecific(tcache_key, NULL);
         tcache_free(t);
     }
+}
+
+/* ---- random identifiers ---------------------------------------------- */
+
+ag_err ag__random_id(uint8_t *out, size_t n)
+{
+    tcache *t = thread_cache();
+    if (t == NULL || n > RND_POOL)
+        return ag_random(out, n);
+    unsigned gen = atomic_load(&fork_gen);
+    if (t->rnd_gen != gen) { /* drawn before a fork: never reuse */
+        OPENSSL_cleanse(t->rnd, sizeof(t->rnd));
+        t->rnd_left = 0;
+        t->rnd_gen = gen;
+    }
+    if (t->rnd_left < n) {
+        ag_err err = ag_random(t->rnd, sizeof(t->rnd));
+        if (err != AG_OK) {
+            t->rnd_left = 0;
+            return err;
+        }
+        t->rnd_left = sizeof(t->rnd);
+    }
+    uint8_t *p = t->rnd + (sizeof(t->rnd) - t->rnd_left);
+    memcpy(out, p, n);
+    OPENSSL_cleanse(p, n); /* handed out once, then gone from the pool */
+    t->rnd_left -= n;
+    return AG_OK;
 }
 
 /* ---- SHA-2 and HMAC -------------------------------------------------- */

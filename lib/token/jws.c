@@ -706,7 +706,7 @@ ag_err ag_issue(const ag_issuer *is, const ag_issue_params *p, char *buf, size_t
     } else {
         uint8_t rnd[32];
         size_t n;
-        if (ag_random(rnd, sizeof(rnd)) != AG_OK)
+        if (ag__random_id(rnd, sizeof(rnd)) != AG_OK)
             return AG_ERR_CRYPTO;
         ag_err e = ag_base64url_encode(rnd, sizeof(rnd), jti, sizeof(jti), &n);
         OPENSSL_cleanse(rnd, sizeof(rnd));

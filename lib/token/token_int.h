@@ -177,6 +177,13 @@ void ag__json_number(ag_span raw, double *d, int64_t *i, bool *is_int);
 /* Crypto with per-thread reusable contexts (crypto.c)                  */
 /* ------------------------------------------------------------------ */
 
+/* n CSPRNG bytes for identifiers (jti), from a per-thread pool refilled
+ * 1 KiB at a time with RAND_bytes: one DRBG call (and one getpid system
+ * call) per 32 jtis instead of per jti. Bytes are cleansed from the pool as
+ * they are handed out; a forked child discards its parent's pool. n > 1024
+ * goes to ag_random directly. @test tests/token/test_jws.c */
+ag_err ag__random_id(uint8_t *out, size_t n);
+
 /* SHA-2 of the concatenation of parts, zero allocations after the thread's
  * first call. bits is 256, 384 or 512; out holds bits/8 bytes. */
 ag_err ag__sha2(int bits, const ag_span *parts, size_t nparts, uint8_t *out);

@@ -9,6 +9,8 @@
 
 #include <jansson.h>
 #include <openssl/x509.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "authgate/token.h"
 #include "testsupport.h"
@@ -807,6 +809,44 @@ START_TEST(verified_token_cache)
 }
 END_TEST
 
+/* jtis come from a per-thread pool of CSPRNG bytes: all distinct, and a
+ * forked child never hands out the bytes its parent will (I-02). */
+START_TEST(jti_pool_distinct_and_fork_safe)
+{
+    fake_now = T0;
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    static char seen[200][AG_JTI_LEN + 1];
+    for (int i = 0; i < 200; i++) { /* crosses several pool refills */
+        ag_issued info;
+        ck_assert_int_eq(issue(k_hs, AG_TOKEN_ACCESS, NULL, tok, sizeof(tok), &info), AG_OK);
+        memcpy(seen[i], info.jti, sizeof(seen[i]));
+        for (int j = 0; j < i; j++)
+            ck_assert_str_ne(seen[i], seen[j]);
+    }
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        ag_issued info;
+        ssize_t w = -1;
+        if (issue(k_hs, AG_TOKEN_ACCESS, NULL, tok, sizeof(tok), &info) == AG_OK)
+            w = write(fds[1], info.jti, AG_JTI_LEN);
+        _exit(w == AG_JTI_LEN ? 0 : 1);
+    }
+    char child_jti[AG_JTI_LEN + 1] = {0};
+    ck_assert_int_eq((int)read(fds[0], child_jti, AG_JTI_LEN), AG_JTI_LEN);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ag_issued mine;
+    ck_assert_int_eq(issue(k_hs, AG_TOKEN_ACCESS, NULL, tok, sizeof(tok), &mine), AG_OK);
+    ck_assert_str_ne(child_jti, mine.jti);
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
 START_TEST(time_edges)
 {
     setup_keys();
@@ -1016,6 +1056,7 @@ static Suite *suite(void)
     tcase_add_test(tc, payload_writer_escapes);
     tcase_add_test(tc, eddsa_backends_agree);
     tcase_add_test(tc, verified_token_cache);
+    tcase_add_test(tc, jti_pool_distinct_and_fork_safe);
     tcase_add_test(tc, time_edges);
     tcase_add_test(tc, custom_claims);
     tcase_add_test(tc, config_errors);
