@@ -70,7 +70,7 @@ static ag_err random_id(char out[AG_JTI_LEN + 1])
 {
     uint8_t r[32];
     size_t w = 0;
-    ag_err e = ag_random(r, sizeof r);
+    ag_err e = ag__random_id(r, sizeof r); /* per-thread CSPRNG pool */
     if (e == AG_OK)
         e = ag_base64url_encode(r, sizeof r, out, AG_JTI_LEN + 1, &w);
     ag_cleanse(r, sizeof r);
