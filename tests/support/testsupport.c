@@ -1,7 +1,12 @@
+/* MAP_ANONYMOUS is not in POSIX 2008: ask glibc for it. */
+#define _DEFAULT_SOURCE 1
 #include "testsupport.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -98,4 +103,26 @@ int ag_test_run(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+uint8_t *ag_test_guard_place(ag_test_guard *g, const void *p, size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t data_pages = n / page + 1;
+    g->map_len = (data_pages + 1) * page;
+    g->map = mmap(NULL, g->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(g->map, MAP_FAILED);
+    ck_assert_int_eq(mprotect(g->map + data_pages * page, page, PROT_NONE), 0);
+    g->data = g->map + data_pages * page - n;
+    if (n > 0)
+        memcpy(g->data, p, n);
+    return g->data;
+}
+
+void ag_test_guard_release(ag_test_guard *g)
+{
+    if (g->map != NULL)
+        munmap(g->map, g->map_len);
+    g->map = NULL;
+    g->data = NULL;
 }

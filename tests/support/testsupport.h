@@ -21,6 +21,23 @@ long ag_test_alloc_count(void);
 /* Reads a whole file into a NUL-terminated malloc'd buffer; NULL on error. */
 char *ag_test_read_file(const char *path, size_t *len);
 
+/*
+ * Guard-page harness (picohttpparser's test.c idea): a copy of the input
+ * whose last byte is the last readable byte before a PROT_NONE page, so a
+ * parser that reads one byte too far faults at once, with or without ASan.
+ * ag_test_guard_place maps fresh pages for each copy; release what it
+ * returned with ag_test_guard_release (a zeroed or released guard is a
+ * no-op to release).
+ */
+typedef struct ag_test_guard {
+    uint8_t *map;
+    size_t map_len;
+    uint8_t *data; /* the input, ending exactly at the PROT_NONE page */
+} ag_test_guard;
+
+uint8_t *ag_test_guard_place(ag_test_guard *g, const void *p, size_t n);
+void ag_test_guard_release(ag_test_guard *g);
+
 /* Runs a suite with CK_NORMAL output; returns the process exit status. */
 int ag_test_run(Suite *s);
 

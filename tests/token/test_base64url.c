@@ -482,30 +482,24 @@ END_TEST
 
 /* ---- guard page: input ends exactly where a PROT_NONE page begins ---- */
 
-static uint8_t *guard_base;
-static size_t guard_page;
+static ag_test_guard guard;
 
 static void guard_setup(void)
 {
-    guard_page = (size_t)sysconf(_SC_PAGESIZE);
-    void *m = mmap(NULL, 2 * guard_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                   0);
-    ck_assert_ptr_ne(m, MAP_FAILED);
-    guard_base = m;
-    ck_assert_int_eq(mprotect(guard_base + guard_page, guard_page, PROT_NONE), 0);
+    memset(&guard, 0, sizeof(guard));
 }
 
 static void guard_teardown(void)
 {
-    munmap(guard_base, 2 * guard_page);
+    ag_test_guard_release(&guard);
 }
 
-/* Copies n bytes so that they end at the guard page. */
+/* Copies n bytes so that they end at a PROT_NONE page (tests/support);
+ * the previous copy is released. */
 static const uint8_t *at_guard(const void *src, size_t n)
 {
-    uint8_t *dst = guard_base + guard_page - n;
-    memcpy(dst, src, n);
-    return dst;
+    ag_test_guard_release(&guard);
+    return ag_test_guard_place(&guard, src, n);
 }
 
 START_TEST(test_guard_page)
