@@ -202,7 +202,9 @@ ag_span ag_claims_payload(const ag_claims *claims)
     return s;
 }
 
-static ag_err find(const ag_claims *c, const char *name, ag__jmember *out)
+/* Finds the member name; then, for the typed getters, refuses a NULL output
+ * (has_out false) — after NOT_FOUND, so absence is reported first. */
+static ag_err find(const ag_claims *c, const char *name, bool has_out, ag__jmember *out)
 {
     if (c == NULL || name == NULL || c->payload_len_ == 0)
         return AG_ERR_INVALID_ARGUMENT;
@@ -211,7 +213,7 @@ static ag_err find(const ag_claims *c, const char *name, ag__jmember *out)
     ag__json_iter_object(&it, c->payload_, c->payload_len_);
     while (ag__json_next(&it, out))
         if (ag__json_str_eq(out->name, name, n))
-            return AG_OK;
+            return has_out ? AG_OK : AG_ERR_INVALID_ARGUMENT;
     return AG_ERR_NOT_FOUND;
 }
 
@@ -219,7 +221,7 @@ ag_err ag_claims_get_string(const ag_claims *claims, const char *name, char *buf
                             size_t *len)
 {
     ag__jmember m;
-    ag_err err = find(claims, name, &m);
+    ag_err err = find(claims, name, true, &m);
     if (err != AG_OK)
         return err;
     if (m.type != AG__J_STRING)
@@ -240,11 +242,9 @@ ag_err ag_claims_get_string(const ag_claims *claims, const char *name, char *buf
 ag_err ag_claims_get_int(const ag_claims *claims, const char *name, int64_t *out)
 {
     ag__jmember m;
-    ag_err err = find(claims, name, &m);
+    ag_err err = find(claims, name, out != NULL, &m);
     if (err != AG_OK)
         return err;
-    if (out == NULL)
-        return AG_ERR_INVALID_ARGUMENT;
     double d;
     int64_t i;
     bool is_int;
@@ -260,11 +260,9 @@ ag_err ag_claims_get_int(const ag_claims *claims, const char *name, int64_t *out
 ag_err ag_claims_get_bool(const ag_claims *claims, const char *name, bool *out)
 {
     ag__jmember m;
-    ag_err err = find(claims, name, &m);
+    ag_err err = find(claims, name, out != NULL, &m);
     if (err != AG_OK)
         return err;
-    if (out == NULL)
-        return AG_ERR_INVALID_ARGUMENT;
     if (m.type != AG__J_TRUE && m.type != AG__J_FALSE)
         return AG_ERR_CLAIM;
     *out = m.type == AG__J_TRUE;
@@ -274,11 +272,9 @@ ag_err ag_claims_get_bool(const ag_claims *claims, const char *name, bool *out)
 ag_err ag_claims_get_json(const ag_claims *claims, const char *name, ag_span *out)
 {
     ag__jmember m;
-    ag_err err = find(claims, name, &m);
+    ag_err err = find(claims, name, out != NULL, &m);
     if (err != AG_OK)
         return err;
-    if (out == NULL)
-        return AG_ERR_INVALID_ARGUMENT;
     *out = m.value;
     if (m.type == AG__J_STRING) { /* include the quotes: raw JSON text */
         out->ptr -= 1;
