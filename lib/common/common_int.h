@@ -7,6 +7,7 @@
 #ifndef AUTHGATE_COMMON_INT_H
 #define AUTHGATE_COMMON_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,17 @@ int ag__ct_eq(const void *a, const void *b, size_t n);
 
 /* Exact, full-length comparison of a span with a NUL-terminated string. */
 int ag__span_eq_str(ag_span s, const char *z);
+
+/*
+ * SIMD features of this CPU and OS that authgate uses (x86-64 only; 0
+ * elsewhere). Every accelerated loop has a portable twin, chosen when its
+ * bit is absent. @test tests/common/test_common.c
+ */
+enum { AG__CPU_AVX2 = 1u, AG__CPU_SHANI = 2u, AG__CPU_ALL = 3u };
+unsigned ag__cpu_features(void);
+/* Tests only: pretend the CPU has at most the features in mask
+ * (AG__CPU_ALL restores detection). Not for use while other threads verify. */
+void ag__cpu_restrict(unsigned mask);
 
 #define AG__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,4 +1,6 @@
 /* Tests for lib/common: the error table, constant-time compare, helpers. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "authgate/error.h"
@@ -78,6 +80,40 @@ START_TEST(spans_and_random)
 }
 END_TEST
 
+/* The feature mask agrees with /proc/cpuinfo where there is one, and the
+ * test restriction hides features (what the SIMD tests rely on to run the
+ * portable twins on this machine). */
+START_TEST(cpu_features)
+{
+    unsigned f = ag__cpu_features();
+    ck_assert_uint_eq(f & ~(unsigned)AG__CPU_ALL, 0);
+    FILE *ci = fopen("/proc/cpuinfo", "r");
+    if (ci != NULL) {
+        char line[4096];
+        bool avx2 = false, sha = false, flags = false;
+        while (fgets(line, sizeof(line), ci) != NULL) {
+            if (strncmp(line, "flags", 5) != 0)
+                continue;
+            flags = true;
+            avx2 = strstr(line, " avx2") != NULL;
+            sha = strstr(line, " sha_ni") != NULL;
+            break;
+        }
+        fclose(ci);
+        if (flags) {
+            ck_assert_int_eq((f & AG__CPU_AVX2) != 0, avx2);
+            ck_assert_int_eq((f & AG__CPU_SHANI) != 0, sha);
+        }
+    }
+    ag__cpu_restrict(0);
+    ck_assert_uint_eq(ag__cpu_features(), 0);
+    ag__cpu_restrict(AG__CPU_SHANI);
+    ck_assert_uint_eq(ag__cpu_features(), f & AG__CPU_SHANI);
+    ag__cpu_restrict(AG__CPU_ALL);
+    ck_assert_uint_eq(ag__cpu_features(), f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -85,6 +121,7 @@ int main(void)
     tcase_add_test(tc, error_table_complete_and_distinct);
     tcase_add_test(tc, ct_equal);
     tcase_add_test(tc, spans_and_random);
+    tcase_add_test(tc, cpu_features);
     suite_add_tcase(s, tc);
     return ag_test_run(s);
 }
