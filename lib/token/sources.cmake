@@ -17,3 +17,11 @@ if(AG_WITH_SODIUM AND SODIUM_FOUND)
   set_property(TARGET authgate_obj APPEND PROPERTY AG_EXTRA_LIBS PkgConfig::SODIUM)
   message(STATUS "authgate: EdDSA verification through libsodium ${SODIUM_VERSION}")
 endif()
+
+# The x86-64 SIMD twins of hot loops are whole files compiled for their
+# instruction set; their functions run only after ag__cpu_features() says
+# the CPU has it (lib/common/cpu.c). Elsewhere the files compile to nothing.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+  set_property(SOURCE ${CMAKE_CURRENT_LIST_DIR}/b64_simd.c APPEND PROPERTY COMPILE_OPTIONS -mavx2)
+  set_property(SOURCE ${CMAKE_CURRENT_LIST_DIR}/sha256_ni.c APPEND PROPERTY COMPILE_OPTIONS -msha -msse4.1 -mssse3)
+endif()
