@@ -7,6 +7,7 @@
  * the JSON is read by the allocation-free scanner (json_scan.c). Issuing is
  * not the hot path and uses jansson, the reference JSON implementation.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -170,7 +171,105 @@ static bool split3(const uint8_t *t, size_t len, size_t *d1, size_t *d2)
     return true;
 }
 
-ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len)
+/* ---- header memo ------------------------------------------------------ */
+
+/*
+ * A verifier sees the same few header segments over and over: one per
+ * (kid, typ) its issuers use. What parse_header makes of a header is a pure
+ * function of the segment's bytes and the verifier's frozen keyring, so a
+ * verifier remembers up to HMEMO_SLOTS segments whose token passed the
+ * signature check (only key holders can put one there) and, on a byte-exact
+ * match of the raw segment, takes alg, key, kid and typ from the memo
+ * instead of decoding and parsing the header again. The payload and the
+ * signature are always decoded and checked. Slots are filled once and never
+ * change (state FREE → WRITING → READY, published with release/acquire);
+ * when all are taken, further headers simply take the full path.
+ */
+#define HMEMO_SLOTS 8
+#define HMEMO_B64_MAX 160 /* a longer header segment is never memoized */
+
+enum { HMEMO_FREE, HMEMO_WRITING, HMEMO_READY };
+
+typedef struct hmemo {
+    atomic_int state;
+    ag_alg alg;
+    const ag_key *key;
+    bool has_typ;
+    uint8_t seg_len, kid_len, typ_len;
+    uint8_t seg[HMEMO_B64_MAX];
+    uint8_t strs[AG_B64URL_DECODED_MAX(HMEMO_B64_MAX)]; /* decoded kid, then typ */
+} hmemo;
+
+/* The slot holding exactly this header segment, or NULL. */
+static const hmemo *hmemo_find(const hmemo *m, const uint8_t *seg, size_t n)
+{
+    if (m == NULL || n > HMEMO_B64_MAX)
+        return NULL;
+    for (size_t i = 0; i < HMEMO_SLOTS; i++) {
+        if (atomic_load_explicit(&m[i].state, memory_order_acquire) != HMEMO_READY)
+            return NULL; /* slots fill in order: the rest are empty too */
+        if (m[i].seg_len == n && memcmp(m[i].seg, seg, n) == 0)
+            return &m[i];
+    }
+    return NULL;
+}
+
+/* Remembers the header of a token whose signature verified. */
+static void hmemo_put(hmemo *m, const uint8_t *seg, size_t n, const ag__jws *j)
+{
+    if (m == NULL || n > HMEMO_B64_MAX || j->kid.len + j->typ.len > sizeof(m->strs))
+        return;
+    for (size_t i = 0; i < HMEMO_SLOTS; i++) {
+        int st = atomic_load_explicit(&m[i].state, memory_order_acquire);
+        if (st == HMEMO_READY) {
+            if (m[i].seg_len == n && memcmp(m[i].seg, seg, n) == 0)
+                return; /* another thread was first */
+            continue;
+        }
+        int expect = HMEMO_FREE;
+        if (st != HMEMO_FREE ||
+            !atomic_compare_exchange_strong_explicit(&m[i].state, &expect, HMEMO_WRITING,
+                                                     memory_order_acq_rel,
+                                                     memory_order_acquire))
+            return; /* a slot being written: let that thread have it */
+        hmemo *h = &m[i];
+        h->alg = j->alg;
+        h->key = j->key;
+        h->has_typ = j->has_typ;
+        h->seg_len = (uint8_t)n;
+        memcpy(h->seg, seg, n);
+        h->kid_len = (uint8_t)j->kid.len;
+        h->typ_len = (uint8_t)j->typ.len;
+        if (j->kid.len > 0)
+            memcpy(h->strs, j->kid.ptr, j->kid.len);
+        if (j->typ.len > 0)
+            memcpy(h->strs + j->kid.len, j->typ.ptr, j->typ.len);
+        atomic_store_explicit(&h->state, HMEMO_READY, memory_order_release);
+        return;
+    }
+}
+
+/* What parse_header would have produced, from a memo slot. */
+static ag_err hmemo_apply(ag__jws *j, const hmemo *h)
+{
+    size_t n = (size_t)h->kid_len + h->typ_len;
+    if (j->strbuf_cap - j->strbuf_len < n)
+        return AG_ERR_BUFFER;
+    uint8_t *dst = j->strbuf + j->strbuf_len;
+    memcpy(dst, h->strs, n);
+    j->alg = h->alg;
+    j->key = h->key;
+    j->has_typ = h->has_typ;
+    j->kid = (ag_span){h->kid_len > 0 ? dst : NULL, h->kid_len};
+    j->typ = (ag_span){h->typ_len > 0 ? dst + h->kid_len : NULL, h->typ_len};
+    j->strbuf_len += n;
+    return AG_OK;
+}
+
+/* Tests only: how many header segments the verifier remembers. */
+size_t ag__verifier_memo_count(const ag_verifier *v);
+
+static ag_err jws_verify(ag__jws *j, const uint8_t *token, size_t len, hmemo *memo)
 {
     size_t d1, d2, hdr_len, sig_len;
     uint8_t hdr[AG_HEADER_MAX_LEN];
@@ -190,8 +289,10 @@ ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len)
     if (!split3(token, len, &d1, &d2) || d1 == 0 || d2 + 1 == len)
         return AG_ERR_MALFORMED;
 
-    /* strict base64url for all three segments before anything is parsed */
-    if (ag__base64url_decode_fast(token, d1, hdr, sizeof(hdr), &hdr_len) != AG_OK)
+    /* strict base64url for all three segments before anything is parsed
+     * (a remembered header segment was decoded and accepted before) */
+    const hmemo *known = hmemo_find(memo, token, d1);
+    if (known == NULL && ag__base64url_decode_fast(token, d1, hdr, sizeof(hdr), &hdr_len) != AG_OK)
         return AG_ERR_MALFORMED;
     if (ag__base64url_decode_fast(token + d1 + 1, d2 - d1 - 1, j->payload, j->payload_cap,
                             &j->payload_len) != AG_OK)
@@ -204,13 +305,22 @@ ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len)
 
     /* an empty payload is a valid JWS (and never a valid JWT: ag_verify
      * then fails on its JSON) */
-    if ((err = parse_header(j, hdr, hdr_len)) != AG_OK)
+    err = known != NULL ? hmemo_apply(j, known) : parse_header(j, hdr, hdr_len);
+    if (err != AG_OK)
         return err;
 
     /* exact length before any crypto (V-09), then the signature (V-11) */
     if (sig_len != j->key->sig_len)
         return AG_ERR_SIGNATURE;
-    return ag__verify_sig(j->key, token, d2, sig, sig_len);
+    err = ag__verify_sig(j->key, token, d2, sig, sig_len);
+    if (err == AG_OK && known == NULL)
+        hmemo_put(memo, token, d1, j);
+    return err;
+}
+
+ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len)
+{
+    return jws_verify(j, token, len, NULL);
 }
 
 /* ---- verifier --------------------------------------------------------- */
@@ -227,6 +337,7 @@ struct ag_verifier {
     ag_clock_fn clock;
     void *clock_ctx;
     ag__vcache *cache; /* NULL unless cfg->cache_entries > 0 */
+    hmemo *memo;       /* HMEMO_SLOTS remembered header segments */
 };
 
 ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
@@ -269,6 +380,13 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
             return err;
         }
     }
+    v->memo = ag__calloc(cfg->alloc, HMEMO_SLOTS * sizeof(*v->memo));
+    if (v->memo == NULL) {
+        ag_verifier_free(v);
+        return AG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < HMEMO_SLOTS; i++)
+        atomic_init(&v->memo[i].state, HMEMO_FREE);
     v->keys = ag__keyring_hold(cfg->keys);
     *out = v;
     return AG_OK;
@@ -279,10 +397,20 @@ void ag_verifier_free(ag_verifier *v)
     if (v == NULL)
         return;
     ag__vcache_free(v->cache);
+    ag__free(v->alloc, v->memo);
     ag_keyring_free(v->keys);
     ag__free(v->alloc, v->issuer);
     ag__free(v->alloc, v->audience);
     ag__free(v->alloc, v);
+}
+
+size_t ag__verifier_memo_count(const ag_verifier *v)
+{
+    size_t n = 0;
+    while (v != NULL && n < HMEMO_SLOTS &&
+           atomic_load_explicit(&v->memo[n].state, memory_order_acquire) == HMEMO_READY)
+        n++;
+    return n;
 }
 
 /* typ per RFC 7515 §4.1.9: case-insensitive, "application/" optional (V-12). */
@@ -328,7 +456,7 @@ ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_clai
         hashed = ag__sha2(256, &whole, 1, hash) == AG_OK;
         hit = hashed && ag__vcache_get(v->cache, hash, &j);
     }
-    if (!hit && (err = ag__jws_verify(&j, token, len)) != AG_OK)
+    if (!hit && (err = jws_verify(&j, token, len, v->memo)) != AG_OK)
         return err;
 
     /* Only now, with the signature verified, is the payload looked at. */
