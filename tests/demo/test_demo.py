@@ -14,6 +14,7 @@ Rule IDs (V-, R-, H-, C-) refer to SECURITY.md. A group fails on the first
 broken expectation, naming the case.
 """
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -319,6 +320,10 @@ def group_contract():
         check(set(b) == {"sub", "iss", "aud", "exp", "iat", "jti"} and b["sub"] == "demo" and
               b["iss"] == "authgate-demo" and b["aud"] == "authgate-demo",
               "/api/me body shape %r" % b)
+        seg = at.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(seg + "=" * (-len(seg) % 4)))
+        check(all(b.get(k) == claims[k] for k in ("sub", "iss", "exp", "iat", "jti")),
+              "/api/me echoes the token's claims: %r vs %r" % (b, claims))
         st, hl, b = s.request("GET", "/api/me")
         check(st == 401 and header(hl, "WWW-Authenticate") == 'Bearer realm="authgate-demo"',
               "/api/me without credentials → 401, WWW-Authenticate without error (H-05): %r"
