@@ -16,6 +16,12 @@ static ag_err keep_string(ag_claims *c, const ag__jmember *m, ag_span *out)
     size_t n = 0;
     if (m->type != AG__J_STRING)
         return AG_ERR_CLAIM;
+    /* Without an escape the raw text is the value: a view into the claims'
+     * own payload copy, which lives exactly as long as strings_. */
+    if (m->value.len > 0 && memchr(m->value.ptr, '\\', m->value.len) == NULL) {
+        *out = m->value;
+        return AG_OK;
+    }
     if (ag__json_str_decode(m->value, c->strings_ + c->strings_len_,
                             sizeof(c->strings_) - c->strings_len_, &n) != AG_OK)
         return AG_ERR_MALFORMED; /* cannot happen: decoded ≤ encoded */

@@ -724,7 +724,19 @@ void ag__json_number(ag_span raw, double *d, int64_t *i, bool *is_int)
     double dv = 0.0;
     int64_t iv = 0;
     bool isint = false;
-    if (raw.ptr != NULL && raw.len > 0) {
+    /* Every NumericDate: a plain non-negative integer of at most 18 digits
+     * (validated text, so no leading zero) is read in one pass. */
+    size_t k = 0;
+    uint64_t acc = 0;
+    if (raw.ptr != NULL && raw.len <= 18) {
+        while (k < raw.len && is_digit(raw.ptr[k]))
+            acc = acc * 10 + (uint64_t)(raw.ptr[k++] - '0');
+    }
+    if (k > 0 && k == raw.len) {
+        iv = (int64_t)acc;
+        dv = (double)iv;
+        isint = true;
+    } else if (raw.ptr != NULL && raw.len > 0) {
         const uint8_t *s = raw.ptr, *e = raw.ptr + raw.len;
         numparts np;
         num_split(s, e, &np);
