@@ -62,6 +62,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#endif
+
 #include "json_int.h"
 #include "token_int.h"
 
@@ -208,6 +212,26 @@ static const uint8_t *scan_string_slow(const uint8_t *s, const uint8_t *e, bool 
 /* The common case inline: plain ASCII up to the closing quote. */
 static inline const uint8_t *scan_string(const uint8_t *s, const uint8_t *e, bool *esc)
 {
+#if defined(__SSE2__) && defined(__GNUC__)
+    /* 16 bytes per step (SSE2 is part of x86-64): a signed compare with
+     * 0x20 flags control bytes and every byte >= 0x80 at once. Most token
+     * strings end inside the first block, so the loop rarely iterates and
+     * its exit is rarely mispredicted. Loads stay inside [s, e). */
+    while (e - s >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                              _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        if (bits != 0) {
+            s += __builtin_ctz(bits);
+            if (*s == '"')
+                return s + 1;
+            return scan_string_slow(s, e, esc);
+        }
+        s += 16;
+    }
+#endif
     while (e - s >= 8) {
         uint64_t v;
         memcpy(&v, s, 8);
