@@ -2,13 +2,17 @@
  * libFuzzer driver for the Authorization parser (H-01, H-02, V-19) and the
  * URL-credential check (H-03). Invariants: never crash or over-read; an
  * accepted token is a view inside the input, in the b64token charset, and
- * parsing the token again as "Bearer <token>" gives it back.
+ * parsing the token again as "Bearer <token>" gives it back. The
+ * b64token scan gives the RFC's answer with its AVX2 twin
+ * (lib/token/b64_simd.c) and with the table loop alone.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "authgate/http.h"
+#include "common/common_int.h"
+#include "token/b64_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,6 +24,18 @@ static int b64token_char(uint8_t c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    size_t want = 0;
+    while (want < size && b64token_char(data[want]) && data[want] != '=')
+        want++;
+    ag__cpu_restrict(0);
+    size_t portable = ag__b64token_span(data, size);
+    ag__cpu_restrict(AG__CPU_ALL);
+    if (portable != want || ag__b64token_span(data, size) != want)
+        abort();
+    if ((ag__cpu_features() & AG__CPU_AVX2) != 0 &&
+        ag__b64token_span_avx2(data, size) != (size >= 32 ? want : 0))
+        abort();
+
     ag_span tok;
     ag_err e = ag_http_parse_bearer(data, size, &tok);
     if (e == AG_OK) {

@@ -3,13 +3,18 @@
  * never crash or over-read; a decode that succeeds re-encodes to exactly
  * the input (one spelling per byte string); a failed decode reports length
  * 0 and leaves the output wiped; any bytes encode and decode back; the
- * compact split accepts only three non-empty strict segments.
+ * compact split accepts only three non-empty strict segments. The
+ * hot-path decoder gives the same answer, byte for byte, with its AVX2
+ * twin (lib/token/b64_simd.c) and with the table loop alone, writing into
+ * a heap buffer of exactly the decoded size.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "authgate/token.h"
+#include "token/b64_int.h"
+#include "token/token_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,6 +44,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (dec[i] != 0)
                 abort(); /* all or nothing: partial output is wiped */
     }
+
+    /* the hot path: AVX2 twin and table loop, each into exactly need bytes */
+    size_t need = size % 4 == 1 ? 0 : AG_B64URL_DECODED_MAX(size);
+    uint8_t *fa = malloc(need + 1), *fb = malloc(need + 1);
+    if (fa == NULL || fb == NULL)
+        abort();
+    size_t na = 1, nb = 2;
+    ag__cpu_restrict(0);
+    ag_err ea = ag__base64url_decode_fast(data, size, fa, need, &na);
+    ag__cpu_restrict(AG__CPU_ALL);
+    ag_err eb = ag__base64url_decode_fast(data, size, fb, need, &nb);
+    if (ea != e || eb != e || na != n || nb != n || memcmp(fa, fb, need) != 0 ||
+        (e == AG_OK && memcmp(fa, dec, n) != 0))
+        abort();
+    if ((ag__cpu_features() & AG__CPU_AVX2) != 0 && size >= 32 && size % 4 != 1) {
+        int bad = 0; /* the twin alone: every whole group, flagged as above */
+        if (ag__b64url_decode_avx2(data, size, fb, need, &bad) != size / 4 * 4 ||
+            (e == AG_OK && (bad != 0 || memcmp(fa, fb, size / 4 * 3) != 0)))
+            abort();
+    }
+    free(fa);
+    free(fb);
 
     /* any bytes round-trip */
     if (ag_base64url_encode(data, size, enc, sizeof enc, &m) != AG_OK ||

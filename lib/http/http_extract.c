@@ -4,10 +4,12 @@
  *
  * Every function reads (pointer, length) spans only, never past len, never
  * with C string functions: a NUL byte is data and is refused where the
- * grammar forbids it. Nothing allocates.
+ * grammar forbids it. Nothing allocates. The b64token scan of the hot
+ * path has an AVX2 twin (lib/token/b64_simd.c).
  */
 #include <string.h>
 
+#include "../token/b64_int.h"
 #include "http_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -51,6 +53,27 @@ bool ag__is_cookie_octet(uint8_t c)
 static bool is_b64token_char(uint8_t c)
 {
     return (ag__http_class[c] & AG__HC_B64TOKEN) != 0;
+}
+
+/* Contract in lib/token/b64_int.h. */
+size_t ag__b64token_span(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    if (n >= 32 && (ag__cpu_features() & AG__CPU_AVX2) != 0)
+        i = ag__b64token_span_avx2(p, n); /* exact when n >= 32: the loops stop at once */
+    /* eight bytes per step while all are b64token characters */
+    while (n - i >= 8) {
+        const uint8_t *q = p + i;
+        uint8_t m = ag__http_class[q[0]] & ag__http_class[q[1]] & ag__http_class[q[2]] &
+                    ag__http_class[q[3]] & ag__http_class[q[4]] & ag__http_class[q[5]] &
+                    ag__http_class[q[6]] & ag__http_class[q[7]];
+        if ((m & AG__HC_B64TOKEN) == 0)
+            break;
+        i += 8;
+    }
+    while (i < n && is_b64token_char(p[i]))
+        i++;
+    return i;
 }
 
 static uint8_t ascii_lower(uint8_t c)
@@ -158,18 +181,7 @@ static ag_err parse_bearer(const uint8_t *value, size_t len, ag_span *token)
         return memchr(v.ptr, ',', v.len) != NULL ? AG_ERR_AMBIGUOUS : AG_ERR_REQUEST;
     }
     size_t start = i;
-    /* eight bytes per step while all are b64token characters (hot path) */
-    while (i + 8 <= v.len) {
-        const uint8_t *q = v.ptr + i;
-        uint8_t m = ag__http_class[q[0]] & ag__http_class[q[1]] & ag__http_class[q[2]] &
-                    ag__http_class[q[3]] & ag__http_class[q[4]] & ag__http_class[q[5]] &
-                    ag__http_class[q[6]] & ag__http_class[q[7]];
-        if ((m & AG__HC_B64TOKEN) == 0)
-            break;
-        i += 8;
-    }
-    while (i < v.len && is_b64token_char(v.ptr[i]))
-        i++;
+    i += ag__b64token_span(v.ptr + i, v.len - i); /* the hot path */
     if (i == start) /* 1*( … ) before any "=" */
         return memchr(v.ptr, ',', v.len) != NULL ? AG_ERR_AMBIGUOUS : AG_ERR_REQUEST;
     while (i < v.len && v.ptr[i] == '=')

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "b64_int.h"
 #include "token_int.h"
 
 /* All ones when lo <= c <= hi, else 0 (c, lo, hi < 2^31). */
@@ -147,11 +148,13 @@ ag_err ag_base64url_decode(const uint8_t *in, size_t in_len, uint8_t *out, size_
 
 /*
  * The token decoder of the verify hot path: a 256-entry table instead of
- * the branch-free arithmetic above, about 5x faster. Its memory access
- * depends on the token's characters, which is acceptable for token text
- * (the same bytes travel in clear over the connection and are compared
- * by the signature anyway); key material (JWK "k", "d", …) keeps using the
- * constant-time ag_base64url_decode. Same strictness, same contract.
+ * the branch-free arithmetic above, about 5x faster, and whole 32-character
+ * blocks in AVX2 (b64_simd.c) when the CPU has it, about 5x faster again.
+ * Its memory access depends on the token's characters, which is acceptable
+ * for token text (the same bytes travel in clear over the connection and
+ * are compared by the signature anyway); key material (JWK "k", "d", …)
+ * keeps using the constant-time ag_base64url_decode. Same strictness, same
+ * contract; both paths write nothing past out + AG_B64URL_DECODED_MAX.
  */
 static const int8_t dtab[256] = {
      -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
@@ -183,6 +186,10 @@ ag_err ag__base64url_decode_fast(const uint8_t *in, size_t in_len, uint8_t *out,
         return AG_ERR_BUFFER;
     int bad = 0;
     size_t i = 0, o = 0;
+    if (in_len >= 32 && (ag__cpu_features() & AG__CPU_AVX2) != 0) {
+        i = ag__b64url_decode_avx2(in, in_len, out, need, &bad);
+        o = i / 4u * 3u;
+    }
     for (; i + 4 <= in_len; i += 4, o += 3) {
         int a = dtab[in[i]], b = dtab[in[i + 1]], c = dtab[in[i + 2]], d = dtab[in[i + 3]];
         bad |= a | b | c | d;

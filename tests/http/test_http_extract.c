@@ -2,6 +2,8 @@
  * tests for lib/http/http_extract.c: the Authorization parser (H-01, H-02),
  * single-header lookup and the refusal of URL credentials (H-03). Every
  * table row also runs with its input ending at a PROT_NONE page (V-19).
+ * The bearer tables run twice, with the AVX2 b64token scan allowed and
+ * with the portable loop only; a differential test compares the two.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +12,10 @@
 #include "http/http_int.h"
 #include "http_testutil.h"
 #include "testsupport.h"
+#include "token/b64_int.h"
 
 #define B(s) (const uint8_t *)(s), sizeof(s) - 1
+#define T32 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef" /* a 32-byte block for the AVX2 scan */
 
 typedef struct bearer_case {
     const char *rule;
@@ -62,6 +66,20 @@ static const bearer_case bearer_cases[] = {
     {"H-02 trailing comma", B("Bearer abc,"), AG_ERR_AMBIGUOUS, NULL},
     {"H-02 Basic then Bearer", B("Basic x, Bearer y"), AG_ERR_AMBIGUOUS, NULL},
     {"H-02 Basic then bearer, no space", B("Basic x,bearer y"), AG_ERR_AMBIGUOUS, NULL},
+    {"H-01 long token", B("Bearer " T32 "ghij-._~+/0123456789"), AG_OK,
+     T32 "ghij-._~+/0123456789"},
+    {"H-01 long token, padding", B("Bearer " T32 T32 "xy=="), AG_OK, T32 T32 "xy=="},
+    {"H-01 long token, two blocks exactly", B("Bearer " T32 T32 " "), AG_OK, T32 T32},
+    {"H-01 long token, SP at 31", B("Bearer " "ABCDEFGHIJKLMNOPQRSTUVWXYZabcde fghij"),
+     AG_ERR_REQUEST, NULL},
+    {"H-01 long token, semicolon at 32", B("Bearer " T32 ";ghijklmnop"), AG_ERR_REQUEST, NULL},
+    {"H-01 long token, padding at 33", B("Bearer " T32 "g=hijklmnop"), AG_ERR_REQUEST, NULL},
+    {"H-01 long token, DEL last", B("Bearer " T32 T32 "\x7f"), AG_ERR_REQUEST, NULL},
+    {"H-01 long token, 0x80 in the tail", B("Bearer " T32 "ghijklmnopqrstuv\x80wxyz"),
+     AG_ERR_REQUEST, NULL},
+    {"H-01 long token, NUL at 64", B("Bearer " T32 T32 "\0abc"), AG_ERR_REQUEST, NULL},
+    {"H-02 long token, comma at 63", B("Bearer " T32 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcde,x"),
+     AG_ERR_AMBIGUOUS, NULL},
 };
 
 static void check_bearer(const bearer_case *c, const uint8_t *in)
@@ -261,16 +279,124 @@ START_TEST(trim_and_ci)
 }
 END_TEST
 
+/* RFC 6750 b64token, written out: ALPHA DIGIT "-" "." "_" "~" "+" "/". */
+static size_t ref_span(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z') ||
+                     (p[i] >= '0' && p[i] <= '9') || (p[i] != 0 && strchr("-._~+/", p[i]))))
+        i++;
+    return i;
+}
+
+static size_t span_as(unsigned mask, const uint8_t *p, size_t n)
+{
+    ag__cpu_restrict(mask);
+    size_t r = ag__b64token_span(p, n);
+    ag__cpu_restrict(AG__CPU_ALL);
+    return r;
+}
+
+static uint64_t prng_state = 42;
+
+static uint64_t prng(void)
+{
+    prng_state ^= prng_state << 13;
+    prng_state ^= prng_state >> 7;
+    prng_state ^= prng_state << 17;
+    return prng_state;
+}
+
+/*
+ * 131072 inputs of 0..700 bytes ending at a PROT_NONE page. Input k
+ * carries byte k % 256 and, by (k / 256) % 8: 0 nothing (all b64token); 1
+ * that byte at 31, 32, 33, 63 or 64; 2 at one of the last three bytes;
+ * 3-5 at block position (k / 2048) % 32 of a random block (every byte at
+ * every block position, six times); 6 there and at up to three random
+ * places with random bytes; 7 nothing, and "=" padding at the end. The
+ * AVX2 scan, the table loop and the RFC definition must agree.
+ */
+START_TEST(b64token_span_differential)
+{
+    enum { MAXLEN = 700, CASES = 1 << 17 };
+    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/";
+    static const size_t spots[] = {31, 32, 33, 63, 64};
+    static uint8_t zeros[MAXLEN];
+    guard_buf g = {0};
+    uint8_t *end = guard_place(&g, zeros, MAXLEN) + MAXLEN;
+    for (uint32_t k = 0; k < CASES; k++) {
+        const unsigned mode = (k >> 8) & 7u, sub = k >> 11;
+        size_t len = (size_t)(prng() % (MAXLEN + 1)), pos = 0;
+        if (mode == 1) {
+            pos = spots[sub % 5];
+        } else if (mode >= 3 && mode <= 6) {
+            pos = sub % 32;
+            pos += 32 * (size_t)(prng() % ((MAXLEN - 1 - pos) / 32 + 1));
+        }
+        if (mode >= 1 && mode <= 6)
+            len = mode == 2 ? 3 + len % (MAXLEN - 2) : pos + 1 + len % (MAXLEN - pos);
+        if (mode == 2)
+            pos = len - 1 - sub % 3;
+        uint8_t *p = end - len;
+        for (size_t i = 0; i < len; i++)
+            p[i] = (uint8_t)set[prng() % (sizeof set - 1)];
+        if (mode == 6) {
+            for (unsigned x = prng() % 4; x > 0; x--)
+                p[prng() % len] = (uint8_t)prng();
+        }
+        if (mode >= 1 && mode <= 6)
+            p[pos] = (uint8_t)k;
+        if (mode == 7 && len > 0)
+            p[len - 1] = '=';
+        if (mode == 7 && len > 1 && (k & 1))
+            p[len - 2] = '=';
+        size_t want = ref_span(p, len);
+        size_t portable = span_as(0, p, len), simd = span_as(AG__CPU_ALL, p, len);
+        ck_assert_msg(portable == want && simd == want, "case %u (len %zu): %zu %zu want %zu", k,
+                      len, portable, simd, want);
+        /* the twin alone (the portable loop after it would hide an early stop) */
+        if ((ag__cpu_features() & AG__CPU_AVX2) != 0)
+            ck_assert_uint_eq(ag__b64token_span_avx2(p, len), len >= 32 ? want : 0);
+        const uint8_t c = (uint8_t)k;
+        if (mode >= 1 && mode <= 6 && ref_span(&c, 1) == 0)
+            ck_assert_uint_le(want, pos); /* stopped at the injected byte, or before */
+    }
+    guard_release(&g);
+}
+END_TEST
+
+static void cpu_portable(void)
+{
+    ag__cpu_restrict(0);
+}
+
+static void cpu_restore(void)
+{
+    ag__cpu_restrict(AG__CPU_ALL);
+}
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("http_extract");
-    TCase *tc = tcase_create("bearer");
-    tcase_add_loop_test(tc, bearer_table, 0, (int)(sizeof bearer_cases / sizeof bearer_cases[0]));
-    tcase_add_loop_test(tc, bearer_table_guard_page, 0,
-                        (int)(sizeof bearer_cases / sizeof bearer_cases[0]));
-    tcase_add_test(tc, bearer_size_caps);
-    tcase_add_test(tc, bearer_null_rules);
-    tcase_add_test(tc, find_bearer_fields);
+    /* twice: the AVX2 b64token scan allowed (where the CPU has it), then
+     * the portable loop only */
+    TCase *tc;
+    for (int portable = 0; portable <= 1; portable++) {
+        tc = tcase_create(portable ? "bearer_portable" : "bearer");
+        if (portable)
+            tcase_add_checked_fixture(tc, cpu_portable, cpu_restore);
+        tcase_add_loop_test(tc, bearer_table, 0,
+                            (int)(sizeof bearer_cases / sizeof bearer_cases[0]));
+        tcase_add_loop_test(tc, bearer_table_guard_page, 0,
+                            (int)(sizeof bearer_cases / sizeof bearer_cases[0]));
+        tcase_add_test(tc, bearer_size_caps);
+        tcase_add_test(tc, bearer_null_rules);
+        tcase_add_test(tc, find_bearer_fields);
+        suite_add_tcase(s, tc);
+    }
+    tc = tcase_create("b64token_span");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, b64token_span_differential);
     suite_add_tcase(s, tc);
     tc = tcase_create("query");
     tcase_add_loop_test(tc, query_table, 0, (int)(sizeof query_cases / sizeof query_cases[0]));
