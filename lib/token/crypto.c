@@ -11,6 +11,21 @@
  * nothing at all. If a provider does not offer that table we fall back to
  * an EVP_MD_CTX per thread (one allocation per digest), never to failure.
  *
+ * SHA-256 on the x86 SHA extensions (sha256_ni.c): when the CPU has them
+ * (ag__cpu_features) and the SHA2-256 fetched once per process in
+ * global_init comes from OpenSSL's "default" provider, SHA-256 and
+ * HMAC-SHA-256 skip OpenSSL altogether. HS256 keys carry the states after
+ * their K^ipad and K^opad blocks (midstates, made at import in keys.c when
+ * the CPU has the extensions; importing a key fetches nothing, so the
+ * provider decision waits for the first hash or MAC), so
+ * an HMAC compresses the message's blocks straight from the caller's
+ * buffer, one padded tail block, and one outer block: two blocks fewer
+ * than absorbing the pads, no dispatch, no allocation, no thread state.
+ * The default provider would run the same instructions; any other provider
+ * (FIPS, a hardware token) was chosen by the application for a reason, so
+ * then everything goes through it, as do SHA-384/512, CPUs without the
+ * extensions, and keys imported while ag__cpu_restrict hid them.
+ *
  * Signature contexts (EVP_PKEY_CTX) are kept per thread and per key, keyed
  * by the key's process-unique id, so a key is parsed once and a context is
  * initialised once per thread; the context holds a reference to the key, so
@@ -49,6 +64,8 @@ static sha_impl sha[3]; /* 256, 384, 512 */
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static pthread_key_t tcache_key;
 static int init_ok;
+/* sha[0] is the default provider's: SHA-256 may run on sha256_ni.c */
+static bool sha256_default;
 /* Bumped in a forked child: a parent's unused random bytes must never be
  * handed out again by its child (two processes, one jti). */
 static atomic_uint fork_gen;
@@ -167,6 +184,8 @@ static void global_init(void)
         return;
     if (pthread_atfork(NULL, NULL, after_fork_child) != 0)
         return;
+    const char *prov = OSSL_PROVIDER_get0_name(EVP_MD_get0_provider(sha[0].md));
+    sha256_default = prov != NULL && strcmp(prov, "default") == 0;
     init_ok = 1;
 }
 
@@ -224,6 +243,129 @@ ag_err ag__random_id(uint8_t *out, size_t n)
     return AG_OK;
 }
 
+/* ---- SHA-256 on the SHA extensions ------------------------------------ */
+
+bool ag__sha256_ni_usable(void)
+{
+#ifdef AG__SHA256_NI
+    return (ag__cpu_features() & AG__CPU_SHANI) != 0 &&
+           pthread_once(&init_once, global_init) == 0 && init_ok && sha256_default;
+#else
+    return false;
+#endif
+}
+
+#ifdef AG__SHA256_NI
+
+/* FIPS 180-4 §5.3.3 */
+static const uint32_t sha256_iv[8] = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53au,
+                                      0x510e527fu, 0x9b05688cu, 0x1f83d9abu, 0x5be0cd19u};
+
+/*
+ * Finishes a SHA-256 whose last fill (< 64) bytes are in block[0..fill) and
+ * whose whole message was total bytes (FIPS 180-4 §5.1.1: 0x80, zeros, the
+ * bit length big-endian), then writes the digest to out, which may be block.
+ */
+static void sha256_ni_final(uint32_t st[8], uint8_t block[64], size_t fill, uint64_t total,
+                            uint8_t out[32])
+{
+    block[fill++] = 0x80;
+    if (fill > 56) {
+        memset(block + fill, 0, 64 - fill);
+        ag__sha256_ni_blocks(st, block, 1);
+        fill = 0;
+    }
+    memset(block + fill, 0, 56 - fill);
+    const uint64_t bits = total * 8u;
+    for (int i = 0; i < 8; i++)
+        block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    ag__sha256_ni_blocks(st, block, 1);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(st[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(st[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(st[i] >> 8);
+        out[4 * i + 3] = (uint8_t)st[i];
+    }
+}
+
+/* SHA-256 of the concatenation of parts, streamed through one block. */
+static void sha256_ni_parts(const ag_span *parts, size_t nparts, uint8_t out[32])
+{
+    uint32_t st[8];
+    uint8_t block[64];
+    size_t fill = 0;
+    uint64_t total = 0;
+    memcpy(st, sha256_iv, sizeof(st));
+    for (size_t i = 0; i < nparts; i++) {
+        const uint8_t *p = parts[i].ptr;
+        size_t n = parts[i].len;
+        total += n;
+        if (fill > 0 && n > 0) {
+            size_t take = n < 64 - fill ? n : 64 - fill;
+            memcpy(block + fill, p, take);
+            fill += take;
+            p += take;
+            n -= take;
+            if (fill < 64)
+                continue; /* n is 0 */
+            ag__sha256_ni_blocks(st, block, 1);
+            fill = 0;
+        }
+        if (n >= 64) {
+            ag__sha256_ni_blocks(st, p, n / 64);
+            p += n - n % 64;
+            n %= 64;
+        }
+        if (n > 0) {
+            memcpy(block, p, n);
+            fill = n;
+        }
+    }
+    sha256_ni_final(st, block, fill, total, out);
+    OPENSSL_cleanse(st, sizeof(st)); /* the input may be a secret */
+    OPENSSL_cleanse(block, sizeof(block));
+}
+
+/* HMAC-SHA-256 from the key's midstates (RFC 2104): the inner hash goes on
+ * from the state after K^ipad (64 bytes already counted), the outer one
+ * from the state after K^opad over the 32-byte inner digest. */
+static void hmac_sha256_ni(const ag_key *key, const uint8_t *msg, size_t n, uint8_t mac[32])
+{
+    uint32_t st[8];
+    uint8_t block[64];
+    const size_t full = n / 64, tail = n % 64;
+    memcpy(st, key->hmac_mid[0], sizeof(st));
+    if (full > 0)
+        ag__sha256_ni_blocks(st, msg, full);
+    if (tail > 0)
+        memcpy(block, msg + (n - tail), tail);
+    sha256_ni_final(st, block, tail, 64u + (uint64_t)n, block); /* inner digest → block */
+    memcpy(st, key->hmac_mid[1], sizeof(st));
+    sha256_ni_final(st, block, 32, 64u + 32u, mac);
+    OPENSSL_cleanse(st, sizeof(st));
+    OPENSSL_cleanse(block, sizeof(block));
+}
+
+#endif /* AG__SHA256_NI */
+
+bool ag__sha256_midstate(const uint8_t block[64], uint32_t state[8])
+{
+#ifdef AG__SHA256_NI
+    /* Not ag__sha256_ni_usable(): a key may be imported before the
+     * application configures its providers, and global_init must not fetch
+     * SHA2-256 before then. ag__hmac asks about the provider. */
+    if ((ag__cpu_features() & AG__CPU_SHANI) != 0) {
+        memcpy(state, sha256_iv, sizeof(sha256_iv));
+        ag__sha256_ni_blocks(state, block, 1);
+        return true;
+    }
+#else
+    (void)block;
+    (void)state;
+#endif
+    return false;
+}
+
 /* ---- SHA-2 and HMAC -------------------------------------------------- */
 
 typedef struct digest {
@@ -276,6 +418,12 @@ static int digest_final(const digest *d, uint8_t *out)
 
 ag_err ag__sha2(int bits, const ag_span *parts, size_t nparts, uint8_t *out)
 {
+#ifdef AG__SHA256_NI
+    if (bits == 256 && ag__sha256_ni_usable()) {
+        sha256_ni_parts(parts, nparts, out);
+        return AG_OK;
+    }
+#endif
     tcache *t = thread_cache();
     if (t == NULL)
         return AG_ERR_NOMEM;
@@ -291,6 +439,12 @@ ag_err ag__sha2(int bits, const ag_span *parts, size_t nparts, uint8_t *out)
 
 ag_err ag__hmac(const ag_key *key, const uint8_t *msg, size_t n, uint8_t *mac)
 {
+#ifdef AG__SHA256_NI
+    if (key->hmac_mid_ok && ag__sha256_ni_usable()) {
+        hmac_sha256_ni(key, msg, n, mac);
+        return AG_OK;
+    }
+#endif
     tcache *t = thread_cache();
     if (t == NULL)
         return AG_ERR_NOMEM;

@@ -6,7 +6,9 @@
  * ag__key_set_pkey(), which hold the strength and validity rules (V-17), so
  * no path can skip them:
  *
- *   HMAC     secret >= the hash size (32/48/64 bytes); pads precomputed.
+ *   HMAC     secret >= the hash size (32/48/64 bytes); pads precomputed,
+ *            and for HS256 on the SHA extensions the SHA-256 states after
+ *            each pad block (crypto.c).
  *   RSA      rsaEncryption keys only; modulus 2048..16384 bits; e odd, > 1,
  *            at most 64 bits; no ROCA fingerprint (CVE-2017-15361);
  *            OpenSSL's public check (odd, composite, no small factors);
@@ -23,8 +25,8 @@
  * that is well formed but too weak is AG_ERR_WEAK_KEY.
  *
  * Keys live in OpenSSL's allocator (OPENSSL_zalloc / OPENSSL_clear_free, so
- * the secret, the pads and the kid are wiped on the last release); keyrings
- * use the ag_allocator they were made with.
+ * the secret, the pads, the midstates and the kid are wiped on the last
+ * release); keyrings use the ag_allocator they were made with.
  *
  * @test tests/token/test_keys.c
  */
@@ -131,14 +133,10 @@ static const char *sha2_name(int bits)
     return bits == 256 ? "SHA2-256" : bits == 384 ? "SHA2-384" : bits == 512 ? "SHA2-512" : NULL;
 }
 
-ag_err ag__key_set_secret(ag_key *key, const uint8_t *secret, size_t len)
+ag_err ag__key_set_pads(ag_key *key, const uint8_t *secret, size_t len)
 {
-    if (key == NULL || key->info->family != AG__FAM_HMAC || key->secret != NULL ||
-        key->pkey != NULL)
+    if (key == NULL || key->info->family != AG__FAM_HMAC || (secret == NULL && len > 0))
         return AG_ERR_ALG;
-    size_t hlen = (size_t)key->info->hash_bits / 8;
-    if (secret == NULL || len < hlen)
-        return AG_ERR_WEAK_KEY; /* V-02: never a zero-length key; V-17 */
     size_t block = key->info->hash_bits == 256 ? 64 : 128;
 
     uint8_t k[AG__HMAC_BLOCK_MAX];
@@ -153,23 +151,43 @@ ag_err ag__key_set_secret(ag_key *key, const uint8_t *secret, size_t len)
             OPENSSL_cleanse(k, sizeof(k));
             return AG_ERR_CRYPTO;
         }
-    } else {
+    } else if (len > 0) {
         memcpy(k, secret, len);
     }
-    uint8_t *copy = OPENSSL_malloc(len);
-    if (copy == NULL) {
-        OPENSSL_cleanse(k, sizeof(k));
-        return AG_ERR_NOMEM;
-    }
-    memcpy(copy, secret, len);
     for (size_t i = 0; i < block; i++) {
         key->ipad[i] = (uint8_t)(k[i] ^ 0x36);
         key->opad[i] = (uint8_t)(k[i] ^ 0x5c);
     }
     OPENSSL_cleanse(k, sizeof(k));
+    key->block_len = block;
+    /* HS256: the states after the one pad block each, so HMAC compresses
+     * only the message and one outer block (crypto.c). */
+    key->hmac_mid_ok = block == 64 && ag__sha256_midstate(key->ipad, key->hmac_mid[0]) &&
+                       ag__sha256_midstate(key->opad, key->hmac_mid[1]);
+    if (!key->hmac_mid_ok)
+        OPENSSL_cleanse(key->hmac_mid, sizeof(key->hmac_mid));
+    return AG_OK;
+}
+
+ag_err ag__key_set_secret(ag_key *key, const uint8_t *secret, size_t len)
+{
+    if (key == NULL || key->info->family != AG__FAM_HMAC || key->secret != NULL ||
+        key->pkey != NULL)
+        return AG_ERR_ALG;
+    size_t hlen = (size_t)key->info->hash_bits / 8;
+    if (secret == NULL || len < hlen)
+        return AG_ERR_WEAK_KEY; /* V-02: never a zero-length key; V-17 */
+    uint8_t *copy = OPENSSL_malloc(len);
+    if (copy == NULL)
+        return AG_ERR_NOMEM;
+    ag_err err = ag__key_set_pads(key, secret, len);
+    if (err != AG_OK) {
+        OPENSSL_free(copy);
+        return err;
+    }
+    memcpy(copy, secret, len);
     key->secret = copy;
     key->secret_len = len;
-    key->block_len = block;
     key->sig_len = key->info->sig_len;
     key->is_private = true;
     return AG_OK;

@@ -64,6 +64,13 @@ struct ag_key {
     size_t block_len;            /* 64 for SHA-256, 128 for SHA-384/512 */
     uint8_t ipad[AG__HMAC_BLOCK_MAX];
     uint8_t opad[AG__HMAC_BLOCK_MAX];
+    /* HS256 keys imported while ag__cpu_features() had AG__CPU_SHANI: the
+     * SHA-256 state after the one ipad block [0] and after the opad block
+     * [1], used by ag__hmac when ag__sha256_ni_usable(). Key-equivalent
+     * secrets, wiped with the pads (the whole struct is
+     * OPENSSL_clear_free'd). */
+    uint32_t hmac_mid[2][8];
+    bool hmac_mid_ok;
 };
 
 /* Allocates a key with refs = 1, a fresh id, alg/info/kid set.
@@ -79,6 +86,15 @@ ag_err ag__key_set_pkey(ag_key *key, EVP_PKEY *pkey, bool is_private);
 
 /* Sets an HMAC secret (copied) and precomputes the pads. */
 ag_err ag__key_set_secret(ag_key *key, const uint8_t *secret, size_t len);
+
+/* Precomputes key's HMAC pads from secret (hashed first when longer than
+ * the block) and, for HS256 on a CPU with the SHA extensions, the two
+ * midstates (ag__sha256_midstate);
+ * sets block_len. No strength rule: ag__key_set_secret applies V-17 first;
+ * tests use it directly for the short keys of RFC 4231. Returns AG_OK,
+ * AG_ERR_ALG (not an HMAC key) or AG_ERR_CRYPTO.
+ * @test tests/token/test_sha256.c, tests/token/test_keys.c */
+ag_err ag__key_set_pads(ag_key *key, const uint8_t *secret, size_t len);
 
 /* RFC 7638 thumbprint of the public key (HMAC: of the oct JWK), base64url. */
 ag_err ag__key_thumbprint(const ag_key *key, char out[AG_JTI_LEN + 1]);
@@ -188,8 +204,34 @@ ag_err ag__random_id(uint8_t *out, size_t n);
  * first call. bits is 256, 384 or 512; out holds bits/8 bytes. */
 ag_err ag__sha2(int bits, const ag_span *parts, size_t nparts, uint8_t *out);
 
-/* HMAC with the key's precomputed pads; mac holds the hash length. */
+/* HMAC with the key's precomputed pads; mac holds the hash length. HS256
+ * keys with midstates run on the SHA extensions when
+ * ag__sha256_ni_usable(): no allocation, no provider call.
+ * @test tests/token/test_sha256.c */
 ag_err ag__hmac(const ag_key *key, const uint8_t *msg, size_t n, uint8_t *mac);
+
+/* True when SHA-256 may run on ag__sha256_ni_blocks: this build has it,
+ * ag__cpu_features() allows AG__CPU_SHANI, and the SHA2-256 that crypto.c
+ * fetched (once per process) comes from OpenSSL's "default" provider. With
+ * any other provider (FIPS, a hardware one) hashing and HMAC stay with it.
+ * @test tests/token/test_sha256.c */
+bool ag__sha256_ni_usable(void);
+
+/* SHA-256 state after compressing one 64-byte block from the initial
+ * hash value (an HMAC midstate), on the SHA extensions. Returns false,
+ * writing nothing, when this build or ag__cpu_features() lacks them. Does
+ * not look at providers (and fetches nothing): whoever uses the state
+ * checks ag__sha256_ni_usable() then. @test tests/token/test_sha256.c */
+bool ag__sha256_midstate(const uint8_t block[64], uint32_t state[8]);
+
+/* The SHA-256 compression function on the x86 SHA extensions
+ * (sha256_ni.c): state (H0..H7) absorbs nblocks whole 64-byte blocks from
+ * p. Exists only where AG__SHA256_NI is defined; call it only when
+ * ag__cpu_features() has AG__CPU_SHANI. @test tests/token/test_sha256.c */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define AG__SHA256_NI 1 /* the condition sources.cmake compiles sha256_ni.c with -msha */
+void ag__sha256_ni_blocks(uint32_t state[8], const uint8_t *p, size_t nblocks);
+#endif
 
 /* Ed25519 verification by OpenSSL alone (the reference the libsodium
  * backend is tested against). */
