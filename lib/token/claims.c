@@ -17,8 +17,9 @@ static ag_err keep_string(ag_claims *c, const ag__jmember *m, ag_span *out)
     if (m->type != AG__J_STRING)
         return AG_ERR_CLAIM;
     /* Without an escape the raw text is the value: a view into the claims'
-     * own payload copy, which lives exactly as long as strings_. */
-    if (m->value.len > 0 && memchr(m->value.ptr, '\\', m->value.len) == NULL) {
+     * own payload copy, which lives exactly as long as strings_ (the
+     * validator says whether a string had one). */
+    if (m->value.len > 0 && !m->value_esc) {
         *out = m->value;
         return AG_OK;
     }
@@ -70,7 +71,7 @@ static ag_err audience(ag_claims *c, const ag__jmember *m, const char *want)
         return AG_ERR_CLAIM;
 
     ag__jiter it;
-    ag__jmember e, match = {{0}, 0, {0}};
+    ag__jmember e, match = {{0}, 0, {0}, false};
     size_t count = 0;
     bool found = false;
     ag__json_iter_array(&it, m->value);

@@ -130,6 +130,7 @@ bool ag__json_next(ag__jiter *it, ag__jmember *m)
             goto done;
     }
     const uint8_t *v = s;
+    m->value_esc = true; /* not known here: callers decode or look */
     s = skip_value(v, e, &m->type);
     if (s == v)
         goto done; /* not a value (only in text that failed the check) */

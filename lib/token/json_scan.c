@@ -657,6 +657,7 @@ value:
             if (mem != NULL && cnt < cap) {
                 mem[cnt].type = AG__J_STRING;
                 mem[cnt].value = (ag_span){vstart + 1, (size_t)(s - 1 - (vstart + 1))};
+                mem[cnt].value_esc = esc;
             }
             cnt++;
         }
@@ -704,6 +705,7 @@ after_token:
                                               : *vstart == 'n' ? AG__J_NULL : AG__J_NUMBER;
             mem[cnt].type = vtype;
             mem[cnt].value = (ag_span){vstart, (size_t)(s - vstart)};
+            mem[cnt].value_esc = true;
         }
         cnt++;
     }
@@ -735,6 +737,7 @@ container_close:
         if (mem != NULL && cnt < cap) {
             mem[cnt].type = *vstart == '{' ? AG__J_OBJECT : AG__J_ARRAY;
             mem[cnt].value = (ag_span){vstart, (size_t)(s - vstart)};
+            mem[cnt].value_esc = true;
         }
         cnt++;
     }

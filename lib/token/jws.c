@@ -86,7 +86,7 @@ static ag_err parse_header(ag__jws *j, const uint8_t *hdr, size_t n)
 
     ag__jiter it;
     ag__jmember m;
-    ag__jmember alg = {{0}, 0, {0}}, kid = {{0}, 0, {0}};
+    ag__jmember alg = {{0}, 0, {0}, false}, kid = {{0}, 0, {0}, false};
     bool has_alg = false, has_kid = false;
     ag_err err;
 

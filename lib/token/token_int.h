@@ -157,6 +157,8 @@ typedef struct ag__jmember {
     ag_span name;    /* raw bytes between the quotes, escapes not decoded */
     ag__jtype type;
     ag_span value;   /* raw text; for strings the bytes between the quotes */
+    bool value_esc;  /* a string value may hold an escape: exact from
+                        ag__json_check_members, always true from ag__json_next */
 } ag__jmember;
 
 /* ag__json_check_object that also records the top-level members in text

@@ -75,6 +75,12 @@ static void members_agree(const uint8_t *p, size_t n, ag_err verdict)
             ck_assert(span_same(m.name, mem[i].name));
             ck_assert(span_same(m.value, mem[i].value));
             ck_assert_int_eq(m.type, mem[i].type);
+            /* the validator's escape flag is exact for strings (claims
+             * take unescaped strings as views on it) */
+            if (mem[i].type == AG__J_STRING)
+                ck_assert_int_eq(mem[i].value_esc,
+                                 mem[i].value.len > 0 &&
+                                     memchr(mem[i].value.ptr, '\\', mem[i].value.len) != NULL);
         }
         i++;
     }

@@ -865,6 +865,33 @@ START_TEST(time_edges)
 }
 END_TEST
 
+/* Registered string claims come back decoded: escaped ones through the
+ * decoder, plain ones as views on the payload (V-06, V-13). */
+START_TEST(escaped_claims_decoded)
+{
+    setup_keys();
+    fake_now = T0;
+    static char tok[2048];
+    static char body[512];
+    snprintf(body, sizeof(body),
+             "{\"iss\":\"https:\\/\\/issuer.example\",\"sub\":\"al\\u0069ce \\\"A\\\"\","
+             "\"aud\":\"" AUD "\",\"exp\":%lld,\"iat\":%lld,\"jti\":\"j\\n1\"}",
+             (long long)(T0 + 600), (long long)T0);
+    size_t n = mk_token(k_hs, "{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"at+jwt\"}", body,
+                        tok, sizeof(tok));
+    static ag_claims c;
+    ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)tok, n, &c), AG_OK);
+    ck_assert_uint_eq(c.iss.len, strlen(ISS));
+    ck_assert(memcmp(c.iss.ptr, ISS, c.iss.len) == 0);
+    ck_assert_uint_eq(c.sub.len, 9);
+    ck_assert(memcmp(c.sub.ptr, "alice \"A\"", 9) == 0);
+    ck_assert_uint_eq(c.jti.len, 3);
+    ck_assert(memcmp(c.jti.ptr, "j\n1", 3) == 0);
+    ck_assert_uint_eq(c.aud.len, strlen(AUD));
+    ck_assert(memcmp(c.aud.ptr, AUD, c.aud.len) == 0);
+}
+END_TEST
+
 START_TEST(custom_claims)
 {
     setup_keys();
@@ -1058,6 +1085,7 @@ static Suite *suite(void)
     tcase_add_test(tc, verified_token_cache);
     tcase_add_test(tc, jti_pool_distinct_and_fork_safe);
     tcase_add_test(tc, time_edges);
+    tcase_add_test(tc, escaped_claims_decoded);
     tcase_add_test(tc, custom_claims);
     tcase_add_test(tc, config_errors);
     tcase_add_test(tc, hs256_verify_allocates_nothing);
