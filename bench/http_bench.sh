@@ -5,7 +5,8 @@
 # /api/me ÷ /healthz (the target for HS256: ≥ 0.9).
 #
 #   bench/http_bench.sh [BUILD_DIR] [SECONDS] [CONNECTIONS] [WRK_THREADS]
-#   defaults: build 10 32 2; env ALGS="HS256 ES256", ROUNDS=3, PORT=18080+
+#   defaults: build 10 32 2; env ALGS="HS256 ES256", ROUNDS=3, PORT=18080+,
+#   DEMO_ARGS="" (more authgate-demo flags, e.g. "--verify-cache 1024")
 #
 # Each round runs /healthz then /api/me for SECONDS each, on one server
 # process; the table shows every round and the medians, and the ratio is
@@ -83,8 +84,9 @@ for alg in $algs; do
   port=$(free_port)
   keydir=$tmp/keys-$alg
   mkdir -m 700 "$keydir"
+  # shellcheck disable=SC2086 # DEMO_ARGS is a list of flags
   "$demo" --listen "127.0.0.1:$port" --store memory --alg "$alg" --key-dir "$keydir" \
-    >"$tmp/demo-$alg.log" 2>&1 &
+    ${DEMO_ARGS:-} >"$tmp/demo-$alg.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
     grep -q "listening on" "$tmp/demo-$alg.log" 2>/dev/null && break

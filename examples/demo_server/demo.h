@@ -51,6 +51,7 @@ typedef struct demo_options {
     int64_t refresh_ttl;     /* seconds */
     int64_t leeway;          /* seconds */
     unsigned threads;
+    size_t verify_cache;     /* verified-token cache entries for access tokens; 0: off */
 } demo_options;
 
 /* Parses argv. Returns 0 to run, 1 after --help (exit 0), -1 on a usage
@@ -97,6 +98,7 @@ typedef struct demo_sessions_config {
     int64_t access_ttl;
     int64_t refresh_ttl;
     int64_t leeway;
+    size_t verify_cache;      /* access verifier's cache_entries (0: none) */
 } demo_sessions_config;
 
 bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out);

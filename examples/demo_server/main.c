@@ -141,6 +141,7 @@ int main(int argc, char **argv)
     sc.access_ttl = opt.access_ttl;
     sc.refresh_ttl = opt.refresh_ttl;
     sc.leeway = opt.leeway;
+    sc.verify_cache = opt.verify_cache;
     if (!demo_sessions_new(&sc, &app.sessions))
         goto out;
     /* The default policy is the one the contract describes: access tokens

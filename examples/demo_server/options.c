@@ -5,7 +5,7 @@
  *                 [--store memory | sqlite:PATH | postgres:CONNINFO]
  *                 [--key-dir DIR] [--user NAME:PASSWORD]... [--issuer URL]
  *                 [--audience AUD] [--access-ttl SECONDS] [--refresh-ttl SECONDS]
- *                 [--threads N] [--leeway SECONDS]
+ *                 [--threads N] [--leeway SECONDS] [--verify-cache ENTRIES]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,11 +19,12 @@ static const char usage[] =
     "                     [--store memory|sqlite:PATH|postgres:CONNINFO] [--key-dir DIR]\n"
     "                     [--user NAME:PASSWORD]... [--issuer ISS] [--audience AUD]\n"
     "                     [--access-ttl SECONDS] [--refresh-ttl SECONDS] [--threads N]\n"
-    "                     [--leeway SECONDS]\n"
+    "                     [--leeway SECONDS] [--verify-cache ENTRIES]\n"
     "defaults: --listen 127.0.0.1:8080 --alg ES256 --store sqlite:./authgate-demo.db\n"
     "          (memory when built without SQLite) --key-dir ./authgate-demo-keys\n"
     "          --issuer authgate-demo --audience authgate-demo --access-ttl 900\n"
-    "          --refresh-ttl 1209600 --threads 4 --leeway 30; user demo/demo\n";
+    "          --refresh-ttl 1209600 --threads 4 --leeway 30 --verify-cache 0 (off);\n"
+    "          user demo/demo\n";
 
 /* Algorithms the demo offers (CONTRACTS.md). */
 static const char *const demo_algs[] = {"ES256", "EdDSA", "HS256", "RS256", "PS256", "ES384"};
@@ -151,6 +152,12 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
             if (!parse_seconds(val, 0, AG_LEEWAY_MAX, &n))
                 return fail(flag, "seconds, 0..300");
             o->leeway = n;
+        } else if (strcmp(flag, "--verify-cache") == 0) {
+            /* access tokens only: a repeated token skips its signature
+             * check, not its claims (docs/tokens.md) */
+            if (!parse_seconds(val, 0, 65536, &n)) /* about 2.1 KiB each */
+                return fail(flag, "entries, 0..65536 (0: off)");
+            o->verify_cache = (size_t)n;
         } else if (strcmp(flag, "--threads") == 0) {
             if (!parse_seconds(val, 1, 256, &n))
                 return fail(flag, "1..256");

@@ -93,7 +93,9 @@ static ag_err make_tokens(demo_sessions *s, const demo_sessions_config *cfg)
         vc.audience = cfg->audience;
         vc.leeway = cfg->leeway;
         vc.max_lifetime = cfg->access_ttl; /* V-15: no longer-lived token passes */
+        vc.cache_entries = cfg->verify_cache;
         e = ag_verifier_new(&vc, &s->access_verifier);
+        vc.cache_entries = 0;
     }
     if (e == AG_OK) {
         vc.keys = refresh_ring;

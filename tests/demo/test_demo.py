@@ -659,6 +659,25 @@ def one_alg(alg):
         check(h["kid"] != hr["kid"], "%s: separate access and refresh keys (I-01)" % alg)
 
 
+def group_cache():
+    # --verify-cache: a repeated access token skips its signature check but
+    # not its checks: tampered tokens still fail, and a cached token still
+    # expires on time (V-15).
+    with Server("--alg", "ES256", "--access-ttl", "2", "--leeway", "0", "--verify-cache", "16",
+                store="memory") as s:
+        b, _ = s.login("token")
+        at = b["access_token"]
+        for i in range(3):
+            st, _, me = s.request("GET", "/api/me", headers=bearer(at))
+            check(st == 200 and me.get("sub") == "demo", "cached /api/me #%d → 200" % i)
+        st, _, _ = s.request("GET", "/api/me", headers=bearer(tamper(at)))
+        check(st == 401, "tampered token with a cache → 401, got %s" % st)
+        exp = json.loads(b64d(at.split(".")[1]))["exp"]
+        time.sleep(max(0.0, exp - time.time()) + 1.2)
+        st, _, _ = s.request("GET", "/api/me", headers=bearer(at))
+        check(st == 401, "cached token after exp → 401, got %s" % st)
+
+
 def group_keys():
     work = tempfile.mkdtemp(prefix="agdemo-keys-")
     try:
@@ -717,7 +736,8 @@ def group_keys():
           and "/nonexistent" not in err + out, "postgres store: clear error: %r" % err)
     for bad in [["--alg", "none"], ["--alg", "HS512"], ["--threads", "0"], ["--access-ttl", "x"],
                 ["--user", "nopassword"], ["--store", "redis:x"], ["--bogus", "1"],
-                ["--listen"]]:
+                ["--listen"], ["--verify-cache", "-1"], ["--verify-cache", "65537"],
+                ["--verify-cache", "x"]]:
         rc, out, err = Server(*bad, store=None).start(expect_ok=False)
         check(rc == 2 and "usage" in err, "usage error %r → exit 2" % bad)
     rc, out, err = Server("--listen", "not-an-address", store="memory").start(expect_ok=False)
@@ -785,8 +805,9 @@ def main():
         DEFAULT_STORE = "memory"
     if a.node_dir:
         a.node_dir = os.path.abspath(a.node_dir)
-    groups = {"algs": group_algs, "contract": group_contract, "refresh": group_refresh, "raw": group_raw,
-              "restart": group_restart, "keys": group_keys}
+    groups = {"algs": group_algs, "cache": group_cache, "contract": group_contract,
+              "refresh": group_refresh, "raw": group_raw, "restart": group_restart,
+              "keys": group_keys}
     try:
         if a.group in groups:
             check(BIN and os.access(BIN, os.X_OK), "--bin must name the built authgate-demo")
