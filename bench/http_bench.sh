@@ -11,7 +11,9 @@
 # Each round runs /healthz then /api/me for SECONDS each, on one server
 # process; the table shows every round and the medians, and the ratio is
 # median ÷ median, so a slow moment of a shared machine hits one round of
-# one side, not the verdict.
+# one side, not the verdict. "server us/req" is the server process's CPU
+# time (user + system, /proc/PID/stat) per request: unlike requests/s on
+# two cores shared with wrk, it does not swing with the scheduler.
 #
 # Needs wrk and curl (Debian: apt-get install wrk curl) and a built
 # authgate-demo (examples/demo_server). The server runs with the memory store
@@ -54,16 +56,26 @@ free_port() {
   echo "$p"
 }
 
-# wrk's summary → "req/s p50_ms p99_ms"
+# The server's CPU time (user + system, from /proc/PID/stat) in clock ticks.
+server_ticks() {
+  awk '{print $14 + $15}' "/proc/$pid/stat"
+}
+
+# wrk's summary → "req/s p50 p99 server-CPU-us-per-request"
 run_wrk() { # url [header]
-  local out
+  local out t0 t1
+  t0=$(server_ticks)
   if [ $# -gt 1 ]; then
     out=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency -H "$2" "$1")
   else
     out=$(wrk -t"$wthreads" -c"$conns" -d"${secs}s" --latency "$1")
   fi
-  local rps p50 p99 non2xx
+  t1=$(server_ticks)
+  local rps p50 p99 non2xx n cpu
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  n=$(awk '/ requests in / {print $1}' <<<"$out")
+  cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v n="$n" \
+    'BEGIN {printf "%.2f", (n > 0 ? t / hz * 1e6 / n : 0)}')
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
@@ -71,7 +83,7 @@ run_wrk() { # url [header]
     echo "wrk: $non2xx non-2xx responses from $1: the benchmark is invalid" >&2
     exit 1
   fi
-  echo "$rps $p50 $p99"
+  echo "$rps $p50 $p99 $cpu"
 }
 
 median() {
@@ -79,7 +91,8 @@ median() {
     awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 
-printf '%-6s %-10s %12s %10s %10s\n' alg endpoint 'req/s' p50 p99
+printf '%-6s %-10s %12s %10s %10s %14s\n' alg endpoint 'req/s' p50 p99 'server us/req'
+
 for alg in $algs; do
   port=$(free_port)
   keydir=$tmp/keys-$alg
@@ -101,14 +114,18 @@ for alg in $algs; do
   curl -sf -H "Authorization: Bearer $token" "$base/api/me" >/dev/null ||
     { echo "/api/me refused the fresh token" >&2; exit 1; }
 
-  h_all=() m_all=()
+  h_all=() m_all=() hc_all=() mc_all=()
   for r in $(seq 1 "$rounds"); do
-    read -r h_rps h_p50 h_p99 < <(run_wrk "$base/healthz")
-    read -r m_rps m_p50 m_p99 < <(run_wrk "$base/api/me" "Authorization: Bearer $token")
-    printf '%-6s %-10s %12s %10s %10s   round %d\n' "$alg" /healthz "$h_rps" "$h_p50" "$h_p99" "$r"
-    printf '%-6s %-10s %12s %10s %10s   round %d\n' "$alg" /api/me "$m_rps" "$m_p50" "$m_p99" "$r"
+    read -r h_rps h_p50 h_p99 h_cpu < <(run_wrk "$base/healthz")
+    read -r m_rps m_p50 m_p99 m_cpu < <(run_wrk "$base/api/me" "Authorization: Bearer $token")
+    printf '%-6s %-10s %12s %10s %10s %14s   round %d\n' "$alg" /healthz "$h_rps" "$h_p50" \
+      "$h_p99" "$h_cpu" "$r"
+    printf '%-6s %-10s %12s %10s %10s %14s   round %d\n' "$alg" /api/me "$m_rps" "$m_p50" \
+      "$m_p99" "$m_cpu" "$r"
     h_all+=("$h_rps")
     m_all+=("$m_rps")
+    hc_all+=("$h_cpu")
+    mc_all+=("$m_cpu")
   done
   h_med=$(median "${h_all[@]}")
   m_med=$(median "${m_all[@]}")
@@ -116,6 +133,10 @@ for alg in $algs; do
   printf '%-6s %-10s %12s   median of %d\n' "$alg" /api/me "$m_med" "$rounds"
   printf '%-6s ratio /api/me ÷ /healthz: %s\n' "$alg" \
     "$(awk -v a="$m_med" -v b="$h_med" 'BEGIN {printf "%.3f", a / b}')"
+  hc_med=$(median "${hc_all[@]}")
+  mc_med=$(median "${mc_all[@]}")
+  printf '%-6s server CPU per request (median): /healthz %s us, /api/me %s us: +%s us\n' \
+    "$alg" "$hc_med" "$mc_med" "$(awk -v a="$mc_med" -v b="$hc_med" 'BEGIN {printf "%.2f", a - b}')"
 
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "authgate/token.h"
+#include "common/common_int.h" /* ag__cpu_restrict: the static library's internal */
 
 #ifdef AG_BENCH_HAVE_LIBJWT
 #define HAVE_LIBJWT 1
@@ -50,6 +51,7 @@ typedef struct opts {
     double seconds;
     int reps;
     uint64_t count; /* --count: a fixed number of ops per repetition (profiling) */
+    const char *isa; /* --isa: which of the library's SIMD paths may run */
 } opts;
 
 typedef struct result {
@@ -475,7 +477,9 @@ static void usage(FILE *f)
                "               verify_es256/authgate)\n"
                "  --smoke      agreement check plus a token timing run (ctest)\n"
                "  --count N    exactly N ops per repetition, untimed slices (for callgrind:\n"
-               "               bench/callgrind.sh)\n");
+               "               bench/callgrind.sh)\n"
+               "  --isa I      the library's SIMD paths allowed: all (default), avx2 (no\n"
+               "               SHA extensions: HMAC and SHA-256 through OpenSSL), none\n");
 }
 
 static int parse(int argc, char **argv, opts *o)
@@ -498,6 +502,8 @@ static int parse(int argc, char **argv, opts *o)
             o->seconds = strtod(argv[++i], NULL);
         else if (strcmp(a, "--count") == 0 && v != NULL)
             o->count = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(a, "--isa") == 0 && v != NULL)
+            o->isa = argv[++i];
         else if (strcmp(a, "--reps") == 0 && v != NULL)
             o->reps = (int)strtol(argv[++i], NULL, 10);
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -545,6 +551,23 @@ int main(int argc, char **argv)
     opts o;
     if (parse(argc, argv, &o) != 0)
         return 2;
+    /* Before any key exists: HS256 keys get their SHA-extensions midstates
+     * at import only when that path is allowed. */
+    if (o.isa != NULL) {
+        if (strcmp(o.isa, "avx2") == 0)
+            ag__cpu_restrict(AG__CPU_AVX2);
+        else if (strcmp(o.isa, "none") == 0)
+            ag__cpu_restrict(0);
+        else if (strcmp(o.isa, "all") != 0) {
+            usage(stderr);
+            return 2;
+        }
+        if (!o.json)
+            fprintf(stderr, "library SIMD paths: %s%s%s\n",
+                    (ag__cpu_features() & AG__CPU_AVX2) ? "AVX2 " : "",
+                    (ag__cpu_features() & AG__CPU_SHANI) ? "SHA-NI" : "",
+                    ag__cpu_features() == 0 ? "none" : "");
+    }
 
     static const char *const alg_names[] = {"hs256", "es256", "eddsa", "rs256", "ps256"};
     enum { NALG = sizeof(alg_names) / sizeof(alg_names[0]) };

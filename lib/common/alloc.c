@@ -17,6 +17,8 @@ void *ag__malloc(const ag_allocator *a, size_t n)
 
 void *ag__calloc(const ag_allocator *a, size_t n)
 {
+    if (a == NULL) /* large tables come as untouched zero pages, not a memset */
+        return calloc(1, n == 0 ? 1 : n);
     void *p = ag__malloc(a, n);
     if (p != NULL)
         memset(p, 0, n);
