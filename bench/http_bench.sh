@@ -135,8 +135,8 @@ for alg in $algs; do
     "$(awk -v a="$m_med" -v b="$h_med" 'BEGIN {printf "%.3f", a / b}')"
   hc_med=$(median "${hc_all[@]}")
   mc_med=$(median "${mc_all[@]}")
-  printf '%-6s server CPU per request (median): /healthz %s us, /api/me %s us: +%s us\n' \
-    "$alg" "$hc_med" "$mc_med" "$(awk -v a="$mc_med" -v b="$hc_med" 'BEGIN {printf "%.2f", a - b}')"
+  printf '%-6s server CPU per request (median): /healthz %s us, /api/me %s us: %s us\n' \
+    "$alg" "$hc_med" "$mc_med" "$(awk -v a="$mc_med" -v b="$hc_med" 'BEGIN {printf "%+.2f", a - b}')"
 
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true
