@@ -170,7 +170,8 @@ AG_API AG_NODISCARD ag_err ag_key_generate(ag_alg alg, const char *kid, ag_key *
  * non-minimal n/e, off-curve points, partial or inconsistent private
  * members, input over 64 KiB;
  * AG_ERR_WEAK_KEY: short secrets, RSA < 2048 bits, even e or e = 1, ROCA
- * moduli, empty members;
+ * moduli, empty members, small-order or non-canonical Ed25519 public keys
+ * (when built with libsodium);
  * AG_ERR_NOMEM.
  * @since 0.1
  */

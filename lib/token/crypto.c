@@ -598,6 +598,20 @@ static pk_entry *cached_entry(tcache *t, const ag_key *key)
     return e;
 }
 
+bool ag__ed25519_public_ok(const uint8_t pk[32])
+{
+#ifdef AG_HAVE_SODIUM
+    /* Canonical encoding, on the curve, in the prime-order subgroup, not
+     * of small order: what every honestly generated key is. sodium_init is
+     * idempotent and thread-safe; it is called here and not via
+     * global_init, which must not fetch digests at key import. */
+    return sodium_init() >= 0 && crypto_core_ed25519_is_valid_point(pk) == 1;
+#else
+    (void)pk;
+    return true; /* OpenSSL 3.0 has no such check; such a key never verifies anything */
+#endif
+}
+
 bool ag__sodium_backend(void)
 {
 #ifdef AG_HAVE_SODIUM

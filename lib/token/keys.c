@@ -412,6 +412,9 @@ ag_err ag__key_set_pkey(ag_key *key, EVP_PKEY *pkey, bool is_private)
             ERR_clear_error();
             return AG_ERR_KEY_FORMAT;
         }
+        /* small-order and other weak points are refused at import (V-17) */
+        if (!ag__ed25519_public_ok(key->ed_pub))
+            return AG_ERR_WEAK_KEY;
         break;
     }
     default:

@@ -239,6 +239,12 @@ void ag__sha256_ni_blocks(uint32_t state[8], const uint8_t *p, size_t nblocks);
  * backend is tested against). */
 ag_err ag__verify_ed25519_openssl(const ag_key *key, const uint8_t *msg, size_t n,
                                   const uint8_t *sig, size_t sig_len);
+/* True unless pk is a malformed or weak Ed25519 public key: a non-canonical
+ * encoding, a point off the curve or outside the prime-order subgroup, or
+ * one of small order (libsodium's check; without libsodium always true).
+ * @test tests/token/test_keys.c */
+bool ag__ed25519_public_ok(const uint8_t pk[32]);
+
 /* True when EdDSA verification uses libsodium in this build. */
 bool ag__sodium_backend(void);
 

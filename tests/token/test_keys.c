@@ -540,6 +540,45 @@ static void t_free(void *p, void *ctx)
     free(p);
 }
 
+/* Small-order and non-canonical Ed25519 public keys are refused at import
+ * (V-17): with them "verified" can mean "any signature of a certain shape".
+ * The check is libsodium's; a build without it accepts them (and they then
+ * verify nothing). */
+START_TEST(test_ed25519_weak_points_V17)
+{
+    static const char *const weak_x[] = {
+        "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* y = 1: the identity, order 1 */
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* y = 0: order 4 */
+        "7P_______________________________________38", /* y = p - 1: order 2 */
+        "7f_______________________________________38", /* y = p: not canonical */
+    };
+    for (size_t i = 0; i < sizeof(weak_x) / sizeof(weak_x[0]); i++) {
+        char jwk[256];
+        snprintf(jwk, sizeof(jwk),
+                 "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"kid\":\"w\","
+                 "\"alg\":\"EdDSA\"}",
+                 weak_x[i]);
+        ag_key *k = NULL;
+        ag_err e = ag_key_from_jwk(jwk, strlen(jwk), (ag_alg)0, &k, NULL, 0);
+        if (ag__sodium_backend())
+            ck_assert_msg(e == AG_ERR_WEAK_KEY, "weak point %zu: %s", i, ag_err_name(e));
+        ag_key_free(k);
+    }
+    /* honest keys still import */
+    for (int i = 0; i < 16; i++) {
+        ag_key *k = NULL;
+        ck_assert_int_eq(ag_key_generate(AG_ALG_EDDSA, "ok", &k), AG_OK);
+        char *pub = NULL;
+        ck_assert_int_eq(ag_key_to_jwk(k, false, &pub), AG_OK);
+        ag_key *k2 = NULL;
+        ck_assert_int_eq(ag_key_from_jwk(pub, strlen(pub), (ag_alg)0, &k2, NULL, 0), AG_OK);
+        ag_key_free(k2);
+        ag_free(pub);
+        ag_key_free(k);
+    }
+}
+END_TEST
+
 START_TEST(test_keyring_basics_V08)
 {
     ag_allocator a = {t_malloc, t_realloc, t_free, NULL};
@@ -653,6 +692,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_pem_type_must_fit_alg_V02);
     tcase_add_test(t, test_pem_weak_rsa_V17);
     tcase_add_test(t, test_pem_refuses_cert_encrypted_garbage);
+    tcase_add_test(t, test_ed25519_weak_points_V17);
     tcase_add_test(t, test_keyring_basics_V08);
     tcase_add_test(t, test_keyring_to_jwks_skips_hmac);
     suite_add_tcase(s, t);
