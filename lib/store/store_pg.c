@@ -48,12 +48,6 @@ ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out)
     return AG_ERR_STATE;
 }
 
-const ag__migration *ag__pg_migrations(size_t *count)
-{
-    *count = 0;
-    return NULL;
-}
-
 #else
 
 #include <poll.h>
@@ -62,60 +56,6 @@ const ag__migration *ag__pg_migrations(size_t *count)
 #include <string.h>
 
 #include <libpq-fe.h>
-
-/* ---- the migration chain (same ids as store_sqlite.c) -------------------- */
-
-static const char *const m1_absent[] = {"ag_schema", "ag_families", "ag_tokens", NULL};
-static const char *const m2_absent[] = {"ag_tokens_live", "ag_tokens_sid", "ag_families_subject",
-                                        "ag_tokens_expires", NULL};
-static const char *const m2_columns[] = {"ag_tokens.sid",     "ag_tokens.used_at",
-                                         "ag_tokens.expires", "ag_families.subject", NULL};
-
-static const ag__migration migrations[] = {
-    {"0001_initial", NULL,
-     "CREATE TABLE ag_schema ("
-     " seq integer PRIMARY KEY,"
-     " id text NOT NULL UNIQUE,"
-     " applied_at bigint NOT NULL);"
-     "CREATE TABLE ag_families ("
-     " sid text PRIMARY KEY,"
-     " subject text NOT NULL,"
-     " created bigint NOT NULL,"
-     " expires bigint NOT NULL,"
-     " revoked_at bigint,"
-     " revoke_reason smallint NOT NULL DEFAULT 0 CHECK (revoke_reason BETWEEN 0 AND 4));"
-     "CREATE TABLE ag_tokens ("
-     " jti_hash bytea PRIMARY KEY CHECK (octet_length(jti_hash) = 32),"
-     " sid text NOT NULL REFERENCES ag_families(sid),"
-     " generation bigint NOT NULL CHECK (generation >= 0),"
-     " issued bigint NOT NULL,"
-     " expires bigint NOT NULL,"
-     " used_at bigint,"
-     " successor bytea CHECK (successor IS NULL OR octet_length(successor) = 32),"
-     " CHECK ((used_at IS NULL) = (successor IS NULL)));",
-     m1_absent, NULL},
-    {"0002_indexes", "0001_initial",
-     /* At most one unused row per family, enforced by the database itself.
-      * ag_tokens_sid serves the foreign key (a family delete probes it)
-      * and the purge's "family without rows". */
-     "CREATE UNIQUE INDEX ag_tokens_live ON ag_tokens(sid) WHERE used_at IS NULL;"
-     "CREATE INDEX ag_tokens_sid ON ag_tokens(sid);"
-     "CREATE INDEX ag_tokens_expires ON ag_tokens(expires);"
-     "CREATE INDEX ag_families_subject ON ag_families(subject);",
-     m2_absent, m2_columns},
-};
-
-#define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
-
-/* pg_advisory_xact_lock key serialising migrations across instances
- * ("agschema" in ASCII). */
-#define MIGRATION_LOCK INT64_C(0x6167736368656d61)
-
-const ag__migration *ag__pg_migrations(size_t *count)
-{
-    *count = NMIGRATIONS;
-    return migrations;
-}
 
 bool ag_store_pg_available(void)
 {
@@ -959,185 +899,7 @@ static void pg_close(ag_store *st)
     ag__free(p->alloc, p);
 }
 
-/* ---- opening: connect, inspect, migrate ---------------------------------- */
-
-static PGconn *connect_to(const ag_store_pg_config *cfg)
-{
-    char ct[16];
-    snprintf(ct, sizeof ct, "%d", cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 5);
-    /* Defaults first: the expanded conninfo (dbname) overrides them. */
-    const char *const keys[] = {"connect_timeout", "application_name", "client_encoding",
-                                "dbname", NULL};
-    const char *const vals[] = {ct, "authgate", "UTF8", cfg->conninfo, NULL};
-    return PQconnectdbParams(keys, vals, 1);
-}
-
-/* Runs a catalog probe with text parameters; *yes when it returned a row. */
-static ag_err probe(PGconn *c, const char *sql, const char *a, const char *b, bool *yes)
-{
-    const char *v[2] = {a, b};
-    int n = a == NULL ? 0 : b == NULL ? 1 : 2;
-    PGresult *r = PQexecParams(c, sql, n, NULL, v, NULL, NULL, 0);
-    ag_err e = AG_ERR_STORE;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-        *yes = PQntuples(r) > 0;
-        e = AG_OK;
-    }
-    PQclear(r);
-    return e;
-}
-
-/* A table or index of ours exists in the schema we work in. */
-static ag_err object_exists(PGconn *c, const char *name, bool *yes)
-{
-    return probe(c,
-                 "SELECT 1 FROM pg_catalog.pg_class c"
-                 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                 " WHERE n.nspname = current_schema() AND c.relname = $1",
-                 name, NULL, yes);
-}
-
-/* "table.column" exists, by information_schema. */
-static ag_err column_exists(PGconn *c, const char *tc, bool *yes)
-{
-    char table[64];
-    const char *dot = strchr(tc, '.');
-    if (dot == NULL || (size_t)(dot - tc) >= sizeof table)
-        return AG_ERR_STORE;
-    memcpy(table, tc, (size_t)(dot - tc));
-    table[dot - tc] = '\0';
-    return probe(c,
-                 "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
-                 " AND table_name = $1 AND column_name = $2",
-                 table, dot + 1, yes);
-}
-
-/*
- * Reads which migrations the schema has applied (*applied: the length of
- * the chain prefix found). AG_ERR_STORE for no usable schema or a foreign
- * version table, AG_ERR_STORE_VERSION for a stamp this build does not
- * know. Reads only.
- */
-static ag_err inspect(PGconn *c, size_t *applied)
-{
-    bool has = false;
-    ag_err e = probe(c, "SELECT 1 WHERE current_schema() IS NOT NULL", NULL, NULL, &has);
-    if (e != AG_OK || !has)
-        return AG_ERR_STORE; /* search_path names no existing schema */
-    *applied = 0;
-    if ((e = object_exists(c, "ag_schema", &has)) != AG_OK)
-        return e;
-    if (!has)
-        return AG_OK; /* nothing of ours: the chain's preconditions decide */
-    bool c1 = false, c2 = false;
-    if ((e = column_exists(c, "ag_schema.seq", &c1)) != AG_OK ||
-        (e = column_exists(c, "ag_schema.id", &c2)) != AG_OK)
-        return e;
-    if (!c1 || !c2)
-        return AG_ERR_STORE;
-    PGresult *r = PQexecParams(c, "SELECT id FROM ag_schema ORDER BY seq", 0, NULL, NULL, NULL,
-                               NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return AG_ERR_STORE;
-    }
-    size_t n = (size_t)PQntuples(r);
-    e = n == 0 ? AG_ERR_STORE_VERSION : AG_OK; /* a version table with no stamp */
-    for (size_t i = 0; e == AG_OK && i < n; i++) {
-        const char *id = PQgetvalue(r, (int)i, 0);
-        size_t len = (size_t)PQgetlength(r, (int)i, 0);
-        if (i >= NMIGRATIONS || len != strlen(migrations[i].id) ||
-            memcmp(id, migrations[i].id, len) != 0)
-            e = AG_ERR_STORE_VERSION; /* newer, unknown or out of order */
-    }
-    PQclear(r);
-    *applied = n;
-    return e;
-}
-
-static ag_err check_preconditions(PGconn *c, const ag__migration *m)
-{
-    bool yes = false;
-    ag_err e;
-    for (const char *const *a = m->absent; a != NULL && *a != NULL; a++) {
-        if ((e = object_exists(c, *a, &yes)) != AG_OK)
-            return e;
-        if (yes)
-            return AG_ERR_STORE;
-    }
-    for (const char *const *col = m->columns; col != NULL && *col != NULL; col++) {
-        if ((e = column_exists(c, *col, &yes)) != AG_OK)
-            return e;
-        if (!yes)
-            return AG_ERR_STORE;
-    }
-    return AG_OK;
-}
-
-static bool exec_static(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    PQclear(r);
-    return ok;
-}
-
-/* Applies what is missing, in one transaction, under the advisory lock
- * that serialises every instance's migrations. */
-static ag_err migrate(PGconn *c)
-{
-    char key[24], seq[24];
-    snprintf(key, sizeof key, "%lld", (long long)MIGRATION_LOCK);
-    const char *kv[1] = {key};
-    if (!exec_static(c, "BEGIN ISOLATION LEVEL READ COMMITTED"))
-        return AG_ERR_STORE;
-    PGresult *r = PQexecParams(c, "SELECT pg_advisory_xact_lock($1::bigint)", 1, NULL, kv, NULL,
-                               NULL, 0);
-    ag_err e = PQresultStatus(r) == PGRES_TUPLES_OK ? AG_OK : AG_ERR_STORE;
-    PQclear(r);
-    size_t applied = 0;
-    if (e == AG_OK)
-        e = inspect(c, &applied); /* again, under the lock: another may have won */
-    for (size_t i = applied; e == AG_OK && i < NMIGRATIONS; i++) {
-        e = check_preconditions(c, &migrations[i]);
-        if (e == AG_OK && !exec_static(c, migrations[i].ddl))
-            e = AG_ERR_STORE;
-        if (e != AG_OK)
-            break;
-        snprintf(seq, sizeof seq, "%zu", i + 1);
-        const char *v[2] = {seq, migrations[i].id};
-        r = PQexecParams(c,
-                         "INSERT INTO ag_schema (seq, id, applied_at)"
-                         " VALUES ($1::integer, $2, extract(epoch from now())::bigint)",
-                         2, NULL, v, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            e = AG_ERR_STORE;
-        PQclear(r);
-    }
-    if (e == AG_OK) {
-        r = PQexec(c, "COMMIT");
-        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
-        PQclear(r);
-        if (ok)
-            return AG_OK;
-        e = AG_ERR_STORE;
-    }
-    if (PQtransactionStatus(c) != PQTRANS_IDLE)
-        (void)exec_static(c, "ROLLBACK");
-    return e;
-}
-
-/* Inspects, migrates when needed, and checks the result. */
-static ag_err prepare_schema(PGconn *c)
-{
-    size_t applied = 0;
-    ag_err e = inspect(c, &applied); /* look before touching */
-    if (e == AG_OK && applied < NMIGRATIONS)
-        e = migrate(c);
-    if (e == AG_OK && (e = inspect(c, &applied)) == AG_OK && applied != NMIGRATIONS)
-        e = AG_ERR_STORE;
-    return e;
-}
+/* ---- opening (connecting and the schema: store_pg_schema.c) ------------ */
 
 ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out)
 {
@@ -1168,14 +930,14 @@ ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out)
 
     ag_err e = AG_OK;
     for (size_t i = 0; i < n && e == AG_OK; i++) {
-        PGconn *c = connect_to(cfg);
+        PGconn *c = ag__pg_connect(cfg);
         p->conns[i].c = c;
         if (c == NULL)
             e = AG_ERR_NOMEM;
         else if (PQstatus(c) != CONNECTION_OK || !conn_session(p, c))
             e = AG_ERR_STORE;
         else if (i == 0)
-            e = prepare_schema(c); /* before preparing: the tables may not exist yet */
+            e = ag__pg_prepare_schema(c); /* before preparing: the tables may not exist yet */
         if (e == AG_OK && !conn_prepare(c))
             e = AG_ERR_STORE;
         p->conns[i].ready = e == AG_OK;
