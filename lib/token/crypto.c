@@ -16,8 +16,9 @@
  * global_init comes from OpenSSL's "default" provider, SHA-256 and
  * HMAC-SHA-256 skip OpenSSL altogether. HS256 keys carry the states after
  * their K^ipad and K^opad blocks (midstates, made at import in keys.c when
- * the CPU has the extensions; importing a key fetches nothing, so the
- * provider decision waits for the first hash or MAC), so
+ * the CPU has the extensions; importing a key of at most one block
+ * fetches nothing, so the provider decision waits for the first hash or
+ * MAC), so
  * an HMAC compresses the message's blocks straight from the caller's
  * buffer, one padded tail block, and one outer block: two blocks fewer
  * than absorbing the pads, no dispatch, no allocation, no thread state.
@@ -644,12 +645,11 @@ ag_err ag__verify_ed25519_openssl(const ag_key *key, const uint8_t *msg, size_t 
 ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uint8_t *sig,
                       size_t sig_len)
 {
-    tcache *t = thread_cache();
-    if (t == NULL)
-        return AG_ERR_NOMEM;
     if (sig_len != key->sig_len)
         return AG_ERR_SIGNATURE;
 
+    /* HMAC needs no per-thread state of ours on the SHA-extensions path
+     * (ag__hmac makes it itself when it takes OpenSSL's) */
     if (key->info->family == AG__FAM_HMAC) {
         uint8_t mac[64];
         ag_err err = ag__hmac(key, msg, n, mac);
@@ -659,6 +659,9 @@ ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uin
         return err;
     }
 
+    tcache *t = thread_cache(); /* also runs global_init (sodium_init) */
+    if (t == NULL)
+        return AG_ERR_NOMEM;
     int rc;
     if (key->info->family == AG__FAM_EDDSA) {
 #ifdef AG_HAVE_SODIUM

@@ -254,14 +254,16 @@ static ag_err hmemo_apply(ag__jws *j, const hmemo *h)
 {
     size_t n = (size_t)h->kid_len + h->typ_len;
     if (j->strbuf_cap - j->strbuf_len < n)
-        return AG_ERR_BUFFER;
+        return AG_ERR_BUFFER; /* cannot happen: the same bytes fit when parsed */
     uint8_t *dst = j->strbuf + j->strbuf_len;
     memcpy(dst, h->strs, n);
     j->alg = h->alg;
     j->key = h->key;
     j->has_typ = h->has_typ;
+    /* as parse_header leaves them: a present typ (even "") points into
+     * strbuf, an absent one is {NULL, 0}; kid is never empty */
     j->kid = (ag_span){h->kid_len > 0 ? dst : NULL, h->kid_len};
-    j->typ = (ag_span){h->typ_len > 0 ? dst + h->kid_len : NULL, h->typ_len};
+    j->typ = (ag_span){h->has_typ ? dst + h->kid_len : NULL, h->typ_len};
     j->strbuf_len += n;
     return AG_OK;
 }

@@ -268,6 +268,31 @@ START_TEST(memo_keeps_every_check)
 }
 END_TEST
 
+/* A remembered header gives the same spans as parsing it, also for an
+ * empty typ (present: a pointer, length 0) and an absent one (NULL). */
+START_TEST(memo_spans_like_parsing)
+{
+    setup();
+    static const char *const hdrs[] = {"{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"\"}",
+                                       "{\"alg\":\"HS256\",\"kid\":\"k1\"}"};
+    static char tok[1024];
+    static ag_claims a, b;
+    for (size_t i = 0; i < 2; i++) {
+        ag_verifier *v = new_verifier(AG_TOKEN_ANY);
+        size_t n = mk_token(k1, hdrs[i], payload("s", T0 + 600), tok, sizeof(tok));
+        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, &a), AG_OK);
+        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, &b), AG_OK);
+        ck_assert_uint_eq(ag__verifier_memo_count(v), 1);
+        ck_assert_uint_eq(a.typ.len, 0);
+        ck_assert_uint_eq(b.typ.len, 0);
+        ck_assert_int_eq(a.typ.ptr == NULL, i == 1);
+        ck_assert_int_eq(b.typ.ptr == NULL, i == 1);
+        ck_assert(span_is(b.kid, "k1"));
+        ag_verifier_free(v);
+    }
+}
+END_TEST
+
 /* Many threads filling and reading the slots of one verifier at once. */
 typedef struct worker {
     const ag_verifier *v;
@@ -348,6 +373,7 @@ int main(void)
     tcase_add_test(tc, memo_matches_parsing);
     tcase_add_test(tc, memo_only_after_signature);
     tcase_add_test(tc, memo_keeps_every_check);
+    tcase_add_test(tc, memo_spans_like_parsing);
     tcase_add_test(tc, memo_threads);
     suite_add_tcase(s, tc);
     return ag_test_run(s);
