@@ -555,7 +555,7 @@ int main(int argc, char **argv)
      * at import only when that path is allowed. */
     if (o.isa != NULL) {
         if (strcmp(o.isa, "avx2") == 0)
-            ag__cpu_restrict(AG__CPU_AVX2);
+            ag__cpu_restrict(AG__CPU_AVX2 | AG__CPU_SSE2);
         else if (strcmp(o.isa, "none") == 0)
             ag__cpu_restrict(0);
         else if (strcmp(o.isa, "all") != 0) {
@@ -563,7 +563,8 @@ int main(int argc, char **argv)
             return 2;
         }
         if (!o.json)
-            fprintf(stderr, "library SIMD paths: %s%s%s\n",
+            fprintf(stderr, "library SIMD paths: %s%s%s%s\n",
+                    (ag__cpu_features() & AG__CPU_SSE2) ? "SSE2 " : "",
                     (ag__cpu_features() & AG__CPU_AVX2) ? "AVX2 " : "",
                     (ag__cpu_features() & AG__CPU_SHANI) ? "SHA-NI" : "",
                     ag__cpu_features() == 0 ? "none" : "");

@@ -38,7 +38,7 @@ int ag__span_eq_str(ag_span s, const char *z);
  * elsewhere). Every accelerated loop has a portable twin, chosen when its
  * bit is absent. @test tests/common/test_common.c
  */
-enum { AG__CPU_AVX2 = 1u, AG__CPU_SHANI = 2u, AG__CPU_ALL = 3u };
+enum { AG__CPU_AVX2 = 1u, AG__CPU_SHANI = 2u, AG__CPU_SSE2 = 4u, AG__CPU_ALL = 7u };
 unsigned ag__cpu_features(void);
 /* Tests only: pretend the CPU has at most the features in mask
  * (AG__CPU_ALL restores detection). Not for use while other threads verify. */

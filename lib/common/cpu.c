@@ -23,9 +23,9 @@ static atomic_uint allowed = ATOMIC_VAR_INIT(AG__CPU_ALL);
 #ifdef AG_CPU_X86
 static unsigned detect(void)
 {
-    unsigned a, b, c, d, f = 0;
+    unsigned a, b, c, d, f = AG__CPU_SSE2; /* part of x86-64 */
     if (!__get_cpuid(1, &a, &b, &c, &d))
-        return 0;
+        return f;
     const bool ssse3 = (c >> 9) & 1u, sse41 = (c >> 19) & 1u, osxsave = (c >> 27) & 1u,
                avx = (c >> 28) & 1u;
     bool ymm = false;

@@ -210,14 +210,16 @@ static const uint8_t *scan_string_slow(const uint8_t *s, const uint8_t *e, bool 
 }
 
 /* The common case inline: plain ASCII up to the closing quote. */
-static inline const uint8_t *scan_string(const uint8_t *s, const uint8_t *e, bool *esc)
+static inline const uint8_t *scan_string(const uint8_t *s, const uint8_t *e, bool *esc,
+                                         bool wide)
 {
 #if defined(__SSE2__) && defined(__GNUC__)
     /* 16 bytes per step (SSE2 is part of x86-64): a signed compare with
      * 0x20 flags control bytes and every byte >= 0x80 at once. Most token
      * strings end inside the first block, so the loop rarely iterates and
-     * its exit is rarely mispredicted. Loads stay inside [s, e). */
-    while (e - s >= 16) {
+     * its exit is rarely mispredicted. Loads stay inside [s, e). wide is
+     * false only when tests hide AG__CPU_SSE2, to run the portable loop. */
+    while (wide && e - s >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
         __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
                                  _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
@@ -231,6 +233,8 @@ static inline const uint8_t *scan_string(const uint8_t *s, const uint8_t *e, boo
         }
         s += 16;
     }
+#else
+    (void)wide;
 #endif
     while (e - s >= 8) {
         uint64_t v;
@@ -569,6 +573,7 @@ static ag_err check_object(const uint8_t *p, size_t n, ag__jmember *mem, size_t 
 {
     size_t cnt = 0;
     const uint8_t *vstart = NULL; /* the current top-level member's value */
+    const bool wide = (ag__cpu_features() & AG__CPU_SSE2) != 0;
     ag__jtype vtype = AG__J_NULL;
     if (count != NULL)
         *count = 0;
@@ -612,7 +617,7 @@ member:
     {
         bool esc = false;
         const uint8_t *name = s + 1;
-        s = scan_string(name, e, &esc);
+        s = scan_string(name, e, &esc, wide);
         if (s == NULL)
             return AG_ERR_MALFORMED;
         size_t len = (size_t)(s - 1 - name);
@@ -650,7 +655,7 @@ value:
     switch (*s) {
     case '"': {
         bool esc = false;
-        s = scan_string(s + 1, e, &esc);
+        s = scan_string(s + 1, e, &esc, wide);
         if (s == NULL)
             return AG_ERR_MALFORMED;
         if (depth == 1) {

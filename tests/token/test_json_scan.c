@@ -206,6 +206,16 @@ static const jcase table[] = {
     N("{\"a\":1.\0" "5}"), N("{\"a\":tr\0ue}"),
 };
 
+static void portable_on(void)
+{
+    ag__cpu_restrict(0);
+}
+
+static void portable_off(void)
+{
+    ag__cpu_restrict(AG__CPU_ALL);
+}
+
 START_TEST(test_adversarial_table)
 {
     size_t nok = 0, nbad = 0;
@@ -1000,6 +1010,16 @@ static Suite *json_scan_suite(void)
     tcase_add_test(tv, test_differential_mutations);
     tcase_add_test(tv, test_differential_numbers);
     suite_add_tcase(s, tv);
+
+    /* the same verdicts with the SSE2 string scan hidden: the portable
+     * 8-byte loop runs (x86-64 always has SSE2) */
+    TCase *tp = tcase_create("verdicts_portable");
+    tcase_set_timeout(tp, 600);
+    tcase_add_checked_fixture(tp, portable_on, portable_off);
+    tcase_add_test(tp, test_adversarial_table);
+    tcase_add_test(tp, test_differential_mutations);
+    tcase_add_test(tp, test_differential_numbers);
+    suite_add_tcase(s, tp);
 
     TCase *ta = tcase_create("accessors");
     tcase_add_test(ta, test_iterate_claims);
