@@ -316,9 +316,10 @@ void ag__vcache_put(ag__vcache *c, const uint8_t hash[32], const ag__jws *j);
 /* Claims (claims.c)                                                   */
 /* ------------------------------------------------------------------ */
 
-/* Parses the registered claims of a payload that passed
- * ag__json_check_object into out (types checked, no policy). Used by
- * ag_verify after the signature, and by the differential test. */
+/* Parses the registered claims of payload into out (strict JSON, types
+ * checked, no policy). payload must be out->payload_ (or live as long as
+ * out): unescaped string claims become views into it. Used by ag_verify
+ * after the signature. @test tests/token/test_jws.c */
 ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *out, const char *want_aud);
 
 #endif
