@@ -12,18 +12,21 @@
  * W[t−7..t−4] term is added with PALIGNR, and SHA256MSG2 adds σ1 of
  * W[t−2], W[t−1] and then of the two words it has just produced.
  *
- * Compiled with -msha -msse4.1 -mssse3 (lib/token/sources.cmake); called
- * only after ag__cpu_features() reports AG__CPU_SHANI. Other targets
- * compile this file to nothing, and crypto.c never names the function
- * there (AG__SHA256_NI in token_int.h).
+ * Its functions carry the instruction sets they need as target attributes
+ * (gcc/clang on x86-64: exactly where token_int.h sets AG__SHA256_NI, so
+ * the build cannot disagree with the header); they run only after
+ * ag__cpu_features() reports AG__CPU_SHANI. Other targets compile this file
+ * to nothing, and crypto.c never names the function there.
  *
  * @test tests/token/test_sha256.c
  */
 #include "token_int.h"
 
-#if defined(AG__SHA256_NI) && defined(__SHA__) && defined(__SSE4_1__)
+#if defined(AG__SHA256_NI)
 
 #include <immintrin.h>
+
+#define SHA_TARGET __attribute__((target("sha,sse4.1,ssse3")))
 
 /* FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube
  * roots of the first 64 primes. */
@@ -41,7 +44,7 @@ static _Alignas(16) const uint32_t round_k[64] = {
 
 /* Four rounds, t = 4·step .. 4·step + 3, with w = W[t..t+3] (W[t] in the
  * low dword). */
-static inline void rounds4(__m128i *abef, __m128i *cdgh, __m128i w, int step)
+SHA_TARGET static inline void rounds4(__m128i *abef, __m128i *cdgh, __m128i w, int step)
 {
     const __m128i wk =
         _mm_add_epi32(w, _mm_load_si128((const __m128i *)(const void *)&round_k[4 * step]));
@@ -54,14 +57,14 @@ static inline void rounds4(__m128i *abef, __m128i *cdgh, __m128i w, int step)
 
 /* W[t..t+3] from w0 = W[t−16..t−13], w1 = W[t−12..t−9], w2 = W[t−8..t−5],
  * w3 = W[t−4..t−1]. */
-static inline __m128i schedule(__m128i w0, __m128i w1, __m128i w2, __m128i w3)
+SHA_TARGET static inline __m128i schedule(__m128i w0, __m128i w1, __m128i w2, __m128i w3)
 {
     __m128i s = _mm_sha256msg1_epu32(w0, w1);         /* W[i] + σ0(W[i+1]) */
     s = _mm_add_epi32(s, _mm_alignr_epi8(w3, w2, 4)); /* + W[i+9] */
     return _mm_sha256msg2_epu32(s, w3);               /* + σ1(W[i+14]) */
 }
 
-void ag__sha256_ni_blocks(uint32_t state[8], const uint8_t *p, size_t nblocks)
+SHA_TARGET void ag__sha256_ni_blocks(uint32_t state[8], const uint8_t *p, size_t nblocks)
 {
     /* big-endian message words to the register's little-endian dwords */
     const __m128i bswap = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
@@ -108,6 +111,4 @@ void ag__sha256_ni_blocks(uint32_t state[8], const uint8_t *p, size_t nblocks)
     _mm_storeu_si128((__m128i *)(void *)(state + 4), _mm_alignr_epi8(ghcd, abef_r, 8));
 }
 
-#elif defined(AG__SHA256_NI)
-#error "sha256_ni.c needs -msha -msse4.1 -mssse3 where token_int.h sets AG__SHA256_NI"
 #endif

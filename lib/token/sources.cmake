@@ -23,5 +23,4 @@ endif()
 # the CPU has it (lib/common/cpu.c). Elsewhere the files compile to nothing.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
   set_property(SOURCE ${CMAKE_CURRENT_LIST_DIR}/b64_simd.c APPEND PROPERTY COMPILE_OPTIONS -mavx2)
-  set_property(SOURCE ${CMAKE_CURRENT_LIST_DIR}/sha256_ni.c APPEND PROPERTY COMPILE_OPTIONS -msha -msse4.1 -mssse3)
 endif()

@@ -231,7 +231,7 @@ bool ag__sha256_midstate(const uint8_t block[64], uint32_t state[8]);
  * p. Exists only where AG__SHA256_NI is defined; call it only when
  * ag__cpu_features() has AG__CPU_SHANI. @test tests/token/test_sha256.c */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define AG__SHA256_NI 1 /* the condition sources.cmake compiles sha256_ni.c with -msha */
+#define AG__SHA256_NI 1 /* sha256_ni.c's functions carry target("sha,…") */
 void ag__sha256_ni_blocks(uint32_t state[8], const uint8_t *p, size_t nblocks);
 #endif
 
