@@ -268,9 +268,6 @@ static ag_err hmemo_apply(ag__jws *j, const hmemo *h)
     return AG_OK;
 }
 
-/* Tests only: how many header segments the verifier remembers. */
-size_t ag__verifier_memo_count(const ag_verifier *v);
-
 static ag_err jws_verify(ag__jws *j, const uint8_t *token, size_t len, hmemo *memo)
 {
     size_t d1, d2, hdr_len, sig_len;

@@ -288,6 +288,10 @@ typedef struct ag__jws {
  * @test tests/token/test_jws.c, tests/token/test_wycheproof_jws.c */
 ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len);
 
+/* Tests only: how many header segments v remembers (jws.c's header memo).
+ * @test tests/token/test_jws_memo.c */
+size_t ag__verifier_memo_count(const ag_verifier *v);
+
 /* ------------------------------------------------------------------ */
 /* Verified-token cache (vcache.c)                                     */
 /* ------------------------------------------------------------------ */

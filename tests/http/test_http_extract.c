@@ -320,23 +320,13 @@ START_TEST(b64token_span_differential)
 {
     enum { MAXLEN = 700, CASES = 1 << 17 };
     static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/";
-    static const size_t spots[] = {31, 32, 33, 63, 64};
     static uint8_t zeros[MAXLEN];
     guard_buf g = {0};
     uint8_t *end = guard_place(&g, zeros, MAXLEN) + MAXLEN;
     for (uint32_t k = 0; k < CASES; k++) {
-        const unsigned mode = (k >> 8) & 7u, sub = k >> 11;
-        size_t len = (size_t)(prng() % (MAXLEN + 1)), pos = 0;
-        if (mode == 1) {
-            pos = spots[sub % 5];
-        } else if (mode >= 3 && mode <= 6) {
-            pos = sub % 32;
-            pos += 32 * (size_t)(prng() % ((MAXLEN - 1 - pos) / 32 + 1));
-        }
-        if (mode >= 1 && mode <= 6)
-            len = mode == 2 ? 3 + len % (MAXLEN - 2) : pos + 1 + len % (MAXLEN - pos);
-        if (mode == 2)
-            pos = len - 1 - sub % 3;
+        const ag_test_simd_case tc = ag_test_simd_case_plan(k, MAXLEN, prng, 0);
+        const unsigned mode = tc.mode;
+        const size_t len = tc.len, pos = tc.pos;
         uint8_t *p = end - len;
         for (size_t i = 0; i < len; i++)
             p[i] = (uint8_t)set[prng() % (sizeof set - 1)];

@@ -11,6 +11,9 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "authgate/token.h"
+#include "token/token_int.h" /* ag__sign */
+
 static _Thread_local long alloc_count;
 static int hooks_installed;
 
@@ -94,6 +97,53 @@ char *ag_test_read_file(const char *path, size_t *len)
             *len = n;
     }
     return buf;
+}
+
+size_t ag_test_jws(const ag_key *key, const char *hdr, const char *payload, char *out,
+                   size_t cap)
+{
+    size_t n = 0, w = 0, sig_len = 0;
+    uint8_t sig[1024];
+    if (ag_base64url_encode((const uint8_t *)hdr, strlen(hdr), out, cap, &w) != AG_OK)
+        return 0;
+    n = w;
+    if (cap - n < 2)
+        return 0;
+    out[n++] = '.';
+    if (ag_base64url_encode((const uint8_t *)payload, strlen(payload), out + n, cap - n, &w) !=
+        AG_OK)
+        return 0;
+    n += w;
+    if (ag__sign(key, (const uint8_t *)out, n, sig, sizeof(sig), &sig_len) != AG_OK || cap - n < 2)
+        return 0;
+    out[n++] = '.';
+    if (ag_base64url_encode(sig, sig_len, out + n, cap - n, &w) != AG_OK || cap - n - w < 1)
+        return 0;
+    n += w;
+    out[n] = '\0';
+    return n;
+}
+
+ag_test_simd_case ag_test_simd_case_plan(uint32_t k, size_t maxlen, uint64_t (*rng)(void),
+                                         int no_len_mod4_1)
+{
+    static const size_t spots[] = {31, 32, 33, 63, 64};
+    ag_test_simd_case c = {(k >> 8) & 7u, k >> 11, 0, 0};
+    c.len = (size_t)(rng() % (maxlen + 1));
+    if (c.mode == 1) {
+        c.pos = spots[c.sub % 5];
+    } else if (c.mode >= 3 && c.mode <= 6) {
+        c.pos = c.sub % 32;
+        c.pos += 32 * (size_t)(rng() % ((maxlen - 1 - c.pos) / 32 + 1));
+    }
+    if (c.mode >= 1 && c.mode <= 6) {
+        c.len = c.mode == 2 ? 3 + c.len % (maxlen - 2) : c.pos + 1 + c.len % (maxlen - c.pos);
+        if (no_len_mod4_1)
+            c.len += c.len % 4 == 1;
+        if (c.mode == 2)
+            c.pos = c.len - 1 - c.sub % 3;
+    }
+    return c;
 }
 
 int ag_test_run(Suite *s)

@@ -38,6 +38,32 @@ typedef struct ag_test_guard {
 uint8_t *ag_test_guard_place(ag_test_guard *g, const void *p, size_t n);
 void ag_test_guard_release(ag_test_guard *g);
 
+/*
+ * A compact JWS b64(hdr).b64(payload).b64(signature by key), NUL-terminated
+ * in out. Returns its length, or 0 when it does not fit or signing fails
+ * (no Check assertion inside: usable from any thread).
+ */
+struct ag_key;
+size_t ag_test_jws(const struct ag_key *key, const char *hdr, const char *payload, char *out,
+                   size_t cap);
+
+/*
+ * The case plan of the SIMD differential tests (base64url, b64token): case
+ * k has mode (k / 256) % 8 and sub = k / 2048; len is random in
+ * 0..maxlen; for modes 1-6 pos is where the case's byte goes: 1 at 31, 32,
+ * 33, 63 or 64; 2 at one of the last three; 3-6 at block position sub % 32
+ * of a random 32-byte block; len is then grown to hold pos (with
+ * no_len_mod4_1, never to a length % 4 == 1). rng is the test's generator,
+ * called in a fixed order so the cases stay reproducible.
+ */
+typedef struct ag_test_simd_case {
+    unsigned mode, sub;
+    size_t len, pos;
+} ag_test_simd_case;
+
+ag_test_simd_case ag_test_simd_case_plan(uint32_t k, size_t maxlen, uint64_t (*rng)(void),
+                                         int no_len_mod4_1);
+
 /* Runs a suite with CK_NORMAL output; returns the process exit status. */
 int ag_test_run(Suite *s);
 

@@ -595,7 +595,6 @@ static ag_err decode_fast_as(unsigned mask, const uint8_t *in, size_t n, uint8_t
 START_TEST(test_fast_decoder_simd_differential)
 {
     enum { MAXLEN = 700, CASES = 1 << 17 };
-    static const size_t spots[] = {31, 32, 33, 63, 64};
     static uint8_t zeros[MAXLEN], ct[MAXLEN], raw[MAXLEN];
     ag_test_guard gi = {0}, gs = {0}, gv = {0};
     uint8_t *in_end = ag_test_guard_place(&gi, zeros, MAXLEN) + MAXLEN;
@@ -605,20 +604,11 @@ START_TEST(test_fast_decoder_simd_differential)
     prng_state = 6;
     for (uint32_t k = 0; k < CASES; k++) {
         const uint8_t c = (uint8_t)k;
-        const unsigned mode = (k >> 8) & 7u, sub = k >> 11;
-        size_t len = (size_t)(prng() % (MAXLEN + 1)), pos = 0;
-        if (mode == 1) {
-            pos = spots[sub % 5];
-        } else if (mode >= 3 && mode <= 6) {
-            pos = sub % 32;
-            pos += 32 * (size_t)(prng() % ((MAXLEN - 1 - pos) / 32 + 1));
-        }
-        if (mode >= 1 && mode <= 6) {
-            len = mode == 2 ? 3 + len % (MAXLEN - 2) : pos + 1 + len % (MAXLEN - pos);
-            len += len % 4 == 1; /* that case is refused before any decoding */
-            if (mode == 2)
-                pos = len - 1 - sub % 3;
-        }
+        /* never len % 4 == 1: that case is refused before any decoding */
+        const ag_test_simd_case tc = ag_test_simd_case_plan(k, MAXLEN, prng, 1);
+        const unsigned mode = tc.mode;
+        size_t len = tc.len;
+        const size_t pos = tc.pos;
         uint8_t *in = in_end - len;
         for (size_t i = 0; i < len; i++)
             in[i] = (uint8_t)alpha64[prng() & 63];
