@@ -26,14 +26,6 @@ static int64_t fake_clock(void *ctx)
     return fake_now;
 }
 
-#define SETUP_OK(expr)                                                                            \
-    do {                                                                                          \
-        if ((expr) != AG_OK) {                                                                    \
-            fprintf(stderr, "setup failed: %s\n", #expr);                                          \
-            abort();                                                                              \
-        }                                                                                         \
-    } while (0)
-
 static ag_key *k_access, *k_refresh, *k_forger;
 static ag_keyring *ring_refresh, *ring_access;
 static ag_issuer *i_access, *i_refresh, *i_forger, *i_access_as_rt;
@@ -44,17 +36,17 @@ static void setup_once(void)
 {
     if (k_access != NULL)
         return;
-    SETUP_OK(ag_key_generate(AG_ALG_HS256, "at-1", &k_access));
-    SETUP_OK(ag_key_generate(AG_ALG_HS256, "rt-1", &k_refresh));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_HS256, "at-1", &k_access));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_HS256, "rt-1", &k_refresh));
     /* same kid as the real refresh key, different secret: a forger */
-    SETUP_OK(ag_key_generate(AG_ALG_HS256, "rt-1", &k_forger));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_HS256, "rt-1", &k_forger));
     /* the refresh verifier also knows the access key, so an access token
      * gets as far as the typ check (V-12) */
-    SETUP_OK(ag_keyring_new(NULL, &ring_refresh));
-    SETUP_OK(ag_keyring_add(ring_refresh, k_refresh));
-    SETUP_OK(ag_keyring_add(ring_refresh, k_access));
-    SETUP_OK(ag_keyring_new(NULL, &ring_access));
-    SETUP_OK(ag_keyring_add(ring_access, k_access));
+    AG_TEST_SETUP_OK(ag_keyring_new(NULL, &ring_refresh));
+    AG_TEST_SETUP_OK(ag_keyring_add(ring_refresh, k_refresh));
+    AG_TEST_SETUP_OK(ag_keyring_add(ring_refresh, k_access));
+    AG_TEST_SETUP_OK(ag_keyring_new(NULL, &ring_access));
+    AG_TEST_SETUP_OK(ag_keyring_add(ring_access, k_access));
     ag_issuer_config ic = {0};
     ic.issuer = ISS;
     ic.clock = fake_clock;
@@ -62,16 +54,16 @@ static void setup_once(void)
     ic.kind = AG_TOKEN_ACCESS;
     ic.audience = "refresh"; /* so only typ tells it apart at the refresh endpoint */
     ic.ttl = 900;
-    SETUP_OK(ag_issuer_new(&ic, &i_access_as_rt));
+    AG_TEST_SETUP_OK(ag_issuer_new(&ic, &i_access_as_rt));
     ic.audience = "api";
-    SETUP_OK(ag_issuer_new(&ic, &i_access));
+    AG_TEST_SETUP_OK(ag_issuer_new(&ic, &i_access));
     ic.key = k_refresh;
     ic.kind = AG_TOKEN_REFRESH;
     ic.audience = "refresh";
     ic.ttl = 3600;
-    SETUP_OK(ag_issuer_new(&ic, &i_refresh));
+    AG_TEST_SETUP_OK(ag_issuer_new(&ic, &i_refresh));
     ic.key = k_forger;
-    SETUP_OK(ag_issuer_new(&ic, &i_forger));
+    AG_TEST_SETUP_OK(ag_issuer_new(&ic, &i_forger));
     ag_verifier_config vc = {0};
     vc.keys = ring_refresh;
     vc.kind = AG_TOKEN_REFRESH;
@@ -79,11 +71,11 @@ static void setup_once(void)
     vc.audience = "refresh";
     vc.leeway = 0;
     vc.clock = fake_clock;
-    SETUP_OK(ag_verifier_new(&vc, &v_refresh));
+    AG_TEST_SETUP_OK(ag_verifier_new(&vc, &v_refresh));
     vc.keys = ring_access;
     vc.kind = AG_TOKEN_ACCESS;
     vc.audience = "api";
-    SETUP_OK(ag_verifier_new(&vc, &v_access));
+    AG_TEST_SETUP_OK(ag_verifier_new(&vc, &v_access));
 }
 
 /* ---- per-test environment ---------------------------------------------------- */

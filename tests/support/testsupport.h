@@ -5,6 +5,8 @@
 #include <check.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /*
  * Installs counting hooks on OpenSSL (CRYPTO_set_mem_functions) and jansson
@@ -63,6 +65,17 @@ typedef struct ag_test_simd_case {
 
 ag_test_simd_case ag_test_simd_case_plan(uint32_t k, size_t maxlen, uint64_t (*rng)(void),
                                          int no_len_mod4_1);
+
+/* For fixtures made outside Check's test context (before it forks), where
+ * ck_assert cannot report: an expression that is not AG_OK aborts the run
+ * with its text. */
+#define AG_TEST_SETUP_OK(expr)                                                                    \
+    do {                                                                                          \
+        if ((expr) != 0) {                                                                        \
+            fprintf(stderr, "setup failed: %s\n", #expr);                                         \
+            abort();                                                                              \
+        }                                                                                         \
+    } while (0)
 
 /* Runs a suite with CK_NORMAL output; returns the process exit status. */
 int ag_test_run(Suite *s);

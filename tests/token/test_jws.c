@@ -34,32 +34,23 @@ static ag_key *k_hs, *k_es, *k_rs, *k_ps, *k_ed, *k_es384, *k_hs512, *k_ed2, *k_
 static ag_keyring *ring;
 static ag_verifier *v_access, *v_refresh, *v_any;
 
-/* setup runs outside Check's test context (before forking), so no ck_*. */
-#define SETUP_OK(expr)                                                                            \
-    do {                                                                                          \
-        if ((expr) != AG_OK) {                                                                    \
-            fprintf(stderr, "setup failed: %s\n", #expr);                                          \
-            abort();                                                                              \
-        }                                                                                         \
-    } while (0)
-
 static void setup_keys(void)
 {
     if (k_hs != NULL)
         return;
-    SETUP_OK(ag_key_from_secret(AG_ALG_HS256, hs_secret, 32, "k1", &k_hs));
-    SETUP_OK(ag_key_generate(AG_ALG_ES256, "es", &k_es));
-    SETUP_OK(ag_key_generate(AG_ALG_RS256, "rs", &k_rs));
-    SETUP_OK(ag_key_generate(AG_ALG_PS256, "ps", &k_ps));
-    SETUP_OK(ag_key_generate(AG_ALG_EDDSA, "ed", &k_ed));
-    SETUP_OK(ag_key_generate(AG_ALG_ES384, "es384", &k_es384));
-    SETUP_OK(ag_key_generate(AG_ALG_HS512, "hs512", &k_hs512));
-    SETUP_OK(ag_key_generate(AG_ALG_EDDSA, "ed2", &k_ed2));
-    SETUP_OK(ag_key_generate(AG_ALG_ES256, "es2", &k_es2));
-    SETUP_OK(ag_keyring_new(NULL, &ring));
+    AG_TEST_SETUP_OK(ag_key_from_secret(AG_ALG_HS256, hs_secret, 32, "k1", &k_hs));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_ES256, "es", &k_es));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_RS256, "rs", &k_rs));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_PS256, "ps", &k_ps));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_EDDSA, "ed", &k_ed));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_ES384, "es384", &k_es384));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_HS512, "hs512", &k_hs512));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_EDDSA, "ed2", &k_ed2));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_ES256, "es2", &k_es2));
+    AG_TEST_SETUP_OK(ag_keyring_new(NULL, &ring));
     ag_key *all[] = {k_hs, k_es, k_rs, k_ps, k_ed, k_es384, k_hs512, k_ed2, k_es2};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-        SETUP_OK(ag_keyring_add(ring, all[i]));
+        AG_TEST_SETUP_OK(ag_keyring_add(ring, all[i]));
 
     ag_verifier_config c = {0};
     c.keys = ring;
@@ -68,11 +59,11 @@ static void setup_keys(void)
     c.leeway = -1;
     c.clock = fake_clock;
     c.kind = AG_TOKEN_ACCESS;
-    SETUP_OK(ag_verifier_new(&c, &v_access));
+    AG_TEST_SETUP_OK(ag_verifier_new(&c, &v_access));
     c.kind = AG_TOKEN_REFRESH;
-    SETUP_OK(ag_verifier_new(&c, &v_refresh));
+    AG_TEST_SETUP_OK(ag_verifier_new(&c, &v_refresh));
     c.kind = AG_TOKEN_ANY;
-    SETUP_OK(ag_verifier_new(&c, &v_any));
+    AG_TEST_SETUP_OK(ag_verifier_new(&c, &v_any));
 }
 
 /* Builds b64(hdr).b64(payload).b64(sig) signed with key (or with sig_override). */

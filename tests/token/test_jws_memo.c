@@ -28,27 +28,19 @@ static int64_t fake_clock(void *ctx)
 static ag_key *k1, *k2, *kes;
 static ag_keyring *ring;
 
-#define SETUP_OK(expr)                                                                            \
-    do {                                                                                          \
-        if ((expr) != AG_OK) {                                                                    \
-            fprintf(stderr, "setup failed: %s\n", #expr);                                          \
-            abort();                                                                              \
-        }                                                                                         \
-    } while (0)
-
 static void setup(void)
 {
     static const uint8_t s1[32] = "0123456789abcdef0123456789abcdef";
     static const uint8_t s2[32] = "fedcba9876543210fedcba9876543210";
     if (ring != NULL)
         return;
-    SETUP_OK(ag_key_from_secret(AG_ALG_HS256, s1, 32, "k1", &k1));
-    SETUP_OK(ag_key_from_secret(AG_ALG_HS256, s2, 32, "k2", &k2));
-    SETUP_OK(ag_key_generate(AG_ALG_ES256, "es", &kes));
-    SETUP_OK(ag_keyring_new(NULL, &ring));
-    SETUP_OK(ag_keyring_add(ring, k1));
-    SETUP_OK(ag_keyring_add(ring, k2));
-    SETUP_OK(ag_keyring_add(ring, kes));
+    AG_TEST_SETUP_OK(ag_key_from_secret(AG_ALG_HS256, s1, 32, "k1", &k1));
+    AG_TEST_SETUP_OK(ag_key_from_secret(AG_ALG_HS256, s2, 32, "k2", &k2));
+    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_ES256, "es", &kes));
+    AG_TEST_SETUP_OK(ag_keyring_new(NULL, &ring));
+    AG_TEST_SETUP_OK(ag_keyring_add(ring, k1));
+    AG_TEST_SETUP_OK(ag_keyring_add(ring, k2));
+    AG_TEST_SETUP_OK(ag_keyring_add(ring, kes));
 }
 
 static ag_verifier *new_verifier(ag_token_kind kind)
