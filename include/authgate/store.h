@@ -2,10 +2,11 @@
  * authgate — refresh-token stores: the backend interface and the shipped
  * backends (memory, SQLite, PostgreSQL).
  *
- * A store keeps refresh-token *families* (one per login, named by its sid)
- * and their *token rows*, keyed by SHA-256 of each token's jti. It never
- * sees a token or a jti (R-03, R-11): the session layer hashes the jti
- * before any store call. Sids and subjects are stored as given.
+ * A store keeps one row per refresh-token *family* (one per login, named
+ * by its sid): the hash of its current token, of the one before it, and
+ * what rotation and revocation need. It never sees a token or a jti
+ * (R-03, R-11): the session layer hashes the jti before any store call.
+ * Sids and subjects are stored as given.
  *
  * Every operation is atomic on its own: a backend must make each call
  * linearizable against every other call on the same store, from any thread
@@ -29,32 +30,40 @@
 extern "C" {
 #endif
 
-/** Length of a stored key: SHA-256 of a jti. @since 0.1 */
+/** Length of a stored hash: SHA-256 of a jti. @since 0.1 */
 #define AG_STORE_HASH_LEN 32
 /** Longest sid a store accepts, in bytes (ours are 43). @since 0.1 */
 #define AG_SID_MAX_LEN 64
 /** Longest subject a store accepts, in bytes. @since 0.1 */
 #define AG_SUBJECT_MAX_LEN 255
-/** Interface version a backend fills into ag_store.version. @since 0.1 */
-#define AG_STORE_INTERFACE_VERSION 1
+/**
+ * Interface version a backend fills into ag_store.version. Version 2
+ * (0.2) keeps one row per session instead of one per token. @since 0.1
+ */
+#define AG_STORE_INTERFACE_VERSION 2
 
 /** Why a family was revoked (stored as a small integer). @since 0.1 */
 typedef enum ag_revoke_reason {
     AG_REVOKE_NONE = 0,       /**< not revoked */
     AG_REVOKE_LOGOUT = 1,     /**< the user logged out of this session */
     AG_REVOKE_LOGOUT_ALL = 2, /**< every session of the subject was ended */
-    AG_REVOKE_REUSE = 3,      /**< a used refresh token was presented again (R-02) */
-    AG_REVOKE_ADMIN = 4       /**< the application revoked it */
+    AG_REVOKE_REUSE = 3,      /**< a rotated refresh token was presented again (R-02) */
+    AG_REVOKE_ADMIN = 4,      /**< the application revoked it */
+    AG_REVOKE_EVICTED = 5     /**< the subject's session cap ended it (@since 0.2) */
 } ag_revoke_reason;
 
 /**
- * A family: one login, the chain of refresh tokens rotated from it.
+ * A family: one login and the state its refresh rotation needs. This is
+ * the whole stored state of a session: one fixed-size row, however often
+ * it rotates. It never holds a token or a jti (R-03), only hashes.
  *
  * Strings are bytes with an explicit length, NUL-terminated for
- * convenience; they may not contain NUL. created, expires and revoked_at
- * are epoch seconds; expires is the absolute lifetime that rotation never
- * extends (R-07); revoked_at is 0 while the family is live.
- * @since 0.1
+ * convenience; they may not contain NUL. Times are epoch seconds.
+ * `expires` is the absolute lifetime that rotation never extends (R-07);
+ * `revoked_at` is 0 while the family is live. A revoked family is kept as
+ * a tombstone (hashes cleared) until it would have expired, so its old
+ * tokens still answer "revoked".
+ * @since 0.1 (rotation fields @since 0.2)
  */
 typedef struct ag_store_family {
     char sid[AG_SID_MAX_LEN + 1];
@@ -65,60 +74,57 @@ typedef struct ag_store_family {
     int64_t expires;                 /**< absolute family expiry */
     int64_t revoked_at;              /**< 0: live */
     ag_revoke_reason reason;         /**< AG_REVOKE_NONE while live */
+    uint64_t generation;             /**< rotations so far (the current token's) */
+    uint8_t current[AG_STORE_HASH_LEN]; /**< SHA-256(jti) of the current token */
+    int64_t current_issued;          /**< its iat; also when the previous one was rotated */
+    int64_t current_expires;         /**< its exp (idle timeout), ≤ expires */
+    bool has_previous;               /**< false at login and once revoked */
+    uint8_t previous[AG_STORE_HASH_LEN]; /**< SHA-256(jti) of the token rotated last */
+    uint32_t replays;                /**< replays of `previous` served so far */
 } ag_store_family;
 
-/**
- * A token row. Never holds the token or its jti (R-03): only the hash.
- *
- * generation counts rotations from the family's first token (0).
- * used_at is 0 until the token is rotated; successor is then the hash of
- * the token that replaced it. Revocation is a property of the family (one
- * write revokes every row, R-02), so lookup reports the family's
- * revoked_at/reason here as well.
- * @since 0.1
- */
-typedef struct ag_store_token {
-    uint8_t hash[AG_STORE_HASH_LEN]; /**< SHA-256(jti) */
-    char sid[AG_SID_MAX_LEN + 1];
-    size_t sid_len;
-    uint64_t generation;
-    int64_t issued;
-    int64_t expires;                 /**< this token's exp (idle timeout) */
-    int64_t used_at;                 /**< 0: unused */
-    bool has_successor;
-    uint8_t successor[AG_STORE_HASH_LEN];
-    int64_t revoked_at;              /**< the family's; 0: live */
-    ag_revoke_reason reason;         /**< the family's */
-} ag_store_token;
+/** What a presented refresh token is for. @since 0.2 */
+typedef enum ag_store_action {
+    AG_STORE_REFRESH = 0,   /**< rotate: the current token is exchanged for new_hash */
+    AG_STORE_LOGOUT = 1,    /**< end this family (reason AG_REVOKE_LOGOUT) */
+    AG_STORE_LOGOUT_ALL = 2 /**< end this family (AG_REVOKE_LOGOUT_ALL); the caller then
+                                 revokes the subject. Needs the current token. */
+} ag_store_action;
 
 /**
- * One rotation request: consume `old_hash`, insert `new_hash`.
- * @since 0.1
+ * One presented, verified refresh token and what to do with it.
+ * @since 0.1 (action, max_replays @since 0.2)
  */
 typedef struct ag_store_rotation {
+    ag_store_action action;
     uint8_t old_hash[AG_STORE_HASH_LEN]; /**< SHA-256 of the presented, verified jti */
-    uint8_t new_hash[AG_STORE_HASH_LEN]; /**< SHA-256 of the successor's jti */
+    uint8_t new_hash[AG_STORE_HASH_LEN]; /**< SHA-256 of the successor's jti (refresh) */
     const char *sid;          /**< the verified token's sid (need not be NUL-terminated) */
     size_t sid_len;
     const char *subject;      /**< the verified token's sub */
     size_t subject_len;
-    int64_t now;              /**< seconds; becomes used_at and the successor's issued */
-    int64_t new_expires;      /**< the successor's wanted exp; the store lowers it to the
-                                   family's expiry (rotation never extends a family) */
+    int64_t now;              /**< seconds; becomes the successor's issued time */
+    int64_t new_expires;      /**< the successor's wanted exp; lowered to the family's
+                                   expiry (rotation never extends a family) */
     int64_t reuse_interval;   /**< seconds; 0 = off. See AG_STORE_REPLAYED. */
+    uint32_t max_replays;     /**< replays of the previous token allowed inside the
+                                   interval; 0 = none */
 } ag_store_rotation;
 
 /** What a successful rotate did. @since 0.1 */
 typedef enum ag_store_outcome {
-    /** old row consumed, successor inserted */
+    /** the current token was exchanged for new_hash */
     AG_STORE_ROTATED = 1,
     /**
-     * Benign replay (reuse interval on): old_hash was already rotated, at
-     * most reuse_interval seconds ago, its recorded successor equals
-     * new_hash, and that successor is still unused. Nothing was changed;
-     * the caller re-issues the same successor (R-08).
+     * Benign replay: the previous token was presented again, at most
+     * reuse_interval seconds after its rotation, fewer than max_replays
+     * times before, its successor (new_hash) is still the current token
+     * and unexpired. The replay counter went up; the caller re-issues the
+     * same successor (R-08), so a client whose answer was lost continues.
      */
-    AG_STORE_REPLAYED = 2
+    AG_STORE_REPLAYED = 2,
+    /** logout or logout-all: the family is now revoked (@since 0.2) */
+    AG_STORE_LOGGED_OUT = 3
 } ag_store_outcome;
 
 /** Result of a rotate that returned AG_OK. @since 0.1 */
@@ -132,13 +138,65 @@ typedef struct ag_store_rotated {
 
 /** Counters, for tests, capacity planning and measurement. @since 0.1 */
 typedef struct ag_store_stats {
-    size_t tokens;            /**< token rows, used ones included */
-    size_t families;
-    size_t capacity;          /**< token rows the store can hold; 0 = unbounded */
+    size_t families;          /**< rows: live sessions and tombstones */
+    size_t capacity;          /**< families the store can hold; 0 = unbounded */
     size_t bytes;             /**< heap bytes held (memory store); 0 when unknown */
 } ag_store_stats;
 
 typedef struct ag_store ag_store;
+
+/**
+ * The rotation decision, written once for every backend (R-02, R-05,
+ * R-08). A backend reads the family named by rot->sid under its lock (or
+ * in its transaction), calls this, and — only when *write is true —
+ * replaces the row with *next before releasing the lock. The order:
+ *
+ *  1. no family, or its subject is not rot->subject → AG_ERR_UNKNOWN;
+ *  2. family revoked → AG_ERR_REVOKED;
+ *  3. old_hash is the current token:
+ *     - family or token expired (≤ now) → AG_ERR_EXPIRED;
+ *     - refresh: rotate (previous = current, current = new_hash,
+ *       generation + 1, replays = 0) → AG_OK, AG_STORE_ROTATED;
+ *     - logout / logout-all: revoke → AG_OK, AG_STORE_LOGGED_OUT;
+ *  4. old_hash is the previous token, refresh or logout, reuse_interval
+ *     > 0, now ≤ current_issued + reuse_interval, replays < max_replays,
+ *     and new_hash (refresh) is the current token:
+ *     - the current token expired → AG_ERR_EXPIRED, no change;
+ *     - refresh: replays + 1 → AG_OK, AG_STORE_REPLAYED (the current
+ *       token's generation, issued and expires in *out);
+ *     - logout: revoke → AG_OK, AG_STORE_LOGGED_OUT;
+ *  5. anything else is a validly signed token of this family that is no
+ *     longer current: REUSE. The family is revoked (AG_REVOKE_REUSE)
+ *     → AG_ERR_REUSED, *write true.
+ *
+ * @param[in]  cur   the stored row, NULL when there is none
+ * @param[in]  rot   the request (checked by ag_store_rotate already)
+ * @param[out] next  the row to store when *write is true
+ * @param[out] write whether the backend must store *next
+ * @param[out] out   filled on AG_OK
+ * Returns: AG_OK; AG_ERR_UNKNOWN; AG_ERR_REVOKED; AG_ERR_EXPIRED;
+ * AG_ERR_REUSED; AG_ERR_INVALID_ARGUMENT (a NULL pointer).
+ * Thread safety: pure; touches only its arguments.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_store_decide(const ag_store_family *cur,
+                                           const ag_store_rotation *rot, ag_store_family *next,
+                                           bool *write, ag_store_rotated *out);
+
+/**
+ * Whether a family can still matter at `now`: live, or a tombstone whose
+ * tokens may still verify. Purge removes a family once this is false:
+ * min(expires, current_expires) ≤ now. Live for counting and eviction:
+ * ag_store_family_live().
+ * @since 0.2
+ */
+AG_API bool ag_store_family_dead(const ag_store_family *f, int64_t now);
+
+/** True when f is not revoked and neither it nor its current token has expired. @since 0.2 */
+AG_API bool ag_store_family_live(const ag_store_family *f, int64_t now);
+
+/** Called by ag_store.evict for each family it ended (sid valid during the call). @since 0.2 */
+typedef void (*ag_store_evict_fn)(void *ctx, const char *sid, size_t sid_len);
 
 /**
  * The store interface: a struct of function pointers. To write a backend,
@@ -148,15 +206,16 @@ typedef struct ag_store ag_store;
  * check arguments and turn any code a backend is not allowed to return
  * into AG_ERR_STORE (fail closed, R-06).
  *
- * Every function must be safe to call from several threads at once and
- * atomic per call. Every function except close receives the store itself.
- * Allowed returns are listed per function; any backend failure (I/O,
- * lock, corruption, …) is AG_ERR_STORE. No function may ever be given or
- * keep a raw token or jti.
+ * A backend stores one row per family (ag_store_family) keyed by sid,
+ * and only reads and writes it: every decision about a presented token is
+ * ag_store_decide()'s. Every function must be safe to call from several
+ * threads at once and atomic per call. Allowed returns are listed per
+ * function; any backend failure (I/O, lock, corruption, …) is
+ * AG_ERR_STORE. No function may ever be given or keep a token or a jti.
  *
  * The conformance suite in tests/store/conformance.h runs every case any
  * backend must pass, concurrent races included.
- * @since 0.1
+ * @since 0.1 (this shape: version 2, @since 0.2)
  */
 struct ag_store {
     /** AG_STORE_INTERFACE_VERSION. */
@@ -167,47 +226,24 @@ struct ag_store {
     void *ctx;
 
     /**
-     * Creates a family together with its first token (generation is taken
-     * from tok, normally 0; tok->used_at must be 0). tok->sid must equal
-     * fam->sid; revoked fields must be clear.
-     * Returns: AG_OK; AG_ERR_EXISTS (sid or hash already present, nothing
-     * written); AG_ERR_STORE_FULL (nothing written, no eviction);
-     * AG_ERR_STORE; AG_ERR_NOMEM.
+     * Stores a new family (a login): generation 0, its first token in
+     * `current`, no previous, not revoked.
+     * Returns: AG_OK; AG_ERR_EXISTS (sid already present, nothing
+     * written); AG_ERR_STORE_FULL (nothing written; a bounded store first
+     * reclaims dead families, so it answers this only when every row is a
+     * live session); AG_ERR_STORE; AG_ERR_NOMEM.
      */
-    ag_err (*put)(ag_store *st, const ag_store_family *fam, const ag_store_token *tok);
+    ag_err (*create)(ag_store *st, const ag_store_family *fam, int64_t now);
 
     /**
-     * The atomic heart of refresh rotation (R-05). In ONE atomic step,
-     * with these checks in this order:
-     *  1. no row for old_hash, or the row's family is not rot->sid, or the
-     *     family's subject is not rot->subject → AG_ERR_UNKNOWN, no change;
-     *  2. family revoked → AG_ERR_REVOKED, no change;
-     *  3. row already used:
-     *     - reuse_interval > 0, used_at ≥ now − reuse_interval, the row's
-     *       successor equals new_hash and the successor row is unused →
-     *       AG_OK with outcome AG_STORE_REPLAYED, no change;
-     *     - otherwise REUSE: the family is revoked (reason
-     *       AG_REVOKE_REUSE, revoked_at = now) in this same atomic step and
-     *       the call returns AG_ERR_REUSED (R-02);
-     *  4. row expired (expires ≤ now) or family expired (expires ≤ now) →
-     *     AG_ERR_EXPIRED, no change;
-     *  5. no room for the successor → AG_ERR_STORE_FULL, no change;
-     *  6. mark the row used (used_at = now, successor = new_hash) and insert
-     *     the successor (generation + 1, issued = now, expires =
-     *     min(new_expires, family expires)) → AG_OK, AG_STORE_ROTATED.
-     * A crash leaves either the state before or the state after (R-05).
-     * Returns: as above, plus AG_ERR_EXISTS (new_hash already present, no
-     * change), AG_ERR_STORE, AG_ERR_NOMEM. `out` is filled on AG_OK only.
+     * Presents a token: in ONE atomic step, read the family rot->sid,
+     * call ag_store_decide() and store its *next when it says so (R-05).
+     * Return what it returned (and its *out). A crash leaves either the
+     * state before or the state after.
+     * Returns: AG_OK; AG_ERR_UNKNOWN; AG_ERR_REVOKED; AG_ERR_REUSED;
+     * AG_ERR_EXPIRED; AG_ERR_STORE; AG_ERR_NOMEM.
      */
     ag_err (*rotate)(ag_store *st, const ag_store_rotation *rot, ag_store_rotated *out);
-
-    /**
-     * Reads a token row and its family, consistently (one snapshot).
-     * Either out pointer may be NULL.
-     * Returns: AG_OK; AG_ERR_NOT_FOUND; AG_ERR_STORE.
-     */
-    ag_err (*lookup)(ag_store *st, const uint8_t hash[AG_STORE_HASH_LEN], ag_store_token *tok,
-                     ag_store_family *fam);
 
     /**
      * Reads a family by sid.
@@ -216,9 +252,8 @@ struct ag_store {
     ag_err (*lookup_family)(ag_store *st, const char *sid, size_t sid_len, ag_store_family *fam);
 
     /**
-     * Revokes one family: every token of it stops rotating, its newest
-     * included. Idempotent: a family already revoked keeps its first
-     * revoked_at and reason and the call returns AG_OK.
+     * Revokes one family. Idempotent: a family already revoked keeps its
+     * first revoked_at and reason and the call returns AG_OK.
      * Returns: AG_OK; AG_ERR_NOT_FOUND; AG_ERR_STORE.
      */
     ag_err (*revoke_family)(ag_store *st, const char *sid, size_t sid_len, int64_t now,
@@ -227,19 +262,28 @@ struct ag_store {
     /**
      * Revokes every live family of a subject ("log out everywhere").
      * Families created concurrently with the call may survive it.
-     * @param[out] count  optional: families newly revoked
+     * @param[out] count  families newly revoked
      * Returns: AG_OK (also when there was none); AG_ERR_STORE; AG_ERR_NOMEM.
      */
     ag_err (*revoke_subject)(ag_store *st, const char *subject, size_t subject_len, int64_t now,
                              ag_revoke_reason reason, size_t *count);
 
     /**
-     * Deletes what can no longer matter: token rows with expires ≤ now,
-     * and families whose absolute expiry is ≤ now or that have no rows
-     * left (their rows go with them). Used rows stay until their own
-     * expiry so late reuse is still recognised (R-01): pass now minus the
-     * verifier's leeway.
-     * @param[out] removed  optional: token rows deleted
+     * The per-subject session cap: while the subject has more than `keep`
+     * live families (ag_store_family_live), revokes the oldest (smallest
+     * created, then smallest sid) with AG_REVOKE_EVICTED and calls
+     * fn(ctx, sid) for each, after the change is durable. fn may be NULL.
+     * @param[out] count  families evicted
+     * Returns: AG_OK; AG_ERR_STORE; AG_ERR_NOMEM.
+     */
+    ag_err (*evict)(ag_store *st, const char *subject, size_t subject_len, size_t keep,
+                    int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count);
+
+    /**
+     * Deletes every family for which ag_store_family_dead(f, now) holds.
+     * Pass now minus the verifier's leeway, so a token still inside it is
+     * recognised (R-01).
+     * @param[out] removed  families deleted
      * Returns: AG_OK; AG_ERR_STORE.
      */
     ag_err (*purge_expired)(ag_store *st, int64_t now, size_t *removed);
@@ -259,33 +303,25 @@ struct ag_store {
 /* ------------------------------------------------------------------ */
 
 /**
- * Calls st->put after checking the rows (lengths, sid match, unused,
- * clear revocation, expires > created).
+ * Calls st->create after checking the row (lengths, generation 0, no
+ * previous, clear revocation, created < current_expires ≤ expires).
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_EXISTS; AG_ERR_STORE_FULL;
  * AG_ERR_NOMEM; AG_ERR_STORE (also for any code the backend may not return).
  * Thread safety: as the backend: safe.
- * @since 0.1
+ * @since 0.2
  */
-AG_API AG_NODISCARD ag_err ag_store_put(ag_store *st, const ag_store_family *fam,
-                                        const ag_store_token *tok);
+AG_API AG_NODISCARD ag_err ag_store_create(ag_store *st, const ag_store_family *fam,
+                                           int64_t now);
 
 /**
- * Calls st->rotate (see the interface for the exact semantics).
+ * Calls st->rotate (see ag_store_decide for the exact semantics).
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_UNKNOWN; AG_ERR_REVOKED;
- * AG_ERR_REUSED (family now revoked); AG_ERR_EXPIRED; AG_ERR_STORE_FULL;
- * AG_ERR_EXISTS; AG_ERR_NOMEM; AG_ERR_STORE.
+ * AG_ERR_REUSED (family now revoked); AG_ERR_EXPIRED; AG_ERR_NOMEM;
+ * AG_ERR_STORE.
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_store_rotate(ag_store *st, const ag_store_rotation *rot,
                                            ag_store_rotated *out);
-
-/**
- * Calls st->lookup. tok and fam may be NULL.
- * Returns: AG_OK; AG_ERR_NOT_FOUND; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
- * @since 0.1
- */
-AG_API AG_NODISCARD ag_err ag_store_lookup(ag_store *st, const uint8_t hash[AG_STORE_HASH_LEN],
-                                           ag_store_token *tok, ag_store_family *fam);
 
 /**
  * Calls st->lookup_family.
@@ -311,6 +347,16 @@ AG_API AG_NODISCARD ag_err ag_store_revoke_family(ag_store *st, const char *sid,
 AG_API AG_NODISCARD ag_err ag_store_revoke_subject(ag_store *st, const char *subject,
                                                    size_t subject_len, int64_t now,
                                                    ag_revoke_reason reason, size_t *count);
+
+/**
+ * Calls st->evict. fn and count may be NULL.
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (keep 0 is one); AG_ERR_NOMEM;
+ * AG_ERR_STORE.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_store_evict(ag_store *st, const char *subject, size_t subject_len,
+                                          size_t keep, int64_t now, ag_store_evict_fn fn,
+                                          void *ctx, size_t *count);
 
 /**
  * Calls st->purge_expired. removed may be NULL.
@@ -339,16 +385,19 @@ AG_API void ag_store_close(ag_store *st);
 
 /** Memory store settings. Zero-initialise, then set what you need. @since 0.1 */
 typedef struct ag_store_memory_config {
-    size_t capacity;            /**< max token rows; 0 → 1,048,576. Never evicts:
-                                     a full store answers AG_ERR_STORE_FULL */
+    size_t capacity;            /**< max families (sessions); 0 → 1,048,576. When
+                                     full it reclaims dead families (expired, or
+                                     revoked tombstones) before answering
+                                     AG_ERR_STORE_FULL */
     const ag_allocator *alloc;  /**< NULL → stdlib; must outlive the store */
 } ag_store_memory_config;
 
 /**
- * Makes an in-process store: a hash table keyed by the 32-byte hash with
- * striped locks, a family index (revoke-family is O(1)) and a subject
- * index (revoke-subject is O(families of that subject)). Every operation
- * except purge and revoke-subject is O(1).
+ * Makes an in-process store: one fixed-size row per family in a hash
+ * table keyed by sid, with striped locks, and a subject index
+ * (revoke-subject and evict are O(families of that subject)). Every other
+ * operation except purge is O(1). State is in this process only: another
+ * process, or a restart, sees nothing of it.
  *
  * @param[in]  cfg  NULL for defaults
  * @param[out] out  close with ag_store_close()
@@ -420,11 +469,12 @@ typedef struct ag_store_pg_config {
 /**
  * Opens a PostgreSQL store: a pool of libpq connections (never one used
  * by two threads at once), prepared statements with binary bound
- * parameters only, READ COMMITTED transactions that lock the family row
- * (SELECT … FOR NO KEY UPDATE) before a rotation reads it, so that the
- * conditional consume (UPDATE … WHERE used_at IS NULL RETURNING) and the
- * successor INSERT commit together or not at all, across every process
- * sharing the database.
+ * parameters only. A rotation of the current token is one round trip: a
+ * single compare-and-set UPDATE … RETURNING of the family row. Anything
+ * else (a replay, reuse, an expired token) takes the row lock in a READ
+ * COMMITTED transaction (SELECT … FOR NO KEY UPDATE), decides with
+ * ag_store_decide() and writes, across every process sharing the
+ * database.
  *
  * The schema is created or migrated on open along the same linear chain
  * as the SQLite store, serialised across instances by

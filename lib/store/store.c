@@ -37,56 +37,149 @@ static bool store_ok(const ag_store *st)
     return st != NULL && st->version == AG_STORE_INTERFACE_VERSION;
 }
 
-static bool family_ok(const ag_store_family *f)
+static bool names_ok(const ag_store_family *f)
 {
-    return f != NULL && f->sid_len <= AG_SID_MAX_LEN &&
-           ag__store_str_ok(f->sid, f->sid_len, AG_SID_MAX_LEN) &&
+    return f->sid_len <= AG_SID_MAX_LEN && ag__store_str_ok(f->sid, f->sid_len, AG_SID_MAX_LEN) &&
            f->subject_len <= AG_SUBJECT_MAX_LEN &&
-           ag__store_str_ok(f->subject, f->subject_len, AG_SUBJECT_MAX_LEN) &&
-           f->expires > f->created && f->revoked_at == 0 && f->reason == AG_REVOKE_NONE;
+           ag__store_str_ok(f->subject, f->subject_len, AG_SUBJECT_MAX_LEN);
 }
 
-ag_err ag_store_put(ag_store *st, const ag_store_family *fam, const ag_store_token *tok)
+ag_err ag_store_create(ag_store *st, const ag_store_family *fam, int64_t now)
 {
     static const ag_err allowed[] = {AG_ERR_EXISTS, AG_ERR_STORE_FULL, AG_ERR_NOMEM, AG_OK};
-    if (!store_ok(st) || st->put == NULL || !family_ok(fam) || tok == NULL ||
-        tok->sid_len != fam->sid_len || memcmp(tok->sid, fam->sid, fam->sid_len) != 0 ||
-        tok->used_at != 0 || tok->has_successor || tok->revoked_at != 0 ||
-        tok->expires <= tok->issued || tok->expires > fam->expires)
+    if (!store_ok(st) || st->create == NULL || fam == NULL || !names_ok(fam) || now <= 0 ||
+        fam->generation != 0 || fam->has_previous || fam->replays != 0 ||
+        fam->revoked_at != 0 || fam->reason != AG_REVOKE_NONE ||
+        fam->current_issued < fam->created || fam->current_expires <= fam->current_issued ||
+        fam->current_expires > fam->expires)
         return AG_ERR_INVALID_ARGUMENT;
-    return only(st->put(st, fam, tok), allowed);
+    return only(st->create(st, fam, now), allowed);
+}
+
+/* ---- the decision, written once ------------------------------------------ */
+
+bool ag_store_family_dead(const ag_store_family *f, int64_t now)
+{
+    int64_t end = f->current_expires < f->expires ? f->current_expires : f->expires;
+    return end <= now;
+}
+
+bool ag_store_family_live(const ag_store_family *f, int64_t now)
+{
+    return f->revoked_at == 0 && !ag_store_family_dead(f, now);
+}
+
+void ag__store_revoke_row(ag_store_family *f, int64_t now, ag_revoke_reason why)
+{
+    f->revoked_at = now;
+    f->reason = why;
+    /* A tombstone keeps no hash: nothing about the tokens outlives them. */
+    memset(f->current, 0, sizeof f->current);
+    memset(f->previous, 0, sizeof f->previous);
+    f->has_previous = false;
+    f->replays = 0;
+}
+
+static void result_of(const ag_store_family *f, ag_store_outcome what, ag_store_rotated *out)
+{
+    out->outcome = what;
+    out->generation = f->generation;
+    out->issued = f->current_issued;
+    out->expires = f->current_expires;
+    out->family_expires = f->expires;
+}
+
+/* Whether old_hash is the previous token and may be replayed (R-08): a
+ * lost answer, retried inside the interval, a bounded number of times,
+ * while its successor is still the current token. */
+static bool replay_allowed(const ag_store_family *f, const ag_store_rotation *rot)
+{
+    if (rot->action == AG_STORE_LOGOUT_ALL || !f->has_previous || rot->reuse_interval <= 0 ||
+        !ag__ct_eq(rot->old_hash, f->previous, AG_STORE_HASH_LEN) ||
+        rot->now > f->current_issued + rot->reuse_interval || f->replays >= rot->max_replays)
+        return false;
+    return rot->action != AG_STORE_REFRESH ||
+           ag__ct_eq(rot->new_hash, f->current, AG_STORE_HASH_LEN);
+}
+
+ag_err ag_store_decide(const ag_store_family *cur, const ag_store_rotation *rot,
+                       ag_store_family *next, bool *write, ag_store_rotated *out)
+{
+    if (rot == NULL || next == NULL || write == NULL || out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    *write = false;
+    if (cur == NULL || cur->subject_len != rot->subject_len ||
+        memcmp(cur->subject, rot->subject, rot->subject_len) != 0)
+        return AG_ERR_UNKNOWN;
+    if (cur->revoked_at != 0)
+        return AG_ERR_REVOKED;
+    *next = *cur;
+    ag_store_outcome what =
+        rot->action == AG_STORE_REFRESH ? AG_STORE_ROTATED : AG_STORE_LOGGED_OUT;
+    if (ag__ct_eq(rot->old_hash, cur->current, AG_STORE_HASH_LEN)) {
+        if (ag_store_family_dead(cur, rot->now))
+            return AG_ERR_EXPIRED;
+        if (rot->action == AG_STORE_REFRESH) {
+            memcpy(next->previous, cur->current, AG_STORE_HASH_LEN);
+            memcpy(next->current, rot->new_hash, AG_STORE_HASH_LEN);
+            next->has_previous = true;
+            next->replays = 0;
+            next->generation = cur->generation + 1;
+            next->current_issued = rot->now;
+            next->current_expires =
+                rot->new_expires < cur->expires ? rot->new_expires : cur->expires;
+        } else {
+            ag__store_revoke_row(next, rot->now,
+                       rot->action == AG_STORE_LOGOUT ? AG_REVOKE_LOGOUT : AG_REVOKE_LOGOUT_ALL);
+        }
+    } else if (replay_allowed(cur, rot)) {
+        if (ag_store_family_dead(cur, rot->now))
+            return AG_ERR_EXPIRED;
+        if (rot->action == AG_STORE_REFRESH) {
+            next->replays = cur->replays + 1;
+            what = AG_STORE_REPLAYED;
+        } else {
+            ag__store_revoke_row(next, rot->now, AG_REVOKE_LOGOUT);
+        }
+    } else {
+        /* Validly signed, of this family, not current: a copy is in the
+         * wrong hands. End the family (R-02). */
+        ag__store_revoke_row(next, rot->now, AG_REVOKE_REUSE);
+        *write = true;
+        return AG_ERR_REUSED;
+    }
+    *write = true;
+    result_of(next, what, out);
+    return AG_OK;
 }
 
 ag_err ag_store_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_rotated *out)
 {
-    static const ag_err allowed[] = {AG_ERR_UNKNOWN,    AG_ERR_REVOKED, AG_ERR_REUSED,
-                                     AG_ERR_EXPIRED,    AG_ERR_EXISTS,  AG_ERR_NOMEM,
-                                     AG_ERR_STORE_FULL, AG_OK};
+    static const ag_err allowed[] = {AG_ERR_UNKNOWN, AG_ERR_REVOKED, AG_ERR_REUSED,
+                                     AG_ERR_EXPIRED, AG_ERR_NOMEM,   AG_OK};
     if (!store_ok(st) || st->rotate == NULL || rot == NULL || out == NULL ||
+        (rot->action != AG_STORE_REFRESH && rot->action != AG_STORE_LOGOUT &&
+         rot->action != AG_STORE_LOGOUT_ALL) ||
         !ag__store_str_ok(rot->sid, rot->sid_len, AG_SID_MAX_LEN) ||
         !ag__store_str_ok(rot->subject, rot->subject_len, AG_SUBJECT_MAX_LEN) ||
-        rot->reuse_interval < 0 || rot->new_expires <= rot->now)
+        rot->reuse_interval < 0 || rot->now <= 0 ||
+        (rot->action == AG_STORE_REFRESH && rot->new_expires <= rot->now))
         return AG_ERR_INVALID_ARGUMENT;
-    /* A successor equal to its parent would make the row its own child. */
-    if (ag__ct_eq(rot->old_hash, rot->new_hash, AG_STORE_HASH_LEN))
+    /* A successor equal to its parent would make the token its own child. */
+    if (rot->action == AG_STORE_REFRESH &&
+        ag__ct_eq(rot->old_hash, rot->new_hash, AG_STORE_HASH_LEN))
         return AG_ERR_INVALID_ARGUMENT;
     ag_store_rotated tmp;
     memset(&tmp, 0, sizeof tmp);
     ag_err e = only(st->rotate(st, rot, &tmp), allowed);
-    if (e == AG_OK && tmp.outcome != AG_STORE_ROTATED && tmp.outcome != AG_STORE_REPLAYED)
+    ag_store_outcome want =
+        rot->action == AG_STORE_REFRESH ? AG_STORE_ROTATED : AG_STORE_LOGGED_OUT;
+    if (e == AG_OK && tmp.outcome != want &&
+        !(rot->action == AG_STORE_REFRESH && tmp.outcome == AG_STORE_REPLAYED))
         e = AG_ERR_STORE;
     if (e == AG_OK)
         *out = tmp;
     return e;
-}
-
-ag_err ag_store_lookup(ag_store *st, const uint8_t hash[AG_STORE_HASH_LEN], ag_store_token *tok,
-                       ag_store_family *fam)
-{
-    static const ag_err allowed[] = {AG_ERR_NOT_FOUND, AG_OK};
-    if (!store_ok(st) || st->lookup == NULL || hash == NULL)
-        return AG_ERR_INVALID_ARGUMENT;
-    return only(st->lookup(st, hash, tok, fam), allowed);
 }
 
 ag_err ag_store_lookup_family(ag_store *st, const char *sid, size_t sid_len,
@@ -101,7 +194,7 @@ ag_err ag_store_lookup_family(ag_store *st, const char *sid, size_t sid_len,
 
 static bool reason_ok(ag_revoke_reason r)
 {
-    return r >= AG_REVOKE_LOGOUT && r <= AG_REVOKE_ADMIN;
+    return r >= AG_REVOKE_LOGOUT && r <= AG_REVOKE_EVICTED;
 }
 
 ag_err ag_store_revoke_family(ag_store *st, const char *sid, size_t sid_len, int64_t now,
@@ -126,6 +219,22 @@ ag_err ag_store_revoke_subject(ag_store *st, const char *subject, size_t subject
         now <= 0)
         return AG_ERR_INVALID_ARGUMENT;
     ag_err e = only(st->revoke_subject(st, subject, subject_len, now, reason, &n), allowed);
+    if (e == AG_OK && count != NULL)
+        *count = n;
+    return e;
+}
+
+ag_err ag_store_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
+                      int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count)
+{
+    static const ag_err allowed[] = {AG_ERR_NOMEM, AG_OK};
+    size_t n = 0;
+    if (count != NULL)
+        *count = 0;
+    if (!store_ok(st) || st->evict == NULL ||
+        !ag__store_str_ok(subject, subject_len, AG_SUBJECT_MAX_LEN) || keep == 0 || now <= 0)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_err e = only(st->evict(st, subject, subject_len, keep, now, fn, ctx, &n), allowed);
     if (e == AG_OK && count != NULL)
         *count = n;
     return e;

@@ -15,6 +15,10 @@ bool ag__store_str_ok(const char *p, size_t n, size_t max);
 /* Copies a checked string into a fixed field (NUL-terminated). */
 void ag__store_str_set(char *dst, size_t *dst_len, const char *src, size_t n);
 
+/* Turns a row into a tombstone: revoked at `now` for `why`, hashes
+ * cleared. The one way every backend and ag_store_decide revoke. */
+void ag__store_revoke_row(ag_store_family *f, int64_t now, ag_revoke_reason why);
+
 /*
  * One schema migration of the SQL backends. The chain is linear: the first
  * names no parent, every other names the one before it. Preconditions are
