@@ -30,6 +30,12 @@ static const char *const m2_absent[] = {"ag_tokens_live", "ag_tokens_sid", "ag_f
 static const char *const m2_columns[] = {"ag_tokens.sid",     "ag_tokens.used_at",
                                          "ag_tokens.expires", "ag_families.subject", NULL};
 
+static const char *const m3_absent[] = {"ag_families_subject_created", NULL};
+static const char *const m3_columns[] = {
+    "ag_tokens.jti_hash", "ag_tokens.sid",      "ag_tokens.generation",  "ag_tokens.issued",
+    "ag_tokens.expires",  "ag_tokens.used_at",  "ag_tokens.successor",   "ag_families.sid",
+    "ag_families.expires", "ag_families.revoked_at", "ag_families.revoke_reason", NULL};
+
 static const ag__migration migrations[] = {
     {"0001_initial", NULL,
      "CREATE TABLE ag_schema ("
@@ -62,9 +68,64 @@ static const ag__migration migrations[] = {
      "CREATE INDEX ag_tokens_expires ON ag_tokens(expires);"
      "CREATE INDEX ag_families_subject ON ag_families(subject);",
      m2_absent, m2_columns},
+    {"0003_sessions", "0002_indexes",
+     /* One row per session: the family row takes the rotation state and
+      * the token rows go. Every live session is kept: its unused row
+      * becomes the current token, the row whose successor that is becomes
+      * the previous one (so a replay inside the interval still works). A
+      * family whose every row was used keeps no current token (any of its
+      * tokens is reuse); a revoked one is a tombstone. cur_expires is then
+      * the latest expiry of its rows, so it stays until its last token
+      * could verify. The reason CHECK is recreated for AG_REVOKE_EVICTED. */
+     "ALTER TABLE ag_families"
+     " ADD COLUMN generation bigint NOT NULL DEFAULT 0 CHECK (generation >= 0),"
+     " ADD COLUMN cur_hash bytea CHECK (cur_hash IS NULL OR octet_length(cur_hash) = 32),"
+     " ADD COLUMN cur_issued bigint NOT NULL DEFAULT 0,"
+     " ADD COLUMN cur_expires bigint NOT NULL DEFAULT 0,"
+     " ADD COLUMN prev_hash bytea CHECK (prev_hash IS NULL OR octet_length(prev_hash) = 32),"
+     " ADD COLUMN replays integer NOT NULL DEFAULT 0 CHECK (replays >= 0),"
+     " DROP CONSTRAINT ag_families_revoke_reason_check,"
+     " ADD CONSTRAINT ag_families_revoke_reason_check CHECK (revoke_reason BETWEEN 0 AND 5);"
+     "UPDATE ag_families f SET generation = m.g, cur_expires = m.e"
+     " FROM (SELECT sid, max(generation) AS g, max(expires) AS e FROM ag_tokens GROUP BY sid) m"
+     " WHERE m.sid = f.sid;"
+     "UPDATE ag_families f SET generation = t.generation, cur_hash = t.jti_hash,"
+     " cur_issued = t.issued, cur_expires = t.expires"
+     " FROM ag_tokens t WHERE t.sid = f.sid AND t.used_at IS NULL AND f.revoked_at IS NULL;"
+     "UPDATE ag_families f SET prev_hash = p.jti_hash FROM ag_tokens p"
+     " WHERE p.sid = f.sid AND p.successor = f.cur_hash;"
+     "DROP TABLE ag_tokens;"
+     "DROP INDEX ag_families_subject;"
+     /* serves revoke-subject and the session cap's newest-first walk */
+     "CREATE INDEX ag_families_subject_created ON ag_families(subject, created);"
+     /* room for HOT updates: a rotation changes no indexed column */
+     "ALTER TABLE ag_families SET (fillfactor = 80);",
+     m3_absent, m3_columns},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+/* What a migration's DDL alters or drops by name, beyond the shared
+ * columns list: objects (pg_class) and constraints (pg_constraint) that
+ * must exist, columns that must not. Indexed like migrations[]. */
+typedef struct pg_extra {
+    const char *const *present;     /* tables, indexes */
+    const char *const *constraints; /* "table.constraint" */
+    const char *const *new_columns; /* "table.column" that must be absent */
+} pg_extra;
+
+static const char *const m3_present[] = {"ag_tokens", "ag_families_subject", NULL};
+static const char *const m3_constraints[] = {"ag_families.ag_families_revoke_reason_check",
+                                             NULL};
+static const char *const m3_new_columns[] = {
+    "ag_families.generation",  "ag_families.cur_hash",  "ag_families.cur_issued",
+    "ag_families.cur_expires", "ag_families.prev_hash", "ag_families.replays", NULL};
+
+static const pg_extra extras[NMIGRATIONS] = {
+    {NULL, NULL, NULL},
+    {NULL, NULL, NULL},
+    {m3_present, m3_constraints, m3_new_columns},
+};
 
 /* pg_advisory_xact_lock key serialising migrations across instances
  * ("agschema" in ASCII). */
@@ -172,10 +233,48 @@ static ag_err inspect(PGconn *c, size_t *applied)
     return e;
 }
 
-static ag_err check_preconditions(PGconn *c, const ag__migration *m)
+/* "table.constraint" exists on our table, by pg_constraint. */
+static ag_err constraint_exists(PGconn *c, const char *tc, bool *yes)
+{
+    char table[64];
+    const char *dot = strchr(tc, '.');
+    if (dot == NULL || (size_t)(dot - tc) >= sizeof table)
+        return AG_ERR_STORE;
+    memcpy(table, tc, (size_t)(dot - tc));
+    table[dot - tc] = '\0';
+    return probe(c,
+                 "SELECT 1 FROM pg_catalog.pg_constraint k"
+                 " JOIN pg_catalog.pg_class c ON c.oid = k.conrelid"
+                 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                 " WHERE n.nspname = current_schema() AND c.relname = $1 AND k.conname = $2",
+                 table, dot + 1, yes);
+}
+
+/* Each name of `names` exists (want true) or not (want false). */
+static ag_err all_are(PGconn *c, ag_err (*exists)(PGconn *, const char *, bool *),
+                      const char *const *names, bool want)
 {
     bool yes = false;
     ag_err e;
+    for (; names != NULL && *names != NULL; names++) {
+        if ((e = exists(c, *names, &yes)) != AG_OK)
+            return e;
+        if (yes != want)
+            return AG_ERR_STORE;
+    }
+    return AG_OK;
+}
+
+static ag_err check_preconditions(PGconn *c, size_t i)
+{
+    const ag__migration *m = &migrations[i];
+    const pg_extra *x = &extras[i];
+    ag_err e;
+    if ((e = all_are(c, object_exists, x->present, true)) != AG_OK ||
+        (e = all_are(c, constraint_exists, x->constraints, true)) != AG_OK ||
+        (e = all_are(c, column_exists, x->new_columns, false)) != AG_OK)
+        return e;
+    bool yes = false;
     for (const char *const *a = m->absent; a != NULL && *a != NULL; a++) {
         if ((e = object_exists(c, *a, &yes)) != AG_OK)
             return e;
@@ -216,7 +315,7 @@ static ag_err migrate(PGconn *c)
     if (e == AG_OK)
         e = inspect(c, &applied); /* again, under the lock: another may have won */
     for (size_t i = applied; e == AG_OK && i < NMIGRATIONS; i++) {
-        e = check_preconditions(c, &migrations[i]);
+        e = check_preconditions(c, i);
         if (e == AG_OK && !exec_static(c, migrations[i].ddl))
             e = AG_ERR_STORE;
         if (e != AG_OK)

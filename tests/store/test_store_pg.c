@@ -222,34 +222,37 @@ static void rand_hash(uint8_t h[32])
     ck_assert_int_eq(ag_random(h, 32), AG_OK);
 }
 
-static ag_err put_one(ag_store *st, const char *sid, const char *sub, const uint8_t *h)
+static ag_err create_at(ag_store *st, const char *sid, const char *sub, const uint8_t *h,
+                        int64_t created)
 {
     ag_store_family f;
-    ag_store_token t;
     memset(&f, 0, sizeof f);
-    memset(&t, 0, sizeof t);
     f.sid_len = strlen(sid);
     memcpy(f.sid, sid, f.sid_len);
     f.subject_len = strlen(sub);
     memcpy(f.subject, sub, f.subject_len);
-    f.created = T0;
+    f.created = created;
     f.expires = T0 + 1000000;
-    memcpy(t.hash, h, 32);
-    memcpy(t.sid, sid, f.sid_len);
-    t.sid_len = f.sid_len;
-    t.issued = T0;
-    t.expires = T0 + 1000000;
-    return ag_store_put(st, &f, &t);
+    memcpy(f.current, h, 32);
+    f.current_issued = created;
+    f.current_expires = T0 + 500000;
+    return ag_store_create(st, &f, created);
 }
 
-static ag_err rotate_one(ag_store *st, const char *sid, const char *sub, const uint8_t *old,
-                         const uint8_t *nw, int64_t interval, ag_store_rotated *out)
+static ag_err create_one(ag_store *st, const char *sid, const char *sub, const uint8_t *h)
+{
+    return create_at(st, sid, sub, h, T0);
+}
+
+static ag_store_rotation request(const char *sid, const char *sub, const uint8_t *old,
+                                 const uint8_t *nw, int64_t interval)
 {
     ag_store_rotation r;
-    ag_store_rotated tmp;
     memset(&r, 0, sizeof r);
+    r.action = AG_STORE_REFRESH;
     memcpy(r.old_hash, old, 32);
-    memcpy(r.new_hash, nw, 32);
+    if (nw != NULL)
+        memcpy(r.new_hash, nw, 32);
     r.sid = sid;
     r.sid_len = strlen(sid);
     r.subject = sub;
@@ -257,7 +260,24 @@ static ag_err rotate_one(ag_store *st, const char *sid, const char *sub, const u
     r.now = T0 + 10;
     r.new_expires = T0 + 100000;
     r.reuse_interval = interval;
+    r.max_replays = 1;
+    return r;
+}
+
+static ag_err rotate_one(ag_store *st, const char *sid, const char *sub, const uint8_t *old,
+                         const uint8_t *nw, int64_t interval, ag_store_rotated *out)
+{
+    ag_store_rotation r = request(sid, sub, old, nw, interval);
+    ag_store_rotated tmp;
     return ag_store_rotate(st, &r, out != NULL ? out : &tmp);
+}
+
+/* The stored family; fails the test when there is none. */
+static ag_store_family family_of(ag_store *st, const char *sid)
+{
+    ag_store_family f;
+    ck_assert_int_eq(ag_store_lookup_family(st, sid, strlen(sid), &f), AG_OK);
+    return f;
 }
 
 static void sleep_ms(long ms)
@@ -315,7 +335,8 @@ START_TEST(chain_matches_sqlite)
     size_t n = 0, ns = 0;
     const ag__migration *m = ag__pg_migrations(&n);
     const ag__migration *s = ag__sqlite_migrations(&ns);
-    ck_assert_uint_ge(n, 2);
+    ck_assert_uint_ge(n, 3);
+    ck_assert_str_eq(m[2].id, "0003_sessions");
     /* linear: one head (no parent), each next names the one before */
     int heads = 0;
     for (size_t i = 0; i < n; i++) {
@@ -347,31 +368,43 @@ START_TEST(schema_types)
     snprintf(sql, sizeof sql,
              "SELECT string_agg(table_name || '.' || column_name || '=' || data_type, ','"
              " ORDER BY table_name, column_name) FROM information_schema.columns"
-             " WHERE table_schema = '%s' AND table_name IN ('ag_tokens', 'ag_families')",
+             " WHERE table_schema = '%s' AND table_name LIKE 'ag\\_%%'"
+             " AND table_name <> 'ag_schema'",
              schema);
     char *cols = raw_text(base_conninfo, schema, sql);
-    ck_assert_str_eq(cols, "ag_families.created=bigint,ag_families.expires=bigint,"
+    ck_assert_str_eq(cols, "ag_families.created=bigint,ag_families.cur_expires=bigint,"
+                           "ag_families.cur_hash=bytea,ag_families.cur_issued=bigint,"
+                           "ag_families.expires=bigint,ag_families.generation=bigint,"
+                           "ag_families.prev_hash=bytea,ag_families.replays=integer,"
                            "ag_families.revoke_reason=smallint,ag_families.revoked_at=bigint,"
-                           "ag_families.sid=text,ag_families.subject=text,"
-                           "ag_tokens.expires=bigint,ag_tokens.generation=bigint,"
-                           "ag_tokens.issued=bigint,ag_tokens.jti_hash=bytea,"
-                           "ag_tokens.sid=text,ag_tokens.successor=bytea,"
-                           "ag_tokens.used_at=bigint");
+                           "ag_families.sid=text,ag_families.subject=text");
     free(cols);
-    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 2);
-    /* indexes on family, subject and expiry, and the one-live-row rule */
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 3);
+    /* one table of sessions: the key, and subject (revoke-subject, the cap) */
     ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM pg_indexes WHERE schemaname ="
-                                     " current_schema() AND indexname IN ('ag_tokens_live',"
-                                     " 'ag_tokens_sid', 'ag_tokens_expires',"
-                                     " 'ag_families_subject')"),
-                     4);
-    /* the CHECK refuses a 31-byte hash */
+                                     " current_schema() AND tablename = 'ag_families'"),
+                     2);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM pg_indexes WHERE schemaname ="
+                                     " current_schema() AND indexname ="
+                                     " 'ag_families_subject_created'"),
+                     1);
+    /* the CHECKs refuse a 31-byte hash and an unknown reason, take reason 5 */
     PGconn *c = raw_connect(base_conninfo, schema);
-    raw_exec_on(c, "INSERT INTO ag_families VALUES ('s', 'u', 1, 2, NULL, 0)");
-    PGresult *r = PQexec(c, "INSERT INTO ag_tokens (jti_hash, sid, generation, issued, expires)"
-                            " VALUES (decode(repeat('ab', 31), 'hex'), 's', 0, 1, 2)");
-    ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
-    PQclear(r);
+    const char *const bad[] = {
+        "INSERT INTO ag_families (sid, subject, created, expires, cur_hash)"
+        " VALUES ('s', 'u', 1, 2, decode(repeat('ab', 31), 'hex'))",
+        "INSERT INTO ag_families (sid, subject, created, expires, prev_hash)"
+        " VALUES ('s', 'u', 1, 2, decode(repeat('ab', 33), 'hex'))",
+        "INSERT INTO ag_families (sid, subject, created, expires, revoke_reason)"
+        " VALUES ('s', 'u', 1, 2, 6)",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        PGresult *r = PQexec(c, bad[i]);
+        ck_assert_int_eq(PQresultStatus(r), PGRES_FATAL_ERROR);
+        PQclear(r);
+    }
+    raw_exec_on(c, "INSERT INTO ag_families (sid, subject, created, expires, revoked_at,"
+                   " revoke_reason) VALUES ('s', 'u', 1, 2, 1, 5)");
     PQfinish(c);
     ag_store_close(st);
     drop_schema(schema);
@@ -386,18 +419,18 @@ START_TEST(unknown_version_refused_untouched)
     ag_store *st = open_at(schema);
     uint8_t h[32];
     rand_hash(h);
-    ck_assert_int_eq(put_one(st, "keep", "alice", h), AG_OK);
+    ck_assert_int_eq(create_one(st, "keep", "alice", h), AG_OK);
     ag_store_close(st);
     const char *const stamps[] = {
-        "INSERT INTO ag_schema VALUES (3, '0003_from_the_future', 0)",
-        "UPDATE ag_schema SET id = '0002_someone_elses' WHERE seq = 2",
+        "INSERT INTO ag_schema VALUES (4, '0004_from_the_future', 0)",
+        "UPDATE ag_schema SET id = '0003_someone_elses' WHERE seq = 3",
         "DELETE FROM ag_schema",
     };
     for (size_t i = 0; i < sizeof stamps / sizeof stamps[0]; i++) {
         char *pre = NULL;
         raw_exec(schema, "DELETE FROM ag_schema");
         raw_exec(schema, "INSERT INTO ag_schema VALUES (1, '0001_initial', 0),"
-                         " (2, '0002_indexes', 0)");
+                         " (2, '0002_indexes', 0), (3, '0003_sessions', 0)");
         raw_exec(schema, stamps[i]);
         pre = schema_dump(schema);
         ag_store *bad = (ag_store *)1;
@@ -410,11 +443,11 @@ START_TEST(unknown_version_refused_untouched)
     }
     /* put back right: the data is all there */
     raw_exec(schema, "DELETE FROM ag_schema");
-    raw_exec(schema, "INSERT INTO ag_schema VALUES (1, '0001_initial', 0), (2, '0002_indexes', 0)");
+    raw_exec(schema, "INSERT INTO ag_schema VALUES (1, '0001_initial', 0), (2, '0002_indexes', 0),"
+                     " (3, '0003_sessions', 0)");
     st = open_at(schema);
-    ag_store_token t;
-    ck_assert_int_eq(ag_store_lookup(st, h, &t, NULL), AG_OK);
-    ck_assert_str_eq(t.sid, "keep");
+    ag_store_family f = family_of(st, "keep");
+    ck_assert_mem_eq(f.current, h, 32);
     ag_store_close(st);
     drop_schema(schema);
 }
@@ -488,12 +521,13 @@ START_TEST(concurrent_open_migrates_once)
         pthread_join(th[i], NULL);
         ck_assert_int_eq(o[i].e, AG_OK);
     }
-    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 2);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 3);
     uint8_t h[32];
     rand_hash(h);
-    ck_assert_int_eq(put_one(o[0].st, "f", "alice", h), AG_OK);
+    ck_assert_int_eq(create_one(o[0].st, "f", "alice", h), AG_OK);
     for (int i = 0; i < 6; i++) {
-        ck_assert_int_eq(ag_store_lookup(o[i].st, h, NULL, NULL), AG_OK);
+        ag_store_family f = family_of(o[i].st, "f");
+        ck_assert_mem_eq(f.current, h, 32);
         ag_store_close(o[i].st);
     }
     drop_schema(schema);
@@ -511,21 +545,23 @@ START_TEST(two_instances_reuse_revokes_for_both)
     rand_hash(h1);
     rand_hash(h2);
     rand_hash(h3);
-    ck_assert_int_eq(put_one(a, "fam", "alice", h0), AG_OK);
+    ck_assert_int_eq(create_one(a, "fam", "alice", h0), AG_OK);
     ck_assert_int_eq(rotate_one(a, "fam", "alice", h0, h1, 0, NULL), AG_OK);
     /* B sees the rotation at once */
-    ag_store_token t;
-    ck_assert_int_eq(ag_store_lookup(b, h0, &t, NULL), AG_OK);
-    ck_assert_int_ne(t.used_at, 0);
+    ag_store_family f = family_of(b, "fam");
+    ck_assert_uint_eq(f.generation, 1);
+    ck_assert_mem_eq(f.current, h1, 32);
+    ck_assert_mem_eq(f.previous, h0, 32);
     ck_assert_int_eq(rotate_one(b, "fam", "alice", h0, h2, 0, NULL), AG_ERR_REUSED);
-    ag_store_family f;
-    ck_assert_int_eq(ag_store_lookup_family(a, "fam", 3, &f), AG_OK);
+    f = family_of(a, "fam");
     ck_assert_int_eq(f.reason, AG_REVOKE_REUSE);
+    ck_assert(!f.has_previous); /* a tombstone keeps no hash */
     /* the newest token is dead on both */
     ck_assert_int_eq(rotate_one(a, "fam", "alice", h1, h3, 0, NULL), AG_ERR_REVOKED);
     ck_assert_int_eq(rotate_one(b, "fam", "alice", h1, h3, 0, NULL), AG_ERR_REVOKED);
-    ck_assert_int_eq(ag_store_lookup(b, h2, NULL, NULL), AG_ERR_NOT_FOUND);
-    ck_assert_int_eq(ag_store_lookup(a, h3, NULL, NULL), AG_ERR_NOT_FOUND);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_families WHERE cur_hash IS NULL"
+                                     " AND prev_hash IS NULL AND revoke_reason = 3"),
+                     1);
     ag_store_close(a);
     ag_store_close(b);
     drop_schema(schema);
@@ -557,8 +593,8 @@ START_TEST(two_instances_race_one_winner)
     for (int round = 0; round < 5; round++) {
         uint8_t h[32];
         rand_hash(h);
-        raw_exec(schema, "DELETE FROM ag_tokens; DELETE FROM ag_families");
-        ck_assert_int_eq(put_one(st[round & 1], "race", "alice", h), AG_OK);
+        raw_exec(schema, "DELETE FROM ag_families");
+        ck_assert_int_eq(create_one(st[round & 1], "race", "alice", h), AG_OK);
         pthread_barrier_t go;
         pthread_barrier_init(&go, NULL, 8);
         pthread_t th[8];
@@ -581,7 +617,9 @@ START_TEST(two_instances_race_one_winner)
         ck_assert_int_eq(ok, 1);
         ck_assert_int_eq(reused, 1);
         ck_assert_int_eq(revoked, 6);
-        ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_tokens"), 2);
+        ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_families WHERE"
+                                         " revoke_reason = 3 AND generation = 1"),
+                         1);
     }
     ag_store_close(st[0]);
     ag_store_close(st[1]);
@@ -595,14 +633,14 @@ START_TEST(hostile_strings_are_data)
     char schema[64];
     new_schema(schema, sizeof schema);
     ag_store *st = open_at(schema);
-    const char *sid = "x'); DROP TABLE ag_tokens; --";
+    const char *sid = "x'); DROP TABLE ag_families; --";
     const char *sub = "o'brien\\\"$1 ü";
     uint8_t h[32], h2[32];
     rand_hash(h);
     rand_hash(h2);
     h[0] = 0; /* bytea with NUL bytes */
     h[31] = '\'';
-    ck_assert_int_eq(put_one(st, sid, sub, h), AG_OK);
+    ck_assert_int_eq(create_one(st, sid, sub, h), AG_OK);
     ag_store_family f;
     ck_assert_int_eq(ag_store_lookup_family(st, sid, strlen(sid), &f), AG_OK);
     ck_assert_str_eq(f.subject, sub);
@@ -612,7 +650,9 @@ START_TEST(hostile_strings_are_data)
                                              &n),
                      AG_OK);
     ck_assert_uint_eq(n, 1);
-    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_tokens"), 2);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_families"), 1);
+    f = family_of(st, sid);
+    ck_assert_int_eq(f.reason, AG_REVOKE_LOGOUT_ALL);
     ag_store_close(st);
     drop_schema(schema);
 }
@@ -630,20 +670,44 @@ START_TEST(statement_timeout_fails_closed)
     uint8_t h[32], h2[32];
     rand_hash(h);
     rand_hash(h2);
-    ck_assert_int_eq(put_one(st, "locked", "alice", h), AG_OK);
+    ck_assert_int_eq(create_one(st, "locked", "alice", h), AG_OK);
     PGconn *c = raw_connect(base_conninfo, schema);
     raw_exec_on(c, "BEGIN; SELECT 1 FROM ag_families WHERE sid = 'locked' FOR UPDATE");
     ck_assert_int_eq(rotate_one(st, "locked", "alice", h, h2, 0, NULL), AG_ERR_STORE);
     raw_exec_on(c, "ROLLBACK");
     PQfinish(c);
-    ag_store_token t;
-    ck_assert_int_eq(ag_store_lookup(st, h, &t, NULL), AG_OK);
-    ck_assert_int_eq(t.used_at, 0);
+    ag_store_family f = family_of(st, "locked");
+    ck_assert_uint_eq(f.generation, 0);
+    ck_assert_mem_eq(f.current, h, 32);
     ck_assert_int_eq(rotate_one(st, "locked", "alice", h, h2, 0, NULL), AG_OK);
+    /* the slow path (a reuse) stuck behind the lock fails closed too */
+    c = raw_connect(base_conninfo, schema);
+    raw_exec_on(c, "BEGIN; SELECT 1 FROM ag_families WHERE sid = 'locked' FOR UPDATE");
+    ck_assert_int_eq(rotate_one(st, "locked", "alice", h, h2, 0, NULL), AG_ERR_STORE);
+    raw_exec_on(c, "ROLLBACK");
+    PQfinish(c);
+    f = family_of(st, "locked");
+    ck_assert_int_eq(f.revoked_at, 0);
+    ck_assert_uint_eq(f.generation, 1);
     ag_store_close(st);
     drop_schema(schema);
 }
 END_TEST
+
+/* Terminates every store connection and waits (bounded) until the server
+ * has closed them, so the pool finds them dead before its next call. */
+static void kill_store_backends(void)
+{
+    raw_exec(NULL, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                   " WHERE application_name = 'authgate' AND pid <> pg_backend_pid()");
+    for (int i = 0; i < 500; i++) {
+        if (raw_int(NULL, "SELECT count(*) FROM pg_stat_activity"
+                          " WHERE application_name = 'authgate'") == 0)
+            return;
+        sleep_ms(10);
+    }
+    ck_abort_msg("terminated backends did not go away");
+}
 
 /* Connections killed under the pool (pg_terminate_backend, as a failover
  * or an idle-connection reaper would): the next calls reconnect and
@@ -657,14 +721,16 @@ START_TEST(killed_connections_reconnect)
     uint8_t h[4][32];
     for (int i = 0; i < 4; i++)
         rand_hash(h[i]);
-    ck_assert_int_eq(put_one(st, "k", "alice", h[0]), AG_OK);
+    ck_assert_int_eq(create_one(st, "k", "alice", h[0]), AG_OK);
     for (int i = 0; i < 3; i++) {
-        raw_exec(NULL, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                       " WHERE application_name = 'authgate' AND pid <> pg_backend_pid()");
+        kill_store_backends();
         ck_assert_int_eq(rotate_one(st, "k", "alice", h[i], h[i + 1], 0, NULL), AG_OK);
     }
-    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_tokens"), 4);
-    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_tokens WHERE used_at IS NULL"), 1);
+    ag_store_family f = family_of(st, "k");
+    ck_assert_uint_eq(f.generation, 3);
+    ck_assert_mem_eq(f.current, h[3], 32);
+    ck_assert_mem_eq(f.previous, h[2], 32);
+    ck_assert_int_eq(f.revoked_at, 0);
     ag_store_close(st);
     drop_schema(schema);
 }
@@ -697,8 +763,9 @@ static void *churn_thread(void *arg)
          * it) and the reuse interval is on, so a retry after an unknown
          * commit outcome is a benign replay, never a fork */
         ag_store_rotated out;
-        ag_err e = rotate_one(c->st, "churn", "alice", c->chain[step], c->chain[step + 1], 60,
-                              &out);
+        ag_store_rotation r = request("churn", "alice", c->chain[step], c->chain[step + 1], 60);
+        r.max_replays = 3;
+        ag_err e = ag_store_rotate(c->st, &r, &out);
         pthread_mutex_lock(&c->mu);
         if (e == AG_OK)
             c->step++;
@@ -755,9 +822,9 @@ START_TEST(server_restart_fails_closed_then_recovers)
     rand_hash(f1);
     rand_hash(f2);
     rand_hash(g);
-    ck_assert_int_eq(put_one(st, "steady", "alice", f0), AG_OK);
+    ck_assert_int_eq(create_one(st, "steady", "alice", f0), AG_OK);
     ck_assert_int_eq(rotate_one(st, "steady", "alice", f0, f1, 0, NULL), AG_OK);
-    ck_assert_int_eq(put_one(st, "churn", "alice", chain[0]), AG_OK);
+    ck_assert_int_eq(create_one(st, "churn", "alice", chain[0]), AG_OK);
 
     churn c;
     memset(&c, 0, sizeof c);
@@ -771,28 +838,32 @@ START_TEST(server_restart_fails_closed_then_recovers)
 
     ck_assert_int_eq(cluster("stop", dir), 0);
     /* Down: every call fails closed, none answers from memory. */
-    ag_store_token t;
     ag_store_family f;
     ag_store_stats s;
     size_t n;
-    ck_assert_int_eq(ag_store_lookup(st, f1, &t, NULL), AG_ERR_STORE);
     ck_assert_int_eq(ag_store_lookup_family(st, "steady", 6, &f), AG_ERR_STORE);
     ck_assert_int_eq(rotate_one(st, "steady", "alice", f1, f2, 0, NULL), AG_ERR_STORE);
     ck_assert_int_eq(rotate_one(st, "steady", "alice", f0, f2, 0, NULL), AG_ERR_STORE);
-    ck_assert_int_eq(put_one(st, "new", "bob", g), AG_ERR_STORE);
+    ck_assert_int_eq(create_one(st, "new", "bob", g), AG_ERR_STORE);
     ck_assert_int_eq(ag_store_revoke_family(st, "steady", 6, T0 + 20, AG_REVOKE_LOGOUT),
                      AG_ERR_STORE);
     ck_assert_int_eq(ag_store_revoke_subject(st, "bob", 3, T0 + 20, AG_REVOKE_LOGOUT_ALL, &n),
                      AG_ERR_STORE);
+    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 1, T0 + 20, NULL, NULL, &n), AG_ERR_STORE);
+    ag_store_rotation lo = request("steady", "alice", f1, NULL, 0);
+    lo.action = AG_STORE_LOGOUT;
+    ag_store_rotated lout;
+    ck_assert_int_eq(ag_store_rotate(st, &lo, &lout), AG_ERR_STORE);
     ck_assert_int_eq(ag_store_purge_expired(st, T0, &n), AG_ERR_STORE);
     ck_assert_int_eq(ag_store_stats_get(st, &s), AG_ERR_STORE);
     sleep_ms(200); /* let the churn thread hit the outage too */
     ck_assert_int_eq(cluster("resume", dir), 0);
 
     /* Back: the same store object recovers; nothing done while down. */
-    ck_assert_int_eq(ag_store_lookup(st, f1, &t, NULL), AG_OK);
-    ck_assert_int_eq(t.used_at, 0);
-    ck_assert_int_eq(ag_store_lookup(st, g, &t, NULL), AG_ERR_NOT_FOUND);
+    f = family_of(st, "steady");
+    ck_assert_mem_eq(f.current, f1, 32);
+    ck_assert_int_eq(f.revoked_at, 0);
+    ck_assert_int_eq(ag_store_lookup_family(st, "new", 3, &f), AG_ERR_NOT_FOUND);
     ck_assert_int_eq(rotate_one(st, "steady", "alice", f1, f2, 0, NULL), AG_OK);
     churn_advance(&c, 20);
 
@@ -806,28 +877,365 @@ START_TEST(server_restart_fails_closed_then_recovers)
     ck_assert_int_eq(c.unexpected, AG_OK);
     ck_assert_int_gt(c.failures, 0); /* it did meet the outage */
 
-    /* No lost or doubled rows: the chain is exactly step+1 rows long, one
-     * live, each at its generation, and the family was never revoked. */
+    /* Nothing lost or doubled: the family is at exactly the step the
+     * client reached, its current token that step's, and it was never
+     * revoked (a lost answer's retry was a replay, not reuse). */
     int steps = c.step;
-    ck_assert_int_eq(ag_store_lookup_family(st, "churn", 5, &f), AG_OK);
+    f = family_of(st, "churn");
     ck_assert_int_eq(f.revoked_at, 0);
-    for (int i = 0; i <= steps; i++) {
-        ck_assert_int_eq(ag_store_lookup(st, chain[i], &t, NULL), AG_OK);
-        ck_assert_uint_eq(t.generation, (uint64_t)i);
-        ck_assert(i == steps ? t.used_at == 0 : t.used_at != 0);
-    }
-    ck_assert_int_eq(ag_store_lookup(st, chain[steps + 1], &t, NULL), AG_ERR_NOT_FOUND);
+    ck_assert_uint_eq(f.generation, (uint64_t)steps);
+    ck_assert_mem_eq(f.current, chain[steps], 32);
     ck_assert_int_eq(ag_store_stats_get(st, &s), AG_OK);
-    ck_assert_uint_eq(s.tokens, (size_t)steps + 1 + 3);
     ck_assert_uint_eq(s.families, 2);
     pthread_mutex_destroy(&c.mu);
     ag_store_close(st);
     /* leave the shared cluster clean for whatever runs next */
     PGconn *raw = raw_connect(ci, NULL);
-    raw_exec_on(raw, "DROP TABLE ag_tokens, ag_families, ag_schema");
+    raw_exec_on(raw, "DROP TABLE ag_families, ag_schema");
     PQfinish(raw);
     if (mine)
         ck_assert_int_eq(cluster("destroy", dir), 0);
+}
+END_TEST
+
+/* ---- migrating a database written by the per-token release --------------- */
+
+#define FIXTURE AG_SOURCE_DIR "/tests/store/fixtures/pg_0002.sql"
+
+/* Loads the 0002 fixture (made by the per-token store, schema ag_fixture)
+ * and renames its schema to a fresh name in `name`. */
+static void load_fixture(char *name, size_t cap)
+{
+    FILE *f = fopen(FIXTURE, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", FIXTURE);
+    static char sql[1 << 16];
+    size_t n = fread(sql, 1, sizeof sql - 1, f);
+    ck_assert_uint_lt(n, sizeof sql - 1);
+    fclose(f);
+    sql[n] = '\0';
+    uint8_t r[4];
+    ck_assert_int_eq(ag_random(r, sizeof r), AG_OK);
+    snprintf(name, cap, "fx%d_%u_%02x%02x%02x%02x", (int)getpid(), seq++, r[0], r[1], r[2], r[3]);
+    char rename[160];
+    snprintf(rename, sizeof rename, "ALTER SCHEMA ag_fixture RENAME TO %s", name);
+    PGconn *c = raw_connect(base_conninfo, NULL);
+    /* one at a time: the fixture's schema name is fixed */
+    raw_exec_on(c, "SELECT pg_advisory_lock(4242)");
+    raw_exec_on(c, sql);
+    raw_exec_on(c, rename);
+    raw_exec_on(c, "SELECT pg_advisory_unlock(4242)");
+    PQfinish(c);
+}
+
+/* The fixture's token hashes: family f (1..4), generation g. */
+static void fx_hash(int fam, int gen, uint8_t h[32])
+{
+    for (int i = 0; i < 32; i++)
+        h[i] = (uint8_t)(0x10 * fam + gen + i * 0x3b);
+}
+
+static ag_err fx_rotate(ag_store *st, const char *sid, const char *sub, int fam, int old_gen,
+                        int new_gen, int64_t now, int64_t interval, ag_store_rotated *out)
+{
+    uint8_t o[32], n[32];
+    fx_hash(fam, old_gen, o);
+    fx_hash(fam, new_gen, n);
+    ag_store_rotation r = request(sid, sub, o, n, interval);
+    r.now = now;
+    r.new_expires = now + 86400;
+    return ag_store_rotate(st, &r, out);
+}
+
+START_TEST(migration_from_0002_fixture)
+{
+    char schema[64];
+    load_fixture(schema, sizeof schema);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_tokens"), 9);
+    ag_store *st = open_at(schema); /* migrates */
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM pg_class c JOIN pg_namespace n"
+                                     " ON n.oid = c.relnamespace WHERE n.nspname ="
+                                     " current_schema() AND relname LIKE 'ag\\_tokens%'"),
+                     0);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 3);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_families"), 4);
+
+    /* every session kept, at its generation, with its current and previous */
+    const struct {
+        const char *sid, *sub;
+        int fam, gen;
+    } live[] = {{"s-gen0", "alice", 1, 0}, {"s-gen1", "alice", 2, 1}, {"s-gen3", "bob", 3, 3}};
+    for (size_t i = 0; i < 3; i++) {
+        ag_store_family f = family_of(st, live[i].sid);
+        uint8_t h[32];
+        fx_hash(live[i].fam, live[i].gen, h);
+        ck_assert_str_eq(f.subject, live[i].sub);
+        ck_assert_int_eq(f.revoked_at, 0);
+        ck_assert_uint_eq(f.generation, (uint64_t)live[i].gen);
+        ck_assert_mem_eq(f.current, h, 32);
+        ck_assert_int_eq(f.current_issued, f.created + 100 * live[i].gen);
+        ck_assert_int_eq(f.current_expires, f.current_issued + 2 * 86400);
+        ck_assert_int_eq(f.expires, f.created + 14 * 86400);
+        ck_assert(f.has_previous == (live[i].gen > 0));
+        if (live[i].gen > 0) {
+            fx_hash(live[i].fam, live[i].gen - 1, h);
+            ck_assert_mem_eq(f.previous, h, 32);
+        }
+        ck_assert_uint_eq(f.replays, 0);
+    }
+    ag_store_family rv = family_of(st, "s-revoked");
+    ck_assert_int_eq(rv.revoked_at, T0 + 500);
+    ck_assert_int_eq(rv.reason, AG_REVOKE_ADMIN);
+    ck_assert(!rv.has_previous);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_families WHERE cur_hash IS NULL"),
+                     1);
+
+    int64_t now = T0 + 1000;
+    ag_store_rotated out;
+    /* the previous token, replayed inside the interval: the same successor */
+    ck_assert_int_eq(fx_rotate(st, "s-gen3", "bob", 3, 2, 3, T0 + 330, 60, &out), AG_OK);
+    ck_assert_int_eq(out.outcome, AG_STORE_REPLAYED);
+    ck_assert_uint_eq(out.generation, 3);
+    /* current tokens rotate */
+    ck_assert_int_eq(fx_rotate(st, "s-gen0", "alice", 1, 0, 1, now, 0, &out), AG_OK);
+    ck_assert_int_eq(out.outcome, AG_STORE_ROTATED);
+    ck_assert_uint_eq(out.generation, 1);
+    ck_assert_int_eq(fx_rotate(st, "s-gen1", "alice", 2, 1, 2, now, 0, &out), AG_OK);
+    ck_assert_uint_eq(out.generation, 2);
+    ck_assert_int_eq(fx_rotate(st, "s-gen3", "bob", 3, 3, 4, now, 0, &out), AG_OK);
+    ck_assert_uint_eq(out.generation, 4);
+    /* used tokens are reuse (and end their family) */
+    ck_assert_int_eq(fx_rotate(st, "s-gen1", "alice", 2, 0, 9, now + 1, 0, &out),
+                     AG_ERR_REUSED);
+    ck_assert_int_eq(fx_rotate(st, "s-gen3", "bob", 3, 1, 9, now + 1, 0, &out), AG_ERR_REUSED);
+    ck_assert_int_eq(family_of(st, "s-gen3").reason, AG_REVOKE_REUSE);
+    /* the revoked family answers revoked, for its last token and older ones */
+    ck_assert_int_eq(fx_rotate(st, "s-revoked", "bob", 4, 1, 2, now, 0, &out), AG_ERR_REVOKED);
+    ck_assert_int_eq(fx_rotate(st, "s-revoked", "bob", 4, 0, 2, now, 0, &out), AG_ERR_REVOKED);
+    /* s-gen0 untouched by the others */
+    ck_assert_int_eq(family_of(st, "s-gen0").revoked_at, 0);
+    ag_store_close(st);
+    drop_schema(schema);
+}
+END_TEST
+
+/* The 0002 fixture stamped with a version this build does not know: refused,
+ * nothing migrated, byte for byte the same. */
+START_TEST(fixture_with_unknown_stamp_untouched)
+{
+    char schema[64];
+    load_fixture(schema, sizeof schema);
+    raw_exec(schema, "INSERT INTO ag_schema VALUES (3, '0003_someone_elses', 0)");
+    char *pre = schema_dump(schema);
+    ag_store *bad = (ag_store *)1;
+    ck_assert_int_eq(open_pg(base_conninfo, schema, 1, 0, &bad), AG_ERR_STORE_VERSION);
+    ck_assert_ptr_null(bad);
+    char *post = schema_dump(schema);
+    ck_assert_str_eq(pre, post);
+    free(pre);
+    free(post);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_tokens"), 9);
+    drop_schema(schema);
+}
+END_TEST
+
+/* A migration whose preconditions do not hold (a column it would add is
+ * already there) is refused before any DDL: nothing changes. */
+START_TEST(migration_precondition_refused_untouched)
+{
+    char schema[64];
+    load_fixture(schema, sizeof schema);
+    raw_exec(schema, "ALTER TABLE ag_families ADD COLUMN cur_hash bytea");
+    char *pre = schema_dump(schema);
+    ag_store *bad = (ag_store *)1;
+    ck_assert_int_eq(open_pg(base_conninfo, schema, 1, 0, &bad), AG_ERR_STORE);
+    ck_assert_ptr_null(bad);
+    char *post = schema_dump(schema);
+    ck_assert_str_eq(pre, post);
+    free(pre);
+    free(post);
+    drop_schema(schema);
+}
+END_TEST
+
+/* ---- the same answers as the memory store, which is the model ------------ */
+
+static uint64_t rng_state;
+
+static uint32_t rng(uint32_t n)
+{
+    rng_state = rng_state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    return (uint32_t)((rng_state >> 33) % n);
+}
+
+static void small_hash(int k, uint8_t h[32])
+{
+    memset(h, 0, 32);
+    h[0] = (uint8_t)(k + 1);
+}
+
+static void same_family(ag_store *a, ag_store *b, const char *sid)
+{
+    ag_store_family x, y;
+    ag_err ea = ag_store_lookup_family(a, sid, strlen(sid), &x);
+    ag_err eb = ag_store_lookup_family(b, sid, strlen(sid), &y);
+    ck_assert_int_eq(ea, eb);
+    if (ea != AG_OK)
+        return;
+    ck_assert_str_eq(x.sid, y.sid);
+    ck_assert_str_eq(x.subject, y.subject);
+    ck_assert_int_eq(x.created, y.created);
+    ck_assert_int_eq(x.expires, y.expires);
+    ck_assert_int_eq(x.revoked_at, y.revoked_at);
+    ck_assert_int_eq(x.reason, y.reason);
+    ck_assert_uint_eq(x.generation, y.generation);
+    ck_assert_mem_eq(x.current, y.current, 32);
+    ck_assert_int_eq(x.current_issued, y.current_issued);
+    ck_assert_int_eq(x.current_expires, y.current_expires);
+    ck_assert(x.has_previous == y.has_previous);
+    ck_assert_mem_eq(x.previous, y.previous, 32);
+    ck_assert_uint_eq(x.replays, y.replays);
+}
+
+typedef struct evicted {
+    char sids[16][16];
+    size_t n;
+} evicted;
+
+static void on_evict(void *ctx, const char *sid, size_t len)
+{
+    evicted *e = ctx;
+    ck_assert_uint_lt(len, 16);
+    if (e->n < 16) {
+        memcpy(e->sids[e->n], sid, len);
+        e->sids[e->n++][len] = '\0';
+    }
+}
+
+static int cmp_sid(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Random operations on small pools of sids, subjects and hashes (so that
+ * replays, reuse, expiry, logout, eviction and purge all happen), applied
+ * to a memory store and to PostgreSQL: every answer and every row the same. */
+START_TEST(same_as_memory_store)
+{
+    char schema[64];
+    new_schema(schema, sizeof schema);
+    ag_store *pg = open_at(schema), *mem = NULL;
+    ck_assert_int_eq(ag_store_memory_new(NULL, &mem), AG_OK);
+    static const char *const sids[] = {"a", "b", "c", "d", "e", "f"};
+    static const char *const subs[] = {"alice", "bob"};
+    rng_state = 12345;
+    int64_t now = T0;
+    int fast = 0, counts[8] = {0};
+    for (int step = 0; step < 1500; step++) {
+        const char *sid = sids[rng(6)];
+        const char *sub = subs[rng(2)];
+        now += rng(40);
+        int op = (int)rng(10);
+        ag_err e1, e2;
+        if (op == 0) { /* create */
+            uint8_t h[32];
+            small_hash((int)rng(12), h);
+            ag_store_family f;
+            memset(&f, 0, sizeof f);
+            f.sid_len = strlen(sid);
+            memcpy(f.sid, sid, f.sid_len);
+            f.subject_len = strlen(sub);
+            memcpy(f.subject, sub, f.subject_len);
+            f.created = now;
+            f.expires = now + 400 + rng(400);
+            memcpy(f.current, h, 32);
+            f.current_issued = now;
+            f.current_expires = now + 100 + rng(400);
+            if (f.current_expires > f.expires)
+                f.current_expires = f.expires;
+            e1 = ag_store_create(mem, &f, now);
+            e2 = ag_store_create(pg, &f, now);
+        } else if (op <= 6) { /* refresh / logout / logout-all */
+            uint8_t o[32], n[32];
+            small_hash((int)rng(12), o);
+            small_hash((int)rng(12), n);
+            ag_store_family cur;
+            uint32_t pick = rng(4);
+            if (pick > 0 && ag_store_lookup_family(mem, sid, strlen(sid), &cur) == AG_OK) {
+                /* mostly the tokens a client holds: its current one, or
+                 * the previous one retried with the successor it got */
+                if (pick == 3 && cur.has_previous) {
+                    memcpy(o, cur.previous, 32);
+                    memcpy(n, cur.current, 32);
+                } else {
+                    memcpy(o, cur.current, 32);
+                }
+            }
+            if (memcmp(o, n, 32) == 0)
+                n[1] = 1;
+            ag_store_rotation r = request(sid, sub, o, n, rng(3) == 0 ? 0 : 30);
+            r.max_replays = rng(3);
+            r.now = now;
+            r.new_expires = now + 50 + rng(300);
+            r.action = op == 6 ? AG_STORE_LOGOUT_ALL : op == 5 ? AG_STORE_LOGOUT
+                                                              : AG_STORE_REFRESH;
+            ag_store_rotated x, y;
+            memset(&x, 0, sizeof x);
+            memset(&y, 0, sizeof y);
+            e1 = ag_store_rotate(mem, &r, &x);
+            e2 = ag_store_rotate(pg, &r, &y);
+            ck_assert_int_eq(x.outcome, y.outcome);
+            ck_assert_uint_eq(x.generation, y.generation);
+            ck_assert_int_eq(x.issued, y.issued);
+            ck_assert_int_eq(x.expires, y.expires);
+            ck_assert_int_eq(x.family_expires, y.family_expires);
+            fast += e1 == AG_OK && x.outcome == AG_STORE_ROTATED;
+        } else if (op == 7) { /* revoke one, or a subject */
+            size_t n1 = 0, n2 = 0;
+            if (rng(2) == 0) {
+                e1 = ag_store_revoke_family(mem, sid, strlen(sid), now, AG_REVOKE_ADMIN);
+                e2 = ag_store_revoke_family(pg, sid, strlen(sid), now, AG_REVOKE_ADMIN);
+            } else {
+                e1 = ag_store_revoke_subject(mem, sub, strlen(sub), now, AG_REVOKE_LOGOUT_ALL,
+                                             &n1);
+                e2 = ag_store_revoke_subject(pg, sub, strlen(sub), now, AG_REVOKE_LOGOUT_ALL,
+                                             &n2);
+            }
+            ck_assert_uint_eq(n1, n2);
+        } else if (op == 8) { /* the session cap */
+            size_t keep = 1 + rng(3), n1 = 0, n2 = 0;
+            evicted v1 = {0}, v2 = {0};
+            e1 = ag_store_evict(mem, sub, strlen(sub), keep, now, on_evict, &v1, &n1);
+            e2 = ag_store_evict(pg, sub, strlen(sub), keep, now, on_evict, &v2, &n2);
+            ck_assert_uint_eq(n1, n2);
+            ck_assert_uint_eq(v1.n, v2.n);
+            qsort(v1.sids, v1.n, sizeof v1.sids[0], cmp_sid);
+            qsort(v2.sids, v2.n, sizeof v2.sids[0], cmp_sid);
+            for (size_t i = 0; i < v1.n; i++)
+                ck_assert_str_eq(v1.sids[i], v2.sids[i]);
+        } else { /* purge */
+            size_t n1 = 0, n2 = 0;
+            e1 = ag_store_purge_expired(mem, now - 30, &n1);
+            e2 = ag_store_purge_expired(pg, now - 30, &n2);
+            ck_assert_uint_eq(n1, n2);
+        }
+        ck_assert_msg(e1 == e2, "step %d op %d: memory %s, postgres %s", step, op,
+                      ag_strerror(e1), ag_strerror(e2));
+        counts[e1 == AG_OK ? 0 : e1 == AG_ERR_REUSED ? 1 : e1 == AG_ERR_REVOKED ? 2
+                 : e1 == AG_ERR_EXPIRED ? 3 : e1 == AG_ERR_UNKNOWN ? 4 : 5]++;
+        for (size_t i = 0; i < 6; i++)
+            same_family(mem, pg, sids[i]);
+        ag_store_stats s1, s2;
+        ck_assert_int_eq(ag_store_stats_get(mem, &s1), AG_OK);
+        ck_assert_int_eq(ag_store_stats_get(pg, &s2), AG_OK);
+        ck_assert_uint_eq(s1.families, s2.families);
+    }
+    /* the walk did exercise every answer */
+    for (int i = 0; i < 6; i++)
+        ck_assert_msg(counts[i] > 0, "answer %d never seen", i);
+    ck_assert_int_gt(fast, 20);
+    ag_store_close(mem);
+    ag_store_close(pg);
+    drop_schema(schema);
 }
 END_TEST
 
@@ -847,7 +1255,7 @@ static void *bench_thread(void *arg)
     uint8_t cur[32], nx[32];
     snprintf(sid, sizeof sid, "bench-%d", b->k);
     rand_hash(cur);
-    b->e = put_one(b->st, sid, "alice", cur);
+    b->e = create_one(b->st, sid, "alice", cur);
     for (int i = 0; i < b->n && b->e == AG_OK; i++) {
         rand_hash(nx);
         b->e = rotate_one(b->st, sid, "alice", cur, nx, 0, NULL);
@@ -919,6 +1327,10 @@ int main(void)
     tcase_add_test(tc, hostile_strings_are_data);
     tcase_add_test(tc, statement_timeout_fails_closed);
     tcase_add_test(tc, killed_connections_reconnect);
+    tcase_add_test(tc, migration_from_0002_fixture);
+    tcase_add_test(tc, fixture_with_unknown_stamp_untouched);
+    tcase_add_test(tc, migration_precondition_refused_untouched);
+    tcase_add_test(tc, same_as_memory_store);
     tcase_add_test(tc, rotations_per_second);
     tcase_add_test(tc, server_restart_fails_closed_then_recovers);
     suite_add_tcase(s, tc);
