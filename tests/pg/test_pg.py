@@ -243,21 +243,25 @@ def group_concurrent(cluster):
                 t.join()
             codes = sorted(r[0] for r in results)
             wins = [r for r in results if r[0] == 200]
-            check(len(wins) == 1 and codes.count(401) == 15,
-                  "round %d: 16 concurrent refreshes over two instances → exactly one 200 and "
-                  "15 × 401 (R-05), got %s" % (round_, codes))
+            # One rotation; a demo with a reuse interval also serves its few
+            # replays — the same successor, never a second one.
+            succ = set(b["refresh_token"] for _, b in wins)
+            check(len(wins) >= 1 and len(succ) == 1 and codes.count(401) == 16 - len(wins)
+                  and codes.count(401) > 0,
+                  "round %d: 16 concurrent refreshes over two instances → one successor, the "
+                  "rest 401 (R-05), got %s with %d distinct successors"
+                  % (round_, codes, len(succ)))
             for st, b in results:
                 if st == 401:
                     check(b.get("error") == "invalid_grant", "losers get invalid_grant: %r" % b)
             # the losers were reuse: the family is revoked, the winner's token dies too
             expect(p.b.refresh(wins[0][1]["refresh_token"]), 401, "invalid_grant",
                    "round %d: the winner's new token after the concurrent reuse (R-02)" % round_)
-        live = cluster.sql("SELECT count(*) FROM ag_tokens WHERE used_at IS NULL AND sid IN"
-                           " (SELECT sid FROM ag_families WHERE revoked_at IS NULL)", "g_conc")
-        check(live == "0", "no live token left in any unrevoked family: %s" % live)
-        forks = cluster.sql("SELECT count(*) FROM (SELECT sid FROM ag_tokens WHERE used_at IS NULL"
-                            " GROUP BY sid HAVING count(*) > 1) x", "g_conc")
-        check(forks == "0", "never two live tokens in one family (R-05)")
+        rows = cluster.sql("SELECT count(*), count(*) FILTER (WHERE revoke_reason = 3"
+                           " AND cur_hash IS NULL AND prev_hash IS NULL), max(generation)"
+                           " FROM ag_families", "g_conc")
+        check(rows == "3|3|1", "one row per session, each revoked for reuse after exactly one"
+              " rotation (count|reuse tombstones|max generation = 3|3|1), got %s" % rows)
 
 
 def group_restart(cluster):
@@ -267,7 +271,7 @@ def group_restart(cluster):
         check(st == 200, "login on A → 200")
         at, rt = b["access_token"], b["refresh_token"]
         rt = ok_refresh(p.b, rt, "refresh on B before the outage")
-        chain = 2  # rows of this family so far
+        chain = 2  # tokens of this family so far
         cluster.ctl("stop")
         # Down: refresh, login and logout fail closed on both instances.
         expect_store_down(p.a.refresh(rt), "refresh on A")
@@ -328,15 +332,13 @@ def group_restart(cluster):
         chain += n
         rt = ok_refresh(p.a, rt, "refresh after the restart under load")
         chain += 1
-        # No lost or doubled rows: one family, `chain` rows, one live, unrevoked.
-        rows = cluster.sql("SELECT count(*), count(*) FILTER (WHERE used_at IS NULL),"
-                           " count(DISTINCT generation), max(generation) FROM ag_tokens t"
-                           " JOIN ag_families f USING (sid) WHERE f.revoked_at IS NULL"
-                           " AND f.sid = (SELECT sid FROM ag_tokens GROUP BY sid"
-                           " ORDER BY count(*) DESC LIMIT 1)", "g_restart")
-        check(rows == "%d|1|%d|%d" % (chain, chain, chain - 1),
-              "rows (count|live|distinct generations|max generation) = %d|1|%d|%d, got %s"
-              % (chain, chain, chain - 1, rows))
+        # No lost or doubled rotation: one session row, unrevoked, holding a
+        # current token, at exactly the generation of the chain's last token.
+        rows = cluster.sql("SELECT count(*), max(generation), bool_and(revoked_at IS NULL),"
+                           " bool_and(cur_hash IS NOT NULL) FROM ag_families", "g_restart")
+        check(rows == "1|%d|t|t" % (chain - 1),
+              "session rows (count|generation|live|has current) = 1|%d|t|t, got %s"
+              % (chain - 1, rows))
 
 
 GROUPS = {"reuse": group_reuse, "concurrent": group_concurrent, "restart": group_restart}
