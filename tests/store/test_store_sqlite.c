@@ -243,6 +243,66 @@ START_TEST(migrates_from_first_version)
 }
 END_TEST
 
+static void fixture_hash(uint8_t *o, int fam, int gen)
+{
+    memset(o, 0, 32);
+    o[0] = (uint8_t)fam;
+    o[1] = (uint8_t)gen;
+    o[31] = 0xa5;
+}
+
+static ag_err fixture_rotate(ag_store *st, const char *sid, int fam, int from, int to,
+                             int64_t now)
+{
+    uint8_t a[32], b[32];
+    fixture_hash(a, fam, from);
+    fixture_hash(b, fam, to);
+    return rotate_one(st, sid, a, b, now);
+}
+
+/* A database written by release 0.1 (tests/store/fixtures/README.md) opens,
+ * migrates in one step, and keeps every session: current tokens rotate,
+ * used ones are reuse, the revoked family stays revoked. */
+START_TEST(migrates_release_0_1_fixture)
+{
+    char path[128];
+    path_new(path, sizeof path);
+    size_t len = 0;
+    char *db = ag_test_read_file(AG_SOURCE_DIR "/tests/store/fixtures/sqlite_0002.db", &len);
+    ck_assert_ptr_nonnull(db);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(db, 1, len, f), len);
+    fclose(f);
+    free(db);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_tokens"), 9);
+    ag_store *st = open_at(path);
+    size_t n = 0;
+    ag__sqlite_migrations(&n);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_schema"), (int64_t)n);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_tokens'"), 0);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_families"), 4);
+    ag_store_family fam;
+    ck_assert_int_eq(ag_store_lookup_family(st, "live3", 5, &fam), AG_OK);
+    ck_assert_uint_eq(fam.generation, 3);
+    ck_assert_int_eq(fam.current_issued, T0 + 300);
+    ck_assert(fam.has_previous);
+    const int64_t t = T0 + 1000;
+    ck_assert_int_eq(fixture_rotate(st, "live0", 1, 0, 1, t), AG_OK);
+    ck_assert_int_eq(fixture_rotate(st, "live1", 2, 1, 2, t), AG_OK);
+    ck_assert_int_eq(fixture_rotate(st, "live3", 3, 3, 4, t), AG_OK);
+    /* a used token of 0.1 still counts as reuse after the migration */
+    ck_assert_int_eq(fixture_rotate(st, "live3", 3, 1, 9, t + 1), AG_ERR_REUSED);
+    ck_assert_int_eq(fixture_rotate(st, "revoked", 4, 1, 2, t), AG_ERR_REVOKED);
+    ck_assert_int_eq(fixture_rotate(st, "live1", 2, 0, 9, t + 1), AG_ERR_REUSED);
+    ck_assert_int_eq(ag_store_lookup_family(st, "live0", 5, &fam), AG_OK);
+    ck_assert_int_eq(fam.revoked_at, 0);
+    ck_assert_uint_eq(fam.generation, 1);
+    ag_store_close(st);
+    remove_db(path);
+}
+END_TEST
+
 /* Preconditions come from schema inspection: an index the next migration
  * would create already exists → refused before any DDL, stamp unchanged. */
 START_TEST(precondition_checked_by_inspection)
@@ -449,6 +509,7 @@ int main(void)
     tcase_add_test(tc, fresh_file_gets_schema_and_wal);
     tcase_add_test(tc, reopen_keeps_state);
     tcase_add_test(tc, migrates_from_first_version);
+    tcase_add_test(tc, migrates_release_0_1_fixture);
     tcase_add_test(tc, precondition_checked_by_inspection);
     tcase_add_test(tc, unknown_version_refused_untouched);
     tcase_add_test(tc, foreign_database_refused_untouched);
