@@ -52,6 +52,9 @@ typedef struct demo_options {
     int64_t leeway;          /* seconds */
     unsigned threads;
     size_t verify_cache;     /* verified-token cache entries for access tokens; 0: off */
+    int64_t reuse_interval;  /* seconds a lost refresh answer may be retried; 0: off */
+    uint32_t max_replays;    /* retries allowed per rotation inside it */
+    size_t max_sessions;     /* live sessions per user */
 } demo_options;
 
 /* Parses argv. Returns 0 to run, 1 after --help (exit 0), -1 on a usage
@@ -99,6 +102,9 @@ typedef struct demo_sessions_config {
     int64_t refresh_ttl;
     int64_t leeway;
     size_t verify_cache;      /* access verifier's cache_entries (0: none) */
+    int64_t reuse_interval;
+    uint32_t max_replays;
+    size_t max_sessions;
 } demo_sessions_config;
 
 bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out);

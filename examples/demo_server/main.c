@@ -66,6 +66,12 @@ static void print_banner(const demo_options *o)
     const char *store = strncmp(o->store, "postgres:", 9) == 0 ? "postgres:…" : o->store;
     printf("authgate-demo %s: %s keys in %s, store %s\n", AG_VERSION_STRING, ag_alg_name(o->alg),
            o->key_dir, store);
+    if (o->reuse_interval > 0)
+        printf("refresh: a token whose answer was lost may be retried within %lld s (%u time%s) "
+               "and gets the same successor; --reuse-interval 0 makes any replay reuse\n",
+               (long long)o->reuse_interval, o->max_replays, o->max_replays == 1 ? "" : "s");
+    else
+        printf("refresh: no retry window; any replay of a used token is reuse\n");
     if (o->nusers == 0) {
         printf("user: demo / demo (default; --user NAME:PASSWORD replaces it)\n");
     } else {
@@ -142,6 +148,9 @@ int main(int argc, char **argv)
     sc.refresh_ttl = opt.refresh_ttl;
     sc.leeway = opt.leeway;
     sc.verify_cache = opt.verify_cache;
+    sc.reuse_interval = opt.reuse_interval;
+    sc.max_replays = opt.max_replays;
+    sc.max_sessions = opt.max_sessions;
     if (!demo_sessions_new(&sc, &app.sessions))
         goto out;
     /* The default policy is the one the contract describes: access tokens

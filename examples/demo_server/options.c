@@ -6,6 +6,7 @@
  *                 [--key-dir DIR] [--user NAME:PASSWORD]... [--issuer URL]
  *                 [--audience AUD] [--access-ttl SECONDS] [--refresh-ttl SECONDS]
  *                 [--threads N] [--leeway SECONDS] [--verify-cache ENTRIES]
+ *                 [--reuse-interval SECONDS] [--max-replays N] [--max-sessions N]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,10 +21,12 @@ static const char usage[] =
     "                     [--user NAME:PASSWORD]... [--issuer ISS] [--audience AUD]\n"
     "                     [--access-ttl SECONDS] [--refresh-ttl SECONDS] [--threads N]\n"
     "                     [--leeway SECONDS] [--verify-cache ENTRIES]\n"
+    "                     [--reuse-interval SECONDS] [--max-replays N] [--max-sessions N]\n"
     "defaults: --listen 127.0.0.1:8080 --alg ES256 --store sqlite:./authgate-demo.db\n"
     "          (memory when built without SQLite) --key-dir ./authgate-demo-keys\n"
     "          --issuer authgate-demo --audience authgate-demo --access-ttl 900\n"
-    "          --refresh-ttl 1209600 --threads 4 --leeway 30 --verify-cache 0 (off);\n"
+    "          --refresh-ttl 1209600 --threads 4 --leeway 30 --verify-cache 0 (off)\n"
+    "          --reuse-interval 5 --max-replays 1 --max-sessions 32;\n"
     "          user demo/demo\n";
 
 /* Algorithms the demo offers (CONTRACTS.md). */
@@ -90,6 +93,9 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
     o->refresh_ttl = 14 * 24 * 3600;
     o->leeway = AG_LEEWAY_DEFAULT;
     o->threads = 4;
+    o->reuse_interval = 5; /* a lost answer is not an attack (docs/sessions.md) */
+    o->max_replays = 1;
+    o->max_sessions = AG_SESSION_MAX_SESSIONS_DEFAULT;
 
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -158,6 +164,18 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
             if (!parse_seconds(val, 0, 65536, &n)) /* about 2.1 KiB each */
                 return fail(flag, "entries, 0..65536 (0: off)");
             o->verify_cache = (size_t)n;
+        } else if (strcmp(flag, "--reuse-interval") == 0) {
+            if (!parse_seconds(val, 0, AG_SESSION_REUSE_INTERVAL_MAX, &n))
+                return fail(flag, "seconds, 0..300 (0: off)");
+            o->reuse_interval = n;
+        } else if (strcmp(flag, "--max-replays") == 0) {
+            if (!parse_seconds(val, 1, AG_SESSION_MAX_REPLAYS_MAX, &n))
+                return fail(flag, "1..16");
+            o->max_replays = (uint32_t)n;
+        } else if (strcmp(flag, "--max-sessions") == 0) {
+            if (!parse_seconds(val, 1, 100000, &n))
+                return fail(flag, "1..100000");
+            o->max_sessions = (size_t)n;
         } else if (strcmp(flag, "--threads") == 0) {
             if (!parse_seconds(val, 1, 256, &n))
                 return fail(flag, "1..256");

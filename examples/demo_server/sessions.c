@@ -2,15 +2,17 @@
  * authgate-demo — the token side: issuers, verifiers and the session
  * manager (lib/session) over the chosen store.
  *
- * The model (DESIGN.md "Refresh rotation", SECURITY.md R-01…R-07), all of
- * it done by ag_session_*:
- *  - a login starts a family (sid) and stores SHA-256(jti) of its first
- *    refresh token — never the token, never the jti (R-03);
+ * The model (docs/sessions.md, docs/security.md R-01…R-08), all of it done
+ * by ag_session_*:
+ *  - a login starts a family (sid), one store row holding SHA-256(jti) of
+ *    its current refresh token — never the token, never the jti (R-03);
  *  - a refresh verifies the token fully before the store is touched (R-04),
- *    then ONE atomic store step consumes the old row and inserts the
- *    successor (R-05); a token that was already used revokes its whole
- *    family, newest token included (R-02);
- *  - logout revokes the family; logout-all every family of the subject.
+ *    then ONE atomic store step exchanges the current hash for the
+ *    successor's (R-05); any older token of the family revokes it, newest
+ *    token included (R-02) — except the previous one retried within
+ *    --reuse-interval (a lost answer), which gets the same successor (R-08);
+ *  - logout revokes the family; logout-all every family of the subject;
+ *    both need the current token (an older one is reuse).
  *
  * Access tokens carry the sid as well; the demo does not look the family
  * up on every /api/me call, so an access token stays valid until its short
@@ -19,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "demo.h"
 
@@ -50,6 +54,14 @@ static void log_reuse(void *ctx, const ag_reuse_event *ev)
     /* A security event: somebody presented a rotated refresh token. Log
      * the family and subject, never a token or jti (R-11). */
     fprintf(stderr, "authgate-demo: refresh token reuse; session %.*s of %.*s revoked\n",
+            (int)ev->sid.len, (const char *)ev->sid.ptr, (int)ev->subject.len,
+            (const char *)ev->subject.ptr);
+}
+
+static void log_evict(void *ctx, const ag_evict_event *ev)
+{
+    (void)ctx;
+    fprintf(stderr, "authgate-demo: session %.*s of %.*s ended: over --max-sessions\n",
             (int)ev->sid.len, (const char *)ev->sid.ptr, (int)ev->subject.len,
             (const char *)ev->subject.ptr);
 }
@@ -128,9 +140,28 @@ bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out)
         sc.refresh_ttl = cfg->refresh_ttl;
         sc.family_lifetime =
             cfg->refresh_ttl > DEMO_FAMILY_LIFETIME ? cfg->refresh_ttl : DEMO_FAMILY_LIFETIME;
-        sc.reuse_interval = 0; /* no grace window: any replay is reuse (SECURITY.md §8.7) */
+        sc.reuse_interval = cfg->reuse_interval;
+        sc.reuse_max_replays = cfg->max_replays;
+        sc.max_sessions = cfg->max_sessions;
         sc.on_reuse = log_reuse;
-        e = ag_session_new(&sc, &s->session);
+        sc.on_evict = log_evict;
+        /* The successor secret is derived from the server secret, so the
+         * CSRF binding and the successor jtis never share a key. */
+        uint8_t succ[32];
+        unsigned int n = 0;
+        static const char label[] = "authgate-demo successor jti v1";
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
+            !EVP_DigestUpdate(md, label, sizeof label) ||
+            !EVP_DigestUpdate(md, cfg->keys->secret, DEMO_SECRET_LEN) ||
+            !EVP_DigestFinal_ex(md, succ, &n))
+            e = AG_ERR_CRYPTO;
+        EVP_MD_CTX_free(md);
+        sc.secret = succ;
+        sc.secret_len = sizeof succ;
+        if (e == AG_OK)
+            e = ag_session_new(&sc, &s->session);
+        OPENSSL_cleanse(succ, sizeof succ);
     }
     if (e != AG_OK) {
         fprintf(stderr, "authgate-demo: cannot set up tokens and sessions: %s\n",

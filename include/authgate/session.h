@@ -33,6 +33,12 @@ extern "C" {
 #define AG_SESSION_REUSE_INTERVAL_MAX 300
 /** Smallest server secret for derived jtis, in bytes. @since 0.1 */
 #define AG_SESSION_SECRET_MIN 32
+/** Default replays of the previous token inside the reuse interval. @since 0.2 */
+#define AG_SESSION_MAX_REPLAYS_DEFAULT 1
+/** Largest replay count accepted. @since 0.2 */
+#define AG_SESSION_MAX_REPLAYS_MAX 16
+/** Default cap on one subject's live sessions. @since 0.2 */
+#define AG_SESSION_MAX_SESSIONS_DEFAULT 32
 /** Length of the hash prefix handed to the reuse callback (hex chars). @since 0.1 */
 #define AG_SESSION_HASH_PREFIX_LEN 8
 
@@ -55,6 +61,21 @@ typedef struct ag_reuse_event {
  */
 typedef void (*ag_reuse_fn)(void *ctx, const ag_reuse_event *ev);
 
+/**
+ * What the eviction callback learns: a login went past the subject's
+ * session cap and ended this older session. Views are valid only during
+ * the callback.
+ * @since 0.2
+ */
+typedef struct ag_evict_event {
+    ag_span sid;     /**< the family that was ended */
+    ag_span subject; /**< its subject */
+    int64_t now;
+} ag_evict_event;
+
+/** Called after a login evicted an older session of the same subject. @since 0.2 */
+typedef void (*ag_evict_fn)(void *ctx, const ag_evict_event *ev);
+
 /** How to build a session manager. Zero-initialise, then set. @since 0.1 */
 typedef struct ag_session_config {
     const ag_issuer *access_issuer;      /**< required; kind AG_TOKEN_ACCESS */
@@ -67,16 +88,29 @@ typedef struct ag_session_config {
     int64_t family_lifetime;  /**< absolute lifetime of a login, seconds, never extended by
                                    rotation; 0 → AG_SESSION_FAMILY_LIFETIME_DEFAULT */
     int64_t reuse_interval;   /**< seconds, 0 (default) = off; at most
-                                   AG_SESSION_REUSE_INTERVAL_MAX. Needs `secret`. */
+                                   AG_SESSION_REUSE_INTERVAL_MAX. Needs `secret`. Inside
+                                   it the previous refresh token may be presented again
+                                   (a lost response retried) and gets the same successor;
+                                   see docs/sessions.md for the trade-off. */
+    uint32_t reuse_max_replays; /**< replays allowed per rotation inside the interval;
+                                   0 → AG_SESSION_MAX_REPLAYS_DEFAULT (1); at most
+                                   AG_SESSION_MAX_REPLAYS_MAX. Using the successor ends
+                                   the window at once. @since 0.2 */
     const uint8_t *secret;    /**< server secret for derived successor jtis; copied;
                                    ≥ AG_SESSION_SECRET_MIN CSPRNG bytes; required
                                    when reuse_interval > 0, else ignored */
     size_t secret_len;
     int64_t purge_margin;     /**< seconds rows are kept past their exp so a token
                                    inside the verifier's leeway is still recognised;
-                                   0 → AG_LEEWAY_MAX; negative → none */
+                                   0 → AG_LEEWAY_MAX; negative → the refresh verifier's
+                                   leeway. Never less than that leeway. */
+    size_t max_sessions;      /**< live sessions per subject; a login past it ends the
+                                   subject's oldest (on_evict). 0 →
+                                   AG_SESSION_MAX_SESSIONS_DEFAULT. @since 0.2 */
     ag_reuse_fn on_reuse;     /**< optional */
     void *on_reuse_ctx;
+    ag_evict_fn on_evict;     /**< optional @since 0.2 */
+    void *on_evict_ctx;
     ag_clock_fn clock;        /**< NULL → ag_clock_system */
     void *clock_ctx;
     const ag_allocator *alloc; /**< NULL → stdlib */
@@ -124,7 +158,9 @@ AG_API void ag_session_free(ag_session *s);
 /**
  * Starts a login: a new family (sid = 32 CSPRNG bytes, base64url), its
  * first refresh token stored as SHA-256(jti), and an access token carrying
- * the same sid.
+ * the same sid. If the subject then has more than max_sessions live
+ * sessions, its oldest ones are ended (AG_REVOKE_EVICTED) and reported
+ * through on_evict.
  *
  * @param[in]  subject  NUL-terminated, 1..AG_SUBJECT_MAX_LEN bytes
  * @param[out] out      the pair
@@ -147,32 +183,40 @@ AG_API AG_NODISCARD ag_err ag_session_issue(const ag_session *s, const char *sub
  *                         token (AG_ERR_INVALID_ARGUMENT)
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; any ag_verify() error (AG_ERR_SIGNATURE, AG_ERR_EXPIRED,
  * AG_ERR_WRONG_TYPE, AG_ERR_CLAIM for a missing sid, …); AG_ERR_UNKNOWN
- * (valid signature, jti not in the store: nothing revoked, decision 6);
- * AG_ERR_REUSED (an already used token: the family is now revoked, the
- * callback ran); AG_ERR_REVOKED; AG_ERR_EXPIRED (idle or absolute
- * lifetime over); AG_ERR_STORE_FULL; AG_ERR_STORE (fail closed, R-06);
- * AG_ERR_CRYPTO; AG_ERR_NOMEM. On failure *out holds no token.
+ * (valid signature, but its family is not in the store: purged or never
+ * stored; nothing revoked); AG_ERR_REUSED (a token of the family that is
+ * not its current one, nor an allowed replay: the family is now revoked,
+ * the callback ran); AG_ERR_REVOKED; AG_ERR_EXPIRED (idle or absolute
+ * lifetime over); AG_ERR_STORE (fail closed, R-06); AG_ERR_CRYPTO;
+ * AG_ERR_NOMEM. On failure *out holds no token.
  * Thread safety: safe; of concurrent refreshes of one token exactly one
- * succeeds (or, with a reuse interval, all get the same successor).
+ * rotates; with a reuse interval up to reuse_max_replays others get the
+ * same successor.
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t *token,
                                               size_t len, ag_session_tokens *out);
 
 /**
- * Logs out: verifies the refresh token like refresh does, then revokes its
- * family (every token of it, the newest included).
- * Returns: AG_OK (also when already revoked); verify errors; AG_ERR_UNKNOWN
- * (jti not in the store); AG_ERR_STORE.
+ * Logs out: verifies the refresh token like refresh does and, in one
+ * atomic store step, revokes its family — if the token is the family's
+ * current one (or a replay refresh would allow). A rotated token is
+ * reuse: the family is revoked for reuse, on_reuse runs, and the call
+ * answers AG_ERR_REUSED. A revoked or expired family fails as refresh
+ * would.
+ * Returns: AG_OK; verify errors; AG_ERR_UNKNOWN (family not in the
+ * store); AG_ERR_REUSED; AG_ERR_REVOKED; AG_ERR_EXPIRED; AG_ERR_STORE.
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_session_logout(const ag_session *s, const uint8_t *token,
                                              size_t len);
 
 /**
- * Logs out everywhere: verifies the refresh token, then revokes every
- * family of its subject.
- * @param[out] count  optional: families revoked by this call
+ * Logs out everywhere: verifies the refresh token, ends its family as
+ * ag_session_logout() does — but only for the family's current token (no
+ * replay is accepted: a stale token must never be a switch that ends
+ * every session) — then revokes every other family of its subject.
+ * @param[out] count  optional: families revoked by this call, its own included
  * Returns: as ag_session_logout(), plus AG_ERR_NOMEM.
  * @since 0.1
  */
@@ -207,9 +251,10 @@ AG_API AG_NODISCARD ag_err ag_session_check_sid(const ag_session *s, const char 
                                                 size_t sid_len);
 
 /**
- * The purge job: deletes rows expired more than purge_margin seconds ago
- * and families that are over. Run it periodically (e.g. hourly).
- * @param[out] removed  optional: token rows deleted
+ * The purge job: deletes families over more than purge_margin seconds
+ * ago (absolute or idle expiry; revoked tombstones included). Run it
+ * periodically (e.g. hourly).
+ * @param[out] removed  optional: families deleted
  * Returns: AG_OK; AG_ERR_STORE.
  * @since 0.1
  */

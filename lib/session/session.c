@@ -4,7 +4,7 @@
  *
  *   verify (signature first, then typ/iss/aud/exp, sid)   R-04, V-11
  *   → SHA-256(jti)                                          R-03
- *   → ONE ag_store_rotate (consume + insert, reuse revokes) R-02, R-05
+ *   → ONE ag_store_rotate (read-decide-write of the family) R-02, R-05
  *   → issue the pair                                        R-07
  *
  * and every store answer other than AG_OK is returned as an error (R-06).
@@ -30,9 +30,13 @@ struct ag_session {
     int64_t refresh_ttl;
     int64_t family_lifetime;
     int64_t reuse_interval;
+    uint32_t max_replays;
     int64_t purge_margin;
+    size_t max_sessions;
     ag_reuse_fn on_reuse;
     void *on_reuse_ctx;
+    ag_evict_fn on_evict;
+    void *on_evict_ctx;
     ag_clock_fn clock;
     void *clock_ctx;
     EVP_MD *sha256;      /* fetched once */
@@ -158,7 +162,8 @@ ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
         cfg->refresh_verifier == NULL || cfg->store == NULL ||
         cfg->store->version != AG_STORE_INTERFACE_VERSION || cfg->refresh_ttl < 0 ||
         cfg->family_lifetime < 0 || cfg->reuse_interval < 0 ||
-        cfg->reuse_interval > AG_SESSION_REUSE_INTERVAL_MAX)
+        cfg->reuse_interval > AG_SESSION_REUSE_INTERVAL_MAX ||
+        cfg->reuse_max_replays > AG_SESSION_MAX_REPLAYS_MAX)
         return AG_ERR_INVALID_ARGUMENT;
     if (cfg->reuse_interval > 0 &&
         (cfg->secret == NULL || cfg->secret_len < AG_SESSION_SECRET_MIN ||
@@ -180,11 +185,19 @@ ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
     s->refresh_ttl = ttl;
     s->family_lifetime = life;
     s->reuse_interval = cfg->reuse_interval;
-    s->purge_margin = cfg->purge_margin == 0  ? AG_LEEWAY_MAX
-                      : cfg->purge_margin < 0 ? 0
-                                              : cfg->purge_margin;
+    s->max_replays =
+        cfg->reuse_max_replays != 0 ? cfg->reuse_max_replays : AG_SESSION_MAX_REPLAYS_DEFAULT;
+    /* Never below the verifier's leeway: a token it still accepts must
+     * find its family (a purged one would answer "unknown", not "reuse"). */
+    int64_t leeway = ag__verifier_leeway(cfg->refresh_verifier);
+    s->purge_margin = cfg->purge_margin == 0 ? AG_LEEWAY_MAX : cfg->purge_margin;
+    if (s->purge_margin < leeway)
+        s->purge_margin = leeway;
+    s->max_sessions = cfg->max_sessions != 0 ? cfg->max_sessions : AG_SESSION_MAX_SESSIONS_DEFAULT;
     s->on_reuse = cfg->on_reuse;
     s->on_reuse_ctx = cfg->on_reuse_ctx;
+    s->on_evict = cfg->on_evict;
+    s->on_evict_ctx = cfg->on_evict_ctx;
     s->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
     s->clock_ctx = cfg->clock_ctx;
     s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -216,6 +229,33 @@ void ag_session_free(ag_session *s)
 
 /* ---- issue -------------------------------------------------------------- */
 
+typedef struct evict_ctx {
+    const ag_session *s;
+    const char *subject;
+    size_t subject_len;
+    int64_t now;
+} evict_ctx;
+
+static void on_evicted(void *ctx, const char *sid, size_t sid_len)
+{
+    const evict_ctx *x = ctx;
+    if (x->s->on_evict == NULL)
+        return;
+    ag_evict_event ev;
+    ev.sid = (ag_span){(const uint8_t *)sid, sid_len};
+    ev.subject = (ag_span){(const uint8_t *)x->subject, x->subject_len};
+    ev.now = x->now;
+    x->s->on_evict(x->s->on_evict_ctx, &ev);
+}
+
+/* The per-subject cap: one client cannot fill a store for everyone else
+ * by logging in again and again. The new login is kept; the oldest go. */
+static ag_err enforce_cap(const ag_session *s, const char *subject, size_t len, int64_t now)
+{
+    evict_ctx x = {s, subject, len, now};
+    return ag_store_evict(s->store, subject, len, s->max_sessions, now, on_evicted, &x, NULL);
+}
+
 ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tokens *out)
 {
     if (out != NULL)
@@ -230,35 +270,35 @@ ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tok
         return AG_ERR_INVALID_ARGUMENT;
 
     ag_store_family fam;
-    ag_store_token tok;
     char jti[AG_JTI_LEN + 1];
     memset(&fam, 0, sizeof fam);
-    memset(&tok, 0, sizeof tok);
     ag_err e = random_id(out->sid);
     if (e == AG_OK)
         e = random_id(jti);
     if (e == AG_OK)
-        e = ag__session_hash(s, (const uint8_t *)jti, AG_JTI_LEN, tok.hash);
+        e = ag__session_hash(s, (const uint8_t *)jti, AG_JTI_LEN, fam.current);
     if (e != AG_OK)
         goto done;
     ag__store_str_set(fam.sid, &fam.sid_len, out->sid, AG_JTI_LEN);
     ag__store_str_set(fam.subject, &fam.subject_len, subject, sub_len);
     fam.created = now;
     fam.expires = now + s->family_lifetime;
-    ag__store_str_set(tok.sid, &tok.sid_len, out->sid, AG_JTI_LEN);
-    tok.issued = now;
-    tok.expires = now + s->refresh_ttl < fam.expires ? now + s->refresh_ttl : fam.expires;
+    fam.current_issued = now;
+    fam.current_expires =
+        now + s->refresh_ttl < fam.expires ? now + s->refresh_ttl : fam.expires;
     /* Issue first: if the store refuses, the tokens are simply dropped. */
-    e = issue_pair(s, subject, out->sid, jti, now, now, tok.expires, out);
+    e = issue_pair(s, subject, out->sid, jti, now, now, fam.current_expires, out);
     if (e == AG_OK)
-        e = ag_store_put(s->store, &fam, &tok);
+        e = ag_store_create(s->store, &fam, now);
     if (e == AG_ERR_EXISTS) /* a 2^-256 collision, or a broken RNG: fail closed */
         e = AG_ERR_STORE;
+    if (e == AG_OK)
+        e = enforce_cap(s, subject, sub_len, now);
     out->family_exp = fam.expires;
     out->generation = 0;
 done:
     ag_cleanse(jti, sizeof jti);
-    ag_cleanse(&tok, sizeof tok);
+    ag_cleanse(&fam, sizeof fam);
     if (e != AG_OK)
         wipe(out);
     return e;
@@ -365,8 +405,10 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     rot.subject = (const char *)c->sub.ptr;
     rot.subject_len = c->sub.len;
     rot.now = now;
+    rot.action = AG_STORE_REFRESH;
     rot.new_expires = now + s->refresh_ttl;
     rot.reuse_interval = s->reuse_interval;
+    rot.max_replays = s->max_replays;
     e = ag_store_rotate(s->store, &rot, &res);
     if (e == AG_ERR_REUSED)
         report_reuse(s, c, rot.old_hash, now);
@@ -396,24 +438,32 @@ done:
 
 /* ---- logout -------------------------------------------------------------- */
 
-/* Verifies, then confirms the jti belongs to the token's family and
- * subject. Fills *c. */
-static ag_err known_token(const ag_session *s, const uint8_t *token, size_t len, ag_claims *c)
+/* Verifies, then presents the token to the store for `action` in one
+ * atomic step: only the family's current token (or, for a single logout,
+ * a replay refresh would allow) ends it; anything older is reuse. */
+static ag_err end_family(const ag_session *s, const uint8_t *token, size_t len,
+                         ag_store_action action, ag_claims *c)
 {
     ag_err e = verify_refresh(s, token, len, c);
     if (e != AG_OK)
         return e;
-    uint8_t h[AG_STORE_HASH_LEN];
-    ag_store_token t;
-    ag_store_family f;
-    e = ag__session_hash(s, c->jti.ptr, c->jti.len, h);
+    ag_store_rotation rot;
+    ag_store_rotated res;
+    memset(&rot, 0, sizeof rot);
+    rot.action = action;
+    rot.sid = (const char *)c->sid.ptr;
+    rot.sid_len = c->sid.len;
+    rot.subject = (const char *)c->sub.ptr;
+    rot.subject_len = c->sub.len;
+    rot.now = now_of(s);
+    rot.reuse_interval = s->reuse_interval;
+    rot.max_replays = s->max_replays;
+    e = ag__session_hash(s, c->jti.ptr, c->jti.len, rot.old_hash);
     if (e == AG_OK)
-        e = ag_store_lookup(s->store, h, &t, &f);
-    if (e == AG_ERR_NOT_FOUND ||
-        (e == AG_OK && (t.sid_len != c->sid.len || memcmp(t.sid, c->sid.ptr, c->sid.len) != 0 ||
-                        f.subject_len != c->sub.len ||
-                        memcmp(f.subject, c->sub.ptr, c->sub.len) != 0)))
-        e = AG_ERR_UNKNOWN;
+        e = ag_store_rotate(s->store, &rot, &res);
+    if (e == AG_ERR_REUSED)
+        report_reuse(s, c, rot.old_hash, rot.now);
+    ag_cleanse(&rot, sizeof rot);
     return e;
 }
 
@@ -424,13 +474,7 @@ ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len)
     ag_claims *c = claims_new(s);
     if (c == NULL)
         return AG_ERR_NOMEM;
-    ag_err e = known_token(s, token, len, c);
-    if (e == AG_OK) {
-        e = ag_store_revoke_family(s->store, (const char *)c->sid.ptr, c->sid.len, now_of(s),
-                                   AG_REVOKE_LOGOUT);
-        if (e == AG_ERR_NOT_FOUND) /* purged between the two calls */
-            e = AG_ERR_UNKNOWN;
-    }
+    ag_err e = end_family(s, token, len, AG_STORE_LOGOUT, c);
     claims_free(s, c, len);
     return e;
 }
@@ -445,10 +489,14 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
     ag_claims *c = claims_new(s);
     if (c == NULL)
         return AG_ERR_NOMEM;
-    ag_err e = known_token(s, token, len, c);
-    if (e == AG_OK)
+    size_t others = 0;
+    ag_err e = end_family(s, token, len, AG_STORE_LOGOUT_ALL, c);
+    if (e == AG_OK) {
         e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now_of(s),
-                                    AG_REVOKE_LOGOUT_ALL, count);
+                                    AG_REVOKE_LOGOUT_ALL, &others);
+        if (count != NULL)
+            *count = others + 1;
+    }
     claims_free(s, c, len);
     return e;
 }
@@ -483,7 +531,7 @@ ag_err ag_session_check_sid(const ag_session *s, const char *sid, size_t sid_len
         return e;
     if (f.revoked_at != 0)
         return AG_ERR_REVOKED;
-    if (f.expires <= now_of(s))
+    if (ag_store_family_dead(&f, now_of(s)))
         return AG_ERR_EXPIRED;
     return AG_OK;
 }

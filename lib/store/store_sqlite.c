@@ -4,10 +4,11 @@
  * One database file in WAL mode, one connection per store object
  * serialised by a mutex, prepared statements with bound parameters only
  * (the only SQL text not prepared once at open is the static migration
- * DDL). Every write is one BEGIN IMMEDIATE transaction, so the writer lock
- * is taken before the first read and a rotate's check-consume-insert is one
- * atomic step across threads and processes; busy_timeout makes a second
- * writer wait instead of failing.
+ * DDL). One row per session. A rotation is one short BEGIN IMMEDIATE
+ * transaction — read the row, ag_store_decide(), write the row — so the
+ * writer lock is taken before the read and the step is atomic across
+ * threads and processes; busy_timeout makes a second writer wait instead
+ * of failing.
  *
  * Opening never writes before it has inspected the file: a file that is
  * not a database, a database with foreign tables, or one stamped with a
@@ -53,6 +54,11 @@ static const char *const m2_absent[] = {"ag_tokens_live", "ag_families_subject",
 static const char *const m2_columns[] = {"ag_tokens.sid",     "ag_tokens.used_at",
                                          "ag_tokens.expires", "ag_families.subject", NULL};
 
+static const char *const m3_absent[] = {"ag_families_subject_created", NULL};
+static const char *const m3_columns[] = {"ag_tokens.jti_hash", "ag_tokens.successor",
+                                         "ag_tokens.generation", "ag_families.revoke_reason",
+                                         NULL};
+
 static const ag__migration migrations[] = {
     {"0001_initial", NULL,
      "CREATE TABLE ag_schema ("
@@ -83,6 +89,39 @@ static const ag__migration migrations[] = {
      "CREATE INDEX ag_tokens_expires ON ag_tokens(expires);"
      "CREATE INDEX ag_families_subject ON ag_families(subject);",
      m2_absent, m2_columns},
+    {"0003_sessions", "0002_indexes",
+     /* One row per session (interface version 2): the family row takes
+      * its current token and the one before it from the token rows, which
+      * go. Every live session survives: its unused row becomes current,
+      * the row that names it as successor becomes previous (so a used
+      * token still counts as reuse, and the previous one as a replay). */
+     "ALTER TABLE ag_families ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE ag_families ADD COLUMN cur_hash BLOB"
+     " CHECK (cur_hash IS NULL OR length(cur_hash) = 32);"
+     "ALTER TABLE ag_families ADD COLUMN cur_issued INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE ag_families ADD COLUMN cur_expires INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE ag_families ADD COLUMN prev_hash BLOB"
+     " CHECK (prev_hash IS NULL OR length(prev_hash) = 32);"
+     "ALTER TABLE ag_families ADD COLUMN replays INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE ag_families SET (generation, cur_hash, cur_issued, cur_expires) ="
+     " (SELECT t.generation, t.jti_hash, t.issued, t.expires FROM ag_tokens t"
+     "  WHERE t.sid = ag_families.sid AND t.used_at IS NULL)"
+     " WHERE EXISTS (SELECT 1 FROM ag_tokens t"
+     "  WHERE t.sid = ag_families.sid AND t.used_at IS NULL);"
+     "UPDATE ag_families SET (generation, cur_expires) ="
+     " (SELECT max(t.generation), max(t.expires) FROM ag_tokens t"
+     "  WHERE t.sid = ag_families.sid)"
+     " WHERE cur_hash IS NULL AND EXISTS (SELECT 1 FROM ag_tokens t"
+     "  WHERE t.sid = ag_families.sid);"
+     "UPDATE ag_families SET prev_hash ="
+     " (SELECT t.jti_hash FROM ag_tokens t WHERE t.sid = ag_families.sid"
+     "  AND t.successor = ag_families.cur_hash)"
+     " WHERE cur_hash IS NOT NULL;"
+     "UPDATE ag_families SET cur_hash = NULL, prev_hash = NULL"
+     " WHERE revoked_at IS NOT NULL;"
+     "DROP TABLE ag_tokens;"
+     "CREATE INDEX ag_families_subject_created ON ag_families(subject, created);",
+     m3_absent, m3_columns},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -104,45 +143,41 @@ enum {
     Q_BEGIN,
     Q_COMMIT,
     Q_ROLLBACK,
-    Q_ROW,        /* token row + its family, by hash */
-    Q_TOK_EXISTS,
-    Q_FAM,        /* family by sid */
-    Q_INS_FAM,
-    Q_INS_TOK,
-    Q_CONSUME,
+    Q_FAM,   /* the row, by sid */
+    Q_INS,   /* a new family */
+    Q_WRITE, /* the row ag_store_decide asked for */
     Q_REVOKE_FAM,
     Q_REVOKE_SUBJ,
-    Q_PURGE_TOK,
-    Q_PURGE_FAM,
-    Q_COUNT_TOK,
+    Q_EVICT_SEL,
+    Q_PURGE,
     Q_COUNT_FAM,
     Q_N
 };
+
+#define ROW_COLS                                                                           \
+    "sid, subject, created, expires, revoked_at, revoke_reason, generation, cur_hash,"    \
+    " cur_issued, cur_expires, prev_hash, replays"
+/* What a revocation leaves: a tombstone without hashes (ag__store_revoke_row). */
+#define TOMBSTONE "revoked_at = ?2, revoke_reason = ?3, cur_hash = NULL, prev_hash = NULL, replays = 0"
 
 static const char *const sql_text[Q_N] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
-    [Q_ROW] = "SELECT t.generation, t.issued, t.expires, t.used_at, t.successor,"
-              " f.sid, f.subject, f.created, f.expires, f.revoked_at, f.revoke_reason"
-              " FROM ag_tokens t JOIN ag_families f ON f.sid = t.sid WHERE t.jti_hash = ?1",
-    [Q_TOK_EXISTS] = "SELECT 1 FROM ag_tokens WHERE jti_hash = ?1",
-    [Q_FAM] = "SELECT sid, subject, created, expires, revoked_at, revoke_reason"
-              " FROM ag_families WHERE sid = ?1",
-    [Q_INS_FAM] = "INSERT INTO ag_families (sid, subject, created, expires) VALUES (?1, ?2, ?3, ?4)",
-    [Q_INS_TOK] = "INSERT INTO ag_tokens (jti_hash, sid, generation, issued, expires)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5)",
-    [Q_CONSUME] = "UPDATE ag_tokens SET used_at = ?2, successor = ?3"
-                  " WHERE jti_hash = ?1 AND used_at IS NULL",
-    [Q_REVOKE_FAM] = "UPDATE ag_families SET revoked_at = ?2, revoke_reason = ?3"
-                     " WHERE sid = ?1 AND revoked_at IS NULL",
-    [Q_REVOKE_SUBJ] = "UPDATE ag_families SET revoked_at = ?2, revoke_reason = ?3"
+    [Q_FAM] = "SELECT " ROW_COLS " FROM ag_families WHERE sid = ?1",
+    [Q_INS] = "INSERT OR IGNORE INTO ag_families (sid, subject, created, expires, generation,"
+              " cur_hash, cur_issued, cur_expires, replays)"
+              " VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, 0)",
+    [Q_WRITE] = "UPDATE ag_families SET revoked_at = ?2, revoke_reason = ?3, generation = ?4,"
+                " cur_hash = ?5, cur_issued = ?6, cur_expires = ?7, prev_hash = ?8,"
+                " replays = ?9 WHERE sid = ?1",
+    [Q_REVOKE_FAM] = "UPDATE ag_families SET " TOMBSTONE " WHERE sid = ?1 AND revoked_at IS NULL",
+    [Q_REVOKE_SUBJ] = "UPDATE ag_families SET " TOMBSTONE
                       " WHERE subject = ?1 AND revoked_at IS NULL",
-    [Q_PURGE_TOK] = "DELETE FROM ag_tokens WHERE expires <= ?1"
-                    " OR sid IN (SELECT sid FROM ag_families WHERE expires <= ?1)",
-    [Q_PURGE_FAM] = "DELETE FROM ag_families WHERE expires <= ?1"
-                    " OR NOT EXISTS (SELECT 1 FROM ag_tokens t WHERE t.sid = ag_families.sid)",
-    [Q_COUNT_TOK] = "SELECT count(*) FROM ag_tokens",
+    [Q_EVICT_SEL] = "SELECT sid FROM ag_families WHERE subject = ?1 AND revoked_at IS NULL"
+                    " AND expires > ?2 AND cur_expires > ?2"
+                    " ORDER BY created DESC, sid DESC LIMIT -1 OFFSET ?3",
+    [Q_PURGE] = "DELETE FROM ag_families WHERE min(expires, cur_expires) <= ?1",
     [Q_COUNT_FAM] = "SELECT count(*) FROM ag_families",
 };
 
@@ -169,9 +204,12 @@ static bool bind_text(sqlite3_stmt *s, int i, const char *p, size_t n)
     return sqlite3_bind_text(s, i, p, (int)n, SQLITE_TRANSIENT) == SQLITE_OK;
 }
 
-static bool bind_blob(sqlite3_stmt *s, int i, const uint8_t *p, size_t n)
+/* A hash, or NULL when absent. */
+static bool bind_hash(sqlite3_stmt *s, int i, const uint8_t *p, bool present)
 {
-    return sqlite3_bind_blob(s, i, p, (int)n, SQLITE_TRANSIENT) == SQLITE_OK;
+    if (!present)
+        return sqlite3_bind_null(s, i) == SQLITE_OK;
+    return sqlite3_bind_blob(s, i, p, AG_STORE_HASH_LEN, SQLITE_TRANSIENT) == SQLITE_OK;
 }
 
 static bool bind_i64(sqlite3_stmt *s, int i, int64_t v)
@@ -223,60 +261,39 @@ static int64_t col_i64(sqlite3_stmt *s, int i)
     return (int64_t)sqlite3_column_int64(s, i);
 }
 
-/* Reads the family columns starting at column c0 (sid, subject, created,
- * expires, revoked_at, revoke_reason). */
-static bool read_family(sqlite3_stmt *s, int c0, ag_store_family *f)
+/* A hash column: NULL → *present false; any other length is corruption. */
+static bool col_hash(sqlite3_stmt *s, int i, uint8_t *dst, bool *present)
 {
-    memset(f, 0, sizeof *f);
-    if (!col_text(s, c0, f->sid, &f->sid_len, AG_SID_MAX_LEN) ||
-        !col_text(s, c0 + 1, f->subject, &f->subject_len, AG_SUBJECT_MAX_LEN))
+    *present = sqlite3_column_type(s, i) != SQLITE_NULL;
+    if (!*present)
+        return true;
+    if (sqlite3_column_bytes(s, i) != AG_STORE_HASH_LEN)
         return false;
-    f->created = col_i64(s, c0 + 2);
-    f->expires = col_i64(s, c0 + 3);
-    f->revoked_at = col_i64(s, c0 + 4); /* NULL reads as 0 */
-    int64_t r = col_i64(s, c0 + 5);
-    if (r < AG_REVOKE_NONE || r > AG_REVOKE_ADMIN)
+    memcpy(dst, sqlite3_column_blob(s, i), AG_STORE_HASH_LEN);
+    return true;
+}
+
+/* Reads ROW_COLS. Anything out of range is corruption: AG_ERR_STORE. */
+static bool read_family(sqlite3_stmt *s, ag_store_family *f)
+{
+    bool cur = false;
+    memset(f, 0, sizeof *f);
+    if (!col_text(s, 0, f->sid, &f->sid_len, AG_SID_MAX_LEN) ||
+        !col_text(s, 1, f->subject, &f->subject_len, AG_SUBJECT_MAX_LEN))
+        return false;
+    f->created = col_i64(s, 2);
+    f->expires = col_i64(s, 3);
+    f->revoked_at = col_i64(s, 4); /* NULL reads as 0 */
+    int64_t r = col_i64(s, 5), gen = col_i64(s, 6), replays = col_i64(s, 11);
+    if (r < AG_REVOKE_NONE || r > AG_REVOKE_EVICTED || gen < 0 || replays < 0 ||
+        replays > UINT32_MAX)
         return false;
     f->reason = (ag_revoke_reason)r;
-    return true;
-}
-
-/* One row of Q_ROW into tok/fam. */
-static bool read_row(sqlite3_stmt *s, const uint8_t *hash, ag_store_token *t,
-                     ag_store_family *f)
-{
-    memset(t, 0, sizeof *t);
-    if (!read_family(s, 5, f))
-        return false;
-    memcpy(t->hash, hash, AG_STORE_HASH_LEN);
-    ag__store_str_set(t->sid, &t->sid_len, f->sid, f->sid_len);
-    t->generation = (uint64_t)col_i64(s, 0);
-    t->issued = col_i64(s, 1);
-    t->expires = col_i64(s, 2);
-    t->used_at = col_i64(s, 3);
-    if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
-        if (sqlite3_column_bytes(s, 4) != AG_STORE_HASH_LEN)
-            return false;
-        memcpy(t->successor, sqlite3_column_blob(s, 4), AG_STORE_HASH_LEN);
-        t->has_successor = true;
-    }
-    t->revoked_at = f->revoked_at;
-    t->reason = f->reason;
-    return true;
-}
-
-/* Looks a row up. Returns AG_OK, AG_ERR_NOT_FOUND or AG_ERR_STORE. */
-static ag_err find_row(lite *l, const uint8_t *hash, ag_store_token *t, ag_store_family *f)
-{
-    sqlite3_stmt *s = prep(l, Q_ROW);
-    if (!bind_blob(s, 1, hash, AG_STORE_HASH_LEN))
-        return AG_ERR_STORE;
-    int rc = sqlite3_step(s);
-    ag_err e = rc == SQLITE_DONE ? AG_ERR_NOT_FOUND
-               : rc == SQLITE_ROW && read_row(s, hash, t, f) ? AG_OK
-                                                              : AG_ERR_STORE;
-    sqlite3_reset(s);
-    return e;
+    f->generation = (uint64_t)gen;
+    f->current_issued = col_i64(s, 8);
+    f->current_expires = col_i64(s, 9);
+    f->replays = (uint32_t)replays;
+    return col_hash(s, 7, f->current, &cur) && col_hash(s, 10, f->previous, &f->has_previous);
 }
 
 static ag_err find_family(lite *l, const char *sid, size_t n, ag_store_family *f)
@@ -285,169 +302,64 @@ static ag_err find_family(lite *l, const char *sid, size_t n, ag_store_family *f
     if (!bind_text(s, 1, sid, n))
         return AG_ERR_STORE;
     int rc = sqlite3_step(s);
-    ag_err e = rc == SQLITE_DONE                              ? AG_ERR_NOT_FOUND
-               : rc == SQLITE_ROW && read_family(s, 0, f) ? AG_OK
-                                                              : AG_ERR_STORE;
+    ag_err e = rc == SQLITE_DONE                       ? AG_ERR_NOT_FOUND
+               : rc == SQLITE_ROW && read_family(s, f) ? AG_OK
+                                                       : AG_ERR_STORE;
     sqlite3_reset(s);
     return e;
 }
 
-static ag_err tok_exists(lite *l, const uint8_t *hash, bool *yes)
+static bool write_family(lite *l, const ag_store_family *f)
 {
-    sqlite3_stmt *s = prep(l, Q_TOK_EXISTS);
-    if (!bind_blob(s, 1, hash, AG_STORE_HASH_LEN))
-        return AG_ERR_STORE;
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return AG_ERR_STORE;
-    *yes = rc == SQLITE_ROW;
-    return AG_OK;
-}
-
-static bool insert_token(lite *l, const uint8_t *hash, const char *sid, size_t sid_len,
-                         uint64_t gen, int64_t issued, int64_t expires)
-{
-    sqlite3_stmt *s = prep(l, Q_INS_TOK);
-    return gen <= INT64_MAX && bind_blob(s, 1, hash, AG_STORE_HASH_LEN) &&
-           bind_text(s, 2, sid, sid_len) && bind_i64(s, 3, (int64_t)gen) &&
-           bind_i64(s, 4, issued) && bind_i64(s, 5, expires) && run(s);
+    sqlite3_stmt *s = prep(l, Q_WRITE);
+    bool live = f->revoked_at == 0;
+    return f->generation <= INT64_MAX && bind_text(s, 1, f->sid, f->sid_len) &&
+           (live ? sqlite3_bind_null(s, 2) == SQLITE_OK : bind_i64(s, 2, f->revoked_at)) &&
+           bind_i64(s, 3, f->reason) && bind_i64(s, 4, (int64_t)f->generation) &&
+           bind_hash(s, 5, f->current, live) && bind_i64(s, 6, f->current_issued) &&
+           bind_i64(s, 7, f->current_expires) && bind_hash(s, 8, f->previous, f->has_previous) &&
+           bind_i64(s, 9, f->replays) && run(s) && sqlite3_changes(l->db) == 1;
 }
 
 /* ---- operations ---------------------------------------------------------- */
 
-static ag_err lite_put(ag_store *st, const ag_store_family *fam, const ag_store_token *tok)
+static ag_err lite_create(ag_store *st, const ag_store_family *fam, int64_t now)
 {
     lite *l = (lite *)st;
-    ag_err e = AG_ERR_STORE;
-    ag_store_family f;
-    bool exists = false;
+    (void)now; /* unbounded: nothing to reclaim first */
     pthread_mutex_lock(&l->mu);
-    if (!begin(l))
-        goto out;
-    ag_err fe = find_family(l, fam->sid, fam->sid_len, &f);
-    if (fe == AG_ERR_STORE || tok_exists(l, tok->hash, &exists) != AG_OK)
-        goto out;
-    if (fe == AG_OK || exists) {
-        e = AG_ERR_EXISTS;
-        goto out;
-    }
-    sqlite3_stmt *s = prep(l, Q_INS_FAM);
-    if (!bind_text(s, 1, fam->sid, fam->sid_len) ||
-        !bind_text(s, 2, fam->subject, fam->subject_len) || !bind_i64(s, 3, fam->created) ||
-        !bind_i64(s, 4, fam->expires) || !run(s))
-        goto out;
-    if (!insert_token(l, tok->hash, fam->sid, fam->sid_len, tok->generation, tok->issued,
-                      tok->expires))
-        goto out;
-    e = commit(l) ? AG_OK : AG_ERR_STORE;
-out:
-    rollback(l);
+    sqlite3_stmt *s = prep(l, Q_INS);
+    ag_err e = AG_ERR_STORE;
+    if (bind_text(s, 1, fam->sid, fam->sid_len) &&
+        bind_text(s, 2, fam->subject, fam->subject_len) && bind_i64(s, 3, fam->created) &&
+        bind_i64(s, 4, fam->expires) && bind_hash(s, 5, fam->current, true) &&
+        bind_i64(s, 6, fam->current_issued) && bind_i64(s, 7, fam->current_expires) && run(s))
+        e = sqlite3_changes(l->db) == 1 ? AG_OK : AG_ERR_EXISTS;
     pthread_mutex_unlock(&l->mu);
     return e;
 }
 
-static bool span_eq(const char *a, size_t an, const char *b, size_t bn)
-{
-    return an == bn && memcmp(a, b, an) == 0;
-}
-
+/* One short write transaction: read, decide, write. */
 static ag_err lite_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_rotated *out)
 {
     lite *l = (lite *)st;
-    ag_store_token t, succ;
-    ag_store_family f, sf;
+    ag_store_family f, next;
+    bool write = false;
     ag_err e = AG_ERR_STORE;
     pthread_mutex_lock(&l->mu);
     if (!begin(l))
         goto out;
-    e = find_row(l, rot->old_hash, &t, &f);
-    if (e == AG_ERR_NOT_FOUND || (e == AG_OK && (!span_eq(f.sid, f.sid_len, rot->sid, rot->sid_len) ||
-                                                 !span_eq(f.subject, f.subject_len, rot->subject,
-                                                          rot->subject_len)))) {
-        e = AG_ERR_UNKNOWN;
+    ag_err fe = find_family(l, rot->sid, rot->sid_len, &f);
+    if (fe == AG_ERR_STORE)
         goto out;
-    }
-    if (e != AG_OK)
-        goto out;
-    if (f.revoked_at != 0) {
-        e = AG_ERR_REVOKED;
-        goto out;
-    }
-    if (t.used_at != 0) {
-        if (rot->reuse_interval > 0 && t.used_at >= rot->now - rot->reuse_interval &&
-            t.has_successor && ag__ct_eq(t.successor, rot->new_hash, AG_STORE_HASH_LEN)) {
-            e = find_row(l, rot->new_hash, &succ, &sf);
-            if (e == AG_ERR_STORE)
-                goto out;
-            if (e == AG_OK && succ.used_at == 0 && span_eq(sf.sid, sf.sid_len, f.sid, f.sid_len)) {
-                out->outcome = AG_STORE_REPLAYED;
-                out->generation = succ.generation;
-                out->issued = succ.issued;
-                out->expires = succ.expires;
-                out->family_expires = f.expires;
-                e = commit(l) ? AG_OK : AG_ERR_STORE;
-                goto out;
-            }
-        }
-        /* Reuse: revoke the family in this same transaction. */
-        sqlite3_stmt *s = prep(l, Q_REVOKE_FAM);
+    e = ag_store_decide(fe == AG_OK ? &f : NULL, rot, &next, &write, out);
+    if (write && (!write_family(l, &next) || !commit(l)))
         e = AG_ERR_STORE;
-        if (!bind_text(s, 1, f.sid, f.sid_len) || !bind_i64(s, 2, rot->now) ||
-            !bind_i64(s, 3, AG_REVOKE_REUSE) || !run(s))
-            goto out;
-        e = commit(l) ? AG_ERR_REUSED : AG_ERR_STORE;
-        goto out;
-    }
-    if (t.expires <= rot->now || f.expires <= rot->now) {
-        e = AG_ERR_EXPIRED;
-        goto out;
-    }
-    bool exists = false;
-    e = AG_ERR_STORE;
-    if (tok_exists(l, rot->new_hash, &exists) != AG_OK)
-        goto out;
-    if (exists) {
-        e = AG_ERR_EXISTS;
-        goto out;
-    }
-    sqlite3_stmt *s = prep(l, Q_CONSUME);
-    if (!bind_blob(s, 1, rot->old_hash, AG_STORE_HASH_LEN) || !bind_i64(s, 2, rot->now) ||
-        !bind_blob(s, 3, rot->new_hash, AG_STORE_HASH_LEN) || !run(s) ||
-        sqlite3_changes(l->db) != 1)
-        goto out;
-    int64_t exp = rot->new_expires < f.expires ? rot->new_expires : f.expires;
-    if (!insert_token(l, rot->new_hash, f.sid, f.sid_len, t.generation + 1, rot->now, exp))
-        goto out;
-    if (!commit(l))
-        goto out;
-    out->outcome = AG_STORE_ROTATED;
-    out->generation = t.generation + 1;
-    out->issued = rot->now;
-    out->expires = exp;
-    out->family_expires = f.expires;
-    e = AG_OK;
 out:
     rollback(l);
     pthread_mutex_unlock(&l->mu);
-    return e;
-}
-
-static ag_err lite_lookup(ag_store *st, const uint8_t hash[AG_STORE_HASH_LEN],
-                          ag_store_token *tok, ag_store_family *fam)
-{
-    lite *l = (lite *)st;
-    ag_store_token t;
-    ag_store_family f;
-    pthread_mutex_lock(&l->mu);
-    ag_err e = find_row(l, hash, &t, &f); /* one statement: one snapshot */
-    pthread_mutex_unlock(&l->mu);
-    if (e == AG_OK) {
-        if (tok != NULL)
-            *tok = t;
-        if (fam != NULL)
-            *fam = f;
-    }
+    ag_cleanse(&f, sizeof f);
+    ag_cleanse(&next, sizeof next);
     return e;
 }
 
@@ -490,20 +402,85 @@ static ag_err lite_revoke_subject(ag_store *st, const char *subject, size_t subj
     lite *l = (lite *)st;
     ag_err e = AG_ERR_STORE;
     pthread_mutex_lock(&l->mu);
-    if (!begin(l))
-        goto out;
     sqlite3_stmt *s = prep(l, Q_REVOKE_SUBJ);
-    if (!bind_text(s, 1, subject, subject_len) || !bind_i64(s, 2, now) ||
-        !bind_i64(s, 3, reason) || !run(s))
-        goto out;
-    int n = sqlite3_changes(l->db);
-    if (commit(l)) {
-        *count = (size_t)n;
+    if (bind_text(s, 1, subject, subject_len) && bind_i64(s, 2, now) &&
+        bind_i64(s, 3, reason) && run(s)) {
+        *count = (size_t)sqlite3_changes(l->db);
         e = AG_OK;
     }
+    pthread_mutex_unlock(&l->mu);
+    return e;
+}
+
+typedef struct sid_buf {
+    size_t len;
+    char sid[AG_SID_MAX_LEN + 1];
+} sid_buf;
+
+/* Reads the sids past `keep` into a heap array (*n of them). */
+static ag_err evict_select(lite *l, const char *subject, size_t subject_len, size_t keep,
+                           int64_t now, sid_buf **out, size_t *n)
+{
+    sqlite3_stmt *s = prep(l, Q_EVICT_SEL);
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    if (keep > INT64_MAX || !bind_text(s, 1, subject, subject_len) || !bind_i64(s, 2, now) ||
+        !bind_i64(s, 3, (int64_t)keep))
+        return AG_ERR_STORE;
+    int rc;
+    ag_err e = AG_OK;
+    while (e == AG_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? 2 * cap : 4;
+            sid_buf *v = ag__realloc(l->alloc, *out, ncap * sizeof *v);
+            if (v == NULL) {
+                e = AG_ERR_NOMEM;
+                break;
+            }
+            *out = v;
+            cap = ncap;
+        }
+        sid_buf *b = &(*out)[*n];
+        if (!col_text(s, 0, b->sid, &b->len, AG_SID_MAX_LEN))
+            e = AG_ERR_STORE;
+        else
+            (*n)++;
+    }
+    if (e == AG_OK && rc != SQLITE_DONE)
+        e = AG_ERR_STORE;
+    sqlite3_reset(s);
+    return e;
+}
+
+static ag_err lite_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
+                         int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count)
+{
+    lite *l = (lite *)st;
+    sid_buf *sids = NULL;
+    size_t n = 0;
+    ag_err e = AG_ERR_STORE;
+    pthread_mutex_lock(&l->mu);
+    if (!begin(l))
+        goto out;
+    e = evict_select(l, subject, subject_len, keep, now, &sids, &n);
+    for (size_t i = 0; e == AG_OK && i < n; i++) {
+        sqlite3_stmt *s = prep(l, Q_REVOKE_FAM);
+        if (!bind_text(s, 1, sids[i].sid, sids[i].len) || !bind_i64(s, 2, now) ||
+            !bind_i64(s, 3, AG_REVOKE_EVICTED) || !run(s))
+            e = AG_ERR_STORE;
+    }
+    if (e == AG_OK && n > 0 && !commit(l))
+        e = AG_ERR_STORE;
 out:
     rollback(l);
     pthread_mutex_unlock(&l->mu);
+    if (e == AG_OK) {
+        for (size_t i = 0; fn != NULL && i < n; i++)
+            fn(ctx, sids[i].sid, sids[i].len);
+        *count = n;
+    }
+    ag__free(l->alloc, sids);
     return e;
 }
 
@@ -512,40 +489,24 @@ static ag_err lite_purge(ag_store *st, int64_t now, size_t *removed)
     lite *l = (lite *)st;
     ag_err e = AG_ERR_STORE;
     pthread_mutex_lock(&l->mu);
-    if (!begin(l))
-        goto out;
-    sqlite3_stmt *s = prep(l, Q_PURGE_TOK);
-    if (!bind_i64(s, 1, now) || !run(s))
-        goto out;
-    int n = sqlite3_changes(l->db);
-    s = prep(l, Q_PURGE_FAM);
-    if (!bind_i64(s, 1, now) || !run(s))
-        goto out;
-    if (commit(l)) {
-        *removed = (size_t)n;
+    sqlite3_stmt *s = prep(l, Q_PURGE);
+    if (bind_i64(s, 1, now) && run(s)) {
+        *removed = (size_t)sqlite3_changes(l->db);
         e = AG_OK;
     }
-out:
-    rollback(l);
     pthread_mutex_unlock(&l->mu);
     return e;
-}
-
-static bool count_of(lite *l, int which, size_t *n)
-{
-    sqlite3_stmt *s = prep(l, which);
-    bool ok = sqlite3_step(s) == SQLITE_ROW;
-    if (ok)
-        *n = (size_t)sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return ok;
 }
 
 static ag_err lite_stats(ag_store *st, ag_store_stats *out)
 {
     lite *l = (lite *)st;
     pthread_mutex_lock(&l->mu);
-    bool ok = count_of(l, Q_COUNT_TOK, &out->tokens) && count_of(l, Q_COUNT_FAM, &out->families);
+    sqlite3_stmt *s = prep(l, Q_COUNT_FAM);
+    bool ok = sqlite3_step(s) == SQLITE_ROW;
+    if (ok)
+        out->families = (size_t)sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
     pthread_mutex_unlock(&l->mu);
     return ok ? AG_OK : AG_ERR_STORE;
 }
@@ -768,12 +729,12 @@ ag_err ag_store_sqlite_open(const ag_store_sqlite_config *cfg, ag_store **out)
     l->base.version = AG_STORE_INTERFACE_VERSION;
     l->base.name = "sqlite";
     l->base.ctx = l;
-    l->base.put = lite_put;
+    l->base.create = lite_create;
     l->base.rotate = lite_rotate;
-    l->base.lookup = lite_lookup;
     l->base.lookup_family = lite_lookup_family;
     l->base.revoke_family = lite_revoke_family;
     l->base.revoke_subject = lite_revoke_subject;
+    l->base.evict = lite_evict;
     l->base.purge_expired = lite_purge;
     l->base.stats = lite_stats;
     l->base.close = lite_close;

@@ -900,3 +900,8 @@ ag_err ag_issue(const ag_issuer *is, const ag_issue_params *p, char *buf, size_t
     }
     return AG_OK;
 }
+
+int64_t ag__verifier_leeway(const ag_verifier *v)
+{
+    return v->leeway;
+}

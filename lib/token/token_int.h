@@ -326,4 +326,8 @@ void ag__vcache_put(ag__vcache *c, const uint8_t hash[32], const ag__jws *j);
  * after the signature. @test tests/token/test_jws.c */
 ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *out, const char *want_aud);
 
+/* The verifier's clock leeway in seconds (after defaults). The session
+ * layer never purges state a token inside it may still need. */
+int64_t ag__verifier_leeway(const ag_verifier *v);
+
 #endif

@@ -35,13 +35,15 @@ typedef struct ag_conformance_backend {
     bool supports_capacity;
 } ag_conformance_backend;
 
-/* Every operation, single-threaded: put, lookup, rotate and each of its
- * outcomes in order, reuse interval, revoke, purge, capacity. */
+/* Every operation, single-threaded: create, lookup, rotate and each of
+ * ag_store_decide's outcomes, bounded replays, logout, revoke, evict,
+ * purge, constant size per session, capacity. */
 TCase *ag_conformance_tcase(const ag_conformance_backend *be);
 
-/* The races: 8 threads rotating one token (exactly one wins), 8 threads
- * rotating different tokens of one family while another thread revokes it,
- * and independent families rotated concurrently with lookups and purges.
+/* The races: 8 threads rotating one token (exactly one wins), the same
+ * with a reuse interval (one rotation, the rest replays), rotations racing
+ * a revocation, and independent families rotated concurrently with
+ * lookups and purges.
  * Register it in a test with the ctest label `threads` (run under TSan). */
 TCase *ag_conformance_tcase_races(const ag_conformance_backend *be);
 

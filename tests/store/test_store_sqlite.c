@@ -114,19 +114,16 @@ static void assert_same_file(const char *path, const char *before, size_t before
 static int put_one(ag_store *st, const char *sid, const uint8_t *h)
 {
     ag_store_family f = {0};
-    ag_store_token t = {0};
     f.sid_len = strlen(sid);
     memcpy(f.sid, sid, f.sid_len);
     memcpy(f.subject, "alice", 5);
     f.subject_len = 5;
     f.created = T0;
     f.expires = T0 + 1000000;
-    memcpy(t.hash, h, 32);
-    memcpy(t.sid, sid, f.sid_len);
-    t.sid_len = f.sid_len;
-    t.issued = T0;
-    t.expires = T0 + 1000000;
-    return ag_store_put(st, &f, &t);
+    memcpy(f.current, h, 32);
+    f.current_issued = T0;
+    f.current_expires = T0 + 1000000;
+    return ag_store_create(st, &f, T0);
 }
 
 static ag_err rotate_one(ag_store *st, const char *sid, const uint8_t *old, const uint8_t *nw,
@@ -185,7 +182,8 @@ START_TEST(fresh_file_gets_schema_and_wal)
     size_t n = 0;
     ag__sqlite_migrations(&n);
     ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_schema"), (int64_t)n);
-    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_tokens_live'"), 1);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_families_subject_created'"), 1);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_tokens'"), 0);
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
@@ -215,9 +213,10 @@ START_TEST(reopen_keeps_state)
     ck_assert_int_eq(rotate_one(st, "p", a, b, T0 + 1), AG_OK);
     ag_store_close(st);
     st = open_at(path);
-    ag_store_token t;
-    ck_assert_int_eq(ag_store_lookup(st, b, &t, NULL), AG_OK);
-    ck_assert_uint_eq(t.generation, 1);
+    ag_store_family f;
+    ck_assert_int_eq(ag_store_lookup_family(st, "p", 1, &f), AG_OK);
+    ck_assert_uint_eq(f.generation, 1);
+    ck_assert_mem_eq(f.current, b, 32);
     ck_assert_int_eq(rotate_one(st, "p", a, c, T0 + 2), AG_ERR_REUSED); /* still known as used */
     ag_store_close(st);
     remove_db(path);
@@ -240,6 +239,66 @@ START_TEST(migrates_from_first_version)
     ag_store_close(st);
     ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_schema"), (int64_t)n);
     ck_assert_int_eq(raw_int(path, "SELECT max(seq) FROM ag_schema"), (int64_t)n);
+    remove_db(path);
+}
+END_TEST
+
+static void fixture_hash(uint8_t *o, int fam, int gen)
+{
+    memset(o, 0, 32);
+    o[0] = (uint8_t)fam;
+    o[1] = (uint8_t)gen;
+    o[31] = 0xa5;
+}
+
+static ag_err fixture_rotate(ag_store *st, const char *sid, int fam, int from, int to,
+                             int64_t now)
+{
+    uint8_t a[32], b[32];
+    fixture_hash(a, fam, from);
+    fixture_hash(b, fam, to);
+    return rotate_one(st, sid, a, b, now);
+}
+
+/* A database written by release 0.1 (tests/store/fixtures/README.md) opens,
+ * migrates in one step, and keeps every session: current tokens rotate,
+ * used ones are reuse, the revoked family stays revoked. */
+START_TEST(migrates_release_0_1_fixture)
+{
+    char path[128];
+    path_new(path, sizeof path);
+    size_t len = 0;
+    char *db = ag_test_read_file(AG_SOURCE_DIR "/tests/store/fixtures/sqlite_0002.db", &len);
+    ck_assert_ptr_nonnull(db);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(db, 1, len, f), len);
+    fclose(f);
+    free(db);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_tokens"), 9);
+    ag_store *st = open_at(path);
+    size_t n = 0;
+    ag__sqlite_migrations(&n);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_schema"), (int64_t)n);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_tokens'"), 0);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_families"), 4);
+    ag_store_family fam;
+    ck_assert_int_eq(ag_store_lookup_family(st, "live3", 5, &fam), AG_OK);
+    ck_assert_uint_eq(fam.generation, 3);
+    ck_assert_int_eq(fam.current_issued, T0 + 300);
+    ck_assert(fam.has_previous);
+    const int64_t t = T0 + 1000;
+    ck_assert_int_eq(fixture_rotate(st, "live0", 1, 0, 1, t), AG_OK);
+    ck_assert_int_eq(fixture_rotate(st, "live1", 2, 1, 2, t), AG_OK);
+    ck_assert_int_eq(fixture_rotate(st, "live3", 3, 3, 4, t), AG_OK);
+    /* a used token of 0.1 still counts as reuse after the migration */
+    ck_assert_int_eq(fixture_rotate(st, "live3", 3, 1, 9, t + 1), AG_ERR_REUSED);
+    ck_assert_int_eq(fixture_rotate(st, "revoked", 4, 1, 2, t), AG_ERR_REVOKED);
+    ck_assert_int_eq(fixture_rotate(st, "live1", 2, 0, 9, t + 1), AG_ERR_REUSED);
+    ck_assert_int_eq(ag_store_lookup_family(st, "live0", 5, &fam), AG_OK);
+    ck_assert_int_eq(fam.revoked_at, 0);
+    ck_assert_uint_eq(fam.generation, 1);
+    ag_store_close(st);
     remove_db(path);
 }
 END_TEST
@@ -360,8 +419,8 @@ static void crash_child(const char *path)
     sqlite3_stmt *s = NULL;
     uint8_t cur[32], nx[32];
     if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT jti_hash FROM ag_tokens WHERE sid='crash' AND used_at IS NULL",
-                           -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT cur_hash FROM ag_families WHERE sid='crash'", -1, &s,
+                           NULL) != SQLITE_OK ||
         sqlite3_step(s) != SQLITE_ROW || sqlite3_column_bytes(s, 0) != 32)
         _exit(4);
     memcpy(cur, sqlite3_column_blob(s, 0), 32);
@@ -406,19 +465,14 @@ START_TEST(crash_safety_sigkill)
         ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "ok");
         sqlite3_finalize(s);
         sqlite3_close(db);
-        ck_assert_int_eq(
-            raw_int(path, "SELECT count(*) FROM ag_tokens WHERE sid='crash' AND used_at IS NULL"), 1);
-        /* no half rows: every used row points at an existing successor,
-         * generations are contiguous, every hash is 32 bytes */
-        ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_tokens t WHERE used_at IS NOT NULL"
-                                       " AND NOT EXISTS (SELECT 1 FROM ag_tokens u"
-                                       " WHERE u.jti_hash = t.successor)"),
-                         0);
-        int64_t rows = raw_int(path, "SELECT count(*) FROM ag_tokens");
-        ck_assert_int_eq(raw_int(path, "SELECT max(generation) + 1 FROM ag_tokens"), rows);
-        ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_tokens WHERE length(jti_hash) != 32"
-                                       " OR (successor IS NOT NULL AND length(successor) != 32)"),
-                         0);
+        /* one row, whole: a 32-byte current and previous hash, and a
+         * generation that only moves forward */
+        ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_families"), 1);
+        ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_families WHERE sid='crash'"
+                                       " AND length(cur_hash) = 32 AND revoked_at IS NULL"
+                                       " AND (generation = 0 OR length(prev_hash) = 32)"),
+                         1);
+        int64_t rows = raw_int(path, "SELECT generation + 1 FROM ag_families");
         ck_assert_int_ge(rows, last_rows);
         last_rows = rows;
     }
@@ -429,8 +483,7 @@ START_TEST(crash_safety_sigkill)
     uint8_t cur[32], nx[32];
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     ck_assert_int_eq(sqlite3_prepare_v2(db,
-                                        "SELECT jti_hash FROM ag_tokens WHERE used_at IS NULL", -1,
-                                        &s, NULL),
+                                        "SELECT cur_hash FROM ag_families", -1, &s, NULL),
                      SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
     memcpy(cur, sqlite3_column_blob(s, 0), 32);
@@ -456,6 +509,7 @@ int main(void)
     tcase_add_test(tc, fresh_file_gets_schema_and_wal);
     tcase_add_test(tc, reopen_keeps_state);
     tcase_add_test(tc, migrates_from_first_version);
+    tcase_add_test(tc, migrates_release_0_1_fixture);
     tcase_add_test(tc, precondition_checked_by_inspection);
     tcase_add_test(tc, unknown_version_refused_untouched);
     tcase_add_test(tc, foreign_database_refused_untouched);
