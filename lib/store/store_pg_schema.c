@@ -74,9 +74,10 @@ static const ag__migration migrations[] = {
       * becomes the current token, the row whose successor that is becomes
       * the previous one (so a replay inside the interval still works). A
       * family whose every row was used keeps no current token (any of its
-      * tokens is reuse); a revoked one is a tombstone. cur_expires is then
-      * the latest expiry of its rows, so it stays until its last token
-      * could verify. The reason CHECK is recreated for AG_REVOKE_EVICTED. */
+      * tokens is reuse), its cur_expires the latest expiry of its rows so
+      * it stays until its last token could verify; a revoked one is a
+      * tombstone (no hash). The same steps as the SQLite chain's 0003;
+      * the reason CHECK is recreated to take AG_REVOKE_EVICTED. */
      "ALTER TABLE ag_families"
      " ADD COLUMN generation bigint NOT NULL DEFAULT 0 CHECK (generation >= 0),"
      " ADD COLUMN cur_hash bytea CHECK (cur_hash IS NULL OR octet_length(cur_hash) = 32),"
@@ -91,9 +92,10 @@ static const ag__migration migrations[] = {
      " WHERE m.sid = f.sid;"
      "UPDATE ag_families f SET generation = t.generation, cur_hash = t.jti_hash,"
      " cur_issued = t.issued, cur_expires = t.expires"
-     " FROM ag_tokens t WHERE t.sid = f.sid AND t.used_at IS NULL AND f.revoked_at IS NULL;"
+     " FROM ag_tokens t WHERE t.sid = f.sid AND t.used_at IS NULL;"
      "UPDATE ag_families f SET prev_hash = p.jti_hash FROM ag_tokens p"
      " WHERE p.sid = f.sid AND p.successor = f.cur_hash;"
+     "UPDATE ag_families SET cur_hash = NULL, prev_hash = NULL WHERE revoked_at IS NOT NULL;"
      "DROP TABLE ag_tokens;"
      "DROP INDEX ag_families_subject;"
      /* serves revoke-subject and the session cap's newest-first walk */
