@@ -136,6 +136,10 @@ void bench_authgate_http_rows(bench_rows *r, bench_fx *fx);
 void bench_session_rows(bench_rows *r, bench_fx *fx); /* rotate_memory, rotate_sqlite */
 void bench_session_free(void);
 #endif
+#ifdef AG_BENCH_HAVE_PG
+void bench_pg_rows(bench_rows *r, bench_fx *fx); /* rotate_postgres (AG_PG_CONNINFO) */
+void bench_pg_free(void);
+#endif
 #ifdef AG_BENCH_HAVE_LIBJWT
 void bench_libjwt_rows(bench_rows *r, bench_fx *fx);
 #endif

@@ -426,6 +426,8 @@ static const result *find_floor(const result *v, size_t n, const char *case_name
 {
     static const char cached[] = "verify_cached_";
     const result *fl = find(v, n, case_name, "openssl-floor", threads);
+    if (fl == NULL) /* a store's floor: its raw operation alone */
+        fl = find(v, n, case_name, "store-floor", threads);
     if (fl == NULL && strncmp(case_name, cached, sizeof(cached) - 1) == 0) {
         char plain[64];
         snprintf(plain, sizeof(plain), "verify_%s", case_name + sizeof(cached) - 1);
@@ -588,6 +590,9 @@ int main(int argc, char **argv)
 #ifdef AG_BENCH_HAVE_SESSION
         bench_session_rows(&rows, &fx[i]);
 #endif
+#ifdef AG_BENCH_HAVE_PG
+        bench_pg_rows(&rows, &fx[i]);
+#endif
         bench_floor_rows(&rows, &fx[i]);
 #ifdef AG_BENCH_HAVE_LIBJWT
         bench_libjwt_rows(&rows, &fx[i]);
@@ -698,6 +703,9 @@ int main(int argc, char **argv)
     free(rows.v);
 #ifdef AG_BENCH_HAVE_SESSION
     bench_session_free();
+#endif
+#ifdef AG_BENCH_HAVE_PG
+    bench_pg_free();
 #endif
     for (int i = 0; i < NALG; i++)
         if (have_fx[i])
