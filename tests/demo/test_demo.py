@@ -391,11 +391,40 @@ def group_refresh():
         st, _, me = s.request("GET", "/api/me", headers=bearer(b2["access_token"]))
         check(st == 200 and me["sub"] == "alice", "new access token works")
 
-        # reuse of the rotated token → 401 and the newest token dies too
+        # a lost answer: the retry of r1 right away gets the same successor
+        st, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        same = lambda a, b: (json.loads(b64d(a.split(".")[1]))["jti"] ==
+                             json.loads(b64d(b.split(".")[1]))["jti"])
+        check(st == 200 and same(b3.get("refresh_token", "x.e30.x"), r2),
+              "retry of a rotated token inside --reuse-interval → the same successor (jti)")
+        # one replay only: the next one is reuse → 401, and the newest dies too
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
-                     "invalid_grant", "reuse of a rotated refresh token")
+                     "invalid_grant", "second replay of a rotated refresh token is reuse")
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(r2)), 401,
                      "invalid_grant", "newest token of a reused family (R-02)")
+
+        # once the successor is used, the old token is reuse at once
+        b, _ = s.login("token", "alice", "wonder")
+        r1 = b["refresh_token"]
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        st2, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"]))
+        check(st == 200 and st2 == 200, "two rotations")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
+                     "invalid_grant", "reuse of a token two rotations old")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(b3["refresh_token"])), 401,
+                     "invalid_grant", "newest token of a reused family (R-02)")
+
+        # logout-all with a rotated token is reuse of that family, not a switch
+        # that ends every session of the account
+        b, _ = s.login("token", "bob", "builder")
+        r1 = b["refresh_token"]
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        st3, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"]))
+        other, _ = s.login("token", "bob", "builder")
+        res = s.request("POST", "/auth/logout-all", headers=bearer(r1))
+        check(res[0] == 401, "logout-all with a rotated token → 401 (got %s)" % res[0])
+        st, _, _ = s.request("POST", "/auth/refresh", headers=bearer(other["refresh_token"]))
+        check(st == 200, "the account's other session survives a stale logout-all")
 
         # failure codes
         b, _ = s.login("token", "alice", "wonder")
@@ -444,7 +473,8 @@ def group_refresh():
         st, _, _ = s.request("POST", "/auth/refresh", headers=cookie_headers(ck3, b3["csrf_token"]))
         check(st == 200, "cookie refresh still works after the refused attempts")
 
-        # 16 concurrent refreshes of one token → exactly one 200
+        # 16 concurrent refreshes of one token → one rotation and the one replay
+        # --max-replays allows (the same successor), the rest reuse
         b, _ = s.login("token", "bob", "builder")
         tok = b["refresh_token"]
         results = []
@@ -461,8 +491,8 @@ def group_refresh():
             t.start()
         for t in ts:
             t.join()
-        check(results.count(200) == 1 and results.count(401) == 15,
-              "16 concurrent refreshes: exactly one 200, fifteen 401 (got %r)" % results)
+        check(results.count(200) == 2 and results.count(401) == 14,
+              "16 concurrent refreshes: exactly two 200, fourteen 401 (got %r)" % results)
 
         # logout (header channel): 204, family revoked
         b, _ = s.login("token", "alice", "wonder")
@@ -613,7 +643,8 @@ def group_restart():
         check(rc == 0, "SIGINT → exit 0 (got %s)" % rc)
 
         # nothing lost: the rotation of the previous run is still known
-        s = Server(workdir=work).start()
+        # (no retry window here: the replay must be reuse however fast the restart was)
+        s = Server("--reuse-interval", "0", workdir=work).start()
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(b["refresh_token"])), 401,
                      "invalid_grant", "reuse across a restart is still detected (R-01)")
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"])), 401,
