@@ -391,15 +391,9 @@ def group_refresh():
         st, _, me = s.request("GET", "/api/me", headers=bearer(b2["access_token"]))
         check(st == 200 and me["sub"] == "alice", "new access token works")
 
-        # a lost answer: the retry of r1 right away gets the same successor (R-08)
-        st, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(r1))
-        same = lambda a, b: (json.loads(b64d(a.split(".")[1]))["jti"] ==
-                             json.loads(b64d(b.split(".")[1]))["jti"])
-        check(st == 200 and same(b3.get("refresh_token", "x.e30.x"), r2),
-              "retry of a rotated token inside --reuse-interval → the same successor (jti)")
-        # one replay only: the next one is reuse → 401, and the newest dies too (R-02)
+        # reuse of the rotated token → 401 and the newest token dies too (R-02)
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
-                     "invalid_grant", "second replay of a rotated refresh token is reuse")
+                     "invalid_grant", "reuse of a rotated refresh token")
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(r2)), 401,
                      "invalid_grant", "newest token of a reused family (R-02)")
 
@@ -473,8 +467,7 @@ def group_refresh():
         st, _, _ = s.request("POST", "/auth/refresh", headers=cookie_headers(ck3, b3["csrf_token"]))
         check(st == 200, "cookie refresh still works after the refused attempts")
 
-        # 16 concurrent refreshes of one token → one rotation and the one replay
-        # --max-replays allows (the same successor), the rest reuse (R-05, R-08)
+        # 16 concurrent refreshes of one token → exactly one 200 (R-05)
         b, _ = s.login("token", "bob", "builder")
         tok = b["refresh_token"]
         results = []
@@ -491,8 +484,8 @@ def group_refresh():
             t.start()
         for t in ts:
             t.join()
-        check(results.count(200) == 2 and results.count(401) == 14,
-              "16 concurrent refreshes: exactly two 200, fourteen 401 (got %r)" % results)
+        check(results.count(200) == 1 and results.count(401) == 15,
+              "16 concurrent refreshes: exactly one 200, fifteen 401 (got %r)" % results)
 
         # logout (header channel): 204, family revoked
         b, _ = s.login("token", "alice", "wonder")
@@ -543,6 +536,34 @@ def group_refresh():
               "expired access token → 401 invalid_token (V-15)")
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(b["refresh_token"])), 401,
                      "invalid_grant", "expired refresh token")
+
+
+def group_retry():
+    """--reuse-interval: a lost answer retried gets the same successor (R-08)."""
+    with Server("--user", "alice:wonder", "--reuse-interval", "5") as s:
+        b, _ = s.login("token", "alice", "wonder")
+        r1 = b["refresh_token"]
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        check(st == 200, "refresh → 200")
+        r2 = b2["refresh_token"]
+        st, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        same = lambda a, b: (json.loads(b64d(a.split(".")[1]))["jti"] ==
+                             json.loads(b64d(b.split(".")[1]))["jti"])
+        check(st == 200 and same(b3.get("refresh_token", "x.e30.x"), r2),
+              "retry of a rotated token inside --reuse-interval → the same successor (jti)")
+        # one replay only (--max-replays 1): the next one is reuse
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
+                     "invalid_grant", "second replay of a rotated refresh token is reuse")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r2)), 401,
+                     "invalid_grant", "newest token of a reused family (R-02)")
+        # once the successor is used, the old token is reuse at once
+        b, _ = s.login("token", "alice", "wonder")
+        r1 = b["refresh_token"]
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        st2, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"]))
+        check(st == 200 and st2 == 200, "two rotations")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
+                     "invalid_grant", "previous token after its successor was used is reuse")
 
 
 def group_raw():
@@ -837,7 +858,8 @@ def main():
     if a.node_dir:
         a.node_dir = os.path.abspath(a.node_dir)
     groups = {"algs": group_algs, "cache": group_cache, "contract": group_contract,
-              "refresh": group_refresh, "raw": group_raw, "restart": group_restart,
+              "refresh": group_refresh, "retry": group_retry, "raw": group_raw,
+              "restart": group_restart,
               "keys": group_keys}
     try:
         if a.group in groups:
