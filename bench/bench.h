@@ -134,6 +134,9 @@ void bench_authgate_http_rows(bench_rows *r, bench_fx *fx);
 #endif
 #ifdef AG_BENCH_HAVE_SESSION
 void bench_session_rows(bench_rows *r, bench_fx *fx); /* rotate_memory, rotate_sqlite */
+/* The store alone beside each backend's bare compare-and-set (impl_store_floor.c). */
+void bench_store_rows(bench_rows *r, bench_fx *fx);
+void bench_store_free(void);
 void bench_session_free(void);
 #endif
 #ifdef AG_BENCH_HAVE_PG

@@ -8,7 +8,7 @@
  *                   → the store's rotation → a new token pair.
  *   authgate-store  ag_store_rotate alone (hashes ready-made): the store's
  *                   one compare-and-set UPDATE … RETURNING round trip.
- *   store-floor     the floor: one prepared UPDATE … RETURNING of one row
+ *   postgres-floor    the floor: one prepared UPDATE … RETURNING of one row
  *                   of the same table over one connection with raw libpq,
  *                   binary parameters, nothing else.
  *
@@ -291,7 +291,7 @@ static void store_fini(void *p)
     free(p);
 }
 
-/* ---- store-floor: one prepared UPDATE … RETURNING with raw libpq ----------- */
+/* ---- postgres-floor: one prepared UPDATE … RETURNING with raw libpq ----------- */
 
 typedef struct floor_st {
     PGconn *c;
@@ -377,7 +377,7 @@ void bench_pg_rows(bench_rows *r, bench_fx *fx)
     row.op = store_benchop;
     row.fini = store_fini;
     bench_rows_add(r, &row);
-    row.impl = "store-floor";
+    row.impl = "postgres-floor";
     row.init = floor_init;
     row.op = floor_benchop;
     row.fini = floor_fini;

@@ -424,10 +424,14 @@ static void print_json(const result *r, const result *one)
  * that case's floor. */
 static const result *find_floor(const result *v, size_t n, const char *case_name, int threads)
 {
-    static const char cached[] = "verify_cached_";
+    static const char cached[] = "verify_cached_", rotate[] = "rotate_";
+    if (strncmp(case_name, rotate, sizeof(rotate) - 1) == 0) {
+        /* rotate_<backend>: the backend's bare compare-and-set, <backend>-floor */
+        char impl[64];
+        snprintf(impl, sizeof(impl), "%s-floor", case_name + sizeof(rotate) - 1);
+        return find(v, n, case_name, impl, threads);
+    }
     const result *fl = find(v, n, case_name, "openssl-floor", threads);
-    if (fl == NULL) /* a store's floor: its raw operation alone */
-        fl = find(v, n, case_name, "store-floor", threads);
     if (fl == NULL && strncmp(case_name, cached, sizeof(cached) - 1) == 0) {
         char plain[64];
         snprintf(plain, sizeof(plain), "verify_%s", case_name + sizeof(cached) - 1);
@@ -589,6 +593,7 @@ int main(int argc, char **argv)
 #endif
 #ifdef AG_BENCH_HAVE_SESSION
         bench_session_rows(&rows, &fx[i]);
+        bench_store_rows(&rows, &fx[i]);
 #endif
 #ifdef AG_BENCH_HAVE_PG
         bench_pg_rows(&rows, &fx[i]);
@@ -703,6 +708,7 @@ int main(int argc, char **argv)
     free(rows.v);
 #ifdef AG_BENCH_HAVE_SESSION
     bench_session_free();
+    bench_store_free();
 #endif
 #ifdef AG_BENCH_HAVE_PG
     bench_pg_free();

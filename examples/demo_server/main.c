@@ -71,7 +71,8 @@ static void print_banner(const demo_options *o)
                "and gets the same successor; --reuse-interval 0 makes any replay reuse\n",
                (long long)o->reuse_interval, o->max_replays, o->max_replays == 1 ? "" : "s");
     else
-        printf("refresh: no retry window; any replay of a used token is reuse\n");
+        printf("refresh: no retry window, any replay of a used token is reuse "
+               "(--reuse-interval 5 lets a client retry a lost answer)\n");
     if (o->nusers == 0) {
         printf("user: demo / demo (default; --user NAME:PASSWORD replaces it)\n");
     } else {

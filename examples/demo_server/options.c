@@ -26,7 +26,8 @@ static const char usage[] =
     "          (memory when built without SQLite) --key-dir ./authgate-demo-keys\n"
     "          --issuer authgate-demo --audience authgate-demo --access-ttl 900\n"
     "          --refresh-ttl 1209600 --threads 4 --leeway 30 --verify-cache 0 (off)\n"
-    "          --reuse-interval 5 --max-replays 1 --max-sessions 32;\n"
+    "          --reuse-interval 0 (off; 5 lets a lost answer be retried once)\n"
+    "          --max-replays 1 --max-sessions 32;\n"
     "          user demo/demo\n";
 
 /* Algorithms the demo offers (CONTRACTS.md). */
@@ -93,7 +94,10 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
     o->refresh_ttl = 14 * 24 * 3600;
     o->leeway = AG_LEEWAY_DEFAULT;
     o->threads = 4;
-    o->reuse_interval = 5; /* a lost answer is not an attack (docs/sessions.md) */
+    /* Off by default: the demo's contract says exactly one of concurrent
+     * refreshes of a token succeeds. --reuse-interval turns on the retry
+     * of a lost answer (docs/sessions.md explains the trade-off). */
+    o->reuse_interval = 0;
     o->max_replays = 1;
     o->max_sessions = AG_SESSION_MAX_SESSIONS_DEFAULT;
 

@@ -171,7 +171,9 @@ typedef struct ag_store ag_store;
  *
  * @param[in]  cur   the stored row, NULL when there is none
  * @param[in]  rot   the request (checked by ag_store_rotate already)
- * @param[out] next  the row to store when *write is true
+ * @param[out] next  the row to store when *write is true; may be cur itself
+ *                   (the row is then updated in place, and left as it was
+ *                   when *write is false)
  * @param[out] write whether the backend must store *next
  * @param[out] out   filled on AG_OK
  * Returns: AG_OK; AG_ERR_UNKNOWN; AG_ERR_REVOKED; AG_ERR_EXPIRED;

@@ -113,7 +113,8 @@ ag_err ag_store_decide(const ag_store_family *cur, const ag_store_rotation *rot,
         return AG_ERR_UNKNOWN;
     if (cur->revoked_at != 0)
         return AG_ERR_REVOKED;
-    *next = *cur;
+    if (next != cur)
+        *next = *cur;
     ag_store_outcome what =
         rot->action == AG_STORE_REFRESH ? AG_STORE_ROTATED : AG_STORE_LOGGED_OUT;
     if (ag__ct_eq(rot->old_hash, cur->current, AG_STORE_HASH_LEN)) {

@@ -109,11 +109,16 @@ static uint64_t fmix64(uint64_t k)
 static uint64_t str_hash(const mem *m, const char *p, size_t n)
 {
     uint64_t h = m->seed[0] ^ (UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(n + 1));
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)p[i];
-        h *= UINT64_C(0x100000001b3);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) { /* 8 bytes a step: sids are 43 bytes */
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
         h ^= h >> 29;
     }
+    uint64_t t = 0;
+    memcpy(&t, p + i, n - i);
+    h = (h ^ t) * UINT64_C(0xc4ceb9fe1a85ec53);
     return fmix64(h ^ m->seed[1]);
 }
 
@@ -279,15 +284,14 @@ static ag_err mem_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_ro
     mem *m = (mem *)st;
     uint64_t h = str_hash(m, rot->sid, rot->sid_len);
     pthread_mutex_t *fl = fam_lock_of(m, h);
-    ag_store_family next;
     bool write = false;
     lock(fl);
     mfam *f = fam_find(m, h, rot->sid, rot->sid_len);
-    ag_err e = ag_store_decide(f != NULL ? &f->row : NULL, rot, &next, &write, out);
-    if (write)
-        f->row = next;
+    /* decided and written in place, under the family's lock */
+    ag_store_family *row = f != NULL ? &f->row : NULL;
+    ag_store_family none;
+    ag_err e = ag_store_decide(row, rot, row != NULL ? row : &none, &write, out);
     unlock(fl);
-    ag_cleanse(&next, sizeof next);
     return e;
 }
 

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "authgate/error.h"
 #include "common/common_int.h"
 #include "testsupport.h"
@@ -57,6 +59,31 @@ START_TEST(ct_equal)
     b[0] ^= 0x80;
     ck_assert(!ag__ct_eq(a, b, 32));
     ck_assert(ag_ct_equal(a, b, 0));
+}
+END_TEST
+
+/* Every length 0..100, a difference at every position and bit: the same
+ * verdict as CRYPTO_memcmp, unaligned views included. */
+START_TEST(ct_equal_matches_crypto_memcmp)
+{
+    uint8_t a[112], b[112];
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = (uint8_t)(i * 37 + 11);
+    for (size_t off = 0; off < 3; off++) {
+        for (size_t n = 0; n <= 100; n++) {
+            memcpy(b, a, sizeof b);
+            ck_assert(ag__ct_eq(a + off, b + off, n));
+            for (size_t pos = 0; pos < n; pos++) {
+                for (int bit = 0; bit < 8; bit++) {
+                    b[off + pos] ^= (uint8_t)(1u << bit);
+                    ck_assert_int_eq(ag__ct_eq(a + off, b + off, n),
+                                     CRYPTO_memcmp(a + off, b + off, n) == 0);
+                    ck_assert(!ag__ct_eq(a + off, b + off, n));
+                    b[off + pos] ^= (uint8_t)(1u << bit);
+                }
+            }
+        }
+    }
 }
 END_TEST
 
@@ -120,6 +147,7 @@ int main(void)
     TCase *tc = tcase_create("common");
     tcase_add_test(tc, error_table_complete_and_distinct);
     tcase_add_test(tc, ct_equal);
+    tcase_add_test(tc, ct_equal_matches_crypto_memcmp);
     tcase_add_test(tc, spans_and_random);
     tcase_add_test(tc, cpu_features);
     suite_add_tcase(s, tc);

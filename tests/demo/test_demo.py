@@ -397,6 +397,29 @@ def group_refresh():
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(r2)), 401,
                      "invalid_grant", "newest token of a reused family (R-02)")
 
+        # once the successor is used, the old token is reuse at once
+        b, _ = s.login("token", "alice", "wonder")
+        r1 = b["refresh_token"]
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        st2, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"]))
+        check(st == 200 and st2 == 200, "two rotations")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
+                     "invalid_grant", "reuse of a token two rotations old")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(b3["refresh_token"])), 401,
+                     "invalid_grant", "newest token of a reused family (R-02)")
+
+        # logout-all with a rotated token is reuse of that family, not a switch
+        # that ends every session of the account
+        b, _ = s.login("token", "bob", "builder")
+        r1 = b["refresh_token"]
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        st3, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"]))
+        other, _ = s.login("token", "bob", "builder")
+        res = s.request("POST", "/auth/logout-all", headers=bearer(r1))
+        check(res[0] == 401, "logout-all with a rotated token → 401 (got %s)" % res[0])
+        st, _, _ = s.request("POST", "/auth/refresh", headers=bearer(other["refresh_token"]))
+        check(st == 200, "the account's other session survives a stale logout-all")
+
         # failure codes
         b, _ = s.login("token", "alice", "wonder")
         rt, at = b["refresh_token"], b["access_token"]
@@ -515,6 +538,34 @@ def group_refresh():
                      "invalid_grant", "expired refresh token")
 
 
+def group_retry():
+    """--reuse-interval: a lost answer retried gets the same successor (R-08)."""
+    with Server("--user", "alice:wonder", "--reuse-interval", "5") as s:
+        b, _ = s.login("token", "alice", "wonder")
+        r1 = b["refresh_token"]
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        check(st == 200, "refresh → 200")
+        r2 = b2["refresh_token"]
+        st, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        same = lambda a, b: (json.loads(b64d(a.split(".")[1]))["jti"] ==
+                             json.loads(b64d(b.split(".")[1]))["jti"])
+        check(st == 200 and same(b3.get("refresh_token", "x.e30.x"), r2),
+              "retry of a rotated token inside --reuse-interval → the same successor (jti)")
+        # one replay only (--max-replays 1): the next one is reuse
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
+                     "invalid_grant", "second replay of a rotated refresh token is reuse")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r2)), 401,
+                     "invalid_grant", "newest token of a reused family (R-02)")
+        # once the successor is used, the old token is reuse at once
+        b, _ = s.login("token", "alice", "wonder")
+        r1 = b["refresh_token"]
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+        st2, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"]))
+        check(st == 200 and st2 == 200, "two rotations")
+        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
+                     "invalid_grant", "previous token after its successor was used is reuse")
+
+
 def group_raw():
     with Server() as s:
         b, ck = s.login("token")
@@ -613,7 +664,8 @@ def group_restart():
         check(rc == 0, "SIGINT → exit 0 (got %s)" % rc)
 
         # nothing lost: the rotation of the previous run is still known
-        s = Server(workdir=work).start()
+        # (no retry window here: the replay must be reuse however fast the restart was)
+        s = Server("--reuse-interval", "0", workdir=work).start()
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(b["refresh_token"])), 401,
                      "invalid_grant", "reuse across a restart is still detected (R-01)")
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"])), 401,
@@ -806,7 +858,8 @@ def main():
     if a.node_dir:
         a.node_dir = os.path.abspath(a.node_dir)
     groups = {"algs": group_algs, "cache": group_cache, "contract": group_contract,
-              "refresh": group_refresh, "raw": group_raw, "restart": group_restart,
+              "refresh": group_refresh, "retry": group_retry, "raw": group_raw,
+              "restart": group_restart,
               "keys": group_keys}
     try:
         if a.group in groups:

@@ -1,196 +1,18 @@
 /*
  * Tests for lib/session/session.c: rotation, reuse detection, forged and
- * wrong-type tokens, logout, lifetimes, the reuse interval, store full and
- * failing stores, and that no jti or token is ever stored (R-01…R-11).
+ * wrong-type tokens, logout, lifetimes, the reuse interval, store full, a
+ * failing store and concurrent refreshes (R-01…R-11). The store keeps one
+ * row per session: where a test looks at stored state it reads that row.
+ * The rules added with one row per session (logout, bounded replays, lost
+ * responses, the session cap, the purge margin, constant storage) are in
+ * session_rules.c; "nothing stored is a jti or a token" in
+ * session_secrets.c. The fixture is session_fixture.c.
  */
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <openssl/evp.h>
-
-#include "authgate/session.h"
-#include "authgate/store.h"
-#include "authgate/token.h"
-#include "testsupport.h"
-
-#define ISS "https://auth.test"
-#define T0 INT64_C(1700000000)
-
-static int64_t fake_now = T0;
-static int64_t fake_clock(void *ctx)
-{
-    (void)ctx;
-    return fake_now;
-}
-
-static ag_key *k_access, *k_refresh, *k_forger;
-static ag_keyring *ring_refresh, *ring_access;
-static ag_issuer *i_access, *i_refresh, *i_forger, *i_access_as_rt;
-static ag_verifier *v_refresh, *v_access;
-static const uint8_t secret[32] = "server-secret-for-derived-jtis!!";
-
-static void setup_once(void)
-{
-    if (k_access != NULL)
-        return;
-    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_HS256, "at-1", &k_access));
-    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_HS256, "rt-1", &k_refresh));
-    /* same kid as the real refresh key, different secret: a forger */
-    AG_TEST_SETUP_OK(ag_key_generate(AG_ALG_HS256, "rt-1", &k_forger));
-    /* the refresh verifier also knows the access key, so an access token
-     * gets as far as the typ check (V-12) */
-    AG_TEST_SETUP_OK(ag_keyring_new(NULL, &ring_refresh));
-    AG_TEST_SETUP_OK(ag_keyring_add(ring_refresh, k_refresh));
-    AG_TEST_SETUP_OK(ag_keyring_add(ring_refresh, k_access));
-    AG_TEST_SETUP_OK(ag_keyring_new(NULL, &ring_access));
-    AG_TEST_SETUP_OK(ag_keyring_add(ring_access, k_access));
-    ag_issuer_config ic = {0};
-    ic.issuer = ISS;
-    ic.clock = fake_clock;
-    ic.key = k_access;
-    ic.kind = AG_TOKEN_ACCESS;
-    ic.audience = "refresh"; /* so only typ tells it apart at the refresh endpoint */
-    ic.ttl = 900;
-    AG_TEST_SETUP_OK(ag_issuer_new(&ic, &i_access_as_rt));
-    ic.audience = "api";
-    AG_TEST_SETUP_OK(ag_issuer_new(&ic, &i_access));
-    ic.key = k_refresh;
-    ic.kind = AG_TOKEN_REFRESH;
-    ic.audience = "refresh";
-    ic.ttl = 3600;
-    AG_TEST_SETUP_OK(ag_issuer_new(&ic, &i_refresh));
-    ic.key = k_forger;
-    AG_TEST_SETUP_OK(ag_issuer_new(&ic, &i_forger));
-    ag_verifier_config vc = {0};
-    vc.keys = ring_refresh;
-    vc.kind = AG_TOKEN_REFRESH;
-    vc.issuer = ISS;
-    vc.audience = "refresh";
-    vc.leeway = 0;
-    vc.clock = fake_clock;
-    AG_TEST_SETUP_OK(ag_verifier_new(&vc, &v_refresh));
-    vc.keys = ring_access;
-    vc.kind = AG_TOKEN_ACCESS;
-    vc.audience = "api";
-    AG_TEST_SETUP_OK(ag_verifier_new(&vc, &v_access));
-}
-
-/* ---- per-test environment ---------------------------------------------------- */
-
-typedef struct reuse_log {
-    int calls;
-    char sid[AG_SID_MAX_LEN + 1];
-    char subject[AG_SUBJECT_MAX_LEN + 1];
-    char prefix[AG_SESSION_HASH_PREFIX_LEN + 1];
-} reuse_log;
-
-static void on_reuse(void *ctx, const ag_reuse_event *ev)
-{
-    reuse_log *l = ctx;
-    l->calls++;
-    memcpy(l->sid, ev->sid.ptr, ev->sid.len);
-    l->sid[ev->sid.len] = '\0';
-    memcpy(l->subject, ev->subject.ptr, ev->subject.len);
-    l->subject[ev->subject.len] = '\0';
-    memcpy(l->prefix, ev->hash_prefix, sizeof l->prefix);
-}
-
-typedef struct env {
-    ag_store *st;
-    ag_session *s;
-    reuse_log log;
-} env;
-
-static env *env_new(ag_store *st, int64_t ttl, int64_t life, int64_t interval)
-{
-    setup_once();
-    fake_now = T0;
-    env *e = calloc(1, sizeof *e);
-    ck_assert_ptr_nonnull(e);
-    if (st == NULL) {
-        ag_store_memory_config mc = {.capacity = 100000};
-        ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_OK);
-    }
-    e->st = st;
-    ag_session_config c = {0};
-    c.access_issuer = i_access;
-    c.refresh_issuer = i_refresh;
-    c.refresh_verifier = v_refresh;
-    c.store = st;
-    c.refresh_ttl = ttl;
-    c.family_lifetime = life;
-    c.reuse_interval = interval;
-    c.secret = secret;
-    c.secret_len = sizeof secret;
-    c.purge_margin = -1;
-    c.on_reuse = on_reuse;
-    c.on_reuse_ctx = &e->log;
-    c.clock = fake_clock;
-    ck_assert_int_eq(ag_session_new(&c, &e->s), AG_OK);
-    return e;
-}
-
-static void env_free(env *e)
-{
-    ag_session_free(e->s);
-    ag_store_close(e->st);
-    free(e);
-}
-
-static ag_session_tokens *tokens_new(void)
-{
-    ag_session_tokens *t = calloc(1, sizeof *t);
-    ck_assert_ptr_nonnull(t);
-    return t;
-}
-
-static ag_err refresh(env *e, const char *tok, ag_session_tokens *out)
-{
-    return ag_session_refresh(e->s, (const uint8_t *)tok, strlen(tok), out);
-}
-
-/* The verified claims of a token (our own verifier: test-side knowledge). */
-static ag_claims *claims_of(const char *tok, bool access)
-{
-    ag_claims *c = malloc(sizeof *c);
-    ck_assert_ptr_nonnull(c);
-    ck_assert_int_eq(ag_verify(access ? v_access : v_refresh, (const uint8_t *)tok, strlen(tok), c),
-                     AG_OK);
-    return c;
-}
-
-static void jti_of(const char *tok, char out[65])
-{
-    ag_claims *c = claims_of(tok, false);
-    memcpy(out, c->jti.ptr, c->jti.len);
-    out[c->jti.len] = '\0';
-    free(c);
-}
-
-/* The store row of a refresh token, through the public lookup API. */
-static ag_err row_of(env *e, const char *tok, ag_store_token *row)
-{
-    char jti[65];
-    jti_of(tok, jti);
-    uint8_t h[32];
-    unsigned int n = 0;
-    ck_assert(EVP_Digest(jti, strlen(jti), h, &n, EVP_sha256(), NULL) == 1);
-    return ag_store_lookup(e->st, h, row, NULL);
-}
-
-/* A refresh token minted directly, e.g. with a live family's sid. */
-static void mint(const ag_issuer *is, const char *sub, const char *sid, const char *jti,
-                 char *buf)
-{
-    ag_issue_params p = {0};
-    p.sub = sub;
-    p.sid = sid;
-    p.jti = jti;
-    ck_assert_int_eq(ag_issue(is, &p, buf, AG_TOKEN_MAX_LEN + 1, NULL), AG_OK);
-}
+#include "session_fixture.h"
 
 /* ---- tests ---------------------------------------------------------------------- */
 
@@ -237,7 +59,7 @@ START_TEST(rotation_chain_1000)
     char sid[AG_SID_MAX_LEN + 1];
     memcpy(sid, t->sid, sizeof sid);
     for (int k = 1; k <= 1000; k++) {
-        fake_now++;
+        sx_now++;
         ck_assert_int_eq(refresh(e, t->refresh, n), AG_OK);
         ck_assert_uint_eq(n->generation, (uint64_t)k);
         ck_assert_str_eq(n->sid, sid);
@@ -249,12 +71,14 @@ START_TEST(rotation_chain_1000)
     }
     ag_store_stats s;
     ck_assert_int_eq(ag_store_stats_get(e->st, &s), AG_OK);
-    ck_assert_uint_eq(s.tokens, 1001);
-    ck_assert_uint_eq(s.families, 1);
-    ag_store_token row;
-    ck_assert_int_eq(row_of(e, t->refresh, &row), AG_OK);
-    ck_assert_int_eq(row.used_at, 0);
-    ck_assert_uint_eq(row.generation, 1000);
+    ck_assert_uint_eq(s.families, 1); /* one row, however often it rotated */
+    /* the row: generation 1000, the newest token current, n the one before */
+    assert_row(e, sid, 1000, t->refresh, n->refresh);
+    ag_store_family f;
+    ck_assert_int_eq(fam_of(e, sid, &f), AG_OK);
+    ck_assert_uint_eq(f.replays, 0);
+    ck_assert_int_eq(f.current_issued, sx_now);
+    ck_assert_int_eq(f.current_expires, sx_now + 3600);
     ck_assert_int_eq(e->log.calls, 0);
     free(t);
     free(n);
@@ -272,11 +96,11 @@ START_TEST(reuse_of_any_earlier_token_revokes_newest)
         ck_assert_ptr_nonnull(chain);
         ck_assert_int_eq(ag_session_issue(e->s, "alice", &chain[0]), AG_OK);
         for (int k = 1; k < 10; k++) {
-            fake_now++;
+            sx_now++;
             ck_assert_int_eq(refresh(e, chain[k - 1].refresh, &chain[k]), AG_OK);
         }
         ag_session_tokens *out = tokens_new();
-        fake_now++;
+        sx_now++;
         ck_assert_int_eq(refresh(e, chain[earlier[x]].refresh, out), AG_ERR_REUSED);
         ck_assert_uint_eq(out->refresh_len, 0);
         ck_assert_int_eq(e->log.calls, 1);
@@ -307,7 +131,7 @@ START_TEST(forged_token_changes_nothing)
     env *e = env_new(NULL, 3600, 86400, 0);
     ag_session_tokens *t0 = tokens_new(), *t1 = tokens_new(), *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", t0), AG_OK);
-    fake_now++;
+    sx_now++;
     ck_assert_int_eq(refresh(e, t0->refresh, t1), AG_OK);
     char live_jti[65], used_jti[65];
     jti_of(t1->refresh, live_jti);
@@ -315,25 +139,22 @@ START_TEST(forged_token_changes_nothing)
     char *forged = malloc(AG_TOKEN_MAX_LEN + 1);
     ck_assert_ptr_nonnull(forged);
     /* signed with another secret under the real kid */
-    mint(i_forger, "alice", t1->sid, live_jti, forged);
+    mint(sx_i_forger, "alice", t1->sid, live_jti, forged);
     ck_assert_int_eq(refresh(e, forged, out), AG_ERR_SIGNATURE);
-    mint(i_forger, "alice", t1->sid, used_jti, forged); /* would be "reuse" if trusted */
+    mint(sx_i_forger, "alice", t1->sid, used_jti, forged); /* would be "reuse" if trusted */
     ck_assert_int_eq(refresh(e, forged, out), AG_ERR_SIGNATURE);
     ck_assert_int_eq(ag_session_logout(e->s, (const uint8_t *)forged, strlen(forged)),
                      AG_ERR_SIGNATURE);
     size_t cnt = 9;
-    ck_assert_int_eq(
-        ag_session_logout_all(e->s, (const uint8_t *)forged, strlen(forged), &cnt),
-        AG_ERR_SIGNATURE);
+    ck_assert_int_eq(ag_session_logout_all(e->s, (const uint8_t *)forged, strlen(forged), &cnt),
+                     AG_ERR_SIGNATURE);
     /* the real token with one signature character changed */
     memcpy(forged, t1->refresh, t1->refresh_len + 1);
     forged[t1->refresh_len - 2] = forged[t1->refresh_len - 2] == 'A' ? 'B' : 'A';
     ck_assert_int_eq(refresh(e, forged, out), AG_ERR_SIGNATURE);
     ck_assert_int_eq(e->log.calls, 0);
-    ag_store_token row;
-    ck_assert_int_eq(row_of(e, t1->refresh, &row), AG_OK);
-    ck_assert_int_eq(row.used_at, 0);
-    ck_assert_int_eq(row.revoked_at, 0);
+    /* the row is as the one real rotation left it */
+    assert_row(e, t1->sid, 1, t1->refresh, t0->refresh);
     ck_assert_int_eq(refresh(e, t1->refresh, out), AG_OK); /* still works */
     free(forged);
     free(t0);
@@ -351,16 +172,14 @@ START_TEST(access_token_as_refresh_wrong_type)
     ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
     char *at = malloc(AG_TOKEN_MAX_LEN + 1);
     ck_assert_ptr_nonnull(at);
-    mint(i_access_as_rt, "alice", t->sid, NULL, at); /* right aud, right sid, typ at+jwt */
+    mint(sx_i_access_as_rt, "alice", t->sid, NULL, at); /* right aud, right sid, typ at+jwt */
     ck_assert_int_eq(refresh(e, at, out), AG_ERR_WRONG_TYPE);
     ck_assert_int_eq(ag_session_logout(e->s, (const uint8_t *)at, strlen(at)), AG_ERR_WRONG_TYPE);
     /* the session's own access token is refused too (wrong aud or typ) */
     ag_err x = refresh(e, t->access, out);
     ck_assert(x == AG_ERR_WRONG_TYPE || x == AG_ERR_CLAIM);
     ck_assert_int_eq(ag_session_check_sid(e->s, t->sid, 43), AG_OK);
-    ag_store_token row;
-    ck_assert_int_eq(row_of(e, t->refresh, &row), AG_OK);
-    ck_assert_int_eq(row.used_at, 0);
+    assert_row(e, t->sid, 0, t->refresh, NULL); /* not rotated */
     ck_assert_int_eq(refresh(e, t->refresh, out), AG_OK);
     free(at);
     free(t);
@@ -369,28 +188,39 @@ START_TEST(access_token_as_refresh_wrong_type)
 }
 END_TEST
 
-/* SECURITY.md decision 6: valid signature, unknown jti → its own error,
- * no revocation. */
-START_TEST(unknown_jti_no_revocation)
+/* Valid signature, but no family of that sid and subject in the store →
+ * its own error, nothing revoked. A validly signed token of a KNOWN family
+ * that is not its current one is another matter: reuse. */
+START_TEST(unknown_family_no_revocation)
 {
     env *e = env_new(NULL, 3600, 86400, 0);
     ag_session_tokens *t = tokens_new(), *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
     char *tok = malloc(AG_TOKEN_MAX_LEN + 1);
     ck_assert_ptr_nonnull(tok);
-    mint(i_refresh, "alice", t->sid, NULL, tok); /* random jti, live sid */
+    mint(sx_i_refresh, "alice", "no-such-sid", NULL, tok); /* random jti, unknown sid */
     ck_assert_int_eq(refresh(e, tok, out), AG_ERR_UNKNOWN);
-    ck_assert_int_eq(ag_session_logout(e->s, (const uint8_t *)tok, strlen(tok)), AG_ERR_UNKNOWN);
-    /* a real jti under another subject or sid is unknown too */
+    ck_assert_int_eq(logout(e, tok), AG_ERR_UNKNOWN);
+    size_t cnt = 9;
+    ck_assert_int_eq(logout_all(e, tok, &cnt), AG_ERR_UNKNOWN);
+    ck_assert_uint_eq(cnt, 0);
+    /* the current jti under another subject or sid is unknown too */
     char jti[65];
     jti_of(t->refresh, jti);
-    mint(i_refresh, "mallory", t->sid, jti, tok);
+    mint(sx_i_refresh, "mallory", t->sid, jti, tok);
     ck_assert_int_eq(refresh(e, tok, out), AG_ERR_UNKNOWN);
-    mint(i_refresh, "alice", "another-sid", jti, tok);
+    ck_assert_int_eq(logout_all(e, tok, &cnt), AG_ERR_UNKNOWN);
+    mint(sx_i_refresh, "alice", "another-sid", jti, tok);
     ck_assert_int_eq(refresh(e, tok, out), AG_ERR_UNKNOWN);
     ck_assert_int_eq(e->log.calls, 0);
     ck_assert_int_eq(ag_session_check_sid(e->s, t->sid, 43), AG_OK);
+    assert_row(e, t->sid, 0, t->refresh, NULL);
     ck_assert_int_eq(refresh(e, t->refresh, out), AG_OK);
+    /* signed by our key, of alice's live family, not its current token */
+    mint(sx_i_refresh, "alice", t->sid, NULL, tok);
+    ck_assert_int_eq(refresh(e, tok, t), AG_ERR_REUSED);
+    ck_assert_int_eq(e->log.calls, 1);
+    assert_revoked(e, out->sid, AG_REVOKE_REUSE);
     free(tok);
     free(t);
     free(out);
@@ -402,8 +232,8 @@ END_TEST
 START_TEST(logout_and_logout_all)
 {
     env *e = env_new(NULL, 3600, 86400, 0);
-    ag_session_tokens *a1 = tokens_new(), *a2 = tokens_new(), *a3 = tokens_new(),
-                      *b = tokens_new(), *out = tokens_new();
+    ag_session_tokens *a1 = tokens_new(), *a2 = tokens_new(), *a3 = tokens_new(), *b = tokens_new(),
+                      *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a1), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a2), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a3), AG_OK);
@@ -412,18 +242,32 @@ START_TEST(logout_and_logout_all)
     ck_assert_int_eq(refresh(e, a1->refresh, out), AG_ERR_REVOKED);
     ck_assert_int_eq(ag_session_check_sid(e->s, a1->sid, 43), AG_ERR_REVOKED);
     ck_assert_int_eq(ag_session_check_sid(e->s, a2->sid, 43), AG_OK);
-    /* logout again: still fine */
-    ck_assert_int_eq(ag_session_logout(e->s, (const uint8_t *)a1->refresh, a1->refresh_len), AG_OK);
+    assert_revoked(e, a1->sid, AG_REVOKE_LOGOUT);
+    /* logout again: the family is revoked, so it fails as refresh would,
+     * and the first revocation (time, reason) stays */
+    ag_store_family before, after;
+    ck_assert_int_eq(fam_of(e, a1->sid, &before), AG_OK);
+    sx_now++;
+    ck_assert_int_eq(ag_session_logout(e->s, (const uint8_t *)a1->refresh, a1->refresh_len),
+                     AG_ERR_REVOKED);
+    ck_assert_int_eq(fam_of(e, a1->sid, &after), AG_OK);
+    ck_assert_int_eq(after.revoked_at, before.revoked_at);
+    ck_assert_int_eq(after.reason, AG_REVOKE_LOGOUT);
     size_t n = 0;
     ck_assert_int_eq(ag_session_logout_all(e->s, (const uint8_t *)a2->refresh, a2->refresh_len, &n),
                      AG_OK);
-    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(n, 2); /* a2's own family and a3's; a1 was already out */
     ck_assert_int_eq(refresh(e, a2->refresh, out), AG_ERR_REVOKED);
     ck_assert_int_eq(refresh(e, a3->refresh, out), AG_ERR_REVOKED);
+    assert_revoked(e, a2->sid, AG_REVOKE_LOGOUT_ALL);
+    assert_revoked(e, a3->sid, AG_REVOKE_LOGOUT_ALL);
+    assert_revoked(e, a1->sid, AG_REVOKE_LOGOUT);
     ck_assert_int_eq(refresh(e, b->refresh, out), AG_OK);
     /* administrative revocation */
     ck_assert_int_eq(ag_session_revoke(e->s, b->sid, 43), AG_OK);
     ck_assert_int_eq(refresh(e, out->refresh, a1), AG_ERR_REVOKED);
+    assert_revoked(e, b->sid, AG_REVOKE_ADMIN);
+    ck_assert_int_eq(ag_session_revoke(e->s, "no-such-sid", 11), AG_ERR_NOT_FOUND);
     /* the output may not overlap the token it consumes */
     ck_assert_int_eq(refresh(e, out->refresh, out), AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_session_revoke_subject(e->s, "bob", 3, &n), AG_OK);
@@ -445,18 +289,22 @@ START_TEST(idle_expiry_and_purge)
     ag_session_tokens *t = tokens_new(), *u = tokens_new(), *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "bob", u), AG_OK);
-    fake_now = T0 + 99;
+    sx_now = T0 + 99;
     ck_assert_int_eq(refresh(e, u->refresh, out), AG_OK); /* bob stays active */
-    fake_now = T0 + 100;
+    sx_now = T0 + 100;
     ck_assert_int_eq(refresh(e, t->refresh, t), AG_ERR_INVALID_ARGUMENT); /* overlap */
     ag_session_tokens *x = tokens_new();
     ck_assert_int_eq(ag_session_refresh(e->s, (const uint8_t *)t->refresh, t->refresh_len, x),
                      AG_ERR_EXPIRED);
     ck_assert_uint_eq(x->refresh_len, 0);
     free(x);
+    ck_assert_int_eq(ag_session_check_sid(e->s, t->sid, 43), AG_ERR_EXPIRED);
     size_t removed = 0;
     ck_assert_int_eq(ag_session_purge(e->s, &removed), AG_OK);
-    ck_assert_uint_eq(removed, 2); /* alice's only row, bob's used first row */
+    ck_assert_uint_eq(removed, 1); /* alice's row; bob's one row rotated and lives */
+    ag_store_stats st;
+    ck_assert_int_eq(ag_store_stats_get(e->st, &st), AG_OK);
+    ck_assert_uint_eq(st.families, 1);
     ck_assert_int_eq(ag_session_check_sid(e->s, t->sid, 43), AG_ERR_UNKNOWN);
     ck_assert_int_eq(ag_session_check_sid(e->s, u->sid, 43), AG_OK);
     ck_assert_int_eq(refresh(e, out->refresh, u), AG_OK);
@@ -477,7 +325,7 @@ START_TEST(family_absolute_lifetime)
     int64_t steps[] = {90, 180, 249};
     int64_t want[] = {190, 250, 250};
     for (int k = 0; k < 3; k++) {
-        fake_now = T0 + steps[k];
+        sx_now = T0 + steps[k];
         ck_assert_int_eq(refresh(e, t->refresh, n), AG_OK);
         ck_assert_int_eq(n->refresh_exp, T0 + want[k]);
         ag_claims *c = claims_of(n->refresh, false);
@@ -487,7 +335,7 @@ START_TEST(family_absolute_lifetime)
         t = n;
         n = tmp;
     }
-    fake_now = T0 + 250;
+    sx_now = T0 + 250;
     ck_assert_int_eq(refresh(e, t->refresh, n), AG_ERR_EXPIRED);
     ck_assert_int_eq(ag_session_check_sid(e->s, t->sid, 43), AG_ERR_EXPIRED);
     free(t);
@@ -501,32 +349,41 @@ END_TEST
 START_TEST(reuse_interval_on)
 {
     env *e = env_new(NULL, 3600, 86400, 10);
-    ag_session_tokens *a = tokens_new(), *b = tokens_new(), *b2 = tokens_new(),
-                      *c = tokens_new(), *out = tokens_new();
+    ag_session_tokens *a = tokens_new(), *b = tokens_new(), *b2 = tokens_new(), *c = tokens_new(),
+                      *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
-    fake_now = T0 + 5;
+    sx_now = T0 + 5;
     ck_assert_int_eq(refresh(e, a->refresh, b), AG_OK);
     ck_assert(!b->replayed);
-    fake_now = T0 + 12; /* parallel tab, 7 s later */
+    sx_now = T0 + 12; /* parallel tab, 7 s later */
     ck_assert_int_eq(refresh(e, a->refresh, b2), AG_OK);
     ck_assert(b2->replayed);
     ck_assert_uint_eq(b2->generation, b->generation);
     char jb[65], jb2[65];
     jti_of(b->refresh, jb);
     jti_of(b2->refresh, jb2);
-    ck_assert_str_eq(jb, jb2); /* the same successor: the family did not fork */
+    ck_assert_str_eq(jb, jb2);                 /* the same successor: the family did not fork */
     ck_assert_str_eq(b->refresh, b2->refresh); /* HS256: even byte-identical */
+    ag_store_family f;
+    assert_row(e, a->sid, 1, b->refresh, a->refresh);
+    ck_assert_int_eq(fam_of(e, a->sid, &f), AG_OK);
+    ck_assert_uint_eq(f.replays, 1);
+    ck_assert_int_eq(f.current_issued, T0 + 5); /* a replay re-issues, never rotates */
     ck_assert_int_eq(refresh(e, b2->refresh, c), AG_OK);
+    assert_row(e, a->sid, 2, c->refresh, b->refresh);
+    ck_assert_int_eq(fam_of(e, a->sid, &f), AG_OK);
+    ck_assert_uint_eq(f.replays, 0);
     /* now a is second-to-last: reuse, even inside the interval */
-    fake_now = T0 + 13;
+    sx_now = T0 + 13;
     ck_assert_int_eq(refresh(e, a->refresh, out), AG_ERR_REUSED);
     ck_assert_int_eq(refresh(e, c->refresh, out), AG_ERR_REVOKED);
     ck_assert_int_eq(e->log.calls, 1);
+    assert_revoked(e, c->sid, AG_REVOKE_REUSE);
 
     /* outside the interval: reuse */
     ck_assert_int_eq(ag_session_issue(e->s, "bob", a), AG_OK);
     ck_assert_int_eq(refresh(e, a->refresh, b), AG_OK);
-    fake_now = T0 + 24;
+    sx_now = T0 + 24;
     ck_assert_int_eq(refresh(e, a->refresh, out), AG_ERR_REUSED);
     ck_assert_int_eq(e->log.calls, 2);
     free(a);
@@ -559,19 +416,43 @@ START_TEST(store_full)
     ag_store_memory_config mc = {.capacity = 3};
     ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_OK);
     env *e = env_new(st, 100, 86400, 0);
-    ag_session_tokens *a = tokens_new(), *b = tokens_new(), *out = tokens_new();
+    ag_session_tokens *a = tokens_new(), *b = tokens_new(), *c = tokens_new(), *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "bob", b), AG_OK);
-    fake_now = T0 + 1;
-    ck_assert_int_eq(refresh(e, a->refresh, out), AG_OK); /* 3 rows */
-    ck_assert_int_eq(ag_session_issue(e->s, "carol", out), AG_ERR_STORE_FULL);
+    ck_assert_int_eq(ag_session_issue(e->s, "carol", c), AG_OK); /* 3 families: full */
+    sx_now = T0 + 1;
+    ck_assert_int_eq(ag_session_issue(e->s, "dave", out), AG_ERR_STORE_FULL);
     ck_assert_uint_eq(out->refresh_len, 0);
-    ck_assert_int_eq(refresh(e, b->refresh, out), AG_ERR_STORE_FULL);
-    ag_store_token row;
-    ck_assert_int_eq(row_of(e, b->refresh, &row), AG_OK);
-    ck_assert_int_eq(row.used_at, 0); /* not consumed: the client may retry */
+    ck_assert_uint_eq(out->access_len, 0);
+    ag_store_stats stats;
+    ck_assert_int_eq(ag_store_stats_get(e->st, &stats), AG_OK);
+    ck_assert_uint_eq(stats.families, 3);
+    /* a full store still rotates: a rotation needs no new row */
+    for (int k = 0; k < 10; k++) {
+        ck_assert_int_eq(refresh(e, a->refresh, out), AG_OK);
+        swap_tokens(&a, &out);
+    }
+    assert_row(e, a->sid, 10, a->refresh, out->refresh);
+    /* a logged-out session's tombstone makes room for a login */
+    sx_now = T0 + 2;
+    ck_assert_int_eq(logout(e, b->refresh), AG_OK);
+    ck_assert_int_eq(ag_session_issue(e->s, "dave", b), AG_OK);
+    /* and so does an expired one: carol's token ran out at T0 + 100 */
+    sx_now = T0 + 90;
+    ck_assert_int_eq(refresh(e, a->refresh, out), AG_OK);
+    swap_tokens(&a, &out);
+    sx_now = T0 + 101;
+    ck_assert_int_eq(ag_session_issue(e->s, "erin", out), AG_OK);
+    ck_assert_int_eq(ag_session_check_sid(e->s, c->sid, 43), AG_ERR_UNKNOWN);
+    ck_assert_int_eq(ag_session_check_sid(e->s, b->sid, 43), AG_OK); /* dave */
+    ck_assert_int_eq(refresh(e, a->refresh, c), AG_OK);
+    ck_assert_int_eq(ag_store_stats_get(e->st, &stats), AG_OK);
+    ck_assert_uint_eq(stats.families, 3);
+    /* full of live sessions again */
+    ck_assert_int_eq(ag_session_issue(e->s, "frank", out), AG_ERR_STORE_FULL);
     free(a);
     free(b);
+    free(c);
     free(out);
     env_free(e);
 }
@@ -579,35 +460,41 @@ END_TEST
 
 /* ---- a failing store (R-06) ---------------------------------------------------- */
 
+/* A backend of the v2 interface that answers what the test says: every
+ * operation returns `answer` (evict and revoke_subject their own), rotate
+ * fills `outcome`; it remembers what rotate was handed. */
 typedef struct fake {
     ag_store base;
     ag_err answer;
     ag_store_outcome outcome;
+    ag_err evict_answer, subject_answer;
+    int rotations;
+    ag_store_action action;
+    uint8_t old_hash[AG_STORE_HASH_LEN];
+    int64_t reuse_interval;
+    uint32_t max_replays;
 } fake;
 
-static ag_err f_put(ag_store *st, const ag_store_family *f, const ag_store_token *t)
+static ag_err f_create(ag_store *st, const ag_store_family *f, int64_t now)
 {
     (void)f;
-    (void)t;
+    (void)now;
     return ((fake *)st)->answer;
 }
 
 static ag_err f_rotate(ag_store *st, const ag_store_rotation *r, ag_store_rotated *out)
 {
-    (void)r;
-    out->outcome = ((fake *)st)->outcome;
+    fake *f = (fake *)st;
+    f->rotations++;
+    f->action = r->action;
+    memcpy(f->old_hash, r->old_hash, sizeof f->old_hash);
+    f->reuse_interval = r->reuse_interval;
+    f->max_replays = r->max_replays;
+    out->outcome = f->outcome;
     out->expires = T0 + 100;
     out->issued = T0;
     out->family_expires = T0 + 100;
-    return ((fake *)st)->answer;
-}
-
-static ag_err f_lookup(ag_store *st, const uint8_t *h, ag_store_token *t, ag_store_family *f)
-{
-    (void)h;
-    (void)t;
-    (void)f;
-    return ((fake *)st)->answer == AG_OK ? AG_ERR_STORE : ((fake *)st)->answer;
+    return f->answer;
 }
 
 static ag_err f_lookup_family(ag_store *st, const char *sid, size_t n, ag_store_family *f)
@@ -635,14 +522,27 @@ static ag_err f_revoke_subject(ag_store *st, const char *sub, size_t n, int64_t 
     (void)n;
     (void)now;
     (void)r;
-    (void)count;
-    return ((fake *)st)->answer;
+    *count = 5;
+    return ((fake *)st)->subject_answer;
+}
+
+static ag_err f_evict(ag_store *st, const char *sub, size_t n, size_t keep, int64_t now,
+                      ag_store_evict_fn fn, void *ctx, size_t *count)
+{
+    (void)sub;
+    (void)n;
+    (void)keep;
+    (void)now;
+    (void)fn;
+    (void)ctx;
+    *count = 0;
+    return ((fake *)st)->evict_answer;
 }
 
 static ag_err f_purge(ag_store *st, int64_t now, size_t *removed)
 {
     (void)now;
-    (void)removed;
+    *removed = 3;
     return ((fake *)st)->answer;
 }
 
@@ -651,56 +551,128 @@ static void f_close(ag_store *st)
     free(st);
 }
 
-static ag_store *fake_new(ag_err answer, ag_store_outcome outcome)
+static fake *fake_new(ag_err answer, ag_store_outcome outcome)
 {
     fake *f = calloc(1, sizeof *f);
     ck_assert_ptr_nonnull(f);
     f->base.version = AG_STORE_INTERFACE_VERSION;
     f->base.name = "fake";
-    f->base.put = f_put;
+    f->base.create = f_create;
     f->base.rotate = f_rotate;
-    f->base.lookup = f_lookup;
     f->base.lookup_family = f_lookup_family;
     f->base.revoke_family = f_revoke_family;
     f->base.revoke_subject = f_revoke_subject;
+    f->base.evict = f_evict;
     f->base.purge_expired = f_purge;
     f->base.close = f_close;
     f->answer = answer;
     f->outcome = outcome;
-    return &f->base;
+    f->evict_answer = answer;
+    f->subject_answer = answer;
+    return f;
+}
+
+static void assert_no_tokens(const ag_session_tokens *t)
+{
+    ck_assert_uint_eq(t->refresh_len, 0);
+    ck_assert_uint_eq(t->access_len, 0);
+    ck_assert_int_eq(t->refresh[0], '\0');
+    ck_assert_int_eq(t->access[0], '\0');
 }
 
 START_TEST(failing_store_fails_closed)
 {
-    /* a plain failure, codes a store may not return (a verify error, a
-     * "not yet valid"), and an AG_OK without a valid outcome */
+    /* plain failures, codes a store may not return (a verify error, a
+     * "not yet valid", a code allowed from another operation only), and
+     * an AG_OK whose outcome does not fit the request. What each call
+     * must answer: */
     const struct {
         ag_err answer;
         ag_store_outcome outcome;
+        ag_err refresh, logout, issue, check_sid;
     } cases[] = {
-        {AG_ERR_STORE, AG_STORE_ROTATED},
-        {AG_ERR_SIGNATURE, AG_STORE_ROTATED},
-        {AG_ERR_NOT_YET_VALID, AG_STORE_ROTATED},
-        {AG_OK, (ag_store_outcome)0},
-        {AG_OK, (ag_store_outcome)77},
+        {AG_ERR_STORE, AG_STORE_ROTATED, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE},
+        {AG_ERR_SIGNATURE, AG_STORE_ROTATED, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE,
+         AG_ERR_STORE},
+        {AG_ERR_NOT_YET_VALID, AG_STORE_ROTATED, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE,
+         AG_ERR_STORE},
+        /* create may say EXISTS (a sid collision: the session fails
+         * closed) or STORE_FULL; rotate may say neither */
+        {AG_ERR_EXISTS, AG_STORE_ROTATED, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE},
+        {AG_ERR_STORE_FULL, AG_STORE_ROTATED, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE_FULL,
+         AG_ERR_STORE},
+        {AG_OK, (ag_store_outcome)0, AG_ERR_STORE, AG_ERR_STORE, AG_OK, AG_ERR_STORE},
+        {AG_OK, (ag_store_outcome)77, AG_ERR_STORE, AG_ERR_STORE, AG_OK, AG_ERR_STORE},
+        /* a logout answer to a refresh, a refresh answer to a logout */
+        {AG_OK, AG_STORE_LOGGED_OUT, AG_ERR_STORE, AG_OK, AG_OK, AG_ERR_STORE},
+        {AG_OK, AG_STORE_ROTATED, AG_OK, AG_ERR_STORE, AG_OK, AG_ERR_STORE},
+        {AG_OK, AG_STORE_REPLAYED, AG_OK, AG_ERR_STORE, AG_OK, AG_ERR_STORE},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        env *e = env_new(fake_new(cases[k].answer, cases[k].outcome), 100, 86400, 0);
+        fake *f = fake_new(cases[k].answer, cases[k].outcome);
+        env *e = env_new(&f->base, 100, 86400, 0);
         ag_session_tokens *out = tokens_new();
         char *tok = malloc(AG_TOKEN_MAX_LEN + 1);
         ck_assert_ptr_nonnull(tok);
-        mint(i_refresh, "alice", "some-sid", NULL, tok);
-        ck_assert_int_eq(refresh(e, tok, out), AG_ERR_STORE);
-        ck_assert_uint_eq(out->refresh_len, 0);
-        ck_assert_uint_eq(out->access_len, 0);
-        ck_assert_int_eq(out->refresh[0], '\0');
-        ck_assert_int_eq(out->access[0], '\0');
+        mint(sx_i_refresh, "alice", "some-sid", NULL, tok);
+        uint8_t h[AG_STORE_HASH_LEN];
+        hash_of(tok, h);
+        ck_assert_msg(refresh(e, tok, out) == cases[k].refresh, "case %zu: refresh", k);
+        if (cases[k].refresh != AG_OK)
+            assert_no_tokens(out);
+        /* what the store was handed: the action and SHA-256 of the jti */
+        ck_assert_int_eq(f->rotations, 1);
+        ck_assert_int_eq(f->action, AG_STORE_REFRESH);
+        ck_assert(memcmp(f->old_hash, h, sizeof h) == 0);
+        ck_assert_int_eq(f->reuse_interval, 0);
+        ck_assert_uint_eq(f->max_replays, AG_SESSION_MAX_REPLAYS_DEFAULT);
+        ck_assert_msg(ag_session_issue(e->s, "alice", out) == cases[k].issue, "case %zu: issue", k);
+        if (cases[k].issue != AG_OK)
+            assert_no_tokens(out);
+        ck_assert_msg(logout(e, tok) == cases[k].logout, "case %zu: logout", k);
+        ck_assert_int_eq(f->action, AG_STORE_LOGOUT);
+        ck_assert(memcmp(f->old_hash, h, sizeof h) == 0);
+        size_t cnt = 9;
+        ck_assert_msg(logout_all(e, tok, &cnt) == cases[k].logout, "case %zu: logout-all", k);
+        ck_assert_int_eq(f->action, AG_STORE_LOGOUT_ALL);
+        ck_assert_int_eq(f->rotations, 3);
+        ck_assert_msg(ag_session_check_sid(e->s, "some-sid", 8) == cases[k].check_sid,
+                      "case %zu: check_sid", k);
         if (cases[k].answer != AG_OK) {
-            ck_assert_int_eq(ag_session_issue(e->s, "alice", out), AG_ERR_STORE);
-            ck_assert_int_eq(out->access[0], '\0');
+            size_t removed = 7;
+            ck_assert_int_eq(ag_session_purge(e->s, &removed), AG_ERR_STORE);
+            ck_assert_uint_eq(removed, 0);
+            ck_assert_int_eq(ag_session_revoke(e->s, "some-sid", 8), AG_ERR_STORE);
+            ck_assert_int_eq(ag_session_revoke_subject(e->s, "alice", 5, &cnt), AG_ERR_STORE);
+            ck_assert_uint_eq(cnt, 0);
         }
-        ck_assert_int_eq(ag_session_logout(e->s, (const uint8_t *)tok, strlen(tok)), AG_ERR_STORE);
-        ck_assert_int_eq(ag_session_check_sid(e->s, "some-sid", 8), AG_ERR_STORE);
+        free(tok);
+        free(out);
+        env_free(e);
+    }
+}
+END_TEST
+
+/* The steps after the one rotate fail closed too: the session cap at login,
+ * and revoking the subject's other sessions at logout-all. */
+START_TEST(failing_store_after_the_row)
+{
+    const ag_err failures[] = {AG_ERR_STORE, AG_ERR_SIGNATURE, AG_ERR_EXISTS};
+    for (size_t k = 0; k < sizeof failures / sizeof failures[0]; k++) {
+        fake *f = fake_new(AG_OK, AG_STORE_LOGGED_OUT);
+        f->evict_answer = failures[k];
+        f->subject_answer = failures[k];
+        env *e = env_new(&f->base, 100, 86400, 0);
+        ag_session_tokens *out = tokens_new();
+        ck_assert_int_eq(ag_session_issue(e->s, "alice", out), AG_ERR_STORE);
+        assert_no_tokens(out);
+        char *tok = malloc(AG_TOKEN_MAX_LEN + 1);
+        ck_assert_ptr_nonnull(tok);
+        mint(sx_i_refresh, "alice", "some-sid", NULL, tok);
+        size_t cnt = 9;
+        ck_assert_int_eq(logout_all(e, tok, &cnt), AG_ERR_STORE);
+        ck_assert_uint_le(cnt, 1);               /* at most its own family, which did end */
+        ck_assert_int_eq(logout(e, tok), AG_OK); /* the single logout needs no more */
         free(tok);
         free(out);
         env_free(e);
@@ -710,22 +682,31 @@ END_TEST
 
 START_TEST(config_checks)
 {
-    setup_once();
+    sx_setup_once();
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_memory_new(NULL, &st), AG_OK);
     ag_session_config c = {0};
     ag_session *s = (ag_session *)1;
     ck_assert_int_eq(ag_session_new(&c, &s), AG_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(s);
-    c.access_issuer = i_access;
-    c.refresh_issuer = i_refresh;
-    c.refresh_verifier = v_refresh;
+    c.access_issuer = sx_i_access;
+    c.refresh_issuer = sx_i_refresh;
+    c.refresh_verifier = sx_v_refresh;
     c.store = st;
+    ck_assert_int_eq(ag_session_new(&c, &s), AG_OK);
+    ag_session_free(s);
+    /* a backend written for another interface version is refused */
+    st->version = 1;
+    ck_assert_int_eq(ag_session_new(&c, &s), AG_ERR_INVALID_ARGUMENT);
+    st->version = AG_STORE_INTERFACE_VERSION;
+    c.reuse_max_replays = AG_SESSION_MAX_REPLAYS_MAX + 1;
+    ck_assert_int_eq(ag_session_new(&c, &s), AG_ERR_INVALID_ARGUMENT);
+    c.reuse_max_replays = AG_SESSION_MAX_REPLAYS_MAX;
     ck_assert_int_eq(ag_session_new(&c, &s), AG_OK);
     ag_session_free(s);
     c.reuse_interval = 5; /* needs a secret */
     ck_assert_int_eq(ag_session_new(&c, &s), AG_ERR_INVALID_ARGUMENT);
-    c.secret = secret;
+    c.secret = sx_secret;
     c.secret_len = 16; /* too short */
     ck_assert_int_eq(ag_session_new(&c, &s), AG_ERR_INVALID_ARGUMENT);
     c.secret_len = 32;
@@ -737,270 +718,6 @@ START_TEST(config_checks)
     ag_session_free(NULL);
     ag_session_tokens_clear(NULL);
     ag_store_close(st);
-}
-END_TEST
-
-/* ---- nothing stored is a jti or a token (R-03, R-11) -------------------------- */
-
-typedef struct issued_set {
-    size_t n;
-    char (*tokens)[AG_TOKEN_MAX_LEN + 1];
-    char (*jtis)[65];
-} issued_set;
-
-static void record(issued_set *set, const char *tok)
-{
-    memcpy(set->tokens[set->n], tok, strlen(tok) + 1);
-    jti_of(tok, set->jtis[set->n]);
-    set->n++;
-}
-
-/* A needle: bytes that must not (or, for hashes, must) appear. */
-typedef struct needle {
-    uint64_t key; /* first 8 bytes */
-    const uint8_t *p;
-    size_t n;
-    bool is_hash;
-    const char *what;
-} needle;
-
-static uint64_t key8(const uint8_t *p)
-{
-    uint64_t k;
-    memcpy(&k, p, 8);
-    return k;
-}
-
-static int needle_cmp(const void *a, const void *b)
-{
-    uint64_t x = ((const needle *)a)->key, y = ((const needle *)b)->key;
-    return x < y ? -1 : x > y;
-}
-
-/* Scans bytes once for every jti (text, 16-char prefix, decoded bytes and
- * their 12-byte prefix) and 16-character windows of every token's payload
- * and signature; counts the SHA-256(jti) values found, the positive
- * control proving the scan reads real data (asserted when want_hash). */
-static void assert_clean(const uint8_t *bytes, size_t len, const issued_set *set, bool want_hash)
-{
-    size_t cap = set->n * 80, nn = 0;
-    needle *nd = calloc(cap, sizeof *nd);
-    uint8_t(*raw)[48] = calloc(set->n, sizeof *raw);
-    uint8_t(*hash)[32] = calloc(set->n, sizeof *hash);
-    ck_assert(nd != NULL && raw != NULL && hash != NULL);
-    for (size_t k = 0; k < set->n; k++) {
-        const char *jti = set->jtis[k];
-        size_t jl = strlen(jti), rl = 0;
-        ck_assert_int_eq(ag_base64url_decode((const uint8_t *)jti, jl, raw[k], 48, &rl), AG_OK);
-        unsigned int hl = 0;
-        ck_assert(EVP_Digest(jti, jl, hash[k], &hl, EVP_sha256(), NULL) == 1);
-        nd[nn++] = (needle){0, (const uint8_t *)jti, jl, false, "jti text"};
-        nd[nn++] = (needle){0, (const uint8_t *)jti, 16, false, "jti prefix"};
-        nd[nn++] = (needle){0, raw[k], rl, false, "decoded jti"};
-        nd[nn++] = (needle){0, raw[k], 12, false, "decoded jti prefix"};
-        nd[nn++] = (needle){0, hash[k], 32, true, "hash"};
-        const char *tok = set->tokens[k];
-        const char *dot = strchr(tok, '.');
-        ck_assert_ptr_nonnull(dot);
-        size_t tl = strlen(tok);
-        for (size_t off = (size_t)(dot - tok) + 1; off + 16 <= tl && nn < cap; off += 8)
-            nd[nn++] = (needle){0, (const uint8_t *)tok + off, 16, false, "token substring"};
-    }
-    for (size_t i = 0; i < nn; i++)
-        nd[i].key = key8(nd[i].p);
-    qsort(nd, nn, sizeof *nd, needle_cmp);
-    size_t hashes_found = 0;
-    for (size_t i = 0; i + 8 <= len; i++) {
-        needle probe = {.key = key8(bytes + i)};
-        needle *hit = bsearch(&probe, nd, nn, sizeof *nd, needle_cmp);
-        if (hit == NULL)
-            continue;
-        while (hit > nd && hit[-1].key == probe.key)
-            hit--;
-        for (; hit < nd + nn && hit->key == probe.key; hit++) {
-            if (i + hit->n > len || memcmp(bytes + i, hit->p, hit->n) != 0)
-                continue;
-            if (hit->is_hash)
-                hashes_found++;
-            else
-                ck_abort_msg("%s found in stored bytes at offset %zu", hit->what, i);
-        }
-    }
-    if (want_hash) /* the scan can fail: what IS stored is found */
-        ck_assert_uint_gt(hashes_found, set->n / 2);
-    free(nd);
-    free(raw);
-    free(hash);
-}
-
-static void churn(env *e, issued_set *set)
-{
-    ag_session_tokens *t = tokens_new(), *n = tokens_new();
-    for (int login = 0; login < 12; login++) {
-        ck_assert_int_eq(ag_session_issue(e->s, login % 2 ? "alice" : "bob", t), AG_OK);
-        record(set, t->refresh);
-        for (int k = 0; k < 8; k++) {
-            fake_now++;
-            ck_assert_int_eq(refresh(e, t->refresh, n), AG_OK);
-            record(set, n->refresh);
-            ag_session_tokens *tmp = t;
-            t = n;
-            n = tmp;
-        }
-        if (login % 3 == 0)
-            ck_assert_int_eq(ag_session_logout(e->s, (const uint8_t *)t->refresh, t->refresh_len),
-                             AG_OK);
-        if (login % 4 == 1 && login % 3 != 0) { /* a reuse: a revoked-by-reuse family */
-            ck_assert_int_eq(refresh(e, set->tokens[set->n - 3], n), AG_ERR_REUSED);
-        }
-    }
-    free(t);
-    free(n);
-}
-
-static issued_set *set_new(void)
-{
-    issued_set *set = calloc(1, sizeof *set);
-    ck_assert_ptr_nonnull(set);
-    set->tokens = calloc(200, sizeof *set->tokens);
-    set->jtis = calloc(200, sizeof *set->jtis);
-    ck_assert(set->tokens != NULL && set->jtis != NULL);
-    return set;
-}
-
-static void set_free(issued_set *set)
-{
-    free(set->tokens);
-    free(set->jtis);
-    free(set);
-}
-
-START_TEST(sqlite_file_holds_no_jti_or_token)
-{
-    if (!ag_store_sqlite_available())
-        return;
-    char dir[] = "/tmp/ag-session-grep-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[96], wal[100];
-    snprintf(path, sizeof path, "%s/s.db", dir);
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    ag_store_sqlite_config sc = {.path = path};
-    ag_store *st = NULL;
-    ck_assert_int_eq(ag_store_sqlite_open(&sc, &st), AG_OK);
-    env *e = env_new(st, 3600, 86400, 5);
-    issued_set *set = set_new();
-    churn(e, set);
-    /* while open: the database and its WAL */
-    size_t dl = 0, wl = 0;
-    char *db = ag_test_read_file(path, &dl);
-    char *w = ag_test_read_file(wal, &wl);
-    ck_assert_ptr_nonnull(db);
-    ck_assert_ptr_nonnull(w);
-    uint8_t *all = malloc(dl + wl);
-    ck_assert_ptr_nonnull(all);
-    memcpy(all, db, dl);
-    memcpy(all + dl, w, wl);
-    assert_clean(all, dl + wl, set, true);
-    free(all);
-    free(db);
-    free(w);
-    env_free(e); /* closes: checkpoint into the main file */
-    db = ag_test_read_file(path, &dl);
-    ck_assert_ptr_nonnull(db);
-    assert_clean((const uint8_t *)db, dl, set, true);
-    free(db);
-    set_free(set);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-END_TEST
-
-/* The memory store: every live heap block it holds, through a tracking
- * allocator, plus every row through the lookup API. */
-#define MAXBLK 4096
-typedef struct tracker {
-    pthread_mutex_t mu;
-    void *blk[MAXBLK];
-    size_t len[MAXBLK];
-} tracker;
-
-static void *t_malloc(size_t n, void *ctx)
-{
-    tracker *t = ctx;
-    void *p = malloc(n);
-    pthread_mutex_lock(&t->mu);
-    for (size_t i = 0; p != NULL && i < MAXBLK; i++)
-        if (t->blk[i] == NULL) {
-            t->blk[i] = p;
-            t->len[i] = n;
-            break;
-        }
-    pthread_mutex_unlock(&t->mu);
-    return p;
-}
-
-static void t_free(void *p, void *ctx)
-{
-    tracker *t = ctx;
-    pthread_mutex_lock(&t->mu);
-    for (size_t i = 0; p != NULL && i < MAXBLK; i++)
-        if (t->blk[i] == p) {
-            t->blk[i] = NULL;
-            break;
-        }
-    pthread_mutex_unlock(&t->mu);
-    free(p);
-}
-
-static void *t_realloc(void *p, size_t n, void *ctx)
-{
-    (void)p;
-    (void)n;
-    (void)ctx;
-    return NULL;
-}
-
-START_TEST(memory_store_holds_no_jti_or_token)
-{
-    static tracker tr = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    ag_allocator a = {t_malloc, t_realloc, t_free, &tr};
-    ag_store_memory_config mc = {.capacity = 1000, .alloc = &a};
-    ag_store *st = NULL;
-    ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_OK);
-    env *e = env_new(st, 3600, 86400, 5);
-    issued_set *set = set_new();
-    churn(e, set);
-    /* every block the store holds, concatenated */
-    size_t total = 0;
-    for (size_t i = 0; i < MAXBLK; i++)
-        total += tr.blk[i] != NULL ? tr.len[i] : 0;
-    uint8_t *all = malloc(total);
-    ck_assert_ptr_nonnull(all);
-    size_t off = 0, blocks = 0;
-    for (size_t i = 0; i < MAXBLK; i++)
-        if (tr.blk[i] != NULL) {
-            memcpy(all + off, tr.blk[i], tr.len[i]);
-            off += tr.len[i];
-            blocks++;
-        }
-    ck_assert_uint_gt(blocks, set->n); /* rows, families, subjects, tables */
-    assert_clean(all, total, set, true);
-    free(all);
-    /* and what the lookup API returns for each row */
-    for (size_t k = 0; k < set->n; k++) {
-        uint8_t h[32];
-        unsigned int hl = 0;
-        ck_assert(EVP_Digest(set->jtis[k], strlen(set->jtis[k]), h, &hl, EVP_sha256(), NULL) == 1);
-        ag_store_token row;
-        ag_store_family fam;
-        ag_err x = ag_store_lookup(st, h, &row, &fam);
-        ck_assert(x == AG_OK);
-        assert_clean((const uint8_t *)&row, sizeof row, set, false);
-        assert_clean((const uint8_t *)&fam, sizeof fam, set, false);
-    }
-    set_free(set);
-    env_free(e);
 }
 END_TEST
 
@@ -1022,9 +739,17 @@ static void *par_refresh(void *arg)
     return NULL;
 }
 
-static void race(int64_t interval)
+/* Eight threads refresh one token at once. Exactly one rotates; with the
+ * reuse interval, up to max_replays more get the same successor (parallel
+ * tabs), and the first one past that is reuse, which ends the family. */
+static void race(int64_t interval, uint32_t max_replays)
 {
-    env *e = env_new(NULL, 3600, 86400, interval);
+    env_opts o = {.ttl = 3600,
+                  .life = 86400,
+                  .interval = interval,
+                  .max_replays = max_replays,
+                  .purge_margin = -1};
+    env *e = env_make(NULL, &o);
     ag_session_tokens *t = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
     pthread_barrier_t go;
@@ -1038,18 +763,35 @@ static void race(int64_t interval)
         ps[k].go = &go;
         ck_assert_int_eq(pthread_create(&th[k], NULL, par_refresh, &ps[k]), 0);
     }
-    int ok = 0;
+    int ok = 0, replayed = 0, reused = 0, revoked = 0, first = -1;
     for (int k = 0; k < 8; k++) {
         pthread_join(th[k], NULL);
-        ok += ps[k].result == AG_OK;
+        if (ps[k].result == AG_OK) {
+            ok++;
+            replayed += ps[k].out.replayed;
+            first = first < 0 ? k : first;
+        }
+        reused += ps[k].result == AG_ERR_REUSED;
+        revoked += ps[k].result == AG_ERR_REVOKED;
     }
-    if (interval == 0) {
-        ck_assert_int_eq(ok, 1); /* exactly one 200 (CONTRACTS) */
+    int allowed = interval == 0 ? 0 : (int)(max_replays != 0 ? max_replays : 1);
+    int want_ok = 1 + (allowed < 7 ? allowed : 7);
+    ck_assert_int_eq(ok, want_ok);
+    ck_assert_int_eq(replayed, want_ok - 1);
+    for (int k = 0; k < 8; k++) /* one successor: the family did not fork */
+        if (ps[k].result == AG_OK)
+            ck_assert_str_eq(ps[k].out.refresh, ps[first].out.refresh);
+    if (want_ok < 8) {
+        ck_assert_int_eq(reused, 1); /* the first one too many */
+        ck_assert_int_eq(revoked, 8 - want_ok - 1);
         ck_assert_int_eq(e->log.calls, 1);
+        assert_revoked(e, t->sid, AG_REVOKE_REUSE);
     } else {
-        ck_assert_int_eq(ok, 8); /* parallel tabs: all get the same successor */
-        for (int k = 1; k < 8; k++)
-            ck_assert_str_eq(ps[k].out.refresh, ps[0].out.refresh);
+        ck_assert_int_eq(e->log.calls, 0);
+        ag_store_family f;
+        ck_assert_int_eq(fam_of(e, t->sid, &f), AG_OK);
+        ck_assert_uint_eq(f.replays, 7);
+        ck_assert_uint_eq(f.generation, 1);
     }
     pthread_barrier_destroy(&go);
     free(ps);
@@ -1059,14 +801,16 @@ static void race(int64_t interval)
 
 START_TEST(concurrent_refresh_one_winner)
 {
-    race(0);
-    race(5);
+    race(0, 0);
+    race(5, 0); /* the default: one replay */
+    race(5, 3);
+    race(5, 7);
 }
 END_TEST
 
 int main(void)
 {
-    setup_once();
+    sx_setup_once();
     Suite *s = suite_create("session");
     TCase *tc = tcase_create("session");
     tcase_set_timeout(tc, 120);
@@ -1075,7 +819,7 @@ int main(void)
     tcase_add_test(tc, reuse_of_any_earlier_token_revokes_newest);
     tcase_add_test(tc, forged_token_changes_nothing);
     tcase_add_test(tc, access_token_as_refresh_wrong_type);
-    tcase_add_test(tc, unknown_jti_no_revocation);
+    tcase_add_test(tc, unknown_family_no_revocation);
     tcase_add_test(tc, logout_and_logout_all);
     tcase_add_test(tc, idle_expiry_and_purge);
     tcase_add_test(tc, family_absolute_lifetime);
@@ -1083,13 +827,11 @@ int main(void)
     tcase_add_test(tc, reuse_interval_off);
     tcase_add_test(tc, store_full);
     tcase_add_test(tc, failing_store_fails_closed);
+    tcase_add_test(tc, failing_store_after_the_row);
     tcase_add_test(tc, config_checks);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("no-secrets-stored");
-    tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, sqlite_file_holds_no_jti_or_token);
-    tcase_add_test(tc, memory_store_holds_no_jti_or_token);
     tcase_add_test(tc, concurrent_refresh_one_winner);
     suite_add_tcase(s, tc);
+    add_rules_tests(s);
+    add_secrets_tests(s);
     return ag_test_run(s);
 }
