@@ -1,6 +1,8 @@
 /*
  * PostgreSQL store: the conformance suite (races included), the migration
- * chain, refusing unknown or foreign schemas without touching them, two
+ * chain, a database written by 0.1 (one row per token) migrated with every
+ * session kept, refusing unknown or foreign schemas without touching them,
+ * the same answers and rows as the memory store over a random walk, two
  * store handles ("instances") on one database, the statement timeout, a
  * killed connection, and the server restarted mid-run (R-02, R-05, R-06).
  *
