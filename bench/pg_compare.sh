@@ -3,7 +3,7 @@
 # the per-token store) beside this tree's (one row per session), on ONE
 # throwaway cluster, alternating runs so that a busy moment hits both:
 #
-#   bench/pg_compare.sh [OLD_COMMIT] [THREADS] [SECONDS]     (RUNS=5 by default)
+#   bench/pg_compare.sh [OLD_COMMIT] [THREADS,...] [SECONDS]     (RUNS=5 by default)
 #
 # Builds both libraries (Release) in a temporary directory, compiles
 # bench/pg_compare.c against each (it speaks both store interfaces), starts
@@ -48,17 +48,20 @@ done
 
 ci=$("$root/scripts/pg-test-server" start "$work/pg" --owner $$)
 psql_() { "$root/scripts/pg-test-server" psql "$work/pg" -qAtc "$1" >/dev/null; }
-declare -A rates=([old]="" [new]="")
-for ((r = 1; r <= runs; r++)); do
-  for v in old new; do
-    psql_ "CREATE SCHEMA ${v}_$r"
-    out=$("$work/pg_compare_$v" "$ci options='-csearch_path=${v}_$r'" "$threads" "$secs")
-    rates[$v]+="${out#rotations_per_s } "
-    echo "run $r $v: ${out#rotations_per_s } rotations/s" >&2
-  done
-done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-mo=$(echo "${rates[old]}" | median)
-mn=$(echo "${rates[new]}" | median)
-echo "postgres rotations/s, $threads thread(s), median of $runs x ${secs}s:" \
-  "$old $mo, this tree $mn, ratio $(awk -v a="$mn" -v b="$mo" 'BEGIN {printf "%.2f", a / b}')x"
+for t in ${threads//,/ }; do
+  declare -A rates=([old]="" [new]="")
+  for ((r = 1; r <= runs; r++)); do
+    for v in old new; do
+      s="${v}_${t}_$r"
+      psql_ "CREATE SCHEMA $s"
+      out=$("$work/pg_compare_$v" "$ci options='-csearch_path=$s'" "$t" "$secs")
+      rates[$v]+="${out#rotations_per_s } "
+      echo "$t thread(s), run $r, $v: ${out#rotations_per_s } rotations/s" >&2
+    done
+  done
+  mo=$(echo "${rates[old]}" | median)
+  mn=$(echo "${rates[new]}" | median)
+  echo "postgres rotations/s, $t thread(s), median of $runs x ${secs}s:" \
+    "$old $mo, this tree $mn, ratio $(awk -v a="$mn" -v b="$mo" 'BEGIN {printf "%.2f", a / b}')x"
+done
