@@ -40,6 +40,7 @@
 
 #include "error.h"
 #include "token.h"
+#include "revocation.h"
 #include "store.h"
 #include "session.h"
 #include "http.h"

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "revocation.h"
 #include "store.h"
 #include "token.h"
 
@@ -76,6 +77,15 @@ typedef struct ag_evict_event {
 /** Called after a login evicted an older session of the same subject. @since 0.2 */
 typedef void (*ag_evict_fn)(void *ctx, const ag_evict_event *ev);
 
+/**
+ * Called when something failed that the call's own result does not say:
+ * `what` names it ("revocation set", "revocation log"), e the error. The
+ * call itself still succeeded (the family is revoked in the store). Never
+ * given a token, jti or secret.
+ * @since 0.2
+ */
+typedef void (*ag_session_error_fn)(void *ctx, const char *what, ag_err e);
+
 /** How to build a session manager. Zero-initialise, then set. @since 0.1 */
 typedef struct ag_session_config {
     const ag_issuer *access_issuer;      /**< required; kind AG_TOKEN_ACCESS */
@@ -111,6 +121,17 @@ typedef struct ag_session_config {
     void *on_reuse_ctx;
     ag_evict_fn on_evict;     /**< optional @since 0.2 */
     void *on_evict_ctx;
+    /**
+     * Optional: the revocation set of this process's access verifiers.
+     * Every call that revokes a family — logout, logout-all, reuse
+     * detection, eviction, the administrative revokes — also adds its sid
+     * (logout-all and revoke_subject: the subject) here, in the same
+     * call, so the family's access tokens stop verifying at once.
+     * Referenced, not owned. @since 0.2
+     */
+    ag_revset *revocations;
+    ag_session_error_fn on_error; /**< optional @since 0.2 */
+    void *on_error_ctx;
     ag_clock_fn clock;        /**< NULL → ag_clock_system */
     void *clock_ctx;
     const ag_allocator *alloc; /**< NULL → stdlib */

@@ -394,6 +394,13 @@ typedef struct ag_verifier_config {
     const ag_allocator *alloc; /**< for the verifier object itself; NULL → stdlib */
     size_t cache_entries;     /**< 0: no cache (default). Else the capacity of a cache of
                                    tokens that verified (see "Verified-token cache") */
+    /**
+     * Optional: a revocation set (revocation.h) checked after every other
+     * check passed; a token of a revoked sid, or of a revoked subject with
+     * an earlier iat, is AG_ERR_REVOKED. Referenced, not owned: it must
+     * outlive the verifier. @since 0.2
+     */
+    const struct ag_revset *revocations;
 } ag_verifier_config;
 
 /*

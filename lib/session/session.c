@@ -37,6 +37,9 @@ struct ag_session {
     void *on_reuse_ctx;
     ag_evict_fn on_evict;
     void *on_evict_ctx;
+    ag_revset *revocations;
+    ag_session_error_fn on_error;
+    void *on_error_ctx;
     ag_clock_fn clock;
     void *clock_ctx;
     EVP_MD *sha256;      /* fetched once */
@@ -84,6 +87,30 @@ static ag_err random_id(char out[AG_JTI_LEN + 1])
 static int64_t now_of(const ag_session *s)
 {
     return s->clock(s->clock_ctx);
+}
+
+static void report_error(const ag_session *s, const char *what, ag_err e)
+{
+    if (s->on_error != NULL)
+        s->on_error(s->on_error_ctx, what, e);
+}
+
+/* The family's access tokens stop verifying at once (revocation.h). A set
+ * that cannot take the entry leaves them bounded by their exp: reported,
+ * not a failure of the call, whose revocation in the store stands. */
+static void revoke_access_sid(const ag_session *s, const char *sid, size_t len, int64_t now)
+{
+    ag_err e;
+    if (s->revocations != NULL && (e = ag_revset_add_sid(s->revocations, sid, len, now)) != AG_OK)
+        report_error(s, "revocation set", e);
+}
+
+static void revoke_access_subject(const ag_session *s, const char *sub, size_t len, int64_t now)
+{
+    ag_err e;
+    if (s->revocations != NULL &&
+        (e = ag_revset_add_subject(s->revocations, sub, len, now)) != AG_OK)
+        report_error(s, "revocation set", e);
 }
 
 /* Empties out on entry. It holds no secret of ours yet, so the 16 KiB are
@@ -198,6 +225,9 @@ ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
     s->on_reuse_ctx = cfg->on_reuse_ctx;
     s->on_evict = cfg->on_evict;
     s->on_evict_ctx = cfg->on_evict_ctx;
+    s->revocations = cfg->revocations;
+    s->on_error = cfg->on_error;
+    s->on_error_ctx = cfg->on_error_ctx;
     s->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
     s->clock_ctx = cfg->clock_ctx;
     s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -239,6 +269,7 @@ typedef struct evict_ctx {
 static void on_evicted(void *ctx, const char *sid, size_t sid_len)
 {
     const evict_ctx *x = ctx;
+    revoke_access_sid(x->s, sid, sid_len, x->now);
     if (x->s->on_evict == NULL)
         return;
     ag_evict_event ev;
@@ -410,8 +441,10 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     rot.reuse_interval = s->reuse_interval;
     rot.max_replays = s->max_replays;
     e = ag_store_rotate(s->store, &rot, &res);
-    if (e == AG_ERR_REUSED)
+    if (e == AG_ERR_REUSED) {
+        revoke_access_sid(s, rot.sid, rot.sid_len, now);
         report_reuse(s, c, rot.old_hash, now);
+    }
     if (e != AG_OK)
         goto done;
     if (res.expires <= now) { /* a replayed successor that has run out meanwhile */
@@ -461,6 +494,8 @@ static ag_err end_family(const ag_session *s, const uint8_t *token, size_t len,
     e = ag__session_hash(s, c->jti.ptr, c->jti.len, rot.old_hash);
     if (e == AG_OK)
         e = ag_store_rotate(s->store, &rot, &res);
+    if (e == AG_OK || e == AG_ERR_REUSED)
+        revoke_access_sid(s, rot.sid, rot.sid_len, rot.now);
     if (e == AG_ERR_REUSED)
         report_reuse(s, c, rot.old_hash, rot.now);
     ag_cleanse(&rot, sizeof rot);
@@ -492,8 +527,11 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
     size_t others = 0;
     ag_err e = end_family(s, token, len, AG_STORE_LOGOUT_ALL, c);
     if (e == AG_OK) {
-        e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now_of(s),
+        int64_t now = now_of(s);
+        e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now,
                                     AG_REVOKE_LOGOUT_ALL, &others);
+        if (e == AG_OK)
+            revoke_access_subject(s, (const char *)c->sub.ptr, c->sub.len, now);
         if (count != NULL)
             *count = others + 1;
     }
@@ -505,7 +543,11 @@ ag_err ag_session_revoke(const ag_session *s, const char *sid, size_t sid_len)
 {
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
-    return ag_store_revoke_family(s->store, sid, sid_len, now_of(s), AG_REVOKE_ADMIN);
+    int64_t now = now_of(s);
+    ag_err e = ag_store_revoke_family(s->store, sid, sid_len, now, AG_REVOKE_ADMIN);
+    if (e == AG_OK)
+        revoke_access_sid(s, sid, sid_len, now);
+    return e;
 }
 
 ag_err ag_session_revoke_subject(const ag_session *s, const char *subject, size_t subject_len,
@@ -515,8 +557,12 @@ ag_err ag_session_revoke_subject(const ag_session *s, const char *subject, size_
         *count = 0;
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
-    return ag_store_revoke_subject(s->store, subject, subject_len, now_of(s), AG_REVOKE_ADMIN,
-                                   count);
+    int64_t now = now_of(s);
+    ag_err e =
+        ag_store_revoke_subject(s->store, subject, subject_len, now, AG_REVOKE_ADMIN, count);
+    if (e == AG_OK)
+        revoke_access_subject(s, subject, subject_len, now);
+    return e;
 }
 
 ag_err ag_session_check_sid(const ag_session *s, const char *sid, size_t sid_len)

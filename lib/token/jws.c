@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "authgate/revocation.h"
 #include "token_int.h"
 
 /* Largest signature: RSA-4096. Larger moduli are refused at key load. */
@@ -337,6 +338,7 @@ struct ag_verifier {
     void *clock_ctx;
     ag__vcache *cache; /* NULL unless cfg->cache_entries > 0 */
     hmemo *memo;       /* HMEMO_SLOTS remembered header segments */
+    const ag_revset *revoked; /* NULL unless configured; not owned */
 };
 
 ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
@@ -365,6 +367,7 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
     v->max_len = cfg->max_token_len == 0 ? AG_TOKEN_MAX_LEN : cfg->max_token_len;
     v->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
     v->clock_ctx = cfg->clock_ctx;
+    v->revoked = cfg->revocations;
     v->issuer = ag__strdup(cfg->alloc, cfg->issuer);
     v->audience = ag__strdup(cfg->alloc, cfg->audience);
     if ((cfg->issuer != NULL && v->issuer == NULL) ||
@@ -488,6 +491,9 @@ ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_clai
         return AG_ERR_NOT_YET_VALID;
     if (v->max_lifetime > 0 && out->exp - out->iat > v->max_lifetime)
         return AG_ERR_CLAIM;
+    /* last, and on cache hits too: revocation is about now, not the token */
+    if (v->revoked != NULL && (err = ag_revset_check(v->revoked, out, now)) != AG_OK)
+        return err;
     /* only tokens that passed every check are cached (the spans of j still
      * point at kid/typ: claims were appended after them) */
     if (hashed && !hit)

@@ -38,6 +38,16 @@ START_TEST(issue_pair_shape)
     free(r);
     ck_assert_int_eq(ag_session_check_sid(e->s, t->sid, 43), AG_OK);
     ck_assert_int_eq(ag_session_check_sid(e->s, "nope", 4), AG_ERR_UNKNOWN);
+    /* the row: generation 0, the first token current, no previous */
+    assert_row(e, t->sid, 0, t->refresh, NULL);
+    ag_store_family f;
+    ck_assert_int_eq(fam_of(e, t->sid, &f), AG_OK);
+    ck_assert_str_eq(f.subject, "alice");
+    ck_assert_int_eq(f.created, T0);
+    ck_assert_int_eq(f.expires, T0 + 86400);
+    ck_assert_int_eq(f.current_issued, T0);
+    ck_assert_int_eq(f.current_expires, T0 + 3600);
+    ck_assert_uint_eq(f.replays, 0);
     /* two logins, two families */
     ag_session_tokens *t2 = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", t2), AG_OK);
@@ -114,9 +124,7 @@ START_TEST(reuse_of_any_earlier_token_revokes_newest)
         /* the newest token is dead, and so is the sid for access tokens */
         ck_assert_int_eq(refresh(e, chain[9].refresh, out), AG_ERR_REVOKED);
         ck_assert_int_eq(ag_session_check_sid(e->s, chain[0].sid, 43), AG_ERR_REVOKED);
-        ag_store_family f;
-        ck_assert_int_eq(ag_store_lookup_family(e->st, chain[0].sid, 43, &f), AG_OK);
-        ck_assert_int_eq(f.reason, AG_REVOKE_REUSE);
+        assert_revoked(e, chain[0].sid, AG_REVOKE_REUSE);
         ck_assert_int_eq(e->log.calls, 1);
         free(out);
         free(chain);
