@@ -20,6 +20,9 @@
  * that locks the row (SELECT … FOR NO KEY UPDATE), calls ag_store_decide()
  * and writes the row it returns. The decision itself lives in store.c.
  *
+ * The pool, the connections and the statement plumbing are in
+ * store_pg_conn.c; the schema and its migrations in store_pg_schema.c.
+ *
  * Failure handling (R-06): a statement that fails on a broken connection
  * (PQstatus CONNECTION_BAD) marks the connection for a reset; the call is
  * retried once on the reset connection only when no COMMIT and no
@@ -54,7 +57,6 @@ ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out)
 
 #else
 
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,9 +77,9 @@ bool ag_store_pg_available(void)
 #define OID_TEXT 25
 
 enum {
-    Q_BEGIN,
-    Q_COMMIT,
-    Q_ROLLBACK,
+    Q_BEGIN = AG__PG_Q_BEGIN,
+    Q_COMMIT = AG__PG_Q_COMMIT,
+    Q_ROLLBACK = AG__PG_Q_ROLLBACK,
     Q_FAM,      /* family by sid */
     Q_FAM_LOCK, /* family by sid, row locked until commit */
     Q_CREATE,
@@ -91,15 +93,6 @@ enum {
     Q_N
 };
 
-#define MAXP 9
-
-typedef struct stmt {
-    const char *name;
-    const char *sql;
-    int nparams;
-    Oid types[MAXP];
-} stmt;
-
 #define FAM_COLS                                                                                   \
     "sid, subject, created, expires, revoked_at, revoke_reason, generation, cur_hash,"             \
     " cur_issued, cur_expires, prev_hash, replays"
@@ -107,7 +100,7 @@ typedef struct stmt {
 /* What a revocation does to a row: the same as ag__store_revoke_row. */
 #define TOMBSTONE "cur_hash = NULL, prev_hash = NULL, replays = 0"
 
-static const stmt stmts[Q_N] = {
+static const ag__pg_stmt stmts[Q_N] = {
     [Q_BEGIN] = {"ag_begin", "BEGIN ISOLATION LEVEL READ COMMITTED", 0, {0}},
     [Q_COMMIT] = {"ag_commit", "COMMIT", 0, {0}},
     [Q_ROLLBACK] = {"ag_rollback", "ROLLBACK", 0, {0}},
@@ -173,301 +166,13 @@ static const stmt stmts[Q_N] = {
     [Q_COUNT] = {"ag_count", "SELECT count(*) FROM ag_families", 0, {0}},
 };
 
-/* ---- the pool ------------------------------------------------------------ */
-
-typedef struct pgconn {
-    PGconn *c;
-    bool ready; /* connected, timeout set, statements prepared */
-} pgconn;
-
 typedef struct pgstore {
     ag_store base; /* first */
     const ag_allocator *alloc;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    char timeout[16]; /* statement_timeout, text milliseconds */
-    size_t n;
-    size_t nfree;
-    pgconn **freelist; /* n slots, nfree used */
-    pgconn *conns;     /* n */
+    ag__pg_pool pool;
 } pgstore;
 
-/* One call's view of its connection. */
-typedef struct call {
-    PGconn *c;
-    bool broken;      /* a statement failed because the connection broke */
-    bool commit_sent; /* a COMMIT (or self-committing write) went out */
-} call;
-
-static void quiet(void *arg, const char *msg)
-{
-    (void)arg;
-    (void)msg; /* the library never prints */
-}
-
-/* Sets the session up: silent notices, the statement timeout. */
-static bool conn_session(const pgstore *p, PGconn *c)
-{
-    PQsetNoticeProcessor(c, quiet, NULL);
-    const char *v[1] = {p->timeout};
-    PGresult *r = PQexecParams(c, "SELECT set_config('statement_timeout', $1, false)", 1, NULL, v,
-                               NULL, NULL, 0);
-    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    PQclear(r);
-    return ok;
-}
-
-/* Prepares every statement on c (the tables must exist). */
-static bool conn_prepare(PGconn *c)
-{
-    bool ok = true;
-    for (int i = 0; ok && i < Q_N; i++) {
-        PGresult *r = PQprepare(c, stmts[i].name, stmts[i].sql, stmts[i].nparams, stmts[i].types);
-        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-    }
-    return ok;
-}
-
-/* True when an idle connection has (as far as a non-blocking look can
- * tell) lost its server: its socket is readable. We never LISTEN, so an
- * idle connection's socket never is, unless the server said goodbye (a
- * termination notice) or hung up; either way it is reset before use. */
-static bool idle_dead(PGconn *c)
-{
-    struct pollfd pfd;
-    pfd.fd = PQsocket(c);
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    return pfd.fd < 0 || poll(&pfd, 1, 0) != 0;
-}
-
-/* Makes pc usable: connected, idle, set up. */
-static bool conn_usable(const pgstore *p, pgconn *pc)
-{
-    if (pc->ready && PQstatus(pc->c) == CONNECTION_OK &&
-        PQtransactionStatus(pc->c) == PQTRANS_IDLE && !idle_dead(pc->c))
-        return true;
-    pc->ready = false;
-    PQreset(pc->c);
-    if (PQstatus(pc->c) != CONNECTION_OK || !conn_session(p, pc->c) || !conn_prepare(pc->c))
-        return false;
-    pc->ready = true;
-    return true;
-}
-
-static pgconn *acquire(pgstore *p)
-{
-    pthread_mutex_lock(&p->mu);
-    while (p->nfree == 0)
-        pthread_cond_wait(&p->cv, &p->mu);
-    pgconn *pc = p->freelist[--p->nfree];
-    pthread_mutex_unlock(&p->mu);
-    return pc;
-}
-
-static void release(pgstore *p, pgconn *pc)
-{
-    pthread_mutex_lock(&p->mu);
-    p->freelist[p->nfree++] = pc;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-}
-
-typedef ag_err (*op_fn)(call *k, void *arg);
-
-/*
- * Runs one operation on a pooled connection, with the retry rule: once
- * more on a reset connection when the first attempt failed only because
- * the connection broke and nothing had been committed.
- */
-static ag_err run_op(pgstore *p, op_fn fn, void *arg)
-{
-    pgconn *pc = acquire(p);
-    ag_err e = AG_ERR_STORE;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!conn_usable(p, pc)) {
-            e = AG_ERR_STORE;
-            break;
-        }
-        call k = {pc->c, false, false};
-        e = fn(&k, arg);
-        if (PQstatus(pc->c) != CONNECTION_OK || PQtransactionStatus(pc->c) != PQTRANS_IDLE)
-            pc->ready = false; /* reset before its next use */
-        if (e != AG_ERR_STORE || !k.broken || k.commit_sent)
-            break;
-    }
-    release(p, pc);
-    return e;
-}
-
-/* ---- parameters and results ---------------------------------------------- */
-
-typedef struct params {
-    int n;
-    const char *v[MAXP];
-    int len[MAXP];
-    int fmt[MAXP];
-    char ibuf[MAXP][8];
-} params;
-
-static void p_bytes(params *ps, const void *b, size_t n)
-{
-    ps->v[ps->n] = b;
-    ps->len[ps->n] = (int)n;
-    ps->fmt[ps->n++] = 1;
-}
-
-static void p_null(params *ps)
-{
-    ps->v[ps->n] = NULL;
-    ps->len[ps->n] = 0;
-    ps->fmt[ps->n++] = 1;
-}
-
-/* Binary int8 / int4 / int2: network byte order. */
-static void p_int(params *ps, int64_t x, int width)
-{
-    char *b = ps->ibuf[ps->n];
-    uint64_t u = (uint64_t)x;
-    for (int i = width - 1; i >= 0; i--) {
-        b[i] = (char)(u & 0xff);
-        u >>= 8;
-    }
-    p_bytes(ps, b, (size_t)width);
-}
-
-static void p_i64(params *ps, int64_t x)
-{
-    p_int(ps, x, 8);
-}
-
-static void p_i32(params *ps, int32_t x)
-{
-    p_int(ps, x, 4);
-}
-
-static void p_i16(params *ps, int x)
-{
-    p_int(ps, x, 2);
-}
-
-/*
- * Executes a prepared statement with binary parameters and binary results.
- * Returns the result on success (caller PQclear()s it), NULL on failure,
- * noting in k whether the connection broke.
- */
-static PGresult *xq(call *k, int q, const params *ps)
-{
-    static const params none = {0};
-    if (ps == NULL)
-        ps = &none;
-    if (q == Q_COMMIT)
-        k->commit_sent = true;
-    PGresult *r = PQexecPrepared(k->c, stmts[q].name, ps->n, ps->v, ps->len, ps->fmt, 1);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return r;
-    PQclear(r);
-    if (PQstatus(k->c) != CONNECTION_OK)
-        k->broken = true;
-    return NULL;
-}
-
-/* Runs a statement whose result is not needed. */
-static bool xrun(call *k, int q, const params *ps)
-{
-    PGresult *r = xq(k, q, ps);
-    PQclear(r);
-    return r != NULL;
-}
-
-/* Runs a write and reports how many rows it touched. */
-static bool xcount(call *k, int q, const params *ps, size_t *n)
-{
-    PGresult *r = xq(k, q, ps);
-    if (r == NULL)
-        return false;
-    const char *t = PQcmdTuples(r);
-    size_t v = 0;
-    bool ok = t[0] != '\0';
-    for (; *t != '\0' && ok; t++) {
-        ok = *t >= '0' && *t <= '9' && v <= (SIZE_MAX - 9) / 10;
-        v = v * 10 + (size_t)(*t - '0');
-    }
-    PQclear(r);
-    if (ok)
-        *n = v;
-    return ok;
-}
-
-static bool begin(call *k)
-{
-    return xrun(k, Q_BEGIN, NULL);
-}
-
-/* COMMIT; true only when the server answered that it committed (a COMMIT
- * of a failed transaction answers ROLLBACK). */
-static bool commit(call *k)
-{
-    PGresult *r = xq(k, Q_COMMIT, NULL);
-    bool ok = r != NULL && strcmp(PQcmdStatus(r), "COMMIT") == 0;
-    PQclear(r);
-    return ok;
-}
-
-/* Ends an open transaction without effect (no-op when none is open). */
-static void rollback(call *k)
-{
-    if (PQstatus(k->c) == CONNECTION_OK && PQtransactionStatus(k->c) != PQTRANS_IDLE)
-        (void)xrun(k, Q_ROLLBACK, NULL);
-}
-
-static bool col_null(const PGresult *r, int row, int c)
-{
-    return PQgetisnull(r, row, c) != 0;
-}
-
-/* Binary integer column (int2/int4/int8); NULL reads as 0. */
-static bool col_int(const PGresult *r, int row, int c, int64_t *out)
-{
-    if (col_null(r, row, c)) {
-        *out = 0;
-        return true;
-    }
-    int n = PQgetlength(r, row, c);
-    const unsigned char *b = (const unsigned char *)PQgetvalue(r, row, c);
-    if (n != 2 && n != 4 && n != 8)
-        return false;
-    uint64_t u = (b[0] & 0x80) ? UINT64_MAX : 0; /* sign extension */
-    for (int i = 0; i < n; i++)
-        u = (u << 8) | b[i];
-    *out = (int64_t)u;
-    return true;
-}
-
-static bool col_text(const PGresult *r, int row, int c, char *dst, size_t *dst_len, size_t max)
-{
-    int n = PQgetlength(r, row, c);
-    const char *p = PQgetvalue(r, row, c);
-    if (col_null(r, row, c) || n <= 0 || !ag__store_str_ok(p, (size_t)n, max))
-        return false;
-    ag__store_str_set(dst, dst_len, p, (size_t)n);
-    return true;
-}
-
-/* A hash column: *has false for NULL (the buffer zeroed). */
-static bool col_hash(const PGresult *r, int c, uint8_t out[AG_STORE_HASH_LEN], bool *has)
-{
-    memset(out, 0, AG_STORE_HASH_LEN);
-    *has = !col_null(r, 0, c);
-    if (!*has)
-        return true;
-    if (PQgetlength(r, 0, c) != AG_STORE_HASH_LEN)
-        return false;
-    memcpy(out, PQgetvalue(r, 0, c), AG_STORE_HASH_LEN);
-    return true;
-}
+/* ---- reading a row ------------------------------------------------------- */
 
 /* A row of FAM_COLS. Anything out of range is corruption: AG_ERR_STORE
  * upstream, never a guess. */
@@ -476,14 +181,16 @@ static bool read_family(const PGresult *r, ag_store_family *f)
     int64_t reason = 0, gen = 0, replays = 0;
     bool has_cur = false;
     memset(f, 0, sizeof *f);
-    if (!col_text(r, 0, 0, f->sid, &f->sid_len, AG_SID_MAX_LEN) ||
-        !col_text(r, 0, 1, f->subject, &f->subject_len, AG_SUBJECT_MAX_LEN) ||
-        !col_int(r, 0, 2, &f->created) || !col_int(r, 0, 3, &f->expires) ||
-        !col_int(r, 0, 4, &f->revoked_at) || !col_int(r, 0, 5, &reason) ||
-        reason < AG_REVOKE_NONE || reason > AG_REVOKE_EVICTED || !col_int(r, 0, 6, &gen) ||
-        gen < 0 || !col_hash(r, 7, f->current, &has_cur) || !col_int(r, 0, 8, &f->current_issued) ||
-        !col_int(r, 0, 9, &f->current_expires) || !col_hash(r, 10, f->previous, &f->has_previous) ||
-        !col_int(r, 0, 11, &replays) || replays < 0 || replays > UINT32_MAX)
+    if (!ag__pg_col_text(r, 0, 0, f->sid, &f->sid_len, AG_SID_MAX_LEN) ||
+        !ag__pg_col_text(r, 0, 1, f->subject, &f->subject_len, AG_SUBJECT_MAX_LEN) ||
+        !ag__pg_col_int(r, 0, 2, &f->created) || !ag__pg_col_int(r, 0, 3, &f->expires) ||
+        !ag__pg_col_int(r, 0, 4, &f->revoked_at) || !ag__pg_col_int(r, 0, 5, &reason) ||
+        reason < AG_REVOKE_NONE || reason > AG_REVOKE_EVICTED || !ag__pg_col_int(r, 0, 6, &gen) ||
+        gen < 0 || !ag__pg_col_hash(r, 7, f->current, &has_cur) ||
+        !ag__pg_col_int(r, 0, 8, &f->current_issued) ||
+        !ag__pg_col_int(r, 0, 9, &f->current_expires) ||
+        !ag__pg_col_hash(r, 10, f->previous, &f->has_previous) ||
+        !ag__pg_col_int(r, 0, 11, &replays) || replays < 0 || replays > UINT32_MAX)
         return false;
     if ((f->revoked_at != 0) != (reason != AG_REVOKE_NONE))
         return false;
@@ -496,28 +203,13 @@ static bool read_family(const PGresult *r, ag_store_family *f)
     return true;
 }
 
-/* Runs a one-row-or-none query. Returns AG_OK with *out, AG_ERR_NOT_FOUND,
- * or AG_ERR_STORE. */
-static ag_err one_row(call *k, int q, const params *ps, PGresult **out)
+static ag_err find_family(ag__pg_call *k, int q, const char *sid, size_t sid_len,
+                          ag_store_family *f)
 {
-    PGresult *r = xq(k, q, ps);
-    if (r == NULL)
-        return AG_ERR_STORE;
-    int n = PQntuples(r);
-    if (n == 1) {
-        *out = r;
-        return AG_OK;
-    }
-    PQclear(r);
-    return n == 0 ? AG_ERR_NOT_FOUND : AG_ERR_STORE;
-}
-
-static ag_err find_family(call *k, int q, const char *sid, size_t sid_len, ag_store_family *f)
-{
-    params ps = {0};
+    ag__pg_params ps = {0};
     PGresult *r = NULL;
-    p_bytes(&ps, sid, sid_len);
-    ag_err e = one_row(k, q, &ps, &r);
+    ag__pg_p_bytes(&ps, sid, sid_len);
+    ag_err e = ag__pg_one_row(k, q, &ps, &r);
     if (e == AG_OK && !read_family(r, f))
         e = AG_ERR_STORE;
     PQclear(r);
@@ -530,22 +222,22 @@ typedef struct create_args {
     const ag_store_family *fam;
 } create_args;
 
-static ag_err op_create(call *k, void *arg)
+static ag_err op_create(ag__pg_call *k, void *arg)
 {
     const ag_store_family *fam = ((create_args *)arg)->fam;
-    params ps = {0};
+    ag__pg_params ps = {0};
     size_t n = 0;
-    p_bytes(&ps, fam->sid, fam->sid_len);
-    p_bytes(&ps, fam->subject, fam->subject_len);
-    p_i64(&ps, fam->created);
-    p_i64(&ps, fam->expires);
-    p_bytes(&ps, fam->current, AG_STORE_HASH_LEN);
-    p_i64(&ps, fam->current_issued);
-    p_i64(&ps, fam->current_expires);
+    ag__pg_p_bytes(&ps, fam->sid, fam->sid_len);
+    ag__pg_p_bytes(&ps, fam->subject, fam->subject_len);
+    ag__pg_p_i64(&ps, fam->created);
+    ag__pg_p_i64(&ps, fam->expires);
+    ag__pg_p_bytes(&ps, fam->current, AG_STORE_HASH_LEN);
+    ag__pg_p_i64(&ps, fam->current_issued);
+    ag__pg_p_i64(&ps, fam->current_expires);
     /* Self-committing: after a lost answer a retry would find its own
      * row and call it taken, so none is made. */
     k->commit_sent = true;
-    if (!xcount(k, Q_CREATE, &ps, &n))
+    if (!ag__pg_exec_count(k, Q_CREATE, &ps, &n))
         return AG_ERR_STORE;
     return n == 1 ? AG_OK : AG_ERR_EXISTS;
 }
@@ -554,7 +246,7 @@ static ag_err pg_create(ag_store *st, const ag_store_family *fam, int64_t now)
 {
     (void)now;
     create_args a = {fam};
-    return run_op((pgstore *)st, op_create, &a);
+    return ag__pg_run(&((pgstore *)st)->pool, op_create, &a);
 }
 
 typedef struct rotate_args {
@@ -566,25 +258,26 @@ typedef struct rotate_args {
  * when the row is not in the "rotate the current token" state (nothing
  * changed), AG_ERR_STORE otherwise — a lost answer included: the
  * statement may have committed. */
-static ag_err rotate_cas(call *k, const ag_store_rotation *rot, ag_store_rotated *out)
+static ag_err rotate_cas(ag__pg_call *k, const ag_store_rotation *rot, ag_store_rotated *out)
 {
-    params ps = {0};
-    p_bytes(&ps, rot->sid, rot->sid_len);
-    p_bytes(&ps, rot->subject, rot->subject_len);
-    p_bytes(&ps, rot->old_hash, AG_STORE_HASH_LEN);
-    p_bytes(&ps, rot->new_hash, AG_STORE_HASH_LEN);
-    p_i64(&ps, rot->now);
-    p_i64(&ps, rot->new_expires);
+    ag__pg_params ps = {0};
+    ag__pg_p_bytes(&ps, rot->sid, rot->sid_len);
+    ag__pg_p_bytes(&ps, rot->subject, rot->subject_len);
+    ag__pg_p_bytes(&ps, rot->old_hash, AG_STORE_HASH_LEN);
+    ag__pg_p_bytes(&ps, rot->new_hash, AG_STORE_HASH_LEN);
+    ag__pg_p_i64(&ps, rot->now);
+    ag__pg_p_i64(&ps, rot->new_expires);
     k->commit_sent = true; /* autocommit: its outcome is unknown until it answers */
-    PGresult *r = xq(k, Q_CAS, &ps);
+    PGresult *r = ag__pg_exec(k, Q_CAS, &ps);
     if (r == NULL)
         return AG_ERR_STORE;
     k->commit_sent = false; /* it answered: the outcome is known */
     int n = PQntuples(r);
     int64_t gen = 0;
     ag_err e = n == 0 ? AG_ERR_NOT_FOUND : AG_ERR_STORE;
-    if (n == 1 && col_int(r, 0, 0, &gen) && gen > 0 && col_int(r, 0, 1, &out->issued) &&
-        col_int(r, 0, 2, &out->expires) && col_int(r, 0, 3, &out->family_expires)) {
+    if (n == 1 && ag__pg_col_int(r, 0, 0, &gen) && gen > 0 &&
+        ag__pg_col_int(r, 0, 1, &out->issued) && ag__pg_col_int(r, 0, 2, &out->expires) &&
+        ag__pg_col_int(r, 0, 3, &out->family_expires)) {
         out->outcome = AG_STORE_ROTATED;
         out->generation = (uint64_t)gen;
         e = AG_OK;
@@ -599,58 +292,58 @@ static ag_err rotate_cas(call *k, const ag_store_rotation *rot, ag_store_rotated
 }
 
 /* Writes the row ag_store_decide returned (a tombstone keeps no hash). */
-static bool write_row(call *k, const ag_store_family *f)
+static bool write_row(ag__pg_call *k, const ag_store_family *f)
 {
-    params ps = {0};
+    ag__pg_params ps = {0};
     bool revoked = f->revoked_at != 0;
     if (f->generation > INT64_MAX || f->replays > INT32_MAX)
         return false;
-    p_bytes(&ps, f->sid, f->sid_len);
+    ag__pg_p_bytes(&ps, f->sid, f->sid_len);
     if (revoked)
-        p_i64(&ps, f->revoked_at);
+        ag__pg_p_i64(&ps, f->revoked_at);
     else
-        p_null(&ps);
-    p_i16(&ps, (int)f->reason);
-    p_i64(&ps, (int64_t)f->generation);
+        ag__pg_p_null(&ps);
+    ag__pg_p_i16(&ps, (int)f->reason);
+    ag__pg_p_i64(&ps, (int64_t)f->generation);
     if (revoked)
-        p_null(&ps);
+        ag__pg_p_null(&ps);
     else
-        p_bytes(&ps, f->current, AG_STORE_HASH_LEN);
-    p_i64(&ps, f->current_issued);
-    p_i64(&ps, f->current_expires);
+        ag__pg_p_bytes(&ps, f->current, AG_STORE_HASH_LEN);
+    ag__pg_p_i64(&ps, f->current_issued);
+    ag__pg_p_i64(&ps, f->current_expires);
     if (revoked || !f->has_previous)
-        p_null(&ps);
+        ag__pg_p_null(&ps);
     else
-        p_bytes(&ps, f->previous, AG_STORE_HASH_LEN);
-    p_i32(&ps, (int32_t)f->replays);
+        ag__pg_p_bytes(&ps, f->previous, AG_STORE_HASH_LEN);
+    ag__pg_p_i32(&ps, (int32_t)f->replays);
     size_t n = 0;
-    return xcount(k, Q_WRITE, &ps, &n) && n == 1;
+    return ag__pg_exec_count(k, Q_WRITE, &ps, &n) && n == 1;
 }
 
 /* Everything but the common case: lock the row, decide, write. */
-static ag_err rotate_slow(call *k, const ag_store_rotation *rot, ag_store_rotated *out)
+static ag_err rotate_slow(ag__pg_call *k, const ag_store_rotation *rot, ag_store_rotated *out)
 {
     ag_store_family cur, next;
     bool write = false;
     ag_err e = AG_ERR_STORE;
     memset(&cur, 0, sizeof cur);
     memset(&next, 0, sizeof next);
-    if (!begin(k))
+    if (!ag__pg_begin(k))
         goto out;
     ag_err fe = find_family(k, Q_FAM_LOCK, rot->sid, rot->sid_len, &cur);
     if (fe != AG_OK && fe != AG_ERR_NOT_FOUND)
         goto out;
     e = ag_store_decide(fe == AG_OK ? &cur : NULL, rot, &next, &write, out);
-    if (write && (!write_row(k, &next) || !commit(k)))
+    if (write && (!write_row(k, &next) || !ag__pg_commit(k)))
         e = AG_ERR_STORE;
 out:
-    rollback(k);
+    ag__pg_rollback(k);
     ag_cleanse(&cur, sizeof cur);
     ag_cleanse(&next, sizeof next);
     return e;
 }
 
-static ag_err op_rotate(call *k, void *arg)
+static ag_err op_rotate(ag__pg_call *k, void *arg)
 {
     rotate_args *a = arg;
     if (a->rot->action == AG_STORE_REFRESH) {
@@ -666,7 +359,7 @@ static ag_err pg_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_rot
     rotate_args a;
     memset(&a, 0, sizeof a);
     a.rot = rot;
-    ag_err e = run_op((pgstore *)st, op_rotate, &a);
+    ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_rotate, &a);
     if (e == AG_OK)
         *out = a.out;
     return e;
@@ -680,7 +373,7 @@ typedef struct family_args {
     ag_store_family f;
 } family_args;
 
-static ag_err op_lookup_family(call *k, void *arg)
+static ag_err op_lookup_family(ag__pg_call *k, void *arg)
 {
     family_args *a = arg;
     return find_family(k, Q_FAM, a->sid, a->sid_len, &a->f);
@@ -692,25 +385,25 @@ static ag_err pg_lookup_family(ag_store *st, const char *sid, size_t sid_len, ag
     memset(&a, 0, sizeof a);
     a.sid = sid;
     a.sid_len = sid_len;
-    ag_err e = run_op((pgstore *)st, op_lookup_family, &a);
+    ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_lookup_family, &a);
     if (e == AG_OK)
         *fam = a.f;
     ag_cleanse(&a.f, sizeof a.f);
     return e;
 }
 
-static ag_err op_revoke_family(call *k, void *arg)
+static ag_err op_revoke_family(ag__pg_call *k, void *arg)
 {
     family_args *a = arg;
-    params ps = {0};
+    ag__pg_params ps = {0};
     size_t n = 0;
-    p_bytes(&ps, a->sid, a->sid_len);
-    p_i64(&ps, a->now);
-    p_i16(&ps, (int)a->reason);
+    ag__pg_p_bytes(&ps, a->sid, a->sid_len);
+    ag__pg_p_i64(&ps, a->now);
+    ag__pg_p_i16(&ps, (int)a->reason);
     /* Self-committing, but idempotent: a retry after an unknown outcome
      * gives the same state and the same answer, so commit_sent stays
      * false. */
-    if (!xcount(k, Q_REVOKE_FAM, &ps, &n))
+    if (!ag__pg_exec_count(k, Q_REVOKE_FAM, &ps, &n))
         return AG_ERR_STORE;
     return n == 1 ? AG_OK : AG_ERR_NOT_FOUND;
 }
@@ -724,7 +417,7 @@ static ag_err pg_revoke_family(ag_store *st, const char *sid, size_t sid_len, in
     a.sid_len = sid_len;
     a.now = now;
     a.reason = reason;
-    return run_op((pgstore *)st, op_revoke_family, &a);
+    return ag__pg_run(&((pgstore *)st)->pool, op_revoke_family, &a);
 }
 
 typedef struct subject_args {
@@ -738,36 +431,36 @@ typedef struct subject_args {
     size_t count;
 } subject_args;
 
-static ag_err op_revoke_subject(call *k, void *arg)
+static ag_err op_revoke_subject(ag__pg_call *k, void *arg)
 {
     subject_args *a = arg;
-    params ps = {0};
-    p_bytes(&ps, a->subject, a->subject_len);
-    p_i64(&ps, a->now);
-    p_i16(&ps, (int)a->reason);
+    ag__pg_params ps = {0};
+    ag__pg_p_bytes(&ps, a->subject, a->subject_len);
+    ag__pg_p_i64(&ps, a->now);
+    ag__pg_p_i16(&ps, (int)a->reason);
     k->commit_sent = true; /* self-committing; a retry would miscount */
-    return xcount(k, Q_REVOKE_SUBJ, &ps, &a->count) ? AG_OK : AG_ERR_STORE;
+    return ag__pg_exec_count(k, Q_REVOKE_SUBJ, &ps, &a->count) ? AG_OK : AG_ERR_STORE;
 }
 
 static ag_err pg_revoke_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
                                 ag_revoke_reason reason, size_t *count)
 {
     subject_args a = {subject, subject_len, now, reason, 0, NULL, NULL, 0};
-    ag_err e = run_op((pgstore *)st, op_revoke_subject, &a);
+    ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_revoke_subject, &a);
     if (e == AG_OK)
         *count = a.count;
     return e;
 }
 
-static ag_err op_evict(call *k, void *arg)
+static ag_err op_evict(ag__pg_call *k, void *arg)
 {
     subject_args *a = arg;
-    params ps = {0};
-    p_bytes(&ps, a->subject, a->subject_len);
-    p_i64(&ps, a->keep > INT64_MAX ? INT64_MAX : (int64_t)a->keep);
-    p_i64(&ps, a->now);
+    ag__pg_params ps = {0};
+    ag__pg_p_bytes(&ps, a->subject, a->subject_len);
+    ag__pg_p_i64(&ps, a->keep > INT64_MAX ? INT64_MAX : (int64_t)a->keep);
+    ag__pg_p_i64(&ps, a->now);
     k->commit_sent = true; /* self-committing; a retry would not report the first */
-    PGresult *r = xq(k, Q_EVICT, &ps);
+    PGresult *r = ag__pg_exec(k, Q_EVICT, &ps);
     if (r == NULL)
         return AG_ERR_STORE;
     /* Committed: report every family it ended, checked or not. */
@@ -787,7 +480,7 @@ static ag_err pg_evict(ag_store *st, const char *subject, size_t subject_len, si
                        int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count)
 {
     subject_args a = {subject, subject_len, now, AG_REVOKE_EVICTED, keep, fn, ctx, 0};
-    ag_err e = run_op((pgstore *)st, op_evict, &a);
+    ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_evict, &a);
     if (e == AG_OK)
         *count = a.count;
     return e;
@@ -798,32 +491,32 @@ typedef struct purge_args {
     size_t removed;
 } purge_args;
 
-static ag_err op_purge(call *k, void *arg)
+static ag_err op_purge(ag__pg_call *k, void *arg)
 {
     purge_args *a = arg;
-    params ps = {0};
-    p_i64(&ps, a->now);
+    ag__pg_params ps = {0};
+    ag__pg_p_i64(&ps, a->now);
     /* Idempotent (deleting the dead again deletes nothing), so a retry
      * is harmless; only the count of a lost first answer is missed. */
-    return xcount(k, Q_PURGE, &ps, &a->removed) ? AG_OK : AG_ERR_STORE;
+    return ag__pg_exec_count(k, Q_PURGE, &ps, &a->removed) ? AG_OK : AG_ERR_STORE;
 }
 
 static ag_err pg_purge(ag_store *st, int64_t now, size_t *removed)
 {
     purge_args a = {now, 0};
-    ag_err e = run_op((pgstore *)st, op_purge, &a);
+    ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_purge, &a);
     if (e == AG_OK)
         *removed = a.removed;
     return e;
 }
 
-static ag_err op_stats(call *k, void *arg)
+static ag_err op_stats(ag__pg_call *k, void *arg)
 {
     ag_store_stats *s = arg;
     PGresult *r = NULL;
     int64_t f = 0;
-    ag_err e = one_row(k, Q_COUNT, NULL, &r);
-    if (e == AG_OK && (!col_int(r, 0, 0, &f) || f < 0))
+    ag_err e = ag__pg_one_row(k, Q_COUNT, NULL, &r);
+    if (e == AG_OK && (!ag__pg_col_int(r, 0, 0, &f) || f < 0))
         e = AG_ERR_STORE;
     PQclear(r);
     if (e == AG_OK)
@@ -835,7 +528,7 @@ static ag_err pg_stats(ag_store *st, ag_store_stats *out)
 {
     ag_store_stats s;
     memset(&s, 0, sizeof s);
-    ag_err e = run_op((pgstore *)st, op_stats, &s);
+    ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_stats, &s);
     if (e == AG_OK)
         *out = s;
     return e;
@@ -844,12 +537,12 @@ static ag_err pg_stats(ag_store *st, ag_store_stats *out)
 static void pg_close(ag_store *st)
 {
     pgstore *p = (pgstore *)st;
-    for (size_t i = 0; i < p->n; i++)
-        PQfinish(p->conns[i].c);
-    pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->mu);
-    ag__free(p->alloc, p->freelist);
-    ag__free(p->alloc, p->conns);
+    for (size_t i = 0; i < p->pool.n; i++)
+        PQfinish(p->pool.conns[i].c);
+    pthread_cond_destroy(&p->pool.cv);
+    pthread_mutex_destroy(&p->pool.mu);
+    ag__free(p->alloc, p->pool.freelist);
+    ag__free(p->alloc, p->pool.conns);
     ag__free(p->alloc, p);
 }
 
@@ -868,34 +561,36 @@ ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out)
     if (p == NULL)
         return AG_ERR_NOMEM;
     p->alloc = cfg->alloc;
-    p->conns = ag__calloc(cfg->alloc, n * sizeof *p->conns);
-    p->freelist = ag__calloc(cfg->alloc, n * sizeof *p->freelist);
-    if (p->conns == NULL || p->freelist == NULL) {
-        ag__free(p->alloc, p->conns);
-        ag__free(p->alloc, p->freelist);
+    p->pool.conns = ag__calloc(cfg->alloc, n * sizeof *p->pool.conns);
+    p->pool.freelist = ag__calloc(cfg->alloc, n * sizeof *p->pool.freelist);
+    if (p->pool.conns == NULL || p->pool.freelist == NULL) {
+        ag__free(p->alloc, p->pool.conns);
+        ag__free(p->alloc, p->pool.freelist);
         ag__free(p->alloc, p);
         return AG_ERR_NOMEM;
     }
-    snprintf(p->timeout, sizeof p->timeout, "%d",
+    snprintf(p->pool.timeout, sizeof p->pool.timeout, "%d",
              cfg->statement_timeout_ms > 0 ? cfg->statement_timeout_ms : 5000);
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
-    p->n = n;
+    pthread_mutex_init(&p->pool.mu, NULL);
+    pthread_cond_init(&p->pool.cv, NULL);
+    p->pool.n = n;
+    p->pool.stmts = stmts;
+    p->pool.nstmts = Q_N;
 
     ag_err e = AG_OK;
     for (size_t i = 0; i < n && e == AG_OK; i++) {
         PGconn *c = ag__pg_connect(cfg);
-        p->conns[i].c = c;
+        p->pool.conns[i].c = c;
         if (c == NULL)
             e = AG_ERR_NOMEM;
-        else if (PQstatus(c) != CONNECTION_OK || !conn_session(p, c))
+        else if (PQstatus(c) != CONNECTION_OK || !ag__pg_conn_session(&p->pool, c))
             e = AG_ERR_STORE;
         else if (i == 0)
             e = ag__pg_prepare_schema(c); /* before preparing: the tables may not exist yet */
-        if (e == AG_OK && !conn_prepare(c))
+        if (e == AG_OK && !ag__pg_conn_prepare(&p->pool, c))
             e = AG_ERR_STORE;
-        p->conns[i].ready = e == AG_OK;
-        p->freelist[p->nfree++] = &p->conns[i];
+        p->pool.conns[i].ready = e == AG_OK;
+        p->pool.freelist[p->pool.nfree++] = &p->pool.conns[i];
     }
     if (e != AG_OK) {
         pg_close(&p->base);

@@ -25,6 +25,101 @@ PGconn *ag__pg_connect(const ag_store_pg_config *cfg);
  * this build does not know; nothing is changed). (store_pg_schema.c)
  * @test tests/store/test_store_pg.c, tests/pg/test_pg.py */
 ag_err ag__pg_prepare_schema(PGconn *c);
+
+/* ---- connections, the pool, statements (store_pg_conn.c) ---------------- */
+
+#include <pthread.h>
+
+#define AG__PG_MAXP 9
+/* Every statement table starts with these three (the pool runs them). */
+#define AG__PG_Q_BEGIN 0
+#define AG__PG_Q_COMMIT 1
+#define AG__PG_Q_ROLLBACK 2
+
+/* A statement prepared on every connection. */
+typedef struct ag__pg_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+    Oid types[AG__PG_MAXP];
+} ag__pg_stmt;
+
+typedef struct ag__pg_conn {
+    PGconn *c;
+    bool ready; /* connected, timeout set, statements prepared */
+} ag__pg_conn;
+
+/* n connections; a call takes one for its whole duration. */
+typedef struct ag__pg_pool {
+    const ag__pg_stmt *stmts; /* prepared on each connection */
+    int nstmts;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char timeout[16]; /* statement_timeout, text milliseconds */
+    size_t n;
+    size_t nfree;
+    ag__pg_conn **freelist; /* n slots, nfree used */
+    ag__pg_conn *conns;     /* n */
+} ag__pg_pool;
+
+/* One call's view of its connection. */
+typedef struct ag__pg_call {
+    PGconn *c;
+    const ag__pg_stmt *stmts;
+    bool broken;      /* a statement failed because the connection broke */
+    bool commit_sent; /* a COMMIT or a self-committing write is in flight: a lost
+                         answer leaves its outcome unknown, so no retry */
+} ag__pg_call;
+
+typedef ag_err (*ag__pg_op)(ag__pg_call *k, void *arg);
+
+/* Binary parameters of one statement. */
+typedef struct ag__pg_params {
+    int n;
+    const char *v[AG__PG_MAXP];
+    int len[AG__PG_MAXP];
+    int fmt[AG__PG_MAXP];
+    char ibuf[AG__PG_MAXP][8];
+} ag__pg_params;
+
+/* Sets a new session up: silent notices, the statement timeout. */
+bool ag__pg_conn_session(const ag__pg_pool *p, PGconn *c);
+/* Prepares every statement of p on c (the tables must exist). */
+bool ag__pg_conn_prepare(const ag__pg_pool *p, PGconn *c);
+
+/* Runs fn on a pooled connection (reset first when broken or dead), with
+ * the retry rule: once more on a reset connection when the attempt failed
+ * only because the connection broke and k->commit_sent was false. */
+ag_err ag__pg_run(ag__pg_pool *p, ag__pg_op fn, void *arg);
+
+void ag__pg_p_bytes(ag__pg_params *ps, const void *b, size_t n);
+void ag__pg_p_null(ag__pg_params *ps);
+void ag__pg_p_i64(ag__pg_params *ps, int64_t x);
+void ag__pg_p_i32(ag__pg_params *ps, int32_t x);
+void ag__pg_p_i16(ag__pg_params *ps, int x);
+
+/* Executes prepared statement q (binary results): the result (PQclear
+ * it) or NULL, noting a broken connection in k. A COMMIT sets
+ * k->commit_sent. */
+PGresult *ag__pg_exec(ag__pg_call *k, int q, const ag__pg_params *ps);
+/* The same, result dropped: whether it succeeded. */
+bool ag__pg_exec_ok(ag__pg_call *k, int q, const ag__pg_params *ps);
+/* The same for a write: the rows it touched in *n. */
+bool ag__pg_exec_count(ag__pg_call *k, int q, const ag__pg_params *ps, size_t *n);
+/* A one-row-or-none query: AG_OK with *out, AG_ERR_NOT_FOUND, AG_ERR_STORE. */
+ag_err ag__pg_one_row(ag__pg_call *k, int q, const ag__pg_params *ps, PGresult **out);
+bool ag__pg_begin(ag__pg_call *k);
+/* True only when the server answered that it committed. */
+bool ag__pg_commit(ag__pg_call *k);
+/* Ends an open transaction without effect (no-op when none is open). */
+void ag__pg_rollback(ag__pg_call *k);
+
+/* Binary result columns of row `row`: an integer (int2/4/8; NULL reads
+ * 0), text of 1..max bytes without NUL, a 32-byte hash (*has false for
+ * NULL, row 0). False on anything else. */
+bool ag__pg_col_int(const PGresult *r, int row, int c, int64_t *out);
+bool ag__pg_col_text(const PGresult *r, int row, int c, char *dst, size_t *dst_len, size_t max);
+bool ag__pg_col_hash(const PGresult *r, int c, uint8_t out[AG_STORE_HASH_LEN], bool *has);
 #endif
 
 #endif
