@@ -229,13 +229,15 @@ struct ag_store {
 
     /**
      * Stores a new family (a login): generation 0, its first token in
-     * `current`, no previous, not revoked.
+     * `current`, no previous, not revoked. A bounded store short of room
+     * may first delete rows dead at `reclaim_before` (the session layer
+     * passes now minus its purge margin).
      * Returns: AG_OK; AG_ERR_EXISTS (sid already present, nothing
      * written); AG_ERR_STORE_FULL (nothing written; a bounded store first
      * reclaims dead families, so it answers this only when every row is a
      * live session); AG_ERR_STORE; AG_ERR_NOMEM.
      */
-    ag_err (*create)(ag_store *st, const ag_store_family *fam, int64_t now);
+    ag_err (*create)(ag_store *st, const ag_store_family *fam, int64_t reclaim_before);
 
     /**
      * Presents a token: in ONE atomic step, read the family rot->sid,
@@ -274,12 +276,15 @@ struct ag_store {
      * The per-subject session cap: while the subject has more than `keep`
      * live families (ag_store_family_live), revokes the oldest (smallest
      * created, then smallest sid) with AG_REVOKE_EVICTED and calls
-     * fn(ctx, sid) for each, after the change is durable. fn may be NULL.
+     * fn(ctx, sid) for each, after the change is durable. The family
+     * named keep_sid (the login just made) is never evicted and counts
+     * first toward `keep`. fn may be NULL.
      * @param[out] count  families evicted
      * Returns: AG_OK; AG_ERR_STORE; AG_ERR_NOMEM.
      */
     ag_err (*evict)(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                    int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count);
+                    const char *keep_sid, size_t keep_sid_len, int64_t now,
+                    ag_store_evict_fn fn, void *ctx, size_t *count);
 
     /**
      * Deletes every family for which ag_store_family_dead(f, now) holds.
@@ -313,7 +318,7 @@ struct ag_store {
  * @since 0.2
  */
 AG_API AG_NODISCARD ag_err ag_store_create(ag_store *st, const ag_store_family *fam,
-                                           int64_t now);
+                                           int64_t reclaim_before);
 
 /**
  * Calls st->rotate (see ag_store_decide for the exact semantics).
@@ -351,14 +356,15 @@ AG_API AG_NODISCARD ag_err ag_store_revoke_subject(ag_store *st, const char *sub
                                                    ag_revoke_reason reason, size_t *count);
 
 /**
- * Calls st->evict. fn and count may be NULL.
+ * Calls st->evict. keep_sid (with keep_sid_len 0), fn and count may be NULL.
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (keep 0 is one); AG_ERR_NOMEM;
  * AG_ERR_STORE.
  * @since 0.2
  */
 AG_API AG_NODISCARD ag_err ag_store_evict(ag_store *st, const char *subject, size_t subject_len,
-                                          size_t keep, int64_t now, ag_store_evict_fn fn,
-                                          void *ctx, size_t *count);
+                                          size_t keep, const char *keep_sid,
+                                          size_t keep_sid_len, int64_t now,
+                                          ag_store_evict_fn fn, void *ctx, size_t *count);
 
 /**
  * Calls st->purge_expired. removed may be NULL.

@@ -281,10 +281,12 @@ static void on_evicted(void *ctx, const char *sid, size_t sid_len)
 
 /* The per-subject cap: one client cannot fill a store for everyone else
  * by logging in again and again. The new login is kept; the oldest go. */
-static ag_err enforce_cap(const ag_session *s, const char *subject, size_t len, int64_t now)
+static ag_err enforce_cap(const ag_session *s, const char *subject, size_t len, const char *sid,
+                          int64_t now)
 {
     evict_ctx x = {s, subject, len, now};
-    return ag_store_evict(s->store, subject, len, s->max_sessions, now, on_evicted, &x, NULL);
+    return ag_store_evict(s->store, subject, len, s->max_sessions, sid, strlen(sid), now,
+                          on_evicted, &x, NULL);
 }
 
 ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tokens *out)
@@ -319,12 +321,17 @@ ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tok
         now + s->refresh_ttl < fam.expires ? now + s->refresh_ttl : fam.expires;
     /* Issue first: if the store refuses, the tokens are simply dropped. */
     e = issue_pair(s, subject, out->sid, jti, now, now, fam.current_expires, out);
+    /* A full bounded store may reclaim rows dead before the purge margin. */
     if (e == AG_OK)
-        e = ag_store_create(s->store, &fam, now);
+        e = ag_store_create(s->store, &fam, now - s->purge_margin > 0 ? now - s->purge_margin : 1);
     if (e == AG_ERR_EXISTS) /* a 2^-256 collision, or a broken RNG: fail closed */
         e = AG_ERR_STORE;
-    if (e == AG_OK)
-        e = enforce_cap(s, subject, sub_len, now);
+    if (e == AG_OK && (e = enforce_cap(s, subject, sub_len, out->sid, now)) != AG_OK) {
+        /* the login fails: leave no live row the client holds no token for
+         * (if this fails too, the row is unreachable and expires) */
+        ag_err r = ag_store_revoke_family(s->store, out->sid, AG_JTI_LEN, now, AG_REVOKE_ADMIN);
+        (void)r;
+    }
     out->family_exp = fam.expires;
     out->generation = 0;
 done:
@@ -530,10 +537,11 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
         int64_t now = now_of(s);
         e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now,
                                     AG_REVOKE_LOGOUT_ALL, &others);
-        if (e == AG_OK)
+        if (e == AG_OK) {
             revoke_access_subject(s, (const char *)c->sub.ptr, c->sub.len, now);
-        if (count != NULL)
-            *count = others + 1;
+            if (count != NULL)
+                *count = others + 1;
+        }
     }
     claims_free(s, c, len);
     return e;

@@ -44,16 +44,17 @@ static bool names_ok(const ag_store_family *f)
            ag__store_str_ok(f->subject, f->subject_len, AG_SUBJECT_MAX_LEN);
 }
 
-ag_err ag_store_create(ag_store *st, const ag_store_family *fam, int64_t now)
+ag_err ag_store_create(ag_store *st, const ag_store_family *fam, int64_t reclaim_before)
 {
     static const ag_err allowed[] = {AG_ERR_EXISTS, AG_ERR_STORE_FULL, AG_ERR_NOMEM, AG_OK};
-    if (!store_ok(st) || st->create == NULL || fam == NULL || !names_ok(fam) || now <= 0 ||
+    if (!store_ok(st) || st->create == NULL || fam == NULL || !names_ok(fam) ||
+        reclaim_before <= 0 ||
         fam->generation != 0 || fam->has_previous || fam->replays != 0 ||
         fam->revoked_at != 0 || fam->reason != AG_REVOKE_NONE ||
         fam->current_issued < fam->created || fam->current_expires <= fam->current_issued ||
         fam->current_expires > fam->expires)
         return AG_ERR_INVALID_ARGUMENT;
-    return only(st->create(st, fam, now), allowed);
+    return only(st->create(st, fam, reclaim_before), allowed);
 }
 
 /* ---- the decision, written once ------------------------------------------ */
@@ -226,16 +227,22 @@ ag_err ag_store_revoke_subject(ag_store *st, const char *subject, size_t subject
 }
 
 ag_err ag_store_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                      int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count)
+                      const char *keep_sid, size_t keep_sid_len, int64_t now,
+                      ag_store_evict_fn fn, void *ctx, size_t *count)
 {
     static const ag_err allowed[] = {AG_ERR_NOMEM, AG_OK};
     size_t n = 0;
     if (count != NULL)
         *count = 0;
     if (!store_ok(st) || st->evict == NULL ||
-        !ag__store_str_ok(subject, subject_len, AG_SUBJECT_MAX_LEN) || keep == 0 || now <= 0)
+        !ag__store_str_ok(subject, subject_len, AG_SUBJECT_MAX_LEN) || keep == 0 || now <= 0 ||
+        (keep_sid_len != 0 && !ag__store_str_ok(keep_sid, keep_sid_len, AG_SID_MAX_LEN)))
         return AG_ERR_INVALID_ARGUMENT;
-    ag_err e = only(st->evict(st, subject, subject_len, keep, now, fn, ctx, &n), allowed);
+    if (keep_sid_len == 0)
+        keep_sid = "";
+    ag_err e = only(st->evict(st, subject, subject_len, keep, keep_sid, keep_sid_len, now, fn,
+                              ctx, &n),
+                    allowed);
     if (e == AG_OK && count != NULL)
         *count = n;
     return e;

@@ -174,9 +174,10 @@ static const char *const sql_text[Q_N] = {
     [Q_REVOKE_FAM] = "UPDATE ag_families SET " TOMBSTONE " WHERE sid = ?1 AND revoked_at IS NULL",
     [Q_REVOKE_SUBJ] = "UPDATE ag_families SET " TOMBSTONE
                       " WHERE subject = ?1 AND revoked_at IS NULL",
+    /* the login just made (?4) first, then newest first; past `keep` go */
     [Q_EVICT_SEL] = "SELECT sid FROM ag_families WHERE subject = ?1 AND revoked_at IS NULL"
                     " AND expires > ?2 AND cur_expires > ?2"
-                    " ORDER BY created DESC, sid DESC LIMIT -1 OFFSET ?3",
+                    " ORDER BY sid = ?4 DESC, created DESC, sid DESC LIMIT -1 OFFSET ?3",
     [Q_PURGE] = "DELETE FROM ag_families WHERE min(expires, cur_expires) <= ?1",
     [Q_COUNT_FAM] = "SELECT count(*) FROM ag_families",
 };
@@ -323,10 +324,10 @@ static bool write_family(lite *l, const ag_store_family *f)
 
 /* ---- operations ---------------------------------------------------------- */
 
-static ag_err lite_create(ag_store *st, const ag_store_family *fam, int64_t now)
+static ag_err lite_create(ag_store *st, const ag_store_family *fam, int64_t reclaim_before)
 {
     lite *l = (lite *)st;
-    (void)now; /* unbounded: nothing to reclaim first */
+    (void)reclaim_before; /* unbounded: nothing to reclaim first */
     pthread_mutex_lock(&l->mu);
     sqlite3_stmt *s = prep(l, Q_INS);
     ag_err e = AG_ERR_STORE;
@@ -419,14 +420,15 @@ typedef struct sid_buf {
 
 /* Reads the sids past `keep` into a heap array (*n of them). */
 static ag_err evict_select(lite *l, const char *subject, size_t subject_len, size_t keep,
-                           int64_t now, sid_buf **out, size_t *n)
+                           const char *keep_sid, size_t keep_sid_len, int64_t now,
+                           sid_buf **out, size_t *n)
 {
     sqlite3_stmt *s = prep(l, Q_EVICT_SEL);
     size_t cap = 0;
     *out = NULL;
     *n = 0;
     if (keep > INT64_MAX || !bind_text(s, 1, subject, subject_len) || !bind_i64(s, 2, now) ||
-        !bind_i64(s, 3, (int64_t)keep))
+        !bind_i64(s, 3, (int64_t)keep) || !bind_text(s, 4, keep_sid, keep_sid_len))
         return AG_ERR_STORE;
     int rc;
     ag_err e = AG_OK;
@@ -454,7 +456,8 @@ static ag_err evict_select(lite *l, const char *subject, size_t subject_len, siz
 }
 
 static ag_err lite_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                         int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count)
+                         const char *keep_sid, size_t keep_sid_len, int64_t now,
+                         ag_store_evict_fn fn, void *ctx, size_t *count)
 {
     lite *l = (lite *)st;
     sid_buf *sids = NULL;
@@ -463,7 +466,7 @@ static ag_err lite_evict(ag_store *st, const char *subject, size_t subject_len, 
     pthread_mutex_lock(&l->mu);
     if (!begin(l))
         goto out;
-    e = evict_select(l, subject, subject_len, keep, now, &sids, &n);
+    e = evict_select(l, subject, subject_len, keep, keep_sid, keep_sid_len, now, &sids, &n);
     for (size_t i = 0; e == AG_OK && i < n; i++) {
         sqlite3_stmt *s = prep(l, Q_REVOKE_FAM);
         if (!bind_text(s, 1, sids[i].sid, sids[i].len) || !bind_i64(s, 2, now) ||

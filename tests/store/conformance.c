@@ -188,7 +188,7 @@ START_TEST(wrapper_rejects_bad_arguments)
                      AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_store_revoke_family(st, "s1", 2, T0, AG_REVOKE_NONE),
                      AG_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 0, T0, NULL, NULL, NULL),
+    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 0, NULL, 0, T0, NULL, NULL, NULL),
                      AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_store_lookup_family(st, "a\0b", 3, &(ag_store_family){0}),
                      AG_ERR_INVALID_ARGUMENT);
@@ -486,7 +486,7 @@ START_TEST(evict_oldest_live)
     ck_assert_int_eq(ag_store_revoke_family(st, "a0", 2, T0 + 6, AG_REVOKE_LOGOUT), AG_OK);
     evicted ev = {0};
     size_t n = 0;
-    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 3, T0 + 7, on_evict, &ev, &n), AG_OK);
+    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 3, NULL, 0, T0 + 7, on_evict, &ev, &n), AG_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(ev.n, 2);
     ck_assert(strcmp(ev.sids[0], "a1") == 0 || strcmp(ev.sids[1], "a1") == 0);
@@ -500,8 +500,31 @@ START_TEST(evict_oldest_live)
     }
     ck_assert_int_eq(family(st, "b0").revoked_at, 0);
     /* at the cap: nothing more */
-    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 3, T0 + 8, on_evict, &ev, &n), AG_OK);
+    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 3, NULL, 0, T0 + 8, on_evict, &ev, &n), AG_OK);
     ck_assert_uint_eq(n, 0);
+    discard(_i, st);
+}
+END_TEST
+
+/* The login just made is never the one evicted, even when it sorts first
+ * among sessions created in the same second. */
+START_TEST(evict_keeps_the_new_login)
+{
+    ag_store *st = fresh(_i, 0);
+    uint8_t h[32];
+    const char *sids[] = {"m", "z", "y", "a"}; /* "a" is the new one */
+    for (int k = 0; k < 4; k++) {
+        rand_hash(h);
+        ck_assert_int_eq(put_family(st, sids[k], "alice", T0, 1000, 100, h), AG_OK);
+    }
+    evicted ev = {0};
+    size_t n = 0;
+    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 2, "a", 1, T0 + 1, on_evict, &ev, &n), AG_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(family(st, "a").revoked_at, 0);
+    ck_assert_int_eq(family(st, "z").revoked_at, 0); /* newest-first: z, then y, m */
+    ck_assert_int_eq(family(st, "y").reason, AG_REVOKE_EVICTED);
+    ck_assert_int_eq(family(st, "m").reason, AG_REVOKE_EVICTED);
     discard(_i, st);
 }
 END_TEST
@@ -607,6 +630,7 @@ TCase *ag_conformance_tcase(const ag_conformance_backend *be)
     tcase_add_loop_test(tc, revoke_family_idempotent, i, i + 1);
     tcase_add_loop_test(tc, revoke_subject_all_families, i, i + 1);
     tcase_add_loop_test(tc, evict_oldest_live, i, i + 1);
+    tcase_add_loop_test(tc, evict_keeps_the_new_login, i, i + 1);
     tcase_add_loop_test(tc, purge_dead_families, i, i + 1);
     tcase_add_loop_test(tc, constant_rows_per_session, i, i + 1);
     tcase_add_loop_test(tc, full_store_reclaims_dead_rows, i, i + 1);
