@@ -376,7 +376,8 @@ static ag_err subject_sids(mem *m, const char *subject, size_t subject_len, sid_
 }
 
 static ag_err mem_revoke_subject(ag_store *st, const char *subject, size_t subject_len,
-                                 int64_t now, ag_revoke_reason reason, size_t *count)
+                                 int64_t now, ag_revoke_reason reason, ag_store_sid_fn fn,
+                                 void *ctx, size_t *count)
 {
     mem *m = (mem *)st;
     sid_copy *sids;
@@ -386,6 +387,8 @@ static ag_err mem_revoke_subject(ag_store *st, const char *subject, size_t subje
         bool newly = false;
         (void)revoke_one(m, sids[i].sid, sids[i].len, now, reason, false, &newly);
         revoked += newly ? 1u : 0u;
+        if (newly && fn != NULL)
+            fn(ctx, sids[i].sid, sids[i].len);
     }
     ag__free(m->alloc, sids);
     *count = revoked;
@@ -405,7 +408,7 @@ static int newest_first(const void *a, const void *b)
 
 static ag_err mem_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
                         const char *keep_sid, size_t keep_sid_len, int64_t now,
-                        ag_store_evict_fn fn, void *ctx, size_t *count)
+                        ag_store_sid_fn fn, void *ctx, size_t *count)
 {
     mem *m = (mem *)st;
     sid_copy *sids;

@@ -424,36 +424,6 @@ START_TEST(revoke_family_idempotent)
 }
 END_TEST
 
-START_TEST(revoke_subject_all_families)
-{
-    ag_store *st = fresh(_i, 0);
-    uint8_t h[32];
-    char sid[16];
-    for (int k = 0; k < 5; k++) {
-        rand_hash(h);
-        snprintf(sid, sizeof sid, "a%d", k);
-        ck_assert_int_eq(put_family(st, sid, "alice", T0, 1000, 100, h), AG_OK);
-    }
-    rand_hash(h);
-    ck_assert_int_eq(put_family(st, "b0", "bob", T0, 1000, 100, h), AG_OK);
-    ck_assert_int_eq(ag_store_revoke_family(st, "a0", 2, T0 + 1, AG_REVOKE_LOGOUT), AG_OK);
-    size_t n = 99;
-    ck_assert_int_eq(
-        ag_store_revoke_subject(st, "alice", 5, T0 + 2, AG_REVOKE_LOGOUT_ALL, &n), AG_OK);
-    ck_assert_uint_eq(n, 4);
-    for (int k = 1; k < 5; k++) {
-        snprintf(sid, sizeof sid, "a%d", k);
-        ck_assert_int_eq(family(st, sid).reason, AG_REVOKE_LOGOUT_ALL);
-    }
-    ck_assert_int_eq(family(st, "a0").reason, AG_REVOKE_LOGOUT);
-    ck_assert_int_eq(family(st, "b0").revoked_at, 0);
-    ck_assert_int_eq(ag_store_revoke_subject(st, "nobody", 6, T0 + 2, AG_REVOKE_ADMIN, &n),
-                     AG_OK);
-    ck_assert_uint_eq(n, 0);
-    discard(_i, st);
-}
-END_TEST
-
 typedef struct evicted {
     int n;
     char sids[8][16];
@@ -468,6 +438,41 @@ static void on_evict(void *ctx, const char *sid, size_t len)
     e->sids[e->n][len] = '\0';
     e->n++;
 }
+
+START_TEST(revoke_subject_all_families)
+{
+    ag_store *st = fresh(_i, 0);
+    uint8_t h[32];
+    char sid[16];
+    for (int k = 0; k < 5; k++) {
+        rand_hash(h);
+        snprintf(sid, sizeof sid, "a%d", k);
+        ck_assert_int_eq(put_family(st, sid, "alice", T0, 1000, 100, h), AG_OK);
+    }
+    rand_hash(h);
+    ck_assert_int_eq(put_family(st, "b0", "bob", T0, 1000, 100, h), AG_OK);
+    ck_assert_int_eq(ag_store_revoke_family(st, "a0", 2, T0 + 1, AG_REVOKE_LOGOUT), AG_OK);
+    size_t n = 99;
+    evicted seen = {0};
+    ck_assert_int_eq(ag_store_revoke_subject(st, "alice", 5, T0 + 2, AG_REVOKE_LOGOUT_ALL,
+                                             on_evict, &seen, &n),
+                     AG_OK);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(seen.n, 4); /* each one it ended, a0 (already revoked) not */
+    for (int k = 0; k < seen.n; k++)
+        ck_assert(seen.sids[k][0] == 'a' && seen.sids[k][1] != '0');
+    for (int k = 1; k < 5; k++) {
+        snprintf(sid, sizeof sid, "a%d", k);
+        ck_assert_int_eq(family(st, sid).reason, AG_REVOKE_LOGOUT_ALL);
+    }
+    ck_assert_int_eq(family(st, "a0").reason, AG_REVOKE_LOGOUT);
+    ck_assert_int_eq(family(st, "b0").revoked_at, 0);
+    ck_assert_int_eq(ag_store_revoke_subject(st, "nobody", 6, T0 + 2, AG_REVOKE_ADMIN, NULL, NULL, &n),
+                     AG_OK);
+    ck_assert_uint_eq(n, 0);
+    discard(_i, st);
+}
+END_TEST
 
 /* The per-subject cap ends the oldest live families, and only those. */
 START_TEST(evict_oldest_live)
