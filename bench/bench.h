@@ -131,6 +131,7 @@ void bench_authgate_rows(bench_rows *r, bench_fx *fx);
 void bench_floor_rows(bench_rows *r, bench_fx *fx);
 #ifdef AG_BENCH_HAVE_HTTP
 void bench_authgate_http_rows(bench_rows *r, bench_fx *fx);
+void bench_authgate_http_free(void);
 #endif
 #ifdef AG_BENCH_HAVE_SESSION
 void bench_session_rows(bench_rows *r, bench_fx *fx); /* rotate_memory, rotate_sqlite */

@@ -709,6 +709,9 @@ int main(int argc, char **argv)
 #ifdef AG_BENCH_HAVE_SESSION
     bench_session_free();
     bench_store_free();
+#ifdef AG_BENCH_HAVE_HTTP
+    bench_authgate_http_free();
+#endif
 #endif
 #ifdef AG_BENCH_HAVE_PG
     bench_pg_free();

@@ -55,6 +55,7 @@ typedef struct demo_options {
     int64_t reuse_interval;  /* seconds a lost refresh answer may be retried; 0: off */
     uint32_t max_replays;    /* retries allowed per rotation inside it */
     size_t max_sessions;     /* live sessions per user */
+    int64_t revocation_staleness; /* 0: keep serving when the shared log is unreadable */
 } demo_options;
 
 /* Parses argv. Returns 0 to run, 1 after --help (exit 0), -1 on a usage
@@ -105,6 +106,7 @@ typedef struct demo_sessions_config {
     int64_t reuse_interval;
     uint32_t max_replays;
     size_t max_sessions;
+    int64_t revocation_staleness;
 } demo_sessions_config;
 
 bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out);

@@ -152,6 +152,7 @@ int main(int argc, char **argv)
     sc.reuse_interval = opt.reuse_interval;
     sc.max_replays = opt.max_replays;
     sc.max_sessions = opt.max_sessions;
+    sc.revocation_staleness = opt.revocation_staleness;
     if (!demo_sessions_new(&sc, &app.sessions))
         goto out;
     /* The default policy is the one the contract describes: access tokens

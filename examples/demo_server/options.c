@@ -7,6 +7,7 @@
  *                 [--audience AUD] [--access-ttl SECONDS] [--refresh-ttl SECONDS]
  *                 [--threads N] [--leeway SECONDS] [--verify-cache ENTRIES]
  *                 [--reuse-interval SECONDS] [--max-replays N] [--max-sessions N]
+ *                 [--revocation-staleness SECONDS]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,12 +23,13 @@ static const char usage[] =
     "                     [--access-ttl SECONDS] [--refresh-ttl SECONDS] [--threads N]\n"
     "                     [--leeway SECONDS] [--verify-cache ENTRIES]\n"
     "                     [--reuse-interval SECONDS] [--max-replays N] [--max-sessions N]\n"
+    "                     [--revocation-staleness SECONDS]\n"
     "defaults: --listen 127.0.0.1:8080 --alg ES256 --store sqlite:./authgate-demo.db\n"
     "          (memory when built without SQLite) --key-dir ./authgate-demo-keys\n"
     "          --issuer authgate-demo --audience authgate-demo --access-ttl 900\n"
     "          --refresh-ttl 1209600 --threads 4 --leeway 30 --verify-cache 0 (off)\n"
     "          --reuse-interval 0 (off; 5 lets a lost answer be retried once)\n"
-    "          --max-replays 1 --max-sessions 32;\n"
+    "          --max-replays 1 --max-sessions 32 --revocation-staleness 0 (keep serving);\n"
     "          user demo/demo\n";
 
 /* Algorithms the demo offers (CONTRACTS.md). */
@@ -180,6 +182,10 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
             if (!parse_seconds(val, 1, 100000, &n))
                 return fail(flag, "1..100000");
             o->max_sessions = (size_t)n;
+        } else if (strcmp(flag, "--revocation-staleness") == 0) {
+            if (!parse_seconds(val, 0, 86400, &n))
+                return fail(flag, "seconds, 0..86400 (0: keep serving)");
+            o->revocation_staleness = n;
         } else if (strcmp(flag, "--threads") == 0) {
             if (!parse_seconds(val, 1, 256, &n))
                 return fail(flag, "1..256");

@@ -36,6 +36,8 @@ struct demo_sessions {
     ag_verifier *access_verifier;
     ag_verifier *refresh_verifier;
     ag_session *session;
+    ag_revset *revoked;    /* access tokens of revoked sessions (revocation.h) */
+    ag_revsync *follower;  /* other instances' revocations, from a shared store */
     char *jwks;
     char refresh_audience[512];
 };
@@ -64,6 +66,23 @@ static void log_evict(void *ctx, const ag_evict_event *ev)
     fprintf(stderr, "authgate-demo: session %.*s of %.*s ended: over --max-sessions\n",
             (int)ev->sid.len, (const char *)ev->sid.ptr, (int)ev->subject.len,
             (const char *)ev->subject.ptr);
+}
+
+static void log_error(void *ctx, const char *what, ag_err e)
+{
+    (void)ctx;
+    fprintf(stderr, "authgate-demo: %s: %s\n", what, ag_strerror(e));
+}
+
+/* Revocations reach /api/me at once here and, through a shared store's
+ * revocation log, on every other instance within a poll interval. */
+static ag_err make_revocations(demo_sessions *s, const demo_sessions_config *cfg)
+{
+    ag_revset_config rc;
+    memset(&rc, 0, sizeof(rc));
+    rc.entry_ttl = cfg->access_ttl + cfg->leeway;
+    rc.max_staleness = cfg->revocation_staleness;
+    return ag_revset_new(&rc, &s->revoked);
 }
 
 static ag_err make_tokens(demo_sessions *s, const demo_sessions_config *cfg)
@@ -106,8 +125,10 @@ static ag_err make_tokens(demo_sessions *s, const demo_sessions_config *cfg)
         vc.leeway = cfg->leeway;
         vc.max_lifetime = cfg->access_ttl; /* V-15: no longer-lived token passes */
         vc.cache_entries = cfg->verify_cache;
+        vc.revocations = s->revoked;
         e = ag_verifier_new(&vc, &s->access_verifier);
         vc.cache_entries = 0;
+        vc.revocations = NULL;
     }
     if (e == AG_OK) {
         vc.keys = refresh_ring;
@@ -129,7 +150,9 @@ bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out)
 {
     demo_sessions *s = calloc(1, sizeof(*s));
     ag_session_config sc;
-    ag_err e = s ? make_tokens(s, cfg) : AG_ERR_NOMEM;
+    ag_err e = s ? make_revocations(s, cfg) : AG_ERR_NOMEM;
+    if (e == AG_OK)
+        e = make_tokens(s, cfg);
 
     if (e == AG_OK) {
         memset(&sc, 0, sizeof(sc));
@@ -145,6 +168,8 @@ bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out)
         sc.max_sessions = cfg->max_sessions;
         sc.on_reuse = log_reuse;
         sc.on_evict = log_evict;
+        sc.revocations = s->revoked;
+        sc.on_error = log_error;
         /* The successor secret is derived from the server secret, so the
          * CSRF binding and the successor jtis never share a key. */
         uint8_t succ[32];
@@ -163,6 +188,16 @@ bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out)
             e = ag_session_new(&sc, &s->session);
         OPENSSL_cleanse(succ, sizeof succ);
     }
+    if (e == AG_OK && ag_store_has_log(cfg->store)) {
+        ag_revsync_config fc;
+        memset(&fc, 0, sizeof(fc));
+        fc.store = cfg->store;
+        fc.revocations = s->revoked;
+        fc.interval_ms = 200;
+        fc.log_retention = cfg->access_ttl + cfg->leeway;
+        fc.on_error = log_error;
+        e = ag_revsync_start(&fc, &s->follower);
+    }
     if (e != AG_OK) {
         fprintf(stderr, "authgate-demo: cannot set up tokens and sessions: %s\n",
                 ag_strerror(e));
@@ -177,11 +212,13 @@ void demo_sessions_free(demo_sessions *s)
 {
     if (s == NULL)
         return;
+    ag_revsync_stop(s->follower); /* first: it writes into the set */
     ag_session_free(s->session); /* before what it references */
     ag_issuer_free(s->access_issuer);
     ag_issuer_free(s->refresh_issuer);
     ag_verifier_free(s->access_verifier);
     ag_verifier_free(s->refresh_verifier);
+    ag_revset_free(s->revoked); /* after the verifier that reads it */
     ag_free(s->jwks);
     free(s);
 }

@@ -281,6 +281,56 @@ AG_API AG_NODISCARD ag_err ag_session_check_sid(const ag_session *s, const char 
  */
 AG_API AG_NODISCARD ag_err ag_session_purge(const ag_session *s, size_t *removed);
 
+/* ------------------------------------------------------------------ */
+/* Following a store's revocation log                                  */
+/* ------------------------------------------------------------------ */
+
+/** How to follow a revocation log. Zero-initialise, then set. @since 0.2 */
+typedef struct ag_revsync_config {
+    ag_store *store;          /**< required; one with a revocation log (ag_store_has_log) */
+    ag_revset *revocations;   /**< required: the set this process's access verifiers use */
+    int interval_ms;          /**< 0 → 200: how often the log is read (at most this long
+                                   between reads; a store with notifications wakes sooner) */
+    int64_t log_retention;    /**< > 0: this follower also deletes log entries older than
+                                   this many seconds (set it ≥ the set's entry_ttl); 0: never */
+    ag_session_error_fn on_error; /**< optional: a read that failed ("revocation log") */
+    void *on_error_ctx;
+    ag_clock_fn clock;        /**< NULL → ag_clock_system */
+    void *clock_ctx;
+    const ag_allocator *alloc; /**< NULL → stdlib */
+} ag_revsync_config;
+
+/** A running follower: one thread. @since 0.2 */
+typedef struct ag_revsync ag_revsync;
+
+/**
+ * Reads the whole log into the set (the catch-up), then starts a thread
+ * that reads what is new every interval_ms, adds it to the set and marks
+ * the set synchronised. A read that fails is reported and retried at the
+ * next interval; nothing read is ever skipped, because entries are read
+ * by their increasing id, so a notification lost while disconnected is
+ * never a lost revocation.
+ * @param[out] out  stop with ag_revsync_stop()
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (the store keeps
+ * no log); AG_ERR_STORE (the catch-up read failed: nothing started);
+ * AG_ERR_NOMEM.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_revsync_start(const ag_revsync_config *cfg, ag_revsync **out);
+
+/**
+ * One read of what is new, on the caller's thread (the started thread
+ * does the same on its own). For tests and for callers that drive their
+ * own loop.
+ * @param[out] applied  optional: entries added to the set
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_revsync_poll(ag_revsync *rs, size_t *applied);
+
+/** Stops the thread and frees the follower. NULL is a no-op. @since 0.2 */
+AG_API void ag_revsync_stop(ag_revsync *rs);
+
 /** Wipes a token pair (OPENSSL_cleanse). NULL is a no-op. @since 0.1 */
 AG_API void ag_session_tokens_clear(ag_session_tokens *t);
 

@@ -143,6 +143,26 @@ typedef struct ag_store_stats {
     size_t bytes;             /**< heap bytes held (memory store); 0 when unknown */
 } ag_store_stats;
 
+/** What a revocation-log entry names. @since 0.2 */
+typedef enum ag_store_rev_kind {
+    AG_STORE_REV_SID = 1,    /**< one session: its access tokens are refused */
+    AG_STORE_REV_SUBJECT = 2 /**< a subject's tokens issued before `at` are refused */
+} ag_store_rev_kind;
+
+/**
+ * One entry of a store's revocation log: how revocations reach the
+ * access-token revocation sets of every instance sharing the store.
+ * Holds a sid or a subject, never a token.
+ * @since 0.2
+ */
+typedef struct ag_store_revocation {
+    uint64_t id;                      /**< assigned by the store: increasing, never reused */
+    ag_store_rev_kind kind;
+    char key[AG_SUBJECT_MAX_LEN + 1]; /**< the sid or subject, NUL-terminated */
+    size_t key_len;
+    int64_t at;                       /**< revocation time, epoch seconds */
+} ag_store_revocation;
+
 typedef struct ag_store ag_store;
 
 /**
@@ -197,8 +217,11 @@ AG_API bool ag_store_family_dead(const ag_store_family *f, int64_t now);
 /** True when f is not revoked and neither it nor its current token has expired. @since 0.2 */
 AG_API bool ag_store_family_live(const ag_store_family *f, int64_t now);
 
-/** Called by ag_store.evict for each family it ended (sid valid during the call). @since 0.2 */
-typedef void (*ag_store_evict_fn)(void *ctx, const char *sid, size_t sid_len);
+/**
+ * Called by evict and revoke_subject for each family they ended, after the
+ * change is durable (sid valid during the call only). @since 0.2
+ */
+typedef void (*ag_store_sid_fn)(void *ctx, const char *sid, size_t sid_len);
 
 /**
  * The store interface: a struct of function pointers. To write a backend,
@@ -229,13 +252,15 @@ struct ag_store {
 
     /**
      * Stores a new family (a login): generation 0, its first token in
-     * `current`, no previous, not revoked.
+     * `current`, no previous, not revoked. A bounded store short of room
+     * may first delete rows dead at `reclaim_before` (the session layer
+     * passes now minus its purge margin).
      * Returns: AG_OK; AG_ERR_EXISTS (sid already present, nothing
      * written); AG_ERR_STORE_FULL (nothing written; a bounded store first
      * reclaims dead families, so it answers this only when every row is a
      * live session); AG_ERR_STORE; AG_ERR_NOMEM.
      */
-    ag_err (*create)(ag_store *st, const ag_store_family *fam, int64_t now);
+    ag_err (*create)(ag_store *st, const ag_store_family *fam, int64_t reclaim_before);
 
     /**
      * Presents a token: in ONE atomic step, read the family rot->sid,
@@ -262,24 +287,30 @@ struct ag_store {
                             ag_revoke_reason reason);
 
     /**
-     * Revokes every live family of a subject ("log out everywhere").
-     * Families created concurrently with the call may survive it.
+     * Revokes every live family of a subject ("log out everywhere") and
+     * calls fn(ctx, sid) for each one it revoked (fn may be NULL), so its
+     * access tokens can be refused too. Families created concurrently
+     * with the call may survive it.
      * @param[out] count  families newly revoked
      * Returns: AG_OK (also when there was none); AG_ERR_STORE; AG_ERR_NOMEM.
      */
     ag_err (*revoke_subject)(ag_store *st, const char *subject, size_t subject_len, int64_t now,
-                             ag_revoke_reason reason, size_t *count);
+                             ag_revoke_reason reason, ag_store_sid_fn fn, void *ctx,
+                             size_t *count);
 
     /**
      * The per-subject session cap: while the subject has more than `keep`
      * live families (ag_store_family_live), revokes the oldest (smallest
      * created, then smallest sid) with AG_REVOKE_EVICTED and calls
-     * fn(ctx, sid) for each, after the change is durable. fn may be NULL.
+     * fn(ctx, sid) for each, after the change is durable. The family
+     * named keep_sid (the login just made) is never evicted and counts
+     * first toward `keep`. fn may be NULL.
      * @param[out] count  families evicted
      * Returns: AG_OK; AG_ERR_STORE; AG_ERR_NOMEM.
      */
     ag_err (*evict)(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                    int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count);
+                    const char *keep_sid, size_t keep_sid_len, int64_t now,
+                    ag_store_sid_fn fn, void *ctx, size_t *count);
 
     /**
      * Deletes every family for which ag_store_family_dead(f, now) holds.
@@ -295,6 +326,39 @@ struct ag_store {
      * Returns: AG_OK; AG_ERR_STORE.
      */
     ag_err (*stats)(ag_store *st, ag_store_stats *out);
+
+    /**
+     * Optional (NULL for a store not shared between processes, like the
+     * memory store): appends an entry to the revocation log; e->id is
+     * ignored, the store assigns the next one.
+     * Returns: AG_OK; AG_ERR_STORE.
+     * @since 0.2
+     */
+    ag_err (*log_append)(ag_store *st, const ag_store_revocation *e);
+
+    /**
+     * With log_append: reads up to `cap` entries with id > after, in
+     * increasing id order. *n = 0 when there is none.
+     * Returns: AG_OK; AG_ERR_STORE.
+     * @since 0.2
+     */
+    ag_err (*log_read)(ag_store *st, uint64_t after, ag_store_revocation *out, size_t cap,
+                       size_t *n);
+
+    /**
+     * With log_append: deletes entries with at < before.
+     * Returns: AG_OK; AG_ERR_STORE.
+     * @since 0.2
+     */
+    ag_err (*log_purge)(ag_store *st, int64_t before, size_t *removed);
+
+    /**
+     * Optional: waits up to timeout_ms for news in the log (a
+     * notification), returning early when some may have arrived. NULL: the
+     * follower polls. Returns: AG_OK (news or timeout); AG_ERR_STORE.
+     * @since 0.2
+     */
+    ag_err (*log_wait)(ag_store *st, int timeout_ms);
 
     /** Releases everything the backend holds, st included if it owns it. */
     void (*close)(ag_store *st);
@@ -313,7 +377,7 @@ struct ag_store {
  * @since 0.2
  */
 AG_API AG_NODISCARD ag_err ag_store_create(ag_store *st, const ag_store_family *fam,
-                                           int64_t now);
+                                           int64_t reclaim_before);
 
 /**
  * Calls st->rotate (see ag_store_decide for the exact semantics).
@@ -342,23 +406,25 @@ AG_API AG_NODISCARD ag_err ag_store_revoke_family(ag_store *st, const char *sid,
                                                   int64_t now, ag_revoke_reason reason);
 
 /**
- * Calls st->revoke_subject. count may be NULL.
+ * Calls st->revoke_subject. fn and count may be NULL.
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_NOMEM; AG_ERR_STORE.
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_store_revoke_subject(ag_store *st, const char *subject,
                                                    size_t subject_len, int64_t now,
-                                                   ag_revoke_reason reason, size_t *count);
+                                                   ag_revoke_reason reason, ag_store_sid_fn fn,
+                                                   void *ctx, size_t *count);
 
 /**
- * Calls st->evict. fn and count may be NULL.
+ * Calls st->evict. keep_sid (with keep_sid_len 0), fn and count may be NULL.
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (keep 0 is one); AG_ERR_NOMEM;
  * AG_ERR_STORE.
  * @since 0.2
  */
 AG_API AG_NODISCARD ag_err ag_store_evict(ag_store *st, const char *subject, size_t subject_len,
-                                          size_t keep, int64_t now, ag_store_evict_fn fn,
-                                          void *ctx, size_t *count);
+                                          size_t keep, const char *keep_sid,
+                                          size_t keep_sid_len, int64_t now,
+                                          ag_store_sid_fn fn, void *ctx, size_t *count);
 
 /**
  * Calls st->purge_expired. removed may be NULL.
@@ -366,6 +432,40 @@ AG_API AG_NODISCARD ag_err ag_store_evict(ag_store *st, const char *subject, siz
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_store_purge_expired(ag_store *st, int64_t now, size_t *removed);
+
+/** True when the store keeps a revocation log (log_append and log_read). @since 0.2 */
+AG_API bool ag_store_has_log(const ag_store *st);
+
+/**
+ * Calls st->log_append after checking the entry.
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (no log); AG_ERR_STORE.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_store_log_append(ag_store *st, ag_store_rev_kind kind,
+                                               const char *key, size_t key_len, int64_t at);
+
+/**
+ * Calls st->log_read and checks what it returned (increasing ids > after,
+ * valid kinds and keys; anything else is AG_ERR_STORE).
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (no log); AG_ERR_STORE.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_store_log_read(ag_store *st, uint64_t after,
+                                             ag_store_revocation *out, size_t cap, size_t *n);
+
+/**
+ * Calls st->log_purge. removed may be NULL.
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (no log); AG_ERR_STORE.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_store_log_purge(ag_store *st, int64_t before, size_t *removed);
+
+/**
+ * Calls st->log_wait, or sleeps timeout_ms when the store has none.
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_store_log_wait(ag_store *st, int timeout_ms);
 
 /**
  * Calls st->stats, or fills zeros when the backend has none.

@@ -95,22 +95,47 @@ static void report_error(const ag_session *s, const char *what, ag_err e)
         s->on_error(s->on_error_ctx, what, e);
 }
 
-/* The family's access tokens stop verifying at once (revocation.h). A set
- * that cannot take the entry leaves them bounded by their exp: reported,
- * not a failure of the call, whose revocation in the store stands. */
-static void revoke_access_sid(const ag_session *s, const char *sid, size_t len, int64_t now)
+/* The family's access tokens stop verifying at once: here (the set of this
+ * process, revocation.h) and on every instance following the store's
+ * revocation log. Either failing leaves them bounded by their exp:
+ * reported, not a failure of the call, whose revocation in the store
+ * stands. */
+static void publish(const ag_session *s, ag_store_rev_kind kind, const char *key, size_t len,
+                    int64_t now)
 {
     ag_err e;
-    if (s->revocations != NULL && (e = ag_revset_add_sid(s->revocations, sid, len, now)) != AG_OK)
-        report_error(s, "revocation set", e);
+    if (s->revocations != NULL) {
+        e = kind == AG_STORE_REV_SID ? ag_revset_add_sid(s->revocations, key, len, now)
+                                     : ag_revset_add_subject(s->revocations, key, len, now);
+        if (e != AG_OK)
+            report_error(s, "revocation set", e);
+    }
+    if (ag_store_has_log(s->store) &&
+        (e = ag_store_log_append(s->store, kind, key, len, now)) != AG_OK)
+        report_error(s, "revocation log", e);
+}
+
+static void revoke_access_sid(const ag_session *s, const char *sid, size_t len, int64_t now)
+{
+    publish(s, AG_STORE_REV_SID, sid, len, now);
 }
 
 static void revoke_access_subject(const ag_session *s, const char *sub, size_t len, int64_t now)
 {
-    ag_err e;
-    if (s->revocations != NULL &&
-        (e = ag_revset_add_subject(s->revocations, sub, len, now)) != AG_OK)
-        report_error(s, "revocation set", e);
+    publish(s, AG_STORE_REV_SUBJECT, sub, len, now);
+}
+
+/* Each family a subject-wide revoke ended, by sid: the subject entry
+ * alone misses tokens issued in the revocation's own second. */
+typedef struct revoked_ctx {
+    const ag_session *s;
+    int64_t now;
+} revoked_ctx;
+
+static void on_revoked(void *ctx, const char *sid, size_t len)
+{
+    const revoked_ctx *x = ctx;
+    revoke_access_sid(x->s, sid, len, x->now);
 }
 
 /* Empties out on entry. It holds no secret of ours yet, so the 16 KiB are
@@ -281,10 +306,12 @@ static void on_evicted(void *ctx, const char *sid, size_t sid_len)
 
 /* The per-subject cap: one client cannot fill a store for everyone else
  * by logging in again and again. The new login is kept; the oldest go. */
-static ag_err enforce_cap(const ag_session *s, const char *subject, size_t len, int64_t now)
+static ag_err enforce_cap(const ag_session *s, const char *subject, size_t len, const char *sid,
+                          int64_t now)
 {
     evict_ctx x = {s, subject, len, now};
-    return ag_store_evict(s->store, subject, len, s->max_sessions, now, on_evicted, &x, NULL);
+    return ag_store_evict(s->store, subject, len, s->max_sessions, sid, strlen(sid), now,
+                          on_evicted, &x, NULL);
 }
 
 ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tokens *out)
@@ -319,12 +346,17 @@ ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tok
         now + s->refresh_ttl < fam.expires ? now + s->refresh_ttl : fam.expires;
     /* Issue first: if the store refuses, the tokens are simply dropped. */
     e = issue_pair(s, subject, out->sid, jti, now, now, fam.current_expires, out);
+    /* A full bounded store may reclaim rows dead before the purge margin. */
     if (e == AG_OK)
-        e = ag_store_create(s->store, &fam, now);
+        e = ag_store_create(s->store, &fam, now - s->purge_margin > 0 ? now - s->purge_margin : 1);
     if (e == AG_ERR_EXISTS) /* a 2^-256 collision, or a broken RNG: fail closed */
         e = AG_ERR_STORE;
-    if (e == AG_OK)
-        e = enforce_cap(s, subject, sub_len, now);
+    if (e == AG_OK && (e = enforce_cap(s, subject, sub_len, out->sid, now)) != AG_OK) {
+        /* the login fails: leave no live row the client holds no token for
+         * (if this fails too, the row is unreachable and expires) */
+        ag_err r = ag_store_revoke_family(s->store, out->sid, AG_JTI_LEN, now, AG_REVOKE_ADMIN);
+        (void)r;
+    }
     out->family_exp = fam.expires;
     out->generation = 0;
 done:
@@ -529,11 +561,13 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
     if (e == AG_OK) {
         int64_t now = now_of(s);
         e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now,
-                                    AG_REVOKE_LOGOUT_ALL, &others);
-        if (e == AG_OK)
+                                    AG_REVOKE_LOGOUT_ALL, on_revoked, (void *)&(revoked_ctx){s, now},
+                                    &others);
+        if (e == AG_OK) {
             revoke_access_subject(s, (const char *)c->sub.ptr, c->sub.len, now);
-        if (count != NULL)
-            *count = others + 1;
+            if (count != NULL)
+                *count = others + 1;
+        }
     }
     claims_free(s, c, len);
     return e;
@@ -558,8 +592,8 @@ ag_err ag_session_revoke_subject(const ag_session *s, const char *subject, size_
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     int64_t now = now_of(s);
-    ag_err e =
-        ag_store_revoke_subject(s->store, subject, subject_len, now, AG_REVOKE_ADMIN, count);
+    ag_err e = ag_store_revoke_subject(s->store, subject, subject_len, now, AG_REVOKE_ADMIN,
+                                       on_revoked, (void *)&(revoked_ctx){s, now}, count);
     if (e == AG_OK)
         revoke_access_subject(s, subject, subject_len, now);
     return e;

@@ -3,6 +3,7 @@
  * function pointers, and the fail-closed mapping of its answers (R-06).
  */
 #include <string.h>
+#include <time.h>
 
 #include "store_int.h"
 
@@ -44,16 +45,17 @@ static bool names_ok(const ag_store_family *f)
            ag__store_str_ok(f->subject, f->subject_len, AG_SUBJECT_MAX_LEN);
 }
 
-ag_err ag_store_create(ag_store *st, const ag_store_family *fam, int64_t now)
+ag_err ag_store_create(ag_store *st, const ag_store_family *fam, int64_t reclaim_before)
 {
     static const ag_err allowed[] = {AG_ERR_EXISTS, AG_ERR_STORE_FULL, AG_ERR_NOMEM, AG_OK};
-    if (!store_ok(st) || st->create == NULL || fam == NULL || !names_ok(fam) || now <= 0 ||
+    if (!store_ok(st) || st->create == NULL || fam == NULL || !names_ok(fam) ||
+        reclaim_before <= 0 ||
         fam->generation != 0 || fam->has_previous || fam->replays != 0 ||
         fam->revoked_at != 0 || fam->reason != AG_REVOKE_NONE ||
         fam->current_issued < fam->created || fam->current_expires <= fam->current_issued ||
         fam->current_expires > fam->expires)
         return AG_ERR_INVALID_ARGUMENT;
-    return only(st->create(st, fam, now), allowed);
+    return only(st->create(st, fam, reclaim_before), allowed);
 }
 
 /* ---- the decision, written once ------------------------------------------ */
@@ -209,7 +211,8 @@ ag_err ag_store_revoke_family(ag_store *st, const char *sid, size_t sid_len, int
 }
 
 ag_err ag_store_revoke_subject(ag_store *st, const char *subject, size_t subject_len,
-                               int64_t now, ag_revoke_reason reason, size_t *count)
+                               int64_t now, ag_revoke_reason reason, ag_store_sid_fn fn,
+                               void *ctx, size_t *count)
 {
     static const ag_err allowed[] = {AG_ERR_NOMEM, AG_OK};
     size_t n = 0;
@@ -219,23 +222,30 @@ ag_err ag_store_revoke_subject(ag_store *st, const char *subject, size_t subject
         !ag__store_str_ok(subject, subject_len, AG_SUBJECT_MAX_LEN) || !reason_ok(reason) ||
         now <= 0)
         return AG_ERR_INVALID_ARGUMENT;
-    ag_err e = only(st->revoke_subject(st, subject, subject_len, now, reason, &n), allowed);
+    ag_err e =
+        only(st->revoke_subject(st, subject, subject_len, now, reason, fn, ctx, &n), allowed);
     if (e == AG_OK && count != NULL)
         *count = n;
     return e;
 }
 
 ag_err ag_store_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                      int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count)
+                      const char *keep_sid, size_t keep_sid_len, int64_t now,
+                      ag_store_sid_fn fn, void *ctx, size_t *count)
 {
     static const ag_err allowed[] = {AG_ERR_NOMEM, AG_OK};
     size_t n = 0;
     if (count != NULL)
         *count = 0;
     if (!store_ok(st) || st->evict == NULL ||
-        !ag__store_str_ok(subject, subject_len, AG_SUBJECT_MAX_LEN) || keep == 0 || now <= 0)
+        !ag__store_str_ok(subject, subject_len, AG_SUBJECT_MAX_LEN) || keep == 0 || now <= 0 ||
+        (keep_sid_len != 0 && !ag__store_str_ok(keep_sid, keep_sid_len, AG_SID_MAX_LEN)))
         return AG_ERR_INVALID_ARGUMENT;
-    ag_err e = only(st->evict(st, subject, subject_len, keep, now, fn, ctx, &n), allowed);
+    if (keep_sid_len == 0)
+        keep_sid = "";
+    ag_err e = only(st->evict(st, subject, subject_len, keep, keep_sid, keep_sid_len, now, fn,
+                              ctx, &n),
+                    allowed);
     if (e == AG_OK && count != NULL)
         *count = n;
     return e;
@@ -253,6 +263,92 @@ ag_err ag_store_purge_expired(ag_store *st, int64_t now, size_t *removed)
     if (e == AG_OK && removed != NULL)
         *removed = n;
     return e;
+}
+
+/* ---- the revocation log ------------------------------------------------ */
+
+bool ag_store_has_log(const ag_store *st)
+{
+    return store_ok(st) && st->log_append != NULL && st->log_read != NULL;
+}
+
+static bool rev_ok(ag_store_rev_kind kind, const char *key, size_t len)
+{
+    return (kind == AG_STORE_REV_SID && ag__store_str_ok(key, len, AG_SID_MAX_LEN)) ||
+           (kind == AG_STORE_REV_SUBJECT && ag__store_str_ok(key, len, AG_SUBJECT_MAX_LEN));
+}
+
+ag_err ag_store_log_append(ag_store *st, ag_store_rev_kind kind, const char *key,
+                           size_t key_len, int64_t at)
+{
+    static const ag_err allowed[] = {AG_OK};
+    if (!store_ok(st) || !rev_ok(kind, key, key_len) || at <= 0)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (!ag_store_has_log(st))
+        return AG_ERR_STATE;
+    ag_store_revocation e;
+    memset(&e, 0, sizeof e);
+    e.kind = kind;
+    ag__store_str_set(e.key, &e.key_len, key, key_len);
+    e.at = at;
+    return only(st->log_append(st, &e), allowed);
+}
+
+ag_err ag_store_log_read(ag_store *st, uint64_t after, ag_store_revocation *out, size_t cap,
+                         size_t *n)
+{
+    static const ag_err allowed[] = {AG_OK};
+    if (n != NULL)
+        *n = 0;
+    if (!store_ok(st) || out == NULL || cap == 0 || n == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (!ag_store_has_log(st))
+        return AG_ERR_STATE;
+    size_t got = 0;
+    ag_err e = only(st->log_read(st, after, out, cap, &got), allowed);
+    if (e != AG_OK)
+        return e;
+    if (got > cap)
+        return AG_ERR_STORE;
+    /* what a backend hands back must be a clean, ordered tail of the log */
+    for (size_t i = 0; i < got; i++) {
+        if (out[i].id <= after || (i > 0 && out[i].id <= out[i - 1].id) ||
+            out[i].key_len > AG_SUBJECT_MAX_LEN ||
+            !rev_ok(out[i].kind, out[i].key, out[i].key_len) || out[i].at <= 0)
+            return AG_ERR_STORE;
+        out[i].key[out[i].key_len] = '\0';
+    }
+    *n = got;
+    return AG_OK;
+}
+
+ag_err ag_store_log_purge(ag_store *st, int64_t before, size_t *removed)
+{
+    static const ag_err allowed[] = {AG_OK};
+    size_t n = 0;
+    if (removed != NULL)
+        *removed = 0;
+    if (!store_ok(st))
+        return AG_ERR_INVALID_ARGUMENT;
+    if (!ag_store_has_log(st) || st->log_purge == NULL)
+        return AG_ERR_STATE;
+    ag_err e = only(st->log_purge(st, before, &n), allowed);
+    if (e == AG_OK && removed != NULL)
+        *removed = n;
+    return e;
+}
+
+ag_err ag_store_log_wait(ag_store *st, int timeout_ms)
+{
+    static const ag_err allowed[] = {AG_OK};
+    if (!store_ok(st) || timeout_ms < 0)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (st->log_wait != NULL)
+        return only(st->log_wait(st, timeout_ms), allowed);
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    return AG_OK;
 }
 
 ag_err ag_store_stats_get(ag_store *st, ag_store_stats *out)

@@ -226,10 +226,10 @@ static bool reserve_or_reclaim(mem *m, int64_t now)
 
 /* ---- operations --------------------------------------------------------- */
 
-static ag_err mem_create(ag_store *st, const ag_store_family *fam, int64_t now)
+static ag_err mem_create(ag_store *st, const ag_store_family *fam, int64_t reclaim_before)
 {
     mem *m = (mem *)st;
-    if (!reserve_or_reclaim(m, now))
+    if (!reserve_or_reclaim(m, reclaim_before))
         return AG_ERR_STORE_FULL;
     mfam *f = mem_alloc(m, sizeof *f);
     msubj *spare = mem_alloc(m, sizeof *spare);
@@ -292,6 +292,10 @@ static ag_err mem_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_ro
     ag_store_family none;
     ag_err e = ag_store_decide(row, rot, row != NULL ? row : &none, &write, out);
     unlock(fl);
+    if (write && row != NULL && e != AG_OK) /* reuse left a tombstone */
+        atomic_store(&m->fruitless, 0);
+    if (write && e == AG_OK && out->outcome == AG_STORE_LOGGED_OUT)
+        atomic_store(&m->fruitless, 0);
     return e;
 }
 
@@ -322,6 +326,7 @@ static ag_err revoke_one(mem *m, const char *sid, size_t sid_len, int64_t now,
     if (f != NULL && f->row.revoked_at == 0 &&
         (!only_live || ag_store_family_live(&f->row, now))) {
         ag__store_revoke_row(&f->row, now, reason);
+        atomic_store(&m->fruitless, 0); /* a tombstone: room to reclaim */
         *newly = true;
     }
     unlock(fl);
@@ -371,7 +376,8 @@ static ag_err subject_sids(mem *m, const char *subject, size_t subject_len, sid_
 }
 
 static ag_err mem_revoke_subject(ag_store *st, const char *subject, size_t subject_len,
-                                 int64_t now, ag_revoke_reason reason, size_t *count)
+                                 int64_t now, ag_revoke_reason reason, ag_store_sid_fn fn,
+                                 void *ctx, size_t *count)
 {
     mem *m = (mem *)st;
     sid_copy *sids;
@@ -381,6 +387,8 @@ static ag_err mem_revoke_subject(ag_store *st, const char *subject, size_t subje
         bool newly = false;
         (void)revoke_one(m, sids[i].sid, sids[i].len, now, reason, false, &newly);
         revoked += newly ? 1u : 0u;
+        if (newly && fn != NULL)
+            fn(ctx, sids[i].sid, sids[i].len);
     }
     ag__free(m->alloc, sids);
     *count = revoked;
@@ -399,7 +407,8 @@ static int newest_first(const void *a, const void *b)
 }
 
 static ag_err mem_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                        int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count)
+                        const char *keep_sid, size_t keep_sid_len, int64_t now,
+                        ag_store_sid_fn fn, void *ctx, size_t *count)
 {
     mem *m = (mem *)st;
     sid_copy *sids;
@@ -407,6 +416,15 @@ static ag_err mem_evict(ag_store *st, const char *subject, size_t subject_len, s
     ag_err e = subject_sids(m, subject, subject_len, &sids, &n);
     if (n > keep) {
         qsort(sids, n, sizeof *sids, newest_first);
+        /* the login just made counts first, whatever its place */
+        for (size_t i = 0; keep_sid_len > 0 && i < n; i++) {
+            if (sids[i].len == keep_sid_len && memcmp(sids[i].sid, keep_sid, keep_sid_len) == 0) {
+                sid_copy k = sids[i];
+                memmove(sids + 1, sids, i * sizeof *sids);
+                sids[0] = k;
+                break;
+            }
+        }
         for (size_t i = 0; i < n; i++) {
             ag_store_family f;
             if (mem_lookup_family(st, sids[i].sid, sids[i].len, &f) != AG_OK ||

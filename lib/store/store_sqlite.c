@@ -59,6 +59,9 @@ static const char *const m3_columns[] = {"ag_tokens.jti_hash", "ag_tokens.succes
                                          "ag_tokens.generation", "ag_families.revoke_reason",
                                          NULL};
 
+static const char *const m4_absent[] = {"ag_revocations", "ag_revocations_at", NULL};
+static const char *const m4_columns[] = {"ag_families.cur_hash", NULL};
+
 static const ag__migration migrations[] = {
     {"0001_initial", NULL,
      "CREATE TABLE ag_schema ("
@@ -122,6 +125,16 @@ static const ag__migration migrations[] = {
      "DROP TABLE ag_tokens;"
      "CREATE INDEX ag_families_subject_created ON ag_families(subject, created);",
      m3_absent, m3_columns},
+    {"0004_revocations", "0003_sessions",
+     /* The revocation log other instances follow (docs/sessions.md):
+      * one row per revoked sid or subject, purged once expired. */
+     "CREATE TABLE ag_revocations ("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " kind INTEGER NOT NULL CHECK (kind IN (1, 2)),"
+     " key TEXT NOT NULL,"
+     " at INTEGER NOT NULL);"
+     "CREATE INDEX ag_revocations_at ON ag_revocations(at);",
+     m4_absent, m4_columns},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -151,6 +164,9 @@ enum {
     Q_EVICT_SEL,
     Q_PURGE,
     Q_COUNT_FAM,
+    Q_LOG_ADD,
+    Q_LOG_READ,
+    Q_LOG_PURGE,
     Q_N
 };
 
@@ -173,12 +189,17 @@ static const char *const sql_text[Q_N] = {
                 " replays = ?9 WHERE sid = ?1",
     [Q_REVOKE_FAM] = "UPDATE ag_families SET " TOMBSTONE " WHERE sid = ?1 AND revoked_at IS NULL",
     [Q_REVOKE_SUBJ] = "UPDATE ag_families SET " TOMBSTONE
-                      " WHERE subject = ?1 AND revoked_at IS NULL",
+                      " WHERE subject = ?1 AND revoked_at IS NULL RETURNING sid",
+    /* the login just made (?4) first, then newest first; past `keep` go */
     [Q_EVICT_SEL] = "SELECT sid FROM ag_families WHERE subject = ?1 AND revoked_at IS NULL"
                     " AND expires > ?2 AND cur_expires > ?2"
-                    " ORDER BY created DESC, sid DESC LIMIT -1 OFFSET ?3",
+                    " ORDER BY sid = ?4 DESC, created DESC, sid DESC LIMIT -1 OFFSET ?3",
     [Q_PURGE] = "DELETE FROM ag_families WHERE min(expires, cur_expires) <= ?1",
     [Q_COUNT_FAM] = "SELECT count(*) FROM ag_families",
+    [Q_LOG_ADD] = "INSERT INTO ag_revocations (kind, key, at) VALUES (?1, ?2, ?3)",
+    [Q_LOG_READ] = "SELECT id, kind, key, at FROM ag_revocations WHERE id > ?1"
+                   " ORDER BY id LIMIT ?2",
+    [Q_LOG_PURGE] = "DELETE FROM ag_revocations WHERE at < ?1",
 };
 
 typedef struct lite {
@@ -323,10 +344,10 @@ static bool write_family(lite *l, const ag_store_family *f)
 
 /* ---- operations ---------------------------------------------------------- */
 
-static ag_err lite_create(ag_store *st, const ag_store_family *fam, int64_t now)
+static ag_err lite_create(ag_store *st, const ag_store_family *fam, int64_t reclaim_before)
 {
     lite *l = (lite *)st;
-    (void)now; /* unbounded: nothing to reclaim first */
+    (void)reclaim_before; /* unbounded: nothing to reclaim first */
     pthread_mutex_lock(&l->mu);
     sqlite3_stmt *s = prep(l, Q_INS);
     ag_err e = AG_ERR_STORE;
@@ -396,22 +417,6 @@ out:
     return e;
 }
 
-static ag_err lite_revoke_subject(ag_store *st, const char *subject, size_t subject_len,
-                                  int64_t now, ag_revoke_reason reason, size_t *count)
-{
-    lite *l = (lite *)st;
-    ag_err e = AG_ERR_STORE;
-    pthread_mutex_lock(&l->mu);
-    sqlite3_stmt *s = prep(l, Q_REVOKE_SUBJ);
-    if (bind_text(s, 1, subject, subject_len) && bind_i64(s, 2, now) &&
-        bind_i64(s, 3, reason) && run(s)) {
-        *count = (size_t)sqlite3_changes(l->db);
-        e = AG_OK;
-    }
-    pthread_mutex_unlock(&l->mu);
-    return e;
-}
-
 typedef struct sid_buf {
     size_t len;
     char sid[AG_SID_MAX_LEN + 1];
@@ -419,14 +424,15 @@ typedef struct sid_buf {
 
 /* Reads the sids past `keep` into a heap array (*n of them). */
 static ag_err evict_select(lite *l, const char *subject, size_t subject_len, size_t keep,
-                           int64_t now, sid_buf **out, size_t *n)
+                           const char *keep_sid, size_t keep_sid_len, int64_t now,
+                           sid_buf **out, size_t *n)
 {
     sqlite3_stmt *s = prep(l, Q_EVICT_SEL);
     size_t cap = 0;
     *out = NULL;
     *n = 0;
     if (keep > INT64_MAX || !bind_text(s, 1, subject, subject_len) || !bind_i64(s, 2, now) ||
-        !bind_i64(s, 3, (int64_t)keep))
+        !bind_i64(s, 3, (int64_t)keep) || !bind_text(s, 4, keep_sid, keep_sid_len))
         return AG_ERR_STORE;
     int rc;
     ag_err e = AG_OK;
@@ -453,8 +459,59 @@ static ag_err evict_select(lite *l, const char *subject, size_t subject_len, siz
     return e;
 }
 
+static ag_err lite_revoke_subject(ag_store *st, const char *subject, size_t subject_len,
+                                  int64_t now, ag_revoke_reason reason, ag_store_sid_fn fn,
+                                  void *ctx, size_t *count)
+{
+    lite *l = (lite *)st;
+    ag_err e = AG_ERR_STORE;
+    sid_buf *sids = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&l->mu);
+    if (!begin(l))
+        goto out;
+    sqlite3_stmt *s = prep(l, Q_REVOKE_SUBJ);
+    if (!bind_text(s, 1, subject, subject_len) || !bind_i64(s, 2, now) ||
+        !bind_i64(s, 3, reason))
+        goto out;
+    int rc;
+    e = AG_OK;
+    while (e == AG_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 4;
+            sid_buf *v = ag__realloc(l->alloc, sids, ncap * sizeof *v);
+            if (v == NULL) {
+                e = AG_ERR_NOMEM;
+                break;
+            }
+            sids = v;
+            cap = ncap;
+        }
+        if (col_text(s, 0, sids[n].sid, &sids[n].len, AG_SID_MAX_LEN))
+            n++;
+        else
+            e = AG_ERR_STORE;
+    }
+    if (e == AG_OK && rc != SQLITE_DONE)
+        e = AG_ERR_STORE;
+    sqlite3_reset(s);
+    if (e == AG_OK && !commit(l))
+        e = AG_ERR_STORE;
+out:
+    rollback(l);
+    pthread_mutex_unlock(&l->mu);
+    if (e == AG_OK) {
+        for (size_t i = 0; fn != NULL && i < n; i++)
+            fn(ctx, sids[i].sid, sids[i].len);
+        *count = n;
+    }
+    ag__free(l->alloc, sids);
+    return e;
+}
+
 static ag_err lite_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                         int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count)
+                         const char *keep_sid, size_t keep_sid_len, int64_t now,
+                         ag_store_sid_fn fn, void *ctx, size_t *count)
 {
     lite *l = (lite *)st;
     sid_buf *sids = NULL;
@@ -463,7 +520,7 @@ static ag_err lite_evict(ag_store *st, const char *subject, size_t subject_len, 
     pthread_mutex_lock(&l->mu);
     if (!begin(l))
         goto out;
-    e = evict_select(l, subject, subject_len, keep, now, &sids, &n);
+    e = evict_select(l, subject, subject_len, keep, keep_sid, keep_sid_len, now, &sids, &n);
     for (size_t i = 0; e == AG_OK && i < n; i++) {
         sqlite3_stmt *s = prep(l, Q_REVOKE_FAM);
         if (!bind_text(s, 1, sids[i].sid, sids[i].len) || !bind_i64(s, 2, now) ||
@@ -509,6 +566,68 @@ static ag_err lite_stats(ag_store *st, ag_store_stats *out)
     sqlite3_reset(s);
     pthread_mutex_unlock(&l->mu);
     return ok ? AG_OK : AG_ERR_STORE;
+}
+
+/* ---- the revocation log ---------------------------------------------------- */
+
+static ag_err lite_log_append(ag_store *st, const ag_store_revocation *r)
+{
+    lite *l = (lite *)st;
+    pthread_mutex_lock(&l->mu);
+    sqlite3_stmt *s = prep(l, Q_LOG_ADD);
+    bool ok = bind_i64(s, 1, r->kind) && bind_text(s, 2, r->key, r->key_len) &&
+              bind_i64(s, 3, r->at) && run(s);
+    pthread_mutex_unlock(&l->mu);
+    return ok ? AG_OK : AG_ERR_STORE;
+}
+
+static ag_err lite_log_read(ag_store *st, uint64_t after, ag_store_revocation *out, size_t cap,
+                            size_t *n)
+{
+    lite *l = (lite *)st;
+    ag_err e = AG_OK;
+    size_t got = 0;
+    if (after > INT64_MAX || cap > INT32_MAX)
+        return AG_ERR_STORE;
+    pthread_mutex_lock(&l->mu);
+    sqlite3_stmt *s = prep(l, Q_LOG_READ);
+    if (!bind_i64(s, 1, (int64_t)after) || !bind_i64(s, 2, (int64_t)cap))
+        e = AG_ERR_STORE;
+    int rc = SQLITE_DONE;
+    while (e == AG_OK && got < cap && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ag_store_revocation *r = &out[got];
+        memset(r, 0, sizeof *r);
+        int64_t id = col_i64(s, 0), kind = col_i64(s, 1);
+        if (id <= 0 || (kind != AG_STORE_REV_SID && kind != AG_STORE_REV_SUBJECT) ||
+            !col_text(s, 2, r->key, &r->key_len, AG_SUBJECT_MAX_LEN)) {
+            e = AG_ERR_STORE;
+            break;
+        }
+        r->id = (uint64_t)id;
+        r->kind = (ag_store_rev_kind)kind;
+        r->at = col_i64(s, 3);
+        got++;
+    }
+    if (e == AG_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        e = AG_ERR_STORE;
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&l->mu);
+    *n = e == AG_OK ? got : 0;
+    return e;
+}
+
+static ag_err lite_log_purge(ag_store *st, int64_t before, size_t *removed)
+{
+    lite *l = (lite *)st;
+    ag_err e = AG_ERR_STORE;
+    pthread_mutex_lock(&l->mu);
+    sqlite3_stmt *s = prep(l, Q_LOG_PURGE);
+    if (bind_i64(s, 1, before) && run(s)) {
+        *removed = (size_t)sqlite3_changes(l->db);
+        e = AG_OK;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return e;
 }
 
 static void lite_close(ag_store *st)
@@ -735,6 +854,9 @@ ag_err ag_store_sqlite_open(const ag_store_sqlite_config *cfg, ag_store **out)
     l->base.revoke_family = lite_revoke_family;
     l->base.revoke_subject = lite_revoke_subject;
     l->base.evict = lite_evict;
+    l->base.log_append = lite_log_append;
+    l->base.log_read = lite_log_read;
+    l->base.log_purge = lite_log_purge;
     l->base.purge_expired = lite_purge;
     l->base.stats = lite_stats;
     l->base.close = lite_close;

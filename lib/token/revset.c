@@ -223,12 +223,14 @@ ag_err ag_revset_add_subject(ag_revset *rs, const char *sub, size_t len, int64_t
     return add(rs, KIND_SUBJECT, sub, len, at, at);
 }
 
-/* The entry of this key in force at now: its `before`, or INT64_MIN. */
+/* The entry of this key in force at now: its `before`, or INT64_MIN. The
+ * second half of the tag is computed only when the first matches: almost
+ * every token looked up is not revoked. */
 static int64_t find(const ag_revset *rs, int kind, ag_span key, int64_t now)
 {
-    uint64_t t[2];
-    tag_of(rs, kind, key.ptr, key.len, t);
-    size_t home = (size_t)(t[0] >> 1) & rs->mask;
+    uint64_t t0 = hash64(rs->seed[0], kind, key.ptr, key.len) | 1u, t1 = 0;
+    bool have_t1 = false;
+    size_t home = (size_t)(t0 >> 1) & rs->mask;
     size_t reach = atomic_load_explicit(&rs->reach, memory_order_acquire);
     int64_t hit = INT64_MIN;
     for (size_t d = 0; d < reach; d++) {
@@ -236,7 +238,13 @@ static int64_t find(const ag_revset *rs, int kind, ag_span key, int64_t now)
         int64_t su, sb;
         if (!slot_read(&rs->slots[(home + d) & rs->mask], st, &su, &sb))
             break; /* never used: the chain ends here */
-        if (st[0] == t[0] && st[1] == t[1] && now < su && sb > hit)
+        if (st[0] != t0 || now >= su || sb <= hit)
+            continue;
+        if (!have_t1) {
+            t1 = hash64(rs->seed[1], kind, key.ptr, key.len);
+            have_t1 = true;
+        }
+        if (st[1] == t1)
             hit = sb;
     }
     return hit;

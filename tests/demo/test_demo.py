@@ -566,6 +566,71 @@ def group_retry():
                      "invalid_grant", "previous token after its successor was used is reuse")
 
 
+def group_revoke():
+    """Revocation reaches access tokens: at once on this instance, within a
+    second on another instance sharing the SQLite file."""
+    with Server("--user", "alice:wonder") as s:
+        b, _ = s.login("token", "alice", "wonder")
+        at = b["access_token"]
+        st, _, _ = s.request("GET", "/api/me", headers=bearer(at))
+        check(st == 200, "access token works before logout")
+        st, _, _ = s.request("POST", "/auth/logout", headers=bearer(b["refresh_token"]))
+        check(st == 204, "logout → 204")
+        expect_error(s.request("GET", "/api/me", headers=bearer(at)), 401, "invalid_token",
+                     "access token refused right after logout, same instance")
+        # reuse detection refuses the family's outstanding access tokens too
+        b, _ = s.login("token", "alice", "wonder")
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(b["refresh_token"]))
+        check(st == 200, "refresh → 200")
+        st, _, _ = s.request("POST", "/auth/refresh", headers=bearer(b["refresh_token"]))
+        check(st == 401, "reuse → 401")
+        for tok, what in ((b["access_token"], "the thief's"), (b2["access_token"], "the owner's")):
+            expect_error(s.request("GET", "/api/me", headers=bearer(tok)), 401, "invalid_token",
+                         "after reuse, %s access token is refused" % what)
+    if DEFAULT_STORE == "memory":
+        return
+    work = tempfile.mkdtemp(prefix="agdemo-shared-")
+    db = "sqlite:" + os.path.join(work, "shared.db")
+    keys = os.path.join(work, "keys")
+    a = Server("--user", "alice:wonder", workdir=work, store=db, key_dir=keys).start()
+    b = Server("--user", "alice:wonder", workdir=work, store=db, key_dir=keys).start()
+    try:
+        delays = []
+        for k in range(5):
+            body, _ = a.login("token", "alice", "wonder")
+            at = body["access_token"]
+            st, _, me = b.request("GET", "/api/me", headers=bearer(at))
+            check(st == 200, "instance B accepts A's access token")
+            st, _, _ = a.request("POST", "/auth/logout", headers=bearer(body["refresh_token"]))
+            t0 = time.time()
+            check(st == 204, "logout on A → 204")
+            while True:
+                st, _, _ = b.request("GET", "/api/me", headers=bearer(at))
+                if st == 401 or time.time() - t0 > 3:
+                    break
+                time.sleep(0.01)
+            delays.append(time.time() - t0)
+            check(st == 401, "instance B refuses it after the logout on A")
+        check(max(delays) < 1.0, "within a second on B (delays %s)" %
+              ", ".join("%.0f ms" % (d * 1e3) for d in delays))
+        # logout-all on B reaches A
+        body, _ = a.login("token", "alice", "wonder")
+        other, _ = b.login("token", "alice", "wonder")
+        st, _, _ = b.request("POST", "/auth/logout-all", headers=bearer(other["refresh_token"]))
+        check(st == 204, "logout-all on B → 204")
+        t0 = time.time()
+        while time.time() - t0 < 3:
+            st, _, _ = a.request("GET", "/api/me", headers=bearer(body["access_token"]))
+            if st == 401:
+                break
+            time.sleep(0.01)
+        check(st == 401, "logout-all on B refuses A's access token of that user")
+    finally:
+        a.stop()
+        b.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def group_raw():
     with Server() as s:
         b, ck = s.login("token")
@@ -858,7 +923,8 @@ def main():
     if a.node_dir:
         a.node_dir = os.path.abspath(a.node_dir)
     groups = {"algs": group_algs, "cache": group_cache, "contract": group_contract,
-              "refresh": group_refresh, "retry": group_retry, "raw": group_raw,
+              "refresh": group_refresh, "retry": group_retry, "revoke": group_revoke,
+              "raw": group_raw,
               "restart": group_restart,
               "keys": group_keys}
     try:

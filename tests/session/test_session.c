@@ -524,8 +524,10 @@ static ag_err f_revoke_family(ag_store *st, const char *sid, size_t n, int64_t n
 }
 
 static ag_err f_revoke_subject(ag_store *st, const char *sub, size_t n, int64_t now,
-                               ag_revoke_reason r, size_t *count)
+                               ag_revoke_reason r, ag_store_sid_fn fn, void *ctx, size_t *count)
 {
+    (void)fn;
+    (void)ctx;
     (void)sub;
     (void)n;
     (void)now;
@@ -534,12 +536,15 @@ static ag_err f_revoke_subject(ag_store *st, const char *sub, size_t n, int64_t 
     return ((fake *)st)->subject_answer;
 }
 
-static ag_err f_evict(ag_store *st, const char *sub, size_t n, size_t keep, int64_t now,
-                      ag_store_evict_fn fn, void *ctx, size_t *count)
+static ag_err f_evict(ag_store *st, const char *sub, size_t n, size_t keep, const char *keep_sid,
+                      size_t keep_sid_len, int64_t now, ag_store_sid_fn fn, void *ctx,
+                      size_t *count)
 {
     (void)sub;
     (void)n;
     (void)keep;
+    (void)keep_sid;
+    (void)keep_sid_len;
     (void)now;
     (void)fn;
     (void)ctx;

@@ -188,7 +188,7 @@ START_TEST(wrapper_rejects_bad_arguments)
                      AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_store_revoke_family(st, "s1", 2, T0, AG_REVOKE_NONE),
                      AG_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 0, T0, NULL, NULL, NULL),
+    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 0, NULL, 0, T0, NULL, NULL, NULL),
                      AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_store_lookup_family(st, "a\0b", 3, &(ag_store_family){0}),
                      AG_ERR_INVALID_ARGUMENT);
@@ -424,36 +424,6 @@ START_TEST(revoke_family_idempotent)
 }
 END_TEST
 
-START_TEST(revoke_subject_all_families)
-{
-    ag_store *st = fresh(_i, 0);
-    uint8_t h[32];
-    char sid[16];
-    for (int k = 0; k < 5; k++) {
-        rand_hash(h);
-        snprintf(sid, sizeof sid, "a%d", k);
-        ck_assert_int_eq(put_family(st, sid, "alice", T0, 1000, 100, h), AG_OK);
-    }
-    rand_hash(h);
-    ck_assert_int_eq(put_family(st, "b0", "bob", T0, 1000, 100, h), AG_OK);
-    ck_assert_int_eq(ag_store_revoke_family(st, "a0", 2, T0 + 1, AG_REVOKE_LOGOUT), AG_OK);
-    size_t n = 99;
-    ck_assert_int_eq(
-        ag_store_revoke_subject(st, "alice", 5, T0 + 2, AG_REVOKE_LOGOUT_ALL, &n), AG_OK);
-    ck_assert_uint_eq(n, 4);
-    for (int k = 1; k < 5; k++) {
-        snprintf(sid, sizeof sid, "a%d", k);
-        ck_assert_int_eq(family(st, sid).reason, AG_REVOKE_LOGOUT_ALL);
-    }
-    ck_assert_int_eq(family(st, "a0").reason, AG_REVOKE_LOGOUT);
-    ck_assert_int_eq(family(st, "b0").revoked_at, 0);
-    ck_assert_int_eq(ag_store_revoke_subject(st, "nobody", 6, T0 + 2, AG_REVOKE_ADMIN, &n),
-                     AG_OK);
-    ck_assert_uint_eq(n, 0);
-    discard(_i, st);
-}
-END_TEST
-
 typedef struct evicted {
     int n;
     char sids[8][16];
@@ -468,6 +438,41 @@ static void on_evict(void *ctx, const char *sid, size_t len)
     e->sids[e->n][len] = '\0';
     e->n++;
 }
+
+START_TEST(revoke_subject_all_families)
+{
+    ag_store *st = fresh(_i, 0);
+    uint8_t h[32];
+    char sid[16];
+    for (int k = 0; k < 5; k++) {
+        rand_hash(h);
+        snprintf(sid, sizeof sid, "a%d", k);
+        ck_assert_int_eq(put_family(st, sid, "alice", T0, 1000, 100, h), AG_OK);
+    }
+    rand_hash(h);
+    ck_assert_int_eq(put_family(st, "b0", "bob", T0, 1000, 100, h), AG_OK);
+    ck_assert_int_eq(ag_store_revoke_family(st, "a0", 2, T0 + 1, AG_REVOKE_LOGOUT), AG_OK);
+    size_t n = 99;
+    evicted seen = {0};
+    ck_assert_int_eq(ag_store_revoke_subject(st, "alice", 5, T0 + 2, AG_REVOKE_LOGOUT_ALL,
+                                             on_evict, &seen, &n),
+                     AG_OK);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(seen.n, 4); /* each one it ended, a0 (already revoked) not */
+    for (int k = 0; k < seen.n; k++)
+        ck_assert(seen.sids[k][0] == 'a' && seen.sids[k][1] != '0');
+    for (int k = 1; k < 5; k++) {
+        snprintf(sid, sizeof sid, "a%d", k);
+        ck_assert_int_eq(family(st, sid).reason, AG_REVOKE_LOGOUT_ALL);
+    }
+    ck_assert_int_eq(family(st, "a0").reason, AG_REVOKE_LOGOUT);
+    ck_assert_int_eq(family(st, "b0").revoked_at, 0);
+    ck_assert_int_eq(ag_store_revoke_subject(st, "nobody", 6, T0 + 2, AG_REVOKE_ADMIN, NULL, NULL, &n),
+                     AG_OK);
+    ck_assert_uint_eq(n, 0);
+    discard(_i, st);
+}
+END_TEST
 
 /* The per-subject cap ends the oldest live families, and only those. */
 START_TEST(evict_oldest_live)
@@ -486,7 +491,7 @@ START_TEST(evict_oldest_live)
     ck_assert_int_eq(ag_store_revoke_family(st, "a0", 2, T0 + 6, AG_REVOKE_LOGOUT), AG_OK);
     evicted ev = {0};
     size_t n = 0;
-    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 3, T0 + 7, on_evict, &ev, &n), AG_OK);
+    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 3, NULL, 0, T0 + 7, on_evict, &ev, &n), AG_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(ev.n, 2);
     ck_assert(strcmp(ev.sids[0], "a1") == 0 || strcmp(ev.sids[1], "a1") == 0);
@@ -500,8 +505,31 @@ START_TEST(evict_oldest_live)
     }
     ck_assert_int_eq(family(st, "b0").revoked_at, 0);
     /* at the cap: nothing more */
-    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 3, T0 + 8, on_evict, &ev, &n), AG_OK);
+    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 3, NULL, 0, T0 + 8, on_evict, &ev, &n), AG_OK);
     ck_assert_uint_eq(n, 0);
+    discard(_i, st);
+}
+END_TEST
+
+/* The login just made is never the one evicted, even when it sorts first
+ * among sessions created in the same second. */
+START_TEST(evict_keeps_the_new_login)
+{
+    ag_store *st = fresh(_i, 0);
+    uint8_t h[32];
+    const char *sids[] = {"m", "z", "y", "a"}; /* "a" is the new one */
+    for (int k = 0; k < 4; k++) {
+        rand_hash(h);
+        ck_assert_int_eq(put_family(st, sids[k], "alice", T0, 1000, 100, h), AG_OK);
+    }
+    evicted ev = {0};
+    size_t n = 0;
+    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 2, "a", 1, T0 + 1, on_evict, &ev, &n), AG_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(family(st, "a").revoked_at, 0);
+    ck_assert_int_eq(family(st, "z").revoked_at, 0); /* newest-first: z, then y, m */
+    ck_assert_int_eq(family(st, "y").reason, AG_REVOKE_EVICTED);
+    ck_assert_int_eq(family(st, "m").reason, AG_REVOKE_EVICTED);
     discard(_i, st);
 }
 END_TEST
@@ -607,6 +635,7 @@ TCase *ag_conformance_tcase(const ag_conformance_backend *be)
     tcase_add_loop_test(tc, revoke_family_idempotent, i, i + 1);
     tcase_add_loop_test(tc, revoke_subject_all_families, i, i + 1);
     tcase_add_loop_test(tc, evict_oldest_live, i, i + 1);
+    tcase_add_loop_test(tc, evict_keeps_the_new_login, i, i + 1);
     tcase_add_loop_test(tc, purge_dead_families, i, i + 1);
     tcase_add_loop_test(tc, constant_rows_per_session, i, i + 1);
     tcase_add_loop_test(tc, full_store_reclaims_dead_rows, i, i + 1);
