@@ -90,6 +90,9 @@ enum {
     Q_EVICT,
     Q_PURGE,
     Q_COUNT,
+    Q_LOG_ADD,
+    Q_LOG_READ,
+    Q_LOG_PURGE,
     Q_N
 };
 
@@ -144,26 +147,42 @@ static const ag__pg_stmt stmts[Q_N] = {
                       {OID_TEXT, OID_INT8, OID_INT2}},
     [Q_REVOKE_SUBJ] = {"ag_revoke_subj",
                        "UPDATE ag_families SET revoked_at = $2, revoke_reason = $3, " TOMBSTONE
-                       " WHERE subject = $1 AND revoked_at IS NULL",
+                       " WHERE subject = $1 AND revoked_at IS NULL RETURNING sid",
                        3,
                        {OID_TEXT, OID_INT8, OID_INT2}},
-    /* The subject's live families beyond the `keep` newest (created, then
-     * sid bytewise, both descending), ended in one statement. The outer
-     * WHERE is re-checked on the newest row version, so a family revoked
-     * meanwhile is neither revoked again nor reported. */
+    /* The subject's live families beyond the `keep` first of: the login
+     * just made ($4), then newest first (created, then sid bytewise, both
+     * descending), ended in one statement. The outer WHERE is re-checked
+     * on the newest row version, so a family revoked meanwhile is neither
+     * revoked again nor reported. */
     [Q_EVICT] = {"ag_evict",
                  "UPDATE ag_families SET revoked_at = $3, revoke_reason = 5, " TOMBSTONE
                  " WHERE sid IN (SELECT sid FROM ag_families WHERE subject = $1"
                  " AND revoked_at IS NULL AND expires > $3 AND cur_expires > $3"
-                 " ORDER BY created DESC, sid COLLATE \"C\" DESC OFFSET $2)"
+                 " ORDER BY COALESCE(sid = $4, false) DESC, created DESC, sid COLLATE \"C\" DESC"
+                 " OFFSET $2)"
                  " AND revoked_at IS NULL AND expires > $3 AND cur_expires > $3 RETURNING sid",
-                 3,
-                 {OID_TEXT, OID_INT8, OID_INT8}},
+                 4,
+                 {OID_TEXT, OID_INT8, OID_INT8, OID_TEXT}},
     [Q_PURGE] = {"ag_purge",
                  "DELETE FROM ag_families WHERE LEAST(expires, cur_expires) <= $1",
                  1,
                  {OID_INT8}},
     [Q_COUNT] = {"ag_count", "SELECT count(*) FROM ag_families", 0, {0}},
+    /* Appends commit in id order: each takes the same transaction-scoped
+     * lock before its id is drawn, so a follower reading "id > last seen"
+     * can never pass over an id that commits later. */
+    [Q_LOG_ADD] = {"ag_log_add",
+                   "INSERT INTO ag_revocations (kind, key, at)"
+                   " SELECT $1, $2, $3 FROM (SELECT pg_advisory_xact_lock(" AG__PG_LOG_LOCK ")) l",
+                   3,
+                   {OID_INT2, OID_TEXT, OID_INT8}},
+    [Q_LOG_READ] = {"ag_log_read",
+                    "SELECT id, kind, key, at FROM ag_revocations WHERE id > $1 ORDER BY id"
+                    " LIMIT $2",
+                    2,
+                    {OID_INT8, OID_INT8}},
+    [Q_LOG_PURGE] = {"ag_log_purge", "DELETE FROM ag_revocations WHERE at < $1", 1, {OID_INT8}},
 };
 
 typedef struct pgstore {
@@ -242,9 +261,9 @@ static ag_err op_create(ag__pg_call *k, void *arg)
     return n == 1 ? AG_OK : AG_ERR_EXISTS;
 }
 
-static ag_err pg_create(ag_store *st, const ag_store_family *fam, int64_t now)
+static ag_err pg_create(ag_store *st, const ag_store_family *fam, int64_t reclaim_before)
 {
-    (void)now;
+    (void)reclaim_before; /* unbounded: nothing to reclaim first */
     create_args a = {fam};
     return ag__pg_run(&((pgstore *)st)->pool, op_create, &a);
 }
@@ -426,10 +445,29 @@ typedef struct subject_args {
     int64_t now;
     ag_revoke_reason reason;
     size_t keep;
-    ag_store_evict_fn fn;
+    const char *keep_sid; /* evict: never this one, counted first */
+    size_t keep_sid_len;
+    ag_store_sid_fn fn;
     void *ctx;
     size_t count;
 } subject_args;
+
+/* A committed write RETURNING sid: counts the rows and reports each sid. */
+static ag_err report_sids(subject_args *a, PGresult *r)
+{
+    if (r == NULL)
+        return AG_ERR_STORE;
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        int len = PQgetlength(r, i, 0);
+        const char *sid = PQgetvalue(r, i, 0);
+        a->count++;
+        if (a->fn != NULL && len > 0 && ag__store_str_ok(sid, (size_t)len, AG_SID_MAX_LEN))
+            a->fn(a->ctx, sid, (size_t)len);
+    }
+    PQclear(r);
+    return AG_OK;
+}
 
 static ag_err op_revoke_subject(ag__pg_call *k, void *arg)
 {
@@ -439,13 +477,14 @@ static ag_err op_revoke_subject(ag__pg_call *k, void *arg)
     ag__pg_p_i64(&ps, a->now);
     ag__pg_p_i16(&ps, (int)a->reason);
     k->commit_sent = true; /* self-committing; a retry would miscount */
-    return ag__pg_exec_count(k, Q_REVOKE_SUBJ, &ps, &a->count) ? AG_OK : AG_ERR_STORE;
+    return report_sids(a, ag__pg_exec(k, Q_REVOKE_SUBJ, &ps));
 }
 
 static ag_err pg_revoke_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
-                                ag_revoke_reason reason, size_t *count)
+                                ag_revoke_reason reason, ag_store_sid_fn fn, void *ctx,
+                                size_t *count)
 {
-    subject_args a = {subject, subject_len, now, reason, 0, NULL, NULL, 0};
+    subject_args a = {subject, subject_len, now, reason, 0, NULL, 0, fn, ctx, 0};
     ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_revoke_subject, &a);
     if (e == AG_OK)
         *count = a.count;
@@ -459,27 +498,20 @@ static ag_err op_evict(ag__pg_call *k, void *arg)
     ag__pg_p_bytes(&ps, a->subject, a->subject_len);
     ag__pg_p_i64(&ps, a->keep > INT64_MAX ? INT64_MAX : (int64_t)a->keep);
     ag__pg_p_i64(&ps, a->now);
+    if (a->keep_sid_len > 0)
+        ag__pg_p_bytes(&ps, a->keep_sid, a->keep_sid_len);
+    else
+        ag__pg_p_null(&ps);
     k->commit_sent = true; /* self-committing; a retry would not report the first */
-    PGresult *r = ag__pg_exec(k, Q_EVICT, &ps);
-    if (r == NULL)
-        return AG_ERR_STORE;
-    /* Committed: report every family it ended, checked or not. */
-    int n = PQntuples(r);
-    for (int i = 0; i < n; i++) {
-        int len = PQgetlength(r, i, 0);
-        const char *sid = PQgetvalue(r, i, 0);
-        a->count++;
-        if (a->fn != NULL && len > 0 && ag__store_str_ok(sid, (size_t)len, AG_SID_MAX_LEN))
-            a->fn(a->ctx, sid, (size_t)len);
-    }
-    PQclear(r);
-    return AG_OK;
+    return report_sids(a, ag__pg_exec(k, Q_EVICT, &ps));
 }
 
 static ag_err pg_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                       int64_t now, ag_store_evict_fn fn, void *ctx, size_t *count)
+                       const char *keep_sid, size_t keep_sid_len, int64_t now, ag_store_sid_fn fn,
+                       void *ctx, size_t *count)
 {
-    subject_args a = {subject, subject_len, now, AG_REVOKE_EVICTED, keep, fn, ctx, 0};
+    subject_args a = {subject, subject_len, now, AG_REVOKE_EVICTED, keep, keep_sid, keep_sid_len,
+                      fn,      ctx,         0};
     ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_evict, &a);
     if (e == AG_OK)
         *count = a.count;
@@ -531,6 +563,103 @@ static ag_err pg_stats(ag_store *st, ag_store_stats *out)
     ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_stats, &s);
     if (e == AG_OK)
         *out = s;
+    return e;
+}
+
+/* ---- the revocation log --------------------------------------------------- */
+
+typedef struct log_args {
+    const ag_store_revocation *in;
+    uint64_t after;
+    int64_t before;
+    ag_store_revocation *out;
+    size_t cap;
+    size_t n;
+} log_args;
+
+static ag_err op_log_append(ag__pg_call *k, void *arg)
+{
+    const ag_store_revocation *r = ((log_args *)arg)->in;
+    ag__pg_params ps = {0};
+    ag__pg_p_i16(&ps, (int)r->kind);
+    ag__pg_p_bytes(&ps, r->key, r->key_len);
+    ag__pg_p_i64(&ps, r->at);
+    k->commit_sent = true; /* a retry could log it twice */
+    return ag__pg_exec_ok(k, Q_LOG_ADD, &ps) ? AG_OK : AG_ERR_STORE;
+}
+
+static ag_err pg_log_append(ag_store *st, const ag_store_revocation *e)
+{
+    if ((e->kind != AG_STORE_REV_SID && e->kind != AG_STORE_REV_SUBJECT) ||
+        !ag__store_str_ok(e->key, e->key_len, AG_SUBJECT_MAX_LEN))
+        return AG_ERR_STORE;
+    log_args a = {.in = e};
+    return ag__pg_run(&((pgstore *)st)->pool, op_log_append, &a);
+}
+
+static ag_err op_log_read(ag__pg_call *k, void *arg)
+{
+    log_args *a = arg;
+    ag__pg_params ps = {0};
+    ag__pg_p_i64(&ps, (int64_t)a->after);
+    ag__pg_p_i64(&ps, (int64_t)a->cap);
+    PGresult *r = ag__pg_exec(k, Q_LOG_READ, &ps);
+    if (r == NULL)
+        return AG_ERR_STORE;
+    ag_err e = AG_OK;
+    int rows = PQntuples(r);
+    a->n = 0;
+    for (int i = 0; i < rows && e == AG_OK && a->n < a->cap; i++) {
+        ag_store_revocation *o = &a->out[a->n];
+        int64_t id = 0, kind = 0;
+        memset(o, 0, sizeof *o);
+        if (!ag__pg_col_int(r, i, 0, &id) || id <= 0 || !ag__pg_col_int(r, i, 1, &kind) ||
+            (kind != AG_STORE_REV_SID && kind != AG_STORE_REV_SUBJECT) ||
+            !ag__pg_col_text(r, i, 2, o->key, &o->key_len, AG_SUBJECT_MAX_LEN) ||
+            !ag__pg_col_int(r, i, 3, &o->at)) {
+            e = AG_ERR_STORE;
+            break;
+        }
+        o->id = (uint64_t)id;
+        o->kind = (ag_store_rev_kind)kind;
+        a->n++;
+    }
+    PQclear(r);
+    if (e != AG_OK)
+        a->n = 0;
+    return e;
+}
+
+static ag_err pg_log_read(ag_store *st, uint64_t after, ag_store_revocation *out, size_t cap,
+                          size_t *n)
+{
+    *n = 0;
+    if (after > INT64_MAX || cap > INT32_MAX)
+        return AG_ERR_STORE;
+    if (cap == 0)
+        return AG_OK;
+    log_args a = {.after = after, .out = out, .cap = cap};
+    ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_log_read, &a);
+    if (e == AG_OK)
+        *n = a.n;
+    return e;
+}
+
+static ag_err op_log_purge(ag__pg_call *k, void *arg)
+{
+    log_args *a = arg;
+    ag__pg_params ps = {0};
+    ag__pg_p_i64(&ps, a->before);
+    /* idempotent: a retry deletes nothing more */
+    return ag__pg_exec_count(k, Q_LOG_PURGE, &ps, &a->n) ? AG_OK : AG_ERR_STORE;
+}
+
+static ag_err pg_log_purge(ag_store *st, int64_t before, size_t *removed)
+{
+    log_args a = {.before = before};
+    ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_log_purge, &a);
+    if (e == AG_OK && removed != NULL)
+        *removed = a.n;
     return e;
 }
 
@@ -607,6 +736,9 @@ ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out)
     p->base.evict = pg_evict;
     p->base.purge_expired = pg_purge;
     p->base.stats = pg_stats;
+    p->base.log_append = pg_log_append;
+    p->base.log_read = pg_log_read;
+    p->base.log_purge = pg_log_purge;
     p->base.close = pg_close;
     *out = &p->base;
     return AG_OK;

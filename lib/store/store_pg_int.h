@@ -35,6 +35,8 @@ ag_err ag__pg_prepare_schema(PGconn *c);
 #define AG__PG_Q_BEGIN 0
 #define AG__PG_Q_COMMIT 1
 #define AG__PG_Q_ROLLBACK 2
+/* pg_advisory_xact_lock key ordering revocation-log appends ("agrevlog") */
+#define AG__PG_LOG_LOCK "7018704324384288615"
 
 /* A statement prepared on every connection. */
 typedef struct ag__pg_stmt {

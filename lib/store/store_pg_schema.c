@@ -36,6 +36,10 @@ static const char *const m3_columns[] = {
     "ag_tokens.expires",  "ag_tokens.used_at",  "ag_tokens.successor",   "ag_families.sid",
     "ag_families.expires", "ag_families.revoked_at", "ag_families.revoke_reason", NULL};
 
+static const char *const m4_absent[] = {"ag_revocations", "ag_revocations_at",
+                                        "ag_revocations_id_seq", NULL};
+static const char *const m4_columns[] = {"ag_families.cur_hash", NULL};
+
 static const ag__migration migrations[] = {
     {"0001_initial", NULL,
      "CREATE TABLE ag_schema ("
@@ -103,6 +107,16 @@ static const ag__migration migrations[] = {
      /* room for HOT updates: a rotation changes no indexed column */
      "ALTER TABLE ag_families SET (fillfactor = 80);",
      m3_absent, m3_columns},
+    {"0004_revocations", "0003_sessions",
+     /* The revocation log other instances follow: one row per revoked sid
+      * or subject, purged once expired. */
+     "CREATE TABLE ag_revocations ("
+     " id bigserial PRIMARY KEY,"
+     " kind smallint NOT NULL CHECK (kind IN (1, 2)),"
+     " key text NOT NULL,"
+     " at bigint NOT NULL);"
+     "CREATE INDEX ag_revocations_at ON ag_revocations(at);",
+     m4_absent, m4_columns},
 };
 
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -127,6 +141,7 @@ static const pg_extra extras[NMIGRATIONS] = {
     {NULL, NULL, NULL},
     {NULL, NULL, NULL},
     {m3_present, m3_constraints, m3_new_columns},
+    {NULL, NULL, NULL},
 };
 
 /* pg_advisory_xact_lock key serialising migrations across instances

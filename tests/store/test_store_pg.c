@@ -337,8 +337,9 @@ START_TEST(chain_matches_sqlite)
     size_t n = 0, ns = 0;
     const ag__migration *m = ag__pg_migrations(&n);
     const ag__migration *s = ag__sqlite_migrations(&ns);
-    ck_assert_uint_ge(n, 3);
+    ck_assert_uint_ge(n, 4);
     ck_assert_str_eq(m[2].id, "0003_sessions");
+    ck_assert_str_eq(m[3].id, "0004_revocations");
     /* linear: one head (no parent), each next names the one before */
     int heads = 0;
     for (size_t i = 0; i < n; i++) {
@@ -370,8 +371,7 @@ START_TEST(schema_types)
     snprintf(sql, sizeof sql,
              "SELECT string_agg(table_name || '.' || column_name || '=' || data_type, ','"
              " ORDER BY table_name, column_name) FROM information_schema.columns"
-             " WHERE table_schema = '%s' AND table_name LIKE 'ag\\_%%'"
-             " AND table_name <> 'ag_schema'",
+             " WHERE table_schema = '%s' AND table_name IN ('ag_families', 'ag_revocations')",
              schema);
     char *cols = raw_text(base_conninfo, schema, sql);
     ck_assert_str_eq(cols, "ag_families.created=bigint,ag_families.cur_expires=bigint,"
@@ -379,9 +379,11 @@ START_TEST(schema_types)
                            "ag_families.expires=bigint,ag_families.generation=bigint,"
                            "ag_families.prev_hash=bytea,ag_families.replays=integer,"
                            "ag_families.revoke_reason=smallint,ag_families.revoked_at=bigint,"
-                           "ag_families.sid=text,ag_families.subject=text");
+                           "ag_families.sid=text,ag_families.subject=text,"
+                           "ag_revocations.at=bigint,ag_revocations.id=bigint,"
+                           "ag_revocations.key=text,ag_revocations.kind=smallint");
     free(cols);
-    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 3);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 4);
     /* one table of sessions: the key, and subject (revoke-subject, the cap) */
     ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM pg_indexes WHERE schemaname ="
                                      " current_schema() AND tablename = 'ag_families'"),
@@ -424,15 +426,16 @@ START_TEST(unknown_version_refused_untouched)
     ck_assert_int_eq(create_one(st, "keep", "alice", h), AG_OK);
     ag_store_close(st);
     const char *const stamps[] = {
-        "INSERT INTO ag_schema VALUES (4, '0004_from_the_future', 0)",
-        "UPDATE ag_schema SET id = '0003_someone_elses' WHERE seq = 3",
+        "INSERT INTO ag_schema VALUES (5, '0005_from_the_future', 0)",
+        "UPDATE ag_schema SET id = '0004_someone_elses' WHERE seq = 4",
         "DELETE FROM ag_schema",
     };
     for (size_t i = 0; i < sizeof stamps / sizeof stamps[0]; i++) {
         char *pre = NULL;
         raw_exec(schema, "DELETE FROM ag_schema");
         raw_exec(schema, "INSERT INTO ag_schema VALUES (1, '0001_initial', 0),"
-                         " (2, '0002_indexes', 0), (3, '0003_sessions', 0)");
+                         " (2, '0002_indexes', 0), (3, '0003_sessions', 0),"
+                         " (4, '0004_revocations', 0)");
         raw_exec(schema, stamps[i]);
         pre = schema_dump(schema);
         ag_store *bad = (ag_store *)1;
@@ -446,7 +449,7 @@ START_TEST(unknown_version_refused_untouched)
     /* put back right: the data is all there */
     raw_exec(schema, "DELETE FROM ag_schema");
     raw_exec(schema, "INSERT INTO ag_schema VALUES (1, '0001_initial', 0), (2, '0002_indexes', 0),"
-                     " (3, '0003_sessions', 0)");
+                     " (3, '0003_sessions', 0), (4, '0004_revocations', 0)");
     st = open_at(schema);
     ag_store_family f = family_of(st, "keep");
     ck_assert_mem_eq(f.current, h, 32);
@@ -523,7 +526,7 @@ START_TEST(concurrent_open_migrates_once)
         pthread_join(th[i], NULL);
         ck_assert_int_eq(o[i].e, AG_OK);
     }
-    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 3);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 4);
     uint8_t h[32];
     rand_hash(h);
     ck_assert_int_eq(create_one(o[0].st, "f", "alice", h), AG_OK);
@@ -649,7 +652,7 @@ START_TEST(hostile_strings_are_data)
     ck_assert_int_eq(rotate_one(st, sid, sub, h, h2, 0, NULL), AG_OK);
     size_t n = 0;
     ck_assert_int_eq(ag_store_revoke_subject(st, sub, strlen(sub), T0 + 20, AG_REVOKE_LOGOUT_ALL,
-                                             &n),
+                                             NULL, NULL, &n),
                      AG_OK);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_families"), 1);
@@ -849,9 +852,11 @@ START_TEST(server_restart_fails_closed_then_recovers)
     ck_assert_int_eq(create_one(st, "new", "bob", g), AG_ERR_STORE);
     ck_assert_int_eq(ag_store_revoke_family(st, "steady", 6, T0 + 20, AG_REVOKE_LOGOUT),
                      AG_ERR_STORE);
-    ck_assert_int_eq(ag_store_revoke_subject(st, "bob", 3, T0 + 20, AG_REVOKE_LOGOUT_ALL, &n),
+    ck_assert_int_eq(ag_store_revoke_subject(st, "bob", 3, T0 + 20, AG_REVOKE_LOGOUT_ALL, NULL,
+                                             NULL, &n),
                      AG_ERR_STORE);
-    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 1, T0 + 20, NULL, NULL, &n), AG_ERR_STORE);
+    ck_assert_int_eq(ag_store_evict(st, "alice", 5, 1, NULL, 0, T0 + 20, NULL, NULL, &n),
+                     AG_ERR_STORE);
     ag_store_rotation lo = request("steady", "alice", f1, NULL, 0);
     lo.action = AG_STORE_LOGOUT;
     ag_store_rotated lout;
@@ -958,7 +963,7 @@ START_TEST(migration_from_0002_fixture)
                                      " ON n.oid = c.relnamespace WHERE n.nspname ="
                                      " current_schema() AND relname LIKE 'ag\\_tokens%'"),
                      0);
-    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 3);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_schema"), 4);
     ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_families"), 4);
 
     /* every session kept, at its generation, with its current and previous */
@@ -1118,6 +1123,16 @@ static int cmp_sid(const void *a, const void *b)
     return strcmp(a, b);
 }
 
+/* The same sids reported, in any order. */
+static void same_sids(evicted *a, evicted *b)
+{
+    ck_assert_uint_eq(a->n, b->n);
+    qsort(a->sids, a->n, sizeof a->sids[0], cmp_sid);
+    qsort(b->sids, b->n, sizeof b->sids[0], cmp_sid);
+    for (size_t i = 0; i < a->n; i++)
+        ck_assert_str_eq(a->sids[i], b->sids[i]);
+}
+
 /* Random operations on small pools of sids, subjects and hashes (so that
  * replays, reuse, expiry, logout, eviction and purge all happen), applied
  * to a memory store and to PostgreSQL: every answer and every row the same. */
@@ -1193,27 +1208,28 @@ START_TEST(same_as_memory_store)
             fast += e1 == AG_OK && x.outcome == AG_STORE_ROTATED;
         } else if (op == 7) { /* revoke one, or a subject */
             size_t n1 = 0, n2 = 0;
+            evicted v1 = {0}, v2 = {0};
             if (rng(2) == 0) {
                 e1 = ag_store_revoke_family(mem, sid, strlen(sid), now, AG_REVOKE_ADMIN);
                 e2 = ag_store_revoke_family(pg, sid, strlen(sid), now, AG_REVOKE_ADMIN);
             } else {
                 e1 = ag_store_revoke_subject(mem, sub, strlen(sub), now, AG_REVOKE_LOGOUT_ALL,
-                                             &n1);
+                                             on_evict, &v1, &n1);
                 e2 = ag_store_revoke_subject(pg, sub, strlen(sub), now, AG_REVOKE_LOGOUT_ALL,
-                                             &n2);
+                                             on_evict, &v2, &n2);
             }
             ck_assert_uint_eq(n1, n2);
+            same_sids(&v1, &v2);
         } else if (op == 8) { /* the session cap */
             size_t keep = 1 + rng(3), n1 = 0, n2 = 0;
             evicted v1 = {0}, v2 = {0};
-            e1 = ag_store_evict(mem, sub, strlen(sub), keep, now, on_evict, &v1, &n1);
-            e2 = ag_store_evict(pg, sub, strlen(sub), keep, now, on_evict, &v2, &n2);
+            /* sometimes the login just made, which is never evicted */
+            const char *ks = rng(2) == 0 ? sid : NULL;
+            size_t kl = ks != NULL ? strlen(ks) : 0;
+            e1 = ag_store_evict(mem, sub, strlen(sub), keep, ks, kl, now, on_evict, &v1, &n1);
+            e2 = ag_store_evict(pg, sub, strlen(sub), keep, ks, kl, now, on_evict, &v2, &n2);
             ck_assert_uint_eq(n1, n2);
-            ck_assert_uint_eq(v1.n, v2.n);
-            qsort(v1.sids, v1.n, sizeof v1.sids[0], cmp_sid);
-            qsort(v2.sids, v2.n, sizeof v2.sids[0], cmp_sid);
-            for (size_t i = 0; i < v1.n; i++)
-                ck_assert_str_eq(v1.sids[i], v2.sids[i]);
+            same_sids(&v1, &v2);
         } else { /* purge */
             size_t n1 = 0, n2 = 0;
             e1 = ag_store_purge_expired(mem, now - 30, &n1);
@@ -1237,6 +1253,84 @@ START_TEST(same_as_memory_store)
     ck_assert_int_gt(fast, 20);
     ag_store_close(mem);
     ag_store_close(pg);
+    drop_schema(schema);
+}
+END_TEST
+
+/* ---- the revocation log ---------------------------------------------------- */
+
+#define LOG_WRITERS 4
+#define LOG_PER 150
+
+typedef struct log_writer {
+    ag_store *st;
+    int k;
+    ag_err e;
+} log_writer;
+
+static void *log_write_thread(void *arg)
+{
+    log_writer *w = arg;
+    for (int i = 0; i < LOG_PER && w->e == AG_OK; i++) {
+        char key[32];
+        int n = snprintf(key, sizeof key, "w%d-%d", w->k, i);
+        w->e = ag_store_log_append(w->st, i % 2 ? AG_STORE_REV_SUBJECT : AG_STORE_REV_SID, key,
+                                   (size_t)n, T0 + i);
+    }
+    return NULL;
+}
+
+/* Writers on two store handles append while a follower reads "id > last
+ * seen" in small pages: the follower sees every entry exactly once (an id
+ * never commits after a higher one was read), in increasing order; purge
+ * removes by time. */
+START_TEST(revocation_log_followed_across_instances)
+{
+    char schema[64];
+    new_schema(schema, sizeof schema);
+    ag_store *st[2] = {open_at(schema), open_at(schema)};
+    ck_assert(ag_store_has_log(st[0]));
+    pthread_t th[LOG_WRITERS];
+    log_writer w[LOG_WRITERS];
+    for (int k = 0; k < LOG_WRITERS; k++) {
+        w[k] = (log_writer){st[k & 1], k, AG_OK};
+        ck_assert_int_eq(pthread_create(&th[k], NULL, log_write_thread, &w[k]), 0);
+    }
+    static char seen[LOG_WRITERS][LOG_PER];
+    memset(seen, 0, sizeof seen);
+    uint64_t last = 0;
+    int got = 0;
+    for (int spin = 0; spin < 20000 && got < LOG_WRITERS * LOG_PER; spin++) {
+        ag_store_revocation page[7];
+        size_t n = 0;
+        ck_assert_int_eq(ag_store_log_read(st[spin & 1], last, page, 7, &n), AG_OK);
+        for (size_t i = 0; i < n; i++) {
+            int k = -1, j = -1;
+            ck_assert_uint_gt(page[i].id, last);
+            last = page[i].id;
+            ck_assert_int_eq(sscanf(page[i].key, "w%d-%d", &k, &j), 2);
+            ck_assert(k >= 0 && k < LOG_WRITERS && j >= 0 && j < LOG_PER);
+            ck_assert_msg(!seen[k][j], "entry %s read twice", page[i].key);
+            seen[k][j] = 1;
+            ck_assert_int_eq(page[i].kind, j % 2 ? AG_STORE_REV_SUBJECT : AG_STORE_REV_SID);
+            ck_assert_int_eq(page[i].at, T0 + j);
+            got++;
+        }
+        if (n == 0)
+            sleep_ms(1);
+    }
+    for (int k = 0; k < LOG_WRITERS; k++) {
+        pthread_join(th[k], NULL);
+        ck_assert_int_eq(w[k].e, AG_OK);
+    }
+    ck_assert_int_eq(got, LOG_WRITERS * LOG_PER); /* none passed over */
+    size_t removed = 0;
+    ck_assert_int_eq(ag_store_log_purge(st[1], T0 + 100, &removed), AG_OK);
+    ck_assert_uint_eq(removed, LOG_WRITERS * 100);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_revocations"),
+                     LOG_WRITERS * (LOG_PER - 100));
+    ag_store_close(st[0]);
+    ag_store_close(st[1]);
     drop_schema(schema);
 }
 END_TEST
@@ -1333,6 +1427,7 @@ int main(void)
     tcase_add_test(tc, fixture_with_unknown_stamp_untouched);
     tcase_add_test(tc, migration_precondition_refused_untouched);
     tcase_add_test(tc, same_as_memory_store);
+    tcase_add_test(tc, revocation_log_followed_across_instances);
     tcase_add_test(tc, rotations_per_second);
     tcase_add_test(tc, server_restart_fails_closed_then_recovers);
     suite_add_tcase(s, tc);
