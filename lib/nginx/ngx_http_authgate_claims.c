@@ -213,6 +213,8 @@ static ngx_int_t ngx_http_authgate_strip(ngx_http_request_t *r, const ngx_array_
         }
     }
     r->headers_in.headers = fresh;
+    if (fresh.last == &fresh.part) /* it pointed into this stack frame */
+        r->headers_in.headers.last = &r->headers_in.headers.part;
     return NGX_OK;
 }
 

@@ -305,7 +305,14 @@ static ngx_int_t ngx_http_authgate_refuse(ngx_http_request_t *r,
 {
     ag_http_error m = ag_http_error_for(e, AG_ENDPOINT_RESOURCE);
     /* the reason stays in the log (never token bytes); the wire gets the coarse code */
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "authgate: refused (%s)", ag_err_name(e));
+    ngx_log_t *log = r->connection->log, bare;
+    if (e == AG_ERR_URL_CREDENTIALS) {
+        /* nginx's context would add the request line, credential and all */
+        bare = *log;
+        bare.handler = NULL;
+        log = &bare;
+    }
+    ngx_log_error(NGX_LOG_INFO, log, 0, "authgate: refused (%s)", ag_err_name(e));
     if (m.status < 400 || m.status >= 500)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     if (m.www_authenticate) {
