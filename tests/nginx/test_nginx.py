@@ -135,23 +135,22 @@ HTTP_BLOCK = """
 
     server {{
         listen 127.0.0.1:{port};
+        authgate on;                      # inherited by every location but /open/
         location / {{
-            authgate on;
             proxy_set_header X-Sub-Var $authgate_claim_sub;
             proxy_set_header X-Scope-Var $authgate_claim_scope;
             proxy_pass http://echo;
         }}
         location /open/ {{
+            authgate off;
             proxy_set_header X-Sub-Var $authgate_claim_sub;
             proxy_pass http://echo;
         }}
         location /other/ {{
-            authgate on;
-            authgate_audience other;
+            authgate_audience other;      # its own verifier
             proxy_pass http://echo;
         }}
         location /any/ {{
-            authgate on;
             authgate_token_type any;
             proxy_pass http://echo;
         }}
