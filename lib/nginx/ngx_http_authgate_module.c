@@ -96,6 +96,15 @@ ngx_module_t ngx_http_authgate_module = {NGX_MODULE_V1,
 
 /* The claims of the request being checked; see the file comment. */
 static ag_claims ngx_http_authgate_claims;
+/*
+ * The live request those claims belong to, and the verifier that passed
+ * them. nginx runs the access phase again after an internal redirect (index,
+ * try_files, error_page): the same request under the same verifier is not
+ * verified twice. A cleanup on the request's pool forgets the owner when the
+ * request ends, so a later request at the same address is never taken for it.
+ */
+static ngx_http_request_t *ngx_http_authgate_owner;
+static const ag_verifier *ngx_http_authgate_owner_v;
 
 /* ---- configuration ------------------------------------------------------ */
 
@@ -336,6 +345,27 @@ static ngx_int_t ngx_http_authgate_refuse(ngx_http_request_t *r,
     return (ngx_int_t)m.status;
 }
 
+static void ngx_http_authgate_owner_cleanup(void *data)
+{
+    if (ngx_http_authgate_owner == data)
+        ngx_http_authgate_owner = NULL;
+}
+
+/* Records r as the owner of the claims; NGX_ERROR when out of memory. */
+static ngx_int_t ngx_http_authgate_own(ngx_http_request_t *r, const ag_verifier *v)
+{
+    if (ngx_http_authgate_owner != r) {
+        ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL)
+            return NGX_ERROR;
+        cln->handler = ngx_http_authgate_owner_cleanup;
+        cln->data = r;
+    }
+    ngx_http_authgate_owner = r;
+    ngx_http_authgate_owner_v = v;
+    return NGX_OK;
+}
+
 /* The query of the request-target as the client sent it (rewrites aside). */
 static ag_span ngx_http_authgate_client_query(const ngx_http_request_t *r)
 {
@@ -347,18 +377,10 @@ static ag_span ngx_http_authgate_client_query(const ngx_http_request_t *r)
     return (ag_span){q, (size_t)(r->unparsed_uri.data + r->unparsed_uri.len - q)};
 }
 
-static ngx_int_t ngx_http_authgate_handler(ngx_http_request_t *r)
+/* The request's Authorization fields (two suffice to refuse) and query to
+ * ag_http_authenticate(), claims into the per-worker buffer. */
+static ag_err ngx_http_authgate_verify(ngx_http_request_t *r, const ag_verifier *v)
 {
-    ngx_http_authgate_loc_conf_t *alcf = ngx_http_get_module_loc_conf(r, ngx_http_authgate_module);
-    if (!alcf->enable || alcf->gate == NULL)
-        return NGX_DECLINED;
-
-    /* URL credentials are refused as sent, then as rewritten (r->args below) */
-    ag_span raw = ngx_http_authgate_client_query(r);
-    ag_err e = ag_http_check_query(raw.ptr, raw.len);
-    if (e != AG_OK)
-        return ngx_http_authgate_refuse(r, alcf, e);
-
     ag_header fields[AG_NGX_AUTH_FIELDS];
     size_t n = 0;
     ngx_list_part_t *part = &r->headers_in.headers.part;
@@ -378,14 +400,37 @@ static ngx_int_t ngx_http_authgate_handler(ngx_http_request_t *r)
             n++;
         }
     }
-
     ag_http_request req;
     ngx_memzero(&req, sizeof req);
     req.method = (ag_span){r->method_name.data, r->method_name.len};
     req.headers = fields;
     req.nheaders = n;
     req.query = (ag_span){r->args.data, r->args.len};
-    e = ag_http_authenticate(NULL, alcf->gate->verifier, &req, &ngx_http_authgate_claims);
+    ngx_http_authgate_owner = NULL; /* the buffer is about to be overwritten */
+    return ag_http_authenticate(NULL, v, &req, &ngx_http_authgate_claims);
+}
+
+static ngx_int_t ngx_http_authgate_handler(ngx_http_request_t *r)
+{
+    ngx_http_authgate_loc_conf_t *alcf = ngx_http_get_module_loc_conf(r, ngx_http_authgate_module);
+    if (!alcf->enable || alcf->gate == NULL)
+        return NGX_DECLINED;
+
+    /* URL credentials are refused as sent, then as rewritten (r->args) */
+    ag_span raw = ngx_http_authgate_client_query(r);
+    ag_err e = ag_http_check_query(raw.ptr, raw.len);
+    if (e != AG_OK)
+        return ngx_http_authgate_refuse(r, alcf, e);
+
+    const ag_verifier *v = alcf->gate->verifier;
+    if (ngx_http_authgate_owner == r && ngx_http_authgate_owner_v == v) {
+        /* checked before this internal redirect; only the query may be new */
+        e = ag_http_check_query(r->args.data, r->args.len);
+    } else {
+        e = ngx_http_authgate_verify(r, v);
+        if (e == AG_OK && ngx_http_authgate_own(r, v) != NGX_OK)
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (e != AG_OK)
         return ngx_http_authgate_refuse(r, alcf, e);
     if (ngx_http_authgate_apply_claims(r, alcf, &ngx_http_authgate_claims) != NGX_OK)

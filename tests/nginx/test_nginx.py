@@ -150,6 +150,20 @@ HTTP_BLOCK = """
             authgate_audience other;      # its own verifier
             proxy_pass http://echo;
         }}
+        location /to-same/ {{            # internal redirect, same verifier
+            try_files /nonexistent @same;
+        }}
+        location @same {{
+            proxy_set_header X-Sub-Var $authgate_claim_sub;
+            proxy_pass http://echo;
+        }}
+        location /to-other/ {{           # internal redirect, another verifier
+            try_files /nonexistent @other;
+        }}
+        location @other {{
+            authgate_audience other;
+            proxy_pass http://echo;
+        }}
         location /any/ {{
             authgate_token_type any;
             proxy_pass http://echo;
@@ -311,6 +325,15 @@ def group_gate(up):
         expect(ng, "audience of another location", "/other/x", bearer(k.token(aud="other")),
                200, None)
         expect(ng, "api token at /other/", "/other/x", bearer(good), 401, INVALID)
+        _, body = expect(ng, "internal redirect, same verifier", "/to-same/x", bearer(good),
+                         200, None)
+        u = upstream_headers(body)
+        check(values(u, "X-User") == ["alice"] and values(u, "X-Sub-Var") == ["alice"],
+              f"claims after an internal redirect: {u}")
+        expect(ng, "internal redirect to a location of another audience", "/to-other/x",
+               bearer(good), 401, INVALID)
+        expect(ng, "internal redirect, token for both audiences", "/to-other/x",
+               bearer(k.token(aud=[AUD, "other"])), 200, None)
         expect(ng, "wrong issuer", "/x", bearer(k.token(iss="https://evil.test")), 401,
                INVALID)
         expect(ng, "unknown key", "/x", bearer(other.token()), 401, INVALID)
