@@ -15,7 +15,15 @@
 # check runs, so the locations serve a file.)
 #
 #   bench/nginx_bench.sh [BUILD_DIR] [SECONDS] [CONNECTIONS] [WRK_THREADS]
-#   defaults: build 5 16 1; env ROUNDS=5, PORT=18180+, NGINX=/usr/sbin/nginx
+#   defaults: build 5 16 1; env ROUNDS=5, PORT=18180+, NGINX=/usr/sbin/nginx,
+#   CALLGRIND=N (also count instructions, below; ROUNDS=0 for only that)
+#
+# With CALLGRIND=N, nginx (one process, master_process off) runs under
+# valgrind's callgrind for each location: after 50 warm-up requests the
+# counters are zeroed, N requests are made on one keep-alive connection, and
+# the instructions executed in user space are divided by N. Exact and immune
+# to the machine's load, but blind to the kernel (most of a request's time)
+# and, as bench/callgrind.sh notes, valgrind's CPU has no SHA extensions.
 #
 # Rounds alternate off → on → claims, so a slow moment of a shared machine
 # hits one round of one side. Needs wrk (apt-get install wrk), curl, nginx,
@@ -63,13 +71,14 @@ printf 'ok\n' >"$tmp/html/index.html"
 port=$(free_port)
 user=""
 [ "$(id -u)" = 0 ] && user="user root;"
-cat >"$tmp/nginx.conf" <<EOF
+write_conf() { # file port master_process
+  cat >"$1" <<EOF
 load_module $module;
 $user
 daemon off;
-master_process on;
+master_process $3;
 worker_processes 1;
-pid $tmp/nginx.pid;
+pid $1.pid;
 error_log $tmp/error.log crit;
 events { worker_connections 1024; }
 http {
@@ -83,7 +92,7 @@ http {
     authgate_issuer bench;
     authgate_audience bench;
     server {
-        listen 127.0.0.1:$port;
+        listen 127.0.0.1:$2;
         root $tmp/html;
         location /off/ { alias $tmp/html/; }
         location /on/ { authgate on; alias $tmp/html/; }
@@ -96,6 +105,8 @@ http {
     }
 }
 EOF
+}
+write_conf "$tmp/nginx.conf" "$port" on
 "$nginx" -p "$tmp" -c "$tmp/nginx.conf" >"$tmp/stderr" 2>&1 &
 pid=$!
 base=http://127.0.0.1:$port
@@ -148,10 +159,13 @@ median() {
     awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'
 }
 
-echo "nginx $("$nginx" -v 2>&1 | sed 's/.*nginx\///'), 1 worker; wrk -t$wthreads -c$conns, ${secs}s per run, $rounds rounds"
-printf '%-6s %-8s %12s %16s\n' round location 'req/s' 'worker ns/req'
+if [ "$rounds" -gt 0 ]; then
+  echo "nginx $("$nginx" -v 2>&1 | sed 's/.*nginx\///'), 1 worker; wrk -t$wthreads -c$conns, ${secs}s per run, $rounds rounds"
+  printf '%-6s %-8s %12s %16s\n' round location 'req/s' 'worker ns/req'
+fi
 off_r=() on_r=() cl_r=() off_c=() on_c=() cl_c=()
 for r in $(seq 1 "$rounds"); do
+  [ "$rounds" -gt 0 ] || break
   read -r rps cpu < <(run_wrk "$base/off/" "$auth")
   off_r+=("$rps") off_c+=("$cpu")
   printf '%-6s %-8s %12s %16s\n' "$r" off "$rps" "$cpu"
@@ -162,6 +176,7 @@ for r in $(seq 1 "$rounds"); do
   cl_r+=("$rps") cl_c+=("$cpu")
   printf '%-6s %-8s %12s %16s\n' "$r" claims "$rps" "$cpu"
 done
+if [ "$rounds" -gt 0 ]; then
 m_off=$(median "${off_c[@]}") m_on=$(median "${on_c[@]}") m_cl=$(median "${cl_c[@]}")
 printf '%-6s %-8s %12s %16s\n' median off "$(median "${off_r[@]}")" "$m_off"
 printf '%-6s %-8s %12s %16s\n' median on "$(median "${on_r[@]}")" "$m_on"
@@ -170,3 +185,64 @@ awk -v a="$m_on" -v b="$m_off" -v c="$m_cl" 'BEGIN {
   d = (a - b) / 1000; e = (c - b) / 1000
   printf "authgate adds %.2f us of worker CPU per HS256 request (%.2f us with claims); target <= 2 us: %s\n",
     d, e, (d <= 2 ? "met" : "MISSED") }'
+fi
+
+[ -n "${CALLGRIND:-}" ] || exit 0
+command -v valgrind >/dev/null || { echo "valgrind not found: apt-get install valgrind" >&2; exit 2; }
+kill -TERM "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+pid=""
+
+# N GETs of a path on one keep-alive connection, each must answer 200.
+drive() { # port path count
+  python3 - "$1" "$2" "$3" "$token" <<'PY'
+import http.client, sys
+port, path, n, tok = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+for _ in range(n):
+    c.request("GET", path, headers={"Authorization": "Bearer " + tok})
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit(f"{path}: status {r.status}")
+PY
+}
+
+# → "Ir-per-request authgate-handler-Ir-per-request"
+cg_run() { # location count
+  local loc=$1 n=$2 out=$tmp/cg.$1.out cport
+  cport=$(free_port)
+  write_conf "$tmp/cg.conf" "$cport" off
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$nginx" -p "$tmp" -c "$tmp/cg.conf" \
+    >"$tmp/cg.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do
+    curl -s -o /dev/null "http://127.0.0.1:$cport/off/" && break
+    kill -0 "$pid" 2>/dev/null || { cat "$tmp/cg.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  drive "$cport" "/$loc/" 50
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  drive "$cport" "/$loc/" "$n"
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null || true
+  pid=""
+  local total handler
+  total=$(callgrind_annotate "$out.1" 2>/dev/null |
+    awk '/PROGRAM TOTALS/ && !d {gsub(",", "", $1); print $1; d = 1}')
+  handler=$(callgrind_annotate --inclusive=yes "$out.1" 2>/dev/null |
+    awk '/:ngx_http_authgate_handler / && !d {gsub(",", "", $1); print $1; d = 1}')
+  awk -v t="$total" -v h="${handler:-0}" -v n="$n" 'BEGIN {printf "%.0f %.0f\n", t / n, h / n}'
+}
+
+echo
+echo "callgrind: instructions per request (user space), $CALLGRIND requests per location"
+printf '%-8s %14s %18s\n' location 'Ir/request' 'in authgate/req'
+declare -A ir
+for loc in off on claims; do
+  read -r t h < <(cg_run "$loc" "$CALLGRIND")
+  ir[$loc]=$t
+  printf '%-8s %14s %18s\n' "$loc" "$t" "$h"
+done
+echo "authgate adds $((ir[on] - ir[off])) instructions per request ($((ir[claims] - ir[off])) with claims)"
