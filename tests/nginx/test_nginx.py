@@ -510,6 +510,7 @@ def group_config(up):
         ok = f"authgate_jwks_file {jwks}; server {{ listen 127.0.0.1:1; location / {{ authgate on; }} }}"
         rc, err = nginx_t(dir, ok)
         check(rc == 0, "a valid configuration is refused: " + err)
+        docs_example_check(dir, jwks)
         weak = os.path.join(dir, "weak.json")
         with open(weak, "w") as f:
             json.dump({"keys": [{"kty": "oct", "k": b64(b"short"), "alg": "HS256",
@@ -543,6 +544,28 @@ def group_config(up):
             check(msg in err, f"config {name}: message {err!r} lacks {msg!r}")
     finally:
         shutil.rmtree(dir, ignore_errors=True)
+
+
+def docs_example_check(dir, jwks):
+    """docs/nginx.md's first configuration must pass nginx -t (paths made local)."""
+    doc = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                       "nginx.md")
+    with open(doc) as f:
+        text = f.read()
+    block = text.split("```nginx\n", 1)[1].split("```", 1)[0]
+    check("load_module modules/ngx_http_authgate_module.so;" in block
+          and "listen 443 ssl;" in block,
+          "docs/nginx.md: the example changed shape; update this test")
+    block = (block.replace("load_module modules/ngx_http_authgate_module.so;",
+                           f"load_module {MODULE};")
+             .replace("/etc/nginx/authgate/jwks.json", jwks)
+             .replace("listen 443 ssl;", "listen 127.0.0.1:1;"))
+    conf = os.path.join(dir, "doc.conf")
+    with open(conf, "w") as f:
+        f.write(f"{block}\npid {dir}/doc.pid;\nerror_log {dir}/doc.log;\nevents {{}}\n")
+    r = subprocess.run([NGINX, "-t", "-q", "-p", dir, "-c", conf], capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 0, "docs/nginx.md example: " + r.stderr)
 
 
 GROUPS = {"gate": group_gate, "claims": group_claims, "reload": group_reload,
