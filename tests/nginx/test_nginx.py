@@ -507,7 +507,8 @@ def group_config(up):
         k = Key("k1")
         jwks = os.path.join(dir, "jwks.json")
         write_jwks(jwks, [k])
-        ok = f"authgate_jwks_file {jwks}; server {{ listen 127.0.0.1:1; location / {{ authgate on; }} }}"
+        ok = (f"authgate_jwks_file {jwks}; "
+              "server { listen 127.0.0.1:1; location / { authgate on; } }")
         rc, err = nginx_t(dir, ok)
         check(rc == 0, "a valid configuration is refused: " + err)
         docs_example_check(dir, jwks)
