@@ -8,8 +8,8 @@ upstream (http.server on 127.0.0.1 port 0) that answers with the request
 headers it received as JSON. Requests go over raw sockets, one connection
 each, so duplicate fields and exact bytes are under the test's control.
 
-    test_nginx.py --nginx PATH --module PATH [--cli PATH] GROUP...
-    GROUP: gate claims reload config
+    test_nginx.py --nginx PATH --module PATH [--cli PATH] [--curl PATH] GROUP...
+    GROUP: gate claims reload config http2 (http2 needs --curl)
 
 HS256 tokens are made here (hmac) so that broken ones can be made too;
 with --cli, tokens from `authgate issue` are checked to pass the gate as
@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 
-NGINX = MODULE = CLI = None
+NGINX = MODULE = CLI = CURL = None
 ISS = "https://issuer.test"
 AUD = "api"
 REALM = "test"
@@ -135,6 +135,7 @@ HTTP_BLOCK = """
 
     server {{
         listen 127.0.0.1:{port};
+        listen 127.0.0.1:{h2port} http2;  # cleartext HTTP/2 (prior knowledge)
         authgate on;                      # inherited by every location but /open/
         location / {{
             proxy_set_header X-Sub-Var $authgate_claim_sub;
@@ -207,11 +208,11 @@ class Nginx:
 
     def start(self):
         for _ in range(3):  # the probed port may be taken meanwhile
-            self.port = free_port()
+            self.port, self.h2port = free_port(), free_port()
             with open(self.conf, "w") as f:
                 f.write(main_conf(self.dir, HTTP_BLOCK.format(
                     dir=self.dir, iss=ISS, aud=AUD, realm=REALM, up=self.up_port,
-                    port=self.port)))
+                    port=self.port, h2port=self.h2port)))
             self.out = open(os.path.join(self.dir, "stderr"), "w")
             self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", self.conf],
                                          stdout=self.out, stderr=self.out)
@@ -492,6 +493,49 @@ def group_reload(up):
         ng.cleanup()
 
 
+def request_h2(port, path, headers=()):
+    """One GET over cleartext HTTP/2 with curl: (status, [(name, value)], body)."""
+    cmd = [CURL, "-s", "-i", "--http2-prior-knowledge", "--max-time", "10"]
+    for k, v in headers:
+        cmd += ["-H", f"{k}: {v}"]
+    r = subprocess.run(cmd + [f"http://127.0.0.1:{port}{path}"], capture_output=True,
+                       timeout=30)
+    check(r.returncode == 0, f"curl failed on {path}: {r.stderr!r}")
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    hl = head.decode("latin-1").split("\r\n")
+    check(hl[0].startswith("HTTP/2 "), f"not HTTP/2: {hl[0]!r}")
+    return (int(hl[0].split(" ")[1]), [tuple(x.split(": ", 1)) for x in hl[1:] if ": " in x],
+            body)
+
+
+def group_http2(up):
+    check(CURL is not None, "the http2 group needs --curl")
+    k = Key("k1")
+    ng = Nginx(up.port, [k])
+    try:
+        ng.start()
+        now = int(time.time())
+        good = k.token()
+        cases = [
+            ("valid", "/x", bearer(good) + [("X-User", "mallory")], 200, None),
+            ("no credentials", "/x", [], 401, NO_ERROR),
+            ("expired", "/x", bearer(k.token(exp=now - 3600, iat=now - 4000)), 401, INVALID),
+            ("wrong audience", "/x", bearer(k.token(aud="other")), 401, INVALID),
+            ("duplicate Authorization", "/x", bearer(good) + bearer(good), 400, None),
+            ("?access_token=", "/x?access_token=" + good, [], 400, None),
+        ]
+        for name, path, headers, status, www in cases:
+            st, hdrs, body = request_h2(ng.h2port, path, headers)
+            check(st == status, f"HTTP/2 {name}: status {st}, wanted {status}")
+            got = values(hdrs, "WWW-Authenticate")
+            check(got == ([] if www is None else [www]), f"HTTP/2 {name}: {got}")
+            if st == 200:
+                u = upstream_headers(body)
+                check(values(u, "X-User") == ["alice"], f"HTTP/2 X-User: {u}")
+    finally:
+        ng.cleanup()
+
+
 def nginx_t(dir, http_block):
     conf = os.path.join(dir, "t.conf")
     with open(conf, "w") as f:
@@ -570,18 +614,19 @@ def docs_example_check(dir, jwks):
 
 
 GROUPS = {"gate": group_gate, "claims": group_claims, "reload": group_reload,
-          "config": group_config}
+          "config": group_config, "http2": group_http2}
 
 
 def main():
-    global NGINX, MODULE, CLI
+    global NGINX, MODULE, CLI, CURL
     ap = argparse.ArgumentParser()
     ap.add_argument("--nginx", required=True)
     ap.add_argument("--module", required=True)
     ap.add_argument("--cli")
+    ap.add_argument("--curl")
     ap.add_argument("groups", nargs="+", choices=sorted(GROUPS))
     a = ap.parse_args()
-    NGINX, MODULE, CLI = a.nginx, os.path.abspath(a.module), a.cli
+    NGINX, MODULE, CLI, CURL = a.nginx, os.path.abspath(a.module), a.cli, a.curl
     up = Upstream()
     try:
         for g in a.groups:
