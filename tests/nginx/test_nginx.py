@@ -9,7 +9,7 @@ headers it received as JSON. Requests go over raw sockets, one connection
 each, so duplicate fields and exact bytes are under the test's control.
 
     test_nginx.py --nginx PATH --module PATH [--cli PATH] [--curl PATH] GROUP...
-    GROUP: gate claims reload config http2 (http2 needs --curl)
+    GROUP: gate claims reload config http2 (needs --curl) asym (needs --cli)
 
 HS256 tokens are made here (hmac) so that broken ones can be made too;
 with --cli, tokens from `authgate issue` are checked to pass the gate as
@@ -189,13 +189,18 @@ def main_conf(dir, http_block):
 
 
 class Nginx:
-    """One nginx master with its own prefix directory."""
+    """One nginx master with its own prefix directory; keys: Key objects, or
+    the JWKS text itself."""
 
     def __init__(self, up_port, keys):
         self.dir = tempfile.mkdtemp(prefix="agnginx-")
         self.jwks = os.path.join(self.dir, "jwks.json")
         self.conf = os.path.join(self.dir, "nginx.conf")
-        write_jwks(self.jwks, keys)
+        if isinstance(keys, str):
+            with open(self.jwks, "w") as f:
+                f.write(keys)
+        else:
+            write_jwks(self.jwks, keys)
         self.up_port = up_port
         self.proc = None
 
@@ -536,6 +541,46 @@ def group_http2(up):
         ng.cleanup()
 
 
+def cli(*args):
+    r = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, f"authgate {args[0]} failed: {r.stderr}")
+    return r.stdout
+
+
+def group_asym(up):
+    """Public-key JWKS as issuers publish them, keys and tokens from the CLI."""
+    check(CLI is not None, "the asym group needs --cli")
+    work = tempfile.mkdtemp(prefix="agnginx-keys-")
+    try:
+        files = {}
+        for alg in ("ES256", "EdDSA", "RS256"):
+            files[alg] = os.path.join(work, alg + ".jwk")
+            with open(files[alg], "w") as f:
+                f.write(cli("keygen", "--alg", alg, "--kid", alg.lower()))
+        jwks = cli("jwks", *files.values())
+        check('"d"' not in jwks, "authgate jwks printed a private member")
+        ng = Nginx(up.port, jwks)
+        try:
+            ng.start()
+            for alg, jwk in files.items():
+                tok = cli("issue", "--key", jwk, "--sub", "carol", "--iss", ISS, "--aud",
+                          AUD).strip()
+                _, body = expect(ng, f"{alg} token", "/x", bearer(tok), 200, None)
+                check(values(upstream_headers(body), "X-User") == ["carol"], f"{alg}: X-User")
+                h, p, sig = tok.split(".")
+                bad = sig[:-4] + ("AAAA" if sig[-4:] != "AAAA" else "BBBB")
+                expect(ng, f"{alg} bad signature", "/x", bearer(f"{h}.{p}.{bad}"), 401, INVALID)
+                hs = {"alg": "HS256", "typ": "at+jwt", "kid": alg.lower()}
+                confused = b64(jtext(hs)) + "." + p
+                mac = hmac.new(jwks.encode(), confused.encode(), hashlib.sha256).digest()
+                expect(ng, f"{alg} key used as an HMAC secret", "/x",
+                       bearer(confused + "." + b64(mac)), 401, INVALID)
+        finally:
+            ng.cleanup()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def nginx_t(dir, http_block):
     conf = os.path.join(dir, "t.conf")
     with open(conf, "w") as f:
@@ -614,7 +659,7 @@ def docs_example_check(dir, jwks):
 
 
 GROUPS = {"gate": group_gate, "claims": group_claims, "reload": group_reload,
-          "config": group_config, "http2": group_http2}
+          "config": group_config, "http2": group_http2, "asym": group_asym}
 
 
 def main():
