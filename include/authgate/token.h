@@ -411,9 +411,9 @@ typedef struct ag_verifier_config {
  * verifier is made), and the cache holds decoded payloads of recently seen
  * tokens in memory (cleansed when the verifier is freed). Tokens with more
  * than 2 KiB of kid + typ + payload are never cached. Entries are per
- * verifier, and a verifier's keys never change: rotating keys means a new
- * keyring, a new verifier and so an empty cache. Thread-safe; lookups take
- * no lock. For HMAC tokens it buys nothing (the MAC costs about as much as
+ * verifier and survive ag_verifier_set_keys(), but a hit counts only while
+ * the verifier's current ring holds the very key that verified the token
+ * (compared by identity, not by kid). Thread-safe; lookups take no lock. For HMAC tokens it buys nothing (the MAC costs about as much as
  * the hash): leave it off.
  */
 
@@ -433,6 +433,35 @@ AG_API AG_NODISCARD ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_ver
 
 /** Frees a verifier. NULL is a no-op. @since 0.1 */
 AG_API void ag_verifier_free(ag_verifier *v);
+
+/**
+ * Replaces the verifier's keyring while other threads keep verifying (key
+ * rotation without a restart, or a refreshed JWKS).
+ *
+ * Freezes keys and takes a reference to it, as ag_verifier_new() does. A
+ * verify that started before the call finishes with the ring it started
+ * with; every verify that starts after the call returns uses keys. The
+ * previous ring's reference is dropped once the last verify that could see
+ * it has returned (so the ring, and keys nobody else holds, are freed then).
+ * The header memo starts empty with the new ring; entries of the
+ * verified-token cache stay, but a hit counts only when the new ring holds
+ * the very key that verified the token under the same kid: a token whose key
+ * left the ring fails with AG_ERR_KEY from the next verify on.
+ *
+ * @param[in] v     the verifier
+ * @param[in] keys  the new keyring; the caller keeps its own reference
+ * Ownership: the verifier holds keys until the next swap or ag_verifier_free().
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (NULL v or keys); AG_ERR_NOMEM
+ * (nothing changed).
+ * Thread safety: safe from any thread, concurrently with ag_verify() and
+ * other swaps (swaps are serialised). ag_verify() never blocks or
+ * allocates because of a swap; the swap itself waits (yielding the CPU)
+ * until the verifies in progress at its start have returned, so it must not
+ * be called from inside a verify (from the clock callback), where it would
+ * wait for itself. Not safe concurrently with ag_verifier_free().
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_verifier_set_keys(ag_verifier *v, const ag_keyring *keys);
 
 /**
  * Verifies a compact JWS token and its claims.
@@ -464,7 +493,8 @@ AG_API AG_NODISCARD ag_err ag_verify(const ag_verifier *v, const uint8_t *token,
 
 /** How to issue. Zero-initialise, then set what you need. */
 typedef struct ag_issuer_config {
-    const ag_key *key;        /**< required, private; referenced by the issuer */
+    const ag_key *key;        /**< the private signing key, referenced by the issuer;
+                                   or NULL and keys set */
     ag_token_kind kind;       /**< ACCESS or REFRESH */
     const char *issuer;       /**< iss, required */
     const char *audience;     /**< aud, required */
@@ -472,14 +502,18 @@ typedef struct ag_issuer_config {
     ag_clock_fn clock;        /**< NULL → ag_clock_system */
     void *clock_ctx;
     const ag_allocator *alloc;
+    const ag_keyring *keys;   /**< instead of key (set exactly one): sign with the
+                                   ring's newest private key (see
+                                   ag_keyring_newest_signer()). @since 0.2 */
 } ag_issuer_config;
 
-/** An immutable issuing policy bound to one signing key. Shared by threads. */
+/** An issuing policy bound to one signing key at a time. Shared by threads. */
 typedef struct ag_issuer ag_issuer;
 
 /**
  * Makes an issuer.
- * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (public key only);
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (also: both or neither of key and
+ * keys); AG_ERR_STATE (public key only, or a ring without a private key);
  * AG_ERR_NOMEM.
  * @since 0.1
  */
@@ -487,6 +521,52 @@ AG_API AG_NODISCARD ag_err ag_issuer_new(const ag_issuer_config *cfg, ag_issuer 
 
 /** Frees an issuer. NULL is a no-op. @since 0.1 */
 AG_API void ag_issuer_free(ag_issuer *iss);
+
+/**
+ * The key an issuer made from keys signs with: the private key added to
+ * the ring last (ring order is the order of ag_keyring_add() calls, and
+ * for ag_keyring_from_jwks() the order of the document). Public keys after
+ * it (another service's, or retired ones) are skipped. To rotate, build a
+ * ring with the old keys (still needed to verify the tokens they signed)
+ * and then the new key, and give it to ag_issuer_set_keys() and
+ * ag_verifier_set_keys().
+ *
+ * Returns: the key (owned by the ring), or NULL when the ring holds no
+ * private key.
+ * Thread safety: safe on a frozen ring.
+ * @since 0.2
+ */
+AG_API const ag_key *ag_keyring_newest_signer(const ag_keyring *ring);
+
+/**
+ * Switches the issuer to the newest private key of keys
+ * (ag_keyring_newest_signer()) while other threads keep issuing.
+ *
+ * An ag_issue() that started before the call finishes with the previous
+ * key; every one that starts after it returns signs with the new key. The
+ * previous key's reference is dropped after the last issue using it has
+ * returned. Freezes keys; the issuer references only the signing key.
+ *
+ * @param[in] iss   the issuer
+ * @param[in] keys  the ring to take the signing key from
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (no private key in
+ * keys: nothing changed); AG_ERR_NOMEM (nothing changed).
+ * Thread safety: safe from any thread, concurrently with ag_issue() and
+ * other swaps; waits for the issues in progress (as ag_verifier_set_keys()
+ * does). Not safe concurrently with ag_issuer_free().
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_issuer_set_keys(ag_issuer *iss, const ag_keyring *keys);
+
+/**
+ * The kid the issuer signs with now (NUL-terminated). The text is copied
+ * into buf, since the key may change under a concurrent ag_issuer_set_keys().
+ * Returns: AG_OK; AG_ERR_BUFFER (cap < AG_KID_MAX_LEN + 1 always suffices);
+ * AG_ERR_INVALID_ARGUMENT.
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_issuer_kid(const ag_issuer *iss, char *buf, size_t cap);
 
 /** Per-token parameters. Zero-initialise, then set what you need. */
 typedef struct ag_issue_params {

@@ -714,6 +714,16 @@ const ag_key *ag_keyring_find(const ag_keyring *ring, const char *kid, size_t ki
     return ring_lookup(ring, kid, kid_len);
 }
 
+const ag_key *ag_keyring_newest_signer(const ag_keyring *ring)
+{
+    if (ring == NULL)
+        return NULL;
+    for (size_t i = ring->count; i > 0; i--)
+        if (ring->keys[i - 1]->is_private)
+            return ring->keys[i - 1];
+    return NULL;
+}
+
 size_t ag_keyring_count(const ag_keyring *ring)
 {
     return ring != NULL ? ring->count : 0;

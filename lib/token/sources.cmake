@@ -1,4 +1,4 @@
-foreach(f base64url b64_simd json_scan json_num json_iter alg keys jwk crypto sha256_ni jws claims vcache)
+foreach(f base64url b64_simd json_scan json_num json_iter alg keys jwk crypto sha256_ni jws claims vcache swap)
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${f}.c)
     target_sources(authgate_obj PRIVATE ${CMAKE_CURRENT_LIST_DIR}/${f}.c)
   endif()

@@ -110,6 +110,54 @@ struct ag_keyring {
 /* Freezes the ring and takes a reference (verifier/issuer construction). */
 ag_keyring *ag__keyring_hold(const ag_keyring *ring);
 
+/* ------------------------------------------------------------------ */
+/* A pointer replaced under readers (swap.c)                            */
+/* ------------------------------------------------------------------ */
+
+/* Reader counters per parity; threads spread over the stripes. */
+#define AG__SWAP_STRIPES 16
+
+/* First member of every object published through an ag__swap. */
+typedef struct ag__swap_node {
+    struct ag__swap_node *next; /* retired list link (writers only) */
+} ag__swap_node;
+
+typedef void (*ag__swap_free_fn)(void *ctx, ag__swap_node *n);
+
+typedef struct ag__swap {
+    _Atomic(ag__swap_node *) cur;
+    atomic_uint epoch;
+    atomic_flag writer;             /* serialises ag__swap_set */
+    ag__swap_node *retired[2];      /* replaced, maybe still read; by parity */
+    ag__swap_free_fn free_fn;
+    void *free_ctx;
+    union {
+        atomic_size_t n;
+        unsigned char line[64]; /* one counter per cache line */
+    } readers[2][AG__SWAP_STRIPES];
+} ag__swap;
+
+typedef struct ag__swap_ticket {
+    atomic_size_t *counter;
+} ag__swap_ticket;
+
+/* Publishes first (may be NULL); free_fn(ctx, n) releases replaced objects.
+ * No reader or writer may run yet. */
+void ag__swap_init(ag__swap *s, ag__swap_node *first, ag__swap_free_fn free_fn, void *ctx);
+/* Returns the current object, which stays valid (is not freed) until
+ * ag__swap_leave(t). Never blocks, allocates nothing. */
+ag__swap_node *ag__swap_enter(ag__swap *s, ag__swap_ticket *t);
+void ag__swap_leave(ag__swap_ticket *t);
+/* Publishes next; the replaced object is freed once no reader can still
+ * hold it: before returning when no reader is inside (a bounded spin),
+ * else by a later set or ag__swap_destroy. Never waits for a reader.
+ * Writers are serialised. @test tests/token/test_swap.c */
+void ag__swap_set(ag__swap *s, ag__swap_node *next);
+/* The current object, for the owner when no writer runs. */
+ag__swap_node *ag__swap_current(ag__swap *s);
+/* Frees the current and every retired object; no reader or writer may run. */
+void ag__swap_destroy(ag__swap *s);
+
 /* Table-driven strict base64url decoder for token text on the verify hot
  * path; same contract as ag_base64url_decode (which stays constant-time for
  * key material). @test tests/token/test_base64url.c */
@@ -276,6 +324,7 @@ typedef struct ag__jws {
     size_t payload_len;
     size_t strbuf_len;
     const ag_key *key;
+    uint64_t key_id;         /* from ag__vcache_get only: key's id when it was stored */
     ag_alg alg;
     ag_span kid;
     ag_span typ;
