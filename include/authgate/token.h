@@ -118,13 +118,14 @@ AG_API AG_NODISCARD ag_err ag_key_from_secret(ag_alg alg, const uint8_t *secret,
  * @param[in]  len   length of data in bytes
  * @param[in]  kid   key id, NUL-terminated, 1..AG_KID_MAX_LEN bytes
  * @param[out] out   the new key; release with ag_key_free()
- * Accepted: RSA (rsaEncryption) keys of 2048..16384 bits with e odd, > 1
+ * Accepted: RSA (rsaEncryption) keys of 2048..8192 bits with e odd, > 1
  * and at most 64 bits, and no ROCA modulus; P-256, P-384, Ed25519.
  * Certificates, encrypted keys, RSA-PSS-typed keys and input over 1 MiB are
  * refused.
  *
  * Returns: AG_OK; AG_ERR_ALG (HS alg or wrong key type for alg);
- * AG_ERR_WEAK_KEY; AG_ERR_KEY_FORMAT (not parseable, or refused as above);
+ * AG_ERR_WEAK_KEY (RSA < 2048 bits, …); AG_ERR_KEY_FORMAT (not parseable,
+ * RSA > 8192 bits, or refused as above);
  * AG_ERR_INVALID_ARGUMENT; AG_ERR_NOMEM.
  * @since 0.1
  */

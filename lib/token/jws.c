@@ -14,8 +14,9 @@
 
 #include "token_int.h"
 
-/* Largest signature: RSA-4096. Larger moduli are refused at key load. */
-#define SIG_MAX 1024
+/* Largest signature: RSA-8192 (AG__SIG_MAX); larger moduli are refused at
+ * key load (keys.c). */
+#define SIG_MAX AG__SIG_MAX
 
 /* ---- header policy ---------------------------------------------------- */
 

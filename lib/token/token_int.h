@@ -45,6 +45,13 @@ const ag__alg_info *ag__alg_get(ag_alg alg);
 
 #define AG__HMAC_BLOCK_MAX 128
 
+/* Largest RSA modulus a key may have, in bits, and so the largest
+ * signature in bytes: keys above it are refused at load (AG_ERR_KEY_FORMAT),
+ * so no loaded key can make a signature that jws.c has no room for.
+ * @test tests/token/test_keys.c */
+#define AG__RSA_MAX_BITS 8192
+#define AG__SIG_MAX (AG__RSA_MAX_BITS / 8)
+
 struct ag_key {
     atomic_size_t refs;
     uint64_t id;                 /* process-unique, never reused (thread caches key on it) */
