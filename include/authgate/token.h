@@ -395,7 +395,30 @@ typedef struct ag_verifier_config {
     const ag_allocator *alloc; /**< for the verifier object itself; NULL → stdlib */
     size_t cache_entries;     /**< 0: no cache (default). Else the capacity of a cache of
                                    tokens that verified (see "Verified-token cache") */
+    /* @since 0.2: for tokens from other issuers (an identity provider). Each
+     * is an explicit opt-out of a strict default; zero keeps the default. */
+    const char *const *issuers;   /**< more accepted iss values (exact), besides issuer */
+    size_t nissuers;
+    const char *const *audiences; /**< more accepted aud members (exact), besides audience */
+    size_t naudiences;
+    unsigned relax;           /**< AG_VERIFY_* bits below; 0: as strict as 0.1 */
 } ag_verifier_config;
+
+/** relax: typ "JWT" (any case, "application/" optional) counts as the
+ * verifier's kind (many providers send it for access tokens; RFC 9068 says
+ * "at+jwt"). @since 0.2 */
+#define AG_VERIFY_TYP_JWT 0x01u
+/** relax: a token without typ counts as the verifier's kind. @since 0.2 */
+#define AG_VERIFY_TYP_ABSENT 0x02u
+/** relax: jti may be absent (when present it must still be a non-empty string). @since 0.2 */
+#define AG_VERIFY_OPTIONAL_JTI 0x04u
+/** relax: iat may be absent; then the iat and lifetime checks are skipped
+ * and ag_claims.iat is 0. @since 0.2 */
+#define AG_VERIFY_OPTIONAL_IAT 0x08u
+/** relax: sub may be absent (client-credentials tokens). @since 0.2 */
+#define AG_VERIFY_OPTIONAL_SUB 0x10u
+/** relax: refresh tokens need no sid. @since 0.2 */
+#define AG_VERIFY_OPTIONAL_SID 0x20u
 
 /*
  * Verified-token cache (opt-in: ag_verifier_config.cache_entries > 0).
@@ -487,6 +510,42 @@ AG_API AG_NODISCARD ag_err ag_verifier_set_keys(ag_verifier *v, const ag_keyring
  */
 AG_API AG_NODISCARD ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len,
                                      ag_claims *out);
+
+/** What exactly a verify refused, beyond its ag_err class. @since 0.2 */
+typedef enum ag_verify_cause {
+    AG_CAUSE_NONE = 0,        /**< success, or nothing more to say */
+    AG_CAUSE_NO_KID = 1,      /**< AG_ERR_KEY: the header has no kid */
+    AG_CAUSE_UNKNOWN_KID = 2, /**< AG_ERR_KEY: no key in the ring has that kid */
+    AG_CAUSE_TYP = 3,         /**< AG_ERR_WRONG_TYPE */
+    AG_CAUSE_ISS = 4,         /**< the claim is missing, mistyped, or not accepted */
+    AG_CAUSE_SUB = 5,
+    AG_CAUSE_AUD = 6,
+    AG_CAUSE_EXP = 7,         /**< also AG_ERR_EXPIRED */
+    AG_CAUSE_NBF = 8,         /**< also AG_ERR_NOT_YET_VALID */
+    AG_CAUSE_IAT = 9,         /**< also AG_ERR_NOT_YET_VALID (iat in the future) */
+    AG_CAUSE_JTI = 10,
+    AG_CAUSE_SID = 11,
+    AG_CAUSE_LIFETIME = 12    /**< AG_ERR_CLAIM: exp - iat over the verifier's cap */
+} ag_verify_cause;
+
+/**
+ * Short static text for a cause: "token has no kid", "no key with that
+ * kid", "typ", "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid",
+ * "lifetime"; "" for AG_CAUSE_NONE or an unknown value. Never holds token
+ * bytes or expected values (V-18). @since 0.2
+ */
+AG_API const char *ag_verify_cause_text(ag_verify_cause cause);
+
+/**
+ * ag_verify() that also says what it refused (for tools and logs; the
+ * HTTP answer stays coarse). Same checks, same cost.
+ * @param[out] cause  optional; AG_CAUSE_NONE on success and on failures
+ *                    with nothing more to say (malformed, bad signature, …)
+ * Returns: as ag_verify(). Thread safety: safe.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token,
+                                         size_t len, ag_claims *out, ag_verify_cause *cause);
 
 /* ------------------------------------------------------------------ */
 /* Issuing                                                             */

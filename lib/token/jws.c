@@ -136,6 +136,7 @@ static ag_err parse_header(ag__jws *j, const uint8_t *hdr, size_t n)
 
     /* kid: required, a map key into the immutable ring only (V-07, V-08). */
     if (has_kid) {
+        j->cause = AG_CAUSE_UNKNOWN_KID;
         if ((err = take_string(j, &kid, AG_KID_MAX_LEN, &j->kid)) != AG_OK)
             return err == AG_ERR_BUFFER ? AG_ERR_KEY : err;
         j->key = ag_keyring_find(j->ring, (const char *)j->kid.ptr, j->kid.len);
@@ -144,10 +145,12 @@ static ag_err parse_header(ag__jws *j, const uint8_t *hdr, size_t n)
         j->kid.ptr = NULL;
         j->kid.len = 0;
     } else {
+        j->cause = AG_CAUSE_NO_KID;
         return AG_ERR_KEY;
     }
     if (j->key == NULL)
         return AG_ERR_KEY;
+    j->cause = AG_CAUSE_NONE;
     /* The key decides the algorithm; the header must name exactly it (V-01, V-02). */
     if (j->key->alg != j->alg)
         return AG_ERR_ALG;
@@ -278,6 +281,7 @@ static ag_err jws_verify(ag__jws *j, const uint8_t *token, size_t len, hmemo *me
 
     j->payload_len = 0;
     j->strbuf_len = 0;
+    j->cause = AG_CAUSE_NONE;
     j->key = NULL;
     j->kid.ptr = j->typ.ptr = NULL;
     j->kid.len = j->typ.len = 0;
@@ -363,8 +367,13 @@ struct ag_verifier {
     const ag_allocator *alloc;
     ag__swap gen; /* vgen *: the keyring in use, replaced by ag_verifier_set_keys */
     ag_token_kind kind;
-    char *issuer;
-    char *audience;
+    char **iss;        /* accepted issuers (none: any) */
+    size_t *iss_lens;
+    size_t niss;
+    char **aud;        /* accepted audiences (none: any) */
+    size_t *aud_lens;
+    size_t naud;
+    unsigned relax;    /* AG_VERIFY_* */
     int64_t leeway;
     int64_t max_lifetime;
     size_t max_len;
@@ -373,6 +382,42 @@ struct ag_verifier {
     ag__vcache *cache; /* NULL unless cfg->cache_entries > 0; entries name keys by
                           id, checked against the current ring on every hit */
 };
+
+#define LIST_MAX 64 /* accepted issuers or audiences */
+#define RELAX_ALL                                                                                  \
+    (AG_VERIFY_TYP_JWT | AG_VERIFY_TYP_ABSENT | AG_VERIFY_OPTIONAL_JTI | AG_VERIFY_OPTIONAL_IAT | \
+     AG_VERIFY_OPTIONAL_SUB | AG_VERIFY_OPTIONAL_SID)
+
+static void free_list(const ag_allocator *alloc, char **list, size_t *lens, size_t n)
+{
+    for (size_t i = 0; list != NULL && i < n; i++)
+        ag__free(alloc, list[i]);
+    ag__free(alloc, list);
+    ag__free(alloc, lens);
+}
+
+/* Copies first (when not NULL) and more[0..nmore) into a new list. */
+static ag_err copy_list(const ag_allocator *alloc, const char *first, const char *const *more,
+                        size_t nmore, char ***out, size_t **lens, size_t *n)
+{
+    size_t total = nmore + (first != NULL ? 1 : 0);
+    *n = 0;
+    if (total == 0)
+        return AG_OK;
+    *out = ag__calloc(alloc, total * sizeof(char *));
+    *lens = ag__calloc(alloc, total * sizeof(size_t));
+    if (*out == NULL || *lens == NULL)
+        return AG_ERR_NOMEM;
+    for (size_t i = 0; i < total; i++) {
+        const char *src = first != NULL ? (i == 0 ? first : more[i - 1]) : more[i];
+        (*out)[i] = ag__strdup(alloc, src);
+        if ((*out)[i] == NULL)
+            return AG_ERR_NOMEM;
+        (*lens)[i] = strlen(src);
+        *n = i + 1;
+    }
+    return AG_OK;
+}
 
 ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
 {
@@ -386,6 +431,16 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
     if ((cfg->issuer != NULL && cfg->issuer[0] == '\0') ||
         (cfg->audience != NULL && cfg->audience[0] == '\0'))
         return AG_ERR_INVALID_ARGUMENT;
+    if ((cfg->nissuers > 0 && cfg->issuers == NULL) ||
+        (cfg->naudiences > 0 && cfg->audiences == NULL) || cfg->nissuers > LIST_MAX ||
+        cfg->naudiences > LIST_MAX || (cfg->relax & ~RELAX_ALL) != 0)
+        return AG_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < cfg->nissuers; i++)
+        if (cfg->issuers[i] == NULL || cfg->issuers[i][0] == '\0')
+            return AG_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < cfg->naudiences; i++)
+        if (cfg->audiences[i] == NULL || cfg->audiences[i][0] == '\0')
+            return AG_ERR_INVALID_ARGUMENT;
 
     ag_verifier *v = ag__calloc(cfg->alloc, sizeof(*v));
     if (v == NULL)
@@ -400,10 +455,11 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
     v->max_len = cfg->max_token_len == 0 ? AG_TOKEN_MAX_LEN : cfg->max_token_len;
     v->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
     v->clock_ctx = cfg->clock_ctx;
-    v->issuer = ag__strdup(cfg->alloc, cfg->issuer);
-    v->audience = ag__strdup(cfg->alloc, cfg->audience);
-    if ((cfg->issuer != NULL && v->issuer == NULL) ||
-        (cfg->audience != NULL && v->audience == NULL)) {
+    v->relax = cfg->relax;
+    if (copy_list(cfg->alloc, cfg->issuer, cfg->issuers, cfg->nissuers, &v->iss, &v->iss_lens,
+                  &v->niss) != AG_OK ||
+        copy_list(cfg->alloc, cfg->audience, cfg->audiences, cfg->naudiences, &v->aud,
+                  &v->aud_lens, &v->naud) != AG_OK) {
         ag_verifier_free(v);
         return AG_ERR_NOMEM;
     }
@@ -444,8 +500,8 @@ void ag_verifier_free(ag_verifier *v)
         return;
     ag__vcache_free(v->cache);
     ag__swap_destroy(&v->gen);
-    ag__free(v->alloc, v->issuer);
-    ag__free(v->alloc, v->audience);
+    free_list(v->alloc, v->iss, v->iss_lens, v->niss);
+    free_list(v->alloc, v->aud, v->aud_lens, v->naud);
     ag__free(v->alloc, v);
 }
 
@@ -479,25 +535,76 @@ static ag_token_kind kind_of_typ(ag_span typ)
     return AG_TOKEN_ANY;
 }
 
-static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, size_t len,
-                         ag_claims *out);
-
-ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_claims *out)
+/* typ "JWT" (case-insensitive, "application/" optional). */
+static bool typ_is_jwt(ag_span typ)
 {
+    static const char app[] = "application/";
+    if (typ.len > sizeof(app) - 1 && span_eq_ci((ag_span){typ.ptr, sizeof(app) - 1}, app)) {
+        typ.ptr += sizeof(app) - 1;
+        typ.len -= sizeof(app) - 1;
+    }
+    return span_eq_ci(typ, "jwt");
+}
+
+/* The token's typ is acceptable to v (V-12, with the opt-outs of relax). */
+static bool typ_accepted(const ag_verifier *v, const ag_claims *c, bool has_typ)
+{
+    if (v->kind == AG_TOKEN_ANY || c->kind == v->kind)
+        return true;
+    if (!has_typ)
+        return (v->relax & AG_VERIFY_TYP_ABSENT) != 0;
+    return (v->relax & AG_VERIFY_TYP_JWT) != 0 && typ_is_jwt(c->typ);
+}
+
+static bool iss_accepted(const ag_verifier *v, ag_span iss)
+{
+    if (v->niss == 0)
+        return true;
+    for (size_t i = 0; i < v->niss; i++)
+        if (iss.len == v->iss_lens[i] && memcmp(iss.ptr, v->iss[i], iss.len) == 0)
+            return true;
+    return false;
+}
+
+static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, size_t len,
+                         ag_claims *out, ag_verify_cause *cause);
+
+ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, ag_claims *out,
+                       ag_verify_cause *cause)
+{
+    ag_verify_cause dummy;
+    if (cause == NULL)
+        cause = &dummy;
+    *cause = AG_CAUSE_NONE;
     if (v == NULL || out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     /* the verifier is const to its callers; only the reader counters of
      * its swap slot change (atomics) */
     ag__swap_ticket t;
     vgen *g = (vgen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&v->gen, &t);
-    ag_err err = verify_gen(v, g, token, len, out);
+    ag_err err = verify_gen(v, g, token, len, out, cause);
     ag__swap_leave(&t);
     return err;
 }
 
+ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_claims *out)
+{
+    return ag_verify_why(v, token, len, out, NULL);
+}
+
+const char *ag_verify_cause_text(ag_verify_cause cause)
+{
+    static const char *const text[] = {"",    "token has no kid", "no key with that kid",
+                                       "typ", "iss",  "sub", "aud", "exp", "nbf", "iat",
+                                       "jti", "sid",  "lifetime"};
+    if ((unsigned)cause >= AG__ARRAY_LEN(text))
+        return "";
+    return text[cause];
+}
+
 /* ag_verify with the keyring generation g held. */
 static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, size_t len,
-                         ag_claims *out)
+                         ag_claims *out, ag_verify_cause *cause)
 {
     ag__jws j;
     j.ring = g->keys;
@@ -530,8 +637,10 @@ static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, si
             j.key = hit ? k : NULL;
         }
     }
-    if (!hit && (err = jws_verify(&j, token, len, g->memo)) != AG_OK)
+    if (!hit && (err = jws_verify(&j, token, len, g->memo)) != AG_OK) {
+        *cause = j.cause;
         return err;
+    }
 
     /* Only now, with the signature verified, is the payload looked at. */
     out->alg = j.alg;
@@ -541,28 +650,46 @@ static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, si
     out->payload_len_ = j.payload_len;
     out->strings_len_ = j.strbuf_len;
 
-    if (v->kind != AG_TOKEN_ANY && out->kind != v->kind)
+    if (!typ_accepted(v, out, j.has_typ)) {
+        *cause = AG_CAUSE_TYP;
         return AG_ERR_WRONG_TYPE;
+    }
 
-    if ((err = ag__claims_parse(out->payload_, out->payload_len_, out, v->audience)) != AG_OK)
+    ag__claims_policy pol = {(const char *const *)v->aud, v->aud_lens, v->naud, v->relax};
+    bool has_iat = false;
+    if ((err = ag__claims_parse(out->payload_, out->payload_len_, out, &pol, &has_iat, cause)) !=
+        AG_OK)
         return err;
 
     /* iss: exact, full length (V-16); aud matched inside claims parsing */
-    if (v->issuer != NULL && !ag__span_eq_str(out->iss, v->issuer))
+    if (!iss_accepted(v, out->iss)) {
+        *cause = AG_CAUSE_ISS;
         return AG_ERR_CLAIM;
-    if (out->kind == AG_TOKEN_REFRESH && out->sid.len == 0)
+    }
+    if ((out->kind == AG_TOKEN_REFRESH || v->kind == AG_TOKEN_REFRESH) && out->sid.len == 0 &&
+        !(v->relax & AG_VERIFY_OPTIONAL_SID)) {
+        *cause = AG_CAUSE_SID;
         return AG_ERR_CLAIM;
+    }
 
     /* NumericDate checks against the injectable clock (V-15) */
     int64_t now = v->clock(v->clock_ctx);
-    if (now >= out->exp + v->leeway)
+    if (now >= out->exp + v->leeway) {
+        *cause = AG_CAUSE_EXP;
         return AG_ERR_EXPIRED;
-    if (out->has_nbf && now < out->nbf - v->leeway)
+    }
+    if (out->has_nbf && now < out->nbf - v->leeway) {
+        *cause = AG_CAUSE_NBF;
         return AG_ERR_NOT_YET_VALID;
-    if (out->iat > now + v->leeway)
+    }
+    if (has_iat && out->iat > now + v->leeway) {
+        *cause = AG_CAUSE_IAT;
         return AG_ERR_NOT_YET_VALID;
-    if (v->max_lifetime > 0 && out->exp - out->iat > v->max_lifetime)
+    }
+    if (has_iat && v->max_lifetime > 0 && out->exp - out->iat > v->max_lifetime) {
+        *cause = AG_CAUSE_LIFETIME;
         return AG_ERR_CLAIM;
+    }
     /* only tokens that passed every check are cached (the spans of j still
      * point at kid/typ: claims were appended after them) */
     if (hashed && !hit)

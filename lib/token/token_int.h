@@ -336,6 +336,7 @@ typedef struct ag__jws {
     ag_span kid;
     ag_span typ;
     bool has_typ;
+    ag_verify_cause cause;   /* AG_CAUSE_NO_KID or _UNKNOWN_KID with AG_ERR_KEY */
 } ag__jws;
 
 /* Size → split → strict base64url → strict JSON header → header policy →
@@ -376,10 +377,22 @@ void ag__vcache_put(ag__vcache *c, const uint8_t hash[32], const ag__jws *j);
 /* Claims (claims.c)                                                   */
 /* ------------------------------------------------------------------ */
 
+/* What the claims must satisfy beyond their types: the accepted
+ * audiences (none: any) and the AG_VERIFY_* relax bits of the verifier. */
+typedef struct ag__claims_policy {
+    const char *const *auds;
+    const size_t *aud_lens;
+    size_t naud;
+    unsigned relax;
+} ag__claims_policy;
+
 /* Parses the registered claims of payload into out (strict JSON, types
- * checked, no policy). payload must be out->payload_ (or live as long as
- * out): unescaped string claims become views into it. Used by ag_verify
- * after the signature. @test tests/token/test_jws.c */
-ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *out, const char *want_aud);
+ * checked, required claims present, aud accepted). payload must be
+ * out->payload_ (or live as long as out): unescaped string claims become
+ * views into it. *has_iat says whether iat was there (it may be optional);
+ * on AG_ERR_CLAIM *cause names the claim. Used by ag_verify after the
+ * signature. @test tests/token/test_jws.c, tests/token/test_verify_relax.c */
+ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *out,
+                        const ag__claims_policy *pol, bool *has_iat, ag_verify_cause *cause);
 
 #endif
