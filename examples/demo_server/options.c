@@ -6,6 +6,7 @@
  *                 [--key-dir DIR] [--user NAME:PASSWORD]... [--issuer URL]
  *                 [--audience AUD] [--access-ttl SECONDS] [--refresh-ttl SECONDS]
  *                 [--threads N] [--leeway SECONDS] [--verify-cache ENTRIES]
+ *                 [--rotate-every SECONDS]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,11 +20,12 @@ static const char usage[] =
     "                     [--store memory|sqlite:PATH|postgres:CONNINFO] [--key-dir DIR]\n"
     "                     [--user NAME:PASSWORD]... [--issuer ISS] [--audience AUD]\n"
     "                     [--access-ttl SECONDS] [--refresh-ttl SECONDS] [--threads N]\n"
-    "                     [--leeway SECONDS] [--verify-cache ENTRIES]\n"
+    "                     [--leeway SECONDS] [--verify-cache ENTRIES] [--rotate-every SECONDS]\n"
     "defaults: --listen 127.0.0.1:8080 --alg ES256 --store sqlite:./authgate-demo.db\n"
     "          (memory when built without SQLite) --key-dir ./authgate-demo-keys\n"
     "          --issuer authgate-demo --audience authgate-demo --access-ttl 900\n"
-    "          --refresh-ttl 1209600 --threads 4 --leeway 30 --verify-cache 0 (off);\n"
+    "          --refresh-ttl 1209600 --threads 4 --leeway 30 --verify-cache 0 (off)\n"
+    "          --rotate-every 0 (signing keys rotate on SIGHUP only);\n"
     "          user demo/demo\n";
 
 /* Algorithms the demo offers (CONTRACTS.md). */
@@ -158,6 +160,11 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
             if (!parse_seconds(val, 0, 65536, &n)) /* about 2.1 KiB each */
                 return fail(flag, "entries, 0..65536 (0: off)");
             o->verify_cache = (size_t)n;
+        } else if (strcmp(flag, "--rotate-every") == 0) {
+            /* new access and refresh keys every SECONDS (and on SIGHUP) */
+            if (!parse_seconds(val, 0, 366 * 86400, &n) || (n > 0 && n < 10))
+                return fail(flag, "seconds, 10..31622400 (0: on SIGHUP only)");
+            o->rotate_every = n;
         } else if (strcmp(flag, "--threads") == 0) {
             if (!parse_seconds(val, 1, 256, &n))
                 return fail(flag, "1..256");
