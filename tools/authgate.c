@@ -81,10 +81,12 @@ static const char usage_issue[] =
     "Prints the token and a newline on stdout.\n";
 
 static const char usage_verify[] =
-    "usage: authgate verify (--key JWK | --jwks FILE) [options] TOKEN|-\n"
+    "usage: authgate verify (--key JWK | --jwks FILE | --jwks-url URL) [options] TOKEN|-\n"
     "\n"
     "  --key FILE          one JWK (public or private)\n"
     "  --jwks FILE         a JWKS ({\"keys\":[...]}); the token's kid selects the key\n"
+    "  --jwks-url URL      fetch the JWKS over https (no redirects, 256 KiB cap)\n"
+    "  --cacert FILE       with --jwks-url: trust this PEM CA bundle, not the system's\n"
     "  --type access|refresh   require typ at+jwt or rt+jwt (default: typ unchecked)\n"
     "  --iss I             required issuer (default: any, but iss must be present);\n"
     "                      repeat to accept any of several (up to 16)\n"
@@ -657,15 +659,25 @@ static void print_refusal(ag_err e, ag_verify_cause cause, const uint8_t *tok, s
     free(kid);
 }
 
+/* The last reason a remote JWKS fetch gave (one line, no key material). */
+static char remote_why[200];
+static void remote_error(void *ctx, ag_err err, const char *why) {
+    (void)ctx;
+    (void)err;
+    snprintf(remote_why, sizeof remote_why, "%s", why != NULL ? why : "");
+}
+
 static int cmd_verify(int argc, char **argv) {
     const char *key_path = NULL, *jwks_path = NULL, *type_s = NULL;
     const char *leeway_s = NULL, *now_s = NULL, *token_arg = NULL;
     const char *iss_list[VERIFY_LIST_MAX], *aud_list[VERIFY_LIST_MAX];
     size_t niss = 0, naud = 0;
     unsigned relax = 0;
+    const char *jwks_url = NULL, *cacert = NULL;
     const cli_opt_slot verify_opts[] = {
-        {"--key", &key_path}, {"--jwks", &jwks_path}, {"--type", &type_s},
-        {"--leeway", &leeway_s}, {"--now", &now_s},
+        {"--key", &key_path},   {"--jwks", &jwks_path}, {"--jwks-url", &jwks_url},
+        {"--cacert", &cacert},  {"--type", &type_s},    {"--leeway", &leeway_s},
+        {"--now", &now_s},
     };
     bool opts_done = false;
     for (int i = 2; i < argc; i++) {
@@ -724,8 +736,16 @@ static int cmd_verify(int argc, char **argv) {
         cli_err("verify: --allow-typ needs --type (without it typ is not checked)");
         return usage_error("verify");
     }
-    if ((key_path == NULL) == (jwks_path == NULL)) {
-        cli_err("verify: give exactly one of --key and --jwks");
+    if ((key_path != NULL) + (jwks_path != NULL) + (jwks_url != NULL) != 1) {
+        cli_err("verify: give exactly one of --key, --jwks and --jwks-url");
+        return usage_error("verify");
+    }
+    if (cacert != NULL && jwks_url == NULL) {
+        cli_err("verify: --cacert goes with --jwks-url");
+        return usage_error("verify");
+    }
+    if (jwks_url != NULL && strncmp(jwks_url, "https://", 8) != 0) {
+        cli_err("verify: --jwks-url must be an https:// URL");
         return usage_error("verify");
     }
     if (token_arg == NULL) {
@@ -746,8 +766,8 @@ static int cmd_verify(int argc, char **argv) {
         return usage_error("verify");
     }
 
-    ag_keyring *ring = verify_keyring(key_path, jwks_path);
-    if (ring == NULL)
+    ag_keyring *ring = NULL;
+    if (jwks_url == NULL && (ring = verify_keyring(key_path, jwks_path)) == NULL)
         return CLI_EXIT_USAGE;
     ag_verifier_config vcfg;
     memset(&vcfg, 0, sizeof vcfg);
@@ -764,11 +784,28 @@ static int cmd_verify(int argc, char **argv) {
         vcfg.clock_ctx = &now;
     }
     ag_verifier *ver = NULL;
-    ag_err e = ag_verifier_new(&vcfg, &ver);
-    ag_keyring_free(ring);
-    if (e != AG_OK) {
-        cli_err("verify: %s", ag_err_reason(e));
-        return CLI_EXIT_USAGE;
+    ag_jwks_remote *remote = NULL;
+    ag_err e;
+    if (jwks_url != NULL) {
+        ag_jwks_remote_config rc;
+        memset(&rc, 0, sizeof rc);
+        rc.url = jwks_url;
+        rc.ca_file = cacert;
+        rc.on_error = remote_error;
+        e = ag_jwks_remote_new(&rc, &vcfg, &remote, &ver);
+        if (e != AG_OK) {
+            cli_err("verify: JWKS from %s: %s%s%s", jwks_url,
+                    e == AG_ERR_STATE ? "not built with libcurl" : ag_err_reason(e),
+                    remote_why[0] ? ": " : "", remote_why);
+            return CLI_EXIT_USAGE;
+        }
+    } else {
+        e = ag_verifier_new(&vcfg, &ver);
+        ag_keyring_free(ring);
+        if (e != AG_OK) {
+            cli_err("verify: %s", ag_err_reason(e));
+            return CLI_EXIT_USAGE;
+        }
     }
 
     int rc = CLI_EXIT_USAGE;
@@ -800,7 +837,10 @@ static int cmd_verify(int argc, char **argv) {
 out:
     free(claims);
     free(buf);
-    ag_verifier_free(ver);
+    if (remote != NULL)
+        ag_jwks_remote_free(remote); /* frees ver too */
+    else
+        ag_verifier_free(ver);
     return rc;
 }
 

@@ -402,6 +402,12 @@ typedef struct ag_verifier_config {
     const char *const *audiences; /**< more accepted aud members (exact), besides audience */
     size_t naudiences;
     unsigned relax;           /**< AG_VERIFY_* bits below; 0: as strict as 0.1 */
+    /** Called (outside any lock, from the verifying thread) when a token
+     * names a kid the ring lacks; returns true when it installed new keys
+     * (ag_verifier_set_keys), and the token is then checked once more.
+     * Set by ag_jwks_remote_new(); NULL: none. @since 0.2 */
+    bool (*on_unknown_kid)(void *ctx);
+    void *unknown_kid_ctx;
 } ag_verifier_config;
 
 /** relax: typ "JWT" (any case, "application/" optional) counts as the
@@ -546,6 +552,86 @@ AG_API const char *ag_verify_cause_text(ag_verify_cause cause);
  */
 AG_API AG_NODISCARD ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token,
                                          size_t len, ag_claims *out, ag_verify_cause *cause);
+
+/* ------------------------------------------------------------------ */
+/* Remote JWKS (built with libcurl: AG_WITH_CURL)                       */
+/* ------------------------------------------------------------------ */
+
+/** Told about every failed fetch or refused document (why: static text or
+ * a one-line reason; never key material). From the refresher thread or a
+ * verifying thread. @since 0.2 */
+typedef void (*ag_jwks_error_fn)(void *ctx, ag_err err, const char *why);
+
+/** Where and how to fetch a provider's JWKS. Zero-initialise. */
+typedef struct ag_jwks_remote_config {
+    const char *url;          /**< required; https:// only (no redirects are followed) */
+    const char *ca_file;      /**< PEM CA bundle; NULL: the system's */
+    const char *ca_path;      /**< CA directory; NULL: the system's */
+    ag_alg default_alg;       /**< for keys without "alg" (ag_keyring_from_jwks); 0: none */
+    long connect_timeout_ms;  /**< 0 → 3000 */
+    long timeout_ms;          /**< whole transfer; 0 → 10000 */
+    size_t max_size;          /**< document cap in bytes; 0 → 262144 (at most 1 MiB) */
+    int64_t min_refresh;      /**< lower clamp of Cache-Control max-age, s; 0 → 60 */
+    int64_t max_refresh;      /**< upper clamp and the default without max-age; 0 → 3600 */
+    int64_t unknown_kid_interval; /**< at most one unknown-kid refetch per this, s; 0 → 60 */
+    int64_t max_stale;        /**< keep serving the last good keys this long after the last
+                                   good fetch while fetches fail, s; then no key verifies
+                                   (fail closed) until a fetch succeeds; 0 → 86400 */
+    bool start_without_keys;  /**< false (default): ag_jwks_remote_new() fails when the first
+                                   fetch fails. true: start with no keys and keep retrying */
+    ag_jwks_error_fn on_error; /**< optional */
+    void *error_ctx;
+    ag_clock_fn clock;        /**< NULL → ag_clock_system (tests) */
+    void *clock_ctx;
+} ag_jwks_remote_config;
+
+/** A remote key set feeding one verifier. */
+typedef struct ag_jwks_remote ag_jwks_remote;
+
+/**
+ * Makes a verifier whose keys come from a remote JWKS, fetched now and then
+ * refreshed by a background thread.
+ *
+ * The document is fetched over https with certificate and host name
+ * verification, the timeouts and the size cap above, and no redirect. Its
+ * keys go through ag_keyring_from_jwks(), the same validation as local keys;
+ * a document that fails to fetch, parse or validate leaves the previous keys
+ * in place and is reported to on_error. Refresh: after max-age of the last
+ * good answer, clamped to [min_refresh, max_refresh]; after a failure, after
+ * min_refresh. A token naming a kid the set lacks triggers one synchronous
+ * refetch in the verifying thread (bounded by timeout_ms) at most once per
+ * unknown_kid_interval across all threads; other verifies never wait for the
+ * network. jku/x5u in tokens are never followed (they are refused).
+ *
+ * @param[in]  rc   where to fetch from
+ * @param[in]  vc   the verifier's policy; vc->keys is ignored (may be NULL),
+ *                  and on_unknown_kid is set by this call
+ * @param[out] out  release with ag_jwks_remote_free() (which frees the verifier)
+ * @param[out] verifier  the verifier to pass to ag_verify(); owned by *out
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (not an https URL, bad sizes);
+ * AG_ERR_STATE (built without libcurl); the first fetch's error unless
+ * start_without_keys (AG_ERR_CRYPTO: transport or TLS failure, AG_ERR_TOO_LARGE,
+ * AG_ERR_KEY_FORMAT and the other ag_keyring_from_jwks() errors); AG_ERR_NOMEM.
+ * Thread safety: the verifier is shared by threads as usual.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_jwks_remote_new(const ag_jwks_remote_config *rc,
+                                              const ag_verifier_config *vc,
+                                              ag_jwks_remote **out, ag_verifier **verifier);
+
+/**
+ * Fetches the document now (blocking, bounded by timeout_ms) and installs
+ * its keys when good. Returns: as the first fetch of ag_jwks_remote_new().
+ * Thread safety: safe. @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_jwks_remote_refresh(ag_jwks_remote *r);
+
+/** Number of fetches attempted so far (for monitoring and tests). @since 0.2 */
+AG_API uint64_t ag_jwks_remote_fetches(const ag_jwks_remote *r);
+
+/** Stops the refresher thread and frees the remote set and its verifier.
+ * NULL is a no-op. Not concurrently with verifies on its verifier. @since 0.2 */
+AG_API void ag_jwks_remote_free(ag_jwks_remote *r);
 
 /* ------------------------------------------------------------------ */
 /* Issuing                                                             */

@@ -374,6 +374,8 @@ struct ag_verifier {
     size_t *aud_lens;
     size_t naud;
     unsigned relax;    /* AG_VERIFY_* */
+    bool (*on_unknown_kid)(void *ctx);
+    void *unknown_kid_ctx;
     int64_t leeway;
     int64_t max_lifetime;
     size_t max_len;
@@ -456,6 +458,8 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
     v->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
     v->clock_ctx = cfg->clock_ctx;
     v->relax = cfg->relax;
+    v->on_unknown_kid = cfg->on_unknown_kid;
+    v->unknown_kid_ctx = cfg->unknown_kid_ctx;
     if (copy_list(cfg->alloc, cfg->issuer, cfg->issuers, cfg->nissuers, &v->iss, &v->iss_lens,
                   &v->niss) != AG_OK ||
         copy_list(cfg->alloc, cfg->audience, cfg->audiences, cfg->naudiences, &v->aud,
@@ -584,6 +588,14 @@ ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, ag_
     vgen *g = (vgen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&v->gen, &t);
     ag_err err = verify_gen(v, g, token, len, out, cause);
     ag__swap_leave(&t);
+    /* a remote key set may have the kid by now: its hook refetches (rate
+     * limited) outside the read section, and the token gets one more try */
+    if (err == AG_ERR_KEY && *cause == AG_CAUSE_UNKNOWN_KID && v->on_unknown_kid != NULL &&
+        v->on_unknown_kid(v->unknown_kid_ctx)) {
+        g = (vgen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&v->gen, &t);
+        err = verify_gen(v, g, token, len, out, cause);
+        ag__swap_leave(&t);
+    }
     return err;
 }
 
