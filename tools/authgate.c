@@ -81,19 +81,28 @@ static const char usage_issue[] =
     "Prints the token and a newline on stdout.\n";
 
 static const char usage_verify[] =
-    "usage: authgate verify (--key JWK | --jwks FILE) [options] TOKEN|-\n"
+    "usage: authgate verify (--key JWK | --jwks FILE | --jwks-url URL) [options] TOKEN|-\n"
     "\n"
     "  --key FILE          one JWK (public or private)\n"
     "  --jwks FILE         a JWKS ({\"keys\":[...]}); the token's kid selects the key\n"
+    "  --jwks-url URL      fetch the JWKS over https (no redirects, 256 KiB cap)\n"
+    "  --cacert FILE       with --jwks-url: trust this PEM CA bundle, not the system's\n"
     "  --type access|refresh   require typ at+jwt or rt+jwt (default: typ unchecked)\n"
-    "  --iss I             required issuer (default: any, but iss must be present)\n"
-    "  --aud A             required audience (default: any, but aud must be present)\n"
+    "  --iss I             required issuer (default: any, but iss must be present);\n"
+    "                      repeat to accept any of several (up to 16)\n"
+    "  --aud A             required audience (default: any, but aud must be present);\n"
+    "                      repeat to accept any of several (up to 16)\n"
     "  --leeway S          clock leeway in seconds, 0..300 (default 30)\n"
     "  --now EPOCH         verify as if the time were EPOCH (seconds)\n"
     "\n"
+    "Tokens from an identity provider (each an opt-out of a strict default):\n"
+    "  --allow-typ jwt|absent  with --type: also accept typ JWT, or no typ (repeatable)\n"
+    "  --optional LIST     claims that may be absent: jti,iat,sub,sid (comma-separated)\n"
+    "\n"
     "TOKEN '-' reads the token from stdin (one trailing newline is removed).\n"
     "Valid: prints the signed payload JSON on stdout, exit 0. Invalid: prints\n"
-    "the reason (expired, bad signature, ...) on stderr, exit 1.\n";
+    "the reason (expired, bad signature, ...) on stderr, exit 1; for a key or\n"
+    "claim problem followed by its cause (claim: aud, unknown key: token has no kid).\n";
 
 static const char usage_decode[] =
     "usage: authgate decode TOKEN|-\n"
@@ -570,12 +579,105 @@ static ag_keyring *verify_keyring(const char *key_path, const char *jwks_path) {
     return ring;
 }
 
+#define VERIFY_LIST_MAX 16
+
+/* A repeatable option's value: "--name V" or "--name=V". Returns 1 when a
+ * matches name (value in *val), 0 when not, -1 when the value is missing. */
+static int repeat_opt(const char *name, int argc, char **argv, int *i, const char **val) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_err("%s needs a value", name);
+        return -1;
+    }
+    *val = argv[++*i];
+    return 1;
+}
+
+/* --optional jti,iat,sub,sid → AG_VERIFY_OPTIONAL_* bits. */
+static bool parse_optional(const char *s, unsigned *relax) {
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"jti", AG_VERIFY_OPTIONAL_JTI},
+                 {"iat", AG_VERIFY_OPTIONAL_IAT},
+                 {"sub", AG_VERIFY_OPTIONAL_SUB},
+                 {"sid", AG_VERIFY_OPTIONAL_SID}};
+    while (*s != '\0') {
+        size_t n = strcspn(s, ",");
+        bool ok = false;
+        for (size_t k = 0; k < NOPTS(names); k++)
+            if (n == strlen(names[k].name) && strncmp(s, names[k].name, n) == 0) {
+                *relax |= names[k].bit;
+                ok = true;
+            }
+        if (!ok) {
+            cli_err("verify: --optional takes jti, iat, sub, sid (comma-separated)");
+            return false;
+        }
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return true;
+}
+
+/* The refusal line: the reason word, then for key and claim problems what
+ * exactly (the kid as JSON text, so control bytes cannot reach a terminal). */
+static void print_refusal(ag_err e, ag_verify_cause cause, const uint8_t *tok, size_t tlen) {
+    if (cause == AG_CAUSE_NONE || e == AG_ERR_EXPIRED || e == AG_ERR_WRONG_TYPE) {
+        fprintf(stderr, "%s\n", ag_err_reason(e));
+        return;
+    }
+    if (cause != AG_CAUSE_UNKNOWN_KID) {
+        fprintf(stderr, "%s: %s\n", ag_err_reason(e), ag_verify_cause_text(cause));
+        return;
+    }
+    uint8_t hdr[AG_HEADER_MAX_LEN], pl[AG_PAYLOAD_MAX_LEN];
+    size_t hl = 0, pn = 0;
+    char *kid = NULL;
+    if (ag_token_decode_unverified(tok, tlen, hdr, sizeof hdr, &hl, pl, sizeof pl, &pn) == AG_OK) {
+        json_error_t jerr;
+        json_t *h = json_loadb((const char *)hdr, hl, JSON_REJECT_DUPLICATES, &jerr);
+        json_t *k = json_is_object(h) ? json_object_get(h, "kid") : NULL;
+        if (json_is_string(k))
+            kid = json_dumps(k, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+        json_decref(h);
+    }
+    if (kid != NULL)
+        fprintf(stderr, "%s: no key with kid %s\n", ag_err_reason(e), kid);
+    else
+        fprintf(stderr, "%s: %s\n", ag_err_reason(e), ag_verify_cause_text(cause));
+    free(kid);
+}
+
+/* The last reason a remote JWKS fetch gave (one line, no key material). */
+static char remote_why[200];
+static void remote_error(void *ctx, ag_err err, const char *why) {
+    (void)ctx;
+    (void)err;
+    snprintf(remote_why, sizeof remote_why, "%s", why != NULL ? why : "");
+}
+
 static int cmd_verify(int argc, char **argv) {
-    const char *key_path = NULL, *jwks_path = NULL, *type_s = NULL, *iss = NULL;
-    const char *aud = NULL, *leeway_s = NULL, *now_s = NULL, *token_arg = NULL;
+    const char *key_path = NULL, *jwks_path = NULL, *type_s = NULL;
+    const char *leeway_s = NULL, *now_s = NULL, *token_arg = NULL;
+    const char *iss_list[VERIFY_LIST_MAX], *aud_list[VERIFY_LIST_MAX];
+    size_t niss = 0, naud = 0;
+    unsigned relax = 0;
+    const char *jwks_url = NULL, *cacert = NULL;
     const cli_opt_slot verify_opts[] = {
-        {"--key", &key_path}, {"--jwks", &jwks_path},   {"--type", &type_s}, {"--iss", &iss},
-        {"--aud", &aud},      {"--leeway", &leeway_s}, {"--now", &now_s},
+        {"--key", &key_path},   {"--jwks", &jwks_path}, {"--jwks-url", &jwks_url},
+        {"--cacert", &cacert},  {"--type", &type_s},    {"--leeway", &leeway_s},
+        {"--now", &now_s},
     };
     bool opts_done = false;
     for (int i = 2; i < argc; i++) {
@@ -598,17 +700,52 @@ static int cmd_verify(int argc, char **argv) {
             opts_done = true;
             continue;
         }
-        if ((m = cli_opt_table(verify_opts, NOPTS(verify_opts), argc, argv, &i)) != 0)
+        const char *val = NULL;
+        if ((m = cli_opt_table(verify_opts, NOPTS(verify_opts), argc, argv, &i)) != 0) {
             ok = m > 0;
-        else {
+        } else if ((m = repeat_opt("--iss", argc, argv, &i, &val)) != 0 ||
+                   (m = repeat_opt("--aud", argc, argv, &i, &val)) != 0) {
+            bool is_iss = strncmp(a, "--iss", 5) == 0;
+            size_t *cnt = is_iss ? &niss : &naud;
+            ok = m > 0 && *cnt < VERIFY_LIST_MAX && val[0] != '\0';
+            if (m > 0 && !ok)
+                cli_err("verify: %s must be non-empty, at most %d times", is_iss ? "--iss" : "--aud",
+                        VERIFY_LIST_MAX);
+            if (ok)
+                (is_iss ? iss_list : aud_list)[(*cnt)++] = val;
+        } else if ((m = repeat_opt("--allow-typ", argc, argv, &i, &val)) != 0) {
+            ok = m > 0;
+            if (ok && strcmp(val, "jwt") == 0)
+                relax |= AG_VERIFY_TYP_JWT;
+            else if (ok && strcmp(val, "absent") == 0)
+                relax |= AG_VERIFY_TYP_ABSENT;
+            else if (ok) {
+                cli_err("verify: --allow-typ takes jwt or absent");
+                ok = false;
+            }
+        } else if ((m = repeat_opt("--optional", argc, argv, &i, &val)) != 0) {
+            ok = m > 0 && parse_optional(val, &relax);
+        } else {
             cli_err("verify: unknown option '%s'", a);
             ok = false;
         }
         if (!ok)
             return usage_error("verify");
     }
-    if ((key_path == NULL) == (jwks_path == NULL)) {
-        cli_err("verify: give exactly one of --key and --jwks");
+    if ((relax & (AG_VERIFY_TYP_JWT | AG_VERIFY_TYP_ABSENT)) != 0 && type_s == NULL) {
+        cli_err("verify: --allow-typ needs --type (without it typ is not checked)");
+        return usage_error("verify");
+    }
+    if ((key_path != NULL) + (jwks_path != NULL) + (jwks_url != NULL) != 1) {
+        cli_err("verify: give exactly one of --key, --jwks and --jwks-url");
+        return usage_error("verify");
+    }
+    if (cacert != NULL && jwks_url == NULL) {
+        cli_err("verify: --cacert goes with --jwks-url");
+        return usage_error("verify");
+    }
+    if (jwks_url != NULL && strncmp(jwks_url, "https://", 8) != 0) {
+        cli_err("verify: --jwks-url must be an https:// URL");
         return usage_error("verify");
     }
     if (token_arg == NULL) {
@@ -629,26 +766,46 @@ static int cmd_verify(int argc, char **argv) {
         return usage_error("verify");
     }
 
-    ag_keyring *ring = verify_keyring(key_path, jwks_path);
-    if (ring == NULL)
+    ag_keyring *ring = NULL;
+    if (jwks_url == NULL && (ring = verify_keyring(key_path, jwks_path)) == NULL)
         return CLI_EXIT_USAGE;
     ag_verifier_config vcfg;
     memset(&vcfg, 0, sizeof vcfg);
     vcfg.keys = ring;
     vcfg.kind = kind;
-    vcfg.issuer = iss;
-    vcfg.audience = aud;
+    vcfg.issuers = iss_list;
+    vcfg.nissuers = niss;
+    vcfg.audiences = aud_list;
+    vcfg.naudiences = naud;
+    vcfg.relax = relax;
     vcfg.leeway = leeway;
     if (now_s != NULL) {
         vcfg.clock = clock_fixed;
         vcfg.clock_ctx = &now;
     }
     ag_verifier *ver = NULL;
-    ag_err e = ag_verifier_new(&vcfg, &ver);
-    ag_keyring_free(ring);
-    if (e != AG_OK) {
-        cli_err("verify: %s", ag_err_reason(e));
-        return CLI_EXIT_USAGE;
+    ag_jwks_remote *remote = NULL;
+    ag_err e;
+    if (jwks_url != NULL) {
+        ag_jwks_remote_config rc;
+        memset(&rc, 0, sizeof rc);
+        rc.url = jwks_url;
+        rc.ca_file = cacert;
+        rc.on_error = remote_error;
+        e = ag_jwks_remote_new(&rc, &vcfg, &remote, &ver);
+        if (e != AG_OK) {
+            cli_err("verify: JWKS from %s: %s%s%s", jwks_url,
+                    e == AG_ERR_STATE ? "not built with libcurl" : ag_err_reason(e),
+                    remote_why[0] ? ": " : "", remote_why);
+            return CLI_EXIT_USAGE;
+        }
+    } else {
+        e = ag_verifier_new(&vcfg, &ver);
+        ag_keyring_free(ring);
+        if (e != AG_OK) {
+            cli_err("verify: %s", ag_err_reason(e));
+            return CLI_EXIT_USAGE;
+        }
     }
 
     int rc = CLI_EXIT_USAGE;
@@ -663,9 +820,10 @@ static int cmd_verify(int argc, char **argv) {
     rc = read_token(token_arg, buf, &tok, &tlen);
     if (rc != CLI_EXIT_OK)
         goto out;
-    e = ag_verify(ver, tok, tlen, claims);
+    ag_verify_cause cause = AG_CAUSE_NONE;
+    e = ag_verify_why(ver, tok, tlen, claims, &cause);
     if (e != AG_OK) {
-        fprintf(stderr, "%s\n", ag_err_reason(e));
+        print_refusal(e, cause, tok, tlen);
         rc = CLI_EXIT_INVALID;
         goto out;
     }
@@ -679,7 +837,10 @@ static int cmd_verify(int argc, char **argv) {
 out:
     free(claims);
     free(buf);
-    ag_verifier_free(ver);
+    if (remote != NULL)
+        ag_jwks_remote_free(remote); /* frees ver too */
+    else
+        ag_verifier_free(ver);
     return rc;
 }
 

@@ -56,6 +56,7 @@ typedef struct demo_options {
     uint32_t max_replays;    /* retries allowed per rotation inside it */
     size_t max_sessions;     /* live sessions per user */
     int64_t revocation_staleness; /* 0: keep serving when the shared log is unreadable */
+    int64_t rotate_every;    /* seconds between signing-key rotations; 0: SIGHUP only */
 } demo_options;
 
 /* Parses argv. Returns 0 to run, 1 after --help (exit 0), -1 on a usage
@@ -78,6 +79,17 @@ typedef struct demo_keys {
 bool demo_keys_load(const char *dir, ag_alg alg, demo_keys *out);
 void demo_keys_free(demo_keys *k);
 
+/* Key rotation. Rotated keys live next to access.jwk and refresh.jwk as
+ * access.T.jwk and refresh.T.jwk, T the Unix time they started signing.
+ * demo_keys_rings builds the two rings, oldest first, so the issuers sign
+ * with the newest key (ag_keyring_newest_signer): access.jwk/refresh.jwk
+ * (T = 0), then each rotated key by T. A key is left out once the key after
+ * it started signing more than keep_* seconds ago (every token it signed
+ * has expired). demo_keys_rotate writes a new pair under new kids. */
+bool demo_keys_rings(const char *dir, ag_alg alg, int64_t now, int64_t keep_access,
+                     int64_t keep_refresh, ag_keyring **access, ag_keyring **refresh);
+bool demo_keys_rotate(const char *dir, ag_alg alg, int64_t now);
+
 /* ---- users (users.c) ----------------------------------------------- */
 
 typedef struct demo_users demo_users;
@@ -95,7 +107,8 @@ void demo_users_free(demo_users *u);
 typedef struct demo_sessions demo_sessions;
 
 typedef struct demo_sessions_config {
-    const demo_keys *keys;
+    const char *key_dir;      /* demo_keys_rings */
+    ag_alg alg;
     ag_store *store;          /* borrowed; must outlive the sessions; closed by the caller */
     const char *issuer;
     const char *audience;     /* of access tokens */
@@ -107,6 +120,7 @@ typedef struct demo_sessions_config {
     uint32_t max_replays;
     size_t max_sessions;
     int64_t revocation_staleness;
+    const uint8_t *secret;    /* the server secret (DEMO_SECRET_LEN bytes) */
 } demo_sessions_config;
 
 bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out);
@@ -116,8 +130,12 @@ void demo_sessions_free(demo_sessions *s);
 const ag_session *demo_sessions_session(const demo_sessions *s);
 const ag_verifier *demo_sessions_access_verifier(const demo_sessions *s);
 const ag_verifier *demo_sessions_refresh_verifier(const demo_sessions *s);
-/* The public JWKS of the access-token key, NUL-terminated, owned by s. */
-const char *demo_sessions_jwks(const demo_sessions *s);
+/* The public JWKS of the access-token keys (current and still-valid
+ * previous ones): a copy, NUL-terminated; free with free(). */
+char *demo_sessions_jwks(demo_sessions *s);
+/* Re-reads the key directory and hands the new rings to the running
+ * issuers and verifiers (no restart, no request waits). */
+bool demo_sessions_reload(demo_sessions *s, int64_t now);
 
 /* ---- the HTML page (page.c) ---------------------------------------- */
 

@@ -119,10 +119,31 @@ enum MHD_Result demo_handle_page(demo_app *app, demo_request *r)
     return ret;
 }
 
+/* How long a client may cache the JWKS: a quarter of the rotation period
+ * (60 s to 1 h), 5 minutes without a timer. A new key signs as soon as it
+ * is made, so a verifier that meets an unknown kid refetches at once (at
+ * most once per interval); max-age only bounds how long a removed key may
+ * linger in caches. */
+static int64_t jwks_max_age(const demo_options *o)
+{
+    int64_t a = o->rotate_every > 0 ? o->rotate_every / 4 : 300;
+    return a < 60 ? 60 : a > 3600 ? 3600 : a;
+}
+
 enum MHD_Result demo_handle_jwks(demo_app *app, demo_request *r)
 {
-    json_t *jwks = json_loads(demo_sessions_jwks(app->sessions), JSON_REJECT_DUPLICATES, NULL);
-    return demo_send_json(r, 200, jwks);
+    char *text = demo_sessions_jwks(app->sessions);
+    json_t *jwks = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    free(text);
+    struct MHD_Response *resp = demo_json_response(jwks);
+    if (resp != NULL) {
+        /* public keys, meant to be cached (unlike every other JSON answer) */
+        char cc[64];
+        snprintf(cc, sizeof(cc), "public, max-age=%lld", (long long)jwks_max_age(app->opt));
+        MHD_del_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+    }
+    return demo_queue(r, 200, resp);
 }
 
 /* Appends s as a JSON string. The claims were decoded from strict JSON, so

@@ -10,13 +10,19 @@
  *                tokens to their session (C-02)
  *
  * On first start all three are generated from the OS CSPRNG; afterwards
- * they are reloaded, so tokens survive a restart. The server refuses to
+ * they are reloaded, so tokens survive a restart.
+ *
+ * Rotation (SIGHUP, --rotate-every) adds access.T.jwk and refresh.T.jwk,
+ * T the Unix time the pair started signing; the rings hold the original
+ * and every rotated key still needed to verify unexpired tokens, oldest
+ * first, and the issuers sign with the last (demo_keys_rings). The server refuses to
  * start — with a message naming the file — on anything doubtful: a file
  * others can read, an unreadable or malformed file, a weak key (V-17), a
  * key bound to another algorithm than --alg, or a directory where only
  * some of the files exist.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -278,4 +284,118 @@ void demo_keys_free(demo_keys *k)
     ag_key_free(k->refresh);
     ag_cleanse(k->secret, sizeof(k->secret));
     k->access = k->refresh = NULL;
+}
+
+/* ---- rotation ------------------------------------------------------- */
+
+#define ROTATED_MAX 256
+
+typedef struct rotated {
+    int64_t t;
+    char path[4096];
+} rotated;
+
+/* "<prefix>.<digits>.jwk" → the digits as T (> 0), else -1. */
+static int64_t rotated_time(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    int64_t t = 0;
+    const char *p = name + n + 1;
+    if (strncmp(name, prefix, n) != 0 || name[n] != '.' || *p < '1' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (t > (INT64_MAX - 9) / 10)
+            return -1;
+        t = t * 10 + (*p - '0');
+    }
+    return strcmp(p, ".jwk") == 0 ? t : -1;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    int64_t x = ((const rotated *)a)->t, y = ((const rotated *)b)->t;
+    return (x > y) - (x < y);
+}
+
+/* The ring of prefix.jwk and its rotated successors still needed at now. */
+static bool ring_for(const char *dir, const char *prefix, ag_alg alg, int64_t now, int64_t keep,
+                     ag_keyring **out)
+{
+    static rotated files[ROTATED_MAX + 1]; /* main thread only */
+    size_t n = 1;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    bool ok = d != NULL;
+    files[0].t = 0;
+    snprintf(files[0].path, sizeof(files[0].path), "%s/%s.jwk", dir, prefix);
+    while (ok && (de = readdir(d)) != NULL) {
+        int64_t t = rotated_time(de->d_name, prefix);
+        if (t <= 0)
+            continue;
+        if (n > ROTATED_MAX) {
+            fprintf(stderr, "authgate-demo: more than %d rotated %s keys in %s\n", ROTATED_MAX,
+                    prefix, dir);
+            ok = false;
+            break;
+        }
+        files[n].t = t;
+        snprintf(files[n].path, sizeof(files[n].path), "%s/%s", dir, de->d_name);
+        n++;
+    }
+    if (d != NULL)
+        closedir(d);
+    if (!ok)
+        return false;
+    qsort(files + 1, n - 1, sizeof(files[0]), by_time);
+    if (ag_keyring_new(NULL, out) != AG_OK)
+        return false;
+    for (size_t i = 0; ok && i < n; i++) {
+        /* every token key i signed expired keep seconds after key i+1 took over */
+        if (i + 1 < n && files[i + 1].t <= now - keep)
+            continue;
+        ag_key *k = NULL;
+        ok = load_key(files[i].path, alg, &k);
+        if (ok && ag_keyring_add(*out, k) != AG_OK) {
+            fprintf(stderr, "authgate-demo: key file %s repeats a key id\n", files[i].path);
+            ok = false;
+        }
+        ag_key_free(k);
+    }
+    if (!ok) {
+        ag_keyring_free(*out);
+        *out = NULL;
+    }
+    return ok;
+}
+
+bool demo_keys_rings(const char *dir, ag_alg alg, int64_t now, int64_t keep_access,
+                     int64_t keep_refresh, ag_keyring **access, ag_keyring **refresh)
+{
+    *access = *refresh = NULL;
+    if (ring_for(dir, "access", alg, now, keep_access, access) &&
+        ring_for(dir, "refresh", alg, now, keep_refresh, refresh))
+        return true;
+    ag_keyring_free(*access);
+    *access = NULL;
+    return false;
+}
+
+bool demo_keys_rotate(const char *dir, ag_alg alg, int64_t now)
+{
+    char path[4096];
+    ag_key *a = NULL, *r = NULL;
+    bool ok;
+    snprintf(path, sizeof(path), "%s/access.%lld.jwk", dir, (long long)now);
+    ok = access(path, F_OK) != 0 && create_key(path, alg, &a);
+    snprintf(path, sizeof(path), "%s/refresh.%lld.jwk", dir, (long long)now);
+    ok = ok && access(path, F_OK) != 0 && create_key(path, alg, &r);
+    if (ok)
+        printf("rotated keys: access %s, refresh %s\n", ag_key_kid(a), ag_key_kid(r));
+    else
+        fprintf(stderr, "authgate-demo: key rotation at %lld failed (a pair for that second "
+                        "may exist already)\n", (long long)now);
+    fflush(stdout);
+    ag_key_free(a);
+    ag_key_free(r);
+    return ok;
 }

@@ -83,23 +83,41 @@ static void print_banner(const demo_options *o)
     }
 }
 
-/* Waits for SIGINT or SIGTERM, purging expired rows now and then. */
-static void wait_for_signal(ag_store *store, int64_t leeway)
+/* Waits for SIGINT or SIGTERM, purging expired rows now and then, and
+ * rotating the signing keys on SIGHUP and every --rotate-every seconds. */
+static void wait_for_signal(ag_store *store, const demo_options *o, demo_sessions *sessions)
 {
     sigset_t set;
-    struct timespec tick = {DEMO_PURGE_INTERVAL, 0};
+    int64_t next_purge = (int64_t)time(NULL) + DEMO_PURGE_INTERVAL;
+    int64_t next_rotate = o->rotate_every > 0 ? (int64_t)time(NULL) + o->rotate_every : 0;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     for (;;) {
+        int64_t now = (int64_t)time(NULL);
+        int64_t wake = next_rotate > 0 && next_rotate < next_purge ? next_rotate : next_purge;
+        struct timespec tick = {(time_t)(wake > now ? wake - now : 0), 0};
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig == SIGINT || sig == SIGTERM)
             return;
-        /* Used rows are kept until their own exp so late reuse is still
-         * recognised (R-01); the leeway keeps them a little longer. */
-        ag_err e = ag_store_purge_expired(store, (int64_t)time(NULL) - leeway, NULL);
-        if (e != AG_OK)
-            fprintf(stderr, "authgate-demo: purge failed: %s\n", ag_strerror(e));
+        now = (int64_t)time(NULL);
+        if (sig == SIGHUP || (next_rotate > 0 && now >= next_rotate)) {
+            /* new kids in the key directory, then every issuer and
+             * verifier takes its new ring while requests keep running */
+            if (demo_keys_rotate(o->key_dir, o->alg, now))
+                (void)demo_sessions_reload(sessions, now);
+            if (o->rotate_every > 0)
+                next_rotate = now + o->rotate_every;
+        }
+        if (now >= next_purge) {
+            /* Used rows are kept until their own exp so late reuse is still
+             * recognised (R-01); the leeway keeps them a little longer. */
+            ag_err e = ag_store_purge_expired(store, now - o->leeway, NULL);
+            if (e != AG_OK)
+                fprintf(stderr, "authgate-demo: purge failed: %s\n", ag_strerror(e));
+            next_purge = now + DEMO_PURGE_INTERVAL;
+        }
     }
 }
 
@@ -129,6 +147,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP); /* key rotation */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -141,7 +160,8 @@ int main(int argc, char **argv)
         goto out;
     }
     memset(&sc, 0, sizeof(sc));
-    sc.keys = &keys;
+    sc.key_dir = opt.key_dir;
+    sc.alg = opt.alg;
     sc.store = store;
     sc.issuer = opt.issuer;
     sc.audience = opt.audience;
@@ -153,6 +173,7 @@ int main(int argc, char **argv)
     sc.max_replays = opt.max_replays;
     sc.max_sessions = opt.max_sessions;
     sc.revocation_staleness = opt.revocation_staleness;
+    sc.secret = keys.secret;
     if (!demo_sessions_new(&sc, &app.sessions))
         goto out;
     /* The default policy is the one the contract describes: access tokens
@@ -169,7 +190,7 @@ int main(int argc, char **argv)
     if (daemon == NULL)
         goto out;
 
-    wait_for_signal(store, opt.leeway);
+    wait_for_signal(store, &opt, app.sessions);
     printf("stopping\n");
     fflush(stdout);
     rc = 0;

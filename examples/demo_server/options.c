@@ -8,6 +8,7 @@
  *                 [--threads N] [--leeway SECONDS] [--verify-cache ENTRIES]
  *                 [--reuse-interval SECONDS] [--max-replays N] [--max-sessions N]
  *                 [--revocation-staleness SECONDS]
+ *                 [--rotate-every SECONDS]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ static const char usage[] =
     "                     [--store memory|sqlite:PATH|postgres:CONNINFO] [--key-dir DIR]\n"
     "                     [--user NAME:PASSWORD]... [--issuer ISS] [--audience AUD]\n"
     "                     [--access-ttl SECONDS] [--refresh-ttl SECONDS] [--threads N]\n"
-    "                     [--leeway SECONDS] [--verify-cache ENTRIES]\n"
+    "                     [--leeway SECONDS] [--verify-cache ENTRIES] [--rotate-every SECONDS]\n"
     "                     [--reuse-interval SECONDS] [--max-replays N] [--max-sessions N]\n"
     "                     [--revocation-staleness SECONDS]\n"
     "defaults: --listen 127.0.0.1:8080 --alg ES256 --store sqlite:./authgate-demo.db\n"
@@ -29,7 +30,8 @@ static const char usage[] =
     "          --issuer authgate-demo --audience authgate-demo --access-ttl 900\n"
     "          --refresh-ttl 1209600 --threads 4 --leeway 30 --verify-cache 0 (off)\n"
     "          --reuse-interval 0 (off; 5 lets a lost answer be retried once)\n"
-    "          --max-replays 1 --max-sessions 32 --revocation-staleness 0 (keep serving);\n"
+    "          --max-replays 1 --max-sessions 32 --revocation-staleness 0 (keep serving)\n"
+    "          --rotate-every 0 (signing keys rotate on SIGHUP only);\n"
     "          user demo/demo\n";
 
 /* Algorithms the demo offers (CONTRACTS.md). */
@@ -186,6 +188,11 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
             if (!parse_seconds(val, 0, 86400, &n))
                 return fail(flag, "seconds, 0..86400 (0: keep serving)");
             o->revocation_staleness = n;
+        } else if (strcmp(flag, "--rotate-every") == 0) {
+            /* new access and refresh keys every SECONDS (and on SIGHUP) */
+            if (!parse_seconds(val, 0, 366 * 86400, &n) || (n > 0 && n < 10))
+                return fail(flag, "seconds, 10..31622400 (0: on SIGHUP only)");
+            o->rotate_every = n;
         } else if (strcmp(flag, "--threads") == 0) {
             if (!parse_seconds(val, 1, 256, &n))
                 return fail(flag, "1..256");

@@ -18,9 +18,11 @@
  * up on every /api/me call, so an access token stays valid until its short
  * exp (--access-ttl) after a logout. That is why that TTL is short.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -38,17 +40,13 @@ struct demo_sessions {
     ag_session *session;
     ag_revset *revoked;    /* access tokens of revoked sessions (revocation.h) */
     ag_revsync *follower;  /* other instances' revocations, from a shared store */
+    pthread_mutex_t jwks_mu; /* guards jwks: requests copy it, a reload replaces it */
     char *jwks;
     char refresh_audience[512];
+    const char *key_dir;
+    ag_alg alg;
+    int64_t keep_access, keep_refresh; /* how long a replaced key still verifies */
 };
-
-static ag_err keyring_of(ag_key *key, ag_keyring **out)
-{
-    ag_err e = ag_keyring_new(NULL, out);
-    if (e == AG_OK)
-        e = ag_keyring_add(*out, key);
-    return e;
-}
 
 static void log_reuse(void *ctx, const ag_reuse_event *ev)
 {
@@ -85,9 +83,9 @@ static ag_err make_revocations(demo_sessions *s, const demo_sessions_config *cfg
     return ag_revset_new(&rc, &s->revoked);
 }
 
-static ag_err make_tokens(demo_sessions *s, const demo_sessions_config *cfg)
+static ag_err make_tokens(demo_sessions *s, const demo_sessions_config *cfg,
+                         ag_keyring *access_ring, ag_keyring *refresh_ring)
 {
-    ag_keyring *access_ring = NULL, *refresh_ring = NULL;
     ag_issuer_config ic;
     ag_verifier_config vc;
     ag_err e;
@@ -96,26 +94,23 @@ static ag_err make_tokens(demo_sessions *s, const demo_sessions_config *cfg)
      * API: a different aud as well as a different key and typ (V-12). */
     snprintf(s->refresh_audience, sizeof(s->refresh_audience), "%s/auth/refresh", cfg->issuer);
 
+    /* Each issuer signs with the newest key of its ring (rotation). */
     memset(&ic, 0, sizeof(ic));
-    ic.key = cfg->keys->access;
+    ic.keys = access_ring;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = cfg->issuer;
     ic.audience = cfg->audience;
     ic.ttl = cfg->access_ttl;
     e = ag_issuer_new(&ic, &s->access_issuer);
     if (e == AG_OK) {
-        ic.key = cfg->keys->refresh;
+        ic.keys = refresh_ring;
         ic.kind = AG_TOKEN_REFRESH;
         ic.audience = s->refresh_audience;
         ic.ttl = cfg->refresh_ttl;
         e = ag_issuer_new(&ic, &s->refresh_issuer);
     }
-    /* Each verifier knows only its own key: a refresh token cannot verify
+    /* Each verifier knows only its own keys: a refresh token cannot verify
      * as an access token even before typ is looked at (I-01). */
-    if (e == AG_OK)
-        e = keyring_of(cfg->keys->access, &access_ring);
-    if (e == AG_OK)
-        e = keyring_of(cfg->keys->refresh, &refresh_ring);
     if (e == AG_OK) {
         memset(&vc, 0, sizeof(vc));
         vc.keys = access_ring;
@@ -137,12 +132,10 @@ static ag_err make_tokens(demo_sessions *s, const demo_sessions_config *cfg)
         vc.max_lifetime = cfg->refresh_ttl;
         e = ag_verifier_new(&vc, &s->refresh_verifier);
     }
-    /* Only the access key is published: resource servers verify access
+    /* Only the access keys are published: resource servers verify access
      * tokens; refresh tokens are this server's own business. */
     if (e == AG_OK)
         e = ag_keyring_to_jwks(access_ring, &s->jwks);
-    ag_keyring_free(access_ring); /* the verifiers hold their own references */
-    ag_keyring_free(refresh_ring);
     return e;
 }
 
@@ -150,9 +143,21 @@ bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out)
 {
     demo_sessions *s = calloc(1, sizeof(*s));
     ag_session_config sc;
+    ag_keyring *access_ring = NULL, *refresh_ring = NULL;
     ag_err e = s ? make_revocations(s, cfg) : AG_ERR_NOMEM;
-    if (e == AG_OK)
-        e = make_tokens(s, cfg);
+    if (e == AG_OK) {
+        s->key_dir = cfg->key_dir;
+        s->alg = cfg->alg;
+        s->keep_access = cfg->access_ttl + cfg->leeway;
+        s->keep_refresh = cfg->refresh_ttl + cfg->leeway;
+        pthread_mutex_init(&s->jwks_mu, NULL);
+        e = demo_keys_rings(cfg->key_dir, cfg->alg, (int64_t)time(NULL), s->keep_access,
+                            s->keep_refresh, &access_ring, &refresh_ring)
+                ? make_tokens(s, cfg, access_ring, refresh_ring)
+                : AG_ERR_KEY_FORMAT;
+        ag_keyring_free(access_ring); /* the issuers and verifiers hold what they need */
+        ag_keyring_free(refresh_ring);
+    }
 
     if (e == AG_OK) {
         memset(&sc, 0, sizeof(sc));
@@ -178,7 +183,7 @@ bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out)
         EVP_MD_CTX *md = EVP_MD_CTX_new();
         if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
             !EVP_DigestUpdate(md, label, sizeof label) ||
-            !EVP_DigestUpdate(md, cfg->keys->secret, DEMO_SECRET_LEN) ||
+            !EVP_DigestUpdate(md, cfg->secret, DEMO_SECRET_LEN) ||
             !EVP_DigestFinal_ex(md, succ, &n))
             e = AG_ERR_CRYPTO;
         EVP_MD_CTX_free(md);
@@ -220,7 +225,47 @@ void demo_sessions_free(demo_sessions *s)
     ag_verifier_free(s->refresh_verifier);
     ag_revset_free(s->revoked); /* after the verifier that reads it */
     ag_free(s->jwks);
+    pthread_mutex_destroy(&s->jwks_mu);
     free(s);
+}
+
+bool demo_sessions_reload(demo_sessions *s, int64_t now)
+{
+    ag_keyring *access_ring = NULL, *refresh_ring = NULL;
+    char *jwks = NULL;
+    ag_err e = AG_ERR_KEY_FORMAT;
+    if (demo_keys_rings(s->key_dir, s->alg, now, s->keep_access, s->keep_refresh, &access_ring,
+                        &refresh_ring)) {
+        /* verifiers first: a token from the new key must verify as soon as
+         * the issuer hands one out */
+        e = ag_verifier_set_keys(s->access_verifier, access_ring);
+        if (e == AG_OK)
+            e = ag_verifier_set_keys(s->refresh_verifier, refresh_ring);
+        if (e == AG_OK)
+            e = ag_issuer_set_keys(s->access_issuer, access_ring);
+        if (e == AG_OK)
+            e = ag_issuer_set_keys(s->refresh_issuer, refresh_ring);
+        if (e == AG_OK)
+            e = ag_keyring_to_jwks(access_ring, &jwks);
+    }
+    if (e == AG_OK) {
+        pthread_mutex_lock(&s->jwks_mu);
+        char *old = s->jwks;
+        s->jwks = jwks;
+        pthread_mutex_unlock(&s->jwks_mu);
+        ag_free(old);
+        char kid[AG_KID_MAX_LEN + 1] = "";
+        if (ag_issuer_kid(s->access_issuer, kid, sizeof(kid)) == AG_OK)
+            printf("keys reloaded: %zu access and %zu refresh keys; access tokens signed by %s\n",
+                   ag_keyring_count(access_ring), ag_keyring_count(refresh_ring), kid);
+        fflush(stdout);
+    } else {
+        fprintf(stderr, "authgate-demo: key reload failed (%s); keeping the current keys\n",
+                ag_strerror(e));
+    }
+    ag_keyring_free(access_ring);
+    ag_keyring_free(refresh_ring);
+    return e == AG_OK;
 }
 
 const ag_session *demo_sessions_session(const demo_sessions *s)
@@ -238,7 +283,10 @@ const ag_verifier *demo_sessions_refresh_verifier(const demo_sessions *s)
     return s->refresh_verifier;
 }
 
-const char *demo_sessions_jwks(const demo_sessions *s)
+char *demo_sessions_jwks(demo_sessions *s)
 {
-    return s->jwks;
+    pthread_mutex_lock(&s->jwks_mu);
+    char *copy = strdup(s->jwks);
+    pthread_mutex_unlock(&s->jwks_mu);
+    return copy;
 }

@@ -118,13 +118,14 @@ AG_API AG_NODISCARD ag_err ag_key_from_secret(ag_alg alg, const uint8_t *secret,
  * @param[in]  len   length of data in bytes
  * @param[in]  kid   key id, NUL-terminated, 1..AG_KID_MAX_LEN bytes
  * @param[out] out   the new key; release with ag_key_free()
- * Accepted: RSA (rsaEncryption) keys of 2048..16384 bits with e odd, > 1
+ * Accepted: RSA (rsaEncryption) keys of 2048..8192 bits with e odd, > 1
  * and at most 64 bits, and no ROCA modulus; P-256, P-384, Ed25519.
  * Certificates, encrypted keys, RSA-PSS-typed keys and input over 1 MiB are
  * refused.
  *
  * Returns: AG_OK; AG_ERR_ALG (HS alg or wrong key type for alg);
- * AG_ERR_WEAK_KEY; AG_ERR_KEY_FORMAT (not parseable, or refused as above);
+ * AG_ERR_WEAK_KEY (RSA < 2048 bits, …); AG_ERR_KEY_FORMAT (not parseable,
+ * RSA > 8192 bits, or refused as above);
  * AG_ERR_INVALID_ARGUMENT; AG_ERR_NOMEM.
  * @since 0.1
  */
@@ -401,7 +402,36 @@ typedef struct ag_verifier_config {
      * outlive the verifier. @since 0.2
      */
     const struct ag_revset *revocations;
+    /* @since 0.2: for tokens from other issuers (an identity provider). Each
+     * is an explicit opt-out of a strict default; zero keeps the default. */
+    const char *const *issuers;   /**< more accepted iss values (exact), besides issuer */
+    size_t nissuers;
+    const char *const *audiences; /**< more accepted aud members (exact), besides audience */
+    size_t naudiences;
+    unsigned relax;           /**< AG_VERIFY_* bits below; 0: as strict as 0.1 */
+    /** Called (outside any lock, from the verifying thread) when a token
+     * names a kid the ring lacks; returns true when it installed new keys
+     * (ag_verifier_set_keys), and the token is then checked once more.
+     * Set by ag_jwks_remote_new(); NULL: none. @since 0.2 */
+    bool (*on_unknown_kid)(void *ctx);
+    void *unknown_kid_ctx;
 } ag_verifier_config;
+
+/** relax: typ "JWT" (any case, "application/" optional) counts as the
+ * verifier's kind (many providers send it for access tokens; RFC 9068 says
+ * "at+jwt"). @since 0.2 */
+#define AG_VERIFY_TYP_JWT 0x01u
+/** relax: a token without typ counts as the verifier's kind. @since 0.2 */
+#define AG_VERIFY_TYP_ABSENT 0x02u
+/** relax: jti may be absent (when present it must still be a non-empty string). @since 0.2 */
+#define AG_VERIFY_OPTIONAL_JTI 0x04u
+/** relax: iat may be absent; then the iat and lifetime checks are skipped
+ * and ag_claims.iat is 0. @since 0.2 */
+#define AG_VERIFY_OPTIONAL_IAT 0x08u
+/** relax: sub may be absent (client-credentials tokens). @since 0.2 */
+#define AG_VERIFY_OPTIONAL_SUB 0x10u
+/** relax: refresh tokens need no sid. @since 0.2 */
+#define AG_VERIFY_OPTIONAL_SID 0x20u
 
 /*
  * Verified-token cache (opt-in: ag_verifier_config.cache_entries > 0).
@@ -418,9 +448,9 @@ typedef struct ag_verifier_config {
  * verifier is made), and the cache holds decoded payloads of recently seen
  * tokens in memory (cleansed when the verifier is freed). Tokens with more
  * than 2 KiB of kid + typ + payload are never cached. Entries are per
- * verifier, and a verifier's keys never change: rotating keys means a new
- * keyring, a new verifier and so an empty cache. Thread-safe; lookups take
- * no lock. For HMAC tokens it buys nothing (the MAC costs about as much as
+ * verifier and survive ag_verifier_set_keys(), but a hit counts only while
+ * the verifier's current ring holds the very key that verified the token
+ * (compared by identity, not by kid). Thread-safe; lookups take no lock. For HMAC tokens it buys nothing (the MAC costs about as much as
  * the hash): leave it off.
  */
 
@@ -440,6 +470,35 @@ AG_API AG_NODISCARD ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_ver
 
 /** Frees a verifier. NULL is a no-op. @since 0.1 */
 AG_API void ag_verifier_free(ag_verifier *v);
+
+/**
+ * Replaces the verifier's keyring while other threads keep verifying (key
+ * rotation without a restart, or a refreshed JWKS).
+ *
+ * Freezes keys and takes a reference to it, as ag_verifier_new() does. A
+ * verify that started before the call finishes with the ring it started
+ * with; every verify that starts after the call returns uses keys. The
+ * previous ring's reference is dropped once the last verify that could see
+ * it has returned (so the ring, and keys nobody else holds, are freed then).
+ * The header memo starts empty with the new ring; entries of the
+ * verified-token cache stay, but a hit counts only when the new ring holds
+ * the very key that verified the token under the same kid: a token whose key
+ * left the ring fails with AG_ERR_KEY from the next verify on.
+ *
+ * @param[in] v     the verifier
+ * @param[in] keys  the new keyring; the caller keeps its own reference
+ * Ownership: the verifier holds keys until the next swap or ag_verifier_free().
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (NULL v or keys); AG_ERR_NOMEM
+ * (nothing changed).
+ * Thread safety: safe from any thread, concurrently with ag_verify() and
+ * other swaps (swaps are serialised). ag_verify() never blocks or
+ * allocates because of a swap; the swap itself waits (yielding the CPU)
+ * until the verifies in progress at its start have returned, so it must not
+ * be called from inside a verify (from the clock callback), where it would
+ * wait for itself. Not safe concurrently with ag_verifier_free().
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_verifier_set_keys(ag_verifier *v, const ag_keyring *keys);
 
 /**
  * Verifies a compact JWS token and its claims.
@@ -465,13 +524,130 @@ AG_API void ag_verifier_free(ag_verifier *v);
 AG_API AG_NODISCARD ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len,
                                      ag_claims *out);
 
+/** What exactly a verify refused, beyond its ag_err class. @since 0.2 */
+typedef enum ag_verify_cause {
+    AG_CAUSE_NONE = 0,        /**< success, or nothing more to say */
+    AG_CAUSE_NO_KID = 1,      /**< AG_ERR_KEY: the header has no kid */
+    AG_CAUSE_UNKNOWN_KID = 2, /**< AG_ERR_KEY: no key in the ring has that kid */
+    AG_CAUSE_TYP = 3,         /**< AG_ERR_WRONG_TYPE */
+    AG_CAUSE_ISS = 4,         /**< the claim is missing, mistyped, or not accepted */
+    AG_CAUSE_SUB = 5,
+    AG_CAUSE_AUD = 6,
+    AG_CAUSE_EXP = 7,         /**< also AG_ERR_EXPIRED */
+    AG_CAUSE_NBF = 8,         /**< also AG_ERR_NOT_YET_VALID */
+    AG_CAUSE_IAT = 9,         /**< also AG_ERR_NOT_YET_VALID (iat in the future) */
+    AG_CAUSE_JTI = 10,
+    AG_CAUSE_SID = 11,
+    AG_CAUSE_LIFETIME = 12    /**< AG_ERR_CLAIM: exp - iat over the verifier's cap */
+} ag_verify_cause;
+
+/**
+ * Short static text for a cause: "token has no kid", "no key with that
+ * kid", "typ", "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid",
+ * "lifetime"; "" for AG_CAUSE_NONE or an unknown value. Never holds token
+ * bytes or expected values (V-18). @since 0.2
+ */
+AG_API const char *ag_verify_cause_text(ag_verify_cause cause);
+
+/**
+ * ag_verify() that also says what it refused (for tools and logs; the
+ * HTTP answer stays coarse). Same checks, same cost.
+ * @param[out] cause  optional; AG_CAUSE_NONE on success and on failures
+ *                    with nothing more to say (malformed, bad signature, …)
+ * Returns: as ag_verify(). Thread safety: safe.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token,
+                                         size_t len, ag_claims *out, ag_verify_cause *cause);
+
+/* ------------------------------------------------------------------ */
+/* Remote JWKS (built with libcurl: AG_WITH_CURL)                       */
+/* ------------------------------------------------------------------ */
+
+/** Told about every failed fetch or refused document (why: static text or
+ * a one-line reason; never key material). From the refresher thread or a
+ * verifying thread. @since 0.2 */
+typedef void (*ag_jwks_error_fn)(void *ctx, ag_err err, const char *why);
+
+/** Where and how to fetch a provider's JWKS. Zero-initialise. */
+typedef struct ag_jwks_remote_config {
+    const char *url;          /**< required; https:// only (no redirects are followed) */
+    const char *ca_file;      /**< PEM CA bundle; NULL: the system's */
+    const char *ca_path;      /**< CA directory; NULL: the system's */
+    ag_alg default_alg;       /**< for keys without "alg" (ag_keyring_from_jwks); 0: none */
+    long connect_timeout_ms;  /**< 0 → 3000 */
+    long timeout_ms;          /**< whole transfer; 0 → 10000 */
+    size_t max_size;          /**< document cap in bytes; 0 → 262144 (at most 1 MiB) */
+    int64_t min_refresh;      /**< lower clamp of Cache-Control max-age, s; 0 → 60 */
+    int64_t max_refresh;      /**< upper clamp and the default without max-age; 0 → 3600 */
+    int64_t unknown_kid_interval; /**< at most one unknown-kid refetch per this, s; 0 → 60 */
+    int64_t max_stale;        /**< keep serving the last good keys this long after the last
+                                   good fetch while fetches fail, s; then no key verifies
+                                   (fail closed) until a fetch succeeds; 0 → 86400 */
+    bool start_without_keys;  /**< false (default): ag_jwks_remote_new() fails when the first
+                                   fetch fails. true: start with no keys and keep retrying */
+    ag_jwks_error_fn on_error; /**< optional */
+    void *error_ctx;
+    ag_clock_fn clock;        /**< NULL → ag_clock_system (tests) */
+    void *clock_ctx;
+} ag_jwks_remote_config;
+
+/** A remote key set feeding one verifier. */
+typedef struct ag_jwks_remote ag_jwks_remote;
+
+/**
+ * Makes a verifier whose keys come from a remote JWKS, fetched now and then
+ * refreshed by a background thread.
+ *
+ * The document is fetched over https with certificate and host name
+ * verification, the timeouts and the size cap above, and no redirect. Its
+ * keys go through ag_keyring_from_jwks(), the same validation as local keys;
+ * a document that fails to fetch, parse or validate leaves the previous keys
+ * in place and is reported to on_error. Refresh: after max-age of the last
+ * good answer, clamped to [min_refresh, max_refresh]; after a failure, after
+ * min_refresh. A token naming a kid the set lacks triggers one synchronous
+ * refetch in the verifying thread (bounded by timeout_ms) at most once per
+ * unknown_kid_interval across all threads; other verifies never wait for the
+ * network. jku/x5u in tokens are never followed (they are refused).
+ *
+ * @param[in]  rc   where to fetch from
+ * @param[in]  vc   the verifier's policy; vc->keys is ignored (may be NULL),
+ *                  and on_unknown_kid is set by this call
+ * @param[out] out  release with ag_jwks_remote_free() (which frees the verifier)
+ * @param[out] verifier  the verifier to pass to ag_verify(); owned by *out
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (not an https URL, bad sizes);
+ * AG_ERR_STATE (built without libcurl); the first fetch's error unless
+ * start_without_keys (AG_ERR_CRYPTO: transport or TLS failure, AG_ERR_TOO_LARGE,
+ * AG_ERR_KEY_FORMAT and the other ag_keyring_from_jwks() errors); AG_ERR_NOMEM.
+ * Thread safety: the verifier is shared by threads as usual.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_jwks_remote_new(const ag_jwks_remote_config *rc,
+                                              const ag_verifier_config *vc,
+                                              ag_jwks_remote **out, ag_verifier **verifier);
+
+/**
+ * Fetches the document now (blocking, bounded by timeout_ms) and installs
+ * its keys when good. Returns: as the first fetch of ag_jwks_remote_new().
+ * Thread safety: safe. @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_jwks_remote_refresh(ag_jwks_remote *r);
+
+/** Number of fetches attempted so far (for monitoring and tests). @since 0.2 */
+AG_API uint64_t ag_jwks_remote_fetches(const ag_jwks_remote *r);
+
+/** Stops the refresher thread and frees the remote set and its verifier.
+ * NULL is a no-op. Not concurrently with verifies on its verifier. @since 0.2 */
+AG_API void ag_jwks_remote_free(ag_jwks_remote *r);
+
 /* ------------------------------------------------------------------ */
 /* Issuing                                                             */
 /* ------------------------------------------------------------------ */
 
 /** How to issue. Zero-initialise, then set what you need. */
 typedef struct ag_issuer_config {
-    const ag_key *key;        /**< required, private; referenced by the issuer */
+    const ag_key *key;        /**< the private signing key, referenced by the issuer;
+                                   or NULL and keys set */
     ag_token_kind kind;       /**< ACCESS or REFRESH */
     const char *issuer;       /**< iss, required */
     const char *audience;     /**< aud, required */
@@ -479,14 +655,18 @@ typedef struct ag_issuer_config {
     ag_clock_fn clock;        /**< NULL → ag_clock_system */
     void *clock_ctx;
     const ag_allocator *alloc;
+    const ag_keyring *keys;   /**< instead of key (set exactly one): sign with the
+                                   ring's newest private key (see
+                                   ag_keyring_newest_signer()). @since 0.2 */
 } ag_issuer_config;
 
-/** An immutable issuing policy bound to one signing key. Shared by threads. */
+/** An issuing policy bound to one signing key at a time. Shared by threads. */
 typedef struct ag_issuer ag_issuer;
 
 /**
  * Makes an issuer.
- * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (public key only);
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (also: both or neither of key and
+ * keys); AG_ERR_STATE (public key only, or a ring without a private key);
  * AG_ERR_NOMEM.
  * @since 0.1
  */
@@ -494,6 +674,52 @@ AG_API AG_NODISCARD ag_err ag_issuer_new(const ag_issuer_config *cfg, ag_issuer 
 
 /** Frees an issuer. NULL is a no-op. @since 0.1 */
 AG_API void ag_issuer_free(ag_issuer *iss);
+
+/**
+ * The key an issuer made from keys signs with: the private key added to
+ * the ring last (ring order is the order of ag_keyring_add() calls, and
+ * for ag_keyring_from_jwks() the order of the document). Public keys after
+ * it (another service's, or retired ones) are skipped. To rotate, build a
+ * ring with the old keys (still needed to verify the tokens they signed)
+ * and then the new key, and give it to ag_issuer_set_keys() and
+ * ag_verifier_set_keys().
+ *
+ * Returns: the key (owned by the ring), or NULL when the ring holds no
+ * private key.
+ * Thread safety: safe on a frozen ring.
+ * @since 0.2
+ */
+AG_API const ag_key *ag_keyring_newest_signer(const ag_keyring *ring);
+
+/**
+ * Switches the issuer to the newest private key of keys
+ * (ag_keyring_newest_signer()) while other threads keep issuing.
+ *
+ * An ag_issue() that started before the call finishes with the previous
+ * key; every one that starts after it returns signs with the new key. The
+ * previous key's reference is dropped after the last issue using it has
+ * returned. Freezes keys; the issuer references only the signing key.
+ *
+ * @param[in] iss   the issuer
+ * @param[in] keys  the ring to take the signing key from
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (no private key in
+ * keys: nothing changed); AG_ERR_NOMEM (nothing changed).
+ * Thread safety: safe from any thread, concurrently with ag_issue() and
+ * other swaps; waits for the issues in progress (as ag_verifier_set_keys()
+ * does). Not safe concurrently with ag_issuer_free().
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_issuer_set_keys(ag_issuer *iss, const ag_keyring *keys);
+
+/**
+ * The kid the issuer signs with now (NUL-terminated). The text is copied
+ * into buf, since the key may change under a concurrent ag_issuer_set_keys().
+ * Returns: AG_OK; AG_ERR_BUFFER (cap < AG_KID_MAX_LEN + 1 always suffices);
+ * AG_ERR_INVALID_ARGUMENT.
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_issuer_kid(const ag_issuer *iss, char *buf, size_t cap);
 
 /** Per-token parameters. Zero-initialise, then set what you need. */
 typedef struct ag_issue_params {

@@ -55,15 +55,24 @@ static ag_err numeric_date(const ag__jmember *m, int64_t *out)
     return AG_OK;
 }
 
-/* aud (V-16): a non-empty string, or a non-empty array of non-empty
- * strings; it must contain want (exact, case-sensitive) when want is set. */
-static ag_err audience(ag_claims *c, const ag__jmember *m, const char *want)
+/* True when the raw string is one of the accepted audiences. */
+static bool aud_accepted(ag_span raw, const ag__claims_policy *pol)
 {
-    size_t want_len = want != NULL ? strlen(want) : 0;
+    for (size_t i = 0; i < pol->naud; i++)
+        if (ag__json_str_eq(raw, pol->auds[i], pol->aud_lens[i]))
+            return true;
+    return false;
+}
+
+/* aud (V-16): a non-empty string, or a non-empty array of non-empty
+ * strings; it must contain an accepted audience (exact, case-sensitive)
+ * when the policy names any. */
+static ag_err audience(ag_claims *c, const ag__jmember *m, const ag__claims_policy *pol)
+{
     if (m->type == AG__J_STRING) {
         if (m->value.len == 0)
             return AG_ERR_CLAIM;
-        if (want != NULL && !ag__json_str_eq(m->value, want, want_len))
+        if (pol->naud > 0 && !aud_accepted(m->value, pol))
             return AG_ERR_CLAIM;
         return keep_string(c, m, &c->aud);
     }
@@ -79,7 +88,7 @@ static ag_err audience(ag_claims *c, const ag__jmember *m, const char *want)
         count++;
         if (e.type != AG__J_STRING || e.value.len == 0)
             return AG_ERR_CLAIM;
-        if (!found && (want == NULL || ag__json_str_eq(e.value, want, want_len))) {
+        if (!found && (pol->naud == 0 || aud_accepted(e.value, pol))) {
             match = e;
             found = true;
         }
@@ -118,10 +127,16 @@ typedef struct seen {
     bool iss, sub, aud, exp, iat, jti;
 } seen;
 
-static ag_err claim_member(ag_claims *c, const ag__jmember *m, const char *want_aud, seen *has)
+static const ag_verify_cause cause_of[C_COUNT] = {
+    AG_CAUSE_NONE, AG_CAUSE_ISS, AG_CAUSE_SUB, AG_CAUSE_AUD, AG_CAUSE_EXP,
+    AG_CAUSE_IAT,  AG_CAUSE_NBF, AG_CAUSE_JTI, AG_CAUSE_SID};
+
+static ag_err claim_member(ag_claims *c, const ag__jmember *m, const ag__claims_policy *pol,
+                           seen *has, ag_verify_cause *cause)
 {
     ag_err err = AG_OK;
-    switch (claim_id(m->name)) {
+    int id = claim_id(m->name);
+    switch (id) {
     case C_ISS:
         err = keep_string(c, m, &c->iss);
         has->iss = true;
@@ -131,7 +146,7 @@ static ag_err claim_member(ag_claims *c, const ag__jmember *m, const char *want_
         has->sub = true;
         break;
     case C_AUD:
-        err = audience(c, m, want_aud);
+        err = audience(c, m, pol);
         has->aud = true;
         break;
     case C_EXP:
@@ -158,18 +173,22 @@ static ag_err claim_member(ag_claims *c, const ag__jmember *m, const char *want_
     default:
         break; /* custom claims: read later with ag_claims_get_* */
     }
+    if (err != AG_OK)
+        *cause = cause_of[id];
     return err;
 }
 
 #define MEMBERS_MAX 32
 
-ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *c, const char *want_aud)
+ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *c,
+                        const ag__claims_policy *pol, bool *has_iat, ag_verify_cause *cause)
 {
     ag__jmember mem[MEMBERS_MAX];
     size_t count = 0;
     ag_err err = AG_OK;
     seen has = {false, false, false, false, false, false};
 
+    *cause = AG_CAUSE_NONE;
     memset(&c->iss, 0, sizeof(c->iss));
     c->sub = c->aud = c->jti = c->sid = c->iss;
     c->exp = c->iat = c->nbf = 0;
@@ -180,21 +199,33 @@ ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *c, const ch
         return AG_ERR_MALFORMED;
     if (count <= MEMBERS_MAX) {
         for (size_t i = 0; err == AG_OK && i < count; i++)
-            err = claim_member(c, &mem[i], want_aud, &has);
+            err = claim_member(c, &mem[i], pol, &has, cause);
     } else {
         ag__jiter it;
         ag__jmember m;
         ag__json_iter_object(&it, payload, n);
         while (err == AG_OK && ag__json_next(&it, &m))
-            err = claim_member(c, &m, want_aud, &has);
+            err = claim_member(c, &m, pol, &has, cause);
     }
     if (err != AG_OK)
         return err;
-    /* Required claims (V-13); sub and jti must be non-empty (V-16). */
-    if (!has.iss || !has.sub || !has.aud || !has.exp || !has.iat || !has.jti ||
-        c->sub.len == 0 || c->jti.len == 0 || c->iss.len == 0)
-        return AG_ERR_CLAIM;
-    return AG_OK;
+    /* Required claims (V-13), unless the verifier opted out; sub and jti
+     * must be non-empty when present (V-16). */
+    unsigned opt = pol->relax;
+    if (!has.iss || c->iss.len == 0)
+        *cause = AG_CAUSE_ISS;
+    else if ((!has.sub && !(opt & AG_VERIFY_OPTIONAL_SUB)) || (has.sub && c->sub.len == 0))
+        *cause = AG_CAUSE_SUB;
+    else if (!has.aud)
+        *cause = AG_CAUSE_AUD;
+    else if (!has.exp)
+        *cause = AG_CAUSE_EXP;
+    else if (!has.iat && !(opt & AG_VERIFY_OPTIONAL_IAT))
+        *cause = AG_CAUSE_IAT;
+    else if ((!has.jti && !(opt & AG_VERIFY_OPTIONAL_JTI)) || (has.jti && c->jti.len == 0))
+        *cause = AG_CAUSE_JTI;
+    *has_iat = has.iat;
+    return *cause == AG_CAUSE_NONE ? AG_OK : AG_ERR_CLAIM;
 }
 
 /* ---- custom claims ------------------------------------------------------ */

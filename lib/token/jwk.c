@@ -213,6 +213,10 @@ static ag_err finish_pkey(const jctx *c, ag_key *key, const char *type, OSSL_PAR
         EVP_PKEY_free(pkey);
         return fail(c, AG_ERR_KEY_FORMAT, "key material rejected (e.g. point not on the curve)");
     }
+    if (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) > AG__RSA_MAX_BITS) {
+        EVP_PKEY_free(pkey);
+        return fail(c, AG_ERR_KEY_FORMAT, "RSA modulus over 8192 bits (not supported)");
+    }
     ag_err err = ag__key_set_pkey(key, pkey, priv);
     if (err != AG_OK) {
         EVP_PKEY_free(pkey);

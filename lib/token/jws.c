@@ -15,8 +15,9 @@
 #include "authgate/revocation.h"
 #include "token_int.h"
 
-/* Largest signature: RSA-4096. Larger moduli are refused at key load. */
-#define SIG_MAX 1024
+/* Largest signature: RSA-8192 (AG__SIG_MAX); larger moduli are refused at
+ * key load (keys.c). */
+#define SIG_MAX AG__SIG_MAX
 
 /* ---- header policy ---------------------------------------------------- */
 
@@ -136,6 +137,7 @@ static ag_err parse_header(ag__jws *j, const uint8_t *hdr, size_t n)
 
     /* kid: required, a map key into the immutable ring only (V-07, V-08). */
     if (has_kid) {
+        j->cause = AG_CAUSE_UNKNOWN_KID;
         if ((err = take_string(j, &kid, AG_KID_MAX_LEN, &j->kid)) != AG_OK)
             return err == AG_ERR_BUFFER ? AG_ERR_KEY : err;
         j->key = ag_keyring_find(j->ring, (const char *)j->kid.ptr, j->kid.len);
@@ -144,10 +146,12 @@ static ag_err parse_header(ag__jws *j, const uint8_t *hdr, size_t n)
         j->kid.ptr = NULL;
         j->kid.len = 0;
     } else {
+        j->cause = AG_CAUSE_NO_KID;
         return AG_ERR_KEY;
     }
     if (j->key == NULL)
         return AG_ERR_KEY;
+    j->cause = AG_CAUSE_NONE;
     /* The key decides the algorithm; the header must name exactly it (V-01, V-02). */
     if (j->key->alg != j->alg)
         return AG_ERR_ALG;
@@ -278,6 +282,7 @@ static ag_err jws_verify(ag__jws *j, const uint8_t *token, size_t len, hmemo *me
 
     j->payload_len = 0;
     j->strbuf_len = 0;
+    j->cause = AG_CAUSE_NONE;
     j->key = NULL;
     j->kid.ptr = j->typ.ptr = NULL;
     j->kid.len = j->typ.len = 0;
@@ -325,21 +330,98 @@ ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len)
 
 /* ---- verifier --------------------------------------------------------- */
 
+/* What a verifier's keyring decides: the ring and the header memo made from
+ * it (memo slots point at the ring's keys). Replaced as a whole by
+ * ag_verifier_set_keys, so a memo never outlives its keys. */
+typedef struct vgen {
+    ag__swap_node node; /* first: the swap slot's link */
+    ag_keyring *keys;
+    hmemo memo[HMEMO_SLOTS];
+} vgen;
+
+static void vgen_free(const ag_allocator *alloc, vgen *g)
+{
+    if (g == NULL)
+        return;
+    ag_keyring_free(g->keys);
+    ag__free(alloc, g);
+}
+
+static void vgen_release(void *ctx, ag__swap_node *n)
+{
+    vgen_free(ctx, (vgen *)(void *)n); /* ctx: the verifier's allocator */
+}
+
+static ag_err vgen_new(const ag_allocator *alloc, const ag_keyring *ring, vgen **out)
+{
+    vgen *g = ag__calloc(alloc, sizeof(*g));
+    if (g == NULL)
+        return AG_ERR_NOMEM;
+    for (size_t i = 0; i < HMEMO_SLOTS; i++)
+        atomic_init(&g->memo[i].state, HMEMO_FREE);
+    g->keys = ag__keyring_hold(ring);
+    *out = g;
+    return AG_OK;
+}
+
 struct ag_verifier {
     const ag_allocator *alloc;
-    ag_keyring *keys;
+    ag__swap gen; /* vgen *: the keyring in use, replaced by ag_verifier_set_keys */
     ag_token_kind kind;
-    char *issuer;
-    char *audience;
+    char **iss;        /* accepted issuers (none: any) */
+    size_t *iss_lens;
+    size_t niss;
+    char **aud;        /* accepted audiences (none: any) */
+    size_t *aud_lens;
+    size_t naud;
+    unsigned relax;    /* AG_VERIFY_* */
+    bool (*on_unknown_kid)(void *ctx);
+    void *unknown_kid_ctx;
     int64_t leeway;
     int64_t max_lifetime;
     size_t max_len;
     ag_clock_fn clock;
     void *clock_ctx;
-    ag__vcache *cache; /* NULL unless cfg->cache_entries > 0 */
-    hmemo *memo;       /* HMEMO_SLOTS remembered header segments */
+    ag__vcache *cache; /* NULL unless cfg->cache_entries > 0; entries name keys by
+                          id, checked against the current ring on every hit */
     const ag_revset *revoked; /* NULL unless configured; not owned */
 };
+
+#define LIST_MAX 64 /* accepted issuers or audiences */
+#define RELAX_ALL                                                                                  \
+    (AG_VERIFY_TYP_JWT | AG_VERIFY_TYP_ABSENT | AG_VERIFY_OPTIONAL_JTI | AG_VERIFY_OPTIONAL_IAT | \
+     AG_VERIFY_OPTIONAL_SUB | AG_VERIFY_OPTIONAL_SID)
+
+static void free_list(const ag_allocator *alloc, char **list, size_t *lens, size_t n)
+{
+    for (size_t i = 0; list != NULL && i < n; i++)
+        ag__free(alloc, list[i]);
+    ag__free(alloc, list);
+    ag__free(alloc, lens);
+}
+
+/* Copies first (when not NULL) and more[0..nmore) into a new list. */
+static ag_err copy_list(const ag_allocator *alloc, const char *first, const char *const *more,
+                        size_t nmore, char ***out, size_t **lens, size_t *n)
+{
+    size_t total = nmore + (first != NULL ? 1 : 0);
+    *n = 0;
+    if (total == 0)
+        return AG_OK;
+    *out = ag__calloc(alloc, total * sizeof(char *));
+    *lens = ag__calloc(alloc, total * sizeof(size_t));
+    if (*out == NULL || *lens == NULL)
+        return AG_ERR_NOMEM;
+    for (size_t i = 0; i < total; i++) {
+        const char *src = first != NULL ? (i == 0 ? first : more[i - 1]) : more[i];
+        (*out)[i] = ag__strdup(alloc, src);
+        if ((*out)[i] == NULL)
+            return AG_ERR_NOMEM;
+        (*lens)[i] = strlen(src);
+        *n = i + 1;
+    }
+    return AG_OK;
+}
 
 ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
 {
@@ -353,6 +435,16 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
     if ((cfg->issuer != NULL && cfg->issuer[0] == '\0') ||
         (cfg->audience != NULL && cfg->audience[0] == '\0'))
         return AG_ERR_INVALID_ARGUMENT;
+    if ((cfg->nissuers > 0 && cfg->issuers == NULL) ||
+        (cfg->naudiences > 0 && cfg->audiences == NULL) || cfg->nissuers > LIST_MAX ||
+        cfg->naudiences > LIST_MAX || (cfg->relax & ~RELAX_ALL) != 0)
+        return AG_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < cfg->nissuers; i++)
+        if (cfg->issuers[i] == NULL || cfg->issuers[i][0] == '\0')
+            return AG_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < cfg->naudiences; i++)
+        if (cfg->audiences[i] == NULL || cfg->audiences[i][0] == '\0')
+            return AG_ERR_INVALID_ARGUMENT;
 
     ag_verifier *v = ag__calloc(cfg->alloc, sizeof(*v));
     if (v == NULL)
@@ -368,10 +460,13 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
     v->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
     v->clock_ctx = cfg->clock_ctx;
     v->revoked = cfg->revocations;
-    v->issuer = ag__strdup(cfg->alloc, cfg->issuer);
-    v->audience = ag__strdup(cfg->alloc, cfg->audience);
-    if ((cfg->issuer != NULL && v->issuer == NULL) ||
-        (cfg->audience != NULL && v->audience == NULL)) {
+    v->relax = cfg->relax;
+    v->on_unknown_kid = cfg->on_unknown_kid;
+    v->unknown_kid_ctx = cfg->unknown_kid_ctx;
+    if (copy_list(cfg->alloc, cfg->issuer, cfg->issuers, cfg->nissuers, &v->iss, &v->iss_lens,
+                  &v->niss) != AG_OK ||
+        copy_list(cfg->alloc, cfg->audience, cfg->audiences, cfg->naudiences, &v->aud,
+                  &v->aud_lens, &v->naud) != AG_OK) {
         ag_verifier_free(v);
         return AG_ERR_NOMEM;
     }
@@ -382,15 +477,27 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
             return err;
         }
     }
-    v->memo = ag__calloc(cfg->alloc, HMEMO_SLOTS * sizeof(*v->memo));
-    if (v->memo == NULL) {
+    vgen *g = NULL;
+    ag_err err = vgen_new(cfg->alloc, cfg->keys, &g);
+    ag__swap_init(&v->gen, g != NULL ? &g->node : NULL, vgen_release,
+                  (void *)(uintptr_t)cfg->alloc);
+    if (err != AG_OK) {
         ag_verifier_free(v);
-        return AG_ERR_NOMEM;
+        return err;
     }
-    for (size_t i = 0; i < HMEMO_SLOTS; i++)
-        atomic_init(&v->memo[i].state, HMEMO_FREE);
-    v->keys = ag__keyring_hold(cfg->keys);
     *out = v;
+    return AG_OK;
+}
+
+ag_err ag_verifier_set_keys(ag_verifier *v, const ag_keyring *keys)
+{
+    if (v == NULL || keys == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    vgen *g = NULL;
+    ag_err err = vgen_new(v->alloc, keys, &g);
+    if (err != AG_OK)
+        return err;
+    ag__swap_set(&v->gen, &g->node);
     return AG_OK;
 }
 
@@ -399,19 +506,23 @@ void ag_verifier_free(ag_verifier *v)
     if (v == NULL)
         return;
     ag__vcache_free(v->cache);
-    ag__free(v->alloc, v->memo);
-    ag_keyring_free(v->keys);
-    ag__free(v->alloc, v->issuer);
-    ag__free(v->alloc, v->audience);
+    ag__swap_destroy(&v->gen);
+    free_list(v->alloc, v->iss, v->iss_lens, v->niss);
+    free_list(v->alloc, v->aud, v->aud_lens, v->naud);
     ag__free(v->alloc, v);
 }
 
 size_t ag__verifier_memo_count(const ag_verifier *v)
 {
+    if (v == NULL)
+        return 0;
+    ag__swap_ticket t;
+    const vgen *g = (const vgen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&v->gen, &t);
     size_t n = 0;
-    while (v != NULL && n < HMEMO_SLOTS &&
-           atomic_load_explicit(&v->memo[n].state, memory_order_acquire) == HMEMO_READY)
+    while (n < HMEMO_SLOTS &&
+           atomic_load_explicit(&g->memo[n].state, memory_order_acquire) == HMEMO_READY)
         n++;
+    ag__swap_leave(&t);
     return n;
 }
 
@@ -431,13 +542,87 @@ static ag_token_kind kind_of_typ(ag_span typ)
     return AG_TOKEN_ANY;
 }
 
-ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_claims *out)
+/* typ "JWT" (case-insensitive, "application/" optional). */
+static bool typ_is_jwt(ag_span typ)
 {
+    static const char app[] = "application/";
+    if (typ.len > sizeof(app) - 1 && span_eq_ci((ag_span){typ.ptr, sizeof(app) - 1}, app)) {
+        typ.ptr += sizeof(app) - 1;
+        typ.len -= sizeof(app) - 1;
+    }
+    return span_eq_ci(typ, "jwt");
+}
+
+/* The token's typ is acceptable to v (V-12, with the opt-outs of relax). */
+static bool typ_accepted(const ag_verifier *v, const ag_claims *c, bool has_typ)
+{
+    if (v->kind == AG_TOKEN_ANY || c->kind == v->kind)
+        return true;
+    if (!has_typ)
+        return (v->relax & AG_VERIFY_TYP_ABSENT) != 0;
+    return (v->relax & AG_VERIFY_TYP_JWT) != 0 && typ_is_jwt(c->typ);
+}
+
+static bool iss_accepted(const ag_verifier *v, ag_span iss)
+{
+    if (v->niss == 0)
+        return true;
+    for (size_t i = 0; i < v->niss; i++)
+        if (iss.len == v->iss_lens[i] && memcmp(iss.ptr, v->iss[i], iss.len) == 0)
+            return true;
+    return false;
+}
+
+static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, size_t len,
+                         ag_claims *out, ag_verify_cause *cause);
+
+ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, ag_claims *out,
+                       ag_verify_cause *cause)
+{
+    ag_verify_cause dummy;
+    if (cause == NULL)
+        cause = &dummy;
+    *cause = AG_CAUSE_NONE;
     if (v == NULL || out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
+    /* the verifier is const to its callers; only the reader counters of
+     * its swap slot change (atomics) */
+    ag__swap_ticket t;
+    vgen *g = (vgen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&v->gen, &t);
+    ag_err err = verify_gen(v, g, token, len, out, cause);
+    ag__swap_leave(&t);
+    /* a remote key set may have the kid by now: its hook refetches (rate
+     * limited) outside the read section, and the token gets one more try */
+    if (err == AG_ERR_KEY && *cause == AG_CAUSE_UNKNOWN_KID && v->on_unknown_kid != NULL &&
+        v->on_unknown_kid(v->unknown_kid_ctx)) {
+        g = (vgen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&v->gen, &t);
+        err = verify_gen(v, g, token, len, out, cause);
+        ag__swap_leave(&t);
+    }
+    return err;
+}
 
+ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_claims *out)
+{
+    return ag_verify_why(v, token, len, out, NULL);
+}
+
+const char *ag_verify_cause_text(ag_verify_cause cause)
+{
+    static const char *const text[] = {"",    "token has no kid", "no key with that kid",
+                                       "typ", "iss",  "sub", "aud", "exp", "nbf", "iat",
+                                       "jti", "sid",  "lifetime"};
+    if ((unsigned)cause >= AG__ARRAY_LEN(text))
+        return "";
+    return text[cause];
+}
+
+/* ag_verify with the keyring generation g held. */
+static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, size_t len,
+                         ag_claims *out, ag_verify_cause *cause)
+{
     ag__jws j;
-    j.ring = v->keys;
+    j.ring = g->keys;
     j.max_len = v->max_len;
     j.kid_optional = false;
     j.payload = out->payload_;
@@ -457,9 +642,20 @@ ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_clai
         ag_span whole = {token, len};
         hashed = ag__sha2(256, &whole, 1, hash) == AG_OK;
         hit = hashed && ag__vcache_get(v->cache, hash, &j);
+        if (hit) {
+            /* the entry names its key by id: it counts only while the
+             * current ring still holds that very key under that kid */
+            const ag_key *k = j.kid.ptr != NULL
+                                  ? ag_keyring_find(g->keys, (const char *)j.kid.ptr, j.kid.len)
+                                  : NULL;
+            hit = k != NULL && k->id == j.key_id && k->alg == j.alg;
+            j.key = hit ? k : NULL;
+        }
     }
-    if (!hit && (err = jws_verify(&j, token, len, v->memo)) != AG_OK)
+    if (!hit && (err = jws_verify(&j, token, len, g->memo)) != AG_OK) {
+        *cause = j.cause;
         return err;
+    }
 
     /* Only now, with the signature verified, is the payload looked at. */
     out->alg = j.alg;
@@ -469,31 +665,52 @@ ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_clai
     out->payload_len_ = j.payload_len;
     out->strings_len_ = j.strbuf_len;
 
-    if (v->kind != AG_TOKEN_ANY && out->kind != v->kind)
+    if (!typ_accepted(v, out, j.has_typ)) {
+        *cause = AG_CAUSE_TYP;
         return AG_ERR_WRONG_TYPE;
+    }
 
-    if ((err = ag__claims_parse(out->payload_, out->payload_len_, out, v->audience)) != AG_OK)
+    ag__claims_policy pol = {(const char *const *)v->aud, v->aud_lens, v->naud, v->relax};
+    bool has_iat = false;
+    if ((err = ag__claims_parse(out->payload_, out->payload_len_, out, &pol, &has_iat, cause)) !=
+        AG_OK)
         return err;
 
     /* iss: exact, full length (V-16); aud matched inside claims parsing */
-    if (v->issuer != NULL && !ag__span_eq_str(out->iss, v->issuer))
+    if (!iss_accepted(v, out->iss)) {
+        *cause = AG_CAUSE_ISS;
         return AG_ERR_CLAIM;
-    if (out->kind == AG_TOKEN_REFRESH && out->sid.len == 0)
+    }
+    if ((out->kind == AG_TOKEN_REFRESH || v->kind == AG_TOKEN_REFRESH) && out->sid.len == 0 &&
+        !(v->relax & AG_VERIFY_OPTIONAL_SID)) {
+        *cause = AG_CAUSE_SID;
         return AG_ERR_CLAIM;
+    }
 
     /* NumericDate checks against the injectable clock (V-15) */
     int64_t now = v->clock(v->clock_ctx);
-    if (now >= out->exp + v->leeway)
+    if (now >= out->exp + v->leeway) {
+        *cause = AG_CAUSE_EXP;
         return AG_ERR_EXPIRED;
-    if (out->has_nbf && now < out->nbf - v->leeway)
+    }
+    if (out->has_nbf && now < out->nbf - v->leeway) {
+        *cause = AG_CAUSE_NBF;
         return AG_ERR_NOT_YET_VALID;
-    if (out->iat > now + v->leeway)
+    }
+    if (has_iat && out->iat > now + v->leeway) {
+        *cause = AG_CAUSE_IAT;
         return AG_ERR_NOT_YET_VALID;
-    if (v->max_lifetime > 0 && out->exp - out->iat > v->max_lifetime)
+    }
+    if (has_iat && v->max_lifetime > 0 && out->exp - out->iat > v->max_lifetime) {
+        *cause = AG_CAUSE_LIFETIME;
         return AG_ERR_CLAIM;
+    }
     /* last, and on cache hits too: revocation is about now, not the token */
-    if (v->revoked != NULL && (err = ag_revset_check(v->revoked, out, now)) != AG_OK)
-        return err;
+    if (v->revoked != NULL) {
+        ag_err rerr = ag_revset_check(v->revoked, out, now);
+        if (rerr != AG_OK)
+            return rerr;
+    }
     /* only tokens that passed every check are cached (the spans of j still
      * point at kid/typ: claims were appended after them) */
     if (hashed && !hit)
@@ -511,37 +728,75 @@ static bool utf8_ok(const char *s)
     return t != NULL;
 }
 
+/* The signing key and its header, replaced as a whole by
+ * ag_issuer_set_keys. */
+typedef struct igen {
+    ag__swap_node node; /* first: the swap slot's link */
+    ag_key *key;
+    size_t header_len;
+    char header_b64[AG_B64URL_ENCODED_LEN(AG_HEADER_MAX_LEN) + 1];
+} igen;
+
 struct ag_issuer {
     const ag_allocator *alloc;
-    ag_key *key;
+    ag__swap gen; /* igen *: the signing key in use */
     ag_token_kind kind;
     char *issuer;
     char *audience;
     int64_t ttl;
     ag_clock_fn clock;
     void *clock_ctx;
-    size_t header_len;
-    char header_b64[AG_B64URL_ENCODED_LEN(AG_HEADER_MAX_LEN) + 1];
 };
 
-/* The fixed header {"alg","typ","kid"} (I-01, I-03), encoded once. */
-static ag_err build_header(ag_issuer *is)
+/* The fixed header {"alg","typ","kid"} (I-01, I-03), encoded once per key. */
+static ag_err build_header(igen *g, ag_token_kind kind)
 {
     json_t *h = json_object();
     char *text = NULL;
     ag_err err = AG_ERR_NOMEM;
     if (h != NULL &&
-        json_object_set_new(h, "alg", json_string(ag_alg_name(is->key->alg))) == 0 &&
-        json_object_set_new(h, "typ", json_string(is->kind == AG_TOKEN_ACCESS ? "at+jwt"
-                                                                               : "rt+jwt")) == 0 &&
-        json_object_set_new(h, "kid", json_string(is->key->kid)) == 0 &&
+        json_object_set_new(h, "alg", json_string(ag_alg_name(g->key->alg))) == 0 &&
+        json_object_set_new(h, "typ", json_string(kind == AG_TOKEN_ACCESS ? "at+jwt"
+                                                                           : "rt+jwt")) == 0 &&
+        json_object_set_new(h, "kid", json_string(g->key->kid)) == 0 &&
         (text = json_dumps(h, JSON_COMPACT)) != NULL) {
-        err = ag_base64url_encode((const uint8_t *)text, strlen(text), is->header_b64,
-                                  sizeof(is->header_b64), &is->header_len);
+        err = ag_base64url_encode((const uint8_t *)text, strlen(text), g->header_b64,
+                                  sizeof(g->header_b64), &g->header_len);
     }
     free(text);
     json_decref(h);
     return err;
+}
+
+static void igen_free(const ag_allocator *alloc, igen *g)
+{
+    if (g == NULL)
+        return;
+    ag_key_free(g->key);
+    ag__free(alloc, g);
+}
+
+static void igen_release(void *ctx, ag__swap_node *n)
+{
+    igen_free(ctx, (igen *)(void *)n); /* ctx: the issuer's allocator */
+}
+
+static ag_err igen_new(const ag_allocator *alloc, const ag_key *key, ag_token_kind kind,
+                       igen **out)
+{
+    if (!key->is_private)
+        return AG_ERR_STATE;
+    igen *g = ag__calloc(alloc, sizeof(*g));
+    if (g == NULL)
+        return AG_ERR_NOMEM;
+    g->key = ag_key_ref((ag_key *)(uintptr_t)key);
+    ag_err err = build_header(g, kind);
+    if (err != AG_OK) {
+        igen_free(alloc, g);
+        return err;
+    }
+    *out = g;
+    return AG_OK;
 }
 
 ag_err ag_issuer_new(const ag_issuer_config *cfg, ag_issuer **out)
@@ -549,28 +804,37 @@ ag_err ag_issuer_new(const ag_issuer_config *cfg, ag_issuer **out)
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
-    if (cfg == NULL || cfg->key == NULL || cfg->issuer == NULL || cfg->issuer[0] == '\0' ||
-        cfg->audience == NULL || cfg->audience[0] == '\0' || cfg->ttl <= 0 ||
-        cfg->ttl > AG_NUMERICDATE_MAX ||
+    if (cfg == NULL || (cfg->key == NULL) == (cfg->keys == NULL) || cfg->issuer == NULL ||
+        cfg->issuer[0] == '\0' || cfg->audience == NULL || cfg->audience[0] == '\0' ||
+        cfg->ttl <= 0 || cfg->ttl > AG_NUMERICDATE_MAX ||
         (cfg->kind != AG_TOKEN_ACCESS && cfg->kind != AG_TOKEN_REFRESH))
         return AG_ERR_INVALID_ARGUMENT;
     if (!utf8_ok(cfg->issuer) || !utf8_ok(cfg->audience))
         return AG_ERR_INVALID_ARGUMENT;
-    if (!cfg->key->is_private)
+    const ag_key *key = cfg->key;
+    if (cfg->keys != NULL) {
+        ag_keyring_free(ag__keyring_hold(cfg->keys)); /* frozen, as for a verifier */
+        key = ag_keyring_newest_signer(cfg->keys);
+    }
+    if (key == NULL || !key->is_private)
         return AG_ERR_STATE;
 
     ag_issuer *is = ag__calloc(cfg->alloc, sizeof(*is));
     if (is == NULL)
         return AG_ERR_NOMEM;
     is->alloc = cfg->alloc;
-    is->key = ag_key_ref((ag_key *)cfg->key);
     is->kind = cfg->kind;
     is->ttl = cfg->ttl;
     is->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
     is->clock_ctx = cfg->clock_ctx;
     is->issuer = ag__strdup(cfg->alloc, cfg->issuer);
     is->audience = ag__strdup(cfg->alloc, cfg->audience);
-    ag_err err = (is->issuer == NULL || is->audience == NULL) ? AG_ERR_NOMEM : build_header(is);
+    igen *g = NULL;
+    ag_err err = (is->issuer == NULL || is->audience == NULL)
+                     ? AG_ERR_NOMEM
+                     : igen_new(cfg->alloc, key, cfg->kind, &g);
+    ag__swap_init(&is->gen, g != NULL ? &g->node : NULL, igen_release,
+                  (void *)(uintptr_t)cfg->alloc);
     if (err != AG_OK) {
         ag_issuer_free(is);
         return err;
@@ -579,11 +843,43 @@ ag_err ag_issuer_new(const ag_issuer_config *cfg, ag_issuer **out)
     return AG_OK;
 }
 
+ag_err ag_issuer_set_keys(ag_issuer *is, const ag_keyring *keys)
+{
+    if (is == NULL || keys == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_keyring_free(ag__keyring_hold(keys));
+    const ag_key *key = ag_keyring_newest_signer(keys);
+    if (key == NULL)
+        return AG_ERR_STATE;
+    igen *g = NULL;
+    ag_err err = igen_new(is->alloc, key, is->kind, &g);
+    if (err != AG_OK)
+        return err;
+    ag__swap_set(&is->gen, &g->node);
+    return AG_OK;
+}
+
+ag_err ag_issuer_kid(const ag_issuer *is, char *buf, size_t cap)
+{
+    if (is == NULL || buf == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag__swap_ticket t;
+    const igen *g = (const igen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&is->gen, &t);
+    size_t n = g->key->kid_len;
+    ag_err err = AG_ERR_BUFFER;
+    if (n < cap) {
+        memcpy(buf, g->key->kid, n + 1);
+        err = AG_OK;
+    }
+    ag__swap_leave(&t);
+    return err;
+}
+
 void ag_issuer_free(ag_issuer *is)
 {
     if (is == NULL)
         return;
-    ag_key_free(is->key);
+    ag__swap_destroy(&is->gen);
     ag__free(is->alloc, is->issuer);
     ag__free(is->alloc, is->audience);
     ag__free(is->alloc, is);
@@ -816,11 +1112,25 @@ static ag_err build_payload(const ag_issuer *is, const ag_issue_params *p, const
     return err;
 }
 
+static ag_err issue_gen(const ag_issuer *is, const igen *g, const ag_issue_params *p, char *buf,
+                        size_t cap, ag_issued *info);
+
 ag_err ag_issue(const ag_issuer *is, const ag_issue_params *p, char *buf, size_t cap,
                 ag_issued *info)
 {
     if (is == NULL || p == NULL || buf == NULL)
         return AG_ERR_INVALID_ARGUMENT;
+    ag__swap_ticket t;
+    const igen *g = (const igen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&is->gen, &t);
+    ag_err err = issue_gen(is, g, p, buf, cap, info);
+    ag__swap_leave(&t);
+    return err;
+}
+
+/* ag_issue with the signing key generation g held. */
+static ag_err issue_gen(const ag_issuer *is, const igen *g, const ag_issue_params *p, char *buf,
+                        size_t cap, ag_issued *info)
+{
     if (cap > 0)
         buf[0] = '\0';
     if (p->sub == NULL || p->sub[0] == '\0' || (p->nclaims > 0 && p->claims == NULL) ||
@@ -869,15 +1179,15 @@ ag_err ag_issue(const ag_issuer *is, const ag_issue_params *p, char *buf, size_t
     if (err != AG_OK)
         return err;
 
-    size_t sig_b64 = AG_B64URL_ENCODED_LEN(is->key->sig_len);
-    size_t total = is->header_len + 1 + AG_B64URL_ENCODED_LEN(plen) + 1 + sig_b64;
+    size_t sig_b64 = AG_B64URL_ENCODED_LEN(g->key->sig_len);
+    size_t total = g->header_len + 1 + AG_B64URL_ENCODED_LEN(plen) + 1 + sig_b64;
     if (total > AG_TOKEN_MAX_LEN || total + 1 > cap) {
         free(dumped);
         return total > AG_TOKEN_MAX_LEN ? AG_ERR_TOO_LARGE : AG_ERR_BUFFER;
     }
 
-    size_t n = is->header_len, w;
-    memcpy(buf, is->header_b64, n);
+    size_t n = g->header_len, w;
+    memcpy(buf, g->header_b64, n);
     buf[n++] = '.';
     err = ag__base64url_encode_fast((const uint8_t *)payload, plen, buf + n, cap - n, &w);
     free(dumped);
@@ -887,7 +1197,7 @@ ag_err ag_issue(const ag_issuer *is, const ag_issue_params *p, char *buf, size_t
 
     uint8_t sig[SIG_MAX];
     size_t sig_len = 0;
-    err = ag__sign(is->key, (const uint8_t *)buf, n, sig, sizeof(sig), &sig_len);
+    err = ag__sign(g->key, (const uint8_t *)buf, n, sig, sizeof(sig), &sig_len);
     if (err == AG_OK) {
         buf[n++] = '.';
         err = ag__base64url_encode_fast(sig, sig_len, buf + n, cap - n, &w);

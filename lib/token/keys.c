@@ -9,7 +9,7 @@
  *   HMAC     secret >= the hash size (32/48/64 bytes); pads precomputed,
  *            and for HS256 on the SHA extensions the SHA-256 states after
  *            each pad block (crypto.c).
- *   RSA      rsaEncryption keys only; modulus 2048..16384 bits; e odd, > 1,
+ *   RSA      rsaEncryption keys only; modulus 2048..8192 bits; e odd, > 1,
  *            at most 64 bits; no ROCA fingerprint (CVE-2017-15361);
  *            OpenSSL's public check (odd, composite, no small factors);
  *            private keys: exact CRT consistency (n = p·q, dp, dq, qi,
@@ -44,7 +44,6 @@
 #include "token_int.h"
 
 #define AG__RSA_MIN_BITS 2048
-#define AG__RSA_MAX_BITS 16384
 #define AG__RSA_MAX_E_BITS 64
 #define AG__RSA_GEN_BITS 3072
 
@@ -258,7 +257,7 @@ static ag_err rsa_strength(const EVP_PKEY *pkey)
     if (bits < AG__RSA_MIN_BITS)
         return AG_ERR_WEAK_KEY;
     if (bits > AG__RSA_MAX_BITS)
-        return AG_ERR_KEY_FORMAT;
+        return AG_ERR_KEY_FORMAT; /* its signatures would not fit AG__SIG_MAX */
     BIGNUM *n = NULL, *e = NULL;
     ag_err err = AG_ERR_KEY_FORMAT;
     if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
@@ -712,6 +711,16 @@ const ag_key *ag_keyring_find(const ag_keyring *ring, const char *kid, size_t ki
     if (ring == NULL)
         return NULL;
     return ring_lookup(ring, kid, kid_len);
+}
+
+const ag_key *ag_keyring_newest_signer(const ag_keyring *ring)
+{
+    if (ring == NULL)
+        return NULL;
+    for (size_t i = ring->count; i > 0; i--)
+        if (ring->keys[i - 1]->is_private)
+            return ring->keys[i - 1];
+    return NULL;
 }
 
 size_t ag_keyring_count(const ag_keyring *ring)

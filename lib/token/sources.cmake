@@ -1,4 +1,5 @@
-foreach(f base64url b64_simd json_scan json_num json_iter alg keys jwk crypto sha256_ni jws claims vcache revset)
+foreach(f base64url b64_simd json_scan json_num json_iter alg keys jwk crypto sha256_ni jws claims vcache revset swap jwks_remote)
+
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${f}.c)
     target_sources(authgate_obj PRIVATE ${CMAKE_CURRENT_LIST_DIR}/${f}.c)
   endif()
@@ -23,4 +24,18 @@ endif()
 # the CPU has it (lib/common/cpu.c). Elsewhere the files compile to nothing.
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
   set_property(SOURCE ${CMAKE_CURRENT_LIST_DIR}/b64_simd.c APPEND PROPERTY COMPILE_OPTIONS -mavx2)
+endif()
+
+# Optional: remote JWKS (ag_jwks_remote_*) over libcurl. AG_WITH_CURL=OFF, or
+# no libcurl, builds stubs that return AG_ERR_STATE.
+option(AG_WITH_CURL "Fetch remote JWKS with libcurl when it is found" ON)
+if(AG_WITH_CURL AND PKG_CONFIG_FOUND)
+  pkg_check_modules(CURL IMPORTED_TARGET GLOBAL libcurl>=7.85)
+endif()
+if(AG_WITH_CURL AND CURL_FOUND)
+  set(AG_HAVE_CURL ON)
+  target_compile_definitions(authgate_obj PRIVATE AG_HAVE_CURL=1)
+  target_link_libraries(authgate_obj PRIVATE PkgConfig::CURL)
+  set_property(TARGET authgate_obj APPEND PROPERTY AG_EXTRA_LIBS PkgConfig::CURL)
+  message(STATUS "authgate: remote JWKS through libcurl ${CURL_VERSION}")
 endif()

@@ -45,6 +45,13 @@ const ag__alg_info *ag__alg_get(ag_alg alg);
 
 #define AG__HMAC_BLOCK_MAX 128
 
+/* Largest RSA modulus a key may have, in bits, and so the largest
+ * signature in bytes: keys above it are refused at load (AG_ERR_KEY_FORMAT),
+ * so no loaded key can make a signature that jws.c has no room for.
+ * @test tests/token/test_keys.c */
+#define AG__RSA_MAX_BITS 8192
+#define AG__SIG_MAX (AG__RSA_MAX_BITS / 8)
+
 struct ag_key {
     atomic_size_t refs;
     uint64_t id;                 /* process-unique, never reused (thread caches key on it) */
@@ -109,6 +116,54 @@ struct ag_keyring {
 
 /* Freezes the ring and takes a reference (verifier/issuer construction). */
 ag_keyring *ag__keyring_hold(const ag_keyring *ring);
+
+/* ------------------------------------------------------------------ */
+/* A pointer replaced under readers (swap.c)                            */
+/* ------------------------------------------------------------------ */
+
+/* Reader counters per parity; threads spread over the stripes. */
+#define AG__SWAP_STRIPES 16
+
+/* First member of every object published through an ag__swap. */
+typedef struct ag__swap_node {
+    struct ag__swap_node *next; /* retired list link (writers only) */
+} ag__swap_node;
+
+typedef void (*ag__swap_free_fn)(void *ctx, ag__swap_node *n);
+
+typedef struct ag__swap {
+    _Atomic(ag__swap_node *) cur;
+    atomic_uint epoch;
+    atomic_flag writer;             /* serialises ag__swap_set */
+    ag__swap_node *retired[2];      /* replaced, maybe still read; by parity */
+    ag__swap_free_fn free_fn;
+    void *free_ctx;
+    union {
+        atomic_size_t n;
+        unsigned char line[64]; /* one counter per cache line */
+    } readers[2][AG__SWAP_STRIPES];
+} ag__swap;
+
+typedef struct ag__swap_ticket {
+    atomic_size_t *counter;
+} ag__swap_ticket;
+
+/* Publishes first (may be NULL); free_fn(ctx, n) releases replaced objects.
+ * No reader or writer may run yet. */
+void ag__swap_init(ag__swap *s, ag__swap_node *first, ag__swap_free_fn free_fn, void *ctx);
+/* Returns the current object, which stays valid (is not freed) until
+ * ag__swap_leave(t). Never blocks, allocates nothing. */
+ag__swap_node *ag__swap_enter(ag__swap *s, ag__swap_ticket *t);
+void ag__swap_leave(ag__swap_ticket *t);
+/* Publishes next; the replaced object is freed once no reader can still
+ * hold it: before returning when no reader is inside (a bounded spin),
+ * else by a later set or ag__swap_destroy. Never waits for a reader.
+ * Writers are serialised. @test tests/token/test_swap.c */
+void ag__swap_set(ag__swap *s, ag__swap_node *next);
+/* The current object, for the owner when no writer runs. */
+ag__swap_node *ag__swap_current(ag__swap *s);
+/* Frees the current and every retired object; no reader or writer may run. */
+void ag__swap_destroy(ag__swap *s);
 
 /* Table-driven strict base64url decoder for token text on the verify hot
  * path; same contract as ag_base64url_decode (which stays constant-time for
@@ -276,10 +331,12 @@ typedef struct ag__jws {
     size_t payload_len;
     size_t strbuf_len;
     const ag_key *key;
+    uint64_t key_id;         /* from ag__vcache_get only: key's id when it was stored */
     ag_alg alg;
     ag_span kid;
     ag_span typ;
     bool has_typ;
+    ag_verify_cause cause;   /* AG_CAUSE_NO_KID or _UNKNOWN_KID with AG_ERR_KEY */
 } ag__jws;
 
 /* Size → split → strict base64url → strict JSON header → header policy →
@@ -320,11 +377,23 @@ void ag__vcache_put(ag__vcache *c, const uint8_t hash[32], const ag__jws *j);
 /* Claims (claims.c)                                                   */
 /* ------------------------------------------------------------------ */
 
+/* What the claims must satisfy beyond their types: the accepted
+ * audiences (none: any) and the AG_VERIFY_* relax bits of the verifier. */
+typedef struct ag__claims_policy {
+    const char *const *auds;
+    const size_t *aud_lens;
+    size_t naud;
+    unsigned relax;
+} ag__claims_policy;
+
 /* Parses the registered claims of payload into out (strict JSON, types
- * checked, no policy). payload must be out->payload_ (or live as long as
- * out): unescaped string claims become views into it. Used by ag_verify
- * after the signature. @test tests/token/test_jws.c */
-ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *out, const char *want_aud);
+ * checked, required claims present, aud accepted). payload must be
+ * out->payload_ (or live as long as out): unescaped string claims become
+ * views into it. *has_iat says whether iat was there (it may be optional);
+ * on AG_ERR_CLAIM *cause names the claim. Used by ag_verify after the
+ * signature. @test tests/token/test_jws.c, tests/token/test_verify_relax.c */
+ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *out,
+                        const ag__claims_policy *pol, bool *has_iat, ag_verify_cause *cause);
 
 /* The verifier's clock leeway in seconds (after defaults). The session
  * layer never purges state a token inside it may still need. */

@@ -39,10 +39,12 @@
  * allocate nothing. ag__vcache_free cleanses the entries (payloads are
  * claims about users) before freeing them.
  *
- * The key pointer stored in an entry is borrowed: it stays valid as long as
- * the keyring that holds the key lives. A cache belongs to one verifier,
- * which holds a reference to its (frozen, immutable) keyring, so every
- * stored pointer outlives the cache.
+ * An entry also records its key's process-unique id. A verifier's keyring
+ * can be replaced (ag_verifier_set_keys) while entries remain, so the key
+ * pointer handed back by ag__vcache_get may be stale: ag_verify never uses
+ * it, but finds the kid in its current ring and accepts the hit only when
+ * that key has the recorded id (ids are never reused, so a new key under an
+ * old kid, or a key that left the ring, is a miss).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -65,7 +67,8 @@
 
 typedef struct entry {
     _Atomic uint32_t hash[HASH_WORDS];
-    _Atomic(const ag_key *) key; /* borrowed from the verifier's keyring */
+    _Atomic(const ag_key *) key; /* as stored; may be stale (see above) */
+    _Atomic uint32_t key_id[2];  /* the key's id, low word first */
     _Atomic uint32_t meta;
     _Atomic uint32_t lens;        /* kid_len | typ_len << 16 */
     _Atomic uint32_t payload_len;
@@ -200,6 +203,7 @@ bool ag__vcache_get(ag__vcache *c, const uint8_t hash[32], ag__jws *j)
         entry *e = NULL;
         uint32_t meta = 0, lens = 0, plen = 0;
         const ag_key *key = NULL;
+        uint64_t key_id = 0;
         size_t kid_len = 0, typ_len = 0;
         if (w < WAYS) {
             e = &s->way[w];
@@ -207,6 +211,7 @@ bool ag__vcache_get(ag__vcache *c, const uint8_t hash[32], ag__jws *j)
             lens = LOAD(&e->lens);
             plen = LOAD(&e->payload_len);
             key = LOAD(&e->key);
+            key_id = (uint64_t)LOAD(&e->key_id[0]) | (uint64_t)LOAD(&e->key_id[1]) << 32;
             kid_len = lens & 0xffffu;
             typ_len = lens >> 16;
             /* bound everything before use: a torn read can say anything */
@@ -229,6 +234,7 @@ bool ag__vcache_get(ag__vcache *c, const uint8_t hash[32], ag__jws *j)
         size_t strings = kid_len + typ_len;
         j->alg = (ag_alg)(meta & 0xffu);
         j->key = key;
+        j->key_id = key_id;
         j->has_typ = (meta & M_TYP) != 0;
         if (strings > 0)
             memcpy(j->strbuf, d, strings);
@@ -263,8 +269,9 @@ void ag__vcache_put(ag__vcache *c, const uint8_t hash[32], const ag__jws *j)
     if ((kid_len > 0 && j->kid.ptr == NULL) || (typ_len > 0 && j->typ.ptr == NULL) ||
         (j->payload_len > 0 && j->payload == NULL))
         return;
-    if ((unsigned)j->alg > 0xffu)
+    if ((unsigned)j->alg > 0xffu || j->key == NULL)
         return;
+    uint64_t key_id = j->key->id;
 
     /* the entry's bytes, zero padded to whole words, built before locking */
     size_t total = kid_len + typ_len + j->payload_len;
@@ -311,6 +318,8 @@ void ag__vcache_put(ag__vcache *c, const uint8_t hash[32], const ag__jws *j)
     for (int i = 0; i < HASH_WORDS; i++)
         STORE(&e->hash[i], hw[i]);
     STORE(&e->key, j->key);
+    STORE(&e->key_id[0], (uint32_t)key_id);
+    STORE(&e->key_id[1], (uint32_t)(key_id >> 32));
     STORE(&e->meta, meta);
     STORE(&e->lens, (uint32_t)kid_len | (uint32_t)typ_len << 16);
     STORE(&e->payload_len, (uint32_t)j->payload_len);

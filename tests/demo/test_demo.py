@@ -908,6 +908,68 @@ def group_browser(node_dir):
 
 # ---------------------------------------------------------------- main
 
+def group_rotate():
+    """Signing keys rotate without a restart: on SIGHUP and on --rotate-every.
+    New kids sign at once, tokens of the previous keys still verify, the JWKS
+    lists current and previous public keys with a max-age that fits."""
+    def kid_of(tok):
+        h = tok.split(".")[0]
+        return json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["kid"]
+
+    def wait_line(s, prefix, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = s.proc.stdout.readline()
+            if not line:
+                break
+            s.stdout_lines.append(line.rstrip("\n"))
+            if line.startswith(prefix):
+                return line
+        raise Fail("no %r line within %d s" % (prefix, timeout))
+
+    with Server(store="memory") as s:
+        st, hl, jwks = s.request("GET", "/.well-known/jwks.json")
+        check(st == 200 and len(jwks["keys"]) == 1, "one public key before rotation: %r" % jwks)
+        check(header(hl, "Cache-Control") == "public, max-age=300",
+              "JWKS cacheable for 5 min without a timer: %r" % header(hl, "Cache-Control"))
+        b1, c1 = s.login(mode="token")
+        old_at, old_rt = b1["access_token"], b1["refresh_token"]
+        kid1 = kid_of(old_at)
+        time.sleep(1.1)  # rotated key files are named by the second
+        s.proc.send_signal(signal.SIGHUP)
+        wait_line(s, "keys reloaded:")
+        check(len(os.listdir(s.key_dir)) == 5, "a new access and refresh key file: %r"
+              % sorted(os.listdir(s.key_dir)))
+        st, hl, jwks = s.request("GET", "/.well-known/jwks.json")
+        kids = [k["kid"] for k in jwks["keys"]]
+        check(len(kids) == 2 and kids[0] == kid1, "JWKS: previous and current key: %r" % kids)
+        # the old access token still verifies; a new login signs with the new key
+        st, _, me = s.request("GET", "/api/me", headers=bearer(old_at))
+        check(st == 200, "access token of the previous key still valid: %s %r" % (st, me))
+        b2, _ = s.login(mode="token")
+        check(kid_of(b2["access_token"]) == kids[1], "new tokens carry the new kid")
+        check(kid_of(b2["refresh_token"]) != kid_of(old_rt), "refresh key rotated too")
+        st, _, _ = s.request("GET", "/api/me", headers=bearer(b2["access_token"]))
+        check(st == 200, "access token of the new key valid")
+        # a refresh token of the previous key still refreshes, into the new key
+        st, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(old_rt))
+        check(st == 200 and kid_of(b3["refresh_token"]) == kid_of(b2["refresh_token"]),
+              "old refresh token rotates into the new key: %s %r" % (st, b3))
+
+    # the timer: --rotate-every 10 (the smallest) rotates without a signal
+    with Server("--rotate-every", "10", store="memory") as s:
+        st, hl, jwks = s.request("GET", "/.well-known/jwks.json")
+        check(header(hl, "Cache-Control") == "public, max-age=60",
+              "max-age follows the rotation period (clamped): %r" % header(hl, "Cache-Control"))
+        kid1 = jwks["keys"][0]["kid"]
+        wait_line(s, "keys reloaded:", timeout=40)
+        kids = [k["kid"] for k in s.request("GET", "/.well-known/jwks.json")[2]["keys"]]
+        check(len(kids) == 2 and kids[0] == kid1, "timer rotation adds a key: %r" % kids)
+    for bad in (["--rotate-every", "5"], ["--rotate-every", "x"]):
+        rc, out, err = Server(*bad, store=None).start(expect_ok=False)
+        check(rc == 2 and "--rotate-every" in err, "%r refused: %r" % (bad, err))
+
+
 def main():
     global BIN, DEFAULT_STORE
     ap = argparse.ArgumentParser()
@@ -926,7 +988,7 @@ def main():
               "refresh": group_refresh, "retry": group_retry, "revoke": group_revoke,
               "raw": group_raw,
               "restart": group_restart,
-              "keys": group_keys}
+              "keys": group_keys, "rotate": group_rotate}
     try:
         if a.group in groups:
             check(BIN and os.access(BIN, os.X_OK), "--bin must name the built authgate-demo")

@@ -3,11 +3,13 @@
  * algorithm binding (V-01, V-02), kid rules (V-08), PEM/DER import,
  * HMAC pads, generation and keyrings.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
 #include <jansson.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
@@ -676,6 +678,114 @@ START_TEST(test_keyring_to_jwks_skips_hmac)
 }
 END_TEST
 
+/* ---- the RSA size cap at its boundary ------------------------------ */
+
+/* A composite modulus of exactly `bits` bits with no small factors: a
+ * product of 1024-bit primes and one prime that makes up the rest (a
+ * public key needs no factorisation anyone knows). */
+static BIGNUM *modulus_of_bits(int bits)
+{
+    BN_CTX *bctx = BN_CTX_new();
+    BIGNUM *n = BN_new(), *p = BN_new();
+    for (;;) {
+        BN_one(n);
+        int have = 0;
+        while (bits - have > 2048) {
+            ck_assert_int_eq(BN_generate_prime_ex(p, 1024, 0, NULL, NULL, NULL), 1);
+            ck_assert_int_eq(BN_mul(n, n, p, bctx), 1);
+            have = BN_num_bits(n);
+        }
+        ck_assert_int_eq(BN_generate_prime_ex(p, bits - have, 0, NULL, NULL, NULL), 1);
+        ck_assert_int_eq(BN_mul(n, n, p, bctx), 1);
+        if (BN_num_bits(n) == bits)
+            break;
+    }
+    BN_free(p);
+    BN_CTX_free(bctx);
+    return n;
+}
+
+static EVP_PKEY *rsa_public_of(const BIGNUM *n)
+{
+    BIGNUM *be = BN_new();
+    BN_set_word(be, 65537);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n);
+    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be);
+    OSSL_PARAM *ps = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *pkey = NULL;
+    ck_assert_int_eq(EVP_PKEY_fromdata_init(ctx), 1);
+    ck_assert_int_eq(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, ps), 1);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(ps);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(be);
+    return pkey;
+}
+
+/* 8192 bits load and a full-size signature reaches the signature check;
+ * 8193 bits (which no signature buffer could hold) are refused at load,
+ * from PEM and from a JWK, with a reason that says why. */
+START_TEST(test_rsa_size_cap_boundary)
+{
+    for (int bits = AG__RSA_MAX_BITS; bits <= AG__RSA_MAX_BITS + 1; bits++) {
+        BIGNUM *n = modulus_of_bits(bits);
+        EVP_PKEY *pkey = rsa_public_of(n);
+        ag_key *k = NULL;
+        ag_err want = bits <= AG__RSA_MAX_BITS ? AG_OK : AG_ERR_KEY_FORMAT;
+        ck_assert_int_eq(
+            pem_import(AG_ALG_RS256, pkey, EVP_PKEY_PUBLIC_KEY, "PEM", "SubjectPublicKeyInfo", &k),
+            want);
+
+        uint8_t raw[AG__RSA_MAX_BITS / 8 + 1];
+        int rn = BN_bn2bin(n, raw);
+        char nb[2 * sizeof(raw)], jwk[3 * sizeof(raw)], why[128] = "";
+        size_t nl = 0;
+        ck_assert_int_eq(ag_base64url_encode(raw, (size_t)rn, nb, sizeof(nb), &nl), AG_OK);
+        snprintf(jwk, sizeof(jwk),
+                 "{\"kty\":\"RSA\",\"alg\":\"RS256\",\"kid\":\"big\","
+                 "\"n\":\"%s\",\"e\":\"AQAB\"}",
+                 nb);
+        ag_key *kj = NULL;
+        ck_assert_int_eq(ag_key_from_jwk(jwk, strlen(jwk), 0, &kj, why, sizeof(why)), want);
+        if (want != AG_OK) {
+            ck_assert_ptr_nonnull(strstr(why, "8192"));
+        } else {
+            ck_assert_uint_eq(k->sig_len, AG__SIG_MAX);
+            /* a well-formed token with a signature of the key's full length
+             * fails on the signature itself, not on its size */
+            ag_keyring *r = NULL;
+            ck_assert_int_eq(ag_keyring_new(NULL, &r), AG_OK);
+            ck_assert_int_eq(ag_keyring_add(r, kj), AG_OK);
+            ag_verifier_config vc = {0};
+            vc.keys = r;
+            vc.kind = AG_TOKEN_ANY;
+            ag_verifier *v = NULL;
+            ck_assert_int_eq(ag_verifier_new(&vc, &v), AG_OK);
+            static char tok[AG_TOKEN_MAX_LEN + 1];
+            static uint8_t sig[AG__SIG_MAX];
+            memset(sig, 0x5a, sizeof(sig));
+            int w =
+                snprintf(tok, sizeof(tok), "%s.e30.",
+                         "eyJhbGciOiJSUzI1NiIsImtpZCI6ImJpZyJ9"); /* {"alg":"RS256","kid":"big"} */
+            size_t sl = 0;
+            ck_assert_int_eq(
+                ag_base64url_encode(sig, sizeof(sig), tok + w, sizeof(tok) - (size_t)w, &sl),
+                AG_OK);
+            static ag_claims c;
+            ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), &c), AG_ERR_SIGNATURE);
+            ag_verifier_free(v);
+            ag_keyring_free(r);
+        }
+        ag_key_free(k);
+        ag_key_free(kj);
+        EVP_PKEY_free(pkey);
+        BN_free(n);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("keys");
@@ -695,6 +805,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_ed25519_weak_points_V17);
     tcase_add_test(t, test_keyring_basics_V08);
     tcase_add_test(t, test_keyring_to_jwks_skips_hmac);
+    tcase_add_test(t, test_rsa_size_cap_boundary);
     suite_add_tcase(s, t);
     return s;
 }
