@@ -1,5 +1,5 @@
 /*
- * authgate-bench — the hot path, side by side (CONTRACTS.md, issue 6).
+ * authgate-bench — the hot path, side by side (bench/README.md, issue 6).
  *
  *   authgate-bench [--json] [--filter SUBSTR] [--threads N] [--seconds S]
  *                  [--reps R] [--smoke] [--list]

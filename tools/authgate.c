@@ -1,5 +1,5 @@
 /*
- * authgate — the command-line tool (CONTRACTS.md, "Command-line tool").
+ * authgate — the command-line tool (docs/cli.md).
  *
  *   authgate keygen --alg ALG [--kid KID]
  *   authgate jwks FILE...

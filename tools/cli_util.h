@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Exit statuses (CONTRACTS.md). */
+/* Exit statuses (docs/cli.md). */
 #define CLI_EXIT_OK 0      /* success; verify: the token is valid */
 #define CLI_EXIT_INVALID 1 /* the token is invalid (reason word on stderr) */
 #define CLI_EXIT_USAGE 2   /* bad usage, unreadable or unusable input */

@@ -1,5 +1,5 @@
 /*
- * authgate-demo — the reference server (CONTRACTS.md, "Demo server").
+ * authgate-demo — the reference server (docs/demo.md).
  *
  * This is the code users copy, so it is split by concern and every
  * security decision carries a comment:

@@ -1,5 +1,5 @@
 /*
- * authgate-demo — the endpoints, one small function each (CONTRACTS.md).
+ * authgate-demo — the endpoints, one small function each (docs/demo.md).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * authgate-demo — command-line flags (CONTRACTS.md):
+ * authgate-demo — command-line flags (docs/demo.md):
  *
  *   authgate-demo [--listen 127.0.0.1:8080] [--alg ES256|EdDSA|HS256|RS256|PS256|ES384]
  *                 [--store memory | sqlite:PATH | postgres:CONNINFO]
@@ -34,7 +34,7 @@ static const char usage[] =
     "          --rotate-every 0 (signing keys rotate on SIGHUP only);\n"
     "          user demo/demo\n";
 
-/* Algorithms the demo offers (CONTRACTS.md). */
+/* Algorithms the demo offers (docs/demo.md). */
 static const char *const demo_algs[] = {"ES256", "EdDSA", "HS256", "RS256", "PS256", "ES384"};
 
 static bool parse_seconds(const char *s, int64_t min, int64_t max, int64_t *out)

@@ -12,9 +12,9 @@
 
 #include "demo.h"
 
-/** Request bodies above this many bytes get 413 (CONTRACTS.md). */
+/** Request bodies above this many bytes get 413 (docs/demo.md). */
 #define DEMO_BODY_MAX (16 * 1024)
-/** The realm in WWW-Authenticate (CONTRACTS.md). */
+/** The realm in WWW-Authenticate (docs/demo.md). */
 #define DEMO_REALM "authgate-demo"
 
 /** One request as the handlers see it. Credentials are never read from

@@ -38,7 +38,7 @@ extern "C" {
  * The error table: X(NAME, number, reason word, description).
  *
  * The reason word is the short, stable text the CLI prints for a rejected
- * token (CONTRACTS.md); the description is what ag_strerror() returns.
+ * token (docs/http.md); the description is what ag_strerror() returns.
  * Append only.
  */
 #define AG_ERR_MAP(X)                                                                        \

@@ -7,7 +7,7 @@
  * (lib/mhd adapts libmicrohttpd). Extractors copy nothing: they return views
  * into the caller's header bytes (picohttpparser's shape).
  *
- * The rules are SECURITY.md §3 (H-01…H-09, C-01, C-02); docs/http.md
+ * The rules are docs/security.md §3 (H-01…H-09, C-01, C-02); docs/http.md
  * explains the extraction policy and the CSRF model with an example.
  *
  * See authgate.h for the conventions (NULL rule, ownership, threads, units).
@@ -39,7 +39,7 @@ extern "C" {
 /** Smallest accepted CSRF secret, in bytes. */
 #define AG_CSRF_SECRET_MIN 32
 
-/** Default cookie names (H-09, CONTRACTS.md). */
+/** Default cookie names (H-09, docs/http.md). */
 #define AG_COOKIE_REFRESH "__Host-refresh"
 #define AG_COOKIE_CSRF "__Host-csrf"
 #define AG_COOKIE_ACCESS "__Host-access"
@@ -85,7 +85,7 @@ typedef enum ag_cred_source {
 
 /**
  * How credentials are taken from requests. Zero-initialise, then set what
- * you need: an all-zero config is the safe default of DESIGN.md (access
+ * you need: an all-zero config is the safe default of docs/http.md (access
  * tokens from Authorization only; refresh tokens from the __Host-refresh
  * cookie or Authorization; CSRF double submit with X-CSRF-Token and
  * __Host-csrf; Sec-Fetch-Site must be same-origin or none).
@@ -242,7 +242,7 @@ AG_API AG_NODISCARD ag_err ag_http_refresh_verify(const ag_http_policy *policy,
  * (ASCII case-insensitive), after application/x-www-form-urlencoded
  * decoding of the name ('+' and %XX; "acc%65ss_token" is caught). Pairs are
  * split on '&' and ';'. One leading '?' is skipped. Call it on every
- * endpoint (CONTRACTS.md); the authenticate calls do it themselves.
+ * endpoint (docs/http.md); the authenticate calls do it themselves.
  *
  * @param[in] query  raw query bytes, NULL allowed when len is 0
  * Returns: AG_OK or AG_ERR_URL_CREDENTIALS.
@@ -414,10 +414,10 @@ AG_API AG_NODISCARD ag_err ag_set_cookie_clear(const ag_cookie_spec *spec, char 
                                                size_t *len);
 
 /* ------------------------------------------------------------------ */
-/* Errors on the wire (RFC 6750 §3, SECURITY.md §5)                    */
+/* Errors on the wire (RFC 6750 §3, docs/security.md §5)                    */
 /* ------------------------------------------------------------------ */
 
-/** Which kind of endpoint answers: the mapping differs (SECURITY.md §5). */
+/** Which kind of endpoint answers: the mapping differs (docs/security.md §5). */
 typedef enum ag_http_endpoint {
     AG_ENDPOINT_RESOURCE = 0, /**< a protected resource (access token, RFC 6750) */
     AG_ENDPOINT_REFRESH = 1   /**< /auth/refresh, /auth/logout…: invalid_grant on 401 */
@@ -436,7 +436,7 @@ typedef struct ag_http_error {
  * The one mapping from every ag_err to status, OAuth error code and a safe
  * description. Token failures are coarse on the wire (V-18): the enum keeps
  * the reason for logs. Refresh endpoints answer 401 invalid_grant where
- * RFC 6749 §5.2 says 400 (CONTRACTS.md). Unknown values map to 500.
+ * RFC 6749 §5.2 says 400 (docs/http.md). Unknown values map to 500.
  * @since 0.1
  */
 AG_API ag_http_error ag_http_error_for(ag_err err, ag_http_endpoint endpoint);

@@ -10,7 +10,7 @@
  *     ... claims->sub ...
  *     return ag_mhd_queue_json(conn, MHD_HTTP_OK, body, body_len);
  *
- * What the adapter does for you (SECURITY.md §4):
+ * What the adapter does for you (docs/security.md §4):
  *  - collects header fields with MHD_get_connection_values_n(), so a second
  *    Authorization or Cookie field is seen (M-01) — MHD's lookup functions
  *    return only the first;

@@ -1,7 +1,7 @@
 /*
  * authgate — sessions: issue access+refresh pairs, rotate refresh tokens
- * against a store, detect reuse, revoke (DESIGN "Refresh rotation",
- * SECURITY.md R-01…R-11).
+ * against a store, detect reuse, revoke (docs/sessions.md "The rotation model",
+ * docs/security.md R-01…R-11).
  *
  * The store only ever sees SHA-256 of a jti (R-03). Refresh verifies the
  * token completely before the store is touched (R-04, V-11), then makes

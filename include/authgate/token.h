@@ -503,7 +503,7 @@ AG_API AG_NODISCARD ag_err ag_verifier_set_keys(ag_verifier *v, const ag_keyring
 /**
  * Verifies a compact JWS token and its claims.
  *
- * Order (SECURITY.md §1): size → split → strict base64url → strict JSON
+ * Order (docs/security.md §1): size → split → strict base64url → strict JSON
  * header → header policy → key by kid → alg equals the key's → signature →
  * strict JSON claims → typ → iss/aud/sub/jti → exp/nbf/iat → lifetime.
  * Nothing in the payload is looked at before the signature verifies.

@@ -1,6 +1,6 @@
 /*
  * authgate — errors on the wire: the one ag_err → HTTP mapping
- * (SECURITY.md §5, RFC 6750 §3, CONTRACTS.md) and WWW-Authenticate.
+ * (docs/security.md §5, RFC 6750 §3, docs/http.md) and WWW-Authenticate.
  *
  * Descriptions are fixed text: never token bytes, key material or expected
  * values (V-18). Token failures are coarse on the wire; the ag_err keeps

@@ -1,6 +1,6 @@
 /*
  * authgate — reading the registered and custom claims of a verified payload
- * (RFC 7519 §4.1, SECURITY.md V-13, V-14, V-16).
+ * (RFC 7519 §4.1, docs/security.md V-13, V-14, V-16).
  *
  * Runs only on a payload whose signature verified and which passed
  * ag__json_check_object. Allocates nothing: decoded strings go into the

@@ -3,7 +3,7 @@
  *
  * ag__json_check_object(p, n) == AG_OK exactly when jansson 2.14's
  * json_loadb(p, n, JSON_REJECT_DUPLICATES, &err) succeeds and returns an
- * object (DESIGN.md "JSON", V-06). What that means, byte for byte, as read
+ * object (docs/tokens.md, V-06). What that means, byte for byte, as read
  * from jansson's load.c/utf.c/strconv.c and confirmed by probing the library:
  *
  *  - whitespace is exactly SP, HT, LF and CR; a BOM is not whitespace;

@@ -1,5 +1,5 @@
 /*
- * authgate — compact JWS: the verify pipeline (SECURITY.md §1), verifiers
+ * authgate — compact JWS: the verify pipeline (docs/security.md §1), verifiers
  * and issuers.
  *
  * The verify path allocates nothing: the header is decoded into a stack

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Black-box tests of the `authgate` command-line tool (CONTRACTS.md, docs/cli.md).
+"""Black-box tests of the `authgate` command-line tool (docs/cli.md).
 
 Drives the built binary only; python3 standard library only.
 
@@ -9,7 +9,7 @@ Drives the built binary only; python3 standard library only.
   test_cli.py --bin PATH --node-dir DIR interop   both directions with npm jose
 
 Exit codes (contract): 0 valid, 1 invalid token (one line on stderr: the
-reason word), 2 usage or unreadable input. Rule IDs refer to SECURITY.md.
+reason word), 2 usage or unreadable input. Rule IDs refer to docs/security.md.
 """
 import argparse
 import base64
@@ -32,7 +32,7 @@ ALL_ALGS = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
             "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
 INTEROP_ALGS = ["HS256", "RS256", "PS256", "ES256", "ES384", "EdDSA"]
 NOW = 1_700_000_000  # a fixed clock for --now
-# ECDSA group orders, for the low-S / high-S checks (SECURITY.md §8.8 amendment)
+# ECDSA group orders, for the low-S / high-S checks (docs/security.md §8.8 amendment)
 EC_ORDER = {
     "ES256": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
     "ES384": int("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
@@ -929,7 +929,7 @@ class TestJoseInterop(CliCase):
                     self.assertEqual(d["payload"]["scope"], ["a", "b"])
                     if kind == "refresh":
                         self.assertIn("sid", d["payload"])
-                if alg in EC_ORDER:  # authgate signs low-S (SECURITY.md §8.8 amendment)
+                if alg in EC_ORDER:  # authgate signs low-S (docs/security.md §8.8 amendment)
                     for _ in range(8):
                         self.assertFalse(ecdsa_high_s(alg, self.issue(keyf)))
                 # the jose side really checks: a flipped signature fails there too

@@ -28,7 +28,7 @@ START_TEST(error_table_complete_and_distinct)
     ck_assert_str_eq(ag_strerror((ag_err)AG_ERR_COUNT_), "unknown error");
     ck_assert_str_eq(ag_strerror((ag_err)-1), "unknown error");
     ck_assert_str_eq(ag_err_name((ag_err)999), "AG_ERR_?");
-    /* the CLI's reason words are a contract (CONTRACTS.md, SECURITY.md §5) */
+    /* the CLI's reason words are a contract (docs/demo.md, docs/security.md §5) */
     ck_assert_str_eq(ag_err_reason(AG_ERR_EXPIRED), "expired");
     ck_assert_str_eq(ag_err_reason(AG_ERR_SIGNATURE), "bad signature");
     ck_assert_str_eq(ag_err_reason(AG_ERR_MALFORMED), "malformed");

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Black-box tests of `authgate-demo` against CONTRACTS.md ("Demo server").
+"""Black-box tests of `authgate-demo` against docs/demo.md.
 
 Python 3 standard library only. Every test starts the built binary on
 127.0.0.1 port 0 (the server prints the real port) with a temporary key
@@ -10,7 +10,7 @@ stops it with SIGTERM (which must give exit status 0).
     test_demo.py --bin PATH --node-dir DIR browser
     test_demo.py --node-dir DIR npm-install
 
-Rule IDs (V-, R-, H-, C-) refer to SECURITY.md. A group fails on the first
+Rule IDs (V-, R-, H-, C-) refer to docs/security.md. A group fails on the first
 broken expectation, naming the case.
 """
 import argparse

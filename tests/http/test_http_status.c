@@ -1,6 +1,6 @@
 /*
  * tests for lib/http/http_status.c: the ag_err → HTTP mapping for every
- * code (SECURITY.md §5, H-05, CONTRACTS.md) and WWW-Authenticate (RFC 6750
+ * code (docs/security.md §5, H-05, docs/http.md) and WWW-Authenticate (RFC 6750
  * §3) with quoted-string escaping; no token bytes on the wire (V-18).
  */
 #include <string.h>
@@ -16,7 +16,7 @@ typedef struct row {
     const char *ref_error;
 } row;
 
-/* SECURITY.md §5: one row per class, resource then refresh endpoint. */
+/* docs/security.md §5: one row per class, resource then refresh endpoint. */
 static const row rows[] = {
     {AG_OK, 200, NULL, 200, NULL},
     {AG_ERR_NO_CREDENTIALS, 401, NULL, 401, "invalid_grant"},

@@ -9,7 +9,7 @@ own and two demo servers on different ports with the same --key-dir.
     test_pg.py --bin AUTHGATE_DEMO --script PG_TEST_SERVER GROUP
     GROUP: reuse | concurrent | restart | all
 
-Rule IDs (R-) refer to SECURITY.md. A group fails on the first broken
+Rule IDs (R-) refer to docs/security.md. A group fails on the first broken
 expectation, naming the case; when PostgreSQL cannot be started the run
 FAILS (exit 1), it is never skipped.
 """

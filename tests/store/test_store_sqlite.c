@@ -142,7 +142,7 @@ static ag_err rotate_one(ag_store *st, const char *sid, const uint8_t *old, cons
     return ag_store_rotate(st, &r, &out);
 }
 
-/* DESIGN "Stores": one root, each link names its predecessor, exactly one
+/* docs/sessions.md "SQLite details": one root, each link names its predecessor, exactly one
  * head, no gaps, no duplicates. */
 START_TEST(chain_one_head_no_gaps)
 {

@@ -1,7 +1,7 @@
 /*
  * Tests for lib/token/jws.c: the verify pipeline, issuing, round trips for
  * every algorithm, the V-rule adversarial table, and the zero-allocation
- * HS256 path. Rule IDs refer to ../shared/SECURITY.md.
+ * HS256 path. Rule IDs refer to docs/security.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -552,7 +552,7 @@ START_TEST(ecdsa_special_signatures)
         ck_assert_int_eq(ag_base64url_encode(sig, 64, bad + m, sizeof(bad) - m, &w), AG_OK);
         ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_SIGNATURE);
     }
-    /* high-S form of a valid signature still verifies (SECURITY.md 8.8
+    /* high-S form of a valid signature still verifies (docs/security.md 8.8
      * amendment: accept high-S on verify), and we sign low-S */
     uint8_t s[64];
     size_t sl;
@@ -1021,7 +1021,7 @@ START_TEST(config_errors)
 }
 END_TEST
 
-/* The HS256 verify path allocates nothing, not even in OpenSSL (DESIGN.md). */
+/* The HS256 verify path allocates nothing, not even in OpenSSL (docs/tokens.md). */
 START_TEST(hs256_verify_allocates_nothing)
 {
     setup_keys();

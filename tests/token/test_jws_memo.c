@@ -3,7 +3,7 @@
  * header segment must give exactly what parsing it gives, must only be
  * remembered after its token's signature verified, must stay bound to its
  * key, and must be safe to fill from many threads at once (label threads:
- * also run under TSan). Rule IDs refer to ../shared/SECURITY.md.
+ * also run under TSan). Rule IDs refer to docs/security.md.
  */
 #include <pthread.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * One verifier, shared by threads without locks (DESIGN.md "Memory and
+ * One verifier, shared by threads without locks (docs/tokens.md, "memory and
  * threads"): two (and more) threads verify valid and invalid tokens of
  * every algorithm concurrently and must all get the single-threaded
  * verdicts. Run under ThreadSanitizer by scripts/test (ctest label

@@ -565,7 +565,7 @@ static void t_free(void *p, void *ctx)
 }
 
 /* get and put allocate nothing, through the cache's allocator or OpenSSL
- * (DESIGN.md "Memory and threads"); everything comes from ag__vcache_new,
+ * (docs/tokens.md); everything comes from ag__vcache_new,
  * through the caller's allocator. */
 START_TEST(get_put_allocate_nothing)
 {
@@ -598,7 +598,7 @@ START_TEST(get_put_allocate_nothing)
 END_TEST
 
 /* ag__vcache_free cleanses the entries before they go back to the allocator
- * (STYLE.md "Memory"), and a replaced entry keeps nothing of the old token. */
+ * (the house rule for secrets), and a replaced entry keeps nothing of the old token. */
 START_TEST(free_cleanses)
 {
     ag_allocator a = {t_malloc, t_realloc, t_free, NULL};

@@ -1,6 +1,6 @@
 /*
  * Wycheproof JOSE key vectors (tests/vectors/wycheproof, a copy of
- * ../shared/vectors; Apache-2.0, C2SP/wycheproof).
+ * tests/vectors; Apache-2.0, C2SP/wycheproof).
  *
  * json_web_key_test.json: each group holds a keyset ("private" and/or
  * "public", a JWKS) and JWS cases with a valid/invalid verdict. We import
@@ -13,7 +13,7 @@
  * reason must be the expected class (table `reasons`), so "invalid for the
  * wrong reason" fails too.
  *
- * Decisions the file tests (SECURITY.md V-rules):
+ * Decisions the file tests (docs/security.md V-rules):
  *  - MixedKeySet (tc1): a JWKS mixing secret/private and public keys is
  *    refused (AG_ERR_KEY_FORMAT).
  *  - DuplicateKid (tc4): refused, but for an earlier reason: the second

@@ -1,11 +1,11 @@
 /*
  * Wycheproof JOSE signature vectors (tests/vectors/wycheproof, a copy of
- * ../shared/vectors; Apache-2.0, C2SP/wycheproof). Each group's JWK is
+ * tests/vectors; Apache-2.0, C2SP/wycheproof). Each group's JWK is
  * imported with its own "alg" (V-01: never guessed), then every case is
  * verified at the JWS level (ag__jws_verify: size, split, base64url, header
  * policy, key, signature) and must get the file's verdict.
  *
- * Documented differences (SECURITY.md "Test vectors at hand" and V-rules):
+ * Documented differences (docs/security.md §6 and V-rules):
  *  - tc367, tc370: byte-identical to valid tc357 but labelled invalid: skipped.
  *  - tc372, tc373: labelled valid but their MAC does not match the literal
  *    signing input: expected invalid.
