@@ -124,3 +124,30 @@ int ag__span_eq_str(ag_span s, const char *z)
     size_t n = strlen(z);
     return s.len == n && (n == 0 || memcmp(s.ptr, z, n) == 0);
 }
+
+static uint64_t fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    k *= UINT64_C(0xc4ceb9fe1a85ec53);
+    k ^= k >> 33;
+    return k;
+}
+
+uint64_t ag__hash64(uint64_t seed0, uint64_t seed1, const void *key, size_t n)
+{
+    const unsigned char *p = key;
+    uint64_t h = seed0 ^ (UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(n + 1));
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+        h ^= h >> 29;
+    }
+    uint64_t t = 0;
+    memcpy(&t, p + i, n - i);
+    h = (h ^ t) * UINT64_C(0xc4ceb9fe1a85ec53);
+    return fmix64(h ^ seed1);
+}

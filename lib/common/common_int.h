@@ -30,6 +30,12 @@ char *ag__strdup(const ag_allocator *a, const char *s);
  */
 int ag__ct_eq(const void *a, const void *b, size_t n);
 
+/* A seeded 64-bit hash of short keys (sids, subjects), 8 bytes a step:
+ * for hash tables whose keys may come from outside, with per-table random
+ * seeds so placement cannot be predicted. Not a MAC. @test
+ * tests/store/test_store_mem.c, tests/token/test_revset.c (through them) */
+uint64_t ag__hash64(uint64_t seed0, uint64_t seed1, const void *p, size_t n);
+
 /* Exact, full-length comparison of a span with a NUL-terminated string. */
 int ag__span_eq_str(ag_span s, const char *z);
 

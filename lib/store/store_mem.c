@@ -93,33 +93,12 @@ static void unlock(pthread_mutex_t *l)
     (void)pthread_mutex_unlock(l);
 }
 
-static uint64_t fmix64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= UINT64_C(0xff51afd7ed558ccd);
-    k ^= k >> 33;
-    k *= UINT64_C(0xc4ceb9fe1a85ec53);
-    k ^= k >> 33;
-    return k;
-}
-
 /* Seeded hash of short strings. sids are random and minted by us;
  * subjects come from the application; the per-store random seed keeps
  * bucket placement unpredictable from outside. */
 static uint64_t str_hash(const mem *m, const char *p, size_t n)
 {
-    uint64_t h = m->seed[0] ^ (UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(n + 1));
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) { /* 8 bytes a step: sids are 43 bytes */
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
-        h ^= h >> 29;
-    }
-    uint64_t t = 0;
-    memcpy(&t, p + i, n - i);
-    h = (h ^ t) * UINT64_C(0xc4ceb9fe1a85ec53);
-    return fmix64(h ^ m->seed[1]);
+    return ag__hash64(m->seed[0], m->seed[1], p, n);
 }
 
 static size_t fam_bucket(const mem *m, uint64_t h)

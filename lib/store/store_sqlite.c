@@ -422,6 +422,24 @@ typedef struct sid_buf {
     char sid[AG_SID_MAX_LEN + 1];
 } sid_buf;
 
+/* Appends column 0 of the current row (a sid) to a growing heap array. */
+static ag_err sid_push(lite *l, sqlite3_stmt *s, sid_buf **v, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 4;
+        sid_buf *w = ag__realloc(l->alloc, *v, ncap * sizeof *w);
+        if (w == NULL)
+            return AG_ERR_NOMEM;
+        *v = w;
+        *cap = ncap;
+    }
+    if (!col_text(s, 0, (*v)[*n].sid, &(*v)[*n].len, AG_SID_MAX_LEN))
+        return AG_ERR_STORE;
+    (*n)++;
+    return AG_OK;
+}
+
+
 /* Reads the sids past `keep` into a heap array (*n of them). */
 static ag_err evict_select(lite *l, const char *subject, size_t subject_len, size_t keep,
                            const char *keep_sid, size_t keep_sid_len, int64_t now,
@@ -436,23 +454,8 @@ static ag_err evict_select(lite *l, const char *subject, size_t subject_len, siz
         return AG_ERR_STORE;
     int rc;
     ag_err e = AG_OK;
-    while (e == AG_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? 2 * cap : 4;
-            sid_buf *v = ag__realloc(l->alloc, *out, ncap * sizeof *v);
-            if (v == NULL) {
-                e = AG_ERR_NOMEM;
-                break;
-            }
-            *out = v;
-            cap = ncap;
-        }
-        sid_buf *b = &(*out)[*n];
-        if (!col_text(s, 0, b->sid, &b->len, AG_SID_MAX_LEN))
-            e = AG_ERR_STORE;
-        else
-            (*n)++;
-    }
+    while (e == AG_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        e = sid_push(l, s, out, n, &cap);
     if (e == AG_OK && rc != SQLITE_DONE)
         e = AG_ERR_STORE;
     sqlite3_reset(s);
@@ -476,22 +479,8 @@ static ag_err lite_revoke_subject(ag_store *st, const char *subject, size_t subj
         goto out;
     int rc;
     e = AG_OK;
-    while (e == AG_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 4;
-            sid_buf *v = ag__realloc(l->alloc, sids, ncap * sizeof *v);
-            if (v == NULL) {
-                e = AG_ERR_NOMEM;
-                break;
-            }
-            sids = v;
-            cap = ncap;
-        }
-        if (col_text(s, 0, sids[n].sid, &sids[n].len, AG_SID_MAX_LEN))
-            n++;
-        else
-            e = AG_ERR_STORE;
-    }
+    while (e == AG_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        e = sid_push(l, s, &sids, &n, &cap);
     if (e == AG_OK && rc != SQLITE_DONE)
         e = AG_ERR_STORE;
     sqlite3_reset(s);

@@ -48,31 +48,11 @@ struct ag_revset {
     pthread_mutex_t wmu;
 };
 
-static uint64_t mix(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= UINT64_C(0xff51afd7ed558ccd);
-    k ^= k >> 33;
-    k *= UINT64_C(0xc4ceb9fe1a85ec53);
-    k ^= k >> 33;
-    return k;
-}
-
-/* A seeded 64-bit hash of kind and key, 8 bytes a step. */
+/* A seeded 64-bit hash of kind and key: two independent seeds give the
+ * two halves of a tag. */
 static uint64_t hash64(uint64_t seed, int kind, const uint8_t *p, size_t n)
 {
-    uint64_t h = seed ^ ((uint64_t)kind << 56) ^ (UINT64_C(0x9e3779b97f4a7c15) * (n + 1));
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
-        h ^= h >> 29;
-    }
-    uint64_t t = 0;
-    memcpy(&t, p + i, n - i);
-    h = (h ^ t) * UINT64_C(0xc4ceb9fe1a85ec53);
-    return mix(h);
+    return ag__hash64(seed ^ ((uint64_t)kind << 56), ~seed, p, n);
 }
 
 static void tag_of(const ag_revset *rs, int kind, const uint8_t *p, size_t n, uint64_t t[2])
