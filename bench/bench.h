@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-bench — shared declarations of the harness, the fixtures and the
  * implementations under test (authgate, the raw OpenSSL floor, libjwt, cjose,
@@ -59,12 +60,12 @@ typedef struct bench_fx {
     int ag_alg;        /* ag_alg value */
     const char *kid;
     /* key material: the same key for everyone */
-    uint8_t secret[32];     /* HMAC */
-    EVP_PKEY *pkey;         /* private key, asymmetric */
-    EVP_PKEY *pub;          /* public half (a separate object, as a verifier has) */
+    uint8_t secret[32]; /* HMAC */
+    EVP_PKEY *pkey;     /* private key, asymmetric */
+    EVP_PKEY *pub;      /* public half (a separate object, as a verifier has) */
     char *priv_pem, *pub_pem;
     size_t priv_pem_len, pub_pem_len;
-    char *jwk_priv, *jwk_pub; /* from ag_key_to_jwk (HMAC: our own oct JWK) */
+    char *jwk_priv, *jwk_pub;      /* from ag_key_to_jwk (HMAC: our own oct JWK) */
     uint8_t ed_pub[32], ed_sk[64]; /* Ed25519 raw keys (libsodium layout) */
     size_t rsa_bytes;
     /* the token everybody verifies, NUL-terminated */
@@ -81,7 +82,7 @@ typedef struct bench_fx {
     size_t jwt_bad_len[BAD_COUNT_];
     /* authgate objects (opaque here) */
     void *ag_key, *ag_ring, *ag_verifier, *ag_issuer;
-    void *ag_verifier_any; /* no typ check: for libjwt's typ "JWT" output */
+    void *ag_verifier_any;    /* no typ check: for libjwt's typ "JWT" output */
     void *ag_verifier_cached; /* ag_verifier with cache_entries = BENCH_CACHE_ENTRIES */
 } bench_fx;
 

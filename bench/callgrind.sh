@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Instructions per operation, per row, under callgrind: exact and immune to
 # the noise of a busy machine (wall-clock ratios on 2 shared cores are not).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fixtures: one key per algorithm, created once with OpenSSL and loaded into
  * authgate from the same PEM (HMAC: the same 32 random bytes), exported for
@@ -110,8 +111,8 @@ static int make_keys(bench_fx *fx)
         char k[64];
         bench_b64url_encode(fx->secret, sizeof(fx->secret), k);
         char buf[256];
-        snprintf(buf, sizeof(buf), "{\"kty\":\"oct\",\"kid\":\"%s\",\"alg\":\"HS256\",\"k\":\"%s\"}",
-                 fx->kid, k);
+        snprintf(buf, sizeof(buf),
+                 "{\"kty\":\"oct\",\"kid\":\"%s\",\"alg\":\"HS256\",\"k\":\"%s\"}", fx->kid, k);
         fx->jwk_priv = strdup(buf);
         fx->jwk_pub = strdup(buf);
         return fx->jwk_pub != NULL ? 0 : -1;
@@ -216,19 +217,16 @@ static int ag_setup(bench_fx *fx)
 }
 
 /* Issues one token with authgate; kind/iss/aud/now vary for the negatives. */
-static char *issue(bench_fx *fx, ag_token_kind kind, const char *iss, const char *aud,
-                   int64_t now, size_t *len)
+static char *issue(bench_fx *fx, ag_token_kind kind, const char *iss, const char *aud, int64_t now,
+                   size_t *len)
 {
-    ag_issuer_config ic = {.key = fx->ag_key,
-                           .kind = kind,
-                           .issuer = iss,
-                           .audience = aud,
-                           .ttl = BENCH_TTL};
+    ag_issuer_config ic = {
+        .key = fx->ag_key, .kind = kind, .issuer = iss, .audience = aud, .ttl = BENCH_TTL};
     ag_issuer *is = NULL;
     if (ag_issuer_new(&ic, &is) != AG_OK)
         return NULL;
-    ag_issue_params p = {.sub = BENCH_SUB, .now = now,
-                         .sid = kind == AG_TOKEN_REFRESH ? "family-1" : NULL};
+    ag_issue_params p = {
+        .sub = BENCH_SUB, .now = now, .sid = kind == AG_TOKEN_REFRESH ? "family-1" : NULL};
     char buf[AG_TOKEN_MAX_LEN + 1];
     ag_issued info;
     ag_err e = ag_issue(is, &p, buf, sizeof(buf), &info);
@@ -349,8 +347,8 @@ static int make_jwt_twins(bench_fx *fx)
     fx->jwt_bad[BAD_PAYLOAD] = tamper_payload(fx->jwt, fx->jwt_len, &fx->jwt_bad_len[1]);
     fx->jwt_bad[BAD_EXPIRED] = encode_token(fx, "JWT", BENCH_ISS, BENCH_AUD, false,
                                             now - 2 * BENCH_TTL, "", &fx->jwt_bad_len[2]);
-    fx->jwt_bad[BAD_ISSUER] = encode_token(fx, "JWT", "https://evil.example", BENCH_AUD, false,
-                                           now, "", &fx->jwt_bad_len[3]);
+    fx->jwt_bad[BAD_ISSUER] = encode_token(fx, "JWT", "https://evil.example", BENCH_AUD, false, now,
+                                           "", &fx->jwt_bad_len[3]);
     fx->jwt_bad[BAD_AUDIENCE] =
         encode_token(fx, "JWT", BENCH_ISS, "other-api", false, now, "", &fx->jwt_bad_len[4]);
     /* authgate's refresh token itself (typ rt+jwt): libjwt refuses its typ */
@@ -372,8 +370,9 @@ bool bench_bad_is_crypto(bench_bad b)
 const char *bench_bad_name(bench_bad b)
 {
     static const char *const names[BAD_COUNT_] = {
-        "tampered signature", "tampered payload", "expired", "wrong issuer",
-        "wrong audience", "refresh token (typ rt+jwt)", "issued in the future"};
+        "tampered signature",  "tampered payload", "expired",
+        "wrong issuer",        "wrong audience",   "refresh token (typ rt+jwt)",
+        "issued in the future"};
     return (unsigned)b < BAD_COUNT_ ? names[b] : "?";
 }
 
@@ -399,10 +398,10 @@ int bench_fx_init(bench_fx *fx, const char *lname)
         fx->token ? tamper_signature(fx->token, fx->token_len, &fx->bad_len[BAD_SIGNATURE]) : NULL;
     fx->bad[BAD_PAYLOAD] =
         fx->token ? tamper_payload(fx->token, fx->token_len, &fx->bad_len[BAD_PAYLOAD]) : NULL;
-    fx->bad[BAD_EXPIRED] = issue(fx, AG_TOKEN_ACCESS, BENCH_ISS, BENCH_AUD,
-                                 now - 2 * BENCH_TTL, &fx->bad_len[BAD_EXPIRED]);
-    fx->bad[BAD_ISSUER] = issue(fx, AG_TOKEN_ACCESS, "https://evil.example", BENCH_AUD, 0,
-                                &fx->bad_len[BAD_ISSUER]);
+    fx->bad[BAD_EXPIRED] = issue(fx, AG_TOKEN_ACCESS, BENCH_ISS, BENCH_AUD, now - 2 * BENCH_TTL,
+                                 &fx->bad_len[BAD_EXPIRED]);
+    fx->bad[BAD_ISSUER] =
+        issue(fx, AG_TOKEN_ACCESS, "https://evil.example", BENCH_AUD, 0, &fx->bad_len[BAD_ISSUER]);
     fx->bad[BAD_AUDIENCE] =
         issue(fx, AG_TOKEN_ACCESS, BENCH_ISS, "other-api", 0, &fx->bad_len[BAD_AUDIENCE]);
     fx->bad[BAD_TYPE] =

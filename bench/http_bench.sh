@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # HTTP overhead of authentication: wrk on loopback against authgate-demo,
 # GET /api/me with a valid bearer token vs GET /healthz (no credential),
 # for HS256 and ES256. Prints requests/s, p50 and p99 latency, and the ratio

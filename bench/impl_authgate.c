@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate rows: ag_verify (token → verified claims, with the verifier's full
  * policy: typ at+jwt, iss, aud, exp, nbf, iat, lifetime), the same with the

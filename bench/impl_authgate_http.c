@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate hotpath row: ag_http_authenticate with the default policy — the
  * request's header list (eight fields, Authorization last) → URL-credential
@@ -94,9 +95,12 @@ static int revset_verifiers(bench_fx *fx)
             if (ag_revset_add_subject(g_sets[i], sub, (size_t)n, now) != AG_OK)
                 return -1;
         }
-        ag_verifier_config vc = {.keys = fx->ag_ring, .kind = AG_TOKEN_ACCESS,
-                                 .issuer = BENCH_ISS, .audience = BENCH_AUD,
-                                 .leeway = BENCH_LEEWAY, .revocations = g_sets[i]};
+        ag_verifier_config vc = {.keys = fx->ag_ring,
+                                 .kind = AG_TOKEN_ACCESS,
+                                 .issuer = BENCH_ISS,
+                                 .audience = BENCH_AUD,
+                                 .leeway = BENCH_LEEWAY,
+                                 .revocations = g_sets[i]};
         if (ag_verifier_new(&vc, &g_rv[i]) != AG_OK)
             return -1;
     }

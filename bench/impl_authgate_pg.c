@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate rotation rows on PostgreSQL: the case rotate_postgres, present
  * when AG_PG_CONNINFO names a database the bench may create (and drop) a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate rotation rows: rotate_memory and rotate_sqlite. Each thread logs
  * in once (ag_session_issue: a family of its own), then every op is one
@@ -48,12 +49,21 @@ static int rot_ctx_init(rot_ctx *c, bench_fx *fx, bool sqlite)
                 ag_strerror(e));
         return -1;
     }
-    ag_issuer_config ac = {.key = fx->ag_key, .kind = AG_TOKEN_ACCESS, .issuer = BENCH_ISS,
-                           .audience = BENCH_AUD, .ttl = 900};
-    ag_issuer_config rc = {.key = fx->ag_key, .kind = AG_TOKEN_REFRESH, .issuer = BENCH_ISS,
-                           .audience = BENCH_ISS "/auth/refresh", .ttl = 14 * 86400};
-    ag_verifier_config vc = {.keys = fx->ag_ring, .kind = AG_TOKEN_REFRESH, .issuer = BENCH_ISS,
-                             .audience = BENCH_ISS "/auth/refresh", .leeway = BENCH_LEEWAY};
+    ag_issuer_config ac = {.key = fx->ag_key,
+                           .kind = AG_TOKEN_ACCESS,
+                           .issuer = BENCH_ISS,
+                           .audience = BENCH_AUD,
+                           .ttl = 900};
+    ag_issuer_config rc = {.key = fx->ag_key,
+                           .kind = AG_TOKEN_REFRESH,
+                           .issuer = BENCH_ISS,
+                           .audience = BENCH_ISS "/auth/refresh",
+                           .ttl = 14 * 86400};
+    ag_verifier_config vc = {.keys = fx->ag_ring,
+                             .kind = AG_TOKEN_REFRESH,
+                             .issuer = BENCH_ISS,
+                             .audience = BENCH_ISS "/auth/refresh",
+                             .leeway = BENCH_LEEWAY};
     if (ag_issuer_new(&ac, &c->access) != AG_OK || ag_issuer_new(&rc, &c->refresh) != AG_OK ||
         ag_verifier_new(&vc, &c->verifier) != AG_OK)
         return -1;
@@ -154,8 +164,12 @@ void bench_session_rows(bench_rows *r, bench_fx *fx)
 {
     if (strcmp(fx->lname, "hs256") != 0)
         return;
-    bench_row row = {.impl = "authgate", .kind = KIND_ROTATE, .fx = fx, .timed = true,
-                     .op = rot_benchop, .fini = rot_fini};
+    bench_row row = {.impl = "authgate",
+                     .kind = KIND_ROTATE,
+                     .fx = fx,
+                     .timed = true,
+                     .op = rot_benchop,
+                     .fini = rot_fini};
     if (rot_ctx_init(&g_mem, fx, false) == 0) {
         row.case_name = "rotate_memory";
         row.init = rot_mem_init;

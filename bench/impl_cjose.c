@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cjose 0.6 rows, written the way its users write them (cjose verifies the
  * JWS; claims are the application's job, done with jansson):
@@ -76,22 +77,23 @@ static int aud_ok(json_t *o)
         return strcmp(json_string_value(a), BENCH_AUD) == 0;
     size_t i;
     json_t *e;
-    json_array_foreach(a, i, e) if (json_is_string(e) && strcmp(json_string_value(e), BENCH_AUD) == 0)
-        return 1;
+    json_array_foreach(a, i, e) if (json_is_string(e) &&
+                                    strcmp(json_string_value(e), BENCH_AUD) == 0) return 1;
     return 0;
 }
 
 static int claims_ok(json_t *c)
 {
-    if (!json_is_object(c) || !str_is(c, "iss", BENCH_ISS) || !aud_ok(c) || !str_is(c, "sub", NULL) ||
-        !str_is(c, "jti", NULL))
+    if (!json_is_object(c) || !str_is(c, "iss", BENCH_ISS) || !aud_ok(c) ||
+        !str_is(c, "sub", NULL) || !str_is(c, "jti", NULL))
         return 0;
     json_t *exp = json_object_get(c, "exp"), *iat = json_object_get(c, "iat"),
            *nbf = json_object_get(c, "nbf");
     if (!json_is_integer(exp) || !json_is_integer(iat) || (nbf != NULL && !json_is_integer(nbf)))
         return 0;
     json_int_t now = (json_int_t)bench_now();
-    if (now >= json_integer_value(exp) + BENCH_LEEWAY || json_integer_value(iat) > now + BENCH_LEEWAY)
+    if (now >= json_integer_value(exp) + BENCH_LEEWAY ||
+        json_integer_value(iat) > now + BENCH_LEEWAY)
         return 0;
     if (nbf != NULL && now < json_integer_value(nbf) - BENCH_LEEWAY)
         return 0;
@@ -172,7 +174,8 @@ static int cj_sign_benchop(void *p)
     int ok = h != NULL && cjose_header_set(h, CJOSE_HDR_ALG, s->fx->jwa, &err) &&
              cjose_header_set(h, "typ", "at+jwt", &err) &&
              cjose_header_set(h, CJOSE_HDR_KID, s->fx->kid, &err);
-    cjose_jws_t *jws = ok ? cjose_jws_sign(s->priv, h, (const uint8_t *)pl, strlen(pl), &err) : NULL;
+    cjose_jws_t *jws =
+        ok ? cjose_jws_sign(s->priv, h, (const uint8_t *)pl, strlen(pl), &err) : NULL;
     cjose_header_release(h);
     free(pl);
     const char *out = NULL;

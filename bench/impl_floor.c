@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The raw OpenSSL floor: only the cryptography, on the same bytes, the
  * fastest non-deprecated OpenSSL 3 way we know, with all state set up once
@@ -79,12 +80,23 @@ static int sha_setup(void)
             continue;
         for (const OSSL_DISPATCH *d = a->implementation; d->function_id != 0; d++) {
             switch (d->function_id) {
-            case OSSL_FUNC_DIGEST_NEWCTX: g_sha.newctx = OSSL_FUNC_digest_newctx(d); break;
-            case OSSL_FUNC_DIGEST_INIT: g_sha.init = OSSL_FUNC_digest_init(d); break;
-            case OSSL_FUNC_DIGEST_UPDATE: g_sha.update = OSSL_FUNC_digest_update(d); break;
-            case OSSL_FUNC_DIGEST_FINAL: g_sha.final = OSSL_FUNC_digest_final(d); break;
-            case OSSL_FUNC_DIGEST_FREECTX: g_sha.freectx = OSSL_FUNC_digest_freectx(d); break;
-            default: break;
+            case OSSL_FUNC_DIGEST_NEWCTX:
+                g_sha.newctx = OSSL_FUNC_digest_newctx(d);
+                break;
+            case OSSL_FUNC_DIGEST_INIT:
+                g_sha.init = OSSL_FUNC_digest_init(d);
+                break;
+            case OSSL_FUNC_DIGEST_UPDATE:
+                g_sha.update = OSSL_FUNC_digest_update(d);
+                break;
+            case OSSL_FUNC_DIGEST_FINAL:
+                g_sha.final = OSSL_FUNC_digest_final(d);
+                break;
+            case OSSL_FUNC_DIGEST_FREECTX:
+                g_sha.freectx = OSSL_FUNC_digest_freectx(d);
+                break;
+            default:
+                break;
             }
         }
         break;
@@ -201,8 +213,8 @@ int bench_floor_sign_once(const bench_fx *fx, const uint8_t *msg, size_t n, uint
         return 0;
     if (is_hmac(fx)) {
         size_t l = 0;
-        if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, fx->secret, sizeof(fx->secret), msg,
-                      n, sig, 32, &l) == NULL)
+        if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, fx->secret, sizeof(fx->secret), msg, n,
+                      sig, 32, &l) == NULL)
             return 0;
         *sig_len = l;
         return l == 32;
@@ -210,7 +222,8 @@ int bench_floor_sign_once(const bench_fx *fx, const uint8_t *msg, size_t n, uint
     if (fx->jwa[0] == 'E' && fx->jwa[1] == 'd') {
         EVP_MD_CTX *m = EVP_MD_CTX_new();
         size_t l = 64;
-        int ok = m != NULL && EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, fx->pkey, NULL) == 1 &&
+        int ok = m != NULL &&
+                 EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, fx->pkey, NULL) == 1 &&
                  EVP_DigestSign(m, sig, &l, msg, n) == 1;
         EVP_MD_CTX_free(m);
         *sig_len = l;
@@ -304,9 +317,9 @@ static floor_st *floor_new(bench_fx *fx, const char *token, size_t len, hmac_way
             EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
             s->mac = m != NULL ? EVP_MAC_CTX_new(m) : NULL;
             EVP_MAC_free(m);
-            OSSL_PARAM prm[2] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                                  (char *)"SHA256", 0),
-                                 OSSL_PARAM_construct_end()};
+            OSSL_PARAM prm[2] = {
+                OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+                OSSL_PARAM_construct_end()};
             if (s->mac == NULL || !EVP_MAC_init(s->mac, fx->secret, sizeof(fx->secret), prm))
                 goto fail;
         } else if (way == WAY_DISPATCH) {
@@ -329,9 +342,10 @@ static floor_st *floor_new(bench_fx *fx, const char *token, size_t len, hmac_way
         /* Initialised once; EVP_DigestVerify/EVP_DigestSign are one-shot for
          * Ed25519 and leave the context reusable on OpenSSL 3.0. */
         s->ed = EVP_MD_CTX_new();
-        int ok = s->ed != NULL &&
-                 (sign ? EVP_DigestSignInit_ex(s->ed, NULL, NULL, NULL, NULL, fx->pkey, NULL)
-                       : EVP_DigestVerifyInit_ex(s->ed, NULL, NULL, NULL, NULL, fx->pub, NULL)) == 1;
+        int ok =
+            s->ed != NULL &&
+            (sign ? EVP_DigestSignInit_ex(s->ed, NULL, NULL, NULL, NULL, fx->pkey, NULL)
+                  : EVP_DigestVerifyInit_ex(s->ed, NULL, NULL, NULL, NULL, fx->pub, NULL)) == 1;
         if (!ok)
             goto fail;
         return s;
@@ -424,20 +438,37 @@ static int floor_sign_benchop(void *p)
     if (fx->jwa[0] == 'E') {
         uint8_t der[80];
         size_t dl = sizeof(der);
-        return EVP_PKEY_sign(s->pctx, der, &dl, dg, 32) == 1 && der_to_rs(der, dl, s->out, 32)
-                   ? 1
-                   : -1;
+        return EVP_PKEY_sign(s->pctx, der, &dl, dg, 32) == 1 && der_to_rs(der, dl, s->out, 32) ? 1
+                                                                                               : -1;
     }
     size_t l = sizeof(s->out);
     return EVP_PKEY_sign(s->pctx, s->out, &l, dg, 32) == 1 ? 1 : -1;
 }
 
-static void *init_v_mac(bench_fx *fx, const char *t, size_t n) { return floor_new(fx, t, n, WAY_EVP_MAC, 0); }
-static void *init_v_dis(bench_fx *fx, const char *t, size_t n) { return floor_new(fx, t, n, WAY_DISPATCH, 0); }
-static void *init_v_cpy(bench_fx *fx, const char *t, size_t n) { return floor_new(fx, t, n, WAY_MD_COPY, 0); }
-static void *init_s_mac(bench_fx *fx, const char *t, size_t n) { return floor_new(fx, t, n, WAY_EVP_MAC, 1); }
-static void *init_s_dis(bench_fx *fx, const char *t, size_t n) { return floor_new(fx, t, n, WAY_DISPATCH, 1); }
-static void *init_s_cpy(bench_fx *fx, const char *t, size_t n) { return floor_new(fx, t, n, WAY_MD_COPY, 1); }
+static void *init_v_mac(bench_fx *fx, const char *t, size_t n)
+{
+    return floor_new(fx, t, n, WAY_EVP_MAC, 0);
+}
+static void *init_v_dis(bench_fx *fx, const char *t, size_t n)
+{
+    return floor_new(fx, t, n, WAY_DISPATCH, 0);
+}
+static void *init_v_cpy(bench_fx *fx, const char *t, size_t n)
+{
+    return floor_new(fx, t, n, WAY_MD_COPY, 0);
+}
+static void *init_s_mac(bench_fx *fx, const char *t, size_t n)
+{
+    return floor_new(fx, t, n, WAY_EVP_MAC, 1);
+}
+static void *init_s_dis(bench_fx *fx, const char *t, size_t n)
+{
+    return floor_new(fx, t, n, WAY_DISPATCH, 1);
+}
+static void *init_s_cpy(bench_fx *fx, const char *t, size_t n)
+{
+    return floor_new(fx, t, n, WAY_MD_COPY, 1);
+}
 
 static char g_case_names[64][32];
 static size_t g_case_count;

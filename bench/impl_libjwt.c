@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libjwt 1.10 rows, written the way its users write them (libjwt 1.10 has no
  * claim validator of its own):
@@ -157,8 +158,7 @@ static int lj_sign_benchop(void *p)
     if (fx->jwa[0] == 'H')
         rc |= jwt_set_alg(jwt, s->alg, fx->secret, (int)sizeof(fx->secret));
     else
-        rc |= jwt_set_alg(jwt, s->alg, (const unsigned char *)fx->priv_pem,
-                          (int)fx->priv_pem_len);
+        rc |= jwt_set_alg(jwt, s->alg, (const unsigned char *)fx->priv_pem, (int)fx->priv_pem_len);
     char *out = rc == 0 ? jwt_encode_str(jwt) : NULL;
     jwt_free(jwt);
     if (out == NULL)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libsodium rows for Ed25519 only, the cryptography alone (like the floor):
  * crypto_sign_verify_detached / crypto_sign_detached over the token's

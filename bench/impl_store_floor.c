@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The store rows of the rotate_* cases:
  *   authgate-store  ag_store_rotate alone (the wrapper's checks, the

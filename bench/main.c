@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-bench — the hot path, side by side (bench/README.md, issue 6).
  *
@@ -50,7 +51,7 @@ typedef struct opts {
     int threads;
     double seconds;
     int reps;
-    uint64_t count; /* --count: a fixed number of ops per repetition (profiling) */
+    uint64_t count;  /* --count: a fixed number of ops per repetition (profiling) */
     const char *isa; /* --isa: which of the library's SIMD paths may run */
 } opts;
 
@@ -155,11 +156,16 @@ static int run_once(const bench_row *row, const char *tok, size_t len)
 static const char *verdict(int rc)
 {
     switch (rc) {
-    case 1: return "accept";
-    case 0: return "reject";
-    case -2: return "init failed";
-    case -3: return "unstable";
-    default: return "error";
+    case 1:
+        return "accept";
+    case 0:
+        return "reject";
+    case -2:
+        return "init failed";
+    case -3:
+        return "unstable";
+    default:
+        return "error";
     }
 }
 
@@ -180,8 +186,8 @@ static int agreement(const bench_rows *rows, bool verbose)
                 int want = r->crypto_only && !bench_bad_is_crypto((bench_bad)b) ? 1 : 0;
                 rc = run_once(r, fx->bad[b], fx->bad_len[b]);
                 if (rc != want) {
-                    fprintf(stderr, "DISAGREE %s/%s: %s: %s, expected %s\n", r->case_name,
-                            r->impl, bench_bad_name((bench_bad)b), verdict(rc), verdict(want));
+                    fprintf(stderr, "DISAGREE %s/%s: %s: %s, expected %s\n", r->case_name, r->impl,
+                            bench_bad_name((bench_bad)b), verdict(rc), verdict(want));
                     bad++;
                 }
             }
@@ -204,10 +210,10 @@ static int agreement(const bench_rows *rows, bool verbose)
             const ag_verifier *v =
                 strcmp(r->impl, "libjwt") == 0 ? fx->ag_verifier_any : fx->ag_verifier;
             ag_err e = out != NULL && c != NULL ? ag_verify(v, (const uint8_t *)out, len, c)
-                           : AG_ERR_INVALID_ARGUMENT;
+                                                : AG_ERR_INVALID_ARGUMENT;
             if (e != AG_OK) {
-                fprintf(stderr, "DISAGREE %s/%s: signed token %s by authgate (%s)\n",
-                        r->case_name, r->impl, rc == 1 ? "rejected" : "not made",
+                fprintf(stderr, "DISAGREE %s/%s: signed token %s by authgate (%s)\n", r->case_name,
+                        r->impl, rc == 1 ? "rejected" : "not made",
                         rc == 1 ? ag_err_reason(e) : verdict(rc));
                 bad++;
             }
@@ -398,8 +404,8 @@ static const result *find(const result *v, size_t n, const char *case_name, cons
                           int threads)
 {
     for (size_t i = 0; i < n; i++)
-        if (!v[i].failed && v[i].threads == threads && strcmp(v[i].row->case_name, case_name) == 0 &&
-            strcmp(v[i].impl, impl) == 0)
+        if (!v[i].failed && v[i].threads == threads &&
+            strcmp(v[i].row->case_name, case_name) == 0 && strcmp(v[i].impl, impl) == 0)
             return &v[i];
     return NULL;
 }
@@ -443,8 +449,8 @@ static const result *find_floor(const result *v, size_t n, const char *case_name
 static void print_table(const result *v, size_t n, const char *case_name)
 {
     printf("\n%s\n", case_name);
-    printf("  %-18s %3s %11s %21s %12s %7s %8s %8s\n", "impl", "thr", "ns/op", "min..max",
-           "ops/s", "allocs", "x floor", "x authg");
+    printf("  %-18s %3s %11s %21s %12s %7s %8s %8s\n", "impl", "thr", "ns/op", "min..max", "ops/s",
+           "allocs", "x floor", "x authg");
     for (size_t i = 0; i < n; i++) {
         const result *r = &v[i];
         if (strcmp(r->row->case_name, case_name) != 0)
@@ -520,8 +526,8 @@ static int parse(int argc, char **argv, opts *o)
             return -1;
         }
     }
-    if (o->threads < 1 || o->threads > 256 || !(o->seconds > 0) || o->seconds > 60 ||
-        o->reps < 5 || o->reps > MAX_REPS) {
+    if (o->threads < 1 || o->threads > 256 || !(o->seconds > 0) || o->seconds > 60 || o->reps < 5 ||
+        o->reps > MAX_REPS) {
         fprintf(stderr, "authgate-bench: --threads 1..256, --seconds (0, 60], --reps 5..%d\n",
                 MAX_REPS);
         return -1;
@@ -693,8 +699,9 @@ int main(int argc, char **argv)
         if (o.json) {
             for (size_t i = 0; i < nres; i++)
                 if (strcmp(res[i].row->case_name, cases[c]) == 0)
-                    print_json(&res[i], res[i].threads > 1 ? find(res, nres, cases[c], res[i].impl, 1)
-                                                           : NULL);
+                    print_json(&res[i], res[i].threads > 1
+                                            ? find(res, nres, cases[c], res[i].impl, 1)
+                                            : NULL);
         } else {
             print_table(res, nres, cases[c]);
         }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Cost of ngx_http_authgate_module in nginx: wrk on loopback against one
 # nginx worker serving the same small static file from three locations:
 #   off     authgate off (the same Authorization header is sent, so nginx

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pg_compare — PostgreSQL store rotations per second, written against the
  * store interface of either release so that one source measures both: the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # PostgreSQL rotations per second of an earlier release (default fd0b128,
 # the per-token store) beside this tree's (one row per session), on ONE
 # throwaway cluster, alternating runs so that a busy moment hits both:

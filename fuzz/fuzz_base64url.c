@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer driver for lib/token/base64url.c (V-03, V-05). Invariants:
  * never crash or over-read; a decode that succeeds re-encodes to exactly

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer driver for the strict Cookie parser (H-06…H-08, V-04, V-19).
  * Invariants: never crash or over-read; a found value is a view inside the

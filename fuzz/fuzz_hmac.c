@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer driver for the SHA-256 / HMAC-SHA-256 fast path (SHA
  * extensions from per-key midstates: lib/token/sha256_ni.c, crypto.c,

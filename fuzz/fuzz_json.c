@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Differential libFuzzer driver for lib/token/json_scan.c (V-06): for every
  * input, ag__json_check_object() accepts exactly when jansson's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer driver for JWK and JWKS import (V-01, V-02, V-17, V-19).
  * Invariants: never crash or leak; a JWK that imports exports (public part)

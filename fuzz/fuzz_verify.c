@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer driver for the whole verify pipeline (V-03…V-16, V-19).
  * The first input byte picks what the rest is:

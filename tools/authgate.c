@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the command-line tool (docs/cli.md).
  *
@@ -28,8 +29,8 @@
 /* Default issuing policy (documented in docs/cli.md). */
 #define CLI_DEFAULT_ISS "authgate"
 #define CLI_DEFAULT_AUD "authgate"
-#define CLI_DEFAULT_TTL_ACCESS 900         /* 15 minutes */
-#define CLI_DEFAULT_TTL_REFRESH 1209600    /* 14 days */
+#define CLI_DEFAULT_TTL_ACCESS 900      /* 15 minutes */
+#define CLI_DEFAULT_TTL_REFRESH 1209600 /* 14 days */
 #define CLI_TTL_MAX (INT64_C(10) * 366 * 86400)
 #define CLI_MAX_CLAIMS 64
 /* A token read from stdin may carry one trailing newline (LF or CRLF). */
@@ -111,17 +112,20 @@ static const char usage_decode[] =
     "says so on stderr). Exit 1 when the token is malformed.\n";
 
 /* After a specific message: point at the command's help. Returns CLI_EXIT_USAGE. */
-static int usage_error(const char *cmd) {
+static int usage_error(const char *cmd)
+{
     fprintf(stderr, "authgate: see 'authgate %s --help'\n", cmd);
     return CLI_EXIT_USAGE;
 }
 
-static bool is_help(const char *a) {
+static bool is_help(const char *a)
+{
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
 /* Writes buf and a newline to stdout and flushes; false on a write error. */
-static bool emit(const void *buf, size_t n) {
+static bool emit(const void *buf, size_t n)
+{
     if (n > 0 && fwrite(buf, 1, n, stdout) != n)
         return false;
     if (fputc('\n', stdout) == EOF)
@@ -129,11 +133,13 @@ static bool emit(const void *buf, size_t n) {
     return fflush(stdout) == 0;
 }
 
-static int64_t clock_fixed(void *ctx) {
+static int64_t clock_fixed(void *ctx)
+{
     return *(const int64_t *)ctx;
 }
 
-static bool parse_kind(const char *s, ag_token_kind *out) {
+static bool parse_kind(const char *s, ag_token_kind *out)
+{
     if (strcmp(s, "access") == 0) {
         *out = AG_TOKEN_ACCESS;
         return true;
@@ -147,7 +153,8 @@ static bool parse_kind(const char *s, ag_token_kind *out) {
 }
 
 /* Loads one JWK file as a key. Prints the reason and returns NULL on failure. */
-static ag_key *load_jwk_file(const char *path) {
+static ag_key *load_jwk_file(const char *path)
+{
     size_t len = 0;
     char *text = cli_read_key_file("key file", path, &len);
     if (text == NULL)
@@ -169,7 +176,8 @@ static ag_key *load_jwk_file(const char *path) {
  * CLI_TOKEN_READ_MAX + 1 bytes. Returns CLI_EXIT_OK with *tok and *len set, or
  * the exit status after printing the reason.
  */
-static int read_token(const char *arg, uint8_t *buf, const uint8_t **tok, size_t *len) {
+static int read_token(const char *arg, uint8_t *buf, const uint8_t **tok, size_t *len)
+{
     if (strcmp(arg, "-") != 0) {
         *tok = (const uint8_t *)arg;
         *len = strlen(arg);
@@ -203,7 +211,8 @@ static int read_token(const char *arg, uint8_t *buf, const uint8_t **tok, size_t
 /* keygen                                                              */
 /* ------------------------------------------------------------------ */
 
-static int cmd_keygen(int argc, char **argv) {
+static int cmd_keygen(int argc, char **argv)
+{
     const char *alg_s = NULL, *kid = NULL, *v = NULL;
     for (int i = 2; i < argc; i++) {
         int m;
@@ -259,7 +268,8 @@ static int cmd_keygen(int argc, char **argv) {
 /* jwks                                                                */
 /* ------------------------------------------------------------------ */
 
-static int jwks_add(ag_keyring *ring, const char *path, const char *json, size_t len) {
+static int jwks_add(ag_keyring *ring, const char *path, const char *json, size_t len)
+{
     char why[256] = "";
     ag_key *key = NULL;
     ag_err e = ag_key_from_jwk(json, len, 0, &key, why, sizeof why);
@@ -269,8 +279,8 @@ static int jwks_add(ag_keyring *ring, const char *path, const char *json, size_t
     }
     if (ag_key_alg(key) == AG_ALG_HS256 || ag_key_alg(key) == AG_ALG_HS384 ||
         ag_key_alg(key) == AG_ALG_HS512)
-        fprintf(stderr, "authgate: note: %s: HMAC key '%s' has no public form, left out\n",
-                path, ag_key_kid(key));
+        fprintf(stderr, "authgate: note: %s: HMAC key '%s' has no public form, left out\n", path,
+                ag_key_kid(key));
     e = ag_keyring_add(ring, key);
     if (e != AG_OK) {
         if (e == AG_ERR_EXISTS)
@@ -285,7 +295,8 @@ static int jwks_add(ag_keyring *ring, const char *path, const char *json, size_t
 }
 
 /* Adds the key(s) of one file: a JWK, or a JWKS whose keys are added one by one. */
-static int jwks_add_file(ag_keyring *ring, const char *path) {
+static int jwks_add_file(ag_keyring *ring, const char *path)
+{
     size_t len = 0;
     char *text = cli_read_key_file("key file", path, &len);
     if (text == NULL)
@@ -303,7 +314,8 @@ static int jwks_add_file(ag_keyring *ring, const char *path) {
     } else {
         size_t idx;
         json_t *k;
-        json_array_foreach(keys, idx, k) {
+        json_array_foreach(keys, idx, k)
+        {
             char *one = json_dumps(k, JSON_COMPACT | JSON_ENCODE_ANY);
             if (one == NULL) {
                 cli_err("%s: out of memory", path);
@@ -321,7 +333,8 @@ static int jwks_add_file(ag_keyring *ring, const char *path) {
     return rc;
 }
 
-static int cmd_jwks(int argc, char **argv) {
+static int cmd_jwks(int argc, char **argv)
+{
     int first = 2;
     if (argc > 2 && is_help(argv[2])) {
         fputs(usage_jwks, stdout);
@@ -370,7 +383,8 @@ typedef struct issue_claims {
     size_t n;
 } issue_claims;
 
-static void issue_claims_free(issue_claims *cl) {
+static void issue_claims_free(issue_claims *cl)
+{
     for (size_t i = 0; i < cl->n; i++) {
         free(cl->name[i]);
         if (cl->json[i] != NULL)
@@ -380,7 +394,8 @@ static void issue_claims_free(issue_claims *cl) {
 }
 
 /* Parses NAME=JSON into the next custom claim (the value normalised to compact JSON). */
-static bool issue_claim_add(issue_claims *cl, const char *arg) {
+static bool issue_claim_add(issue_claims *cl, const char *arg)
+{
     const char *eq = strchr(arg, '=');
     if (eq == NULL || eq == arg) {
         cli_err("--claim wants NAME=JSON, e.g. --claim 'role=\"admin\"'");
@@ -394,8 +409,8 @@ static bool issue_claim_add(issue_claims *cl, const char *arg) {
     json_error_t jerr;
     json_t *val = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
     if (val == NULL) {
-        cli_err("--claim %.*s: value is not JSON (%s); quote strings: %.*s='\"text\"'",
-                (int)nlen, arg, jerr.text, (int)nlen, arg);
+        cli_err("--claim %.*s: value is not JSON (%s); quote strings: %.*s='\"text\"'", (int)nlen,
+                arg, jerr.text, (int)nlen, arg);
         return false;
     }
     char *json = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -419,12 +434,13 @@ static bool issue_claim_add(issue_claims *cl, const char *arg) {
     return true;
 }
 
-static int cmd_issue(int argc, char **argv) {
+static int cmd_issue(int argc, char **argv)
+{
     const char *key_path = NULL, *sub = NULL, *type_s = NULL, *iss = NULL, *aud = NULL;
     const char *ttl_s = NULL, *now_s = NULL, *sid = NULL, *v = NULL;
     const cli_opt_slot issue_opts[] = {
-        {"--key", &key_path}, {"--sub", &sub}, {"--type", &type_s}, {"--iss", &iss},
-        {"--aud", &aud},      {"--ttl", &ttl_s}, {"--now", &now_s},  {"--sid", &sid},
+        {"--key", &key_path}, {"--sub", &sub},   {"--type", &type_s}, {"--iss", &iss},
+        {"--aud", &aud},      {"--ttl", &ttl_s}, {"--now", &now_s},   {"--sid", &sid},
     };
     issue_claims *cl = calloc(1, sizeof *cl);
     if (cl == NULL) {
@@ -469,8 +485,7 @@ static int cmd_issue(int argc, char **argv) {
     }
     int64_t ttl = kind == AG_TOKEN_REFRESH ? CLI_DEFAULT_TTL_REFRESH : CLI_DEFAULT_TTL_ACCESS;
     if (ttl_s != NULL && !cli_parse_i64(ttl_s, 1, CLI_TTL_MAX, &ttl)) {
-        cli_err("issue: --ttl must be a whole number of seconds, 1..%lld",
-                (long long)CLI_TTL_MAX);
+        cli_err("issue: --ttl must be a whole number of seconds, 1..%lld", (long long)CLI_TTL_MAX);
         rc = usage_error("issue");
         goto out;
     }
@@ -551,7 +566,8 @@ out:
 /* ------------------------------------------------------------------ */
 
 /* Builds the keyring for verify from --key (one JWK) or --jwks (a JWKS). */
-static ag_keyring *verify_keyring(const char *key_path, const char *jwks_path) {
+static ag_keyring *verify_keyring(const char *key_path, const char *jwks_path)
+{
     ag_keyring *ring = NULL;
     if (key_path != NULL) {
         ag_key *key = load_jwk_file(key_path);
@@ -583,7 +599,8 @@ static ag_keyring *verify_keyring(const char *key_path, const char *jwks_path) {
 
 /* A repeatable option's value: "--name V" or "--name=V". Returns 1 when a
  * matches name (value in *val), 0 when not, -1 when the value is missing. */
-static int repeat_opt(const char *name, int argc, char **argv, int *i, const char **val) {
+static int repeat_opt(const char *name, int argc, char **argv, int *i, const char **val)
+{
     const char *a = argv[*i];
     size_t n = strlen(name);
     if (strncmp(a, name, n) != 0)
@@ -603,7 +620,8 @@ static int repeat_opt(const char *name, int argc, char **argv, int *i, const cha
 }
 
 /* --optional jti,iat,sub,sid → AG_VERIFY_OPTIONAL_* bits. */
-static bool parse_optional(const char *s, unsigned *relax) {
+static bool parse_optional(const char *s, unsigned *relax)
+{
     static const struct {
         const char *name;
         unsigned bit;
@@ -632,7 +650,8 @@ static bool parse_optional(const char *s, unsigned *relax) {
 
 /* The refusal line: the reason word, then for key and claim problems what
  * exactly (the kid as JSON text, so control bytes cannot reach a terminal). */
-static void print_refusal(ag_err e, ag_verify_cause cause, const uint8_t *tok, size_t tlen) {
+static void print_refusal(ag_err e, ag_verify_cause cause, const uint8_t *tok, size_t tlen)
+{
     if (cause == AG_CAUSE_NONE || e == AG_ERR_EXPIRED || e == AG_ERR_WRONG_TYPE) {
         fprintf(stderr, "%s\n", ag_err_reason(e));
         return;
@@ -661,13 +680,15 @@ static void print_refusal(ag_err e, ag_verify_cause cause, const uint8_t *tok, s
 
 /* The last reason a remote JWKS fetch gave (one line, no key material). */
 static char remote_why[200];
-static void remote_error(void *ctx, ag_err err, const char *why) {
+static void remote_error(void *ctx, ag_err err, const char *why)
+{
     (void)ctx;
     (void)err;
     snprintf(remote_why, sizeof remote_why, "%s", why != NULL ? why : "");
 }
 
-static int cmd_verify(int argc, char **argv) {
+static int cmd_verify(int argc, char **argv)
+{
     const char *key_path = NULL, *jwks_path = NULL, *type_s = NULL;
     const char *leeway_s = NULL, *now_s = NULL, *token_arg = NULL;
     const char *iss_list[VERIFY_LIST_MAX], *aud_list[VERIFY_LIST_MAX];
@@ -675,8 +696,8 @@ static int cmd_verify(int argc, char **argv) {
     unsigned relax = 0;
     const char *jwks_url = NULL, *cacert = NULL;
     const cli_opt_slot verify_opts[] = {
-        {"--key", &key_path},   {"--jwks", &jwks_path}, {"--jwks-url", &jwks_url},
-        {"--cacert", &cacert},  {"--type", &type_s},    {"--leeway", &leeway_s},
+        {"--key", &key_path},  {"--jwks", &jwks_path}, {"--jwks-url", &jwks_url},
+        {"--cacert", &cacert}, {"--type", &type_s},    {"--leeway", &leeway_s},
         {"--now", &now_s},
     };
     bool opts_done = false;
@@ -709,8 +730,8 @@ static int cmd_verify(int argc, char **argv) {
             size_t *cnt = is_iss ? &niss : &naud;
             ok = m > 0 && *cnt < VERIFY_LIST_MAX && val[0] != '\0';
             if (m > 0 && !ok)
-                cli_err("verify: %s must be non-empty, at most %d times", is_iss ? "--iss" : "--aud",
-                        VERIFY_LIST_MAX);
+                cli_err("verify: %s must be non-empty, at most %d times",
+                        is_iss ? "--iss" : "--aud", VERIFY_LIST_MAX);
             if (ok)
                 (is_iss ? iss_list : aud_list)[(*cnt)++] = val;
         } else if ((m = repeat_opt("--allow-typ", argc, argv, &i, &val)) != 0) {
@@ -849,7 +870,8 @@ out:
 /* ------------------------------------------------------------------ */
 
 /* Parses a decoded segment as a strict JSON object (duplicates rejected). */
-static json_t *decode_part(const uint8_t *p, size_t n) {
+static json_t *decode_part(const uint8_t *p, size_t n)
+{
     json_error_t jerr;
     json_t *j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
     if (j != NULL && !json_is_object(j)) {
@@ -859,7 +881,8 @@ static json_t *decode_part(const uint8_t *p, size_t n) {
     return j;
 }
 
-static int cmd_decode(int argc, char **argv) {
+static int cmd_decode(int argc, char **argv)
+{
     const char *token_arg = NULL;
     bool opts_done = false;
     for (int i = 2; i < argc; i++) {
@@ -926,8 +949,7 @@ static int cmd_decode(int argc, char **argv) {
         rc = CLI_EXIT_USAGE;
         goto out;
     }
-    fputs("authgate: warning: decoded only; the signature and claims were NOT verified\n",
-          stderr);
+    fputs("authgate: warning: decoded only; the signature and claims were NOT verified\n", stderr);
     if (!emit(text, strlen(text))) {
         cli_err("decode: cannot write to stdout");
         rc = CLI_EXIT_USAGE;
@@ -947,7 +969,8 @@ out:
 
 /* ------------------------------------------------------------------ */
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     /* A closed stdout must give exit status 2, not death by SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
     cli_json_alloc_install();

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate CLI — helpers (see cli_util.h).
  */
@@ -17,7 +18,8 @@
 #define CLI_HAVE_USABLE_SIZE 1
 #endif
 
-void cli_err(const char *fmt, ...) {
+void cli_err(const char *fmt, ...)
+{
     va_list ap;
     fputs("authgate: ", stderr);
     va_start(ap, fmt);
@@ -26,7 +28,8 @@ void cli_err(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
-int cli_read_capped(FILE *f, uint8_t *buf, size_t cap, size_t *n) {
+int cli_read_capped(FILE *f, uint8_t *buf, size_t cap, size_t *n)
+{
     size_t got = 0;
     while (got < cap + 1) {
         size_t r = fread(buf + got, 1, cap + 1 - got, f);
@@ -43,14 +46,16 @@ int cli_read_capped(FILE *f, uint8_t *buf, size_t cap, size_t *n) {
     return got > cap ? 1 : 0;
 }
 
-void cli_free_secret(void *p, size_t n) {
+void cli_free_secret(void *p, size_t n)
+{
     if (p == NULL)
         return;
     ag_cleanse(p, n);
     free(p);
 }
 
-char *cli_read_key_file(const char *what, const char *path, size_t *len) {
+char *cli_read_key_file(const char *what, const char *path, size_t *len)
+{
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         cli_err("%s %s: %s", what, path, strerror(errno));
@@ -87,7 +92,8 @@ char *cli_read_key_file(const char *what, const char *path, size_t *len) {
     return (char *)buf;
 }
 
-bool cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) {
+bool cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
     if (s == NULL)
         return false;
     const char *d = s[0] == '-' ? s + 1 : s;
@@ -104,7 +110,8 @@ bool cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) {
     return true;
 }
 
-int cli_opt(const char *name, int argc, char **argv, int *i, const char **val) {
+int cli_opt(const char *name, int argc, char **argv, int *i, const char **val)
+{
     const char *a = argv[*i];
     size_t nl = strlen(name);
     if (strncmp(a, name, nl) != 0)
@@ -124,7 +131,8 @@ int cli_opt(const char *name, int argc, char **argv, int *i, const char **val) {
     return 1;
 }
 
-bool cli_set_once(const char *name, const char **slot, const char *val) {
+bool cli_set_once(const char *name, const char **slot, const char *val)
+{
     if (*slot != NULL) {
         cli_err("option %s given twice", name);
         return false;
@@ -133,7 +141,8 @@ bool cli_set_once(const char *name, const char **slot, const char *val) {
     return true;
 }
 
-int cli_opt_table(const cli_opt_slot *t, size_t n, int argc, char **argv, int *i) {
+int cli_opt_table(const cli_opt_slot *t, size_t n, int argc, char **argv, int *i)
+{
     for (size_t k = 0; k < n; k++) {
         const char *v = NULL;
         int m = cli_opt(t[k].flag, argc, argv, i, &v);
@@ -145,11 +154,13 @@ int cli_opt_table(const cli_opt_slot *t, size_t n, int argc, char **argv, int *i
     return 0;
 }
 
-static void *cli_json_malloc(size_t n) {
+static void *cli_json_malloc(size_t n)
+{
     return malloc(n);
 }
 
-static void cli_json_free(void *p) {
+static void cli_json_free(void *p)
+{
     if (p == NULL)
         return;
 #ifdef CLI_HAVE_USABLE_SIZE
@@ -158,6 +169,7 @@ static void cli_json_free(void *p) {
     free(p);
 }
 
-void cli_json_alloc_install(void) {
+void cli_json_alloc_install(void)
+{
     json_set_alloc_funcs(cli_json_malloc, cli_json_free);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate CLI — small helpers shared by the commands: bounded input,
  * strict number parsing, option matching and a cleansing jansson allocator.

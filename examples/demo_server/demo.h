@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-demo — the reference server (docs/demo.md).
  *
@@ -39,24 +40,24 @@ typedef struct demo_user_arg {
 } demo_user_arg;
 
 typedef struct demo_options {
-    const char *listen;      /* "HOST:PORT" */
+    const char *listen; /* "HOST:PORT" */
     ag_alg alg;
-    const char *store;       /* "memory", "sqlite:PATH", "postgres:CONNINFO" */
+    const char *store; /* "memory", "sqlite:PATH", "postgres:CONNINFO" */
     const char *key_dir;
     demo_user_arg users[DEMO_MAX_USERS];
-    size_t nusers;           /* 0: the default demo/demo user */
+    size_t nusers; /* 0: the default demo/demo user */
     const char *issuer;
     const char *audience;
-    int64_t access_ttl;      /* seconds */
-    int64_t refresh_ttl;     /* seconds */
-    int64_t leeway;          /* seconds */
+    int64_t access_ttl;  /* seconds */
+    int64_t refresh_ttl; /* seconds */
+    int64_t leeway;      /* seconds */
     unsigned threads;
-    size_t verify_cache;     /* verified-token cache entries for access tokens; 0: off */
-    int64_t reuse_interval;  /* seconds a lost refresh answer may be retried; 0: off */
-    uint32_t max_replays;    /* retries allowed per rotation inside it */
-    size_t max_sessions;     /* live sessions per user */
+    size_t verify_cache;          /* verified-token cache entries for access tokens; 0: off */
+    int64_t reuse_interval;       /* seconds a lost refresh answer may be retried; 0: off */
+    uint32_t max_replays;         /* retries allowed per rotation inside it */
+    size_t max_sessions;          /* live sessions per user */
     int64_t revocation_staleness; /* 0: keep serving when the shared log is unreadable */
-    int64_t rotate_every;    /* seconds between signing-key rotations; 0: SIGHUP only */
+    int64_t rotate_every;         /* seconds between signing-key rotations; 0: SIGHUP only */
 } demo_options;
 
 /* Parses argv. Returns 0 to run, 1 after --help (exit 0), -1 on a usage
@@ -68,8 +69,8 @@ int demo_options_parse(int argc, char **argv, demo_options *out);
 #define DEMO_SECRET_LEN 32
 
 typedef struct demo_keys {
-    ag_key *access;                 /* signs access tokens */
-    ag_key *refresh;                /* signs refresh tokens (its own key, I-01) */
+    ag_key *access;                  /* signs access tokens */
+    ag_key *refresh;                 /* signs refresh tokens (its own key, I-01) */
     uint8_t secret[DEMO_SECRET_LEN]; /* CSRF binding (C-02) */
 } demo_keys;
 
@@ -98,8 +99,8 @@ typedef struct demo_users demo_users;
 bool demo_users_new(const demo_user_arg *args, size_t n, demo_users **out);
 /* True when name/password match a user. Takes about the same time for an
  * unknown name as for a wrong password. */
-bool demo_users_check(const demo_users *u, const char *name, size_t name_len,
-                      const char *password, size_t password_len);
+bool demo_users_check(const demo_users *u, const char *name, size_t name_len, const char *password,
+                      size_t password_len);
 void demo_users_free(demo_users *u);
 
 /* ---- sessions (sessions.c) ----------------------------------------- */
@@ -107,20 +108,20 @@ void demo_users_free(demo_users *u);
 typedef struct demo_sessions demo_sessions;
 
 typedef struct demo_sessions_config {
-    const char *key_dir;      /* demo_keys_rings */
+    const char *key_dir; /* demo_keys_rings */
     ag_alg alg;
-    ag_store *store;          /* borrowed; must outlive the sessions; closed by the caller */
+    ag_store *store; /* borrowed; must outlive the sessions; closed by the caller */
     const char *issuer;
-    const char *audience;     /* of access tokens */
+    const char *audience; /* of access tokens */
     int64_t access_ttl;
     int64_t refresh_ttl;
     int64_t leeway;
-    size_t verify_cache;      /* access verifier's cache_entries (0: none) */
+    size_t verify_cache; /* access verifier's cache_entries (0: none) */
     int64_t reuse_interval;
     uint32_t max_replays;
     size_t max_sessions;
     int64_t revocation_staleness;
-    const uint8_t *secret;    /* the server secret (DEMO_SECRET_LEN bytes) */
+    const uint8_t *secret; /* the server secret (DEMO_SECRET_LEN bytes) */
 } demo_sessions_config;
 
 bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out);
@@ -152,8 +153,8 @@ typedef struct demo_app {
     demo_users *users;
     const demo_keys *keys;
     ag_http_policy *policy;
-    char *page;      /* the HTML served at GET / */
-    char csp[512];   /* its Content-Security-Policy */
+    char *page;    /* the HTML served at GET / */
+    char csp[512]; /* its Content-Security-Policy */
 } demo_app;
 
 #endif /* AUTHGATE_DEMO_H */

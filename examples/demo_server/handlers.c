@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-demo — the endpoints, one small function each (docs/demo.md).
  */
@@ -56,8 +57,8 @@ static json_t *token_body(const ag_session_tokens *t, const char *csrf, bool ref
  * HttpOnly __Host-refresh cookie and never into the body, and a new CSRF
  * token bound to this session (C-02) goes into __Host-csrf (readable by
  * script) and the body. Token mode: both tokens in the body, no cookie. */
-static enum MHD_Result send_pair(demo_app *app, const demo_request *r,
-                                 const ag_session_tokens *t, bool cookie_mode)
+static enum MHD_Result send_pair(demo_app *app, const demo_request *r, const ag_session_tokens *t,
+                                 bool cookie_mode)
 {
     char csrf[AG_CSRF_TOKEN_LEN + 1];
     struct MHD_Response *resp;
@@ -67,8 +68,8 @@ static enum MHD_Result send_pair(demo_app *app, const demo_request *r,
     if (!cookie_mode)
         return demo_send_json(r, 200, token_body(t, NULL, true));
 
-    e = ag_csrf_token_make(app->keys->secret, sizeof(app->keys->secret),
-                           (const uint8_t *)t->sid, strlen(t->sid), csrf);
+    e = ag_csrf_token_make(app->keys->secret, sizeof(app->keys->secret), (const uint8_t *)t->sid,
+                           strlen(t->sid), csrf);
     if (e != AG_OK)
         return ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
     resp = demo_json_response(token_body(t, csrf, false));
@@ -103,8 +104,8 @@ enum MHD_Result demo_handle_healthz(demo_app *app, demo_request *r)
 
 enum MHD_Result demo_handle_page(demo_app *app, demo_request *r)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        strlen(app->page), app->page, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(app->page), app->page, MHD_RESPMEM_PERSISTENT);
     enum MHD_Result ret;
     if (resp == NULL)
         return MHD_NO;
@@ -271,7 +272,8 @@ static const char *parse_login(json_t *root, login_form *f)
 
     if (!json_is_object(root))
         return "body must be a JSON object";
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         if (strcmp(key, "username") != 0 && strcmp(key, "password") != 0 &&
             strcmp(key, "session") != 0)
             return "unknown field in body";
@@ -313,8 +315,7 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r)
         return demo_send_error(r, 400, "invalid_request", problem);
     }
     /* The same answer for an unknown user and a wrong password. */
-    if (!demo_users_check(app->users, f.username, f.username_len, f.password,
-                          f.password_len)) {
+    if (!demo_users_check(app->users, f.username, f.username_len, f.password, f.password_len)) {
         json_decref(root);
         return demo_send_error(r, 401, "invalid_grant", "invalid username or password");
     }
@@ -361,8 +362,8 @@ enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)
     /* One atomic rotation: of concurrent refreshes of one token exactly
      * one wins (R-05); a token already used revokes its family (R-02). */
     if (e == AG_OK)
-        e = ag_session_refresh(demo_sessions_session(app->sessions), cred.token.ptr,
-                               cred.token.len, t);
+        e = ag_session_refresh(demo_sessions_session(app->sessions), cred.token.ptr, cred.token.len,
+                               t);
     /* The successor goes back the way the old token came. */
     ret = e == AG_OK ? send_pair(app, r, t, cred.source == AG_SOURCE_COOKIE)
                      : ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);

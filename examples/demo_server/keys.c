@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-demo — signing keys and the server secret, kept in --key-dir.
  *
@@ -392,8 +393,10 @@ bool demo_keys_rotate(const char *dir, ag_alg alg, int64_t now)
     if (ok)
         printf("rotated keys: access %s, refresh %s\n", ag_key_kid(a), ag_key_kid(r));
     else
-        fprintf(stderr, "authgate-demo: key rotation at %lld failed (a pair for that second "
-                        "may exist already)\n", (long long)now);
+        fprintf(stderr,
+                "authgate-demo: key rotation at %lld failed (a pair for that second "
+                "may exist already)\n",
+                (long long)now);
     fflush(stdout);
     ag_key_free(a);
     ag_key_free(r);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-demo — startup, signals and orderly shutdown.
  *
@@ -37,7 +38,8 @@ static ag_store *open_store(const char *spec)
     } else if (strncmp(spec, "postgres:", 9) == 0) {
         ag_store_pg_config cfg;
         if (!ag_store_pg_available()) {
-            fprintf(stderr, "authgate-demo: --store postgres:…: not built with PostgreSQL support\n");
+            fprintf(stderr,
+                    "authgate-demo: --store postgres:…: not built with PostgreSQL support\n");
             return NULL;
         }
         memset(&cfg, 0, sizeof(cfg));
@@ -49,8 +51,10 @@ static ag_store *open_store(const char *spec)
             return NULL;
         }
     } else {
-        fprintf(stderr, "authgate-demo: --store %.9s…: unknown store (memory, sqlite:PATH, "
-                        "postgres:CONNINFO)\n", spec);
+        fprintf(stderr,
+                "authgate-demo: --store %.9s…: unknown store (memory, sqlite:PATH, "
+                "postgres:CONNINFO)\n",
+                spec);
         return NULL;
     }
     if (e != AG_OK) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-demo — command-line flags (docs/demo.md):
  *

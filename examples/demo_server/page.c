@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-demo — the page served at GET /.
  *
@@ -134,8 +135,8 @@ static bool csp_hash(const char *text, char out[64])
 bool demo_page_build(char **html, char *csp, size_t cap)
 {
     char script_hash[64], style_hash[64];
-    size_t len = strlen(page_head) + strlen(page_style) + strlen(page_body) +
-                 strlen(page_script) + strlen(page_tail) + 1;
+    size_t len = strlen(page_head) + strlen(page_style) + strlen(page_body) + strlen(page_script) +
+                 strlen(page_tail) + 1;
     int n;
     if (!csp_hash(page_script, script_hash) || !csp_hash(page_style, style_hash))
         return false;
@@ -149,7 +150,6 @@ bool demo_page_build(char **html, char *csp, size_t cap)
     *html = malloc(len);
     if (*html == NULL)
         return false;
-    snprintf(*html, len, "%s%s%s%s%s", page_head, page_style, page_body, page_script,
-             page_tail);
+    snprintf(*html, len, "%s%s%s%s%s", page_head, page_style, page_body, page_script, page_tail);
     return true;
 }

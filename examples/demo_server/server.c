@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-demo — libmicrohttpd glue: daemon limits, request bodies,
  * routing and the response helpers the handlers use.
@@ -18,9 +19,9 @@
 
 /* Per-request state, from the first callback to the completion notice. */
 typedef struct demo_upload {
-    uint8_t *body;     /* DEMO_BODY_MAX bytes, allocated on the first byte */
+    uint8_t *body; /* DEMO_BODY_MAX bytes, allocated on the first byte */
     size_t len;
-    size_t seen;       /* every body byte received, kept or not */
+    size_t seen; /* every body byte received, kept or not */
     bool too_large;
 } demo_upload;
 
@@ -61,8 +62,8 @@ enum MHD_Result demo_send_json(const demo_request *r, unsigned status, json_t *b
 enum MHD_Result demo_send_error(const demo_request *r, unsigned status, const char *error,
                                 const char *description)
 {
-    return demo_send_json(r, status, json_pack("{s:s, s:s}", "error", error,
-                                               "error_description", description));
+    return demo_send_json(
+        r, status, json_pack("{s:s, s:s}", "error", error, "error_description", description));
 }
 
 /* ---- routing ---------------------------------------------------------- */
@@ -88,9 +89,8 @@ static const demo_route routes[] = {
 
 static enum MHD_Result method_not_allowed(const demo_request *r, const char *allow)
 {
-    struct MHD_Response *resp = demo_json_response(
-        json_pack("{s:s, s:s}", "error", "invalid_request", "error_description",
-                  "method not allowed"));
+    struct MHD_Response *resp = demo_json_response(json_pack(
+        "{s:s, s:s}", "error", "invalid_request", "error_description", "method not allowed"));
     if (resp != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     return demo_queue(r, 405, resp);
@@ -131,9 +131,8 @@ static bool expects_continue(struct MHD_Connection *conn)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     demo_app *app = cls;
     demo_upload *up = *req_cls;
@@ -269,19 +268,15 @@ struct MHD_Daemon *demo_server_start(demo_app *app)
     if (v6)
         flags |= MHD_USE_IPv6;
     (void)sslen;
-    d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, app,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, app->opt->threads,
-        /* Per-connection pool: room for an 8 KiB token in a header plus
-         * cookies; a header section beyond it gets 431 from MHD (M-05). */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-        MHD_OPTION_CONNECTION_LIMIT, 1024u,
-        /* Host required on HTTP/1.1, no spaces in the URI (M-06). */
-        MHD_OPTION_STRICT_FOR_CLIENT, 1,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_END);
+    d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, app->opt->threads,
+                         /* Per-connection pool: room for an 8 KiB token in a header plus
+                          * cookies; a header section beyond it gets 431 from MHD (M-05). */
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1024u,
+                         /* Host required on HTTP/1.1, no spaces in the URI (M-06). */
+                         MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+                         NULL, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "authgate-demo: cannot listen on %s\n", app->opt->listen);
         return NULL;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-demo — the request/response vocabulary shared by server.c
  * (libmicrohttpd glue) and handlers.c (the endpoints).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-demo — the token side: issuers, verifiers and the session
  * manager (lib/session) over the chosen store.
@@ -38,8 +39,8 @@ struct demo_sessions {
     ag_verifier *access_verifier;
     ag_verifier *refresh_verifier;
     ag_session *session;
-    ag_revset *revoked;    /* access tokens of revoked sessions (revocation.h) */
-    ag_revsync *follower;  /* other instances' revocations, from a shared store */
+    ag_revset *revoked;      /* access tokens of revoked sessions (revocation.h) */
+    ag_revsync *follower;    /* other instances' revocations, from a shared store */
     pthread_mutex_t jwks_mu; /* guards jwks: requests copy it, a reload replaces it */
     char *jwks;
     char refresh_audience[512];
@@ -84,7 +85,7 @@ static ag_err make_revocations(demo_sessions *s, const demo_sessions_config *cfg
 }
 
 static ag_err make_tokens(demo_sessions *s, const demo_sessions_config *cfg,
-                         ag_keyring *access_ring, ag_keyring *refresh_ring)
+                          ag_keyring *access_ring, ag_keyring *refresh_ring)
 {
     ag_issuer_config ic;
     ag_verifier_config vc;
@@ -204,8 +205,7 @@ bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out)
         e = ag_revsync_start(&fc, &s->follower);
     }
     if (e != AG_OK) {
-        fprintf(stderr, "authgate-demo: cannot set up tokens and sessions: %s\n",
-                ag_strerror(e));
+        fprintf(stderr, "authgate-demo: cannot set up tokens and sessions: %s\n", ag_strerror(e));
         demo_sessions_free(s);
         return false;
     }
@@ -218,7 +218,7 @@ void demo_sessions_free(demo_sessions *s)
     if (s == NULL)
         return;
     ag_revsync_stop(s->follower); /* first: it writes into the set */
-    ag_session_free(s->session); /* before what it references */
+    ag_session_free(s->session);  /* before what it references */
     ag_issuer_free(s->access_issuer);
     ag_issuer_free(s->refresh_issuer);
     ag_verifier_free(s->access_verifier);

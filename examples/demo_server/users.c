@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate-demo — the user table.
  *
@@ -53,8 +54,7 @@ static bool pbkdf2(EVP_KDF *kdf, const char *pw, size_t pw_len, const uint8_t *s
     if (ctx == NULL)
         return false;
     params[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pw, pw_len);
-    params[1] =
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, DEMO_SALT_LEN);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, DEMO_SALT_LEN);
     params[2] = OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &iter);
     params[3] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
     params[4] = OSSL_PARAM_construct_end();
@@ -63,8 +63,7 @@ static bool pbkdf2(EVP_KDF *kdf, const char *pw, size_t pw_len, const uint8_t *s
     return ok;
 }
 
-static bool make_user(EVP_KDF *kdf, const char *name, size_t name_len, const char *pw,
-                      demo_user *u)
+static bool make_user(EVP_KDF *kdf, const char *name, size_t name_len, const char *pw, demo_user *u)
 {
     if (name_len > AG_SUBJECT_MAX_LEN)
         return false;
@@ -103,8 +102,8 @@ bool demo_users_new(const demo_user_arg *args, size_t n, demo_users **out)
     return true;
 }
 
-bool demo_users_check(const demo_users *u, const char *name, size_t name_len,
-                      const char *password, size_t password_len)
+bool demo_users_check(const demo_users *u, const char *name, size_t name_len, const char *password,
+                      size_t password_len)
 {
     const demo_user *found = NULL;
     uint8_t got[DEMO_HASH_LEN];

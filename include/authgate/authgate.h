@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — JWT access and refresh tokens for C web services.
  *
@@ -39,10 +40,10 @@
 #define AUTHGATE_H
 
 #include "error.h"
-#include "token.h"
-#include "revocation.h"
-#include "store.h"
-#include "session.h"
 #include "http.h"
+#include "revocation.h"
+#include "session.h"
+#include "store.h"
+#include "token.h"
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — error codes, export macros and the small shared types.
  *
@@ -41,37 +42,37 @@ extern "C" {
  * token (docs/http.md); the description is what ag_strerror() returns.
  * Append only.
  */
-#define AG_ERR_MAP(X)                                                                        \
-    X(OK, 0, "ok", "success")                                                                \
-    X(INVALID_ARGUMENT, 1, "invalid argument", "invalid argument")                           \
-    X(NOMEM, 2, "out of memory", "out of memory")                                            \
-    X(BUFFER, 3, "buffer too small", "output buffer too small")                              \
-    X(CRYPTO, 4, "crypto failure", "cryptographic library failure")                          \
-    X(TOO_LARGE, 5, "too large", "input exceeds the size limit")                             \
-    X(MALFORMED, 6, "malformed", "malformed token (segments, base64url, JSON or types)")     \
-    X(ALG, 7, "algorithm", "algorithm not allowed or not the key's algorithm")               \
-    X(HEADER, 8, "header", "forbidden or unsupported JOSE header parameter")                 \
-    X(KEY, 9, "unknown key", "unknown or missing key id (kid)")                              \
-    X(SIGNATURE, 10, "bad signature", "signature has the wrong length or does not verify")   \
-    X(EXPIRED, 11, "expired", "token has expired")                                           \
-    X(NOT_YET_VALID, 12, "not yet valid", "token is not yet valid (nbf or iat in the future)") \
-    X(CLAIM, 13, "claim", "claim missing, of the wrong type, out of range or not matching")  \
-    X(WRONG_TYPE, 14, "wrong type", "token type (typ) is not the expected one")              \
-    X(WEAK_KEY, 15, "weak key", "key is too weak for its algorithm")                         \
-    X(KEY_FORMAT, 16, "key format", "key material is invalid or unsupported")                \
-    X(NO_CREDENTIALS, 17, "no credentials", "request carries no credentials")                \
-    X(AMBIGUOUS, 18, "ambiguous", "ambiguous credentials (duplicate header, cookie or channel)") \
-    X(REQUEST, 19, "invalid request", "malformed request (Authorization or Cookie syntax)")  \
-    X(URL_CREDENTIALS, 20, "credentials in URL", "credentials in the URL are not accepted")   \
-    X(CSRF, 21, "csrf", "missing or invalid CSRF proof")                                     \
-    X(UNKNOWN, 22, "unknown token", "refresh token is not known to the store")               \
-    X(REVOKED, 23, "revoked", "session has been revoked")                                    \
-    X(REUSED, 24, "reused", "refresh token reuse detected; session revoked")                 \
-    X(STORE, 25, "store failure", "session store failure")                                   \
-    X(STORE_FULL, 26, "store full", "session store is full")                                 \
-    X(STORE_VERSION, 27, "store version", "store schema version is unknown to this build")   \
-    X(NOT_FOUND, 28, "not found", "not found")                                               \
-    X(EXISTS, 29, "exists", "already exists")                                                \
+#define AG_ERR_MAP(X)                                                                              \
+    X(OK, 0, "ok", "success")                                                                      \
+    X(INVALID_ARGUMENT, 1, "invalid argument", "invalid argument")                                 \
+    X(NOMEM, 2, "out of memory", "out of memory")                                                  \
+    X(BUFFER, 3, "buffer too small", "output buffer too small")                                    \
+    X(CRYPTO, 4, "crypto failure", "cryptographic library failure")                                \
+    X(TOO_LARGE, 5, "too large", "input exceeds the size limit")                                   \
+    X(MALFORMED, 6, "malformed", "malformed token (segments, base64url, JSON or types)")           \
+    X(ALG, 7, "algorithm", "algorithm not allowed or not the key's algorithm")                     \
+    X(HEADER, 8, "header", "forbidden or unsupported JOSE header parameter")                       \
+    X(KEY, 9, "unknown key", "unknown or missing key id (kid)")                                    \
+    X(SIGNATURE, 10, "bad signature", "signature has the wrong length or does not verify")         \
+    X(EXPIRED, 11, "expired", "token has expired")                                                 \
+    X(NOT_YET_VALID, 12, "not yet valid", "token is not yet valid (nbf or iat in the future)")     \
+    X(CLAIM, 13, "claim", "claim missing, of the wrong type, out of range or not matching")        \
+    X(WRONG_TYPE, 14, "wrong type", "token type (typ) is not the expected one")                    \
+    X(WEAK_KEY, 15, "weak key", "key is too weak for its algorithm")                               \
+    X(KEY_FORMAT, 16, "key format", "key material is invalid or unsupported")                      \
+    X(NO_CREDENTIALS, 17, "no credentials", "request carries no credentials")                      \
+    X(AMBIGUOUS, 18, "ambiguous", "ambiguous credentials (duplicate header, cookie or channel)")   \
+    X(REQUEST, 19, "invalid request", "malformed request (Authorization or Cookie syntax)")        \
+    X(URL_CREDENTIALS, 20, "credentials in URL", "credentials in the URL are not accepted")        \
+    X(CSRF, 21, "csrf", "missing or invalid CSRF proof")                                           \
+    X(UNKNOWN, 22, "unknown token", "refresh token is not known to the store")                     \
+    X(REVOKED, 23, "revoked", "session has been revoked")                                          \
+    X(REUSED, 24, "reused", "refresh token reuse detected; session revoked")                       \
+    X(STORE, 25, "store failure", "session store failure")                                         \
+    X(STORE_FULL, 26, "store full", "session store is full")                                       \
+    X(STORE_VERSION, 27, "store version", "store schema version is unknown to this build")         \
+    X(NOT_FOUND, 28, "not found", "not found")                                                     \
+    X(EXISTS, 29, "exists", "already exists")                                                      \
     X(STATE, 30, "state", "object is in the wrong state for this call")
 
 /** Error codes. AG_OK (0) is success. */
@@ -79,7 +80,7 @@ typedef enum ag_err {
 #define AG__ERR_ENUM(name, num, reason, text) AG_ERR_##name = num,
     AG_ERR_MAP(AG__ERR_ENUM)
 #undef AG__ERR_ENUM
-    AG_OK = 0
+        AG_OK = 0
 } ag_err;
 
 /** One past the highest error code (for tables and tests). */

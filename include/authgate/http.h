@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — credentials strictly from HTTP headers and cookies.
  *
@@ -66,11 +67,11 @@ typedef struct ag_header {
  * Every pointer is borrowed for the duration of the call only.
  */
 typedef struct ag_http_request {
-    ag_span method;            /**< e.g. "POST"; empty counts as a non-safe method */
-    const ag_header *headers;  /**< NULL allowed when nheaders is 0 */
+    ag_span method;           /**< e.g. "POST"; empty counts as a non-safe method */
+    const ag_header *headers; /**< NULL allowed when nheaders is 0 */
     size_t nheaders;
-    ag_span query;             /**< raw query string (after '?', still percent-encoded)
-                                    or empty; only ever read to refuse URL credentials (H-03) */
+    ag_span query; /**< raw query string (after '?', still percent-encoded)
+                        or empty; only ever read to refuse URL credentials (H-03) */
 } ag_http_request;
 
 /** Where a credential came from (bit flags for the policy). */
@@ -105,8 +106,8 @@ typedef struct ag_http_policy_config {
      */
     const char *const *origins;
     size_t norigins;
-    bool allow_same_site;       /**< also accept Sec-Fetch-Site: same-site (default: reject) */
-    const ag_allocator *alloc;  /**< for the policy object; NULL → stdlib */
+    bool allow_same_site;      /**< also accept Sec-Fetch-Site: same-site (default: reject) */
+    const ag_allocator *alloc; /**< for the policy object; NULL → stdlib */
 } ag_http_policy_config;
 
 /**
@@ -171,8 +172,7 @@ AG_API bool ag_http_policy_wants_header(const ag_http_policy *policy, const uint
  * Thread safety: safe.
  * @since 0.1
  */
-AG_API AG_NODISCARD ag_err ag_http_authenticate(const ag_http_policy *policy,
-                                                const ag_verifier *v,
+AG_API AG_NODISCARD ag_err ag_http_authenticate(const ag_http_policy *policy, const ag_verifier *v,
                                                 const ag_http_request *req, ag_claims *out);
 
 /** A credential taken from a request, not yet verified. */
@@ -230,8 +230,7 @@ AG_API AG_NODISCARD ag_err ag_http_refresh_credential(const ag_http_policy *poli
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_http_refresh_verify(const ag_http_policy *policy,
-                                                  const ag_verifier *v,
-                                                  const uint8_t *csrf_secret,
+                                                  const ag_verifier *v, const uint8_t *csrf_secret,
                                                   size_t csrf_secret_len,
                                                   const ag_http_request *req,
                                                   ag_http_credential *out, ag_claims *claims);
@@ -285,8 +284,7 @@ AG_API AG_NODISCARD ag_err ag_http_parse_bearer(const uint8_t *value, size_t len
  * is none and AG_ERR_AMBIGUOUS when there are two or more (H-02).
  * @since 0.1
  */
-AG_API AG_NODISCARD ag_err ag_http_find_bearer(const ag_header *headers, size_t n,
-                                               ag_span *token);
+AG_API AG_NODISCARD ag_err ag_http_find_bearer(const ag_header *headers, size_t n, ag_span *token);
 
 /**
  * Finds a cookie by exact, case-sensitive name across every Cookie field
@@ -374,15 +372,15 @@ typedef enum ag_samesite {
  * Path=/; no Domain).
  */
 typedef struct ag_cookie_spec {
-    const char *name;        /**< RFC 6265 token, e.g. "__Host-refresh"; required */
-    ag_span value;           /**< cookie-octets only, name+value ≤ AG_COOKIE_MAX_LEN */
-    int64_t expires_at;      /**< the token's exp (epoch seconds); Max-Age = expires_at - now */
-    int64_t now;             /**< epoch seconds; 0 → the system clock */
-    bool script_readable;    /**< omit HttpOnly (the CSRF cookie) */
-    bool insecure;           /**< omit Secure; refused for __Host-/__Secure- names */
-    ag_samesite same_site;   /**< default Strict; None requires Secure */
-    const char *path;        /**< NULL → "/"; must be "/" for __Host- */
-    const char *domain;      /**< NULL → host-only; refused for __Host- */
+    const char *name;      /**< RFC 6265 token, e.g. "__Host-refresh"; required */
+    ag_span value;         /**< cookie-octets only, name+value ≤ AG_COOKIE_MAX_LEN */
+    int64_t expires_at;    /**< the token's exp (epoch seconds); Max-Age = expires_at - now */
+    int64_t now;           /**< epoch seconds; 0 → the system clock */
+    bool script_readable;  /**< omit HttpOnly (the CSRF cookie) */
+    bool insecure;         /**< omit Secure; refused for __Host-/__Secure- names */
+    ag_samesite same_site; /**< default Strict; None requires Secure */
+    const char *path;      /**< NULL → "/"; must be "/" for __Host- */
+    const char *domain;    /**< NULL → host-only; refused for __Host- */
 } ag_cookie_spec;
 
 /**
@@ -425,11 +423,11 @@ typedef enum ag_http_endpoint {
 
 /** The HTTP answer for an ag_err. Every string is static. */
 typedef struct ag_http_error {
-    unsigned status;          /**< 200, 400, 401, 403, 500 or 503 */
-    const char *error;        /**< OAuth error code, or NULL (success; no credentials
-                                   at a resource) */
-    const char *description;  /**< safe fixed text, never token bytes (V-18); "" on success */
-    bool www_authenticate;    /**< send WWW-Authenticate (401 at a resource) */
+    unsigned status;         /**< 200, 400, 401, 403, 500 or 503 */
+    const char *error;       /**< OAuth error code, or NULL (success; no credentials
+                                  at a resource) */
+    const char *description; /**< safe fixed text, never token bytes (V-18); "" on success */
+    bool www_authenticate;   /**< send WWW-Authenticate (401 at a resource) */
 } ag_http_error;
 
 /**
@@ -455,8 +453,8 @@ AG_API ag_http_error ag_http_error_for(ag_err err, ag_http_endpoint endpoint);
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_www_authenticate_build(const char *realm, const char *error,
-                                                     const char *description, char *buf,
-                                                     size_t cap, size_t *len);
+                                                     const char *description, char *buf, size_t cap,
+                                                     size_t *len);
 
 /**
  * The WWW-Authenticate value for an error at a resource, from

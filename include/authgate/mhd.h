@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — libmicrohttpd adapter (library authgate-mhd).
  *
@@ -37,10 +38,10 @@
 #ifndef AUTHGATE_MHD_H
 #define AUTHGATE_MHD_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -85,8 +86,8 @@ AG_API AG_NODISCARD ag_err ag_mhd_check_url(struct MHD_Connection *conn);
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_mhd_authenticate(struct MHD_Connection *conn, const char *method,
-                                               const ag_http_policy *policy,
-                                               const ag_verifier *v, ag_claims *out);
+                                               const ag_http_policy *policy, const ag_verifier *v,
+                                               ag_claims *out);
 
 /**
  * For /auth/refresh, /auth/logout…: URL check, header collection, then
@@ -106,10 +107,8 @@ AG_API AG_NODISCARD ag_err ag_mhd_refresh_credential(struct MHD_Connection *conn
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_mhd_refresh_verify(struct MHD_Connection *conn, const char *method,
-                                                 const ag_http_policy *policy,
-                                                 const ag_verifier *v,
-                                                 const uint8_t *csrf_secret,
-                                                 size_t csrf_secret_len,
+                                                 const ag_http_policy *policy, const ag_verifier *v,
+                                                 const uint8_t *csrf_secret, size_t csrf_secret_len,
                                                  ag_http_credential *out, ag_claims *claims);
 
 /**

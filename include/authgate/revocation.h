@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the revocation set: revoked sessions and subjects on the
  * access-token verify path.
@@ -128,10 +129,10 @@ AG_API void ag_revset_mark_synced(ag_revset *rs, int64_t now);
 
 /** What a set holds. @since 0.2 */
 typedef struct ag_revset_stats {
-    size_t live;          /**< entries still in force at `now` */
-    size_t capacity;      /**< entries it can hold */
-    size_t bytes;         /**< heap bytes held; constant for the set's life */
-    int64_t last_synced;  /**< 0: never synchronised */
+    size_t live;         /**< entries still in force at `now` */
+    size_t capacity;     /**< entries it can hold */
+    size_t bytes;        /**< heap bytes held; constant for the set's life */
+    int64_t last_synced; /**< 0: never synchronised */
 } ag_revset_stats;
 
 /**

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — sessions: issue access+refresh pairs, rotate refresh tokens
  * against a store, detect reuse, revoke (docs/sessions.md "The rotation model",
@@ -49,10 +50,10 @@ extern "C" {
  * @since 0.1
  */
 typedef struct ag_reuse_event {
-    ag_span sid;           /**< the family that was revoked */
-    ag_span subject;       /**< its subject */
+    ag_span sid;                                      /**< the family that was revoked */
+    ag_span subject;                                  /**< its subject */
     char hash_prefix[AG_SESSION_HASH_PREFIX_LEN + 1]; /**< hex of SHA-256(jti)'s first bytes */
-    int64_t now;           /**< when it was detected */
+    int64_t now;                                      /**< when it was detected */
 } ag_reuse_event;
 
 /**
@@ -93,33 +94,33 @@ typedef struct ag_session_config {
     const ag_verifier *refresh_verifier; /**< required; kind AG_TOKEN_REFRESH, the refresh
                                               audience and issuer pinned */
     ag_store *store;                     /**< required */
-    int64_t refresh_ttl;      /**< idle lifetime of each refresh token, seconds;
-                                   0 → AG_SESSION_REFRESH_TTL_DEFAULT */
-    int64_t family_lifetime;  /**< absolute lifetime of a login, seconds, never extended by
-                                   rotation; 0 → AG_SESSION_FAMILY_LIFETIME_DEFAULT */
-    int64_t reuse_interval;   /**< seconds, 0 (default) = off; at most
-                                   AG_SESSION_REUSE_INTERVAL_MAX. Needs `secret`. Inside
-                                   it the previous refresh token may be presented again
-                                   (a lost response retried) and gets the same successor;
-                                   see docs/sessions.md for the trade-off. */
+    int64_t refresh_ttl;                 /**< idle lifetime of each refresh token, seconds;
+                                              0 → AG_SESSION_REFRESH_TTL_DEFAULT */
+    int64_t family_lifetime;    /**< absolute lifetime of a login, seconds, never extended by
+                                     rotation; 0 → AG_SESSION_FAMILY_LIFETIME_DEFAULT */
+    int64_t reuse_interval;     /**< seconds, 0 (default) = off; at most
+                                     AG_SESSION_REUSE_INTERVAL_MAX. Needs `secret`. Inside
+                                     it the previous refresh token may be presented again
+                                     (a lost response retried) and gets the same successor;
+                                     see docs/sessions.md for the trade-off. */
     uint32_t reuse_max_replays; /**< replays allowed per rotation inside the interval;
                                    0 → AG_SESSION_MAX_REPLAYS_DEFAULT (1); at most
                                    AG_SESSION_MAX_REPLAYS_MAX. Using the successor ends
                                    the window at once. @since 0.2 */
-    const uint8_t *secret;    /**< server secret for derived successor jtis; copied;
-                                   ≥ AG_SESSION_SECRET_MIN CSPRNG bytes; required
-                                   when reuse_interval > 0, else ignored */
+    const uint8_t *secret;      /**< server secret for derived successor jtis; copied;
+                                     ≥ AG_SESSION_SECRET_MIN CSPRNG bytes; required
+                                     when reuse_interval > 0, else ignored */
     size_t secret_len;
-    int64_t purge_margin;     /**< seconds rows are kept past their exp so a token
-                                   inside the verifier's leeway is still recognised;
-                                   0 → AG_LEEWAY_MAX; negative → the refresh verifier's
-                                   leeway. Never less than that leeway. */
-    size_t max_sessions;      /**< live sessions per subject; a login past it ends the
-                                   subject's oldest (on_evict). 0 →
-                                   AG_SESSION_MAX_SESSIONS_DEFAULT. @since 0.2 */
-    ag_reuse_fn on_reuse;     /**< optional */
+    int64_t purge_margin; /**< seconds rows are kept past their exp so a token
+                               inside the verifier's leeway is still recognised;
+                               0 → AG_LEEWAY_MAX; negative → the refresh verifier's
+                               leeway. Never less than that leeway. */
+    size_t max_sessions;  /**< live sessions per subject; a login past it ends the
+                               subject's oldest (on_evict). 0 →
+                               AG_SESSION_MAX_SESSIONS_DEFAULT. @since 0.2 */
+    ag_reuse_fn on_reuse; /**< optional */
     void *on_reuse_ctx;
-    ag_evict_fn on_evict;     /**< optional @since 0.2 */
+    ag_evict_fn on_evict; /**< optional @since 0.2 */
     void *on_evict_ctx;
     /**
      * Optional: the revocation set of this process's access verifiers.
@@ -132,7 +133,7 @@ typedef struct ag_session_config {
     ag_revset *revocations;
     ag_session_error_fn on_error; /**< optional @since 0.2 */
     void *on_error_ctx;
-    ag_clock_fn clock;        /**< NULL → ag_clock_system */
+    ag_clock_fn clock; /**< NULL → ag_clock_system */
     void *clock_ctx;
     const ag_allocator *alloc; /**< NULL → stdlib */
 } ag_session_config;
@@ -153,15 +154,15 @@ typedef struct ag_session ag_session;
 typedef struct ag_session_tokens {
     char access[AG_TOKEN_MAX_LEN + 1];
     size_t access_len;
-    int64_t access_exp;              /**< epoch seconds */
+    int64_t access_exp; /**< epoch seconds */
     char refresh[AG_TOKEN_MAX_LEN + 1];
     size_t refresh_len;
-    int64_t refresh_exp;             /**< epoch seconds; ≤ family_exp */
-    int64_t family_exp;              /**< absolute end of this login */
-    char sid[AG_SID_MAX_LEN + 1];    /**< the family id (also in both tokens) */
-    uint64_t generation;             /**< rotations since login */
-    bool replayed;                   /**< true: a benign replay inside the reuse interval
-                                          got the same successor again */
+    int64_t refresh_exp;          /**< epoch seconds; ≤ family_exp */
+    int64_t family_exp;           /**< absolute end of this login */
+    char sid[AG_SID_MAX_LEN + 1]; /**< the family id (also in both tokens) */
+    uint64_t generation;          /**< rotations since login */
+    bool replayed;                /**< true: a benign replay inside the reuse interval
+                                       got the same successor again */
 } ag_session_tokens;
 
 /**
@@ -215,8 +216,8 @@ AG_API AG_NODISCARD ag_err ag_session_issue(const ag_session *s, const char *sub
  * same successor.
  * @since 0.1
  */
-AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t *token,
-                                              size_t len, ag_session_tokens *out);
+AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
+                                              ag_session_tokens *out);
 
 /**
  * Logs out: verifies the refresh token like refresh does and, in one
@@ -229,8 +230,7 @@ AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t
  * store); AG_ERR_REUSED; AG_ERR_REVOKED; AG_ERR_EXPIRED; AG_ERR_STORE.
  * @since 0.1
  */
-AG_API AG_NODISCARD ag_err ag_session_logout(const ag_session *s, const uint8_t *token,
-                                             size_t len);
+AG_API AG_NODISCARD ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len);
 
 /**
  * Logs out everywhere: verifies the refresh token, ends its family as
@@ -249,8 +249,7 @@ AG_API AG_NODISCARD ag_err ag_session_logout_all(const ag_session *s, const uint
  * Returns: AG_OK; AG_ERR_NOT_FOUND; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
  * @since 0.1
  */
-AG_API AG_NODISCARD ag_err ag_session_revoke(const ag_session *s, const char *sid,
-                                             size_t sid_len);
+AG_API AG_NODISCARD ag_err ag_session_revoke(const ag_session *s, const char *sid, size_t sid_len);
 
 /**
  * Administrative revocation of every family of a subject (password change,
@@ -287,15 +286,15 @@ AG_API AG_NODISCARD ag_err ag_session_purge(const ag_session *s, size_t *removed
 
 /** How to follow a revocation log. Zero-initialise, then set. @since 0.2 */
 typedef struct ag_revsync_config {
-    ag_store *store;          /**< required; one with a revocation log (ag_store_has_log) */
-    ag_revset *revocations;   /**< required: the set this process's access verifiers use */
-    int interval_ms;          /**< 0 → 200: how often the log is read (at most this long
-                                   between reads; a store with notifications wakes sooner) */
-    int64_t log_retention;    /**< > 0: this follower also deletes log entries older than
-                                   this many seconds (set it ≥ the set's entry_ttl); 0: never */
+    ag_store *store;              /**< required; one with a revocation log (ag_store_has_log) */
+    ag_revset *revocations;       /**< required: the set this process's access verifiers use */
+    int interval_ms;              /**< 0 → 200: how often the log is read (at most this long
+                                       between reads; a store with notifications wakes sooner) */
+    int64_t log_retention;        /**< > 0: this follower also deletes log entries older than
+                                       this many seconds (set it ≥ the set's entry_ttl); 0: never */
     ag_session_error_fn on_error; /**< optional: a read that failed ("revocation log") */
     void *on_error_ctx;
-    ag_clock_fn clock;        /**< NULL → ag_clock_system */
+    ag_clock_fn clock; /**< NULL → ag_clock_system */
     void *clock_ctx;
     const ag_allocator *alloc; /**< NULL → stdlib */
 } ag_revsync_config;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — refresh-token stores: the backend interface and the shipped
  * backends (memory, SQLite, PostgreSQL).
@@ -67,20 +68,20 @@ typedef enum ag_revoke_reason {
  */
 typedef struct ag_store_family {
     char sid[AG_SID_MAX_LEN + 1];
-    size_t sid_len;                  /**< 1..AG_SID_MAX_LEN */
+    size_t sid_len; /**< 1..AG_SID_MAX_LEN */
     char subject[AG_SUBJECT_MAX_LEN + 1];
-    size_t subject_len;              /**< 1..AG_SUBJECT_MAX_LEN */
+    size_t subject_len; /**< 1..AG_SUBJECT_MAX_LEN */
     int64_t created;
-    int64_t expires;                 /**< absolute family expiry */
-    int64_t revoked_at;              /**< 0: live */
-    ag_revoke_reason reason;         /**< AG_REVOKE_NONE while live */
-    uint64_t generation;             /**< rotations so far (the current token's) */
-    uint8_t current[AG_STORE_HASH_LEN]; /**< SHA-256(jti) of the current token */
-    int64_t current_issued;          /**< its iat; also when the previous one was rotated */
-    int64_t current_expires;         /**< its exp (idle timeout), ≤ expires */
-    bool has_previous;               /**< false at login and once revoked */
+    int64_t expires;                     /**< absolute family expiry */
+    int64_t revoked_at;                  /**< 0: live */
+    ag_revoke_reason reason;             /**< AG_REVOKE_NONE while live */
+    uint64_t generation;                 /**< rotations so far (the current token's) */
+    uint8_t current[AG_STORE_HASH_LEN];  /**< SHA-256(jti) of the current token */
+    int64_t current_issued;              /**< its iat; also when the previous one was rotated */
+    int64_t current_expires;             /**< its exp (idle timeout), ≤ expires */
+    bool has_previous;                   /**< false at login and once revoked */
     uint8_t previous[AG_STORE_HASH_LEN]; /**< SHA-256(jti) of the token rotated last */
-    uint32_t replays;                /**< replays of `previous` served so far */
+    uint32_t replays;                    /**< replays of `previous` served so far */
 } ag_store_family;
 
 /** What a presented refresh token is for. @since 0.2 */
@@ -99,16 +100,16 @@ typedef struct ag_store_rotation {
     ag_store_action action;
     uint8_t old_hash[AG_STORE_HASH_LEN]; /**< SHA-256 of the presented, verified jti */
     uint8_t new_hash[AG_STORE_HASH_LEN]; /**< SHA-256 of the successor's jti (refresh) */
-    const char *sid;          /**< the verified token's sid (need not be NUL-terminated) */
+    const char *sid; /**< the verified token's sid (need not be NUL-terminated) */
     size_t sid_len;
-    const char *subject;      /**< the verified token's sub */
+    const char *subject; /**< the verified token's sub */
     size_t subject_len;
-    int64_t now;              /**< seconds; becomes the successor's issued time */
-    int64_t new_expires;      /**< the successor's wanted exp; lowered to the family's
-                                   expiry (rotation never extends a family) */
-    int64_t reuse_interval;   /**< seconds; 0 = off. See AG_STORE_REPLAYED. */
-    uint32_t max_replays;     /**< replays of the previous token allowed inside the
-                                   interval; 0 = none */
+    int64_t now;            /**< seconds; becomes the successor's issued time */
+    int64_t new_expires;    /**< the successor's wanted exp; lowered to the family's
+                                 expiry (rotation never extends a family) */
+    int64_t reuse_interval; /**< seconds; 0 = off. See AG_STORE_REPLAYED. */
+    uint32_t max_replays;   /**< replays of the previous token allowed inside the
+                                 interval; 0 = none */
 } ag_store_rotation;
 
 /** What a successful rotate did. @since 0.1 */
@@ -130,17 +131,17 @@ typedef enum ag_store_outcome {
 /** Result of a rotate that returned AG_OK. @since 0.1 */
 typedef struct ag_store_rotated {
     ag_store_outcome outcome;
-    uint64_t generation;      /**< the successor's generation */
-    int64_t issued;           /**< the successor's issued time */
-    int64_t expires;          /**< the successor's exp, after the family clamp */
-    int64_t family_expires;   /**< the family's absolute expiry */
+    uint64_t generation;    /**< the successor's generation */
+    int64_t issued;         /**< the successor's issued time */
+    int64_t expires;        /**< the successor's exp, after the family clamp */
+    int64_t family_expires; /**< the family's absolute expiry */
 } ag_store_rotated;
 
 /** Counters, for tests, capacity planning and measurement. @since 0.1 */
 typedef struct ag_store_stats {
-    size_t families;          /**< rows: live sessions and tombstones */
-    size_t capacity;          /**< families the store can hold; 0 = unbounded */
-    size_t bytes;             /**< heap bytes held (memory store); 0 when unknown */
+    size_t families; /**< rows: live sessions and tombstones */
+    size_t capacity; /**< families the store can hold; 0 = unbounded */
+    size_t bytes;    /**< heap bytes held (memory store); 0 when unknown */
 } ag_store_stats;
 
 /** What a revocation-log entry names. @since 0.2 */
@@ -156,11 +157,11 @@ typedef enum ag_store_rev_kind {
  * @since 0.2
  */
 typedef struct ag_store_revocation {
-    uint64_t id;                      /**< assigned by the store: increasing, never reused */
+    uint64_t id; /**< assigned by the store: increasing, never reused */
     ag_store_rev_kind kind;
     char key[AG_SUBJECT_MAX_LEN + 1]; /**< the sid or subject, NUL-terminated */
     size_t key_len;
-    int64_t at;                       /**< revocation time, epoch seconds */
+    int64_t at; /**< revocation time, epoch seconds */
 } ag_store_revocation;
 
 typedef struct ag_store ag_store;
@@ -201,9 +202,9 @@ typedef struct ag_store ag_store;
  * Thread safety: pure; touches only its arguments.
  * @since 0.2
  */
-AG_API AG_NODISCARD ag_err ag_store_decide(const ag_store_family *cur,
-                                           const ag_store_rotation *rot, ag_store_family *next,
-                                           bool *write, ag_store_rotated *out);
+AG_API AG_NODISCARD ag_err ag_store_decide(const ag_store_family *cur, const ag_store_rotation *rot,
+                                           ag_store_family *next, bool *write,
+                                           ag_store_rotated *out);
 
 /**
  * Whether a family can still matter at `now`: live, or a tombstone whose
@@ -295,8 +296,7 @@ struct ag_store {
      * Returns: AG_OK (also when there was none); AG_ERR_STORE; AG_ERR_NOMEM.
      */
     ag_err (*revoke_subject)(ag_store *st, const char *subject, size_t subject_len, int64_t now,
-                             ag_revoke_reason reason, ag_store_sid_fn fn, void *ctx,
-                             size_t *count);
+                             ag_revoke_reason reason, ag_store_sid_fn fn, void *ctx, size_t *count);
 
     /**
      * The per-subject session cap: while the subject has more than `keep`
@@ -309,8 +309,8 @@ struct ag_store {
      * Returns: AG_OK; AG_ERR_STORE; AG_ERR_NOMEM.
      */
     ag_err (*evict)(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                    const char *keep_sid, size_t keep_sid_len, int64_t now,
-                    ag_store_sid_fn fn, void *ctx, size_t *count);
+                    const char *keep_sid, size_t keep_sid_len, int64_t now, ag_store_sid_fn fn,
+                    void *ctx, size_t *count);
 
     /**
      * Deletes every family for which ag_store_family_dead(f, now) holds.
@@ -422,9 +422,9 @@ AG_API AG_NODISCARD ag_err ag_store_revoke_subject(ag_store *st, const char *sub
  * @since 0.2
  */
 AG_API AG_NODISCARD ag_err ag_store_evict(ag_store *st, const char *subject, size_t subject_len,
-                                          size_t keep, const char *keep_sid,
-                                          size_t keep_sid_len, int64_t now,
-                                          ag_store_sid_fn fn, void *ctx, size_t *count);
+                                          size_t keep, const char *keep_sid, size_t keep_sid_len,
+                                          int64_t now, ag_store_sid_fn fn, void *ctx,
+                                          size_t *count);
 
 /**
  * Calls st->purge_expired. removed may be NULL.
@@ -450,8 +450,8 @@ AG_API AG_NODISCARD ag_err ag_store_log_append(ag_store *st, ag_store_rev_kind k
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (no log); AG_ERR_STORE.
  * @since 0.2
  */
-AG_API AG_NODISCARD ag_err ag_store_log_read(ag_store *st, uint64_t after,
-                                             ag_store_revocation *out, size_t cap, size_t *n);
+AG_API AG_NODISCARD ag_err ag_store_log_read(ag_store *st, uint64_t after, ag_store_revocation *out,
+                                             size_t cap, size_t *n);
 
 /**
  * Calls st->log_purge. removed may be NULL.
@@ -487,11 +487,11 @@ AG_API void ag_store_close(ag_store *st);
 
 /** Memory store settings. Zero-initialise, then set what you need. @since 0.1 */
 typedef struct ag_store_memory_config {
-    size_t capacity;            /**< max families (sessions); 0 → 1,048,576. When
-                                     full it reclaims dead families (expired, or
-                                     revoked tombstones) before answering
-                                     AG_ERR_STORE_FULL */
-    const ag_allocator *alloc;  /**< NULL → stdlib; must outlive the store */
+    size_t capacity;           /**< max families (sessions); 0 → 1,048,576. When
+                                    full it reclaims dead families (expired, or
+                                    revoked tombstones) before answering
+                                    AG_ERR_STORE_FULL */
+    const ag_allocator *alloc; /**< NULL → stdlib; must outlive the store */
 } ag_store_memory_config;
 
 /**
@@ -507,8 +507,7 @@ typedef struct ag_store_memory_config {
  * Thread safety: the store is safe to share between threads.
  * @since 0.1
  */
-AG_API AG_NODISCARD ag_err ag_store_memory_new(const ag_store_memory_config *cfg,
-                                               ag_store **out);
+AG_API AG_NODISCARD ag_err ag_store_memory_new(const ag_store_memory_config *cfg, ag_store **out);
 
 /* ------------------------------------------------------------------ */
 /* SQLite store                                                        */
@@ -516,10 +515,10 @@ AG_API AG_NODISCARD ag_err ag_store_memory_new(const ag_store_memory_config *cfg
 
 /** SQLite store settings. Zero-initialise, then set what you need. @since 0.1 */
 typedef struct ag_store_sqlite_config {
-    const char *path;           /**< required: the database file (created if absent) */
-    int busy_timeout_ms;        /**< 0 → 5000; how long to wait for another writer */
-    bool synchronous_full;      /**< false: synchronous=NORMAL (default), true: FULL */
-    const ag_allocator *alloc;  /**< for the store object; NULL → stdlib */
+    const char *path;          /**< required: the database file (created if absent) */
+    int busy_timeout_ms;       /**< 0 → 5000; how long to wait for another writer */
+    bool synchronous_full;     /**< false: synchronous=NORMAL (default), true: FULL */
+    const ag_allocator *alloc; /**< for the store object; NULL → stdlib */
 } ag_store_sqlite_config;
 
 /**
@@ -539,8 +538,7 @@ typedef struct ag_store_sqlite_config {
  * connection, serialised); several processes may share the file.
  * @since 0.1
  */
-AG_API AG_NODISCARD ag_err ag_store_sqlite_open(const ag_store_sqlite_config *cfg,
-                                                ag_store **out);
+AG_API AG_NODISCARD ag_err ag_store_sqlite_open(const ag_store_sqlite_config *cfg, ag_store **out);
 
 /** True when this build includes the SQLite store. @since 0.1 */
 AG_API bool ag_store_sqlite_available(void);
@@ -559,13 +557,13 @@ typedef struct ag_store_pg_config {
      * "options='-csearch_path=authgate'").
      */
     const char *conninfo;
-    unsigned pool_size;         /**< connections held open; 0 → 4. A call takes one
-                                     for its duration and waits when all are busy */
-    int statement_timeout_ms;   /**< 0 → 5000: per statement, lock waits included;
-                                     a statement past it fails with AG_ERR_STORE */
-    int connect_timeout_s;      /**< 0 → 5: per (re)connection attempt, unless the
-                                     conninfo sets connect_timeout itself */
-    const ag_allocator *alloc;  /**< for the store object; NULL → stdlib */
+    unsigned pool_size;        /**< connections held open; 0 → 4. A call takes one
+                                    for its duration and waits when all are busy */
+    int statement_timeout_ms;  /**< 0 → 5000: per statement, lock waits included;
+                                    a statement past it fails with AG_ERR_STORE */
+    int connect_timeout_s;     /**< 0 → 5: per (re)connection attempt, unless the
+                                    conninfo sets connect_timeout itself */
+    const ag_allocator *alloc; /**< for the store object; NULL → stdlib */
 } ag_store_pg_config;
 
 /**

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — tokens: algorithms, keys, keyrings, issuing and verifying
  * compact JWS access and refresh tokens.
@@ -303,9 +304,9 @@ typedef enum ag_claim_type {
 typedef struct ag_custom_claim {
     const char *name; /**< NUL-terminated */
     ag_claim_type type;
-    const char *str;  /**< AG_CLAIM_STRING (UTF-8) and AG_CLAIM_JSON, NUL-terminated */
-    int64_t i;        /**< AG_CLAIM_INT */
-    bool b;           /**< AG_CLAIM_BOOL */
+    const char *str; /**< AG_CLAIM_STRING (UTF-8) and AG_CLAIM_JSON, NUL-terminated */
+    int64_t i;       /**< AG_CLAIM_INT */
+    bool b;          /**< AG_CLAIM_BOOL */
 } ag_custom_claim;
 
 /**
@@ -315,18 +316,18 @@ typedef struct ag_custom_claim {
  * valid as long as the struct does, independently of the token bytes.
  */
 typedef struct ag_claims {
-    ag_alg alg;           /**< the header's (and key's) algorithm */
-    ag_token_kind kind;   /**< ACCESS or REFRESH, from typ; ANY if typ absent */
-    ag_span kid;          /**< header kid */
-    ag_span typ;          /**< header typ as sent, may be empty */
-    ag_span iss;          /**< decoded (unescaped) UTF-8 */
+    ag_alg alg;         /**< the header's (and key's) algorithm */
+    ag_token_kind kind; /**< ACCESS or REFRESH, from typ; ANY if typ absent */
+    ag_span kid;        /**< header kid */
+    ag_span typ;        /**< header typ as sent, may be empty */
+    ag_span iss;        /**< decoded (unescaped) UTF-8 */
     ag_span sub;
-    ag_span aud;          /**< the audience that matched (or the first one when none configured) */
+    ag_span aud; /**< the audience that matched (or the first one when none configured) */
     ag_span jti;
-    ag_span sid;          /**< empty when absent */
-    int64_t exp;          /**< NumericDate, truncated toward zero */
+    ag_span sid; /**< empty when absent */
+    int64_t exp; /**< NumericDate, truncated toward zero */
     int64_t iat;
-    int64_t nbf;          /**< 0 when absent (see has_nbf) */
+    int64_t nbf; /**< 0 when absent (see has_nbf) */
     bool has_nbf;
     /* private: storage the spans point into; do not touch */
     size_t payload_len_;
@@ -365,8 +366,7 @@ AG_API AG_NODISCARD ag_err ag_claims_get_int(const ag_claims *claims, const char
  * Returns: AG_OK, AG_ERR_NOT_FOUND, AG_ERR_CLAIM.
  * @since 0.1
  */
-AG_API AG_NODISCARD ag_err ag_claims_get_bool(const ag_claims *claims, const char *name,
-                                              bool *out);
+AG_API AG_NODISCARD ag_err ag_claims_get_bool(const ag_claims *claims, const char *name, bool *out);
 
 /**
  * Gives the raw JSON text of any claim's value (a view into *claims).
@@ -382,19 +382,19 @@ AG_API AG_NODISCARD ag_err ag_claims_get_json(const ag_claims *claims, const cha
 
 /** How to verify. Zero-initialise, then set what you need. */
 typedef struct ag_verifier_config {
-    const ag_keyring *keys;   /**< required; frozen by ag_verifier_new() */
-    ag_token_kind kind;       /**< required: ACCESS, REFRESH, or ANY (no typ check) */
-    const char *issuer;       /**< expected iss (exact); NULL: any, but iss still required */
-    const char *audience;     /**< expected aud member (exact); NULL: any, but aud still required */
-    int64_t leeway;           /**< seconds, 0..AG_LEEWAY_MAX; negative → AG_LEEWAY_DEFAULT */
-    int64_t max_lifetime;     /**< cap on exp − iat in seconds; 0 → 86400 for access,
-                                   90 days for refresh and any; negative → no cap */
-    size_t max_token_len;     /**< 0 → AG_TOKEN_MAX_LEN; larger values are refused */
-    ag_clock_fn clock;        /**< NULL → ag_clock_system */
+    const ag_keyring *keys; /**< required; frozen by ag_verifier_new() */
+    ag_token_kind kind;     /**< required: ACCESS, REFRESH, or ANY (no typ check) */
+    const char *issuer;     /**< expected iss (exact); NULL: any, but iss still required */
+    const char *audience;   /**< expected aud member (exact); NULL: any, but aud still required */
+    int64_t leeway;         /**< seconds, 0..AG_LEEWAY_MAX; negative → AG_LEEWAY_DEFAULT */
+    int64_t max_lifetime;   /**< cap on exp − iat in seconds; 0 → 86400 for access,
+                                 90 days for refresh and any; negative → no cap */
+    size_t max_token_len;   /**< 0 → AG_TOKEN_MAX_LEN; larger values are refused */
+    ag_clock_fn clock;      /**< NULL → ag_clock_system */
     void *clock_ctx;
     const ag_allocator *alloc; /**< for the verifier object itself; NULL → stdlib */
-    size_t cache_entries;     /**< 0: no cache (default). Else the capacity of a cache of
-                                   tokens that verified (see "Verified-token cache") */
+    size_t cache_entries;      /**< 0: no cache (default). Else the capacity of a cache of
+                                    tokens that verified (see "Verified-token cache") */
     /**
      * Optional: a revocation set (revocation.h) checked after every other
      * check passed; a token of a revoked sid, or of a revoked subject with
@@ -404,11 +404,11 @@ typedef struct ag_verifier_config {
     const struct ag_revset *revocations;
     /* @since 0.2: for tokens from other issuers (an identity provider). Each
      * is an explicit opt-out of a strict default; zero keeps the default. */
-    const char *const *issuers;   /**< more accepted iss values (exact), besides issuer */
+    const char *const *issuers; /**< more accepted iss values (exact), besides issuer */
     size_t nissuers;
     const char *const *audiences; /**< more accepted aud members (exact), besides audience */
     size_t naudiences;
-    unsigned relax;           /**< AG_VERIFY_* bits below; 0: as strict as 0.1 */
+    unsigned relax; /**< AG_VERIFY_* bits below; 0: as strict as 0.1 */
     /** Called (outside any lock, from the verifying thread) when a token
      * names a kid the ring lacks; returns true when it installed new keys
      * (ag_verifier_set_keys), and the token is then checked once more.
@@ -450,8 +450,8 @@ typedef struct ag_verifier_config {
  * than 2 KiB of kid + typ + payload are never cached. Entries are per
  * verifier and survive ag_verifier_set_keys(), but a hit counts only while
  * the verifier's current ring holds the very key that verified the token
- * (compared by identity, not by kid). Thread-safe; lookups take no lock. For HMAC tokens it buys nothing (the MAC costs about as much as
- * the hash): leave it off.
+ * (compared by identity, not by kid). Thread-safe; lookups take no lock. For HMAC tokens it buys
+ * nothing (the MAC costs about as much as the hash): leave it off.
  */
 
 /**
@@ -533,12 +533,12 @@ typedef enum ag_verify_cause {
     AG_CAUSE_ISS = 4,         /**< the claim is missing, mistyped, or not accepted */
     AG_CAUSE_SUB = 5,
     AG_CAUSE_AUD = 6,
-    AG_CAUSE_EXP = 7,         /**< also AG_ERR_EXPIRED */
-    AG_CAUSE_NBF = 8,         /**< also AG_ERR_NOT_YET_VALID */
-    AG_CAUSE_IAT = 9,         /**< also AG_ERR_NOT_YET_VALID (iat in the future) */
+    AG_CAUSE_EXP = 7, /**< also AG_ERR_EXPIRED */
+    AG_CAUSE_NBF = 8, /**< also AG_ERR_NOT_YET_VALID */
+    AG_CAUSE_IAT = 9, /**< also AG_ERR_NOT_YET_VALID (iat in the future) */
     AG_CAUSE_JTI = 10,
     AG_CAUSE_SID = 11,
-    AG_CAUSE_LIFETIME = 12    /**< AG_ERR_CLAIM: exp - iat over the verifier's cap */
+    AG_CAUSE_LIFETIME = 12 /**< AG_ERR_CLAIM: exp - iat over the verifier's cap */
 } ag_verify_cause;
 
 /**
@@ -557,8 +557,8 @@ AG_API const char *ag_verify_cause_text(ag_verify_cause cause);
  * Returns: as ag_verify(). Thread safety: safe.
  * @since 0.2
  */
-AG_API AG_NODISCARD ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token,
-                                         size_t len, ag_claims *out, ag_verify_cause *cause);
+AG_API AG_NODISCARD ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len,
+                                         ag_claims *out, ag_verify_cause *cause);
 
 /* ------------------------------------------------------------------ */
 /* Remote JWKS (built with libcurl: AG_WITH_CURL)                       */
@@ -571,24 +571,24 @@ typedef void (*ag_jwks_error_fn)(void *ctx, ag_err err, const char *why);
 
 /** Where and how to fetch a provider's JWKS. Zero-initialise. */
 typedef struct ag_jwks_remote_config {
-    const char *url;          /**< required; https:// only (no redirects are followed) */
-    const char *ca_file;      /**< PEM CA bundle; NULL: the system's */
-    const char *ca_path;      /**< CA directory; NULL: the system's */
-    ag_alg default_alg;       /**< for keys without "alg" (ag_keyring_from_jwks); 0: none */
-    long connect_timeout_ms;  /**< 0 → 3000 */
-    long timeout_ms;          /**< whole transfer; 0 → 10000 */
-    size_t max_size;          /**< document cap in bytes; 0 → 262144 (at most 1 MiB) */
-    int64_t min_refresh;      /**< lower clamp of Cache-Control max-age, s; 0 → 60 */
-    int64_t max_refresh;      /**< upper clamp and the default without max-age; 0 → 3600 */
+    const char *url;              /**< required; https:// only (no redirects are followed) */
+    const char *ca_file;          /**< PEM CA bundle; NULL: the system's */
+    const char *ca_path;          /**< CA directory; NULL: the system's */
+    ag_alg default_alg;           /**< for keys without "alg" (ag_keyring_from_jwks); 0: none */
+    long connect_timeout_ms;      /**< 0 → 3000 */
+    long timeout_ms;              /**< whole transfer; 0 → 10000 */
+    size_t max_size;              /**< document cap in bytes; 0 → 262144 (at most 1 MiB) */
+    int64_t min_refresh;          /**< lower clamp of Cache-Control max-age, s; 0 → 60 */
+    int64_t max_refresh;          /**< upper clamp and the default without max-age; 0 → 3600 */
     int64_t unknown_kid_interval; /**< at most one unknown-kid refetch per this, s; 0 → 60 */
-    int64_t max_stale;        /**< keep serving the last good keys this long after the last
-                                   good fetch while fetches fail, s; then no key verifies
-                                   (fail closed) until a fetch succeeds; 0 → 86400 */
-    bool start_without_keys;  /**< false (default): ag_jwks_remote_new() fails when the first
-                                   fetch fails. true: start with no keys and keep retrying */
-    ag_jwks_error_fn on_error; /**< optional */
+    int64_t max_stale;            /**< keep serving the last good keys this long after the last
+                                       good fetch while fetches fail, s; then no key verifies
+                                       (fail closed) until a fetch succeeds; 0 → 86400 */
+    bool start_without_keys;      /**< false (default): ag_jwks_remote_new() fails when the first
+                                       fetch fails. true: start with no keys and keep retrying */
+    ag_jwks_error_fn on_error;    /**< optional */
     void *error_ctx;
-    ag_clock_fn clock;        /**< NULL → ag_clock_system (tests) */
+    ag_clock_fn clock; /**< NULL → ag_clock_system (tests) */
     void *clock_ctx;
 } ag_jwks_remote_config;
 
@@ -623,8 +623,8 @@ typedef struct ag_jwks_remote ag_jwks_remote;
  * @since 0.2
  */
 AG_API AG_NODISCARD ag_err ag_jwks_remote_new(const ag_jwks_remote_config *rc,
-                                              const ag_verifier_config *vc,
-                                              ag_jwks_remote **out, ag_verifier **verifier);
+                                              const ag_verifier_config *vc, ag_jwks_remote **out,
+                                              ag_verifier **verifier);
 
 /**
  * Fetches the document now (blocking, bounded by timeout_ms) and installs
@@ -646,18 +646,18 @@ AG_API void ag_jwks_remote_free(ag_jwks_remote *r);
 
 /** How to issue. Zero-initialise, then set what you need. */
 typedef struct ag_issuer_config {
-    const ag_key *key;        /**< the private signing key, referenced by the issuer;
-                                   or NULL and keys set */
-    ag_token_kind kind;       /**< ACCESS or REFRESH */
-    const char *issuer;       /**< iss, required */
-    const char *audience;     /**< aud, required */
-    int64_t ttl;              /**< default lifetime in seconds, > 0 */
-    ag_clock_fn clock;        /**< NULL → ag_clock_system */
+    const ag_key *key;    /**< the private signing key, referenced by the issuer;
+                               or NULL and keys set */
+    ag_token_kind kind;   /**< ACCESS or REFRESH */
+    const char *issuer;   /**< iss, required */
+    const char *audience; /**< aud, required */
+    int64_t ttl;          /**< default lifetime in seconds, > 0 */
+    ag_clock_fn clock;    /**< NULL → ag_clock_system */
     void *clock_ctx;
     const ag_allocator *alloc;
-    const ag_keyring *keys;   /**< instead of key (set exactly one): sign with the
-                                   ring's newest private key (see
-                                   ag_keyring_newest_signer()). @since 0.2 */
+    const ag_keyring *keys; /**< instead of key (set exactly one): sign with the
+                                 ring's newest private key (see
+                                 ag_keyring_newest_signer()). @since 0.2 */
 } ag_issuer_config;
 
 /** An issuing policy bound to one signing key at a time. Shared by threads. */
@@ -723,22 +723,22 @@ AG_API AG_NODISCARD ag_err ag_issuer_kid(const ag_issuer *iss, char *buf, size_t
 
 /** Per-token parameters. Zero-initialise, then set what you need. */
 typedef struct ag_issue_params {
-    const char *sub;      /**< required, non-empty UTF-8 */
-    const char *sid;      /**< family id; required for refresh tokens, optional for access */
-    const char *jti;      /**< NULL: 32 random bytes, base64url. Else used as given
-                               (e.g. a derived successor jti); 1..64 bytes of base64url */
-    int64_t ttl;          /**< 0: the issuer's ttl */
-    int64_t now;          /**< 0: the issuer's clock */
+    const char *sub; /**< required, non-empty UTF-8 */
+    const char *sid; /**< family id; required for refresh tokens, optional for access */
+    const char *jti; /**< NULL: 32 random bytes, base64url. Else used as given
+                          (e.g. a derived successor jti); 1..64 bytes of base64url */
+    int64_t ttl;     /**< 0: the issuer's ttl */
+    int64_t now;     /**< 0: the issuer's clock */
     const ag_custom_claim *claims; /**< optional extra claims */
     size_t nclaims;
 } ag_issue_params;
 
 /** What was issued. */
 typedef struct ag_issued {
-    char jti[65];   /**< NUL-terminated jti */
+    char jti[65]; /**< NUL-terminated jti */
     int64_t iat;
     int64_t exp;
-    size_t len;     /**< token length, excluding the NUL */
+    size_t len; /**< token length, excluding the NUL */
 } ag_issued;
 
 /**
@@ -757,8 +757,8 @@ typedef struct ag_issued {
  * Thread safety: safe.
  * @since 0.1
  */
-AG_API AG_NODISCARD ag_err ag_issue(const ag_issuer *iss, const ag_issue_params *params,
-                                    char *buf, size_t cap, ag_issued *info);
+AG_API AG_NODISCARD ag_err ag_issue(const ag_issuer *iss, const ag_issue_params *params, char *buf,
+                                    size_t cap, ag_issued *info);
 
 /**
  * Frees the calling thread's cached OpenSSL contexts (digest and signature

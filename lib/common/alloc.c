@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* authgate — allocation helpers and small shared utilities. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — which SIMD instructions this CPU and OS offer, detected once.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* authgate — error names and descriptions, generated from AG_ERR_MAP. */
 #include "authgate/error.h"
 

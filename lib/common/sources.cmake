@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 target_sources(authgate_obj PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/alloc.c
   ${CMAKE_CURRENT_LIST_DIR}/cpu.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — strict Cookie parsing (RFC 6265 §4.2.1; H-06, H-07, H-08).
  *
@@ -16,8 +17,8 @@
 
 #include "http_int.h"
 
-ag_err ag_http_parse_cookie(const uint8_t *field, size_t len, const uint8_t *name,
-                            size_t name_len, ag_span *value, size_t *count)
+ag_err ag_http_parse_cookie(const uint8_t *field, size_t len, const uint8_t *name, size_t name_len,
+                            ag_span *value, size_t *count)
 {
     if (value == NULL || count == NULL || (field == NULL && len > 0) ||
         (name == NULL && name_len > 0))
@@ -73,8 +74,8 @@ ag_err ag_http_parse_cookie(const uint8_t *field, size_t len, const uint8_t *nam
     return AG_OK;
 }
 
-ag_err ag_http_find_cookie(const ag_header *headers, size_t n, const uint8_t *name,
-                           size_t name_len, ag_span *value)
+ag_err ag_http_find_cookie(const ag_header *headers, size_t n, const uint8_t *name, size_t name_len,
+                           ag_span *value)
 {
     if (value == NULL || (headers == NULL && n > 0) || name == NULL || name_len == 0)
         return AG_ERR_INVALID_ARGUMENT;
@@ -84,8 +85,8 @@ ag_err ag_http_find_cookie(const ag_header *headers, size_t n, const uint8_t *na
     for (size_t i = 0; i < n; i++) {
         if (!ag__ci_eq(headers[i].name.ptr, headers[i].name.len, "Cookie", 6))
             continue;
-        ag_err e = ag_http_parse_cookie(headers[i].value.ptr, headers[i].value.len, name,
-                                        name_len, value, &count);
+        ag_err e = ag_http_parse_cookie(headers[i].value.ptr, headers[i].value.len, name, name_len,
+                                        value, &count);
         if (e != AG_OK) {
             value->ptr = NULL;
             value->len = 0;

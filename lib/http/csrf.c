@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — CSRF proof for cookie-carried credentials (C-01, C-02).
  *
@@ -23,8 +24,8 @@
 /* ------------------------------------------------------------------ */
 
 /* mac = HMAC-SHA256(secret, label ‖ u16be(len(sid)) ‖ sid ‖ r)[0..16]. */
-static ag_err csrf_mac(const uint8_t *secret, size_t secret_len, const uint8_t *sid,
-                       size_t sid_len, const uint8_t r[AG__CSRF_RAND_LEN],
+static ag_err csrf_mac(const uint8_t *secret, size_t secret_len, const uint8_t *sid, size_t sid_len,
+                       const uint8_t r[AG__CSRF_RAND_LEN],
                        uint8_t mac[AG__CSRF_RAW_LEN - AG__CSRF_RAND_LEN])
 {
     uint8_t msg[CSRF_LABEL_LEN + 2 + CSRF_SID_MAX + AG__CSRF_RAND_LEN];
@@ -40,8 +41,7 @@ static ag_err csrf_mac(const uint8_t *secret, size_t secret_len, const uint8_t *
 
     uint8_t full[EVP_MAX_MD_SIZE];
     unsigned int full_len = 0;
-    const unsigned char *ok =
-        HMAC(EVP_sha256(), secret, (int)secret_len, msg, k, full, &full_len);
+    const unsigned char *ok = HMAC(EVP_sha256(), secret, (int)secret_len, msg, k, full, &full_len);
     ag_err e = AG_ERR_CRYPTO;
     if (ok != NULL && full_len == 32) {
         memcpy(mac, full, AG__CSRF_RAW_LEN - AG__CSRF_RAND_LEN);
@@ -165,8 +165,7 @@ static ag_err check_origin(const ag_http_policy *p, const ag_http_request *req)
     return origin_is_host(origin, ag__trim_ows(host)) ? AG_OK : AG_ERR_CSRF;
 }
 
-ag_err ag__csrf_request_check(const ag_http_policy *p, const ag_http_request *req,
-                              ag_span *csrf)
+ag_err ag__csrf_request_check(const ag_http_policy *p, const ag_http_request *req, ag_span *csrf)
 {
     csrf->ptr = NULL;
     csrf->len = 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the extraction policy and the calls a server makes:
  * request → verified access claims (the hot path), and request → refresh
@@ -11,7 +12,10 @@
 /* Policy                                                              */
 /* ------------------------------------------------------------------ */
 
-#define SPAN_LIT(s) {(const uint8_t *)(s), sizeof(s) - 1}
+#define SPAN_LIT(s)                                                                                \
+    {                                                                                              \
+        (const uint8_t *)(s), sizeof(s) - 1                                                        \
+    }
 
 static const ag_http_policy default_policy = {
     .alloc = NULL,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — HTTP layer internals (not installed).
  *
@@ -20,14 +21,14 @@ struct ag_http_policy {
     const ag_allocator *alloc;
     unsigned access_sources;
     unsigned refresh_sources;
-    ag_span access_cookie;   /* point into names_ */
+    ag_span access_cookie; /* point into names_ */
     ag_span refresh_cookie;
     ag_span csrf_cookie;
     ag_span csrf_header;
-    ag_span *origins;        /* allocated, each pointing into its own copy */
+    ag_span *origins; /* allocated, each pointing into its own copy */
     size_t norigins;
     bool allow_same_site;
-    char *names_;            /* one allocation holding the names above */
+    char *names_; /* one allocation holding the names above */
 };
 
 /* The default policy (an all-zero config), static and immutable. */
@@ -66,7 +67,6 @@ ag_err ag__header_single(const ag_header *h, size_t n, const char *name, size_t 
  * AG_ERR_TOO_LARGE.
  * @test tests/http/test_csrf.c
  */
-ag_err ag__csrf_request_check(const ag_http_policy *p, const ag_http_request *req,
-                              ag_span *csrf);
+ag_err ag__csrf_request_check(const ag_http_policy *p, const ag_http_request *req, ag_span *csrf);
 
 #endif

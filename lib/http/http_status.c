@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — errors on the wire: the one ag_err → HTTP mapping
  * (docs/security.md §5, RFC 6750 §3, docs/http.md) and WWW-Authenticate.
@@ -177,8 +178,7 @@ ag_err ag_www_authenticate_build(const char *realm, const char *error, const cha
     return AG_OK;
 }
 
-ag_err ag_www_authenticate_for(const char *realm, ag_err err, char *buf, size_t cap,
-                               size_t *len)
+ag_err ag_www_authenticate_for(const char *realm, ag_err err, char *buf, size_t cap, size_t *len)
 {
     ag_http_error m = ag_http_error_for(err, AG_ENDPOINT_RESOURCE);
     return ag_www_authenticate_build(realm, m.error, m.description, buf, cap, len);

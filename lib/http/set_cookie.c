@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — Set-Cookie values with safe defaults (H-09).
  *

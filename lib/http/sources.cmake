@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # lib/http: credentials from headers and cookies (no server library here).
 target_sources(authgate_obj PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/http_extract.c

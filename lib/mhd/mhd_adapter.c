@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — libmicrohttpd adapter: collects a request's header fields
  * (every occurrence, M-01) and hands them to lib/http; builds JSON, error
@@ -34,14 +35,14 @@ static enum MHD_Result collect_cb(void *cls, enum MHD_ValueKind kind, const char
         return MHD_NO;
     }
     c->h[c->n].name = (ag_span){(const uint8_t *)key, key_size};
-    c->h[c->n].value = (ag_span){(const uint8_t *)(value != NULL ? value : ""),
-                                 value != NULL ? value_size : 0};
+    c->h[c->n].value =
+        (ag_span){(const uint8_t *)(value != NULL ? value : ""), value != NULL ? value_size : 0};
     c->n++;
     return MHD_YES;
 }
 
-static enum MHD_Result url_cb(void *cls, enum MHD_ValueKind kind, const char *key,
-                              size_t key_size, const char *value, size_t value_size)
+static enum MHD_Result url_cb(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                              const char *value, size_t value_size)
 {
     bool *found = cls;
     (void)kind;
@@ -127,9 +128,8 @@ struct MHD_Response *ag_mhd_json_response(const char *json, size_t len)
 {
     if (json == NULL && len > 0)
         return NULL;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, (void *)(json != NULL ? json : ""),
-                                        MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        len, (void *)(json != NULL ? json : ""), MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
         return NULL;
     if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES ||

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Configures nginx's build of ngx_http_authgate_module the way Debian builds
 # its own nginx module packages (dh-nginx's nginx_mod build system): nginx's
 # ./configure from nginx-dev, run with the exact flags /usr/sbin/nginx was

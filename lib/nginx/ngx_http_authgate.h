@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ngx_http_authgate_module — declarations shared by the module's two files:
  * ngx_http_authgate_module.c (directives, verifier, access handler) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ngx_http_authgate_module — verified claims to the upstream: request
  * headers (authgate_claim_header) and $authgate_claim_<name> variables.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ngx_http_authgate_module — authgate's bearer-token check as an nginx
  * access-phase handler (docs/nginx.md).

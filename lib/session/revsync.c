@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — following a store's revocation log into a revocation set
  * (session.h, ag_revsync_*): how a logout on one instance reaches the
@@ -29,9 +30,9 @@ struct ag_revsync {
     void *on_error_ctx;
     ag_clock_fn clock;
     void *clock_ctx;
-    pthread_mutex_t mu;   /* one read at a time; guards last and buf */
-    uint64_t last;        /* the highest id applied */
-    int64_t purged_at;    /* last log purge */
+    pthread_mutex_t mu; /* one read at a time; guards last and buf */
+    uint64_t last;      /* the highest id applied */
+    int64_t purged_at;  /* last log purge */
     ag_store_revocation buf[BATCH];
     atomic_int stop;
     bool running;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — sessions: issue pairs, rotate refresh tokens, detect reuse,
  * revoke. The order inside ag_session_refresh is the security argument:
@@ -18,8 +19,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "session_int.h"
 #include "../token/token_int.h"
+#include "session_int.h"
 
 struct ag_session {
     const ag_allocator *alloc;
@@ -42,9 +43,9 @@ struct ag_session {
     void *on_error_ctx;
     ag_clock_fn clock;
     void *clock_ctx;
-    EVP_MD *sha256;      /* fetched once */
+    EVP_MD *sha256; /* fetched once */
     size_t secret_len;
-    uint8_t *secret;     /* cleansed on free */
+    uint8_t *secret; /* cleansed on free */
 };
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -64,8 +65,7 @@ ag_err ag__session_derive_jti(const ag_session *s, const uint8_t *parent, size_t
     unsigned int len = 0;
     size_t w = 0;
     if (s->secret == NULL || n > INT32_MAX ||
-        HMAC(s->sha256, s->secret, (int)s->secret_len, parent, n, mac, &len) == NULL ||
-        len != 32)
+        HMAC(s->sha256, s->secret, (int)s->secret_len, parent, n, mac, &len) == NULL || len != 32)
         return AG_ERR_CRYPTO;
     ag_err e = ag_base64url_encode(mac, 32, out, AG_JTI_LEN + 1, &w);
     ag_cleanse(mac, sizeof mac);
@@ -342,8 +342,7 @@ ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tok
     fam.created = now;
     fam.expires = now + s->family_lifetime;
     fam.current_issued = now;
-    fam.current_expires =
-        now + s->refresh_ttl < fam.expires ? now + s->refresh_ttl : fam.expires;
+    fam.current_expires = now + s->refresh_ttl < fam.expires ? now + s->refresh_ttl : fam.expires;
     /* Issue first: if the store refuses, the tokens are simply dropped. */
     e = issue_pair(s, subject, out->sid, jti, now, now, fam.current_expires, out);
     /* A full bounded store may reclaim rows dead before the purge margin. */
@@ -406,8 +405,7 @@ static void claims_free(const ag_session *s, ag_claims *c, size_t len)
     ag__free(s->alloc, c);
 }
 
-static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t *hash,
-                         int64_t now)
+static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t *hash, int64_t now)
 {
     if (s->on_reuse == NULL)
         return;
@@ -546,8 +544,7 @@ ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len)
     return e;
 }
 
-ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t len,
-                             size_t *count)
+ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t len, size_t *count)
 {
     if (count != NULL)
         *count = 0;
@@ -561,8 +558,8 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
     if (e == AG_OK) {
         int64_t now = now_of(s);
         e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now,
-                                    AG_REVOKE_LOGOUT_ALL, on_revoked, (void *)&(revoked_ctx){s, now},
-                                    &others);
+                                    AG_REVOKE_LOGOUT_ALL, on_revoked,
+                                    (void *)&(revoked_ctx){s, now}, &others);
         if (e == AG_OK) {
             revoke_access_subject(s, (const char *)c->sub.ptr, c->sub.len, now);
             if (count != NULL)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Store layer: the interface wrappers, the memory store, and the SQLite
 # store when SQLite is found (AG_WITH_SQLITE).
 target_sources(authgate_obj PRIVATE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the store interface: argument checks around a backend's
  * function pointers, and the fail-closed mapping of its answers (R-06).
@@ -49,8 +50,7 @@ ag_err ag_store_create(ag_store *st, const ag_store_family *fam, int64_t reclaim
 {
     static const ag_err allowed[] = {AG_ERR_EXISTS, AG_ERR_STORE_FULL, AG_ERR_NOMEM, AG_OK};
     if (!store_ok(st) || st->create == NULL || fam == NULL || !names_ok(fam) ||
-        reclaim_before <= 0 ||
-        fam->generation != 0 || fam->has_previous || fam->replays != 0 ||
+        reclaim_before <= 0 || fam->generation != 0 || fam->has_previous || fam->replays != 0 ||
         fam->revoked_at != 0 || fam->reason != AG_REVOKE_NONE ||
         fam->current_issued < fam->created || fam->current_expires <= fam->current_issued ||
         fam->current_expires > fam->expires)
@@ -133,7 +133,8 @@ ag_err ag_store_decide(const ag_store_family *cur, const ag_store_rotation *rot,
                 rot->new_expires < cur->expires ? rot->new_expires : cur->expires;
         } else {
             ag__store_revoke_row(next, rot->now,
-                       rot->action == AG_STORE_LOGOUT ? AG_REVOKE_LOGOUT : AG_REVOKE_LOGOUT_ALL);
+                                 rot->action == AG_STORE_LOGOUT ? AG_REVOKE_LOGOUT
+                                                                : AG_REVOKE_LOGOUT_ALL);
         }
     } else if (replay_allowed(cur, rot)) {
         if (ag_store_family_dead(cur, rot->now))
@@ -185,8 +186,7 @@ ag_err ag_store_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_rota
     return e;
 }
 
-ag_err ag_store_lookup_family(ag_store *st, const char *sid, size_t sid_len,
-                              ag_store_family *fam)
+ag_err ag_store_lookup_family(ag_store *st, const char *sid, size_t sid_len, ag_store_family *fam)
 {
     static const ag_err allowed[] = {AG_ERR_NOT_FOUND, AG_OK};
     if (!store_ok(st) || st->lookup_family == NULL || fam == NULL ||
@@ -210,9 +210,9 @@ ag_err ag_store_revoke_family(ag_store *st, const char *sid, size_t sid_len, int
     return only(st->revoke_family(st, sid, sid_len, now, reason), allowed);
 }
 
-ag_err ag_store_revoke_subject(ag_store *st, const char *subject, size_t subject_len,
-                               int64_t now, ag_revoke_reason reason, ag_store_sid_fn fn,
-                               void *ctx, size_t *count)
+ag_err ag_store_revoke_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
+                               ag_revoke_reason reason, ag_store_sid_fn fn, void *ctx,
+                               size_t *count)
 {
     static const ag_err allowed[] = {AG_ERR_NOMEM, AG_OK};
     size_t n = 0;
@@ -230,8 +230,8 @@ ag_err ag_store_revoke_subject(ag_store *st, const char *subject, size_t subject
 }
 
 ag_err ag_store_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                      const char *keep_sid, size_t keep_sid_len, int64_t now,
-                      ag_store_sid_fn fn, void *ctx, size_t *count)
+                      const char *keep_sid, size_t keep_sid_len, int64_t now, ag_store_sid_fn fn,
+                      void *ctx, size_t *count)
 {
     static const ag_err allowed[] = {AG_ERR_NOMEM, AG_OK};
     size_t n = 0;
@@ -243,9 +243,9 @@ ag_err ag_store_evict(ag_store *st, const char *subject, size_t subject_len, siz
         return AG_ERR_INVALID_ARGUMENT;
     if (keep_sid_len == 0)
         keep_sid = "";
-    ag_err e = only(st->evict(st, subject, subject_len, keep, keep_sid, keep_sid_len, now, fn,
-                              ctx, &n),
-                    allowed);
+    ag_err e =
+        only(st->evict(st, subject, subject_len, keep, keep_sid, keep_sid_len, now, fn, ctx, &n),
+             allowed);
     if (e == AG_OK && count != NULL)
         *count = n;
     return e;
@@ -278,8 +278,8 @@ static bool rev_ok(ag_store_rev_kind kind, const char *key, size_t len)
            (kind == AG_STORE_REV_SUBJECT && ag__store_str_ok(key, len, AG_SUBJECT_MAX_LEN));
 }
 
-ag_err ag_store_log_append(ag_store *st, ag_store_rev_kind kind, const char *key,
-                           size_t key_len, int64_t at)
+ag_err ag_store_log_append(ag_store *st, ag_store_rev_kind kind, const char *key, size_t key_len,
+                           int64_t at)
 {
     static const ag_err allowed[] = {AG_OK};
     if (!store_ok(st) || !rev_ok(kind, key, key_len) || at <= 0)

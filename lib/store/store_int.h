@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — store layer internals (not installed).
  */
@@ -27,9 +28,9 @@ void ag__store_revoke_row(ag_store_family *f, int64_t now, ag_revoke_reason why)
  * @test tests/store/test_store_sqlite.c (chain_one_head_no_gaps)
  */
 typedef struct ag__migration {
-    const char *id;      /* stable name stamped into ag_schema */
-    const char *parent;  /* id of the predecessor; NULL for the first */
-    const char *ddl;     /* statements run inside the migration's transaction */
+    const char *id;             /* stable name stamped into ag_schema */
+    const char *parent;         /* id of the predecessor; NULL for the first */
+    const char *ddl;            /* statements run inside the migration's transaction */
     const char *const *absent;  /* objects (tables, indexes) that must not exist yet; NULL-ended */
     const char *const *columns; /* "table.column" pairs that must exist; NULL-ended */
 } ag__migration;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the memory store: one fixed-size row per session in a
  * bounded hash table with striped locks.
@@ -42,11 +43,11 @@ typedef struct msubj {
 } msubj;
 
 struct mfam {
-    mfam *next; /* bucket chain (family stripe lock) */
+    mfam *next;                  /* bucket chain (family stripe lock) */
     mfam *subj_prev, *subj_next; /* subject list (subject lock) */
-    msubj *subj;     /* immutable while the family lives */
-    uint64_t h;      /* seeded hash of the sid, immutable */
-    int64_t created; /* immutable copy, read under the subject lock */
+    msubj *subj;                 /* immutable while the family lives */
+    uint64_t h;                  /* seeded hash of the sid, immutable */
+    int64_t created;             /* immutable copy, read under the subject lock */
     ag_store_family row;
 };
 
@@ -172,8 +173,7 @@ static size_t sweep(mem *m, int64_t now, bool tombstones)
             mfam **fp = &m->fam[b];
             while (*fp != NULL) {
                 mfam *f = *fp;
-                if (ag_store_family_dead(&f->row, now) ||
-                    (tombstones && f->row.revoked_at != 0)) {
+                if (ag_store_family_dead(&f->row, now) || (tombstones && f->row.revoked_at != 0)) {
                     *fp = f->next;
                     subj_unlink(m, f);
                     mem_release(m, f, sizeof *f);
@@ -278,8 +278,7 @@ static ag_err mem_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_ro
     return e;
 }
 
-static ag_err mem_lookup_family(ag_store *st, const char *sid, size_t sid_len,
-                                ag_store_family *fam)
+static ag_err mem_lookup_family(ag_store *st, const char *sid, size_t sid_len, ag_store_family *fam)
 {
     mem *m = (mem *)st;
     uint64_t h = str_hash(m, sid, sid_len);
@@ -302,8 +301,7 @@ static ag_err revoke_one(mem *m, const char *sid, size_t sid_len, int64_t now,
     lock(fl);
     mfam *f = fam_find(m, h, sid, sid_len);
     *newly = false;
-    if (f != NULL && f->row.revoked_at == 0 &&
-        (!only_live || ag_store_family_live(&f->row, now))) {
+    if (f != NULL && f->row.revoked_at == 0 && (!only_live || ag_store_family_live(&f->row, now))) {
         ag__store_revoke_row(&f->row, now, reason);
         atomic_store(&m->fruitless, 0); /* a tombstone: room to reclaim */
         *newly = true;
@@ -354,9 +352,9 @@ static ag_err subject_sids(mem *m, const char *subject, size_t subject_len, sid_
     return AG_OK;
 }
 
-static ag_err mem_revoke_subject(ag_store *st, const char *subject, size_t subject_len,
-                                 int64_t now, ag_revoke_reason reason, ag_store_sid_fn fn,
-                                 void *ctx, size_t *count)
+static ag_err mem_revoke_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
+                                 ag_revoke_reason reason, ag_store_sid_fn fn, void *ctx,
+                                 size_t *count)
 {
     mem *m = (mem *)st;
     sid_copy *sids;
@@ -386,8 +384,8 @@ static int newest_first(const void *a, const void *b)
 }
 
 static ag_err mem_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                        const char *keep_sid, size_t keep_sid_len, int64_t now,
-                        ag_store_sid_fn fn, void *ctx, size_t *count)
+                        const char *keep_sid, size_t keep_sid_len, int64_t now, ag_store_sid_fn fn,
+                        void *ctx, size_t *count)
 {
     mem *m = (mem *)st;
     sid_copy *sids;

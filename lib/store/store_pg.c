@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the PostgreSQL store: one row per session (ag_families).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the PostgreSQL store's connections: the pool (a call takes
  * one connection for its whole duration), the reset of broken and dead

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the PostgreSQL store's schema: the migration chain (the same
  * ids and parents as the SQLite store's), connecting, and inspecting and
@@ -27,14 +28,16 @@ const ag__migration *ag__pg_migrations(size_t *count)
 static const char *const m1_absent[] = {"ag_schema", "ag_families", "ag_tokens", NULL};
 static const char *const m2_absent[] = {"ag_tokens_live", "ag_tokens_sid", "ag_families_subject",
                                         "ag_tokens_expires", NULL};
-static const char *const m2_columns[] = {"ag_tokens.sid",     "ag_tokens.used_at",
-                                         "ag_tokens.expires", "ag_families.subject", NULL};
+static const char *const m2_columns[] = {"ag_tokens.sid", "ag_tokens.used_at", "ag_tokens.expires",
+                                         "ag_families.subject", NULL};
 
 static const char *const m3_absent[] = {"ag_families_subject_created", NULL};
-static const char *const m3_columns[] = {
-    "ag_tokens.jti_hash", "ag_tokens.sid",      "ag_tokens.generation",  "ag_tokens.issued",
-    "ag_tokens.expires",  "ag_tokens.used_at",  "ag_tokens.successor",   "ag_families.sid",
-    "ag_families.expires", "ag_families.revoked_at", "ag_families.revoke_reason", NULL};
+static const char *const m3_columns[] = {"ag_tokens.jti_hash",        "ag_tokens.sid",
+                                         "ag_tokens.generation",      "ag_tokens.issued",
+                                         "ag_tokens.expires",         "ag_tokens.used_at",
+                                         "ag_tokens.successor",       "ag_families.sid",
+                                         "ag_families.expires",       "ag_families.revoked_at",
+                                         "ag_families.revoke_reason", NULL};
 
 static const char *const m4_absent[] = {"ag_revocations", "ag_revocations_at",
                                         "ag_revocations_id_seq", NULL};
@@ -131,11 +134,14 @@ typedef struct pg_extra {
 } pg_extra;
 
 static const char *const m3_present[] = {"ag_tokens", "ag_families_subject", NULL};
-static const char *const m3_constraints[] = {"ag_families.ag_families_revoke_reason_check",
+static const char *const m3_constraints[] = {"ag_families.ag_families_revoke_reason_check", NULL};
+static const char *const m3_new_columns[] = {"ag_families.generation",
+                                             "ag_families.cur_hash",
+                                             "ag_families.cur_issued",
+                                             "ag_families.cur_expires",
+                                             "ag_families.prev_hash",
+                                             "ag_families.replays",
                                              NULL};
-static const char *const m3_new_columns[] = {
-    "ag_families.generation",  "ag_families.cur_hash",  "ag_families.cur_issued",
-    "ag_families.cur_expires", "ag_families.prev_hash", "ag_families.replays", NULL};
 
 static const pg_extra extras[NMIGRATIONS] = {
     {NULL, NULL, NULL},
@@ -161,8 +167,8 @@ PGconn *ag__pg_connect(const ag_store_pg_config *cfg)
     char ct[16];
     snprintf(ct, sizeof ct, "%d", cfg->connect_timeout_s > 0 ? cfg->connect_timeout_s : 5);
     /* Defaults first: the expanded conninfo (dbname) overrides them. */
-    const char *const keys[] = {"connect_timeout", "application_name", "client_encoding",
-                                "dbname", NULL};
+    const char *const keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname",
+                                NULL};
     const char *const vals[] = {ct, "authgate", "UTF8", cfg->conninfo, NULL};
     return PQconnectdbParams(keys, vals, 1);
 }
@@ -230,8 +236,8 @@ static ag_err inspect(PGconn *c, size_t *applied)
         return e;
     if (!c1 || !c2)
         return AG_ERR_STORE;
-    PGresult *r = PQexecParams(c, "SELECT id FROM ag_schema ORDER BY seq", 0, NULL, NULL, NULL,
-                               NULL, 0);
+    PGresult *r =
+        PQexecParams(c, "SELECT id FROM ag_schema ORDER BY seq", 0, NULL, NULL, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
         return AG_ERR_STORE;
@@ -324,8 +330,8 @@ static ag_err migrate(PGconn *c)
     const char *kv[1] = {key};
     if (!exec_static(c, "BEGIN ISOLATION LEVEL READ COMMITTED"))
         return AG_ERR_STORE;
-    PGresult *r = PQexecParams(c, "SELECT pg_advisory_xact_lock($1::bigint)", 1, NULL, kv, NULL,
-                               NULL, 0);
+    PGresult *r =
+        PQexecParams(c, "SELECT pg_advisory_xact_lock($1::bigint)", 1, NULL, kv, NULL, NULL, 0);
     ag_err e = PQresultStatus(r) == PGRES_TUPLES_OK ? AG_OK : AG_ERR_STORE;
     PQclear(r);
     size_t applied = 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the SQLite store.
  *
@@ -51,13 +52,12 @@ const ag__migration *ag__sqlite_migrations(size_t *count)
 static const char *const m1_absent[] = {"ag_schema", "ag_families", "ag_tokens", NULL};
 static const char *const m2_absent[] = {"ag_tokens_live", "ag_families_subject",
                                         "ag_tokens_expires", NULL};
-static const char *const m2_columns[] = {"ag_tokens.sid",     "ag_tokens.used_at",
-                                         "ag_tokens.expires", "ag_families.subject", NULL};
+static const char *const m2_columns[] = {"ag_tokens.sid", "ag_tokens.used_at", "ag_tokens.expires",
+                                         "ag_families.subject", NULL};
 
 static const char *const m3_absent[] = {"ag_families_subject_created", NULL};
 static const char *const m3_columns[] = {"ag_tokens.jti_hash", "ag_tokens.successor",
-                                         "ag_tokens.generation", "ag_families.revoke_reason",
-                                         NULL};
+                                         "ag_tokens.generation", "ag_families.revoke_reason", NULL};
 
 static const char *const m4_absent[] = {"ag_revocations", "ag_revocations_at", NULL};
 static const char *const m4_columns[] = {"ag_families.cur_hash", NULL};
@@ -170,11 +170,12 @@ enum {
     Q_N
 };
 
-#define ROW_COLS                                                                           \
-    "sid, subject, created, expires, revoked_at, revoke_reason, generation, cur_hash,"    \
+#define ROW_COLS                                                                                   \
+    "sid, subject, created, expires, revoked_at, revoke_reason, generation, cur_hash,"             \
     " cur_issued, cur_expires, prev_hash, replays"
 /* What a revocation leaves: a tombstone without hashes (ag__store_revoke_row). */
-#define TOMBSTONE "revoked_at = ?2, revoke_reason = ?3, cur_hash = NULL, prev_hash = NULL, replays = 0"
+#define TOMBSTONE                                                                                  \
+    "revoked_at = ?2, revoke_reason = ?3, cur_hash = NULL, prev_hash = NULL, replays = 0"
 
 static const char *const sql_text[Q_N] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -408,8 +409,8 @@ static ag_err lite_revoke_family(ag_store *st, const char *sid, size_t sid_len, 
         goto out;
     sqlite3_stmt *s = prep(l, Q_REVOKE_FAM);
     e = AG_ERR_STORE;
-    if (bind_text(s, 1, sid, sid_len) && bind_i64(s, 2, now) && bind_i64(s, 3, reason) &&
-        run(s) && commit(l))
+    if (bind_text(s, 1, sid, sid_len) && bind_i64(s, 2, now) && bind_i64(s, 3, reason) && run(s) &&
+        commit(l))
         e = AG_OK;
 out:
     rollback(l);
@@ -439,11 +440,10 @@ static ag_err sid_push(lite *l, sqlite3_stmt *s, sid_buf **v, size_t *n, size_t 
     return AG_OK;
 }
 
-
 /* Reads the sids past `keep` into a heap array (*n of them). */
 static ag_err evict_select(lite *l, const char *subject, size_t subject_len, size_t keep,
-                           const char *keep_sid, size_t keep_sid_len, int64_t now,
-                           sid_buf **out, size_t *n)
+                           const char *keep_sid, size_t keep_sid_len, int64_t now, sid_buf **out,
+                           size_t *n)
 {
     sqlite3_stmt *s = prep(l, Q_EVICT_SEL);
     size_t cap = 0;
@@ -474,8 +474,7 @@ static ag_err lite_revoke_subject(ag_store *st, const char *subject, size_t subj
     if (!begin(l))
         goto out;
     sqlite3_stmt *s = prep(l, Q_REVOKE_SUBJ);
-    if (!bind_text(s, 1, subject, subject_len) || !bind_i64(s, 2, now) ||
-        !bind_i64(s, 3, reason))
+    if (!bind_text(s, 1, subject, subject_len) || !bind_i64(s, 2, now) || !bind_i64(s, 3, reason))
         goto out;
     int rc;
     e = AG_OK;
@@ -499,8 +498,8 @@ out:
 }
 
 static ag_err lite_evict(ag_store *st, const char *subject, size_t subject_len, size_t keep,
-                         const char *keep_sid, size_t keep_sid_len, int64_t now,
-                         ag_store_sid_fn fn, void *ctx, size_t *count)
+                         const char *keep_sid, size_t keep_sid_len, int64_t now, ag_store_sid_fn fn,
+                         void *ctx, size_t *count)
 {
     lite *l = (lite *)st;
     sid_buf *sids = NULL;
@@ -693,8 +692,7 @@ static ag_err inspect(sqlite3 *db, size_t *applied)
     if (!c1 || !c2)
         return AG_ERR_STORE;
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT id FROM ag_schema ORDER BY seq", -1, &s, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT id FROM ag_schema ORDER BY seq", -1, &s, NULL) != SQLITE_OK)
         return AG_ERR_STORE;
     size_t n = 0;
     int rc;
@@ -776,8 +774,7 @@ static bool pragma_is(sqlite3 *db, const char *sql, const char *want)
 {
     sqlite3_stmt *s = NULL;
     bool ok = false;
-    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
         const unsigned char *v = sqlite3_column_text(s, 0);
         ok = v != NULL && strcmp((const char *)v, want) == 0;
     }
@@ -807,9 +804,9 @@ ag_err ag_store_sqlite_open(const ag_store_sqlite_config *cfg, ag_store **out)
     ag_err e = inspect(db, &applied);
     if (e == AG_OK && !pragma_is(db, "PRAGMA journal_mode=WAL", "wal"))
         e = AG_ERR_STORE;
-    if (e == AG_OK &&
-        (!exec(db, cfg->synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") ||
-         !exec(db, "PRAGMA foreign_keys=ON")))
+    if (e == AG_OK && (!exec(db, cfg->synchronous_full ? "PRAGMA synchronous=FULL"
+                                                       : "PRAGMA synchronous=NORMAL") ||
+                       !exec(db, "PRAGMA foreign_keys=ON")))
         e = AG_ERR_STORE;
     if (e == AG_OK && applied < NMIGRATIONS)
         e = migrate(db);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* authgate — the algorithm table (RFC 7518 §3.1, RFC 8037 §3.1). */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — internal declarations of the token-text scanners and their
  * AVX2 twins (lib/token/b64_simd.c). Not installed.

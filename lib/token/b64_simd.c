@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — AVX2 twins of the two token-text loops of the verify hot path:
  * the base64url block decoder behind ag__base64url_decode_fast

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — reading the registered and custom claims of a verified payload
  * (RFC 7519 §4.1, docs/security.md V-13, V-14, V-16).
@@ -99,7 +100,7 @@ static ag_err audience(ag_claims *c, const ag__jmember *m, const ag__claims_poli
 }
 
 enum { C_OTHER, C_ISS, C_SUB, C_AUD, C_EXP, C_IAT, C_NBF, C_JTI, C_SID, C_COUNT };
-static const char claim_names[C_COUNT][4] = {"", "iss", "sub", "aud", "exp",
+static const char claim_names[C_COUNT][4] = {"",    "iss", "sub", "aud", "exp",
                                              "iat", "nbf", "jti", "sid"};
 
 /* Which registered claim a raw member name is, compared after unescaping
@@ -110,7 +111,8 @@ static int claim_id(ag_span raw)
 {
     if (raw.len == 3) {
         for (int i = 1; i < C_COUNT; i++)
-            if (raw.ptr[0] == (uint8_t)claim_names[i][0] && raw.ptr[1] == (uint8_t)claim_names[i][1] &&
+            if (raw.ptr[0] == (uint8_t)claim_names[i][0] &&
+                raw.ptr[1] == (uint8_t)claim_names[i][1] &&
                 raw.ptr[2] == (uint8_t)claim_names[i][2])
                 return i;
         return C_OTHER;
@@ -127,9 +129,9 @@ typedef struct seen {
     bool iss, sub, aud, exp, iat, jti;
 } seen;
 
-static const ag_verify_cause cause_of[C_COUNT] = {
-    AG_CAUSE_NONE, AG_CAUSE_ISS, AG_CAUSE_SUB, AG_CAUSE_AUD, AG_CAUSE_EXP,
-    AG_CAUSE_IAT,  AG_CAUSE_NBF, AG_CAUSE_JTI, AG_CAUSE_SID};
+static const ag_verify_cause cause_of[C_COUNT] = {AG_CAUSE_NONE, AG_CAUSE_ISS, AG_CAUSE_SUB,
+                                                  AG_CAUSE_AUD,  AG_CAUSE_EXP, AG_CAUSE_IAT,
+                                                  AG_CAUSE_NBF,  AG_CAUSE_JTI, AG_CAUSE_SID};
 
 static ag_err claim_member(ag_claims *c, const ag__jmember *m, const ag__claims_policy *pol,
                            seen *has, ag_verify_cause *cause)

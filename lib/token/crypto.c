@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — hashing, HMAC, signing and signature verification with
  * per-thread reusable OpenSSL state.
@@ -99,8 +100,7 @@ static void bind_dispatch(sha_impl *s)
     if (prov == NULL)
         return;
     int no_cache = 0;
-    const OSSL_ALGORITHM *algs =
-        OSSL_PROVIDER_query_operation(prov, OSSL_OP_DIGEST, &no_cache);
+    const OSSL_ALGORITHM *algs = OSSL_PROVIDER_query_operation(prov, OSSL_OP_DIGEST, &no_cache);
     if (algs == NULL)
         return;
     for (const OSSL_ALGORITHM *a = algs; a->algorithm_names != NULL; a++) {
@@ -109,12 +109,23 @@ static void bind_dispatch(sha_impl *s)
         sha_impl t = *s;
         for (const OSSL_DISPATCH *d = a->implementation; d->function_id != 0; d++) {
             switch (d->function_id) {
-            case OSSL_FUNC_DIGEST_NEWCTX: t.newctx = OSSL_FUNC_digest_newctx(d); break;
-            case OSSL_FUNC_DIGEST_INIT: t.init = OSSL_FUNC_digest_init(d); break;
-            case OSSL_FUNC_DIGEST_UPDATE: t.update = OSSL_FUNC_digest_update(d); break;
-            case OSSL_FUNC_DIGEST_FINAL: t.final = OSSL_FUNC_digest_final(d); break;
-            case OSSL_FUNC_DIGEST_FREECTX: t.freectx = OSSL_FUNC_digest_freectx(d); break;
-            default: break;
+            case OSSL_FUNC_DIGEST_NEWCTX:
+                t.newctx = OSSL_FUNC_digest_newctx(d);
+                break;
+            case OSSL_FUNC_DIGEST_INIT:
+                t.init = OSSL_FUNC_digest_init(d);
+                break;
+            case OSSL_FUNC_DIGEST_UPDATE:
+                t.update = OSSL_FUNC_digest_update(d);
+                break;
+            case OSSL_FUNC_DIGEST_FINAL:
+                t.final = OSSL_FUNC_digest_final(d);
+                break;
+            case OSSL_FUNC_DIGEST_FREECTX:
+                t.freectx = OSSL_FUNC_digest_freectx(d);
+                break;
+            default:
+                break;
             }
         }
         if (t.newctx && t.init && t.update && t.final && t.freectx) {
@@ -128,8 +139,8 @@ static void bind_dispatch(sha_impl *s)
 
 typedef struct pk_entry {
     uint64_t key_id;
-    EVP_PKEY_CTX *ctx;  /* RSA, PSS, ECDSA: initialised once for this key */
-    EVP_MD_CTX *mctx;   /* EdDSA: re-initialised per call, always with this key */
+    EVP_PKEY_CTX *ctx; /* RSA, PSS, ECDSA: initialised once for this key */
+    EVP_MD_CTX *mctx;  /* EdDSA: re-initialised per call, always with this key */
 } pk_entry;
 
 #define PK_SLOTS 8
@@ -137,11 +148,11 @@ typedef struct pk_entry {
 #define RND_POOL 1024
 
 typedef struct tcache {
-    uint8_t rnd[RND_POOL];  /* CSPRNG bytes not yet handed out (jtis) */
-    size_t rnd_left;        /* the last rnd_left bytes of rnd are unused */
-    unsigned rnd_gen;       /* fork generation the pool was drawn in */
-    void *sha_ctx[3];       /* provider contexts (dispatch path) */
-    EVP_MD_CTX *md_ctx[3];  /* fallback path */
+    uint8_t rnd[RND_POOL]; /* CSPRNG bytes not yet handed out (jtis) */
+    size_t rnd_left;       /* the last rnd_left bytes of rnd are unused */
+    unsigned rnd_gen;      /* fork generation the pool was drawn in */
+    void *sha_ctx[3];      /* provider contexts (dispatch path) */
+    EVP_MD_CTX *md_ctx[3]; /* fallback path */
     pk_entry pk[PK_SLOTS];
     unsigned next;
 } tcache;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — internals shared by the JSON scanner's files (not installed):
  * json_scan.c (strings and the validator), json_num.c (numbers) and
@@ -33,7 +34,6 @@ static inline const uint8_t *skip_ws(const uint8_t *s, const uint8_t *e)
     return s;
 }
 
-
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
 
@@ -52,7 +52,7 @@ static inline uint64_t special8(uint64_t v)
  * so on little-endian machines it is found with one multiply; elsewhere
  * the callers fall back to their byte loop (index 0).
  */
-#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && \
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) &&                                 \
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define FIRST_FLAGGED(m) ((size_t)((((m) & (0 - (m))) >> 7) * UINT64_C(0x0001020304050607) >> 56))
 #else

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — iterators over JSON text that json_scan.c validated: members
  * of an object, elements of an array. They stay in bounds on any text, so
@@ -79,8 +80,8 @@ static const uint8_t *skip_value(const uint8_t *s, const uint8_t *e, ag__jtype *
         return s;
     default:
         *type = AG__J_NUMBER;
-        while (s < e && (is_digit(*s) || *s == '-' || *s == '+' || *s == '.' || *s == 'e' ||
-                         *s == 'E'))
+        while (s < e &&
+               (is_digit(*s) || *s == '-' || *s == '+' || *s == '.' || *s == 'e' || *s == 'E'))
             s++;
         return s;
     }

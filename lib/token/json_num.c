@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — JSON numbers for the strict scanner (json_scan.c): validation
  * with jansson's exact limits (int64 integers; reals that do not overflow,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — a strict, allocation-free JSON scanner for the verify hot path.
  *
@@ -76,22 +77,17 @@
 /* String byte classes: 0 plain, 1 '"', 2 '\\', 3 control, 4 UTF-8 lead of
  * 2 bytes, 5 E0, 6 E1-EC/EE-EF, 7 ED, 8 F0, 9 F1-F3, 10 F4, 11 invalid. */
 static const uint8_t str_class[256] = {
-     3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,
-     3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,
-     0,  0,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  2,  0,  0,  0,
-     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-     0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
-    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
-    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
-    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
-    11, 11,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,
-     4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,
-     5,  6,  6,  6,  6,  6,  6,  6,  6,  6,  6,  6,  6,  7,  6,  6,
-     8,  9,  9,  9, 10, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+    3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,  3,
+    3,  3,  3,  3,  3,  3,  3,  3,  0,  0,  1,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  2,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
+    11, 11, 4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,  4,
+    4,  4,  4,  4,  4,  4,  4,  4,  5,  6,  6,  6,  6,  6,  6,  6,  6,  6,  6,  6,  6,  7,  6,  6,
+    8,  9,  9,  9,  10, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11,
 };
 
 /* The value of one hex digit, or -1. */
@@ -146,8 +142,8 @@ static const uint8_t *scan_string_slow(const uint8_t *s, const uint8_t *e, bool 
                 return NULL;
             *esc = true;
             uint8_t c = s[1];
-            if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
-                c == 'r' || c == 't') {
+            if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' ||
+                c == 't') {
                 s += 2;
                 break;
             }
@@ -210,8 +206,7 @@ static const uint8_t *scan_string_slow(const uint8_t *s, const uint8_t *e, bool 
 }
 
 /* The common case inline: plain ASCII up to the closing quote. */
-static inline const uint8_t *scan_string(const uint8_t *s, const uint8_t *e, bool *esc,
-                                         bool wide)
+static inline const uint8_t *scan_string(const uint8_t *s, const uint8_t *e, bool *esc, bool wide)
 {
 #if defined(__SSE2__) && defined(__GNUC__)
     /* 16 bytes per step (SSE2 is part of x86-64): a signed compare with
@@ -364,8 +359,7 @@ static inline int ds_next(dstream *d)
 
 /* Equality of a's and b's contents, each unescaped when its esc flag is
  * set and taken as plain bytes otherwise. */
-static bool raw_eq(const uint8_t *a, size_t an, bool a_esc, const uint8_t *b, size_t bn,
-                   bool b_esc)
+static bool raw_eq(const uint8_t *a, size_t an, bool a_esc, const uint8_t *b, size_t bn, bool b_esc)
 {
     if (!a_esc && !b_esc)
         return an == bn && (an == 0 || memcmp(a, b, an) == 0);
@@ -503,7 +497,6 @@ static uint64_t name_sig(const uint8_t *name, size_t len, bool esc, const uint8_
     return (head ^ ((uint64_t)len * UINT64_C(0x9E3779B97F4A7C15))) * UINT64_C(0xD6E8FEB86659FD93);
 }
 
-
 /* Duplicate check of one object (s at '{') of validated text, by blocks of
  * KEY_SLOTS names. Returns true when two names are equal. */
 static bool object_has_dup(const uint8_t *s, const uint8_t *e)
@@ -568,8 +561,7 @@ static inline bool bit_get(const uint64_t *bits, size_t i)
 /* The validator; when mem is not NULL it also records the top-level members
  * (the first cap of them; *count is the total), so that callers need not
  * scan the text a second time to read them. */
-static ag_err check_object(const uint8_t *p, size_t n, ag__jmember *mem, size_t cap,
-                           size_t *count)
+static ag_err check_object(const uint8_t *p, size_t n, ag__jmember *mem, size_t cap, size_t *count)
 {
     size_t cnt = 0;
     const uint8_t *vstart = NULL; /* the current top-level member's value */
@@ -586,7 +578,7 @@ static ag_err check_object(const uint8_t *p, size_t n, ag__jmember *mem, size_t 
     uint64_t sigs[KEY_SLOTS];
     size_t nk = 0, base = 0; /* slots used; first slot of the current object */
     uint64_t seen = 0;       /* one bit per name signature in the current object */
-    bool keys_lost = false; /* too many names: check duplicates in a second pass */
+    bool keys_lost = false;  /* too many names: check duplicates in a second pass */
 
     s = skip_ws(s, e);
     if (s >= e || *s != '{')
@@ -706,8 +698,10 @@ value:
 after_token:
     if (depth == 1) {
         if (mem != NULL && cnt < cap) {
-            vtype = *vstart == 't' ? AG__J_TRUE : *vstart == 'f' ? AG__J_FALSE
-                                              : *vstart == 'n' ? AG__J_NULL : AG__J_NUMBER;
+            vtype = *vstart == 't'   ? AG__J_TRUE
+                    : *vstart == 'f' ? AG__J_FALSE
+                    : *vstart == 'n' ? AG__J_NULL
+                                     : AG__J_NUMBER;
             mem[cnt].type = vtype;
             mem[cnt].value = (ag_span){vstart, (size_t)(s - vstart)};
             mem[cnt].value_esc = true;

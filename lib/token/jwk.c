@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — JWK and JWKS import and export (RFC 7517, RFC 7518 §6,
  * RFC 8037, RFC 7638 thumbprints).
@@ -204,9 +205,9 @@ static ag_err finish_pkey(const jctx *c, ag_key *key, const char *type, OSSL_PAR
     EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
     if (pctx == NULL)
         return fail(c, AG_ERR_NOMEM, "out of memory");
-    int ok = EVP_PKEY_fromdata_init(pctx) == 1 &&
-             EVP_PKEY_fromdata(pctx, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
-                               params) == 1;
+    int ok =
+        EVP_PKEY_fromdata_init(pctx) == 1 &&
+        EVP_PKEY_fromdata(pctx, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) == 1;
     EVP_PKEY_CTX_free(pctx);
     ERR_clear_error();
     if (!ok) {
@@ -392,10 +393,14 @@ done:
 static bool kty_fits(jwk_kty t, ag__family f)
 {
     switch (t) {
-    case KTY_OCT: return f == AG__FAM_HMAC;
-    case KTY_RSA: return f == AG__FAM_RSA_PKCS1 || f == AG__FAM_RSA_PSS;
-    case KTY_EC: return f == AG__FAM_ECDSA;
-    case KTY_OKP: return f == AG__FAM_EDDSA;
+    case KTY_OCT:
+        return f == AG__FAM_HMAC;
+    case KTY_RSA:
+        return f == AG__FAM_RSA_PKCS1 || f == AG__FAM_RSA_PSS;
+    case KTY_EC:
+        return f == AG__FAM_ECDSA;
+    case KTY_OKP:
+        return f == AG__FAM_EDDSA;
     }
     return false;
 }
@@ -504,10 +509,18 @@ static ag_err jwk_import(const jctx *c, json_t *o, ag_alg default_alg, ag_key **
     if ((err = ag__key_alloc(alg, s, len, &key)) != AG_OK)
         return fail(c, err, "cannot make the key");
     switch (t) {
-    case KTY_OCT: err = import_oct(c, o, key); break;
-    case KTY_RSA: err = import_rsa(c, o, key); break;
-    case KTY_EC: err = import_ec(c, o, key); break;
-    case KTY_OKP: err = import_okp(c, o, key); break;
+    case KTY_OCT:
+        err = import_oct(c, o, key);
+        break;
+    case KTY_RSA:
+        err = import_rsa(c, o, key);
+        break;
+    case KTY_EC:
+        err = import_ec(c, o, key);
+        break;
+    case KTY_OKP:
+        err = import_okp(c, o, key);
+        break;
     }
     if (err != AG_OK) {
         ag_key_free(key);
@@ -541,8 +554,8 @@ static json_t *load_strict(const jctx *c, const char *text, size_t len, size_t m
     return j;
 }
 
-ag_err ag_key_from_jwk(const char *json, size_t len, ag_alg default_alg, ag_key **out,
-                       char *errbuf, size_t errlen)
+ag_err ag_key_from_jwk(const char *json, size_t len, ag_alg default_alg, ag_key **out, char *errbuf,
+                       size_t errlen)
 {
     jctx c = {errbuf, errlen};
     if (errbuf != NULL && errlen > 0)
@@ -661,7 +674,7 @@ static ag_err put_bn(json_t *o, const char *name, const EVP_PKEY *pkey, const ch
     ag_err err = AG_ERR_NOMEM;
     if (buf != NULL) {
         err = BN_bn2binpad(bn, buf, (int)len) == (int)len ? put_b64(o, name, buf, len)
-                                                           : AG_ERR_CRYPTO;
+                                                          : AG_ERR_CRYPTO;
         OPENSSL_clear_free(buf, len);
     }
     BN_clear_free(bn);
@@ -683,11 +696,19 @@ static ag_err jwk_object(const ag_key *key, jwk_mode mode, json_t **out)
     ag_err err = AG_OK;
     const char *kty = NULL;
     switch (key->info->family) {
-    case AG__FAM_HMAC: kty = "oct"; break;
+    case AG__FAM_HMAC:
+        kty = "oct";
+        break;
     case AG__FAM_RSA_PKCS1:
-    case AG__FAM_RSA_PSS: kty = "RSA"; break;
-    case AG__FAM_ECDSA: kty = "EC"; break;
-    case AG__FAM_EDDSA: kty = "OKP"; break;
+    case AG__FAM_RSA_PSS:
+        kty = "RSA";
+        break;
+    case AG__FAM_ECDSA:
+        kty = "EC";
+        break;
+    case AG__FAM_EDDSA:
+        kty = "OKP";
+        break;
     }
     if (kty == NULL) {
         json_decref(o);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — a verifier fed by a remote JWKS (issue 13), over libcurl.
  *

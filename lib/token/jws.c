@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — compact JWS: the verify pipeline (docs/security.md §1), verifiers
  * and issuers.
@@ -32,11 +33,19 @@ static int header_id(ag_span raw)
         const char *name;
         size_t len;
         int id;
-    } names[] = {{"alg", 3, H_ALG}, {"kid", 3, H_KID}, {"typ", 3, H_TYP},
+    } names[] = {{"alg", 3, H_ALG},
+                 {"kid", 3, H_KID},
+                 {"typ", 3, H_TYP},
                  /* V-07, I-03: their presence rejects the token */
-                 {"crit", 4, H_FORBIDDEN}, {"b64", 3, H_FORBIDDEN}, {"cty", 3, H_FORBIDDEN},
-                 {"jku", 3, H_FORBIDDEN}, {"jwk", 3, H_FORBIDDEN}, {"x5u", 3, H_FORBIDDEN},
-                 {"x5c", 3, H_FORBIDDEN}, {"x5t", 3, H_FORBIDDEN}, {"x5t#S256", 8, H_FORBIDDEN}};
+                 {"crit", 4, H_FORBIDDEN},
+                 {"b64", 3, H_FORBIDDEN},
+                 {"cty", 3, H_FORBIDDEN},
+                 {"jku", 3, H_FORBIDDEN},
+                 {"jwk", 3, H_FORBIDDEN},
+                 {"x5u", 3, H_FORBIDDEN},
+                 {"x5c", 3, H_FORBIDDEN},
+                 {"x5t", 3, H_FORBIDDEN},
+                 {"x5t#S256", 8, H_FORBIDDEN}};
     bool esc = memchr(raw.ptr, '\\', raw.len) != NULL;
     for (size_t i = 0; i < AG__ARRAY_LEN(names); i++) {
         if (esc ? ag__json_str_eq(raw, names[i].name, names[i].len)
@@ -234,8 +243,7 @@ static void hmemo_put(hmemo *m, const uint8_t *seg, size_t n, const ag__jws *j)
         int expect = HMEMO_FREE;
         if (st != HMEMO_FREE ||
             !atomic_compare_exchange_strong_explicit(&m[i].state, &expect, HMEMO_WRITING,
-                                                     memory_order_acq_rel,
-                                                     memory_order_acquire))
+                                                     memory_order_acq_rel, memory_order_acquire))
             return; /* a slot being written: let that thread have it */
         hmemo *h = &m[i];
         h->alg = j->alg;
@@ -300,7 +308,7 @@ static ag_err jws_verify(ag__jws *j, const uint8_t *token, size_t len, hmemo *me
     if (known == NULL && ag__base64url_decode_fast(token, d1, hdr, sizeof(hdr), &hdr_len) != AG_OK)
         return AG_ERR_MALFORMED;
     if (ag__base64url_decode_fast(token + d1 + 1, d2 - d1 - 1, j->payload, j->payload_cap,
-                            &j->payload_len) != AG_OK)
+                                  &j->payload_len) != AG_OK)
         return AG_ERR_MALFORMED;
     err = ag__base64url_decode_fast(token + d2 + 1, len - d2 - 1, sig, sizeof(sig), &sig_len);
     if (err == AG_ERR_BUFFER)
@@ -368,13 +376,13 @@ struct ag_verifier {
     const ag_allocator *alloc;
     ag__swap gen; /* vgen *: the keyring in use, replaced by ag_verifier_set_keys */
     ag_token_kind kind;
-    char **iss;        /* accepted issuers (none: any) */
+    char **iss; /* accepted issuers (none: any) */
     size_t *iss_lens;
     size_t niss;
-    char **aud;        /* accepted audiences (none: any) */
+    char **aud; /* accepted audiences (none: any) */
     size_t *aud_lens;
     size_t naud;
-    unsigned relax;    /* AG_VERIFY_* */
+    unsigned relax; /* AG_VERIFY_* */
     bool (*on_unknown_kid)(void *ctx);
     void *unknown_kid_ctx;
     int64_t leeway;
@@ -382,14 +390,14 @@ struct ag_verifier {
     size_t max_len;
     ag_clock_fn clock;
     void *clock_ctx;
-    ag__vcache *cache; /* NULL unless cfg->cache_entries > 0; entries name keys by
-                          id, checked against the current ring on every hit */
+    ag__vcache *cache;        /* NULL unless cfg->cache_entries > 0; entries name keys by
+                                 id, checked against the current ring on every hit */
     const ag_revset *revoked; /* NULL unless configured; not owned */
 };
 
 #define LIST_MAX 64 /* accepted issuers or audiences */
 #define RELAX_ALL                                                                                  \
-    (AG_VERIFY_TYP_JWT | AG_VERIFY_TYP_ABSENT | AG_VERIFY_OPTIONAL_JTI | AG_VERIFY_OPTIONAL_IAT | \
+    (AG_VERIFY_TYP_JWT | AG_VERIFY_TYP_ABSENT | AG_VERIFY_OPTIONAL_JTI | AG_VERIFY_OPTIONAL_IAT |  \
      AG_VERIFY_OPTIONAL_SUB | AG_VERIFY_OPTIONAL_SID)
 
 static void free_list(const ag_allocator *alloc, char **list, size_t *lens, size_t n)
@@ -465,8 +473,8 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
     v->unknown_kid_ctx = cfg->unknown_kid_ctx;
     if (copy_list(cfg->alloc, cfg->issuer, cfg->issuers, cfg->nissuers, &v->iss, &v->iss_lens,
                   &v->niss) != AG_OK ||
-        copy_list(cfg->alloc, cfg->audience, cfg->audiences, cfg->naudiences, &v->aud,
-                  &v->aud_lens, &v->naud) != AG_OK) {
+        copy_list(cfg->alloc, cfg->audience, cfg->audiences, cfg->naudiences, &v->aud, &v->aud_lens,
+                  &v->naud) != AG_OK) {
         ag_verifier_free(v);
         return AG_ERR_NOMEM;
     }
@@ -577,7 +585,7 @@ static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, si
                          ag_claims *out, ag_verify_cause *cause);
 
 ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, ag_claims *out,
-                       ag_verify_cause *cause)
+                     ag_verify_cause *cause)
 {
     ag_verify_cause dummy;
     if (cause == NULL)
@@ -609,9 +617,19 @@ ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len, ag_clai
 
 const char *ag_verify_cause_text(ag_verify_cause cause)
 {
-    static const char *const text[] = {"",    "token has no kid", "no key with that kid",
-                                       "typ", "iss",  "sub", "aud", "exp", "nbf", "iat",
-                                       "jti", "sid",  "lifetime"};
+    static const char *const text[] = {"",
+                                       "token has no kid",
+                                       "no key with that kid",
+                                       "typ",
+                                       "iss",
+                                       "sub",
+                                       "aud",
+                                       "exp",
+                                       "nbf",
+                                       "iat",
+                                       "jti",
+                                       "sid",
+                                       "lifetime"};
     if ((unsigned)cause >= AG__ARRAY_LEN(text))
         return "";
     return text[cause];
@@ -754,10 +772,9 @@ static ag_err build_header(igen *g, ag_token_kind kind)
     json_t *h = json_object();
     char *text = NULL;
     ag_err err = AG_ERR_NOMEM;
-    if (h != NULL &&
-        json_object_set_new(h, "alg", json_string(ag_alg_name(g->key->alg))) == 0 &&
-        json_object_set_new(h, "typ", json_string(kind == AG_TOKEN_ACCESS ? "at+jwt"
-                                                                           : "rt+jwt")) == 0 &&
+    if (h != NULL && json_object_set_new(h, "alg", json_string(ag_alg_name(g->key->alg))) == 0 &&
+        json_object_set_new(h, "typ", json_string(kind == AG_TOKEN_ACCESS ? "at+jwt" : "rt+jwt")) ==
+            0 &&
         json_object_set_new(h, "kid", json_string(g->key->kid)) == 0 &&
         (text = json_dumps(h, JSON_COMPACT)) != NULL) {
         err = ag_base64url_encode((const uint8_t *)text, strlen(text), g->header_b64,
@@ -781,8 +798,7 @@ static void igen_release(void *ctx, ag__swap_node *n)
     igen_free(ctx, (igen *)(void *)n); /* ctx: the issuer's allocator */
 }
 
-static ag_err igen_new(const ag_allocator *alloc, const ag_key *key, ag_token_kind kind,
-                       igen **out)
+static ag_err igen_new(const ag_allocator *alloc, const ag_key *key, ag_token_kind kind, igen **out)
 {
     if (!key->is_private)
         return AG_ERR_STATE;
@@ -885,8 +901,8 @@ void ag_issuer_free(ag_issuer *is)
     ag__free(is->alloc, is);
 }
 
-static const char *const registered_claims[] = {"iss", "sub", "aud", "exp", "nbf",
-                                                "iat", "jti", "sid"};
+static const char *const registered_claims[] = {"iss", "sub", "aud", "exp",
+                                                "nbf", "iat", "jti", "sid"};
 
 static bool jti_valid(const char *s)
 {
@@ -1133,8 +1149,7 @@ static ag_err issue_gen(const ag_issuer *is, const igen *g, const ag_issue_param
 {
     if (cap > 0)
         buf[0] = '\0';
-    if (p->sub == NULL || p->sub[0] == '\0' || (p->nclaims > 0 && p->claims == NULL) ||
-        p->ttl < 0)
+    if (p->sub == NULL || p->sub[0] == '\0' || (p->nclaims > 0 && p->claims == NULL) || p->ttl < 0)
         return AG_ERR_INVALID_ARGUMENT;
     if (is->kind == AG_TOKEN_REFRESH && (p->sid == NULL || p->sid[0] == '\0'))
         return AG_ERR_INVALID_ARGUMENT;

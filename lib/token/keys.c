@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — keys and keyrings: one key, one algorithm (V-01, V-02).
  *
@@ -227,10 +228,9 @@ static bool pkey_has_private(const EVP_PKEY *pkey)
  */
 static bool rsa_roca_fingerprint(const BIGNUM *n)
 {
-    static const unsigned short primes[] = {3,   5,   7,   11,  13,  17,  19,  23,  29,  31,
-                                            37,  41,  43,  47,  53,  59,  61,  67,  71,  73,
-                                            79,  83,  89,  97,  101, 103, 107, 109, 113, 127,
-                                            131, 137, 139, 149, 151, 157, 163, 167};
+    static const unsigned short primes[] = {
+        3,  5,  7,  11, 13, 17,  19,  23,  29,  31,  37,  41,  43,  47,  53,  59,  61,  67,  71,
+        73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167};
     for (size_t i = 0; i < AG__ARRAY_LEN(primes); i++) {
         BN_ULONG r = primes[i];
         BN_ULONG rem = BN_mod_word(n, r);
@@ -292,8 +292,7 @@ static bool rsa_sign_roundtrip(EVP_PKEY *pkey)
     if (m == NULL)
         return false;
     if (EVP_DigestSignInit_ex(m, NULL, "SHA2-256", NULL, NULL, pkey, NULL) == 1 &&
-        EVP_DigestSign(m, sig, &sig_len, msg, sizeof(msg)) == 1 &&
-        EVP_MD_CTX_reset(m) == 1 &&
+        EVP_DigestSign(m, sig, &sig_len, msg, sizeof(msg)) == 1 && EVP_MD_CTX_reset(m) == 1 &&
         EVP_DigestVerifyInit_ex(m, NULL, "SHA2-256", NULL, NULL, pkey, NULL) == 1 &&
         EVP_DigestVerify(m, sig, sig_len, msg, sizeof(msg)) == 1)
         ok = true;
@@ -365,8 +364,8 @@ static bool ec_curve_is(const EVP_PKEY *pkey, const char *jwa_curve)
 {
     char name[64];
     size_t n = 0;
-    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
-                                       &n) != 1)
+    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), &n) !=
+        1)
         return false; /* explicit parameters: no named group */
     if (strcmp(jwa_curve, "P-256") == 0)
         return strcmp(name, "prime256v1") == 0 || strcmp(name, "P-256") == 0;
@@ -540,8 +539,7 @@ static bool pem_label_refused(const uint8_t *data, size_t len)
     return false;
 }
 
-ag_err ag_key_from_pem(ag_alg alg, const uint8_t *data, size_t len, const char *kid,
-                       ag_key **out)
+ag_err ag_key_from_pem(ag_alg alg, const uint8_t *data, size_t len, const char *kid, ag_key **out)
 {
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the revocation set (include/authgate/revocation.h).
  *
@@ -42,8 +43,8 @@ struct ag_revset {
     size_t capacity;
     int64_t ttl;
     int64_t max_staleness;
-    atomic_size_t reach;          /* slots a reader scans from home, ≥ 1 */
-    atomic_int_least64_t synced;  /* last ag_revset_mark_synced; 0: never */
+    atomic_size_t reach;         /* slots a reader scans from home, ≥ 1 */
+    atomic_int_least64_t synced; /* last ag_revset_mark_synced; 0: never */
     uint64_t seed[2];
     pthread_mutex_t wmu;
 };
@@ -149,8 +150,7 @@ void ag_revset_free(ag_revset *rs)
  * later until/before; otherwise the first unused or expired slot from home
  * takes it. The scan is bounded by the table, not by `reach`, so room is
  * found whenever fewer than half the slots are in force. */
-static ag_err add(ag_revset *rs, int kind, const char *key, size_t len, int64_t at,
-                  int64_t before)
+static ag_err add(ag_revset *rs, int kind, const char *key, size_t len, int64_t at, int64_t before)
 {
     if (rs == NULL || key == NULL || len == 0 || len > AG_SUBJECT_MAX_LEN ||
         memchr(key, '\0', len) != NULL || at <= 0 || at > AG_NUMERICDATE_MAX)

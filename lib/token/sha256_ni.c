@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the SHA-256 compression function on the x86 SHA extensions,
  * for HMAC-SHA-256 from per-key midstates and for ag__sha2(256) (crypto.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — a pointer that writers replace while readers use it, without
  * a lock or a wait on the read side (hot key swap, issue 13).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — token layer internals (not installed).
  *
@@ -29,11 +30,11 @@ typedef enum ag__family {
 
 typedef struct ag__alg_info {
     ag_alg alg;
-    const char *name;   /* JWA name */
+    const char *name; /* JWA name */
     ag__family family;
-    int hash_bits;      /* 256, 384, 512; 0 for EdDSA (no pre-hash) */
-    size_t sig_len;     /* exact signature length; 0 for RSA (= modulus bytes) */
-    const char *curve;  /* "P-256", "P-384", "Ed25519" or NULL */
+    int hash_bits;     /* 256, 384, 512; 0 for EdDSA (no pre-hash) */
+    size_t sig_len;    /* exact signature length; 0 for RSA (= modulus bytes) */
+    const char *curve; /* "P-256", "P-384", "Ed25519" or NULL */
 } ag__alg_info;
 
 /* The table entry for alg, or NULL when alg is not an ag_alg. */
@@ -54,21 +55,21 @@ const ag__alg_info *ag__alg_get(ag_alg alg);
 
 struct ag_key {
     atomic_size_t refs;
-    uint64_t id;                 /* process-unique, never reused (thread caches key on it) */
+    uint64_t id; /* process-unique, never reused (thread caches key on it) */
     ag_alg alg;
     const ag__alg_info *info;
     bool is_private;
     size_t kid_len;
     char kid[AG_KID_MAX_LEN + 1];
     /* asymmetric */
-    EVP_PKEY *pkey;              /* NULL for HMAC */
-    uint8_t ed_pub[32];          /* EdDSA: the raw public key (libsodium backend) */
-    size_t sig_len;              /* exact signature length for this key */
+    EVP_PKEY *pkey;     /* NULL for HMAC */
+    uint8_t ed_pub[32]; /* EdDSA: the raw public key (libsodium backend) */
+    size_t sig_len;     /* exact signature length for this key */
     /* HMAC: the secret and the precomputed pad blocks (K ^ ipad, K ^ opad),
      * where K is the secret, or its hash when longer than the block. */
     uint8_t *secret;
     size_t secret_len;
-    size_t block_len;            /* 64 for SHA-256, 128 for SHA-384/512 */
+    size_t block_len; /* 64 for SHA-256, 128 for SHA-384/512 */
     uint8_t ipad[AG__HMAC_BLOCK_MAX];
     uint8_t opad[AG__HMAC_BLOCK_MAX];
     /* HS256 keys imported while ag__cpu_features() had AG__CPU_SHANI: the
@@ -134,8 +135,8 @@ typedef void (*ag__swap_free_fn)(void *ctx, ag__swap_node *n);
 typedef struct ag__swap {
     _Atomic(ag__swap_node *) cur;
     atomic_uint epoch;
-    atomic_flag writer;             /* serialises ag__swap_set */
-    ag__swap_node *retired[2];      /* replaced, maybe still read; by parity */
+    atomic_flag writer;        /* serialises ag__swap_set */
+    ag__swap_node *retired[2]; /* replaced, maybe still read; by parity */
     ag__swap_free_fn free_fn;
     void *free_ctx;
     union {
@@ -206,14 +207,13 @@ typedef enum ag__jtype {
  */
 ag_err ag__json_check_object(const uint8_t *p, size_t n);
 
-
 /* One member of an object, or one element of an array (name empty). */
 typedef struct ag__jmember {
-    ag_span name;    /* raw bytes between the quotes, escapes not decoded */
+    ag_span name; /* raw bytes between the quotes, escapes not decoded */
     ag__jtype type;
-    ag_span value;   /* raw text; for strings the bytes between the quotes */
-    bool value_esc;  /* a string value may hold an escape: exact from
-                        ag__json_check_members, always true from ag__json_next */
+    ag_span value;  /* raw text; for strings the bytes between the quotes */
+    bool value_esc; /* a string value may hold an escape: exact from
+                       ag__json_check_members, always true from ag__json_next */
 } ag__jmember;
 
 /* ag__json_check_object that also records the top-level members in text
@@ -322,21 +322,21 @@ typedef struct ag__jws {
     /* in */
     const ag_keyring *ring;
     size_t max_len;
-    bool kid_optional;       /* tests only: no kid and a one-key ring → that key */
-    uint8_t *payload;        /* receives the decoded payload */
+    bool kid_optional; /* tests only: no kid and a one-key ring → that key */
+    uint8_t *payload;  /* receives the decoded payload */
     size_t payload_cap;
-    uint8_t *strbuf;         /* receives decoded kid and typ */
+    uint8_t *strbuf; /* receives decoded kid and typ */
     size_t strbuf_cap;
     /* out */
     size_t payload_len;
     size_t strbuf_len;
     const ag_key *key;
-    uint64_t key_id;         /* from ag__vcache_get only: key's id when it was stored */
+    uint64_t key_id; /* from ag__vcache_get only: key's id when it was stored */
     ag_alg alg;
     ag_span kid;
     ag_span typ;
     bool has_typ;
-    ag_verify_cause cause;   /* AG_CAUSE_NO_KID or _UNKNOWN_KID with AG_ERR_KEY */
+    ag_verify_cause cause; /* AG_CAUSE_NO_KID or _UNKNOWN_KID with AG_ERR_KEY */
 } ag__jws;
 
 /* Size → split → strict base64url → strict JSON header → header policy →

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate — the verified-token cache: storage (issue 6).
  *
@@ -70,9 +71,9 @@ typedef struct entry {
     _Atomic(const ag_key *) key; /* as stored; may be stale (see above) */
     _Atomic uint32_t key_id[2];  /* the key's id, low word first */
     _Atomic uint32_t meta;
-    _Atomic uint32_t lens;        /* kid_len | typ_len << 16 */
+    _Atomic uint32_t lens; /* kid_len | typ_len << 16 */
     _Atomic uint32_t payload_len;
-    atomic_bool ref;              /* hit since the CLOCK hand last passed */
+    atomic_bool ref;                   /* hit since the CLOCK hand last passed */
     _Atomic uint32_t data[DATA_WORDS]; /* kid ‖ typ ‖ payload, zero padded */
 } entry;
 
@@ -90,9 +91,9 @@ typedef union stripe {
 
 struct ag__vcache {
     const ag_allocator *alloc;
-    size_t nsets;     /* power of two */
-    size_t nstripes;  /* power of two, ≤ nsets */
-    size_t nlocks;    /* mutexes initialised (for a partial failure) */
+    size_t nsets;    /* power of two */
+    size_t nstripes; /* power of two, ≤ nsets */
+    size_t nlocks;   /* mutexes initialised (for a partial failure) */
     stripe *stripes;
     set *sets;
 };
@@ -217,8 +218,7 @@ bool ag__vcache_get(ag__vcache *c, const uint8_t hash[32], ag__jws *j)
             /* bound everything before use: a torn read can say anything */
             size_t total = kid_len + typ_len + plen;
             fits = total <= AG__VCACHE_DATA_MAX && plen <= j->payload_cap &&
-                   kid_len + typ_len <= j->strbuf_cap &&
-                   (plen == 0 || j->payload != NULL) &&
+                   kid_len + typ_len <= j->strbuf_cap && (plen == 0 || j->payload != NULL) &&
                    (kid_len + typ_len == 0 || j->strbuf != NULL);
             if (fits)
                 for (size_t i = 0; i < (total + 3) / 4; i++)
@@ -286,8 +286,8 @@ void ag__vcache_put(ag__vcache *c, const uint8_t hash[32], const ag__jws *j)
         memcpy(d + kid_len, j->typ.ptr, typ_len);
     if (j->payload_len > 0)
         memcpy(d + kid_len + typ_len, j->payload, j->payload_len);
-    uint32_t meta = (uint32_t)j->alg | M_USED | (j->has_typ ? M_TYP : 0u) |
-                    (j->kid.ptr != NULL ? M_KID : 0u);
+    uint32_t meta =
+        (uint32_t)j->alg | M_USED | (j->has_typ ? M_TYP : 0u) | (j->kid.ptr != NULL ? M_KID : 0u);
     uint32_t hw[HASH_WORDS];
     memcpy(hw, hash, 32);
 

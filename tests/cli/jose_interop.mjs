@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The npm `jose` side of the authgate CLI interoperability test
 // (tests/cli/test_cli.py interop). test_cli.py copies this file next to a
 // build-local node_modules/jose and runs it with node:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Black-box tests of the `authgate` command-line tool (docs/cli.md).
 
 Drives the built binary only; python3 standard library only.

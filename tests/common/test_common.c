@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for lib/common: the error table, constant-time compare, helpers. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,7 +16,8 @@ START_TEST(error_table_complete_and_distinct)
         const char *name = ag_err_name((ag_err)a);
         ck_assert_ptr_nonnull(ag_strerror((ag_err)a));
         ck_assert_ptr_nonnull(ag_err_reason((ag_err)a));
-        ck_assert_msg(strcmp(ag_strerror((ag_err)a), "unknown error") != 0, "code %d has no text", a);
+        ck_assert_msg(strcmp(ag_strerror((ag_err)a), "unknown error") != 0, "code %d has no text",
+                      a);
         ck_assert(strncmp(name, "AG_", 3) == 0);
         for (int b = a + 1; b < AG_ERR_COUNT_; b++) {
             ck_assert_str_ne(name, ag_err_name((ag_err)b));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Browser test of the authgate-demo page (GET /) in headless Chromium,
 // driven by playwright-core (installed build-locally by test_demo.py
 // npm-install) against /usr/bin/chromium. Started by `test_demo.py browser`,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Black-box tests of `authgate-demo` against docs/demo.md.
 
 Python 3 standard library only. Every test starts the built binary on

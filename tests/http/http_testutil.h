@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the tests/http suites: a guard-page harness
  * (picohttpparser's test.c idea) so that a parser reading one byte past its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests for lib/http/cookie.c: strict RFC 6265 cookie-string parsing
  * (H-06), duplicate names in one field or across fields (H-07, H-08), the
@@ -37,7 +38,10 @@ static const cookie_case cookie_cases[] = {
     {"H-06 longer name", B(NAME "X=abc"), AG_OK, 0, NULL},
     {"H-06 name with prefix", B("X" NAME "=abc"), AG_OK, 0, NULL},
     {"H-06 name without prefix", B("refresh=abc"), AG_OK, 0, NULL},
-    {"H-06 name appears as a value", B("a=" "__Host-refresh"), AG_OK, 0, NULL},
+    {"H-06 name appears as a value",
+     B("a="
+       "__Host-refresh"),
+     AG_OK, 0, NULL},
     {"H-06 quoted credential refused", B(NAME "=\"abc\""), AG_ERR_REQUEST, 0, NULL},
     {"H-06 quoted empty credential refused", B(NAME "=\"\""), AG_ERR_REQUEST, 0, NULL},
     {"H-06 unterminated quote", B(NAME "=\"abc"), AG_ERR_REQUEST, 0, NULL},
@@ -70,11 +74,10 @@ static const cookie_case cookie_cases[] = {
     {"H-06 CR LF at the end", B(NAME "=abc\r\n"), AG_ERR_REQUEST, 0, NULL},
     {"H-06 DEL in value", B(NAME "=ab\x7f"), AG_ERR_REQUEST, 0, NULL},
     {"H-06 separator in name", B("a/b=1; " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 malformed pair after the credential", B(NAME "=abc; x y=1"), AG_ERR_REQUEST, 0,
-     NULL},
+    {"H-06 malformed pair after the credential", B(NAME "=abc; x y=1"), AG_ERR_REQUEST, 0, NULL},
     {"H-07 same name twice", B(NAME "=abc; " NAME "=def"), AG_ERR_AMBIGUOUS, 0, NULL},
-    {"H-07 same name twice, same value", B(NAME "=abc; a=1; " NAME "=abc"), AG_ERR_AMBIGUOUS,
-     0, NULL},
+    {"H-07 same name twice, same value", B(NAME "=abc; a=1; " NAME "=abc"), AG_ERR_AMBIGUOUS, 0,
+     NULL},
     {"H-07 twice, one empty", B(NAME "=; " NAME "=abc"), AG_ERR_AMBIGUOUS, 0, NULL},
 };
 
@@ -89,8 +92,8 @@ static void check_cookie(const cookie_case *c, const uint8_t *in)
         ck_assert_msg(count == c->count, "%s: count %zu", c->rule, count);
         if (count == 1) {
             size_t n = strlen(c->value);
-            ck_assert_msg(v.len == n && (n == 0 || memcmp(v.ptr, c->value, n) == 0),
-                          "%s: value", c->rule);
+            ck_assert_msg(v.len == n && (n == 0 || memcmp(v.ptr, c->value, n) == 0), "%s: value",
+                          c->rule);
             ck_assert(v.ptr >= in && v.ptr + v.len <= in + c->len); /* zero-copy */
         }
     }
@@ -141,14 +144,20 @@ START_TEST(cookie_size_cap)
     /* another, oversized cookie is refused too: the UA would not send it */
     memcpy(buf, "x=", 2);
     count = 0;
-    ck_assert_int_eq(ag_http_parse_cookie(buf, AG_COOKIE_MAX_LEN + 2, (const uint8_t *)NAME, nl,
-                                          &v, &count),
-                     AG_ERR_TOO_LARGE);
+    ck_assert_int_eq(
+        ag_http_parse_cookie(buf, AG_COOKIE_MAX_LEN + 2, (const uint8_t *)NAME, nl, &v, &count),
+        AG_ERR_TOO_LARGE);
     free(buf);
 }
 END_TEST
 
-#define H(n, v) {{(const uint8_t *)(n), sizeof(n) - 1}, {(const uint8_t *)(v), sizeof(v) - 1}}
+#define H(n, v)                                                                                    \
+    {                                                                                              \
+        {(const uint8_t *)(n), sizeof(n) - 1},                                                     \
+        {                                                                                          \
+            (const uint8_t *)(v), sizeof(v) - 1                                                    \
+        }                                                                                          \
+    }
 
 /* H-08: several Cookie fields are one cookie-string joined with "; ". */
 START_TEST(cookie_fields)

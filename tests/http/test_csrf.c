@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests for lib/http/csrf.c: session-bound CSRF tokens (C-02). The request
  * checks (C-01) run in test_http_auth.c's table.

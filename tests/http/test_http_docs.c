@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Compiles and runs the example of docs/http.md ("Plugging the core into
  * another server"), extracted at configure time into docs_example.c.
@@ -21,13 +22,13 @@ static void setup(void)
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, s, 32, "k", &k), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(ring, k), AG_OK);
-    ag_issuer_config ic = {.key = k, .kind = AG_TOKEN_ACCESS, .issuer = "i", .audience = "a",
-                           .ttl = 600};
+    ag_issuer_config ic = {
+        .key = k, .kind = AG_TOKEN_ACCESS, .issuer = "i", .audience = "a", .ttl = 600};
     ck_assert_int_eq(ag_issuer_new(&ic, &iss), AG_OK);
     ag_issue_params ip = {.sub = "bob"};
     ck_assert_int_eq(ag_issue(iss, &ip, tok, sizeof tok, NULL), AG_OK);
-    ag_verifier_config vc = {.keys = ring, .kind = AG_TOKEN_ACCESS, .issuer = "i",
-                             .audience = "a", .leeway = -1};
+    ag_verifier_config vc = {
+        .keys = ring, .kind = AG_TOKEN_ACCESS, .issuer = "i", .audience = "a", .leeway = -1};
     ck_assert_int_eq(ag_verifier_new(&vc, &v), AG_OK);
     ag_issuer_free(iss);
     ag_keyring_free(ring);
@@ -59,15 +60,14 @@ START_TEST(docs_example_runs)
     ck_assert_str_eq(www, "Bearer realm=\"my-api\"");
 
     /* H-03: the query */
-    ck_assert_uint_eq(my_authenticate(v, "GET", 3, "access_token=1", 14, h, 2, &claims, www,
-                                      sizeof www, &err),
-                      400);
+    ck_assert_uint_eq(
+        my_authenticate(v, "GET", 3, "access_token=1", 14, h, 2, &claims, www, sizeof www, &err),
+        400);
     ck_assert_int_eq(err, AG_ERR_URL_CREDENTIALS);
 
     /* H-02: twice */
     struct my_header two[] = {h[1], h[1]};
-    ck_assert_uint_eq(my_authenticate(v, "GET", 3, "", 0, two, 2, &claims, www, sizeof www,
-                                      &err),
+    ck_assert_uint_eq(my_authenticate(v, "GET", 3, "", 0, two, 2, &claims, www, sizeof www, &err),
                       400);
     ck_assert_int_eq(err, AG_ERR_AMBIGUOUS);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests for lib/http/http_extract.c: the Authorization parser (H-01, H-02),
  * single-header lookup and the refusal of URL credentials (H-03). Every
@@ -52,25 +53,32 @@ static const bearer_case bearer_cases[] = {
     {"H-01 NUL inside (M-02)", B("Bearer a\0b"), AG_ERR_REQUEST, NULL},
     {"H-01 NUL at the end", B("Bearer ab\0"), AG_ERR_REQUEST, NULL},
     {"H-01 CR LF at the end", B("Bearer abc\r\n"), AG_ERR_REQUEST, NULL},
-    {"H-01 vertical tab", B("Bearer\x0b" "abc"), AG_ERR_REQUEST, NULL},
+    {"H-01 vertical tab",
+     B("Bearer\x0b"
+       "abc"),
+     AG_ERR_REQUEST, NULL},
     {"H-01 DEL", B("Bearer ab\x7f"), AG_ERR_REQUEST, NULL},
     {"H-01 non-ASCII in token", B("Bearer ab\xc3\xa9"), AG_ERR_REQUEST, NULL},
-    {"H-01 non-ASCII in scheme", B("B\xc3\xa9" "arer abc"), AG_ERR_REQUEST, NULL},
+    {"H-01 non-ASCII in scheme",
+     B("B\xc3\xa9"
+       "arer abc"),
+     AG_ERR_REQUEST, NULL},
     {"H-01 other scheme Basic", B("Basic dXNlcjpwYXNz"), AG_ERR_NO_CREDENTIALS, NULL},
     {"H-01 scheme prefix is not Bearer", B("Bearerx abc"), AG_ERR_NO_CREDENTIALS, NULL},
     {"H-01 scheme Bear", B("Bear abc"), AG_ERR_NO_CREDENTIALS, NULL},
-    {"H-01 Digest with auth-params", B("Digest username=\"a\", realm=\"b\""),
-     AG_ERR_NO_CREDENTIALS, NULL},
+    {"H-01 Digest with auth-params", B("Digest username=\"a\", realm=\"b\""), AG_ERR_NO_CREDENTIALS,
+     NULL},
     {"H-02 comma-combined Bearer list", B("Bearer a, Bearer b"), AG_ERR_AMBIGUOUS, NULL},
     {"H-02 comma inside token", B("Bearer a,b"), AG_ERR_AMBIGUOUS, NULL},
     {"H-02 trailing comma", B("Bearer abc,"), AG_ERR_AMBIGUOUS, NULL},
     {"H-02 Basic then Bearer", B("Basic x, Bearer y"), AG_ERR_AMBIGUOUS, NULL},
     {"H-02 Basic then bearer, no space", B("Basic x,bearer y"), AG_ERR_AMBIGUOUS, NULL},
-    {"H-01 long token", B("Bearer " T32 "ghij-._~+/0123456789"), AG_OK,
-     T32 "ghij-._~+/0123456789"},
+    {"H-01 long token", B("Bearer " T32 "ghij-._~+/0123456789"), AG_OK, T32 "ghij-._~+/0123456789"},
     {"H-01 long token, padding", B("Bearer " T32 T32 "xy=="), AG_OK, T32 T32 "xy=="},
     {"H-01 long token, two blocks exactly", B("Bearer " T32 T32 " "), AG_OK, T32 T32},
-    {"H-01 long token, SP at 31", B("Bearer " "ABCDEFGHIJKLMNOPQRSTUVWXYZabcde fghij"),
+    {"H-01 long token, SP at 31",
+     B("Bearer "
+       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcde fghij"),
      AG_ERR_REQUEST, NULL},
     {"H-01 long token, semicolon at 32", B("Bearer " T32 ";ghijklmnop"), AG_ERR_REQUEST, NULL},
     {"H-01 long token, padding at 33", B("Bearer " T32 "g=hijklmnop"), AG_ERR_REQUEST, NULL},
@@ -156,7 +164,13 @@ START_TEST(bearer_null_rules)
 }
 END_TEST
 
-#define H(n, v) {{(const uint8_t *)(n), sizeof(n) - 1}, {(const uint8_t *)(v), sizeof(v) - 1}}
+#define H(n, v)                                                                                    \
+    {                                                                                              \
+        {(const uint8_t *)(n), sizeof(n) - 1},                                                     \
+        {                                                                                          \
+            (const uint8_t *)(v), sizeof(v) - 1                                                    \
+        }                                                                                          \
+    }
 
 /* H-02 / M-01: the field is found case-insensitively, exactly once. */
 START_TEST(find_bearer_fields)
@@ -319,7 +333,8 @@ static uint64_t prng(void)
 START_TEST(b64token_span_differential)
 {
     enum { MAXLEN = 700, CASES = 1 << 17 };
-    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/";
+    static const char set[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/";
     static uint8_t zeros[MAXLEN];
     guard_buf g = {0};
     uint8_t *end = guard_place(&g, zeros, MAXLEN) + MAXLEN;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests for lib/http/http_status.c: the ag_err → HTTP mapping for every
  * code (docs/security.md §5, H-05, docs/http.md) and WWW-Authenticate (RFC 6750
@@ -101,35 +102,32 @@ START_TEST(www_authenticate)
     char buf[512];
     size_t len = 0;
     /* H-05: no credentials → no error attribute */
-    ck_assert_int_eq(ag_www_authenticate_for("authgate-demo", AG_ERR_NO_CREDENTIALS, buf,
-                                             sizeof buf, &len),
-                     AG_OK);
+    ck_assert_int_eq(
+        ag_www_authenticate_for("authgate-demo", AG_ERR_NO_CREDENTIALS, buf, sizeof buf, &len),
+        AG_OK);
     ck_assert_str_eq(buf, "Bearer realm=\"authgate-demo\"");
     ck_assert_uint_eq(len, strlen(buf));
-    ck_assert_int_eq(ag_www_authenticate_for("authgate-demo", AG_ERR_EXPIRED, buf, sizeof buf,
-                                             NULL),
-                     AG_OK);
+    ck_assert_int_eq(
+        ag_www_authenticate_for("authgate-demo", AG_ERR_EXPIRED, buf, sizeof buf, NULL), AG_OK);
     ck_assert_str_eq(buf, "Bearer realm=\"authgate-demo\", error=\"invalid_token\", "
                           "error_description=\"the access token is invalid or expired\"");
-    ck_assert_int_eq(ag_www_authenticate_for("r", AG_ERR_AMBIGUOUS, buf, sizeof buf, NULL),
-                     AG_OK);
+    ck_assert_int_eq(ag_www_authenticate_for("r", AG_ERR_AMBIGUOUS, buf, sizeof buf, NULL), AG_OK);
     ck_assert_ptr_nonnull(strstr(buf, "error=\"invalid_request\""));
 
     /* quoted-string escaping */
-    ck_assert_int_eq(ag_www_authenticate_build("a \"b\" \\c", "invalid_token", "x\"y", buf,
-                                               sizeof buf, NULL),
-                     AG_OK);
+    ck_assert_int_eq(
+        ag_www_authenticate_build("a \"b\" \\c", "invalid_token", "x\"y", buf, sizeof buf, NULL),
+        AG_OK);
     ck_assert_str_eq(buf, "Bearer realm=\"a \\\"b\\\" \\\\c\", error=\"invalid_token\", "
                           "error_description=\"x\\\"y\"");
     /* no description */
-    ck_assert_int_eq(ag_www_authenticate_build("r", "invalid_token", NULL, buf, sizeof buf,
-                                               NULL),
+    ck_assert_int_eq(ag_www_authenticate_build("r", "invalid_token", NULL, buf, sizeof buf, NULL),
                      AG_OK);
     ck_assert_str_eq(buf, "Bearer realm=\"r\", error=\"invalid_token\"");
     /* refused: controls (header injection), non-ASCII, bad error codes */
-    ck_assert_int_eq(ag_www_authenticate_build("r\r\nSet-Cookie: x=y", NULL, NULL, buf,
-                                               sizeof buf, NULL),
-                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        ag_www_authenticate_build("r\r\nSet-Cookie: x=y", NULL, NULL, buf, sizeof buf, NULL),
+        AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_www_authenticate_build("r", "bad\"code", NULL, buf, sizeof buf, NULL),
                      AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_www_authenticate_build("r", "", NULL, buf, sizeof buf, NULL),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests for lib/http/set_cookie.c: Set-Cookie values with the H-09
  * defaults and the cookie-prefix invariants.
@@ -119,12 +120,11 @@ END_TEST
 START_TEST(bad_names_and_values)
 {
     char buf[256];
-    static const char *const bad_values[] = {"a b", "a;b", "a,b", "a\"b", "a\\b", "a\tb",
-                                             "\xc3\xa9", "\"quoted\""};
+    static const char *const bad_values[] = {"a b",  "a;b",  "a,b",      "a\"b",
+                                             "a\\b", "a\tb", "\xc3\xa9", "\"quoted\""};
     for (size_t i = 0; i < sizeof bad_values / sizeof bad_values[0]; i++) {
         ag_cookie_spec s = spec("__Host-refresh", bad_values[i]);
-        ck_assert_int_eq(ag_set_cookie_build(&s, buf, sizeof buf, NULL),
-                         AG_ERR_INVALID_ARGUMENT);
+        ck_assert_int_eq(ag_set_cookie_build(&s, buf, sizeof buf, NULL), AG_ERR_INVALID_ARGUMENT);
     }
     ag_cookie_spec s = spec("__Host-refresh", "ab");
     const uint8_t nul[] = {'a', 0, 'b'};
@@ -133,8 +133,7 @@ START_TEST(bad_names_and_values)
     static const char *const bad_names[] = {"", "a b", "a=b", "a;b", "a\"", "\xc3\xa9"};
     for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
         s = spec(bad_names[i], "v");
-        ck_assert_int_eq(ag_set_cookie_build(&s, buf, sizeof buf, NULL),
-                         AG_ERR_INVALID_ARGUMENT);
+        ck_assert_int_eq(ag_set_cookie_build(&s, buf, sizeof buf, NULL), AG_ERR_INVALID_ARGUMENT);
     }
     s = spec("x", "v");
     s.name = NULL;

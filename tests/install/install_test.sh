@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs the built tree into a temporary prefix, then builds a consumer
 # with find_package(authgate) and another with pkg-config, and runs both.
 set -eu

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests for lib/mhd/mhd_adapter.c against a real libmicrohttpd daemon on
  * 127.0.0.1 (free port), with raw-socket requests so that duplicate and
@@ -36,8 +37,8 @@ typedef struct dump {
     size_t n;
 } dump;
 
-static enum MHD_Result dump_cb(void *cls, enum MHD_ValueKind kind, const char *key,
-                               size_t key_size, const char *value, size_t value_size)
+static enum MHD_Result dump_cb(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                               const char *value, size_t value_size)
 {
     dump *d = cls;
     (void)kind;
@@ -75,8 +76,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     if (strcmp(url, "/auth/refresh") == 0 || strcmp(url, "/auth/logout") == 0) {
         ag_http_credential cred;
-        ag_err e = ag_mhd_refresh_verify(c, method, NULL, v_refresh, secret, sizeof secret,
-                                         &cred, &claims);
+        ag_err e = ag_mhd_refresh_verify(c, method, NULL, v_refresh, secret, sizeof secret, &cred,
+                                         &claims);
         if (e != AG_OK)
             return ag_mhd_queue_error(c, e, AG_ENDPOINT_REFRESH, NULL);
         bool cookie = cred.source == AG_SOURCE_COOKIE;
@@ -297,8 +298,7 @@ static void expect_header(const resp *r, const char *name, const char *want)
     size_t len = 0;
     const char *v = header(r, name, 0, &len);
     ck_assert_msg(v != NULL, "no %s in %s", name, r->raw);
-    ck_assert_msg(len == strlen(want) && strncmp(v, want, len) == 0, "%s: %.*s", name, (int)len,
-                  v);
+    ck_assert_msg(len == strlen(want) && strncmp(v, want, len) == 0, "%s: %.*s", name, (int)len, v);
 }
 
 static bool ends_with(const char *v, size_t len, const char *suffix)
@@ -468,11 +468,13 @@ START_TEST(m03_cookie_fields)
     ck_assert_int_eq(r.status, 400);
     free(r.raw);
     /* nameless pair: MHD keeps it as a cookie */
-    r = request("POST", "/auth/refresh", "Cookie: junk; __Host-refresh=@RT; __Host-csrf=@CS\r\n" XC);
+    r = request("POST", "/auth/refresh",
+                "Cookie: junk; __Host-refresh=@RT; __Host-csrf=@CS\r\n" XC);
     ck_assert_int_eq(r.status, 400);
     free(r.raw);
     /* split across two fields is fine (H-08) */
-    r = request("POST", "/auth/refresh", "Cookie: __Host-refresh=@RT\r\nCookie: __Host-csrf=@CS\r\n" XC);
+    r = request("POST", "/auth/refresh",
+                "Cookie: __Host-refresh=@RT\r\nCookie: __Host-csrf=@CS\r\n" XC);
     ck_assert_int_eq(r.status, 200);
     free(r.raw);
 }

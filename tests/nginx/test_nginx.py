@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Black-box tests of ngx_http_authgate_module in the distribution's nginx.
 
 Python 3 standard library only. Each group starts a real nginx (master and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Two `authgate-demo` processes sharing one PostgreSQL database (issue 7).
 
 Python 3 standard library only. A throwaway cluster comes from

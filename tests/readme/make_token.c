@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Prints a public JWKS on line 1 and an access token signed by its key on
  * line 2, for the README example test. */
 #include <stdio.h>

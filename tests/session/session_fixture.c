@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The session tests' shared fixture (see session_fixture.h). */
 #include <stdlib.h>
 #include <string.h>

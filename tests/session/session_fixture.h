@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The session tests' shared fixture: keys, issuers and verifiers made
  * once, an injected clock, a per-test environment (store + session +

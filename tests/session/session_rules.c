@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The session rules that came with one row per session: logout needs the
  * current token (a rotated one is reuse, and never a switch that ends the

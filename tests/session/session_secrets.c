@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Nothing a store holds is a jti or a token (R-03, R-11): the SQLite file
  * and its WAL, and every heap block of the memory store, scanned for

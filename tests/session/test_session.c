@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests for lib/session/session.c: rotation, reuse detection, forged and
  * wrong-type tokens, logout, lifetimes, the reuse interval, store full, a

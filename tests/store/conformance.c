@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate store conformance suite (see conformance.h). Cases cite the
  * rules of docs/security.md they hold a backend to (R-01…R-08).
@@ -60,8 +61,8 @@ static void rand_hash(uint8_t h[AG_STORE_HASH_LEN])
 
 /* A family `sid` of `sub` created at `now`, living `life` seconds, with a
  * first token of hash h expiring at now + ttl. */
-static ag_err put_family(ag_store *st, const char *sid, const char *sub, int64_t now,
-                         int64_t life, int64_t ttl, const uint8_t *h)
+static ag_err put_family(ag_store *st, const char *sid, const char *sub, int64_t now, int64_t life,
+                         int64_t ttl, const uint8_t *h)
 {
     ag_store_family f;
     memset(&f, 0, sizeof f);
@@ -331,9 +332,9 @@ START_TEST(replay_bounded)
     ck_assert_int_eq(put_family(st, "s2", "alice", T0, 1000, 100, h0), AG_OK);
     ck_assert_int_eq(rotate(st, "s2", "alice", h0, h1, T0 + 10, 100, 5, &out), AG_OK);
     for (int k = 0; k < 3; k++)
-        ck_assert_int_eq(present_as(st, AG_STORE_REFRESH, "s2", "alice", h0, h1, T0 + 11, 100, 5,
-                                    3, &out),
-                         AG_OK);
+        ck_assert_int_eq(
+            present_as(st, AG_STORE_REFRESH, "s2", "alice", h0, h1, T0 + 11, 100, 5, 3, &out),
+            AG_OK);
     ck_assert_int_eq(
         present_as(st, AG_STORE_REFRESH, "s2", "alice", h0, h1, T0 + 11, 100, 5, 3, &out),
         AG_ERR_REUSED);
@@ -394,8 +395,7 @@ START_TEST(logout_needs_current_token)
         AG_ERR_REUSED);
     ck_assert_int_eq(put_family(st, "s5", "alice", T0, 1000, 100, h1), AG_OK);
     ck_assert_int_eq(
-        present_as(st, AG_STORE_LOGOUT_ALL, "s5", "alice", h1, NULL, T0 + 2, 0, 5, 1, &out),
-        AG_OK);
+        present_as(st, AG_STORE_LOGOUT_ALL, "s5", "alice", h1, NULL, T0 + 2, 0, 5, 1, &out), AG_OK);
     ck_assert_int_eq(family(st, "s5").reason, AG_REVOKE_LOGOUT_ALL);
     /* an expired family fails as refresh would */
     ck_assert_int_eq(put_family(st, "s6", "alice", T0, 1000, 100, h2), AG_OK);
@@ -454,9 +454,9 @@ START_TEST(revoke_subject_all_families)
     ck_assert_int_eq(ag_store_revoke_family(st, "a0", 2, T0 + 1, AG_REVOKE_LOGOUT), AG_OK);
     size_t n = 99;
     evicted seen = {0};
-    ck_assert_int_eq(ag_store_revoke_subject(st, "alice", 5, T0 + 2, AG_REVOKE_LOGOUT_ALL,
-                                             on_evict, &seen, &n),
-                     AG_OK);
+    ck_assert_int_eq(
+        ag_store_revoke_subject(st, "alice", 5, T0 + 2, AG_REVOKE_LOGOUT_ALL, on_evict, &seen, &n),
+        AG_OK);
     ck_assert_uint_eq(n, 4);
     ck_assert_int_eq(seen.n, 4); /* each one it ended, a0 (already revoked) not */
     for (int k = 0; k < seen.n; k++)
@@ -467,8 +467,8 @@ START_TEST(revoke_subject_all_families)
     }
     ck_assert_int_eq(family(st, "a0").reason, AG_REVOKE_LOGOUT);
     ck_assert_int_eq(family(st, "b0").revoked_at, 0);
-    ck_assert_int_eq(ag_store_revoke_subject(st, "nobody", 6, T0 + 2, AG_REVOKE_ADMIN, NULL, NULL, &n),
-                     AG_OK);
+    ck_assert_int_eq(
+        ag_store_revoke_subject(st, "nobody", 6, T0 + 2, AG_REVOKE_ADMIN, NULL, NULL, &n), AG_OK);
     ck_assert_uint_eq(n, 0);
     discard(_i, st);
 }
@@ -557,7 +557,7 @@ START_TEST(purge_dead_families)
     ck_assert_int_eq(ag_store_purge_expired(st, T0 + 100, &removed), AG_OK);
     ck_assert_uint_eq(removed, 1); /* idle */
     ck_assert_int_eq(ag_store_purge_expired(st, T0 + 200, &removed), AG_OK);
-    ck_assert_uint_eq(removed, 1); /* over */
+    ck_assert_uint_eq(removed, 1);                                 /* over */
     ck_assert_int_eq(family(st, "dead").reason, AG_REVOKE_LOGOUT); /* tombstone kept */
     ck_assert_int_eq(ag_store_purge_expired(st, T0 + 500, &removed), AG_OK);
     ck_assert_uint_eq(removed, 1); /* the tombstone, once its tokens are over */
@@ -680,8 +680,8 @@ static void *race_revoke(void *arg)
 {
     race *r = arg;
     pthread_barrier_wait(&r->go);
-    r->revoke_result = ag_store_revoke_family(r->st, r->sid, strlen(r->sid), T0 + 10,
-                                              AG_REVOKE_LOGOUT);
+    r->revoke_result =
+        ag_store_revoke_family(r->st, r->sid, strlen(r->sid), T0 + 10, AG_REVOKE_LOGOUT);
     return NULL;
 }
 
@@ -837,7 +837,8 @@ static void *churn_rotate(void *arg)
     char sid[16];
     snprintf(sid, sizeof sid, "c%d", c->k);
     uint8_t a[32], b[32];
-    if (ag_random(a, 32) != AG_OK || put_family(c->st, sid, "carol", T0, 100000, 1000, a) != AG_OK) {
+    if (ag_random(a, 32) != AG_OK ||
+        put_family(c->st, sid, "carol", T0, 100000, 1000, a) != AG_OK) {
         c->fails++;
         return NULL;
     }

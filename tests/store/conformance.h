@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * authgate store conformance suite: the cases every ag_store backend must
  * pass — ours (memory, SQLite, later PostgreSQL) and any a user writes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A lost response is not an attack (R-08), tested the way it fails in
  * production: a child process refreshes in a loop against a SQLite store,
@@ -12,8 +13,8 @@
  * same loss is reuse (the family is revoked), as before.
  */
 #include <check.h>
-#include <stdbool.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +51,18 @@ static void world_new(world *w)
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret, 32, "k1", &w->key), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &w->ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(w->ring, w->key), AG_OK);
-    ag_issuer_config ac = {.key = w->key, .kind = AG_TOKEN_ACCESS, .issuer = "iss",
-                           .audience = "api", .ttl = 900};
-    ag_issuer_config rc = {.key = w->key, .kind = AG_TOKEN_REFRESH, .issuer = "iss",
-                           .audience = "iss/refresh", .ttl = 3600};
-    ag_verifier_config vc = {.keys = w->ring, .kind = AG_TOKEN_REFRESH, .issuer = "iss",
-                             .audience = "iss/refresh", .leeway = -1};
+    ag_issuer_config ac = {
+        .key = w->key, .kind = AG_TOKEN_ACCESS, .issuer = "iss", .audience = "api", .ttl = 900};
+    ag_issuer_config rc = {.key = w->key,
+                           .kind = AG_TOKEN_REFRESH,
+                           .issuer = "iss",
+                           .audience = "iss/refresh",
+                           .ttl = 3600};
+    ag_verifier_config vc = {.keys = w->ring,
+                             .kind = AG_TOKEN_REFRESH,
+                             .issuer = "iss",
+                             .audience = "iss/refresh",
+                             .leeway = -1};
     ck_assert_int_eq(ag_issuer_new(&ac, &w->access), AG_OK);
     ck_assert_int_eq(ag_issuer_new(&rc, &w->refresh), AG_OK);
     ck_assert_int_eq(ag_verifier_new(&vc, &w->verifier), AG_OK);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Revocation that reaches every instance: two session managers on two
  * handles of one SQLite file ("instances" A and B), each with its own
@@ -42,12 +43,15 @@ static void shared_setup(void)
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret, 32, "k", &g_key), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &g_ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(g_ring, g_key), AG_OK);
-    ag_issuer_config ac = {.key = g_key, .kind = AG_TOKEN_ACCESS, .issuer = "iss",
-                           .audience = "api", .ttl = 900};
-    ag_issuer_config rc = {.key = g_key, .kind = AG_TOKEN_REFRESH, .issuer = "iss",
-                           .audience = "iss/r", .ttl = 3600};
-    ag_verifier_config rv = {.keys = g_ring, .kind = AG_TOKEN_REFRESH, .issuer = "iss",
-                             .audience = "iss/r", .leeway = 30};
+    ag_issuer_config ac = {
+        .key = g_key, .kind = AG_TOKEN_ACCESS, .issuer = "iss", .audience = "api", .ttl = 900};
+    ag_issuer_config rc = {
+        .key = g_key, .kind = AG_TOKEN_REFRESH, .issuer = "iss", .audience = "iss/r", .ttl = 3600};
+    ag_verifier_config rv = {.keys = g_ring,
+                             .kind = AG_TOKEN_REFRESH,
+                             .issuer = "iss",
+                             .audience = "iss/r",
+                             .leeway = 30};
     ck_assert_int_eq(ag_issuer_new(&ac, &g_access), AG_OK);
     ck_assert_int_eq(ag_issuer_new(&rc, &g_refresh), AG_OK);
     ck_assert_int_eq(ag_verifier_new(&rv, &g_rv), AG_OK);
@@ -72,12 +76,19 @@ static void inst_open(inst *in)
     ck_assert_int_eq(ag_store_sqlite_open(&sc, &in->st), AG_OK);
     ag_revset_config rc = {.entry_ttl = 930, .capacity = 4 * N_PROP};
     ck_assert_int_eq(ag_revset_new(&rc, &in->rs), AG_OK);
-    ag_verifier_config av = {.keys = g_ring, .kind = AG_TOKEN_ACCESS, .issuer = "iss",
-                             .audience = "api", .leeway = 30, .revocations = in->rs};
+    ag_verifier_config av = {.keys = g_ring,
+                             .kind = AG_TOKEN_ACCESS,
+                             .issuer = "iss",
+                             .audience = "api",
+                             .leeway = 30,
+                             .revocations = in->rs};
     ck_assert_int_eq(ag_verifier_new(&av, &in->av), AG_OK);
-    ag_session_config c = {.access_issuer = g_access, .refresh_issuer = g_refresh,
-                           .refresh_verifier = g_rv, .store = in->st,
-                           .revocations = in->rs, .max_sessions = 100000};
+    ag_session_config c = {.access_issuer = g_access,
+                           .refresh_issuer = g_refresh,
+                           .refresh_verifier = g_rv,
+                           .store = in->st,
+                           .revocations = in->rs,
+                           .max_sessions = 100000};
     ck_assert_int_eq(ag_session_new(&c, &in->s), AG_OK);
 }
 
@@ -215,8 +226,7 @@ START_TEST(follower_catches_up)
         ck_assert_int_eq(access_on(&b, &t[k]), k < 25 ? AG_ERR_REVOKED : AG_OK);
     /* logout-all on A: B refuses every earlier token of the subject */
     ck_assert_int_eq(
-        ag_session_logout_all(a.s, (const uint8_t *)t[30].refresh, t[30].refresh_len, NULL),
-        AG_OK);
+        ag_session_logout_all(a.s, (const uint8_t *)t[30].refresh, t[30].refresh_len, NULL), AG_OK);
     size_t applied = 0;
     ck_assert_int_eq(ag_revsync_poll(f, &applied), AG_OK);
     ck_assert_uint_ge(applied, 1);

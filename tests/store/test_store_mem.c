@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Memory store: the conformance suite plus what only this backend has
  * (allocator, bounded capacity, measured bytes per token).
@@ -100,7 +101,8 @@ static ag_store_family session_row(size_t k)
     ck_assert_int_eq(ag_random(r, 32), AG_OK);
     /* 43 characters, like a real sid (32 random bytes in base64url) */
     for (size_t j = 0; j < 43; j++)
-        f.sid[j] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"[r[j % 32] & 63];
+        f.sid[j] =
+            "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"[r[j % 32] & 63];
     f.sid_len = 43;
     f.subject_len = (size_t)snprintf(f.subject, sizeof f.subject, "user%zu@example.com", k % 5000);
     f.created = 1;

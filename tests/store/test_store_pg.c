@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * PostgreSQL store: the conformance suite (races included), the migration
  * chain, a database written by 0.1 (one row per token) migrated with every
@@ -33,8 +34,8 @@
 #define T0 INT64_C(1700000000)
 #define SCRIPT AG_SOURCE_DIR "/scripts/pg-test-server"
 
-static char base_conninfo[1024];   /* the database every case uses */
-static char own_dir[256];          /* our throwaway cluster, "" when none */
+static char base_conninfo[1024]; /* the database every case uses */
+static char own_dir[256];        /* our throwaway cluster, "" when none */
 static unsigned seq;
 
 /* ---- the server ----------------------------------------------------------- */
@@ -165,8 +166,8 @@ static ag_err open_pg(const char *base, const char *schema, unsigned pool, int t
 {
     char ci[2048];
     conninfo_for(base, schema, ci, sizeof ci);
-    ag_store_pg_config cfg = {.conninfo = ci, .pool_size = pool,
-                              .statement_timeout_ms = timeout_ms};
+    ag_store_pg_config cfg = {
+        .conninfo = ci, .pool_size = pool, .statement_timeout_ms = timeout_ms};
     return ag_store_pg_open(&cfg, out);
 }
 
@@ -750,10 +751,10 @@ END_TEST
 typedef struct churn {
     ag_store *st;
     uint8_t (*chain)[32];
-    volatile int step;      /* rotations done (read by the main thread) */
+    volatile int step; /* rotations done (read by the main thread) */
     volatile int stop;
-    int failures;           /* AG_ERR_STORE answers */
-    ag_err unexpected;      /* anything but OK / STORE */
+    int failures;      /* AG_ERR_STORE answers */
+    ag_err unexpected; /* anything but OK / STORE */
     pthread_mutex_t mu;
 } churn;
 
@@ -853,9 +854,9 @@ START_TEST(server_restart_fails_closed_then_recovers)
     ck_assert_int_eq(create_one(st, "new", "bob", g), AG_ERR_STORE);
     ck_assert_int_eq(ag_store_revoke_family(st, "steady", 6, T0 + 20, AG_REVOKE_LOGOUT),
                      AG_ERR_STORE);
-    ck_assert_int_eq(ag_store_revoke_subject(st, "bob", 3, T0 + 20, AG_REVOKE_LOGOUT_ALL, NULL,
-                                             NULL, &n),
-                     AG_ERR_STORE);
+    ck_assert_int_eq(
+        ag_store_revoke_subject(st, "bob", 3, T0 + 20, AG_REVOKE_LOGOUT_ALL, NULL, NULL, &n),
+        AG_ERR_STORE);
     ck_assert_int_eq(ag_store_evict(st, "alice", 5, 1, NULL, 0, T0 + 20, NULL, NULL, &n),
                      AG_ERR_STORE);
     ag_store_rotation lo = request("steady", "alice", f1, NULL, 0);
@@ -994,8 +995,7 @@ START_TEST(migration_from_0002_fixture)
     ck_assert_int_eq(rv.revoked_at, T0 + 500);
     ck_assert_int_eq(rv.reason, AG_REVOKE_ADMIN);
     ck_assert(!rv.has_previous);
-    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_families WHERE cur_hash IS NULL"),
-                     1);
+    ck_assert_int_eq(raw_int(schema, "SELECT count(*) FROM ag_families WHERE cur_hash IS NULL"), 1);
 
     int64_t now = T0 + 1000;
     ag_store_rotated out;
@@ -1012,8 +1012,7 @@ START_TEST(migration_from_0002_fixture)
     ck_assert_int_eq(fx_rotate(st, "s-gen3", "bob", 3, 3, 4, now, 0, &out), AG_OK);
     ck_assert_uint_eq(out.generation, 4);
     /* used tokens are reuse (and end their family) */
-    ck_assert_int_eq(fx_rotate(st, "s-gen1", "alice", 2, 0, 9, now + 1, 0, &out),
-                     AG_ERR_REUSED);
+    ck_assert_int_eq(fx_rotate(st, "s-gen1", "alice", 2, 0, 9, now + 1, 0, &out), AG_ERR_REUSED);
     ck_assert_int_eq(fx_rotate(st, "s-gen3", "bob", 3, 1, 9, now + 1, 0, &out), AG_ERR_REUSED);
     ck_assert_int_eq(family_of(st, "s-gen3").reason, AG_REVOKE_REUSE);
     /* the revoked family answers revoked, for its last token and older ones */
@@ -1194,8 +1193,7 @@ START_TEST(same_as_memory_store)
             r.max_replays = rng(3);
             r.now = now;
             r.new_expires = now + 50 + rng(300);
-            r.action = op == 6 ? AG_STORE_LOGOUT_ALL : op == 5 ? AG_STORE_LOGOUT
-                                                              : AG_STORE_REFRESH;
+            r.action = op == 6 ? AG_STORE_LOGOUT_ALL : op == 5 ? AG_STORE_LOGOUT : AG_STORE_REFRESH;
             ag_store_rotated x, y;
             memset(&x, 0, sizeof x);
             memset(&y, 0, sizeof y);
@@ -1237,10 +1235,14 @@ START_TEST(same_as_memory_store)
             e2 = ag_store_purge_expired(pg, now - 30, &n2);
             ck_assert_uint_eq(n1, n2);
         }
-        ck_assert_msg(e1 == e2, "step %d op %d: memory %s, postgres %s", step, op,
-                      ag_strerror(e1), ag_strerror(e2));
-        counts[e1 == AG_OK ? 0 : e1 == AG_ERR_REUSED ? 1 : e1 == AG_ERR_REVOKED ? 2
-                 : e1 == AG_ERR_EXPIRED ? 3 : e1 == AG_ERR_UNKNOWN ? 4 : 5]++;
+        ck_assert_msg(e1 == e2, "step %d op %d: memory %s, postgres %s", step, op, ag_strerror(e1),
+                      ag_strerror(e2));
+        counts[e1 == AG_OK            ? 0
+               : e1 == AG_ERR_REUSED  ? 1
+               : e1 == AG_ERR_REVOKED ? 2
+               : e1 == AG_ERR_EXPIRED ? 3
+               : e1 == AG_ERR_UNKNOWN ? 4
+                                      : 5]++;
         for (size_t i = 0; i < 6; i++)
             same_family(mem, pg, sids[i]);
         ag_store_stats s1, s2;

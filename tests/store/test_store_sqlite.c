@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * SQLite store: the conformance suite, the migration chain, refusing
  * unknown / foreign / corrupt files without touching them, persistence,
@@ -182,7 +183,10 @@ START_TEST(fresh_file_gets_schema_and_wal)
     size_t n = 0;
     ag__sqlite_migrations(&n);
     ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_schema"), (int64_t)n);
-    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_families_subject_created'"), 1);
+    ck_assert_int_eq(
+        raw_int(path,
+                "SELECT count(*) FROM sqlite_master WHERE name='ag_families_subject_created'"),
+        1);
     ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_tokens'"), 0);
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
@@ -251,8 +255,7 @@ static void fixture_hash(uint8_t *o, int fam, int gen)
     o[31] = 0xa5;
 }
 
-static ag_err fixture_rotate(ag_store *st, const char *sid, int fam, int from, int to,
-                             int64_t now)
+static ag_err fixture_rotate(ag_store *st, const char *sid, int fam, int from, int to, int64_t now)
 {
     uint8_t a[32], b[32];
     fixture_hash(a, fam, from);
@@ -317,7 +320,8 @@ START_TEST(precondition_checked_by_inspection)
                    "CREATE INDEX ag_families_subject ON ag_families(created);");
     ck_assert_int_eq(try_open(path), AG_ERR_STORE);
     ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_schema"), 1);
-    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_tokens_live'"), 0);
+    ck_assert_int_eq(
+        raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name='ag_tokens_live'"), 0);
     remove_db(path);
 }
 END_TEST
@@ -476,14 +480,14 @@ START_TEST(crash_safety_sigkill)
         ck_assert_int_ge(rows, last_rows);
         last_rows = rows;
     }
-    printf("crash safety: %lld rotations committed across 6 SIGKILLs\n", (long long)(last_rows - 1));
+    printf("crash safety: %lld rotations committed across 6 SIGKILLs\n",
+           (long long)(last_rows - 1));
     /* rotation continues after the last crash */
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
     uint8_t cur[32], nx[32];
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_prepare_v2(db,
-                                        "SELECT cur_hash FROM ag_families", -1, &s, NULL),
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT cur_hash FROM ag_families", -1, &s, NULL),
                      SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
     memcpy(cur, sqlite3_column_blob(s, 0), 32);

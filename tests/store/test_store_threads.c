@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The conformance races of every backend (R-05), in one program with the
  * ctest label `threads` so scripts/test also runs it under TSan.

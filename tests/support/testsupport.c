@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* MAP_ANONYMOUS is not in POSIX 2008: ask glibc for it. */
 #define _DEFAULT_SOURCE 1
 #include "testsupport.h"
@@ -53,7 +54,8 @@ void ag_test_alloc_hooks_install(void)
     hooks_installed = 1;
     /* Fails once OpenSSL has allocated; the test then notices zero hooks. */
     if (!CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free)) {
-        fprintf(stderr, "CRYPTO_set_mem_functions failed: call ag_test_alloc_hooks_install first\n");
+        fprintf(stderr,
+                "CRYPTO_set_mem_functions failed: call ag_test_alloc_hooks_install first\n");
         abort();
     }
     json_set_alloc_funcs(json_count_malloc, free);
@@ -99,8 +101,7 @@ char *ag_test_read_file(const char *path, size_t *len)
     return buf;
 }
 
-size_t ag_test_jws(const ag_key *key, const char *hdr, const char *payload, char *out,
-                   size_t cap)
+size_t ag_test_jws(const ag_key *key, const char *hdr, const char *payload, char *out, size_t cap)
 {
     size_t n = 0, w = 0, sig_len = 0;
     uint8_t sig[1024];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* authgate test support: counting allocation hooks and small helpers. */
 #ifndef AG_TESTSUPPORT_H
 #define AG_TESTSUPPORT_H
@@ -69,12 +70,12 @@ ag_test_simd_case ag_test_simd_case_plan(uint32_t k, size_t maxlen, uint64_t (*r
 /* For fixtures made outside Check's test context (before it forks), where
  * ck_assert cannot report: an expression that is not AG_OK aborts the run
  * with its text. */
-#define AG_TEST_SETUP_OK(expr)                                                                    \
-    do {                                                                                          \
-        if ((expr) != 0) {                                                                        \
-            fprintf(stderr, "setup failed: %s\n", #expr);                                         \
-            abort();                                                                              \
-        }                                                                                         \
+#define AG_TEST_SETUP_OK(expr)                                                                     \
+    do {                                                                                           \
+        if ((expr) != 0) {                                                                         \
+            fprintf(stderr, "setup failed: %s\n", #expr);                                          \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Runs a suite with CK_NORMAL output; returns the process exit status. */

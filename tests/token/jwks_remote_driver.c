@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Test driver for the remote JWKS (lib/token/jwks_remote.c), run by
  * test_jwks_remote.py: reads one command per line on stdin, answers one line

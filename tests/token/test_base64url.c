@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests for lib/token/base64url.c: strict base64url (V-05), the compact
  * split of ag_token_decode_unverified (V-03, V-04), all-or-nothing output,
@@ -36,8 +37,8 @@ static uint64_t prng(void)
 
 static bool in_alphabet(int c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 /* Reference: OpenSSL's standard base64, translated to base64url, padding cut. */
@@ -78,7 +79,7 @@ START_TEST(test_rfc4648_vectors)
     static const struct {
         const char *plain, *enc;
     } v[] = {
-        {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},         {"foo", "Zm9v"},
+        {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
         {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
     };
     for (size_t i = 0; i < AG__ARRAY_LEN(v); i++) {
@@ -90,8 +91,7 @@ START_TEST(test_rfc4648_vectors)
                          AG_OK);
         ck_assert_uint_eq(n, el);
         ck_assert_str_eq(enc, v[i].enc); /* NUL written when room allows */
-        ck_assert_int_eq(decode((const uint8_t *)v[i].enc, el, dec, sizeof dec, &n),
-                         AG_OK);
+        ck_assert_int_eq(decode((const uint8_t *)v[i].enc, el, dec, sizeof dec, &n), AG_OK);
         ck_assert_uint_eq(n, pl);
         ck_assert(memcmp(dec, v[i].plain, pl) == 0);
     }
@@ -206,11 +206,10 @@ START_TEST(test_whitespace_rejected)
 {
     uint8_t out[16];
     size_t n;
-    static const char *bad[] = {"Zm9v\n", " Zm9v", "Zm 9v", "Zm9v\r\n", "Zm\t9v", "Zm9v ",
-                                "Zm9\nv", "Zm9v\x0b", "Zm9v\f"};
+    static const char *bad[] = {"Zm9v\n", " Zm9v",  "Zm 9v",    "Zm9v\r\n", "Zm\t9v",
+                                "Zm9v ",  "Zm9\nv", "Zm9v\x0b", "Zm9v\f"};
     for (size_t i = 0; i < AG__ARRAY_LEN(bad); i++)
-        ck_assert_int_eq(decode((const uint8_t *)bad[i], strlen(bad[i]), out,
-                                             sizeof out, &n),
+        ck_assert_int_eq(decode((const uint8_t *)bad[i], strlen(bad[i]), out, sizeof out, &n),
                          AG_ERR_MALFORMED);
 }
 END_TEST
@@ -242,8 +241,7 @@ START_TEST(test_nonzero_trailing_bits_rejected)
     ck_assert_int_eq(decode(S("Zm9vYmF"), out, sizeof out, &n), AG_ERR_MALFORMED);
 
     /* exhaustive over the last character of 2- and 3-character tails */
-    static const char alpha[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     int ok2 = 0, ok3 = 0;
     for (int v = 0; v < 64; v++) {
         uint8_t t2[2] = {'Q', (uint8_t)alpha[v]};
@@ -272,8 +270,7 @@ START_TEST(test_late_error_wipes_output)
     enc[n - 1] = '*';
     memset(out, 0xAA, sizeof out);
     size_t m = 7;
-    ck_assert_int_eq(decode((const uint8_t *)enc, n, out, sizeof out, &m),
-                     AG_ERR_MALFORMED);
+    ck_assert_int_eq(decode((const uint8_t *)enc, n, out, sizeof out, &m), AG_ERR_MALFORMED);
     ck_assert_uint_eq(m, 0);
     for (size_t i = 0; i < sizeof out; i++)
         ck_assert_uint_eq(out[i], 0);
@@ -327,10 +324,12 @@ START_TEST(test_fast_decoder_agrees)
             ck_assert_int_eq(ag__base64url_encode_fast(raw, len, e2, n1 - 1, &n2), AG_ERR_BUFFER);
     }
     /* capacity and length classes */
-    ck_assert_int_eq(ag__base64url_decode_fast((const uint8_t *)"QUJD", 4, b, 2, &bl), AG_ERR_BUFFER);
+    ck_assert_int_eq(ag__base64url_decode_fast((const uint8_t *)"QUJD", 4, b, 2, &bl),
+                     AG_ERR_BUFFER);
     ck_assert_int_eq(ag__base64url_decode_fast((const uint8_t *)"QUJDR", 5, b, 9, &bl),
                      AG_ERR_MALFORMED);
-    ck_assert_int_eq(ag__base64url_decode_fast((const uint8_t *)"QR", 2, b, 9, &bl), AG_ERR_MALFORMED);
+    ck_assert_int_eq(ag__base64url_decode_fast((const uint8_t *)"QR", 2, b, 9, &bl),
+                     AG_ERR_MALFORMED);
     ck_assert_int_eq(ag__base64url_decode_fast((const uint8_t *)"QQ", 2, b, 9, &bl), AG_OK);
 }
 END_TEST
@@ -388,31 +387,30 @@ START_TEST(test_decode_unverified)
     /* {"alg":"HS256"} . {"sub":"x"} . 32 zero bytes */
     static const char tok[] = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0."
                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    ck_assert_int_eq(ag_token_decode_unverified(S(tok), h, sizeof h, &hn, p, sizeof p, &pn),
-                     AG_OK);
+    ck_assert_int_eq(ag_token_decode_unverified(S(tok), h, sizeof h, &hn, p, sizeof p, &pn), AG_OK);
     ck_assert_uint_eq(hn, 15);
     ck_assert(memcmp(h, "{\"alg\":\"HS256\"}", 15) == 0);
     ck_assert_uint_eq(pn, 11);
     ck_assert(memcmp(p, "{\"sub\":\"x\"}", 11) == 0);
 
     static const char *bad[] = {
-        "",                                             /* nothing */
-        "eyJhbGciOiJIUzI1NiJ9",                         /* one segment */
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0",         /* two (no signature part) */
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.",        /* empty signature */
-        ".eyJzdWIiOiJ4In0.AAAA",                        /* empty header */
-        "eyJhbGciOiJIUzI1NiJ9..AAAA",                   /* empty payload */
-        "..",                                           /* all empty */
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA.AAAA", /* four */
+        "",                                                    /* nothing */
+        "eyJhbGciOiJIUzI1NiJ9",                                /* one segment */
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0",                /* two (no signature part) */
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.",               /* empty signature */
+        ".eyJzdWIiOiJ4In0.AAAA",                               /* empty header */
+        "eyJhbGciOiJIUzI1NiJ9..AAAA",                          /* empty payload */
+        "..",                                                  /* all empty */
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA.AAAA",      /* four */
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA.AAAA.AAAA", /* JWE-like five */
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAB",    /* sig: stray bits are fine in a full group */
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AB",      /* sig: nonzero trailing bits */
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AA==",    /* sig: padding */
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.A",       /* sig: length % 4 == 1 */
-        "eyJhbGciOiJIUzI1NiJ9=.eyJzdWIiOiJ4In0.AAAA",   /* header padding */
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0=.AAAA",   /* payload padding */
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AA AA",   /* whitespace */
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AA+/",    /* standard alphabet */
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAB",  /* sig: stray bits are fine in a full group */
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AB",    /* sig: nonzero trailing bits */
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AA==",  /* sig: padding */
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.A",     /* sig: length % 4 == 1 */
+        "eyJhbGciOiJIUzI1NiJ9=.eyJzdWIiOiJ4In0.AAAA", /* header padding */
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0=.AAAA", /* payload padding */
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AA AA", /* whitespace */
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AA+/",  /* standard alphabet */
     };
     for (size_t i = 0; i < AG__ARRAY_LEN(bad); i++) {
         ag_err want = i == 9 ? AG_OK : AG_ERR_MALFORMED;
@@ -427,9 +425,9 @@ START_TEST(test_decode_unverified)
     }
     /* an embedded NUL is data, and not base64url */
     static const uint8_t nul[] = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AA\0A";
-    ck_assert_int_eq(ag_token_decode_unverified(nul, sizeof nul - 1, h, sizeof h, &hn, p, sizeof p,
-                                                &pn),
-                     AG_ERR_MALFORMED);
+    ck_assert_int_eq(
+        ag_token_decode_unverified(nul, sizeof nul - 1, h, sizeof h, &hn, p, sizeof p, &pn),
+        AG_ERR_MALFORMED);
 }
 END_TEST
 
@@ -446,14 +444,14 @@ START_TEST(test_decode_unverified_size_cap)
     ck_assert_int_eq(ag_token_decode_unverified(big, AG_TOKEN_MAX_LEN + 1, hb, sizeof hb, &hn, pb,
                                                 sizeof pb, &pn),
                      AG_ERR_TOO_LARGE);
-    ck_assert_int_eq(ag_token_decode_unverified(big, SIZE_MAX, hb, sizeof hb, &hn, pb, sizeof pb,
-                                                &pn),
-                     AG_ERR_TOO_LARGE);
+    ck_assert_int_eq(
+        ag_token_decode_unverified(big, SIZE_MAX, hb, sizeof hb, &hn, pb, sizeof pb, &pn),
+        AG_ERR_TOO_LARGE);
     /* at the cap itself the token is split and decoded */
     ck_assert_uint_eq((AG_TOKEN_MAX_LEN - 22) % 4, 2);
-    ck_assert_int_eq(ag_token_decode_unverified(big, AG_TOKEN_MAX_LEN, hb, sizeof hb, &hn, pb,
-                                                sizeof pb, &pn),
-                     AG_OK);
+    ck_assert_int_eq(
+        ag_token_decode_unverified(big, AG_TOKEN_MAX_LEN, hb, sizeof hb, &hn, pb, sizeof pb, &pn),
+        AG_OK);
     ck_assert_uint_eq(hn, 7);
     ck_assert_uint_eq(pn, 7);
 }
@@ -500,10 +498,10 @@ START_TEST(test_no_allocation)
         ck_assert_int_eq(ag_base64url_decode(S("Zm9vYmF"), out, sizeof out, &n), AG_ERR_MALFORMED);
         ck_assert_int_eq(ag_base64url_encode(out, 6, enc, sizeof enc, &n), AG_OK);
         /* 52 characters: the AVX2 path where the CPU has it */
-        ck_assert_int_eq(ag__base64url_decode_fast(
-                             S("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xt"), out,
-                             sizeof out, &n),
-                         AG_OK);
+        ck_assert_int_eq(
+            ag__base64url_decode_fast(S("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xt"),
+                                      out, sizeof out, &n),
+            AG_OK);
     }
     ck_assert_int_eq(ag_test_alloc_count(), 0);
 }
@@ -552,14 +550,13 @@ START_TEST(test_guard_page)
         }
         if (el > 0) {
             enc[el - 1] = '=';
-            ck_assert_int_eq(decode(at_guard(enc, el), el, out, sizeof out, &n),
-                             AG_ERR_MALFORMED);
+            ck_assert_int_eq(decode(at_guard(enc, el), el, out, sizeof out, &n), AG_ERR_MALFORMED);
         }
     }
     static const char tok[] = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA";
     for (size_t len = 0; len <= sizeof tok - 1; len++) {
-        ag_err e = ag_token_decode_unverified(at_guard(tok, len), len, h, sizeof h, &hn, p,
-                                              sizeof p, &pn);
+        ag_err e =
+            ag_token_decode_unverified(at_guard(tok, len), len, h, sizeof h, &hn, p, sizeof p, &pn);
         /* the last three lengths end in "AAAA", "AAA" or "AA": all valid */
         ck_assert(e == (len >= sizeof tok - 3 ? AG_OK : AG_ERR_MALFORMED));
     }
@@ -571,8 +568,8 @@ END_TEST
 static const char alpha64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* ag__base64url_decode_fast with the CPU features limited to mask. */
-static ag_err decode_fast_as(unsigned mask, const uint8_t *in, size_t n, uint8_t *out,
-                             size_t cap, size_t *len)
+static ag_err decode_fast_as(unsigned mask, const uint8_t *in, size_t n, uint8_t *out, size_t cap,
+                             size_t *len)
 {
     ag__cpu_restrict(mask);
     ag_err e = ag__base64url_decode_fast(in, n, out, cap, len);

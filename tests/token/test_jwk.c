@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests for lib/token/jwk.c: strict JWK/JWKS import (RFC 7517, 7518 §6,
  * 8037), algorithm binding (V-01, V-02; libjwt GHSA-q843-6q5f-w55g),
@@ -92,8 +93,8 @@ static json_t *mutate(const char *base, const char *const *kv, size_t n)
     }
     return o;
 }
-#define MUT(base, ...)                                                                    \
-    mutate(base, (const char *const[]){__VA_ARGS__},                                      \
+#define MUT(base, ...)                                                                             \
+    mutate(base, (const char *const[]){__VA_ARGS__},                                               \
            sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 static char *b64(const uint8_t *p, size_t n)
@@ -133,9 +134,8 @@ static json_t *okp_public_jwk(const EVP_PKEY *pk, const char *crv)
     size_t n = sizeof(raw);
     ck_assert_int_eq(EVP_PKEY_get_raw_public_key(pk, raw, &n), 1);
     char *x = b64(raw, n);
-    json_t *o =
-        json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "OKP", "crv", crv, "x", x, "kid", "k", "alg",
-                  "EdDSA");
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "OKP", "crv", crv, "x", x, "kid", "k",
+                          "alg", "EdDSA");
     free(x);
     return o;
 }
@@ -178,8 +178,8 @@ START_TEST(test_kty_alg_matrix_V02)
     struct {
         const char *jwk;
         int lo, hi; /* fitting alg range */
-    } fx[] = {{oct64, AG_ALG_HS256, AG_ALG_HS512}, {rsa_priv, AG_ALG_RS256, AG_ALG_PS512},
-              {rsa_pub, AG_ALG_RS256, AG_ALG_PS512},  {p256_priv, AG_ALG_ES256, AG_ALG_ES256},
+    } fx[] = {{oct64, AG_ALG_HS256, AG_ALG_HS512},     {rsa_priv, AG_ALG_RS256, AG_ALG_PS512},
+              {rsa_pub, AG_ALG_RS256, AG_ALG_PS512},   {p256_priv, AG_ALG_ES256, AG_ALG_ES256},
               {p384_priv, AG_ALG_ES384, AG_ALG_ES384}, {ed_priv, AG_ALG_EDDSA, AG_ALG_EDDSA}};
     for (size_t f = 0; f < AG__ARRAY_LEN(fx); f++) {
         for (int a = AG_ALG_HS256; a <= AG_ALG_EDDSA; a++) {
@@ -221,9 +221,9 @@ END_TEST
 
 START_TEST(test_alg_names_and_default_V01)
 {
-    static const char *const bad[] = {"none", "None", "NONE", "nOnE", "hs256", "HS256 ", "",
-                                      "ES521", "ES224", "RSA1_5", "A256GCM", "A256KW", "ES256K",
-                                      "Ed25519", "HS1"};
+    static const char *const bad[] = {"none",    "None",   "NONE",   "nOnE",    "hs256",
+                                      "HS256 ",  "",       "ES521",  "ES224",   "RSA1_5",
+                                      "A256GCM", "A256KW", "ES256K", "Ed25519", "HS1"};
     for (size_t i = 0; i < AG__ARRAY_LEN(bad); i++) {
         json_t *o = MUT(oct_priv, "alg", bad[i]);
         ck_assert_msg(verdict(o, 0) == AG_ERR_ALG, "%s", bad[i]);
@@ -260,8 +260,8 @@ START_TEST(test_kid_required_and_bounded_V08)
     k128[AG_KID_MAX_LEN] = 'k';
     k128[AG_KID_MAX_LEN + 1] = '\0';
     static const char *const nul_kid = "#\"a\\u0000b\"";
-    const char *bad[] = {NULL, "", k128, "a b", "tab\there", "nl\n", "\x7f", "caf\xc3\xa9",
-                         "#1", "#null", "#[\"a\"]", nul_kid};
+    const char *bad[] = {NULL,          "",   k128,    "a b",      "tab\there", "nl\n", "\x7f",
+                         "caf\xc3\xa9", "#1", "#null", "#[\"a\"]", nul_kid};
     for (size_t i = 0; i < AG__ARRAY_LEN(bad); i++) {
         if (bad[i] == nul_kid) {
             /* jansson refuses \u0000 outright: still KEY_FORMAT */
@@ -337,8 +337,7 @@ START_TEST(test_strict_json_V06)
         "{\"kty\":\"oct\",}",
     };
     for (size_t i = 0; i < AG__ARRAY_LEN(bad); i++)
-        ck_assert_msg(verdict_str(bad[i], strlen(bad[i]), 0) == AG_ERR_KEY_FORMAT, "case %zu",
-                      i);
+        ck_assert_msg(verdict_str(bad[i], strlen(bad[i]), 0) == AG_ERR_KEY_FORMAT, "case %zu", i);
     ag_key *k = NULL;
     ck_assert_int_eq(ag_key_from_jwk(NULL, 0, 0, &k, why, sizeof(why)), AG_ERR_KEY_FORMAT);
     ck_assert_int_eq(ag_key_from_jwk(oct_priv, strlen(oct_priv), 0, NULL, NULL, 0),
@@ -390,8 +389,8 @@ START_TEST(test_member_types_and_base64url_V05)
         {"k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/", AG_ERR_KEY_FORMAT},
         {"k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB", AG_ERR_KEY_FORMAT}, /* stray bits */
         {"k", "AAAAAAAAAAAAAAAAAAAAA AAAAAAAAAAAAAAAAAAAAAA", AG_ERR_KEY_FORMAT},
-        {"k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", AG_ERR_WEAK_KEY},   /* 31 bytes */
-        {"k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", AG_OK},            /* 32 bytes */
+        {"k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", AG_ERR_WEAK_KEY}, /* 31 bytes */
+        {"k", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", AG_OK},          /* 32 bytes */
         {"x5c", "#[\"ignored\"]", AG_OK}, /* unknown members are ignored (RFC 7517 §4) */
         {"ext", "#true", AG_OK},
     };
@@ -437,23 +436,23 @@ START_TEST(test_rsa_rules_V17)
         int pubbase;
         ag_err want;
     } t[] = {
-        {"e", "AQ", NULL, NULL, 1, AG_ERR_WEAK_KEY},    /* e = 1 */
-        {"e", "Ag", NULL, NULL, 1, AG_ERR_WEAK_KEY},    /* e = 2 */
-        {"e", "AQAA", NULL, NULL, 1, AG_ERR_WEAK_KEY},  /* e = 65536 */
-        {"e", "Aw", NULL, NULL, 1, AG_OK},              /* e = 3: allowed */
+        {"e", "AQ", NULL, NULL, 1, AG_ERR_WEAK_KEY},       /* e = 1 */
+        {"e", "Ag", NULL, NULL, 1, AG_ERR_WEAK_KEY},       /* e = 2 */
+        {"e", "AQAA", NULL, NULL, 1, AG_ERR_WEAK_KEY},     /* e = 65536 */
+        {"e", "Aw", NULL, NULL, 1, AG_OK},                 /* e = 3: allowed */
         {"e", "AAEAAQ", NULL, NULL, 1, AG_ERR_KEY_FORMAT}, /* not minimal */
         {"e", "", NULL, NULL, 1, AG_ERR_WEAK_KEY},
         {"n", "", NULL, NULL, 1, AG_ERR_WEAK_KEY},
         {"n", NULL, NULL, NULL, 1, AG_ERR_KEY_FORMAT},
         {"e", NULL, NULL, NULL, 1, AG_ERR_KEY_FORMAT},
-        {"qi", NULL, NULL, NULL, 0, AG_ERR_KEY_FORMAT},  /* partial CRT */
-        {"p", NULL, "q", NULL, 0, AG_ERR_KEY_FORMAT},    /* partial CRT */
-        {"d", NULL, NULL, NULL, 0, AG_ERR_KEY_FORMAT},   /* CRT without d */
+        {"qi", NULL, NULL, NULL, 0, AG_ERR_KEY_FORMAT},   /* partial CRT */
+        {"p", NULL, "q", NULL, 0, AG_ERR_KEY_FORMAT},     /* partial CRT */
+        {"d", NULL, NULL, NULL, 0, AG_ERR_KEY_FORMAT},    /* CRT without d */
         {"oth", "#[]", NULL, NULL, 0, AG_ERR_KEY_FORMAT}, /* multi-prime */
-        {"d", "AQ", NULL, NULL, 0, AG_ERR_KEY_FORMAT},   /* inconsistent */
-        {"p", "#Q", NULL, NULL, 0, AG_ERR_KEY_FORMAT},   /* p := q */
-        {"d", "#D2", NULL, NULL, 0, AG_ERR_KEY_FORMAT},  /* d of another key */
-        {"dp", "AQ", NULL, NULL, 0, AG_ERR_KEY_FORMAT},  /* wrong CRT exponent */
+        {"d", "AQ", NULL, NULL, 0, AG_ERR_KEY_FORMAT},    /* inconsistent */
+        {"p", "#Q", NULL, NULL, 0, AG_ERR_KEY_FORMAT},    /* p := q */
+        {"d", "#D2", NULL, NULL, 0, AG_ERR_KEY_FORMAT},   /* d of another key */
+        {"dp", "AQ", NULL, NULL, 0, AG_ERR_KEY_FORMAT},   /* wrong CRT exponent */
     };
     for (size_t i = 0; i < AG__ARRAY_LEN(t); i++) {
         json_t *o = parse(t[i].pubbase ? pub : rsa_priv);
@@ -481,9 +480,8 @@ START_TEST(test_rsa_rules_V17)
     const char *n64 = json_string_value(json_object_get(o, "n"));
     uint8_t nb[600];
     size_t nl = 0;
-    ck_assert_int_eq(ag_base64url_decode((const uint8_t *)n64, strlen(n64), nb + 1,
-                                         sizeof(nb) - 1, &nl),
-                     AG_OK);
+    ck_assert_int_eq(
+        ag_base64url_decode((const uint8_t *)n64, strlen(n64), nb + 1, sizeof(nb) - 1, &nl), AG_OK);
     nb[0] = 0;
     char *nz = b64(nb, nl + 1);
     json_object_set_new(o, "n", json_string(nz));
@@ -530,8 +528,8 @@ START_TEST(test_rsa_1024_refused_V17)
     EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
     ck_assert_ptr_nonnull(pk);
     char *n = b64_bn(pk, OSSL_PKEY_PARAM_RSA_N, 128);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "RSA", "alg", "RS256", "kid", "k",
-                          "n", n, "e", "AQAB");
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "RSA", "alg", "RS256", "kid", "k", "n", n,
+                          "e", "AQAB");
     ck_assert_int_eq(verdict(o, 0), AG_ERR_WEAK_KEY);
     json_decref(o);
     free(n);
@@ -557,9 +555,10 @@ START_TEST(test_ec_rules)
     uint8_t zero[32] = {0};
     char *d0 = b64(zero, 32);
     /* the group order n of P-256: d = n is out of range */
-    static const uint8_t order[32] = {
-        0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-        0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
+    static const uint8_t order[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00,
+                                      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                      0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84,
+                                      0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
     char *dn = b64(order, 32);
     json_t *other = parse(p384_priv);
     json_t *p256b = NULL;
@@ -573,23 +572,18 @@ START_TEST(test_ec_rules)
         const char *k, *v;
         ag_err want;
     } t[] = {
-        {"y", yoff, AG_ERR_KEY_FORMAT},  /* not on the curve */
-        {"y", y31, AG_ERR_KEY_FORMAT},   /* short coordinate */
-        {"y", y33, AG_ERR_KEY_FORMAT},   /* long coordinate */
-        {"x", NULL, AG_ERR_KEY_FORMAT},
-        {"y", NULL, AG_ERR_KEY_FORMAT},
-        {"crv", NULL, AG_ERR_KEY_FORMAT},
-        {"crv", "#1", AG_ERR_KEY_FORMAT},
-        {"crv", "P-384", AG_ERR_ALG},
-        {"crv", "P-521", AG_ERR_ALG},
-        {"crv", "secp256k1", AG_ERR_ALG},
-        {"crv", "p-256", AG_ERR_ALG},
-        {"d", d0, AG_ERR_KEY_FORMAT},    /* zero */
-        {"d", dn, AG_ERR_KEY_FORMAT},    /* = order */
+        {"y", yoff, AG_ERR_KEY_FORMAT}, /* not on the curve */
+        {"y", y31, AG_ERR_KEY_FORMAT},  /* short coordinate */
+        {"y", y33, AG_ERR_KEY_FORMAT},  /* long coordinate */
+        {"x", NULL, AG_ERR_KEY_FORMAT},   {"y", NULL, AG_ERR_KEY_FORMAT},
+        {"crv", NULL, AG_ERR_KEY_FORMAT}, {"crv", "#1", AG_ERR_KEY_FORMAT},
+        {"crv", "P-384", AG_ERR_ALG},     {"crv", "P-521", AG_ERR_ALG},
+        {"crv", "secp256k1", AG_ERR_ALG}, {"crv", "p-256", AG_ERR_ALG},
+        {"d", d0, AG_ERR_KEY_FORMAT},     /* zero */
+        {"d", dn, AG_ERR_KEY_FORMAT},     /* = order */
         {"d", dother, AG_ERR_KEY_FORMAT}, /* another key's d */
-        {"d", y31, AG_ERR_KEY_FORMAT},   /* short */
-        {"d", "", AG_ERR_WEAK_KEY},
-        {"x", x, AG_OK},
+        {"d", y31, AG_ERR_KEY_FORMAT},    /* short */
+        {"d", "", AG_ERR_WEAK_KEY},       {"x", x, AG_OK},
     };
     for (size_t i = 0; i < AG__ARRAY_LEN(t); i++) {
         json_t *o = parse(p256_priv);
@@ -659,10 +653,10 @@ START_TEST(test_okp_rules)
         const char *k, *v;
         ag_err want;
     } t[] = {
-        {"x", s31, AG_ERR_KEY_FORMAT}, {"x", s33, AG_ERR_KEY_FORMAT},
-        {"d", s31, AG_ERR_KEY_FORMAT}, {"d", dother, AG_ERR_KEY_FORMAT},
+        {"x", s31, AG_ERR_KEY_FORMAT},  {"x", s33, AG_ERR_KEY_FORMAT},
+        {"d", s31, AG_ERR_KEY_FORMAT},  {"d", dother, AG_ERR_KEY_FORMAT},
         {"x", NULL, AG_ERR_KEY_FORMAT}, {"crv", NULL, AG_ERR_KEY_FORMAT},
-        {"crv", "X25519", AG_ERR_ALG}, {"crv", "ed25519", AG_ERR_ALG},
+        {"crv", "X25519", AG_ERR_ALG},  {"crv", "ed25519", AG_ERR_ALG},
         {"kty", "EC", AG_ERR_ALG},
     };
     for (size_t i = 0; i < AG__ARRAY_LEN(t); i++) {
@@ -685,8 +679,7 @@ END_TEST
 
 /* ---- export --------------------------------------------------------- */
 
-static void assert_public_only(const char *text, const char *kty, const char *alg,
-                               const char *kid)
+static void assert_public_only(const char *text, const char *kty, const char *alg, const char *kid)
 {
     json_t *o = parse(text);
     static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"};
@@ -752,8 +745,9 @@ START_TEST(test_export_is_canonical)
     ck_assert_int_eq(ag_key_from_jwk(jwk, sizeof(jwk) - 1, 0, &k, NULL, 0), AG_OK);
     char *out = NULL;
     ck_assert_int_eq(ag_key_to_jwk(k, true, &out), AG_OK);
-    ck_assert_str_eq(out, "{\"alg\":\"HS256\",\"k\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\","
-                          "\"kid\":\"h1\",\"kty\":\"oct\",\"use\":\"sig\"}");
+    ck_assert_str_eq(out,
+                     "{\"alg\":\"HS256\",\"k\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\","
+                     "\"kid\":\"h1\",\"kty\":\"oct\",\"use\":\"sig\"}");
     ag_free(out);
     ag_key_free(k);
 }
@@ -764,9 +758,10 @@ END_TEST
 START_TEST(test_thumbprints_rfc7638_rfc8037)
 {
     char jwk[600];
-    snprintf(jwk, sizeof(jwk),
-             "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\",\"alg\":\"RS256\",\"kid\":\"2011-04-29\"}",
-             rfc7638_n);
+    snprintf(
+        jwk, sizeof(jwk),
+        "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\",\"alg\":\"RS256\",\"kid\":\"2011-04-29\"}",
+        rfc7638_n);
     ag_key *k = NULL;
     ck_assert_int_eq(ag_key_from_jwk(jwk, strlen(jwk), 0, &k, why, sizeof(why)), AG_OK);
     char tp[AG_JTI_LEN + 1];
@@ -842,8 +837,7 @@ START_TEST(test_jwks_rules)
     /* duplicate kids (Wycheproof DuplicateKid) */
     const char *dup[] = {p256_pub, p256_pub};
     s = jwks_of(dup, 2);
-    ck_assert_int_eq(ag_keyring_from_jwks(s, strlen(s), 0, &ring, why, sizeof(why)),
-                     AG_ERR_EXISTS);
+    ck_assert_int_eq(ag_keyring_from_jwks(s, strlen(s), 0, &ring, why, sizeof(why)), AG_ERR_EXISTS);
     ck_assert_ptr_null(ring);
     ck_assert_ptr_nonnull(strstr(why, "keys[1]"));
     free(s);
@@ -865,14 +859,17 @@ START_TEST(test_jwks_rules)
     ck_assert_ptr_nonnull(strstr(why, "keys[1]"));
     ck_assert_ptr_null(ring);
     /* ... and with a default that fits only the RSA key: still refused */
-    ck_assert_int_eq(ag_keyring_from_jwks(s, strlen(s), AG_ALG_RS256, &ring, NULL, 0),
-                     AG_ERR_ALG);
+    ck_assert_int_eq(ag_keyring_from_jwks(s, strlen(s), AG_ALG_RS256, &ring, NULL, 0), AG_ERR_ALG);
     free(s);
     free(bads);
     json_decref(bad);
 
-    static const char *const shapes[] = {"{}", "{\"keys\":{}}", "{\"keys\":\"x\"}",
-                                         "{\"keys\":[1]}", "{\"keys\":[[]]}", "[]",
+    static const char *const shapes[] = {"{}",
+                                         "{\"keys\":{}}",
+                                         "{\"keys\":\"x\"}",
+                                         "{\"keys\":[1]}",
+                                         "{\"keys\":[[]]}",
+                                         "[]",
                                          "{\"keys\":[],\"keys\":[]}"};
     for (size_t i = 0; i < AG__ARRAY_LEN(shapes); i++)
         ck_assert_msg(ag_keyring_from_jwks(shapes[i], strlen(shapes[i]), 0, &ring, NULL, 0) ==
@@ -908,8 +905,7 @@ START_TEST(test_errbuf_never_leaks_key_material)
     memset(small, 'z', sizeof(small));
     char *s = json_dumps(o, JSON_COMPACT);
     ag_key *k = NULL;
-    ck_assert_int_eq(ag_key_from_jwk(s, strlen(s), 0, &k, small, sizeof(small)),
-                     AG_ERR_KEY_FORMAT);
+    ck_assert_int_eq(ag_key_from_jwk(s, strlen(s), 0, &k, small, sizeof(small)), AG_ERR_KEY_FORMAT);
     ck_assert_uint_eq(strlen(small), sizeof(small) - 1);
     ck_assert_int_eq(ag_key_from_jwk(s, strlen(s), 0, &k, small, 0), AG_ERR_KEY_FORMAT);
     free(s);

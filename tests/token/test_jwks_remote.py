@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Remote JWKS (lib/token/jwks_remote.c) against a local TLS server.
 
 A test CA and a server certificate for 127.0.0.1 are made with the openssl

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests for lib/token/jws.c: the verify pipeline, issuing, round trips for
  * every algorithm, the V-rule adversarial table, and the zero-allocation
@@ -206,14 +207,15 @@ static const row table[] = {
     /* positive controls */
     {"control", H(""), P(TIMES), AG_OK},
     {"V-07 unknown non-critical parameter ignored", H(",\"foo\":{\"bar\":[1]}"), P(TIMES), AG_OK},
-    {"V-12 application/ prefix", "{\"alg\":\"HS256\",\"typ\":\"application/at+jwt\",\"kid\":\"k1\"}",
-     P(TIMES), AG_OK},
+    {"V-12 application/ prefix",
+     "{\"alg\":\"HS256\",\"typ\":\"application/at+jwt\",\"kid\":\"k1\"}", P(TIMES), AG_OK},
     {"V-12 typ case-insensitive", "{\"alg\":\"HS256\",\"typ\":\"AT+JWT\",\"kid\":\"k1\"}", P(TIMES),
      AG_OK},
-    {"V-14 non-integer NumericDate", H(""),
-     P(",\"exp\":1700000600.5,\"iat\":1700000000.25"), AG_OK},
+    {"V-14 non-integer NumericDate", H(""), P(",\"exp\":1700000600.5,\"iat\":1700000000.25"),
+     AG_OK},
     {"V-16 aud array containing ours", H(""),
-     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":[\"x\",\"" AUD "\"],\"jti\":\"j\"" TIMES "}", AG_OK},
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":[\"x\",\"" AUD "\"],\"jti\":\"j\"" TIMES "}",
+     AG_OK},
     {"V-16 escaped aud equal after unescaping", H(""),
      "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"\\u0061pi.example\",\"jti\":\"j\"" TIMES "}",
      AG_OK},
@@ -236,15 +238,14 @@ static const row table[] = {
     {"V-07 alg missing", "{\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES), AG_ERR_ALG},
     {"V-07 alg not a string", "{\"alg\":256,\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES),
      AG_ERR_MALFORMED},
-    {"V-07 alg with trailing NUL escape", "{\"alg\":\"HS256\\u0000\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}",
-     P(TIMES), AG_ERR_MALFORMED},
+    {"V-07 alg with trailing NUL escape",
+     "{\"alg\":\"HS256\\u0000\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES), AG_ERR_MALFORMED},
     /* V-07 header policy */
     {"V-07 crit with a name", H(",\"crit\":[\"exp\"],\"exp\":1"), P(TIMES), AG_ERR_HEADER},
     {"V-07 crit empty", H(",\"crit\":[]"), P(TIMES), AG_ERR_HEADER},
     {"V-07 crit not an array", H(",\"crit\":\"b64\""), P(TIMES), AG_ERR_HEADER},
     {"V-07 crit naming an absent parameter", H(",\"crit\":[\"zz\"]"), P(TIMES), AG_ERR_HEADER},
-    {"V-07 crit naming a registered parameter", H(",\"crit\":[\"alg\"]"), P(TIMES),
-     AG_ERR_HEADER},
+    {"V-07 crit naming a registered parameter", H(",\"crit\":[\"alg\"]"), P(TIMES), AG_ERR_HEADER},
     {"V-07 b64 false", H(",\"b64\":false,\"crit\":[\"b64\"]"), P(TIMES), AG_ERR_HEADER},
     {"V-07 b64 true", H(",\"b64\":true"), P(TIMES), AG_ERR_HEADER},
     {"V-07 cty JWT", H(",\"cty\":\"JWT\""), P(TIMES), AG_ERR_HEADER},
@@ -256,8 +257,9 @@ static const row table[] = {
     {"V-07 x5t#S256", H(",\"x5t#S256\":\"abc\""), P(TIMES), AG_ERR_HEADER},
     {"V-07 escaped jku name", H(",\"\\u006aku\":\"x\""), P(TIMES), AG_ERR_HEADER},
     /* V-06 strict JSON */
-    {"V-06 duplicate alg", "{\"alg\":\"HS256\",\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}",
-     P(TIMES), AG_ERR_MALFORMED},
+    {"V-06 duplicate alg",
+     "{\"alg\":\"HS256\",\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES),
+     AG_ERR_MALFORMED},
     {"V-06 duplicate via escape",
      "{\"alg\":\"HS256\",\"\\u0061lg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k1\"}", P(TIMES),
      AG_ERR_MALFORMED},
@@ -276,10 +278,12 @@ static const row table[] = {
     {"V-08 kid missing", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", P(TIMES), AG_ERR_KEY},
     {"V-08 kid unknown", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k2\"}", P(TIMES),
      AG_ERR_KEY},
-    {"V-08 kid prefix", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k\"}", P(TIMES), AG_ERR_KEY},
+    {"V-08 kid prefix", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k\"}", P(TIMES),
+     AG_ERR_KEY},
     {"V-08 kid extension", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"k11\"}", P(TIMES),
      AG_ERR_KEY},
-    {"V-08 kid case", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"K1\"}", P(TIMES), AG_ERR_KEY},
+    {"V-08 kid case", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"K1\"}", P(TIMES),
+     AG_ERR_KEY},
     {"V-08 kid path traversal", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"../../dev/null\"}",
      P(TIMES), AG_ERR_KEY},
     {"V-08 kid SQL", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"x' UNION SELECT '1';--\"}",
@@ -290,15 +294,17 @@ static const row table[] = {
     {"V-08 kid not a string", "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":1}", P(TIMES),
      AG_ERR_MALFORMED},
     {"V-08 kid too long",
-     "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+     "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":"
+     "\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
      "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk1\"}",
      P(TIMES), AG_ERR_KEY},
     /* V-12 typ */
     {"V-12 typ missing", "{\"alg\":\"HS256\",\"kid\":\"k1\"}", P(TIMES), AG_ERR_WRONG_TYPE},
     {"V-12 typ JWT", "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"k1\"}", P(TIMES),
      AG_ERR_WRONG_TYPE},
-    {"V-12 typ rt+jwt on the access verifier", "{\"alg\":\"HS256\",\"typ\":\"rt+jwt\",\"kid\":\"k1\"}",
-     P(TIMES ",\"sid\":\"s\""), AG_ERR_WRONG_TYPE},
+    {"V-12 typ rt+jwt on the access verifier",
+     "{\"alg\":\"HS256\",\"typ\":\"rt+jwt\",\"kid\":\"k1\"}", P(TIMES ",\"sid\":\"s\""),
+     AG_ERR_WRONG_TYPE},
     {"V-12 typ at+jwtx", "{\"alg\":\"HS256\",\"typ\":\"at+jwtx\",\"kid\":\"k1\"}", P(TIMES),
      AG_ERR_WRONG_TYPE},
     {"V-12 typ application/ only", "{\"alg\":\"HS256\",\"typ\":\"application/\",\"kid\":\"k1\"}",
@@ -345,7 +351,8 @@ static const row table[] = {
      "{\"iss\":\"" ISS ".evil\",\"sub\":\"a\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}",
      AG_ERR_CLAIM},
     {"V-16 iss case", H(""),
-     "{\"iss\":\"HTTPS://issuer.example\",\"sub\":\"a\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}",
+     "{\"iss\":\"HTTPS://issuer.example\",\"sub\":\"a\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES
+     "}",
      AG_ERR_CLAIM},
     {"V-16 iss not a string", H(""),
      "{\"iss\":[\"" ISS "\"],\"sub\":\"a\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}",
@@ -369,8 +376,8 @@ static const row table[] = {
     {"V-16 aud array with an empty string", H(""),
      "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":[\"" AUD "\",\"\"],\"jti\":\"j\"" TIMES "}",
      AG_ERR_CLAIM},
-    {"V-16 aud number", H(""), "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":1,\"jti\":\"j\"" TIMES "}",
-     AG_ERR_CLAIM},
+    {"V-16 aud number", H(""),
+     "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":1,\"jti\":\"j\"" TIMES "}", AG_ERR_CLAIM},
     {"V-16 sub empty", H(""),
      "{\"iss\":\"" ISS "\",\"sub\":\"\",\"aud\":\"" AUD "\",\"jti\":\"j\"" TIMES "}", AG_ERR_CLAIM},
     {"V-16 sub number", H(""),
@@ -452,11 +459,11 @@ START_TEST(shape_attacks)
     }
 
     /* V-09 signature lengths: one byte short, one byte long */
-    snprintf(bad, sizeof(bad), "%.*sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", (int)(dot2 - tok + 1),
-             tok); /* 42 chars = 31 bytes */
+    snprintf(bad, sizeof(bad), "%.*sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+             (int)(dot2 - tok + 1), tok); /* 42 chars = 31 bytes */
     ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_SIGNATURE);
-    snprintf(bad, sizeof(bad), "%.*sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", (int)(dot2 - tok + 1),
-             tok); /* 44 chars = 33 bytes */
+    snprintf(bad, sizeof(bad), "%.*sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+             (int)(dot2 - tok + 1), tok); /* 44 chars = 33 bytes */
     ck_assert_int_eq(verify_str(v_access, bad), AG_ERR_SIGNATURE);
     /* a huge signature segment is a signature error, not an overflow */
     {
@@ -558,9 +565,10 @@ START_TEST(ecdsa_special_signatures)
     size_t sl;
     ck_assert_int_eq(ag_base64url_decode((const uint8_t *)dot2 + 1, strlen(dot2 + 1), s, 64, &sl),
                      AG_OK);
-    static const uint8_t n256[32] = {
-        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+    static const uint8_t n256[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                     0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+                                     0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
     ck_assert_int_lt(s[32], 0x80); /* low-S: s ≤ n/2 < 2^255 */
     int borrow = 0;
     for (int i = 31; i >= 0; i--) {
@@ -611,9 +619,14 @@ END_TEST
 START_TEST(payload_writer_escapes)
 {
     fake_now = T0;
-    static const char *const subs[] = {
-        "plain", "quote\"q", "back\\slash", "new\nline\ttab\r", "\x01\x1f\x7f ctl",
-        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "</script>", "\\u0000 literal"};
+    static const char *const subs[] = {"plain",
+                                       "quote\"q",
+                                       "back\\slash",
+                                       "new\nline\ttab\r",
+                                       "\x01\x1f\x7f ctl",
+                                       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                                       "</script>",
+                                       "\\u0000 literal"};
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
         ag_issuer_config ic = {0};
         ic.key = k_hs;
@@ -675,9 +688,11 @@ END_TEST
  * A.4 example. */
 START_TEST(eddsa_backends_agree)
 {
-    static const uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
-                                  0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                  0, 0, 0, 0x10}; /* the group order, little-endian */
+    static const uint8_t L[32] = {
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+        0xa2, 0xde, 0xf9, 0xde, 0x14, 0,    0,    0,    0,    0,    0,
+        0,    0,    0,    0,    0,    0,    0,    0,    0,    0x10}; /* the group order,
+                                                                        little-endian */
     uint8_t msg[100], sig[64], bad[64];
     size_t sl;
     int agree = 0;
@@ -715,8 +730,9 @@ START_TEST(eddsa_backends_agree)
     ck_assert_int_gt(agree, 400);
 
     /* RFC 8037 Appendix A.4 */
-    static const char jwk[] = "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"EdDSA\",\"kid\":\"rfc8037\","
-                              "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}";
+    static const char jwk[] =
+        "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"EdDSA\",\"kid\":\"rfc8037\","
+        "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}";
     static const char jws[] = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc."
                               "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVs"
                               "Pt9g7sVvpAr_MuM0KAg";
@@ -855,8 +871,8 @@ START_TEST(escaped_claims_decoded)
              "{\"iss\":\"https:\\/\\/issuer.example\",\"sub\":\"al\\u0069ce \\\"A\\\"\","
              "\"aud\":\"" AUD "\",\"exp\":%lld,\"iat\":%lld,\"jti\":\"j\\n1\"}",
              (long long)(T0 + 600), (long long)T0);
-    size_t n = mk_token(k_hs, "{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"at+jwt\"}", body,
-                        tok, sizeof(tok));
+    size_t n = mk_token(k_hs, "{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"at+jwt\"}", body, tok,
+                        sizeof(tok));
     static ag_claims c;
     ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)tok, n, &c), AG_OK);
     ck_assert_uint_eq(c.iss.len, strlen(ISS));
@@ -918,7 +934,8 @@ START_TEST(custom_claims)
 
     /* registered, duplicate, invalid custom claims are refused */
     ag_custom_claim bad1 = {"exp", AG_CLAIM_INT, NULL, 1, false};
-    ag_custom_claim bad2[2] = {{"x", AG_CLAIM_INT, NULL, 1, false}, {"x", AG_CLAIM_INT, NULL, 2, false}};
+    ag_custom_claim bad2[2] = {{"x", AG_CLAIM_INT, NULL, 1, false},
+                               {"x", AG_CLAIM_INT, NULL, 2, false}};
     ag_custom_claim bad3 = {"j", AG_CLAIM_JSON, "{\"a\":1,\"a\":2}", 0, false};
     ag_custom_claim bad4 = {"s", AG_CLAIM_STRING, "\xc3\x28", 0, false};
     p.claims = &bad1;

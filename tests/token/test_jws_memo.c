@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests for the verifier's header memo (lib/token/jws.c): a remembered
  * header segment must give exactly what parsing it gives, must only be
@@ -103,12 +104,13 @@ static const char *header(int i, const ag_key **key)
                  i);
         break;
     case 4:
-        snprintf(buf, sizeof(buf), "{ \"alg\" : \"HS256\" , \"kid\":\"%s\",\"typ\":\"at+jwt\",\"x\":[%d] }",
-                 kid, i);
+        snprintf(buf, sizeof(buf),
+                 "{ \"alg\" : \"HS256\" , \"kid\":\"%s\",\"typ\":\"at+jwt\",\"x\":[%d] }", kid, i);
         break;
     default:
-        snprintf(buf, sizeof(buf), "{\"alg\":\"HS256\",\"kid\":\"%s\",\"typ\":\"at+jwt\",\"pad\":\"%0*d\"}",
-                 kid, 20 + i, i);
+        snprintf(buf, sizeof(buf),
+                 "{\"alg\":\"HS256\",\"kid\":\"%s\",\"typ\":\"at+jwt\",\"pad\":\"%0*d\"}", kid,
+                 20 + i, i);
         break;
     }
     return buf;
@@ -197,9 +199,12 @@ START_TEST(memo_keeps_every_check)
     struct {
         const char *what;
         ag_err want;
-    } cases[] = {{"other key", AG_ERR_SIGNATURE}, {"payload bit", AG_ERR_SIGNATURE},
-                 {"signature bit", AG_ERR_SIGNATURE}, {"short signature", AG_ERR_SIGNATURE},
-                 {"payload not base64url", AG_ERR_MALFORMED}, {"ES256 key's kid", AG_ERR_SIGNATURE}};
+    } cases[] = {{"other key", AG_ERR_SIGNATURE},
+                 {"payload bit", AG_ERR_SIGNATURE},
+                 {"signature bit", AG_ERR_SIGNATURE},
+                 {"short signature", AG_ERR_SIGNATURE},
+                 {"payload not base64url", AG_ERR_MALFORMED},
+                 {"ES256 key's kid", AG_ERR_SIGNATURE}};
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         size_t m = n;
         memcpy(bad, tok, n + 1);

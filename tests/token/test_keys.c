@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests for lib/token/keys.c: key constructors, strength rules (V-17),
  * algorithm binding (V-01, V-02), kid rules (V-08), PEM/DER import,
@@ -28,17 +29,15 @@ static const uint8_t secret64[64] = {
 /* ---- helpers ------------------------------------------------------ */
 
 /* Encodes pkey with OSSL_ENCODER; returns malloc'd bytes. */
-static uint8_t *encode_key(EVP_PKEY *pkey, int selection, const char *format,
-                           const char *structure, const char *cipher, size_t *len)
+static uint8_t *encode_key(EVP_PKEY *pkey, int selection, const char *format, const char *structure,
+                           const char *cipher, size_t *len)
 {
-    OSSL_ENCODER_CTX *ctx =
-        OSSL_ENCODER_CTX_new_for_pkey(pkey, selection, format, structure, NULL);
+    OSSL_ENCODER_CTX *ctx = OSSL_ENCODER_CTX_new_for_pkey(pkey, selection, format, structure, NULL);
     ck_assert_ptr_nonnull(ctx);
     ck_assert_int_gt(OSSL_ENCODER_CTX_get_num_encoders(ctx), 0);
     if (cipher != NULL) {
         ck_assert_int_eq(OSSL_ENCODER_CTX_set_cipher(ctx, cipher, NULL), 1);
-        ck_assert_int_eq(
-            OSSL_ENCODER_CTX_set_passphrase(ctx, (const unsigned char *)"pass", 4), 1);
+        ck_assert_int_eq(OSSL_ENCODER_CTX_set_passphrase(ctx, (const unsigned char *)"pass", 4), 1);
     }
     unsigned char *data = NULL;
     size_t n = 0;
@@ -217,8 +216,8 @@ START_TEST(test_kid_rules_V08)
                      AG_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(k);
     /* Path- or SQL-looking kids are just strings: a map key, never a path. */
-    static const char *const odd[] = {"../../dev/null", "x'UNION_SELECT_'1';--", "|sleep_10",
-                                      "!", "~"};
+    static const char *const odd[] = {"../../dev/null", "x'UNION_SELECT_'1';--", "|sleep_10", "!",
+                                      "~"};
     for (size_t i = 0; i < AG__ARRAY_LEN(odd); i++) {
         ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret64, 32, odd[i], &k), AG_OK);
         ck_assert_str_eq(ag_key_kid(k), odd[i]);
@@ -395,14 +394,19 @@ START_TEST(test_pem_type_must_fit_alg_V02)
         EVP_PKEY *pk;
         ag_alg ok; /* 0: fits no alg */
         bool rsa;
-    } keys[] = {{p256, AG_ALG_ES256, false}, {p384, AG_ALG_ES384, false}, {p521, 0, false},
-                {k1, 0, false},              {ed, AG_ALG_EDDSA, false},   {ed448, 0, false},
-                {x25519, 0, false},          {rsa, AG_ALG_RS256, true}};
+    } keys[] = {{p256, AG_ALG_ES256, false},
+                {p384, AG_ALG_ES384, false},
+                {p521, 0, false},
+                {k1, 0, false},
+                {ed, AG_ALG_EDDSA, false},
+                {ed448, 0, false},
+                {x25519, 0, false},
+                {rsa, AG_ALG_RS256, true}};
     for (size_t i = 0; i < AG__ARRAY_LEN(keys); i++) {
         ck_assert_ptr_nonnull(keys[i].pk);
         for (int a = AG_ALG_HS256; a <= AG_ALG_EDDSA; a++) {
-            bool fits = keys[i].rsa ? (a >= AG_ALG_RS256 && a <= AG_ALG_PS512)
-                                    : a == (int)keys[i].ok;
+            bool fits =
+                keys[i].rsa ? (a >= AG_ALG_RS256 && a <= AG_ALG_PS512) : a == (int)keys[i].ok;
             ag_key *k = NULL;
             ag_err err = pem_import((ag_alg)a, keys[i].pk, EVP_PKEY_PUBLIC_KEY, "PEM",
                                     "SubjectPublicKeyInfo", &k);
@@ -426,27 +430,26 @@ START_TEST(test_pem_weak_rsa_V17)
 {
     EVP_PKEY *r1024 = gen_rsa(1024, 65537);
     ag_key *k = NULL;
-    ck_assert_int_eq(
-        pem_import(AG_ALG_RS256, r1024, EVP_PKEY_KEYPAIR, "PEM", "PrivateKeyInfo", &k),
-        AG_ERR_WEAK_KEY);
-    ck_assert_int_eq(pem_import(AG_ALG_RS256, r1024, EVP_PKEY_PUBLIC_KEY, "DER",
-                                "SubjectPublicKeyInfo", &k),
+    ck_assert_int_eq(pem_import(AG_ALG_RS256, r1024, EVP_PKEY_KEYPAIR, "PEM", "PrivateKeyInfo", &k),
                      AG_ERR_WEAK_KEY);
+    ck_assert_int_eq(
+        pem_import(AG_ALG_RS256, r1024, EVP_PKEY_PUBLIC_KEY, "DER", "SubjectPublicKeyInfo", &k),
+        AG_ERR_WEAK_KEY);
     ck_assert_ptr_null(k);
 
     /* e = 3 is allowed by RFC 7518 and accepted (odd, > 1); e = 1 and even
      * exponents are refused. */
     EVP_PKEY *r3 = gen_rsa(2048, 3);
-    ck_assert_int_eq(
-        pem_import(AG_ALG_RS256, r3, EVP_PKEY_KEYPAIR, "PEM", "PrivateKeyInfo", &k), AG_OK);
+    ck_assert_int_eq(pem_import(AG_ALG_RS256, r3, EVP_PKEY_KEYPAIR, "PEM", "PrivateKeyInfo", &k),
+                     AG_OK);
     ag_key_free(k);
     k = NULL;
     static const unsigned long bad_e[] = {1, 2, 65536, 65538};
     for (size_t i = 0; i < AG__ARRAY_LEN(bad_e); i++) {
         EVP_PKEY *p = rsa_with_e(r3, bad_e[i]);
-        ck_assert_int_eq(pem_import(AG_ALG_RS256, p, EVP_PKEY_PUBLIC_KEY, "PEM",
-                                    "SubjectPublicKeyInfo", &k),
-                         AG_ERR_WEAK_KEY);
+        ck_assert_int_eq(
+            pem_import(AG_ALG_RS256, p, EVP_PKEY_PUBLIC_KEY, "PEM", "SubjectPublicKeyInfo", &k),
+            AG_ERR_WEAK_KEY);
         ck_assert_ptr_null(k);
         EVP_PKEY_free(p);
     }
@@ -494,13 +497,12 @@ START_TEST(test_pem_refuses_cert_encrypted_garbage)
     X509_free(x);
 
     static const char junk[] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
-    ck_assert_int_eq(ag_key_from_pem(AG_ALG_ES256, (const uint8_t *)junk, sizeof(junk) - 1, "k",
-                                     &k),
-                     AG_ERR_KEY_FORMAT);
+    ck_assert_int_eq(
+        ag_key_from_pem(AG_ALG_ES256, (const uint8_t *)junk, sizeof(junk) - 1, "k", &k),
+        AG_ERR_KEY_FORMAT);
     ck_assert_int_eq(ag_key_from_pem(AG_ALG_ES256, (const uint8_t *)"x", 0, "k", &k),
                      AG_ERR_KEY_FORMAT);
-    ck_assert_int_eq(ag_key_from_pem(AG_ALG_HS256, (const uint8_t *)junk, 4, "k", &k),
-                     AG_ERR_ALG);
+    ck_assert_int_eq(ag_key_from_pem(AG_ALG_HS256, (const uint8_t *)junk, 4, "k", &k), AG_ERR_ALG);
     ck_assert_ptr_null(k);
 
     /* a PEM that is not NUL-terminated: a copy with no slack after it */

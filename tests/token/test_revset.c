@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The revocation set (lib/token/revset.c): entries, their expiry, slot
  * reuse, capacity, staleness, the verifier's check (cache hits included,
@@ -168,23 +169,44 @@ static void rig_new(rig *r, size_t cache)
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret, 32, "k", &r->key), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &r->ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(r->ring, r->key), AG_OK);
-    ag_issuer_config ac = {.key = r->key, .kind = AG_TOKEN_ACCESS, .issuer = "iss",
-                           .audience = "api", .ttl = 900, .clock = clk};
-    ag_issuer_config rc = {.key = r->key, .kind = AG_TOKEN_REFRESH, .issuer = "iss",
-                           .audience = "iss/r", .ttl = 3600, .clock = clk};
-    ag_verifier_config av = {.keys = r->ring, .kind = AG_TOKEN_ACCESS, .issuer = "iss",
-                             .audience = "api", .leeway = 30, .clock = clk,
-                             .cache_entries = cache, .revocations = r->rs};
-    ag_verifier_config rv = {.keys = r->ring, .kind = AG_TOKEN_REFRESH, .issuer = "iss",
-                             .audience = "iss/r", .leeway = 30, .clock = clk};
+    ag_issuer_config ac = {.key = r->key,
+                           .kind = AG_TOKEN_ACCESS,
+                           .issuer = "iss",
+                           .audience = "api",
+                           .ttl = 900,
+                           .clock = clk};
+    ag_issuer_config rc = {.key = r->key,
+                           .kind = AG_TOKEN_REFRESH,
+                           .issuer = "iss",
+                           .audience = "iss/r",
+                           .ttl = 3600,
+                           .clock = clk};
+    ag_verifier_config av = {.keys = r->ring,
+                             .kind = AG_TOKEN_ACCESS,
+                             .issuer = "iss",
+                             .audience = "api",
+                             .leeway = 30,
+                             .clock = clk,
+                             .cache_entries = cache,
+                             .revocations = r->rs};
+    ag_verifier_config rv = {.keys = r->ring,
+                             .kind = AG_TOKEN_REFRESH,
+                             .issuer = "iss",
+                             .audience = "iss/r",
+                             .leeway = 30,
+                             .clock = clk};
     ck_assert_int_eq(ag_issuer_new(&ac, &r->access), AG_OK);
     ck_assert_int_eq(ag_issuer_new(&rc, &r->refresh), AG_OK);
     ck_assert_int_eq(ag_verifier_new(&av, &r->av), AG_OK);
     ck_assert_int_eq(ag_verifier_new(&rv, &r->rv), AG_OK);
     ck_assert_int_eq(ag_store_memory_new(NULL, &r->st), AG_OK);
-    ag_session_config sc = {.access_issuer = r->access, .refresh_issuer = r->refresh,
-                            .refresh_verifier = r->rv, .store = r->st, .clock = clk,
-                            .revocations = r->rs, .max_sessions = 2};
+    ag_session_config sc = {.access_issuer = r->access,
+                            .refresh_issuer = r->refresh,
+                            .refresh_verifier = r->rv,
+                            .store = r->st,
+                            .clock = clk,
+                            .revocations = r->rs,
+                            .max_sessions = 2};
     ck_assert_int_eq(ag_session_new(&sc, &r->s), AG_OK);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * RFC 7515 Appendix A.1–A.3 and RFC 7520 §4.1, §4.2, §4.4 signature vectors
  * (tests/vectors/rfc_jws_vectors.json). Each JWK is imported with its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests for lib/token/sha256_ni.c and the SHA-256 / HMAC-SHA-256 fast path
  * of lib/token/crypto.c (midstates made in lib/token/keys.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Hot key swap (lib/token/swap.c, ag_verifier_set_keys, ag_issuer_set_keys):
  * what a swap changes for the next verify (keys that left stop verifying,

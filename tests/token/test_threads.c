@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One verifier, shared by threads without locks (docs/tokens.md, "memory and
  * threads"): two (and more) threads verify valid and invalid tokens of

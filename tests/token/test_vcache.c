@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tests for lib/token/vcache.c: the verified-token cache's storage (issue 6).
  *

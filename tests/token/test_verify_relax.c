@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Verifier options for tokens from other issuers (ag_verifier_config
  * issuers/audiences/relax) and the causes ag_verify_why reports: every

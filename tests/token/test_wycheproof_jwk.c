@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Wycheproof JOSE key vectors (tests/vectors/wycheproof, a copy of
  * tests/vectors; Apache-2.0, C2SP/wycheproof).
@@ -64,13 +65,32 @@ static const struct {
     int tc;
     ag_err why;
 } reasons[] = {
-    {1, AG_ERR_KEY_FORMAT}, {2, AG_OK},         {3, AG_ERR_SIGNATURE},   {4, AG_ERR_KEY_FORMAT},
-    {5, AG_OK},             {6, AG_ERR_ALG},    {7, AG_ERR_WEAK_KEY},    {8, AG_ERR_WEAK_KEY},
-    {9, AG_ERR_WEAK_KEY},   {10, AG_ERR_WEAK_KEY}, {11, AG_ERR_WEAK_KEY}, {12, AG_ERR_WEAK_KEY},
-    {13, AG_OK},            {14, AG_OK},        {15, AG_OK},             {16, AG_ERR_WEAK_KEY},
-    {17, AG_ERR_WEAK_KEY},  {18, AG_ERR_WEAK_KEY}, {19, AG_ERR_ALG},     {20, AG_ERR_ALG},
-    {21, AG_ERR_KEY_FORMAT}, {22, AG_ERR_KEY_FORMAT}, {23, AG_ERR_ALG},  {24, AG_ERR_ALG},
-    {25, AG_ERR_ALG},       {26, AG_ERR_ALG},
+    {1, AG_ERR_KEY_FORMAT},
+    {2, AG_OK},
+    {3, AG_ERR_SIGNATURE},
+    {4, AG_ERR_KEY_FORMAT},
+    {5, AG_OK},
+    {6, AG_ERR_ALG},
+    {7, AG_ERR_WEAK_KEY},
+    {8, AG_ERR_WEAK_KEY},
+    {9, AG_ERR_WEAK_KEY},
+    {10, AG_ERR_WEAK_KEY},
+    {11, AG_ERR_WEAK_KEY},
+    {12, AG_ERR_WEAK_KEY},
+    {13, AG_OK},
+    {14, AG_OK},
+    {15, AG_OK},
+    {16, AG_ERR_WEAK_KEY},
+    {17, AG_ERR_WEAK_KEY},
+    {18, AG_ERR_WEAK_KEY},
+    {19, AG_ERR_ALG},
+    {20, AG_ERR_ALG},
+    {21, AG_ERR_KEY_FORMAT},
+    {22, AG_ERR_KEY_FORMAT},
+    {23, AG_ERR_ALG},
+    {24, AG_ERR_ALG},
+    {25, AG_ERR_ALG},
+    {26, AG_ERR_ALG},
 };
 
 static ag_err expected_reason(json_int_t tc)
@@ -170,8 +190,8 @@ START_TEST(wycheproof_json_web_key)
                 failures++;
                 fprintf(stderr, "tc%lld (%s, %s): file says %s, expected %s, got %s\n",
                         (long long)id, json_string_value(json_object_get(g, "comment")),
-                        json_string_value(json_object_get(t, "comment")), result,
-                        ag_err_name(want), ag_err_name(got));
+                        json_string_value(json_object_get(t, "comment")), result, ag_err_name(want),
+                        ag_err_name(got));
             }
         }
         ag_keyring_free(rpriv);
@@ -199,8 +219,7 @@ static const struct {
     {"ec_key_for_encryption", "public", NULL, AG_ERR_ALG},
 };
 
-static bool refused_on_purpose(const char *comment, const char *which, const char *alg,
-                               ag_err *why)
+static bool refused_on_purpose(const char *comment, const char *which, const char *alg, ag_err *why)
 {
     for (size_t i = 0; i < AG__ARRAY_LEN(sig_refused); i++) {
         if (strcmp(sig_refused[i].comment, comment) != 0 ||

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Wycheproof JOSE signature vectors (tests/vectors/wycheproof, a copy of
  * tests/vectors; Apache-2.0, C2SP/wycheproof). Each group's JWK is
@@ -29,8 +30,7 @@
 static json_t *load(void)
 {
     json_error_t e;
-    json_t *root =
-        json_load_file(AG_VECTORS_DIR "/wycheproof/json_web_signature_test.json", 0, &e);
+    json_t *root = json_load_file(AG_VECTORS_DIR "/wycheproof/json_web_signature_test.json", 0, &e);
     if (root == NULL)
         ck_abort_msg("cannot load vectors: %s", e.text);
     return root;
@@ -105,8 +105,7 @@ START_TEST(wycheproof_jws)
                 failures++;
                 fprintf(stderr, "tc%lld (%s, %s): expected %s, got %s\n", (long long)id,
                         json_string_value(json_object_get(g, "comment")),
-                        json_string_value(json_object_get(t, "comment")), result,
-                        ag_err_name(err));
+                        json_string_value(json_object_get(t, "comment")), result, ag_err_name(err));
             }
         }
         ag_keyring_free(ring);

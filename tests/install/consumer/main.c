@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 #include <authgate/authgate.h>
 #include <stdio.h>
 
