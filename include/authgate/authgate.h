@@ -4,6 +4,7 @@
  *
  * The umbrella header. Each layer also has its own self-contained header:
  *   error.h    error codes, spans, allocator, clock, constant-time compare
+ *   version.h  AG_VERSION_* and ag_version() (generated at build time)
  *   token.h    algorithms, keys, keyrings, issuing and verifying tokens
  *   store.h    the refresh-session store interface and its backends
  *   session.h  issue pairs, rotate refresh tokens, detect reuse, revoke

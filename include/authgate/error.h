@@ -30,10 +30,8 @@ extern "C" {
 #define AG_NODISCARD
 #endif
 
-#define AG_VERSION_MAJOR 0
-#define AG_VERSION_MINOR 1
-#define AG_VERSION_PATCH 0
-#define AG_VERSION_STRING "0.1.0"
+/* AG_VERSION_* and ag_version(), generated from the project's version. */
+#include <authgate/version.h>
 
 /*
  * The error table: X(NAME, number, reason word, description).

@@ -5,30 +5,18 @@ target_sources(authgate_obj PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/store.c
   ${CMAKE_CURRENT_LIST_DIR}/store_mem.c
   ${CMAKE_CURRENT_LIST_DIR}/store_sqlite.c)
-if(AG_WITH_SQLITE AND PKG_CONFIG_FOUND)
-  pkg_check_modules(SQLITE3 IMPORTED_TARGET GLOBAL sqlite3>=3.24)
-endif()
-if(AG_WITH_SQLITE AND SQLITE3_FOUND)
+if(AG_HAVE_SQLITE) # AG_WITH_SQLITE, resolved by the root CMakeLists.txt
   target_compile_definitions(authgate_obj PRIVATE AG_HAVE_SQLITE=1)
   target_link_libraries(authgate_obj PRIVATE PkgConfig::SQLITE3)
   set_property(TARGET authgate_obj APPEND PROPERTY AG_EXTRA_LIBS PkgConfig::SQLITE3)
-  set(AG_HAVE_SQLITE ON)
-else()
-  set(AG_HAVE_SQLITE OFF)
 endif()
 
 # PostgreSQL store when libpq is found (AG_WITH_POSTGRES; Debian: libpq-dev).
 target_sources(authgate_obj PRIVATE ${CMAKE_CURRENT_LIST_DIR}/store_pg.c
   ${CMAKE_CURRENT_LIST_DIR}/store_pg_conn.c
   ${CMAKE_CURRENT_LIST_DIR}/store_pg_schema.c)
-if(AG_WITH_POSTGRES AND PKG_CONFIG_FOUND)
-  pkg_check_modules(LIBPQ IMPORTED_TARGET GLOBAL libpq>=10)
-endif()
-if(AG_WITH_POSTGRES AND LIBPQ_FOUND)
+if(AG_HAVE_POSTGRES) # AG_WITH_POSTGRES, resolved by the root CMakeLists.txt
   target_compile_definitions(authgate_obj PRIVATE AG_HAVE_POSTGRES=1)
   target_link_libraries(authgate_obj PRIVATE PkgConfig::LIBPQ)
   set_property(TARGET authgate_obj APPEND PROPERTY AG_EXTRA_LIBS PkgConfig::LIBPQ)
-  set(AG_HAVE_POSTGRES ON)
-else()
-  set(AG_HAVE_POSTGRES OFF)
 endif()

@@ -9,11 +9,8 @@ endforeach()
 # Optional: libsodium verifies Ed25519 (EdDSA) about 1.6x faster than
 # OpenSSL 3.0 and without allocating (bench/README.md). AG_WITH_SODIUM=OFF
 # keeps OpenSSL for everything.
-option(AG_WITH_SODIUM "Verify EdDSA with libsodium when it is found" ON)
-if(AG_WITH_SODIUM AND PKG_CONFIG_FOUND)
-  pkg_check_modules(SODIUM IMPORTED_TARGET GLOBAL libsodium>=1.0.16)
-endif()
-if(AG_WITH_SODIUM AND SODIUM_FOUND)
+# Found (or not) by the root CMakeLists.txt: AG_HAVE_SODIUM.
+if(AG_HAVE_SODIUM)
   target_compile_definitions(authgate_obj PRIVATE AG_HAVE_SODIUM=1)
   target_link_libraries(authgate_obj PRIVATE PkgConfig::SODIUM)
   set_property(TARGET authgate_obj APPEND PROPERTY AG_EXTRA_LIBS PkgConfig::SODIUM)
@@ -29,12 +26,7 @@ endif()
 
 # Optional: remote JWKS (ag_jwks_remote_*) over libcurl. AG_WITH_CURL=OFF, or
 # no libcurl, builds stubs that return AG_ERR_STATE.
-option(AG_WITH_CURL "Fetch remote JWKS with libcurl when it is found" ON)
-if(AG_WITH_CURL AND PKG_CONFIG_FOUND)
-  pkg_check_modules(CURL IMPORTED_TARGET GLOBAL libcurl>=7.85)
-endif()
-if(AG_WITH_CURL AND CURL_FOUND)
-  set(AG_HAVE_CURL ON)
+if(AG_HAVE_CURL)
   target_compile_definitions(authgate_obj PRIVATE AG_HAVE_CURL=1)
   target_link_libraries(authgate_obj PRIVATE PkgConfig::CURL)
   set_property(TARGET authgate_obj APPEND PROPERTY AG_EXTRA_LIBS PkgConfig::CURL)
