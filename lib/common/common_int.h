@@ -37,6 +37,13 @@ int ag__ct_eq(const void *a, const void *b, size_t n);
  * tests/store/test_store_mem.c, tests/token/test_revset.c (through them) */
 uint64_t ag__hash64(uint64_t seed0, uint64_t seed1, const void *p, size_t n);
 
+/* True when p[0..n) is 1..max bytes without NUL (a store key: sid,
+ * subject). */
+bool ag__str_ok(const char *p, size_t n, size_t max);
+
+/* Copies a checked string into a fixed field (NUL-terminated). */
+void ag__str_set(char *dst, size_t *dst_len, const char *src, size_t n);
+
 /* Exact, full-length comparison of a span with a NUL-terminated string. */
 int ag__span_eq_str(ag_span s, const char *z);
 

@@ -16,10 +16,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#include "../token/token_int.h"
+#include "../common/crypto_int.h"
 #include "session_int.h"
 
 struct ag_session {
@@ -43,7 +41,6 @@ struct ag_session {
     void *on_error_ctx;
     ag_clock_fn clock;
     void *clock_ctx;
-    EVP_MD *sha256; /* fetched once */
     size_t secret_len;
     uint8_t *secret; /* cleansed on free */
 };
@@ -61,11 +58,9 @@ ag_err ag__session_hash(const ag_session *s, const uint8_t *p, size_t n,
 ag_err ag__session_derive_jti(const ag_session *s, const uint8_t *parent, size_t n,
                               char out[AG_JTI_LEN + 1])
 {
-    uint8_t mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
+    uint8_t mac[32];
     size_t w = 0;
-    if (s->secret == NULL || n > INT32_MAX ||
-        HMAC(s->sha256, s->secret, (int)s->secret_len, parent, n, mac, &len) == NULL || len != 32)
+    if (s->secret == NULL || ag__hmac_sha256(s->secret, s->secret_len, parent, n, mac) != AG_OK)
         return AG_ERR_CRYPTO;
     ag_err e = ag_base64url_encode(mac, 32, out, AG_JTI_LEN + 1, &w);
     ag_cleanse(mac, sizeof mac);
@@ -241,7 +236,7 @@ ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
         cfg->reuse_max_replays != 0 ? cfg->reuse_max_replays : AG_SESSION_MAX_REPLAYS_DEFAULT;
     /* Never below the verifier's leeway: a token it still accepts must
      * find its family (a purged one would answer "unknown", not "reuse"). */
-    int64_t leeway = ag__verifier_leeway(cfg->refresh_verifier);
+    int64_t leeway = ag_verifier_leeway(cfg->refresh_verifier);
     s->purge_margin = cfg->purge_margin == 0 ? AG_LEEWAY_MAX : cfg->purge_margin;
     if (s->purge_margin < leeway)
         s->purge_margin = leeway;
@@ -255,11 +250,6 @@ ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
     s->on_error_ctx = cfg->on_error_ctx;
     s->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
     s->clock_ctx = cfg->clock_ctx;
-    s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (s->sha256 == NULL) {
-        ag_session_free(s);
-        return AG_ERR_CRYPTO;
-    }
     if (cfg->reuse_interval > 0) {
         s->secret = ag__malloc(cfg->alloc, cfg->secret_len);
         if (s->secret == NULL) {
@@ -278,7 +268,6 @@ void ag_session_free(ag_session *s)
     if (s == NULL)
         return;
     ag__free_secret(s->alloc, s->secret, s->secret_len);
-    EVP_MD_free(s->sha256);
     ag__free_secret(s->alloc, s, sizeof *s);
 }
 
@@ -337,8 +326,8 @@ ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tok
         e = ag__session_hash(s, (const uint8_t *)jti, AG_JTI_LEN, fam.current);
     if (e != AG_OK)
         goto done;
-    ag__store_str_set(fam.sid, &fam.sid_len, out->sid, AG_JTI_LEN);
-    ag__store_str_set(fam.subject, &fam.subject_len, subject, sub_len);
+    ag__str_set(fam.sid, &fam.sid_len, out->sid, AG_JTI_LEN);
+    ag__str_set(fam.subject, &fam.subject_len, subject, sub_len);
     fam.created = now;
     fam.expires = now + s->family_lifetime;
     fam.current_issued = now;
@@ -379,9 +368,9 @@ static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t l
         return e;
     if (c->kind != AG_TOKEN_REFRESH) /* a verifier configured with AG_TOKEN_ANY */
         return AG_ERR_WRONG_TYPE;
-    if (!ag__store_str_ok((const char *)c->sid.ptr, c->sid.len, AG_SID_MAX_LEN) ||
-        !ag__store_str_ok((const char *)c->sub.ptr, c->sub.len, AG_SUBJECT_MAX_LEN) ||
-        c->jti.len == 0 || c->jti.len > 64)
+    if (!ag__str_ok((const char *)c->sid.ptr, c->sid.len, AG_SID_MAX_LEN) ||
+        !ag__str_ok((const char *)c->sub.ptr, c->sub.len, AG_SUBJECT_MAX_LEN) || c->jti.len == 0 ||
+        c->jti.len > 64)
         return AG_ERR_CLAIM;
     return AG_OK;
 }

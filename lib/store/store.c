@@ -8,20 +8,6 @@
 
 #include "store_int.h"
 
-bool ag__store_str_ok(const char *p, size_t n, size_t max)
-{
-    if (p == NULL || n == 0 || n > max)
-        return false;
-    return memchr(p, '\0', n) == NULL;
-}
-
-void ag__store_str_set(char *dst, size_t *dst_len, const char *src, size_t n)
-{
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-    *dst_len = n;
-}
-
 /* Any code outside `allowed` (a 0-terminated list; AG_OK is implied)
  * becomes AG_ERR_STORE: a backend can fail, but never open a door. */
 static ag_err only(ag_err e, const ag_err *allowed)

@@ -1232,7 +1232,7 @@ static ag_err issue_gen(const ag_issuer *is, const igen *g, const ag_issue_param
     return AG_OK;
 }
 
-int64_t ag__verifier_leeway(const ag_verifier *v)
+int64_t ag_verifier_leeway(const ag_verifier *v)
 {
     return v->leeway;
 }

@@ -5,9 +5,12 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "authgate/error.h"
 #include "common/common_int.h"
+#include "common/crypto_int.h"
 #include "testsupport.h"
 
 START_TEST(error_table_complete_and_distinct)
@@ -112,6 +115,47 @@ END_TEST
 /* The feature mask agrees with /proc/cpuinfo where there is one, and the
  * test restriction hides features (what the SIMD tests rely on to run the
  * portable twins on this machine). */
+/* RFC 4231 §4.2 (short key), §4.7 (a 131-byte key, hashed first) and
+ * OpenSSL's HMAC for every key length around the block size, on each
+ * instruction set this CPU offers. */
+START_TEST(hmac_sha256_raw_secret)
+{
+    static const uint8_t want1[32] = {0xb0, 0x34, 0x4c, 0x61, 0xd8, 0xdb, 0x38, 0x53,
+                                      0x5c, 0xa8, 0xaf, 0xce, 0xaf, 0x0b, 0xf1, 0x2b,
+                                      0x88, 0x1d, 0xc2, 0x00, 0xc9, 0x83, 0x3d, 0xa7,
+                                      0x26, 0xe9, 0x37, 0x6c, 0x2e, 0x32, 0xcf, 0xf7};
+    static const uint8_t want6[32] = {0x60, 0xe4, 0x31, 0x59, 0x1e, 0xe0, 0xb6, 0x7f,
+                                      0x0d, 0x8a, 0x26, 0xaa, 0xcb, 0xf5, 0xb7, 0x7f,
+                                      0x8e, 0x0b, 0xc6, 0x21, 0x37, 0x28, 0xc5, 0x14,
+                                      0x05, 0x46, 0x04, 0x0f, 0x0e, 0xe3, 0x7f, 0x54};
+    uint8_t key[131], msg[200], mac[32], ref[EVP_MAX_MD_SIZE];
+    const unsigned masks[] = {AG__CPU_ALL, 0};
+    for (size_t m = 0; m < 2; m++) {
+        ag__cpu_restrict(masks[m]);
+        memset(key, 0x0b, 20);
+        ck_assert_int_eq(ag__hmac_sha256(key, 20, (const uint8_t *)"Hi There", 8, mac), AG_OK);
+        ck_assert_mem_eq(mac, want1, 32);
+        memset(key, 0xaa, sizeof key);
+        static const char t6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+        ck_assert_int_eq(ag__hmac_sha256(key, sizeof key, (const uint8_t *)t6, sizeof t6 - 1, mac),
+                         AG_OK);
+        ck_assert_mem_eq(mac, want6, 32);
+        for (size_t i = 0; i < sizeof msg; i++)
+            msg[i] = (uint8_t)(i * 7u + 1u);
+        for (size_t kl = 0; kl <= sizeof key; kl += 13) {
+            for (size_t i = 0; i < kl; i++)
+                key[i] = (uint8_t)(i * 31u + kl);
+            unsigned int rl = 0;
+            ck_assert_ptr_nonnull(HMAC(EVP_sha256(), kl ? key : (const uint8_t *)"", (int)kl, msg,
+                                       kl + 50, ref, &rl));
+            ck_assert_int_eq(ag__hmac_sha256(key, kl, msg, kl + 50, mac), AG_OK);
+            ck_assert_mem_eq(mac, ref, 32);
+        }
+    }
+    ag__cpu_restrict(AG__CPU_ALL);
+}
+END_TEST
+
 START_TEST(cpu_features)
 {
     unsigned f = ag__cpu_features();
@@ -152,6 +196,7 @@ int main(void)
     tcase_add_test(tc, ct_equal_matches_crypto_memcmp);
     tcase_add_test(tc, spans_and_random);
     tcase_add_test(tc, cpu_features);
+    tcase_add_test(tc, hmac_sha256_raw_secret);
     suite_add_tcase(s, tc);
     return ag_test_run(s);
 }
