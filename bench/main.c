@@ -25,7 +25,7 @@
 #include <time.h>
 
 #include "authgate/token.h"
-#include "common/common_int.h" /* ag__cpu_restrict: the static library's internal */
+#include "common/isa_hook.h" /* --isa: the library's one test hook */
 
 #ifdef AG_BENCH_HAVE_LIBJWT
 #define HAVE_LIBJWT 1

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "authgate/error.h"
+#include "isa_hook.h"
 
 /* Allocation through an optional caller allocator (NULL → stdlib). */
 void *ag__malloc(const ag_allocator *a, size_t n);
@@ -46,17 +47,6 @@ void ag__str_set(char *dst, size_t *dst_len, const char *src, size_t n);
 
 /* Exact, full-length comparison of a span with a NUL-terminated string. */
 int ag__span_eq_str(ag_span s, const char *z);
-
-/*
- * SIMD features of this CPU and OS that authgate uses (x86-64 only; 0
- * elsewhere). Every accelerated loop has a portable twin, chosen when its
- * bit is absent. @test tests/common/test_common.c
- */
-enum { AG__CPU_AVX2 = 1u, AG__CPU_SHANI = 2u, AG__CPU_SSE2 = 4u, AG__CPU_ALL = 7u };
-unsigned ag__cpu_features(void);
-/* Tests only: pretend the CPU has at most the features in mask
- * (AG__CPU_ALL restores detection). Not for use while other threads verify. */
-void ag__cpu_restrict(unsigned mask);
 
 #define AG__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -69,4 +69,22 @@ ag_err ag__header_single(const ag_header *h, size_t n, const char *name, size_t 
  */
 ag_err ag__csrf_request_check(const ag_http_policy *p, const ag_http_request *req, ag_span *csrf);
 
+/*
+ * The number of leading bytes of p[0..n) that are RFC 6750 b64token
+ * characters: ALPHA DIGIT "-" "." "_" "~" "+" "/" ("=" is not one; the
+ * padding is the caller's). AVX2 when the CPU has it, else a table loop
+ * (http_extract.c). Reads nothing at or past p + n.
+ * @test tests/http/test_http_extract.c
+ */
+size_t ag__b64token_span(const uint8_t *p, size_t n);
+
+/*
+ * When n >= 32, returns ag__b64token_span(p, n); when n < 32, returns 0
+ * (the caller scans short inputs). Reads nothing at or past p + n. Call it
+ * only when ag__cpu_features() has AG__CPU_AVX2 (b64token_avx2.c; a stub
+ * that consumes nothing in builds without SIMD code).
+ * @test tests/http/test_http_extract.c
+ */
+size_t ag__b64token_span_avx2(const uint8_t *p, size_t n);
+
 #endif
