@@ -45,6 +45,15 @@ bool ag__str_ok(const char *p, size_t n, size_t max);
 /* Copies a checked string into a fixed field (NUL-terminated). */
 void ag__str_set(char *dst, size_t *dst_len, const char *src, size_t n);
 
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF
+ * (jansson's and RFC 3629's rules; json_scan.c checks the same inside its
+ * string scanner). @test tests/common/test_common.c */
+bool ag__utf8_valid(const uint8_t *s, size_t n);
+
+/* ASCII case-insensitive equality of p[0..n) with lit[0..lit_len).
+ * @test tests/http/test_http_extract.c */
+bool ag__ci_eq(const uint8_t *p, size_t n, const char *lit, size_t lit_len);
+
 /* Exact, full-length comparison of a span with a NUL-terminated string. */
 int ag__span_eq_str(ag_span s, const char *z);
 

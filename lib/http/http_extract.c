@@ -68,22 +68,6 @@ size_t ag__b64token_span(const uint8_t *p, size_t n)
     return i;
 }
 
-static uint8_t ascii_lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
-}
-
-bool ag__ci_eq(const uint8_t *p, size_t n, const char *lit, size_t lit_len)
-{
-    if (n != lit_len)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (ascii_lower(p[i]) != ascii_lower((uint8_t)lit[i]))
-            return false;
-    }
-    return true;
-}
-
 ag_span ag__trim_ows(ag_span s)
 {
     while (s.len > 0 && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {

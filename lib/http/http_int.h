@@ -46,9 +46,6 @@ bool ag__is_tchar(uint8_t c);
 /* RFC 6265 cookie-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */
 bool ag__is_cookie_octet(uint8_t c);
 
-/* ASCII case-insensitive equality of a span with n bytes of lit. */
-bool ag__ci_eq(const uint8_t *p, size_t n, const char *lit, size_t lit_len);
-
 /* Trims leading and trailing OWS (SP / HTAB) from a span. */
 ag_span ag__trim_ows(ag_span s);
 

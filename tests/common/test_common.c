@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -156,6 +157,53 @@ START_TEST(hmac_sha256_raw_secret)
 }
 END_TEST
 
+/* ag__utf8_valid gives jansson's verdict (the reference the issuer used
+ * before): every 1- and 2-byte string, every 3-byte string with a lead
+ * from E0, ED, EF, and 4-byte strings around the limits. */
+static void utf8_same(const uint8_t *b, size_t n)
+{
+    json_t *j = json_stringn((const char *)b, n);
+    ck_assert_msg(ag__utf8_valid(b, n) == (j != NULL), "%02x %02x %02x %02x (%zu)", b[0],
+                  n > 1 ? b[1] : 0, n > 2 ? b[2] : 0, n > 3 ? b[3] : 0, n);
+    json_decref(j);
+}
+
+START_TEST(utf8_matches_jansson)
+{
+    uint8_t b[4];
+    for (unsigned x = 0; x < 65536; x++) {
+        b[0] = (uint8_t)(x >> 8);
+        b[1] = (uint8_t)x;
+        utf8_same(b + 1, 1);
+        utf8_same(b, 2);
+    }
+    static const uint8_t leads3[] = {0xe0, 0xe1, 0xed, 0xef};
+    for (size_t l = 0; l < sizeof leads3; l++)
+        for (unsigned x = 0; x < 65536; x++) {
+            b[0] = leads3[l];
+            b[1] = (uint8_t)(x >> 8);
+            b[2] = (uint8_t)x;
+            utf8_same(b, 3);
+        }
+    static const uint8_t leads4[] = {0xf0, 0xf4, 0xf5};
+    static const uint8_t conts[] = {0x7f, 0x80, 0x8f, 0x90, 0xbf, 0xc0};
+    for (size_t l = 0; l < sizeof leads4; l++)
+        for (size_t i = 0; i < sizeof conts; i++)
+            for (size_t j = 0; j < sizeof conts; j++)
+                for (size_t k = 0; k < sizeof conts; k++) {
+                    b[0] = leads4[l];
+                    b[1] = conts[i];
+                    b[2] = conts[j];
+                    b[3] = conts[k];
+                    utf8_same(b, 4);
+                    utf8_same(b, 3); /* truncated */
+                }
+    ck_assert(ag__ci_eq((const uint8_t *)"BeArEr", 6, "bearer", 6));
+    ck_assert(!ag__ci_eq((const uint8_t *)"bearer", 6, "bearer ", 7));
+    ck_assert(!ag__ci_eq((const uint8_t *)"@", 1, "`", 1)); /* only A-Z fold */
+}
+END_TEST
+
 START_TEST(cpu_features)
 {
     unsigned f = ag__cpu_features();
@@ -197,6 +245,7 @@ int main(void)
     tcase_add_test(tc, spans_and_random);
     tcase_add_test(tc, cpu_features);
     tcase_add_test(tc, hmac_sha256_raw_secret);
+    tcase_add_test(tc, utf8_matches_jansson);
     suite_add_tcase(s, tc);
     return ag_test_run(s);
 }
