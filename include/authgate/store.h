@@ -355,7 +355,13 @@ struct ag_store {
     /**
      * Optional: waits up to timeout_ms for news in the log (a
      * notification), returning early when some may have arrived. NULL: the
-     * follower polls. Returns: AG_OK (news or timeout); AG_ERR_STORE.
+     * follower reads the log every interval. Called by one thread at a
+     * time (the store's follower).
+     * Returns: AG_OK when news may have arrived — a notification, or a
+     * (re)connection, after which any notification sent meanwhile may be
+     * missing: the caller reads the log now; AG_ERR_NOT_FOUND when the
+     * timeout passed without news; AG_ERR_STORE when the wait failed (a
+     * lost connection: the next call reconnects).
      * @since 0.2
      */
     ag_err (*log_wait)(ag_store *st, int timeout_ms);
@@ -461,8 +467,11 @@ AG_API AG_NODISCARD ag_err ag_store_log_read(ag_store *st, uint64_t after, ag_st
 AG_API AG_NODISCARD ag_err ag_store_log_purge(ag_store *st, int64_t before, size_t *removed);
 
 /**
- * Calls st->log_wait, or sleeps timeout_ms when the store has none.
- * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
+ * Calls st->log_wait, or sleeps timeout_ms when the store has none (and
+ * then answers AG_ERR_NOT_FOUND).
+ * Returns: AG_OK (news may have arrived: read the log); AG_ERR_NOT_FOUND
+ * (timeout, no news); AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
+ * Thread safety: one thread at a time per store.
  * @since 0.2
  */
 AG_API AG_NODISCARD ag_err ag_store_log_wait(ag_store *st, int timeout_ms);
