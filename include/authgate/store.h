@@ -597,6 +597,14 @@ typedef struct ag_store_pg_config {
  * transaction back). Otherwise the call fails with AG_ERR_STORE: it never
  * reports success it cannot prove (R-06).
  *
+ * The revocation log NOTIFYs channel "ag_revocations" on every append
+ * (payload: the new id only). The first ag_store_log_wait opens one more
+ * connection, with the pool's parameters, that LISTENs (application_name
+ * "authgate listener"); a lost listener is reported and reconnected with
+ * a backoff (100 ms to 5 s), and each reconnect answers AG_OK so the
+ * follower reads the log by id at once. Only one thread at a time may
+ * call ag_store_log_wait (the store's follower).
+ *
  * @param[in]  cfg  required; cfg->conninfo required
  * @param[out] out  close with ag_store_close()
  * Ownership: the store owns its connections; cfg need not outlive the call
