@@ -9,6 +9,7 @@
  *
  * - a logout on A is refused on A at once and on B within a second; the
  *   delay over 1,000 revocations is printed (p50, p99; docs/operations.md);
+ * - a notification's payload is the log row's id and nothing else;
  * - log rows that were never notified (a notification lost) are applied
  *   right after the listener's connection is killed and comes back;
  * - the server restarted: revocations made while the listener is away
@@ -349,6 +350,42 @@ START_TEST(logout_reaches_the_other_instance)
 }
 END_TEST
 
+/* What travels on the channel: the new row's id, nothing else (no sid, no
+ * subject): anyone allowed to LISTEN on the database sees the payloads. */
+START_TEST(notification_carries_only_an_id)
+{
+    shared_setup(base_conninfo);
+    inst a;
+    inst_open(&a);
+    PGconn *c = raw_connect(g_ci);
+    PGresult *r = PQexec(c, "LISTEN ag_revocations");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    ag_session_tokens t;
+    ck_assert_int_eq(ag_session_issue(a.s, "frank", &t), AG_OK);
+    ck_assert_int_eq(ag_session_logout(a.s, (const uint8_t *)t.refresh, t.refresh_len), AG_OK);
+    PGnotify *n = NULL;
+    double give_up = mono() + 5;
+    while (n == NULL && mono() < give_up) {
+        ck_assert_int_eq(PQconsumeInput(c), 1);
+        n = PQnotifies(c);
+        if (n == NULL)
+            sleep_ms(5);
+    }
+    ck_assert_msg(n != NULL, "no notification for a logout");
+    ck_assert_str_eq(n->relname, "ag_revocations");
+    long long id = raw_int(g_ci, "SELECT max(id) FROM ag_revocations");
+    char want[32];
+    snprintf(want, sizeof want, "%lld", id);
+    ck_assert_str_eq(n->extra, want);
+    ck_assert_ptr_null(strstr(n->extra, t.sid));
+    PQfreemem(n);
+    PQfinish(c);
+    inst_close(&a);
+    shared_teardown(base_conninfo);
+}
+END_TEST
+
 /* ---- a lost connection ------------------------------------------------------ */
 
 /* Rows added to the log without a NOTIFY stand for notifications lost while
@@ -476,6 +513,7 @@ int main(void)
     TCase *tc = tcase_create("instances");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, logout_reaches_the_other_instance);
+    tcase_add_test(tc, notification_carries_only_an_id);
     tcase_add_test(tc, killed_listener_catches_up);
     tcase_add_test(tc, server_restart_none_lost);
     suite_add_tcase(s, tc);
