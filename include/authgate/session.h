@@ -289,7 +289,8 @@ typedef struct ag_revsync_config {
     ag_store *store;              /**< required; one with a revocation log (ag_store_has_log) */
     ag_revset *revocations;       /**< required: the set this process's access verifiers use */
     int interval_ms;              /**< 0 → 200: how often the log is read (at most this long
-                                       between reads; a store with notifications wakes sooner) */
+                                       between reads; a store with notifications, PostgreSQL,
+                                       wakes the follower at once) */
     int64_t log_retention;        /**< > 0: this follower also deletes log entries older than
                                        this many seconds (set it ≥ the set's entry_ttl); 0: never */
     ag_session_error_fn on_error; /**< optional: a read that failed ("revocation log") */
@@ -304,11 +305,12 @@ typedef struct ag_revsync ag_revsync;
 
 /**
  * Reads the whole log into the set (the catch-up), then starts a thread
- * that reads what is new every interval_ms, adds it to the set and marks
- * the set synchronised. A read that fails is reported and retried at the
- * next interval; nothing read is ever skipped, because entries are read
- * by their increasing id, so a notification lost while disconnected is
- * never a lost revocation.
+ * that reads what is new every interval_ms, and at once when the store's
+ * log_wait reports news (a notification, a reconnect), adds it to the set
+ * and marks the set synchronised. The thread is the only caller of
+ * ag_store_log_wait on that store; stop returns within about 250 ms. A read that fails is reported
+ * and retried at the next interval; nothing read is ever skipped, because entries are read by their
+ * increasing id, so a notification lost while disconnected is never a lost revocation.
  * @param[out] out  stop with ag_revsync_stop()
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (the store keeps
  * no log); AG_ERR_STORE (the catch-up read failed: nothing started);

@@ -340,7 +340,7 @@ ag_err ag_store_log_purge(ag_store *st, int64_t before, size_t *removed)
 
 ag_err ag_store_log_wait(ag_store *st, int timeout_ms)
 {
-    static const ag_err allowed[] = {AG_OK};
+    static const ag_err allowed[] = {AG_ERR_NOT_FOUND, AG_OK};
     if (!store_ok(st) || timeout_ms < 0)
         return AG_ERR_INVALID_ARGUMENT;
     if (st->log_wait != NULL)
@@ -348,7 +348,7 @@ ag_err ag_store_log_wait(ag_store *st, int timeout_ms)
     struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {
     }
-    return AG_OK;
+    return AG_ERR_NOT_FOUND; /* no news to report: the caller reads when its interval is up */
 }
 
 ag_err ag_store_stats_get(ag_store *st, ag_store_stats *out)
