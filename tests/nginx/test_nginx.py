@@ -9,12 +9,17 @@ upstream (http.server on 127.0.0.1 port 0) that answers with the request
 headers it received as JSON. Requests go over raw sockets, one connection
 each, so duplicate fields and exact bytes are under the test's control.
 
-    test_nginx.py --nginx PATH --module PATH [--cli PATH] [--curl PATH] GROUP...
+    test_nginx.py --nginx PATH --module PATH [--cli PATH] [--curl PATH] [--demo PATH]
+                  GROUP...
     GROUP: gate claims reload config http2 (needs --curl) asym (needs --cli)
+           remote (needs --cli and openssl) revocation (needs --demo)
 
 HS256 tokens are made here (hmac) so that broken ones can be made too;
 with --cli, tokens from `authgate issue` are checked to pass the gate as
 well. A group fails on the first broken expectation, naming the case.
+remote: keys from authgate_jwks_url, served over TLS by a local server with
+a test CA made by the openssl command. revocation: the demo server logs a
+session out in a SQLite store that nginx's workers follow.
 """
 import argparse
 import base64
@@ -26,13 +31,14 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-NGINX = MODULE = CLI = CURL = None
+NGINX = MODULE = CLI = CURL = DEMO = None
 ISS = "https://issuer.test"
 AUD = "api"
 REALM = "test"
@@ -193,7 +199,8 @@ class Nginx:
     """One nginx master with its own prefix directory; keys: Key objects, or
     the JWKS text itself."""
 
-    def __init__(self, up_port, keys):
+    def __init__(self, up_port, keys, block=HTTP_BLOCK, **extra):
+        self.block, self.extra = block, extra
         self.dir = tempfile.mkdtemp(prefix="agnginx-")
         self.jwks = os.path.join(self.dir, "jwks.json")
         self.conf = os.path.join(self.dir, "nginx.conf")
@@ -216,9 +223,9 @@ class Nginx:
         for _ in range(3):  # the probed port may be taken meanwhile
             self.port, self.h2port = free_port(), free_port()
             with open(self.conf, "w") as f:
-                f.write(main_conf(self.dir, HTTP_BLOCK.format(
+                f.write(main_conf(self.dir, self.block.format(
                     dir=self.dir, iss=ISS, aud=AUD, realm=REALM, up=self.up_port,
-                    port=self.port, h2port=self.h2port)))
+                    port=self.port, h2port=self.h2port, **self.extra)))
             self.out = open(os.path.join(self.dir, "stderr"), "w")
             self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", self.conf],
                                          stdout=self.out, stderr=self.out)
@@ -582,6 +589,328 @@ def group_asym(up):
         shutil.rmtree(work, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- remote JWKS
+
+def sh(*cmd):
+    return subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+
+
+def make_tls(d):
+    """A test CA and a certificate for 127.0.0.1 signed by it: (ca, cert, key)."""
+    ca_key, ca = os.path.join(d, "ca.key"), os.path.join(d, "ca.pem")
+    key, csr, cert = (os.path.join(d, "srv" + x) for x in (".key", ".csr", ".pem"))
+    ext = os.path.join(d, "ext.cnf")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    sh("openssl", "req", "-x509", *ec, "-keyout", ca_key, "-out", ca, "-days", "2",
+       "-subj", "/CN=agnginx test CA")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    sh("openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1")
+    sh("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+       "-out", cert, "-days", "2", "-extfile", ext)
+    return ca, cert, key
+
+
+class JwksServer:
+    """https://127.0.0.1:PORT/<name>: the JWKS set with serve(); counts GETs per path."""
+
+    def __init__(self, cert, key, port=0):
+        self.lock = threading.Lock()
+        self.docs, self.count = {}, {}
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with outer.lock:
+                    outer.count[self.path] = outer.count.get(self.path, 0) + 1
+                    doc = outer.docs.get(self.path)
+                if doc is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(doc)))
+                self.send_header("Cache-Control", "max-age=3600")
+                self.end_headers()
+                self.wfile.write(doc)
+
+            def log_message(self, *a):
+                pass
+
+        class Quiet(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass
+
+        self.httpd = Quiet(("127.0.0.1", port), H)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def serve(self, path, jwks_text):
+        with self.lock:
+            self.docs[path] = jwks_text.encode()
+
+    def fetches(self, path):
+        with self.lock:
+            return self.count.get(path, 0)
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+REMOTE_BLOCK = """
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+
+    authgate_issuer {iss};
+    authgate_audience {aud};
+    authgate_realm {realm};
+    authgate_claim_header sub X-User;
+    # refreshed after max-age (an hour): a new kid is fetched because it is new
+    authgate_jwks_url https://127.0.0.1:{jp}/a ca_file={dir}/ca.pem
+                      unknown_kid_interval=60s timeout=2s connect_timeout=1s;
+
+    upstream echo {{ server 127.0.0.1:{up}; }}
+
+    server {{
+        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{h2port};
+        authgate on;
+        location / {{
+            proxy_pass http://echo;
+        }}
+        location /stale/ {{              # refreshed every second, stale keys kept an hour
+            authgate_jwks_url https://127.0.0.1:{jp}/b ca_file={dir}/ca.pem
+                              min_refresh=1s max_refresh=1s max_stale=1h timeout=1s;
+            proxy_pass http://echo;
+        }}
+        location /strict/ {{             # refreshed every second, stale keys dropped after 2s
+            authgate_jwks_url https://127.0.0.1:{jp}/c ca_file={dir}/ca.pem
+                              min_refresh=1s max_refresh=1s max_stale=2s timeout=1s;
+            proxy_pass http://echo;
+        }}
+    }}
+"""
+
+
+def wait_status(ng, path, headers, status, secs, what):
+    deadline = time.time() + secs
+    while True:
+        st = request(ng.port, path, headers)[0]
+        if st == status:
+            return
+        check(time.time() < deadline, f"{what}: still {st} after {secs}s, wanted {status}")
+        time.sleep(0.1)
+
+
+def group_remote(up):
+    check(CLI is not None, "the remote group needs --cli")
+    work = tempfile.mkdtemp(prefix="agnginx-tls-")
+    jw = ng = None
+    try:
+        ca, cert, key = make_tls(work)
+        jwk = {}
+        for kid in ("k1", "k2", "k3"):
+            jwk[kid] = os.path.join(work, kid + ".jwk")
+            with open(jwk[kid], "w") as f:
+                f.write(cli("keygen", "--alg", "ES256", "--kid", kid))
+
+        def jwks(*kids):
+            return cli("jwks", *(jwk[k] for k in kids))
+
+        def tok(kid, sub="dave"):
+            return cli("issue", "--key", jwk[kid], "--sub", sub, "--iss", ISS, "--aud",
+                       AUD).strip()
+
+        jw = JwksServer(cert, key)
+        for p in ("/a", "/b", "/c"):
+            jw.serve(p, jwks("k1"))
+        ng = Nginx(up.port, [Key("unused")], block=REMOTE_BLOCK, jp=jw.port)
+        shutil.copy(ca, os.path.join(ng.dir, "ca.pem"))
+        check(jw.fetches("/a") == 0, "the master fetched the JWKS")
+        ng.start()
+        t1, t2, t3 = tok("k1"), tok("k2"), tok("k3")  # k2 is never published
+        for p in ("/x", "/stale/x", "/strict/x"):
+            _, body = expect(ng, f"remote key {p}", p, bearer(t1), 200, None)
+            check(values(upstream_headers(body), "X-User") == ["dave"], f"{p}: X-User")
+        expect(ng, "alg none", "/x", bearer(b64(jtext({"alg": "none", "kid": "k1"})) + "."
+                                             + t1.split(".")[1] + "."), 401, INVALID)
+        a0 = jw.fetches("/a")
+        check(a0 == 2, f"fetches of /a after the start: {a0} (one per worker)")
+
+        # the provider rotates: k3 is published; each worker refetches on its first
+        # token with the new kid (at most one refetch per worker per interval)
+        jw.serve("/a", jwks("k1", "k3"))
+        for i in range(8):
+            expect(ng, f"rotated key #{i}", "/x", bearer(t3), 200, None)
+        a1 = jw.fetches("/a")
+        check(a1 - a0 <= 2, f"rotation: {a1 - a0} fetches (at most one per worker)")
+        # unknown kids do not make nginx fetch: the interval holds them back
+        for i in range(20):
+            forged = b64(jtext({"alg": "ES256", "typ": "at+jwt", "kid": f"r{i}"})) + "." + \
+                t1.split(".", 1)[1]
+            expect(ng, f"random kid #{i}", "/x", bearer(forged), 401, INVALID)
+        a2 = jw.fetches("/a")
+        check(a2 - a1 <= 2, f"20 unknown kids caused {a2 - a1} fetches")
+        expect(ng, "a key the JWKS lacks", "/x", bearer(t2), 401, INVALID)
+
+        # the JWKS server goes away: /stale/ keeps its keys, /strict/ drops them after 2s
+        b0 = jw.fetches("/b")
+        time.sleep(1.5)
+        check(jw.fetches("/b") > b0, "min_refresh=1s: /b was not refetched")
+        port = jw.port
+        jw.stop()
+        jw = None
+        wait_status(ng, "/strict/x", bearer(t1), 401, 10, "max_stale=2s with the server down")
+        expect(ng, "stale keys within max_stale", "/stale/x", bearer(t1), 200, None)
+        expect(ng, "keys of an hour's max-age", "/x", bearer(t3), 200, None)
+        check("JWKS" in ng.log() and "AG_ERR_CRYPTO" in ng.log(),
+              "the failed fetches are not logged")
+        # back again: the strict location recovers on its next refresh
+        jw = JwksServer(cert, key, port)
+        for p in ("/a", "/b", "/c"):
+            jw.serve(p, jwks("k1"))
+        wait_status(ng, "/strict/x", bearer(t1), 200, 10, "the JWKS server came back")
+        ours = "\n".join(x for x in ng.log().splitlines() if "authgate" in x)
+        check(t1.split(".")[2] not in ours, "a token in authgate's log lines")
+        check('"d"' not in ours, "key material in authgate's log lines")
+    finally:
+        if ng is not None:
+            ng.cleanup()
+        if jw is not None:
+            jw.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- revocation
+
+REVOCATION_BLOCK = """
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+
+    authgate_jwks_file {dir}/jwks.json;
+    authgate_issuer {iss};
+    authgate_audience {aud};
+    authgate_realm {realm};
+    authgate_revocations sqlite:{db} interval=100ms;
+
+    upstream echo {{ server 127.0.0.1:{up}; }}
+
+    server {{
+        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{h2port};
+        authgate on;
+        location / {{
+            proxy_pass http://echo;
+        }}
+        location /unchecked/ {{
+            authgate_revocations off;      # the same keys, no revocation set
+            proxy_pass http://echo;
+        }}
+    }}
+"""
+
+
+def http_json(port, method, path, body=None, headers=()):
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
+    data = b"" if body is None else jtext(body)
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+    else:
+        lines += ["Content-Length: 0"]
+    lines += [f"{k}: {v}" for k, v in headers]
+    with socket.create_connection(("127.0.0.1", port), 30) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    head, _, rest = out.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), rest
+
+
+class Demo:
+    def __init__(self, dir, db):
+        self.proc = subprocess.Popen(
+            [DEMO, "--listen", "127.0.0.1:0", "--store", "sqlite:" + db, "--key-dir",
+             os.path.join(dir, "demo-keys"), "--issuer", ISS, "--audience", AUD,
+             "--user", "erin:pw1", "--user", "frank:pw2"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.port = None
+        deadline = time.time() + 30
+        while self.port is None:
+            line = self.proc.stdout.readline()
+            check(line and time.time() < deadline, "the demo did not start")
+            if line.startswith("listening on http://"):
+                self.port = int(line.strip().rsplit(":", 1)[1])
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def login(self, user, pw):
+        st, body = http_json(self.port, "POST", "/auth/login",
+                             {"username": user, "password": pw, "session": "token"})
+        check(st == 200, f"demo login {user}: {st}")
+        j = json.loads(body)
+        return j["access_token"], j["refresh_token"]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def group_revocation(up):
+    check(DEMO is not None, "the revocation group needs --demo")
+    work = tempfile.mkdtemp(prefix="agnginx-rev-")
+    demo = ng = None
+    try:
+        db = os.path.join(work, "store.db")
+        demo = Demo(work, db)
+        st, jwks = http_json(demo.port, "GET", "/.well-known/jwks.json")
+        check(st == 200, "demo JWKS")
+        ng = Nginx(up.port, jwks.decode(), block=REVOCATION_BLOCK, db=db)
+        ng.start()
+        a_access, a_refresh = demo.login("erin", "pw1")
+        b_access, _ = demo.login("frank", "pw2")
+        for who, t in (("erin", a_access), ("frank", b_access)):
+            expect(ng, f"{who} before the logout", "/x", bearer(t), 200, None)
+        # erin logs out at the demo: her session's sid goes to the store's log
+        st, _ = http_json(demo.port, "POST", "/auth/logout", None, bearer(a_refresh))
+        check(st == 204, f"demo logout: {st}")
+        t0 = time.time()
+        wait_status(ng, "/x", bearer(a_access), 401, 5, "the logged-out session's token")
+        took = time.time() - t0
+        for i in range(10):  # every worker follows the log for itself
+            expect(ng, f"revoked sid #{i}", "/x", bearer(a_access), 401, INVALID)
+            expect(ng, f"other session #{i}", "/x", bearer(b_access), 200, None)
+        expect(ng, "revoked sid where the set is off", "/unchecked/x", bearer(a_access), 200,
+               None)
+        check("authgate: refused (AG_ERR_REVOKED)" in ng.log(), "the log names the reason")
+        # a new login of the same user is a new session: it passes
+        a2, _ = demo.login("erin", "pw1")
+        expect(ng, "erin's new session", "/x", bearer(a2), 200, None)
+        print(f"revocation: refused by nginx {took:.2f}s after the logout")
+    finally:
+        if ng is not None:
+            ng.cleanup()
+        if demo is not None:
+            demo.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def nginx_t(dir, http_block):
     conf = os.path.join(dir, "t.conf")
     with open(conf, "w") as f:
@@ -601,6 +930,14 @@ def group_config(up):
               "server { listen 127.0.0.1:1; location / { authgate on; } }")
         rc, err = nginx_t(dir, ok)
         check(rc == 0, "a valid configuration is refused: " + err)
+        # keys from a URL are fetched by the workers, never by nginx -t or the master
+        remote = ("authgate_jwks_url https://127.0.0.1:1/jwks timeout=1s min_refresh=30s; "
+                  f"authgate_revocations sqlite:{dir}/rev.db ttl=2d; "
+                  "server { listen 127.0.0.1:1; location / { authgate on; } "
+                  f"location /f/ {{ authgate_jwks_file {jwks}; authgate on; "
+                  "authgate_revocations off; } }")
+        rc, err = nginx_t(dir, remote)
+        check(rc == 0, "a configuration with a JWKS URL is refused: " + err)
         docs_example_check(dir, jwks)
         weak = os.path.join(dir, "weak.json")
         with open(weak, "w") as f:
@@ -626,6 +963,25 @@ def group_config(up):
              "same header twice"),
             ("bad header name", 'authgate_claim_header sub "X User";', "invalid header name"),
             ("bad token type", "authgate_token_type id;", "invalid value"),
+            ("http JWKS URL", "authgate_jwks_url http://127.0.0.1/jwks;", "https://"),
+            ("file and URL at one level", f"authgate_jwks_file {jwks}; "
+             "authgate_jwks_url https://127.0.0.1/jwks;", "is duplicate"),
+            ("unknown JWKS URL parameter", "authgate_jwks_url https://127.0.0.1/ refresh=1s;",
+             "invalid parameter"),
+            ("JWKS URL timeout", "authgate_jwks_url https://127.0.0.1/ timeout=0;",
+             "invalid time"),
+            ("revocations: no store", "authgate_revocations /tmp/x.db;", "sqlite:PATH"),
+            ("revocations: bad interval", f"authgate_revocations sqlite:{dir}/r.db interval=2m;",
+             "interval"),
+            ("revocations: ttl shorter than a token's life",
+             f"authgate_jwks_file {jwks}; authgate_revocations sqlite:{dir}/r.db ttl=1h; "
+             "server { listen 127.0.0.1:1; }", "ttl="),
+            ("revocations: refresh tokens live longer",
+             f"authgate_jwks_file {jwks}; authgate_revocations sqlite:{dir}/r.db; "
+             "authgate_token_type any; server { listen 127.0.0.1:1; }", "ttl="),
+            ("revocations: one store, two settings",
+             f"authgate_revocations sqlite:{dir}/r.db; server {{ listen 127.0.0.1:1; "
+             f"authgate_revocations sqlite:{dir}/r.db interval=1s; }}", "other parameters"),
             ("bad realm", f'authgate_jwks_file {jwks}; authgate_realm "a\\"b\x01"; '
              "server { listen 127.0.0.1:1; }", "authgate_realm"),
         ]
@@ -660,19 +1016,21 @@ def docs_example_check(dir, jwks):
 
 
 GROUPS = {"gate": group_gate, "claims": group_claims, "reload": group_reload,
-          "config": group_config, "http2": group_http2, "asym": group_asym}
+          "config": group_config, "http2": group_http2, "asym": group_asym,
+          "remote": group_remote, "revocation": group_revocation}
 
 
 def main():
-    global NGINX, MODULE, CLI, CURL
+    global NGINX, MODULE, CLI, CURL, DEMO
     ap = argparse.ArgumentParser()
     ap.add_argument("--nginx", required=True)
     ap.add_argument("--module", required=True)
     ap.add_argument("--cli")
     ap.add_argument("--curl")
+    ap.add_argument("--demo")
     ap.add_argument("groups", nargs="+", choices=sorted(GROUPS))
     a = ap.parse_args()
-    NGINX, MODULE, CLI, CURL = a.nginx, os.path.abspath(a.module), a.cli, a.curl
+    NGINX, MODULE, CLI, CURL, DEMO = a.nginx, os.path.abspath(a.module), a.cli, a.curl, a.demo
     up = Upstream()
     try:
         for g in a.groups:
