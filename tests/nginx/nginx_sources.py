@@ -282,6 +282,10 @@ REVOCATION_BLOCK = """
             authgate_revocations off;      # the same keys, no revocation set
             proxy_pass http://echo;
         }}
+        location /unreachable/ {{         # a store that cannot be opened, strict
+            authgate_revocations sqlite:{dir}/missing/store.db max_staleness=2s;
+            proxy_pass http://echo;
+        }}
     }}
 """
 
@@ -361,6 +365,11 @@ def group_revocation(up):
         expect(ng, "revoked sid where the set is off", "/unchecked/x", bearer(a_access), 200,
                None)
         check("authgate: refused (AG_ERR_REVOKED)" in ng.log(), "the log names the reason")
+        # a store the workers cannot read: strict mode refuses everything once
+        # max_staleness has passed since they started, and says why
+        wait_status(ng, "/unreachable/x", bearer(b_access), 503, 10, "max_staleness=2s")
+        check("revocation log" in ng.log() and "missing/store.db" in ng.log(),
+              "an unreadable store is not logged")
         # a new login of the same user is a new session: it passes
         a2, _ = demo.login("erin", "pw1")
         expect(ng, "erin's new session", "/x", bearer(a2), 200, None)
