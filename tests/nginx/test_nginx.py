@@ -695,6 +695,7 @@ def docs_example_check(dir, jwks):
 # the remote and revocation groups live in nginx_sources.py, which uses this
 # module's helpers and settings under its own name
 sys.modules.setdefault("test_nginx", sys.modules[__name__])
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import nginx_sources  # noqa: E402
 
 GROUPS = {"gate": group_gate, "claims": group_claims, "reload": group_reload,
