@@ -175,6 +175,11 @@ char *ngx_http_authgate_revocations(ngx_conf_t *cf, ngx_command_t *cmd, void *co
         if (probe.name.data == NULL)
             return NGX_CONF_ERROR;
         ngx_sprintf(probe.name.data, "sqlite:%V%Z", &probe.target);
+        /* the workers would create an empty store there and follow nothing */
+        ngx_file_info_t fi;
+        if (ngx_file_info(probe.target.data, &fi) == NGX_FILE_ERROR)
+            ngx_conf_log_error(NGX_LOG_WARN, cf, ngx_errno,
+                               "authgate_revocations: \"%V\" does not exist (yet?)", &probe.target);
     } else if (ngx_http_authgate_prefix(&value[1], "postgres:", &v)) {
         if (!ag_store_pg_available())
             return "names a PostgreSQL store, and libauthgate was built without PostgreSQL";
