@@ -982,9 +982,11 @@ def group_browser(node_dir):
         with Server("--access-ttl", "40") as s:
             profile = tempfile.mkdtemp(prefix="agdemo-chromium-")
             try:
+                # the screenshot stays in the working directory for a human to look at
+                shot = os.path.abspath("demo-page-%s.png" % host)
                 r = subprocess.run(["node", script, "--node-dir", node_dir, "--chromium", chromium,
                                     "--profile", profile, "--url",
-                                    "http://%s:%d/" % (host, s.port)],
+                                    "http://%s:%d/" % (host, s.port), "--screenshot", shot],
                                    capture_output=True, text=True, timeout=300)
             finally:
                 shutil.rmtree(profile, ignore_errors=True)
