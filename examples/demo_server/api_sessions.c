@@ -36,6 +36,15 @@ static ag_claims *bearer(demo_app *app, demo_request *r, enum MHD_Result *ret)
     return NULL;
 }
 
+/* 501 when the store cannot list sessions; 503 when it failed (as every
+ * store failure of the demo: never a success); 500 otherwise. */
+static enum MHD_Result store_failure(const demo_request *r, ag_err e)
+{
+    if (e == AG_ERR_STATE)
+        return demo_send_error(r, 501, "server_error", "this store cannot list sessions");
+    return demo_send_error(r, e == AG_ERR_STORE ? 503 : 500, "server_error", ag_strerror(e));
+}
+
 static json_t *session_json(const ag_session_info *i, const ag_claims *c)
 {
     return json_pack("{s:s#, s:I, s:I, s:I, s:I, s:I, s:b}", "sid", i->sid, (int)i->sid_len,
@@ -60,13 +69,9 @@ enum MHD_Result demo_handle_sessions(demo_app *app, demo_request *r)
     for (size_t i = 0; list != NULL && i < n; i++)
         json_array_append_new(list, session_json(&v[i], c));
     free(v);
-    if (e == AG_ERR_STATE) {
-        free(c);
-        return demo_send_error(r, 501, "server_error", "this store cannot list sessions");
-    }
     if (list == NULL) {
         free(c);
-        return demo_send_error(r, 500, "server_error", "cannot list sessions");
+        return store_failure(r, e == AG_OK ? AG_ERR_NOMEM : e);
     }
     /* "now" lets the page count down against the server's clock */
     json_t *body =
@@ -122,11 +127,10 @@ enum MHD_Result demo_handle_sessions_revoke(demo_app *app, demo_request *r)
     /* ag_session_revoke also refuses the session's access tokens at once */
     if (e == AG_OK && mine)
         e = ag_session_revoke(s, sid, sid_len);
-    if (e == AG_OK && !mine)
+    if ((e == AG_OK && !mine) || e == AG_ERR_NOT_FOUND) /* NOT_FOUND: purged meanwhile */
         return demo_send_error(r, 404, "invalid_request", "no such session");
     if (e != AG_OK)
-        return demo_send_error(r, e == AG_ERR_STATE ? 501 : 500, "server_error",
-                               "cannot revoke the session");
+        return store_failure(r, e);
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     if (resp != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
