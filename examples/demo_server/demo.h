@@ -13,6 +13,7 @@
  *   server.c    libmicrohttpd: limits, body cap, routing, responses
  *   handlers.c  one small function per endpoint
  *   page.c      the self-contained HTML page served at GET /
+ *   api_sessions.c  the session list, revoke and the replay lesson the page uses
  *
  * Only the public headers of authgate are used.
  */

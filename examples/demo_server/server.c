@@ -85,6 +85,9 @@ static const demo_route routes[] = {
     {"/auth/refresh", "POST", demo_handle_refresh},
     {"/auth/logout", "POST", demo_handle_logout},
     {"/auth/logout-all", "POST", demo_handle_logout_all},
+    {"/api/sessions", "GET", demo_handle_sessions},
+    {"/api/sessions/revoke", "POST", demo_handle_sessions_revoke},
+    {"/demo/replay", "POST", demo_handle_replay},
 };
 
 static enum MHD_Result method_not_allowed(const demo_request *r, const char *allow)

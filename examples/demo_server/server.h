@@ -48,6 +48,10 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_logout(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_logout_all(demo_app *app, demo_request *r);
+/* What the page shows of the session model (api_sessions.c). */
+enum MHD_Result demo_handle_sessions(demo_app *app, demo_request *r);
+enum MHD_Result demo_handle_sessions_revoke(demo_app *app, demo_request *r);
+enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r);
 
 /* Starts the daemon on opt->listen; prints "listening on http://HOST:PORT". */
 struct MHD_Daemon *demo_server_start(demo_app *app);

@@ -313,6 +313,20 @@ struct ag_store {
                     void *ctx, size_t *count);
 
     /**
+     * Optional (NULL: not supported): the live families
+     * (ag_store_family_live at `now`) of a subject, oldest first (smallest
+     * created, then smallest sid). Writes the first min(cap, live) of them
+     * to out[] and their number to *n, and the number of live families to
+     * *total (which may exceed cap). A consistent snapshot is not
+     * required: a family created or revoked during the call may or may
+     * not be listed. For showing a user their sessions.
+     * Returns: AG_OK (also when there is none); AG_ERR_STORE; AG_ERR_NOMEM.
+     * @since 0.2
+     */
+    ag_err (*list_subject)(ag_store *st, const char *subject, size_t subject_len, int64_t now,
+                           ag_store_family *out, size_t cap, size_t *n, size_t *total);
+
+    /**
      * Deletes every family for which ag_store_family_dead(f, now) holds.
      * Pass now minus the verifier's leeway, so a token still inside it is
      * recognised (R-01).
@@ -431,6 +445,26 @@ AG_API AG_NODISCARD ag_err ag_store_evict(ag_store *st, const char *subject, siz
                                           size_t keep, const char *keep_sid, size_t keep_sid_len,
                                           int64_t now, ag_store_sid_fn fn, void *ctx,
                                           size_t *count);
+
+/**
+ * Calls st->list_subject and checks what it returned: at most cap rows,
+ * each a live family of this subject at `now` with a valid sid, and
+ * *n ≤ *total (anything else is AG_ERR_STORE). The hashes of every
+ * returned row are cleared (zero, has_previous false): a listing never
+ * carries what identifies a token. out may be NULL when cap is 0 (to
+ * count only); total may be NULL.
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (the backend
+ * cannot list); AG_ERR_NOMEM; AG_ERR_STORE.
+ * Thread safety: as the backend: safe.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_store_list_subject(ag_store *st, const char *subject,
+                                                 size_t subject_len, int64_t now,
+                                                 ag_store_family *out, size_t cap, size_t *n,
+                                                 size_t *total);
+
+/** True when the store can list a subject's families (list_subject). @since 0.2 */
+AG_API bool ag_store_can_list(const ag_store *st);
 
 /**
  * Calls st->purge_expired. removed may be NULL.

@@ -613,6 +613,38 @@ ag_err ag_session_check_sid(const ag_session *s, const char *sid, size_t sid_len
     return AG_OK;
 }
 
+ag_err ag_session_list(const ag_session *s, const char *subject, size_t subject_len,
+                       ag_session_info *out, size_t cap, size_t *n, size_t *total)
+{
+    if (n != NULL)
+        *n = 0;
+    if (total != NULL)
+        *total = 0;
+    if (s == NULL || n == NULL || cap > AG_SESSION_LIST_MAX || (out == NULL && cap != 0))
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_store_family *rows = NULL;
+    if (cap > 0 && (rows = ag__malloc(NULL, cap * sizeof *rows)) == NULL)
+        return AG_ERR_NOMEM;
+    size_t got = 0;
+    ag_err e =
+        ag_store_list_subject(s->store, subject, subject_len, now_of(s), rows, cap, &got, total);
+    for (size_t i = 0; e == AG_OK && i < got; i++) {
+        const ag_store_family *f = &rows[i];
+        ag_session_info *o = &out[i];
+        memset(o, 0, sizeof *o);
+        ag__store_str_set(o->sid, &o->sid_len, f->sid, f->sid_len);
+        o->created = f->created;
+        o->generation = f->generation;
+        o->last_rotated = f->generation > 0 ? f->current_issued : 0;
+        o->idle_expires = f->current_expires;
+        o->expires = f->expires;
+    }
+    if (e == AG_OK)
+        *n = got;
+    ag__free(NULL, rows); /* the store layer already cleared the hashes */
+    return e;
+}
+
 ag_err ag_session_purge(const ag_session *s, size_t *removed)
 {
     if (removed != NULL)

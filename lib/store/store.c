@@ -267,6 +267,51 @@ ag_err ag_store_purge_expired(ag_store *st, int64_t now, size_t *removed)
 
 /* ---- the revocation log ------------------------------------------------ */
 
+/* ---- listing a subject's sessions ------------------------------------------ */
+
+bool ag_store_can_list(const ag_store *st)
+{
+    return store_ok(st) && st->list_subject != NULL;
+}
+
+ag_err ag_store_list_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
+                             ag_store_family *out, size_t cap, size_t *n, size_t *total)
+{
+    static const ag_err allowed[] = {AG_ERR_NOMEM, AG_OK};
+    size_t got = 0, all = 0;
+    if (n != NULL)
+        *n = 0;
+    if (total != NULL)
+        *total = 0;
+    if (n == NULL || (out == NULL && cap != 0) ||
+        !ag__store_str_ok(subject, subject_len, AG_SUBJECT_MAX_LEN))
+        return AG_ERR_INVALID_ARGUMENT;
+    if (!ag_store_can_list(st))
+        return AG_ERR_STATE;
+    ag_err e = only(st->list_subject(st, subject, subject_len, now, out, cap, &got, &all), allowed);
+    /* What comes back is checked like a rotation's input: a backend that
+     * lists another subject's session, or a dead one, fails closed. */
+    if (e == AG_OK && (got > cap || got > all))
+        e = AG_ERR_STORE;
+    for (size_t i = 0; i < got && i < cap; i++) {
+        ag_store_family *f = &out[i];
+        if (e == AG_OK &&
+            (!names_ok(f) || f->subject_len != subject_len ||
+             memcmp(f->subject, subject, subject_len) != 0 || !ag_store_family_live(f, now)))
+            e = AG_ERR_STORE;
+        /* nothing that identifies a token leaves the store layer */
+        ag_cleanse(f->current, sizeof f->current);
+        ag_cleanse(f->previous, sizeof f->previous);
+        f->has_previous = false;
+    }
+    if (e != AG_OK)
+        return e;
+    *n = got;
+    if (total != NULL)
+        *total = all;
+    return AG_OK;
+}
+
 bool ag_store_has_log(const ag_store *st)
 {
     return store_ok(st) && st->log_append != NULL && st->log_read != NULL;

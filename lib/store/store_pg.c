@@ -689,6 +689,11 @@ static void pg_close(ag_store *st)
     ag__free(p->alloc, p);
 }
 
+ag__pg_pool *ag__pg_pool_of(ag_store *st)
+{
+    return &((pgstore *)st)->pool;
+}
+
 /* ---- opening (connecting and the schema: store_pg_schema.c) ------------ */
 
 ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out)
@@ -748,6 +753,7 @@ ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out)
     p->base.revoke_family = pg_revoke_family;
     p->base.revoke_subject = pg_revoke_subject;
     p->base.evict = pg_evict;
+    p->base.list_subject = ag__pg_list_subject;
     p->base.purge_expired = pg_purge;
     p->base.stats = pg_stats;
     p->base.log_append = pg_log_append;

@@ -144,6 +144,14 @@ void ag__pg_rollback(ag__pg_call *k);
 bool ag__pg_col_int(const PGresult *r, int row, int c, int64_t *out);
 bool ag__pg_col_text(const PGresult *r, int row, int c, char *dst, size_t *dst_len, size_t max);
 bool ag__pg_col_hash(const PGresult *r, int c, uint8_t out[AG_STORE_HASH_LEN], bool *has);
+
+/* ---- listing a subject's sessions (store_pg_list.c) ---------------------- */
+
+/* The pool of a store made by ag_store_pg_open (store_pg.c). */
+ag__pg_pool *ag__pg_pool_of(ag_store *st);
+/* The list_subject operation (store.h). */
+ag_err ag__pg_list_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
+                           ag_store_family *out, size_t cap, size_t *n, size_t *total);
 #endif
 
 #endif

@@ -632,6 +632,92 @@ def group_revoke():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def group_sessions():
+    """The page's endpoints: GET /api/sessions, POST /api/sessions/revoke,
+    POST /demo/replay (docs/demo.md)."""
+    with Server("--user", "alice:wonder", "--user", "bob:builder") as s:
+        a1, _ = s.login("token", "alice", "wonder")
+        a2, c2 = s.login("cookie", "alice", "wonder")
+        bob, _ = s.login("token", "bob", "builder")
+        st, _, b = s.request("POST", "/auth/refresh", headers=bearer(a1["refresh_token"]))
+        check(st == 200, "refresh → 200")
+        a1 = b
+        st, hl, b = s.request("GET", "/api/sessions", headers=bearer(a1["access_token"]))
+        check(st == 200 and header(hl, "Cache-Control") == "no-store",
+              "GET /api/sessions → 200, no-store: %s %r" % (st, b))
+        sids = [x["sid"] for x in b["sessions"]]
+        mine = b["current"]
+        check(b["sub"] == "alice" and b["total"] == 2 and len(sids) == 2 and mine in sids,
+              "alice sees her two sessions, this one marked: %r" % b)
+        cur = [x for x in b["sessions"] if x["sid"] == mine][0]
+        other = [x for x in b["sessions"] if x["sid"] != mine][0]
+        check(cur["current"] and not other["current"], "current flag")
+        check(cur["generation"] == 1 and cur["last_rotated"] >= cur["created"] > 0 and
+              other["generation"] == 0 and other["last_rotated"] == 0,
+              "generation and last_rotated: %r" % b["sessions"])
+        check(cur["idle_expires"] > b["now"] and cur["expires"] >= cur["idle_expires"],
+              "expiry times after now")
+        text = json.dumps(b)
+        for tok in (a1["refresh_token"], a1["access_token"], a2["access_token"]):
+            check(tok not in text and tok.split(".")[2] not in text, "no token in the listing")
+        check("jti" not in text and "hash" not in text, "no jti or hash in the listing")
+        st, _, _ = s.request("GET", "/api/sessions")
+        check(st == 401, "GET /api/sessions without a token → 401")
+        st, _, _ = s.request("GET", "/api/sessions", headers=cookie_headers(c2))
+        check(st == 401, "the refresh cookie is no credential for /api/sessions")
+
+        # revoke: only one's own sessions, by sid
+        rv = lambda tok, body: s.request("POST", "/api/sessions/revoke", body,
+                                          headers=bearer(tok))
+        st, _, _ = rv(bob["access_token"], {"sid": other["sid"]})
+        check(st == 404, "bob cannot revoke alice's session → 404")
+        expect_error(rv(a1["access_token"], {"sid": other["sid"], "x": 1}), 400,
+                     "invalid_request", "revoke with an unknown field")
+        expect_error(rv(a1["access_token"], {"sid": ""}), 400, "invalid_request",
+                     "revoke with an empty sid")
+        st, _, _ = s.request("POST", "/api/sessions/revoke", {"sid": other["sid"]})
+        check(st == 401, "revoke without a token → 401")
+        st, _, _ = rv(a1["access_token"], {"sid": other["sid"]})
+        check(st == 204, "alice revokes her other session → 204")
+        st, _, _ = rv(a1["access_token"], {"sid": other["sid"]})
+        check(st == 404, "revoking it again → 404 (no longer live)")
+        expect_error(s.request("GET", "/api/me", headers=bearer(a2["access_token"])), 401,
+                     "invalid_token", "the revoked session's access token is refused at once")
+        st, _, _ = s.request("POST", "/auth/refresh", headers=cookie_headers(
+            c2, c2["__Host-csrf"][0]))
+        check(st == 401, "the revoked session's refresh cookie is refused")
+        st, _, b = s.request("GET", "/api/sessions", headers=bearer(a1["access_token"]))
+        check(st == 200 and [x["sid"] for x in b["sessions"]] == [mine], "one session left")
+        st, _, b = s.request("GET", "/api/sessions", headers=bearer(bob["access_token"]))
+        check(st == 200 and b["total"] == 1, "bob still has his")
+
+        # the replay lesson, cookie mode as the page does it
+        a3, c3 = s.login("cookie", "alice", "wonder")
+        st, _, _ = s.request("POST", "/demo/replay", {}, headers=cookie_headers(c3))
+        check(st == 403, "replay without X-CSRF-Token → 403")
+        st, _, b = s.request("POST", "/demo/replay", {},
+                             headers=cookie_headers(c3, c3["__Host-csrf"][0]))
+        check(st == 200 and b["outcome"] == "reuse_detected" and b["session"] == "revoked",
+              "replay → reuse detected, session revoked: %s %r" % (st, b))
+        check([x["outcome"] for x in b["steps"]] == ["ok", "reused", "revoked"],
+              "steps: rotated, reuse, newest refused: %r" % b["steps"])
+        check(c3["__Host-refresh"][0] not in json.dumps(b), "no token in the replay answer")
+        expect_error(s.request("GET", "/api/me", headers=bearer(a3["access_token"])), 401,
+                     "invalid_token", "after the replay the access token is refused")
+        st, _, _ = s.request("POST", "/demo/replay", {},
+                             headers=cookie_headers(c3, c3["__Host-csrf"][0]))
+        check(st == 401, "replay of an ended session → 401")
+        st, _, b = s.request("GET", "/api/sessions", headers=bearer(a1["access_token"]))
+        check(st == 200 and b["total"] == 1, "the replayed session is gone from the list")
+    # with a reuse interval, the retries it allows are shown before the reuse
+    with Server("--reuse-interval", "10", "--max-replays", "2") as s:
+        tok, _ = s.login("token")
+        st, _, b = s.request("POST", "/demo/replay", {}, headers=bearer(tok["refresh_token"]))
+        check(st == 200 and [x["outcome"] for x in b["steps"]] ==
+              ["ok", "ok", "ok", "reused", "revoked"],
+              "two allowed retries, then reuse: %s %r" % (st, b))
+
+
 def group_raw():
     with Server() as s:
         b, ck = s.login("token")
@@ -896,9 +982,11 @@ def group_browser(node_dir):
         with Server("--access-ttl", "40") as s:
             profile = tempfile.mkdtemp(prefix="agdemo-chromium-")
             try:
+                # the screenshot stays in the working directory for a human to look at
+                shot = os.path.abspath("demo-page-%s.png" % host)
                 r = subprocess.run(["node", script, "--node-dir", node_dir, "--chromium", chromium,
                                     "--profile", profile, "--url",
-                                    "http://%s:%d/" % (host, s.port)],
+                                    "http://%s:%d/" % (host, s.port), "--screenshot", shot],
                                    capture_output=True, text=True, timeout=300)
             finally:
                 shutil.rmtree(profile, ignore_errors=True)
@@ -987,7 +1075,7 @@ def main():
         a.node_dir = os.path.abspath(a.node_dir)
     groups = {"algs": group_algs, "cache": group_cache, "contract": group_contract,
               "refresh": group_refresh, "retry": group_retry, "revoke": group_revoke,
-              "raw": group_raw,
+              "raw": group_raw, "sessions": group_sessions,
               "restart": group_restart,
               "keys": group_keys, "rotate": group_rotate}
     try:
