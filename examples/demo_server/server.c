@@ -79,6 +79,7 @@ typedef struct demo_route {
 static const demo_route routes[] = {
     {"/", "GET", demo_handle_page},
     {"/healthz", "GET", demo_handle_healthz},
+    {"/metrics", "GET", demo_handle_metrics}, /* metrics.c */
     {"/.well-known/jwks.json", "GET", demo_handle_jwks},
     {"/api/me", "GET", demo_handle_me},
     {"/auth/login", "POST", demo_handle_login},

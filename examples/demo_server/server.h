@@ -41,6 +41,7 @@ enum MHD_Result demo_send_error(const demo_request *r, unsigned status, const ch
 
 /* Endpoints (handlers.c). */
 enum MHD_Result demo_handle_healthz(demo_app *app, demo_request *r);
+enum MHD_Result demo_handle_metrics(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_page(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_jwks(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_me(demo_app *app, demo_request *r);

@@ -2,4 +2,6 @@
 target_sources(authgate_obj PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/alloc.c
   ${CMAKE_CURRENT_LIST_DIR}/cpu.c
-  ${CMAKE_CURRENT_LIST_DIR}/error.c)
+  ${CMAKE_CURRENT_LIST_DIR}/error.c
+  ${CMAKE_CURRENT_LIST_DIR}/events.c
+  ${CMAKE_CURRENT_LIST_DIR}/metrics.c)

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "../common/observe_int.h"
 #include "../token/token_int.h"
 #include "session_int.h"
 
@@ -130,12 +131,16 @@ static void revoke_access_subject(const ag_session *s, const char *sub, size_t l
 typedef struct revoked_ctx {
     const ag_session *s;
     int64_t now;
+    ag_revoke_reason why;
+    const char *subject;
+    size_t subject_len;
 } revoked_ctx;
 
 static void on_revoked(void *ctx, const char *sid, size_t len)
 {
     const revoked_ctx *x = ctx;
     revoke_access_sid(x->s, sid, len, x->now);
+    ag__obs_revoked((int)x->why, sid, len, x->subject, x->subject_len);
 }
 
 /* Empties out on entry. It holds no secret of ours yet, so the 16 KiB are
@@ -295,6 +300,9 @@ static void on_evicted(void *ctx, const char *sid, size_t sid_len)
 {
     const evict_ctx *x = ctx;
     revoke_access_sid(x->s, sid, sid_len, x->now);
+    ag__event_session(AG_EVENT_SESSION_EVICTED, AG_OK, sid, sid_len, x->subject, x->subject_len,
+                      "session cap");
+    ag__obs_revoked(AG_REVOKE_EVICTED, sid, sid_len, x->subject, x->subject_len);
     if (x->s->on_evict == NULL)
         return;
     ag_evict_event ev;
@@ -363,6 +371,7 @@ done:
     ag_cleanse(&fam, sizeof fam);
     if (e != AG_OK)
         wipe(out);
+    ag__obs_login(e);
     return e;
 }
 
@@ -407,6 +416,10 @@ static void claims_free(const ag_session *s, ag_claims *c, size_t len)
 
 static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t *hash, int64_t now)
 {
+    ag__event_session(AG_EVENT_REUSE_DETECTED, AG_ERR_REUSED, (const char *)c->sid.ptr, c->sid.len,
+                      (const char *)c->sub.ptr, c->sub.len, "family revoked");
+    ag__obs_revoked(AG_REVOKE_REUSE, (const char *)c->sid.ptr, c->sid.len, (const char *)c->sub.ptr,
+                    c->sub.len);
     if (s->on_reuse == NULL)
         return;
     static const char hex[] = "0123456789abcdef";
@@ -434,6 +447,7 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
         (uintptr_t)out < (uintptr_t)token + len)
         return AG_ERR_INVALID_ARGUMENT;
     reset(out);
+    uint64_t t0 = ag__obs_begin();
     ag_claims *c = claims_new(s);
     if (c == NULL)
         return AG_ERR_NOMEM;
@@ -490,12 +504,16 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     out->family_exp = res.family_expires;
     out->generation = res.generation;
     out->replayed = res.outcome == AG_STORE_REPLAYED;
+    if (e == AG_OK)
+        ag__event_session(out->replayed ? AG_EVENT_REFRESH_REPLAYED : AG_EVENT_REFRESH_ROTATED,
+                          AG_OK, out->sid, c->sid.len, sub, c->sub.len, "");
 done:
     ag_cleanse(jti, sizeof jti);
     ag_cleanse(&rot, sizeof rot);
     claims_free(s, c, len);
     if (e != AG_OK)
         wipe(out);
+    ag__obs_refresh(e, e == AG_OK && out->replayed, t0);
     return e;
 }
 
@@ -526,6 +544,9 @@ static ag_err end_family(const ag_session *s, const uint8_t *token, size_t len,
         e = ag_store_rotate(s->store, &rot, &res);
     if (e == AG_OK || e == AG_ERR_REUSED)
         revoke_access_sid(s, rot.sid, rot.sid_len, rot.now);
+    if (e == AG_OK)
+        ag__obs_revoked(action == AG_STORE_LOGOUT ? AG_REVOKE_LOGOUT : AG_REVOKE_LOGOUT_ALL,
+                        rot.sid, rot.sid_len, rot.subject, rot.subject_len);
     if (e == AG_ERR_REUSED)
         report_reuse(s, c, rot.old_hash, rot.now);
     ag_cleanse(&rot, sizeof rot);
@@ -541,6 +562,7 @@ ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len)
         return AG_ERR_NOMEM;
     ag_err e = end_family(s, token, len, AG_STORE_LOGOUT, c);
     claims_free(s, c, len);
+    ag__obs_logout(e);
     return e;
 }
 
@@ -559,7 +581,9 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
         int64_t now = now_of(s);
         e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now,
                                     AG_REVOKE_LOGOUT_ALL, on_revoked,
-                                    (void *)&(revoked_ctx){s, now}, &others);
+                                    (void *)&(revoked_ctx){s, now, AG_REVOKE_LOGOUT_ALL,
+                                                           (const char *)c->sub.ptr, c->sub.len},
+                                    &others);
         if (e == AG_OK) {
             revoke_access_subject(s, (const char *)c->sub.ptr, c->sub.len, now);
             if (count != NULL)
@@ -567,6 +591,7 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
         }
     }
     claims_free(s, c, len);
+    ag__obs_logout(e);
     return e;
 }
 
@@ -576,8 +601,10 @@ ag_err ag_session_revoke(const ag_session *s, const char *sid, size_t sid_len)
         return AG_ERR_INVALID_ARGUMENT;
     int64_t now = now_of(s);
     ag_err e = ag_store_revoke_family(s->store, sid, sid_len, now, AG_REVOKE_ADMIN);
-    if (e == AG_OK)
+    if (e == AG_OK) {
         revoke_access_sid(s, sid, sid_len, now);
+        ag__obs_revoked(AG_REVOKE_ADMIN, sid, sid_len, NULL, 0);
+    }
     return e;
 }
 
@@ -589,8 +616,9 @@ ag_err ag_session_revoke_subject(const ag_session *s, const char *subject, size_
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     int64_t now = now_of(s);
-    ag_err e = ag_store_revoke_subject(s->store, subject, subject_len, now, AG_REVOKE_ADMIN,
-                                       on_revoked, (void *)&(revoked_ctx){s, now}, count);
+    ag_err e = ag_store_revoke_subject(
+        s->store, subject, subject_len, now, AG_REVOKE_ADMIN, on_revoked,
+        (void *)&(revoked_ctx){s, now, AG_REVOKE_ADMIN, subject, subject_len}, count);
     if (e == AG_OK)
         revoke_access_subject(s, subject, subject_len, now);
     return e;
