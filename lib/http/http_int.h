@@ -69,4 +69,13 @@ ag_err ag__header_single(const ag_header *h, size_t n, const char *name, size_t 
  */
 ag_err ag__csrf_request_check(const ag_http_policy *p, const ag_http_request *req, ag_span *csrf);
 
+/*
+ * The refresh credential without verification or the CSRF session binding
+ * (C-02): internal, so that no caller can stop half-way. Only
+ * ag_http_refresh_verify() calls it. Errors as that call's, minus verify's.
+ * @test tests/http/test_http_auth.c
+ */
+ag_err ag__http_refresh_credential(const ag_http_policy *policy, const ag_http_request *req,
+                                   ag_http_credential *out);
+
 #endif
