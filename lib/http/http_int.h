@@ -84,4 +84,13 @@ size_t ag__b64token_span(const uint8_t *p, size_t n);
  */
 size_t ag__b64token_span_avx2(const uint8_t *p, size_t n);
 
+/*
+ * The refresh credential without verification or the CSRF session binding
+ * (C-02): internal, so that no caller can stop half-way. Only
+ * ag_http_refresh_verify() calls it. Errors as that call's, minus verify's.
+ * @test tests/http/test_http_auth.c
+ */
+ag_err ag__http_refresh_credential(const ag_http_policy *policy, const ag_http_request *req,
+                                   ag_http_credential *out);
+
 #endif

@@ -20,7 +20,9 @@ endif()
 # PostgreSQL store when libpq is found (AG_WITH_POSTGRES; Debian: libpq-dev).
 target_sources(authgate_obj PRIVATE ${CMAKE_CURRENT_LIST_DIR}/store_pg.c
   ${CMAKE_CURRENT_LIST_DIR}/store_pg_conn.c
-  ${CMAKE_CURRENT_LIST_DIR}/store_pg_schema.c)
+  ${CMAKE_CURRENT_LIST_DIR}/store_pg_schema.c
+  ${CMAKE_CURRENT_LIST_DIR}/store_pg_listen.c
+  ${CMAKE_CURRENT_LIST_DIR}/store_pg_list.c)
 if(AG_WITH_POSTGRES AND PKG_CONFIG_FOUND)
   pkg_check_modules(LIBPQ IMPORTED_TARGET GLOBAL libpq>=10)
 endif()

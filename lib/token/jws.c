@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "../common/observe_int.h"
 #include "authgate/revocation.h"
 #include "token_int.h"
 
@@ -583,6 +584,7 @@ ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, ag_
     *cause = AG_CAUSE_NONE;
     if (v == NULL || out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
+    uint64_t t0 = ag__obs_verify_begin(); /* metrics.h: counted at the one exit below */
     /* the verifier is const to its callers; only the reader counters of
      * its swap slot change (atomics) */
     ag__swap_ticket t;
@@ -597,6 +599,7 @@ ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, ag_
         err = verify_gen(v, g, token, len, out, cause);
         ag__swap_leave(&t);
     }
+    ag__obs_verify_end(t0, err, (int)*cause);
     return err;
 }
 
