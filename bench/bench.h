@@ -127,6 +127,12 @@ typedef struct bench_rows {
 
 void bench_rows_add(bench_rows *r, const bench_row *row);
 
+/* Rows named "*-metrics-off" wrap their init/fini in these: process-wide
+ * metrics are off while any thread runs one (impl_authgate.c). init
+ * passes st through; fini only after a successful init. */
+void *bench_metrics_off_init(void *st);
+void bench_metrics_off_fini(void);
+
 /* Each module appends its rows for a fixture. */
 void bench_authgate_rows(bench_rows *r, bench_fx *fx);
 void bench_floor_rows(bench_rows *r, bench_fx *fx);

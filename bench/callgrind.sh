@@ -19,7 +19,7 @@ printf '%-16s %-18s %12s\n' case impl 'Ir/op'
   out=/tmp/ag-cg.$case.$impl.out
   log=$(valgrind --tool=callgrind --callgrind-out-file="$out" \
         --toggle-collect='*_benchop' \
-        "$bench" --filter "$case/$impl" --count "$count" --reps 5 2>&1 >/dev/null </dev/null)
+        "$bench" --filter "$case/$impl\$" --count "$count" --reps 5 2>&1 >/dev/null </dev/null)
   calls=$(sed -n 's/.* \([0-9][0-9]*\) op calls in all.*/\1/p' <<<"$log" | head -1)
   total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !d {gsub(",","",$1); print $1; d=1}')
   if [ -n "$calls" ] && [ -n "$total" ]; then

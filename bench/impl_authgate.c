@@ -10,9 +10,11 @@
  */
 #include "bench.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "authgate/metrics.h"
 #include "authgate/token.h"
 
 typedef struct ag_st {
@@ -76,6 +78,36 @@ static const char *ag_output(void *p, size_t *len)
     return s->out;
 }
 
+/* Metrics off for as long as any thread runs a "-metrics-off" row: the
+ * same op with the process-wide counters and sampled clock reads skipped
+ * (metrics.h), beside the default rows that run with them on. */
+static atomic_int metrics_off_rows;
+
+void *bench_metrics_off_init(void *st)
+{
+    if (st != NULL && atomic_fetch_add(&metrics_off_rows, 1) == 0)
+        ag_metrics_enable(false);
+    return st;
+}
+
+void bench_metrics_off_fini(void)
+{
+    if (atomic_fetch_sub(&metrics_off_rows, 1) == 1)
+        ag_metrics_enable(true);
+}
+
+static void *ag_init_metrics_off(bench_fx *fx, const char *token, size_t len)
+{
+    return bench_metrics_off_init(ag_init(fx, token, len));
+}
+
+static void ag_fini_metrics_off(void *p)
+{
+    ag_fini(p);
+    if (p != NULL)
+        bench_metrics_off_fini();
+}
+
 void bench_authgate_rows(bench_rows *r, bench_fx *fx)
 {
     bench_row v = {.case_name = bench_case_name("verify", fx),
@@ -87,6 +119,13 @@ void bench_authgate_rows(bench_rows *r, bench_fx *fx)
                    .op = ag_verify_benchop,
                    .fini = ag_fini};
     bench_rows_add(r, &v);
+    if (strcmp(fx->lname, "hs256") == 0) {
+        bench_row off = v;
+        off.impl = "authgate-metrics-off";
+        off.init = ag_init_metrics_off;
+        off.fini = ag_fini_metrics_off;
+        bench_rows_add(r, &off);
+    }
     /* reported against the floor of verify_<alg> (main.c): the crypto it
      * skips is that same work */
     bench_row vc = v;

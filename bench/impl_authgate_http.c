@@ -76,6 +76,18 @@ static void *agh_init_empty(bench_fx *fx, const char *token, size_t len)
     return agh_init_rs(0, fx, token, len);
 }
 
+static void *agh_init_metrics_off(bench_fx *fx, const char *token, size_t len)
+{
+    return bench_metrics_off_init(agh_init(fx, token, len));
+}
+
+static void agh_fini_metrics_off(void *p)
+{
+    agh_fini(p);
+    if (p != NULL)
+        bench_metrics_off_fini();
+}
+
 static void *agh_init_full(bench_fx *fx, const char *token, size_t len)
 {
     return agh_init_rs(1, fx, token, len);
@@ -134,6 +146,10 @@ void bench_authgate_http_rows(bench_rows *r, bench_fx *fx)
         bench_rows_add(r, &row);
         row.impl = "authgate-revset-1m";
         row.init = agh_init_full;
+        bench_rows_add(r, &row);
+        row.impl = "authgate-metrics-off";
+        row.init = agh_init_metrics_off;
+        row.fini = agh_fini_metrics_off;
         bench_rows_add(r, &row);
     }
 }

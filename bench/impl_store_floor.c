@@ -103,7 +103,7 @@ static void *store_sql_init(bench_fx *fx, const char *t, size_t n)
     return store_init(g_store[1]);
 }
 
-static int store_op(void *p)
+static int store_benchop(void *p)
 {
     st_row *s = p;
     ag_store_rotated out;
@@ -162,7 +162,7 @@ static void *mem_floor_init(bench_fx *fx, const char *t, size_t n)
     return s;
 }
 
-static int mem_floor_op(void *p)
+static int mem_floor_benchop(void *p)
 {
     fl_row *s = p;
     uint8_t old[32], nw[32];
@@ -241,7 +241,7 @@ static int step_reset(sqlite3_stmt *q)
     return rc;
 }
 
-static int sql_floor_op(void *p)
+static int sql_floor_benchop(void *p)
 {
     fl_row *s = p;
     uint8_t old[32], nw[32];
@@ -274,7 +274,7 @@ void bench_store_rows(bench_rows *r, bench_fx *fx)
         row.case_name = "rotate_memory";
         row.impl = "authgate-store";
         row.init = store_mem_init;
-        row.op = store_op;
+        row.op = store_benchop;
         bench_rows_add(r, &row);
     }
     for (int i = 0; i < NSTRIPES; i++)
@@ -282,7 +282,7 @@ void bench_store_rows(bench_rows *r, bench_fx *fx)
     row.case_name = "rotate_memory";
     row.impl = "memory-floor";
     row.init = mem_floor_init;
-    row.op = mem_floor_op;
+    row.op = mem_floor_benchop;
     bench_rows_add(r, &row);
 #ifdef AG_BENCH_HAVE_SQLITE
     snprintf(g_sqlite_path[0], sizeof g_sqlite_path[0], "/tmp/authgate-bench-store-%ld.db",
@@ -293,14 +293,14 @@ void bench_store_rows(bench_rows *r, bench_fx *fx)
         row.case_name = "rotate_sqlite";
         row.impl = "authgate-store";
         row.init = store_sql_init;
-        row.op = store_op;
+        row.op = store_benchop;
         bench_rows_add(r, &row);
     }
     if (sqlite_floor_open() == 0) {
         row.case_name = "rotate_sqlite";
         row.impl = "sqlite-floor";
         row.init = sql_floor_init;
-        row.op = sql_floor_op;
+        row.op = sql_floor_benchop;
         bench_rows_add(r, &row);
     }
 #endif

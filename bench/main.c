@@ -25,7 +25,7 @@
 #include <time.h>
 
 #include "authgate/token.h"
-#include "common/common_int.h" /* ag__cpu_restrict: the static library's internal */
+#include "common/isa_hook.h" /* --isa: the library's one test hook */
 
 #ifdef AG_BENCH_HAVE_LIBJWT
 #define HAVE_LIBJWT 1
@@ -486,7 +486,7 @@ static void usage(FILE *f)
                "  --reps R     repetitions per row, >= 5 (default 5)\n"
                "  --threads N  also run every row on N threads at once (default 1: only 1)\n"
                "  --filter S   only rows whose \"case/impl\" contains S (hs256, cjose,\n"
-               "               verify_es256/authgate)\n"
+               "               verify_es256/authgate; a trailing $ anchors at the end)\n"
                "  --smoke      agreement check plus a token timing run (ctest)\n"
                "  --count N    exactly N ops per repetition, untimed slices (for callgrind:\n"
                "               bench/callgrind.sh)\n"
@@ -536,13 +536,19 @@ static int parse(int argc, char **argv, opts *o)
 }
 
 /* The filter is a substring of "case/impl", e.g. "hs256", "cjose" or
- * "verify_es256/authgate". */
+ * "verify_es256/authgate"; a trailing '$' anchors it at the end, so
+ * "verify_hs256/authgate$" is that row alone, not also
+ * "verify_hs256/authgate-metrics-off" (bench/callgrind.sh runs rows so). */
 static bool wanted(const opts *o, const bench_row *r)
 {
     if (o->filter == NULL)
         return true;
     char name[128];
-    snprintf(name, sizeof(name), "%s/%s", r->case_name, r->impl);
+    int n = snprintf(name, sizeof(name), "%s/%s", r->case_name, r->impl);
+    size_t fl = strlen(o->filter);
+    if (fl > 0 && o->filter[fl - 1] == '$')
+        return n > 0 && (size_t)n >= fl - 1 &&
+               memcmp(name + (size_t)n - (fl - 1), o->filter, fl - 1) == 0;
     return strstr(name, o->filter) != NULL;
 }
 

@@ -17,7 +17,10 @@
 #
 #   bench/nginx_bench.sh [BUILD_DIR] [SECONDS] [CONNECTIONS] [WRK_THREADS]
 #   defaults: build 5 16 1; env ROUNDS=5, PORT=18180+, NGINX=/usr/sbin/nginx,
-#   CALLGRIND=N (also count instructions, below; ROUNDS=0 for only that)
+#   CALLGRIND=N (also count instructions, below; ROUNDS=0 for only that),
+#   REVOCATIONS=1 (also a location "rev": as "on", plus authgate_revocations
+#   following a SQLite store's log; the token then carries a sid, so the set
+#   is probed for both sid and sub. Off by default: it adds a thread)
 #
 # With CALLGRIND=N, nginx (one process, master_process off) runs under
 # valgrind's callgrind for each location: after 50 warm-up requests the
@@ -65,7 +68,15 @@ free_port() {
 
 (umask 077; "$cli" keygen --alg HS256 --kid bench >"$tmp/hs.jwk")
 printf '{"keys":[%s]}\n' "$(cat "$tmp/hs.jwk")" >"$tmp/jwks.json"
-token=$("$cli" issue --key "$tmp/hs.jwk" --sub bench-user --iss bench --aud bench --ttl 3600)
+rev=${REVOCATIONS:-0}
+sid=() locs=(off on claims) rev_loc=""
+if [ "$rev" = 1 ]; then
+  sid=(--sid bench-session-0001)
+  locs+=(rev)
+  rev_loc="location /rev/ { authgate on; authgate_revocations sqlite:$tmp/rev.db; alias $tmp/html/; }"
+fi
+token=$("$cli" issue --key "$tmp/hs.jwk" --sub bench-user --iss bench --aud bench --ttl 3600 \
+  "${sid[@]}")
 mkdir -p "$tmp/html"
 printf 'ok\n' >"$tmp/html/index.html"
 
@@ -97,6 +108,7 @@ http {
         root $tmp/html;
         location /off/ { alias $tmp/html/; }
         location /on/ { authgate on; alias $tmp/html/; }
+        $rev_loc
         location /claims/ {
             authgate on;
             authgate_claim_header sub X-User;
@@ -164,7 +176,7 @@ if [ "$rounds" -gt 0 ]; then
   echo "nginx $("$nginx" -v 2>&1 | sed 's/.*nginx\///'), 1 worker; wrk -t$wthreads -c$conns, ${secs}s per run, $rounds rounds"
   printf '%-6s %-8s %12s %16s\n' round location 'req/s' 'worker ns/req'
 fi
-off_r=() on_r=() cl_r=() off_c=() on_c=() cl_c=()
+off_r=() on_r=() cl_r=() off_c=() on_c=() cl_c=() rv_r=() rv_c=()
 for r in $(seq 1 "$rounds"); do
   [ "$rounds" -gt 0 ] || break
   read -r rps cpu < <(run_wrk "$base/off/" "$auth")
@@ -176,16 +188,29 @@ for r in $(seq 1 "$rounds"); do
   read -r rps cpu < <(run_wrk "$base/claims/" "$auth")
   cl_r+=("$rps") cl_c+=("$cpu")
   printf '%-6s %-8s %12s %16s\n' "$r" claims "$rps" "$cpu"
+  if [ "$rev" = 1 ]; then
+    read -r rps cpu < <(run_wrk "$base/rev/" "$auth")
+    rv_r+=("$rps") rv_c+=("$cpu")
+    printf '%-6s %-8s %12s %16s\n' "$r" rev "$rps" "$cpu"
+  fi
 done
 if [ "$rounds" -gt 0 ]; then
 m_off=$(median "${off_c[@]}") m_on=$(median "${on_c[@]}") m_cl=$(median "${cl_c[@]}")
 printf '%-6s %-8s %12s %16s\n' median off "$(median "${off_r[@]}")" "$m_off"
 printf '%-6s %-8s %12s %16s\n' median on "$(median "${on_r[@]}")" "$m_on"
 printf '%-6s %-8s %12s %16s\n' median claims "$(median "${cl_r[@]}")" "$m_cl"
+if [ "$rev" = 1 ]; then
+  m_rv=$(median "${rv_c[@]}")
+  printf '%-6s %-8s %12s %16s\n' median rev "$(median "${rv_r[@]}")" "$m_rv"
+fi
 awk -v a="$m_on" -v b="$m_off" -v c="$m_cl" 'BEGIN {
   d = (a - b) / 1000; e = (c - b) / 1000
   printf "authgate adds %.2f us of worker CPU per HS256 request (%.2f us with claims); target <= 2 us: %s\n",
     d, e, (d <= 2 ? "met" : "MISSED") }'
+if [ "$rev" = 1 ]; then
+  awk -v a="$m_rv" -v b="$m_on" 'BEGIN {
+    printf "the revocation check adds %.2f us of worker CPU per request\n", (a - b) / 1000 }'
+fi
 fi
 
 [ -n "${CALLGRIND:-}" ] || exit 0
@@ -241,9 +266,12 @@ echo
 echo "callgrind: instructions per request (user space), $CALLGRIND requests per location"
 printf '%-8s %14s %18s\n' location 'Ir/request' 'in authgate/req'
 declare -A ir
-for loc in off on claims; do
+for loc in "${locs[@]}"; do
   read -r t h < <(cg_run "$loc" "$CALLGRIND")
   ir[$loc]=$t
   printf '%-8s %14s %18s\n' "$loc" "$t" "$h"
 done
 echo "authgate adds $((ir[on] - ir[off])) instructions per request ($((ir[claims] - ir[off])) with claims)"
+if [ "$rev" = 1 ]; then
+  echo "the revocation check adds $((ir[rev] - ir[on])) instructions per request"
+fi

@@ -13,7 +13,7 @@
 
 #include "authgate/http.h"
 #include "common/common_int.h"
-#include "token/b64_int.h"
+#include "http/http_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer driver for the SHA-256 / HMAC-SHA-256 fast path (SHA
- * extensions from per-key midstates: lib/token/sha256_ni.c, crypto.c,
+ * extensions from per-key midstates: lib/common/sha256_ni.c, crypto.c,
  * keys.c), differential against OpenSSL. Input: one byte k, one byte s,
  * then min(k, rest) key bytes, then the message. Invariants:
  *   ag__hmac (fast path when this CPU has it) == EVP_Q_mac HMAC-SHA2-256,

@@ -12,7 +12,9 @@
  *   sessions.c  issuers, verifiers and the session manager over the store
  *   server.c    libmicrohttpd: limits, body cap, routing, responses
  *   handlers.c  one small function per endpoint
+ *   throttle.c  login throttling: token buckets per address and user name
  *   page.c      the self-contained HTML page served at GET /
+ *   api_sessions.c  the session list, revoke and the replay lesson the page uses
  *
  * Only the public headers of authgate are used.
  */
@@ -22,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <authgate/error.h>
 #include <authgate/http.h>
@@ -58,6 +61,13 @@ typedef struct demo_options {
     size_t max_sessions;          /* live sessions per user */
     int64_t revocation_staleness; /* 0: keep serving when the shared log is unreadable */
     int64_t rotate_every;         /* seconds between signing-key rotations; 0: SIGHUP only */
+    /* the door (docs/demo.md, "Access log" and "Login throttling") */
+    const char *access_log;    /* NULL: off; "-": stderr; else a file, appended to */
+    uint32_t login_ip_burst;   /* failed logins a client address may burst; 0: off */
+    int64_t login_ip_refill;   /* seconds per token given back */
+    uint32_t login_user_burst; /* the same per user name */
+    int64_t login_user_refill;
+    size_t login_table; /* throttle entries, fixed at start */
 } demo_options;
 
 /* Parses argv. Returns 0 to run, 1 after --help (exit 0), -1 on a usage
@@ -102,6 +112,30 @@ bool demo_users_new(const demo_user_arg *args, size_t n, demo_users **out);
 bool demo_users_check(const demo_users *u, const char *name, size_t name_len, const char *password,
                       size_t password_len);
 void demo_users_free(demo_users *u);
+
+/* ---- login throttling (throttle.c) ----------------------------------- */
+
+struct sockaddr;
+typedef struct demo_throttle demo_throttle;
+
+typedef struct demo_throttle_config {
+    uint32_t ip_burst; /* 0: no per-address bucket */
+    uint32_t ip_refill_ms;
+    uint32_t user_burst; /* 0: no per-name bucket */
+    uint32_t user_refill_ms;
+    size_t entries; /* table size, both kinds together */
+} demo_throttle_config;
+
+bool demo_throttle_new(const demo_throttle_config *cfg, demo_throttle **out);
+void demo_throttle_free(demo_throttle *t);
+/* One login attempt: takes a token from the client's and the name's
+ * bucket and returns 0, or takes nothing and returns the seconds (≥ 1)
+ * until both have one again. Call before any password work. */
+int64_t demo_throttle_take(demo_throttle *t, const struct sockaddr *client, const char *user,
+                           size_t user_len);
+/* Gives back what demo_throttle_take took: the password was right. */
+void demo_throttle_give(demo_throttle *t, const struct sockaddr *client, const char *user,
+                        size_t user_len);
 
 /* ---- sessions (sessions.c) ----------------------------------------- */
 
@@ -153,8 +187,10 @@ typedef struct demo_app {
     demo_users *users;
     const demo_keys *keys;
     ag_http_policy *policy;
-    char *page;    /* the HTML served at GET / */
-    char csp[512]; /* its Content-Security-Policy */
+    char *page;              /* the HTML served at GET / */
+    char csp[512];           /* its Content-Security-Policy */
+    demo_throttle *throttle; /* login throttling; NULL: off */
+    FILE *access_log;        /* one line per request; NULL: off */
 } demo_app;
 
 #endif /* AUTHGATE_DEMO_H */

@@ -57,7 +57,7 @@ static json_t *token_body(const ag_session_tokens *t, const char *csrf, bool ref
  * HttpOnly __Host-refresh cookie and never into the body, and a new CSRF
  * token bound to this session (C-02) goes into __Host-csrf (readable by
  * script) and the body. Token mode: both tokens in the body, no cookie. */
-static enum MHD_Result send_pair(demo_app *app, const demo_request *r, const ag_session_tokens *t,
+static enum MHD_Result send_pair(demo_app *app, demo_request *r, const ag_session_tokens *t,
                                  bool cookie_mode)
 {
     char csrf[AG_CSRF_TOKEN_LEN + 1];
@@ -71,7 +71,7 @@ static enum MHD_Result send_pair(demo_app *app, const demo_request *r, const ag_
     e = ag_csrf_token_make(app->keys->secret, sizeof(app->keys->secret), (const uint8_t *)t->sid,
                            strlen(t->sid), csrf);
     if (e != AG_OK)
-        return ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+        return demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
     resp = demo_json_response(token_body(t, csrf, false));
     if (resp == NULL)
         return MHD_NO;
@@ -89,7 +89,7 @@ static enum MHD_Result send_pair(demo_app *app, const demo_request *r, const ag_
         e = ag_mhd_set_cookie(resp, &spec);
     if (e != AG_OK) {
         MHD_destroy_response(resp);
-        return ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+        return demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
     }
     return demo_queue(r, 200, resp);
 }
@@ -229,7 +229,7 @@ enum MHD_Result demo_handle_me(demo_app *app, demo_request *r)
     if (e != AG_OK) {
         /* 401 + WWW-Authenticate (RFC 6750 §3), or 400 for a malformed
          * or ambiguous request. */
-        return ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_RESOURCE, DEMO_REALM);
+        return demo_send_ag_error(r, e, AG_ENDPOINT_RESOURCE);
     }
     size_t n = me_body(&c, body, sizeof(body));
     if (n == 0)
@@ -241,6 +241,27 @@ enum MHD_Result demo_handle_me(demo_app *app, demo_request *r)
 }
 
 /* ---- POST /auth/login ----------------------------------------------------- */
+
+static const struct sockaddr *client_address(const demo_request *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci != NULL ? ci->client_addr : NULL;
+}
+
+/* 429 with Retry-After (RFC 6585 §4, RFC 9110 §10.2.3) in whole seconds. */
+static enum MHD_Result send_throttled(demo_request *r, int64_t wait)
+{
+    char secs[24];
+    struct MHD_Response *resp = demo_json_response(
+        json_pack("{s:s, s:s}", "error", "slow_down", "error_description",
+                  "too many failed logins; retry after the time in Retry-After"));
+    snprintf(secs, sizeof(secs), "%lld", (long long)wait);
+    if (resp != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    r->reason = "throttled";
+    return demo_queue(r, 429, resp);
+}
 
 typedef struct login_form {
     const char *username;
@@ -304,28 +325,44 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r)
     ag_session_tokens *t;
     ag_err e;
 
-    if (!same_origin(r))
+    if (!same_origin(r)) {
+        r->reason = "cross_site";
         return demo_send_error(r, 403, "invalid_request", "cross-site login refused");
+    }
     /* JSON_REJECT_DUPLICATES: {"username":"a","username":"b"} is refused. */
     root = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
     memset(&f, 0, sizeof(f));
     problem = root ? parse_login(root, &f) : "body is not valid JSON";
     if (problem != NULL) {
         json_decref(root);
+        r->reason = "bad_body";
         return demo_send_error(r, 400, "invalid_request", problem);
+    }
+    /* Throttled before any hashing: a refused attempt costs no PBKDF2. */
+    const struct sockaddr *client = client_address(r);
+    int64_t wait = app->throttle != NULL
+                       ? demo_throttle_take(app->throttle, client, f.username, f.username_len)
+                       : 0;
+    if (wait > 0) {
+        json_decref(root);
+        return send_throttled(r, wait);
     }
     /* The same answer for an unknown user and a wrong password. */
     if (!demo_users_check(app->users, f.username, f.username_len, f.password, f.password_len)) {
         json_decref(root);
+        r->reason = "bad_password";
         return demo_send_error(r, 401, "invalid_grant", "invalid username or password");
     }
+    /* Only failures count: a right password gives the tokens back. */
+    if (app->throttle != NULL)
+        demo_throttle_give(app->throttle, client, f.username, f.username_len);
     /* A new family (session) for this user; its first refresh token is
      * stored as SHA-256(jti) only (R-03). f.username is NUL-terminated
      * and NUL-free (jansson refuses \u0000 by default). */
     t = malloc(sizeof(*t));
     e = t ? ag_session_issue(demo_sessions_session(app->sessions), f.username, t) : AG_ERR_NOMEM;
     ret = e == AG_OK ? send_pair(app, r, t, f.cookie_mode)
-                     : ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+                     : demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
     json_decref(root);
     if (t != NULL) {
         ag_session_tokens_clear(t);
@@ -366,7 +403,7 @@ enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)
                                t);
     /* The successor goes back the way the old token came. */
     ret = e == AG_OK ? send_pair(app, r, t, cred.source == AG_SOURCE_COOKIE)
-                     : ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+                     : demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
     if (t != NULL) {
         ag_session_tokens_clear(t);
         free(t);
@@ -377,7 +414,7 @@ enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)
 
 /* 204; in cookie mode both cookies are cleared (Max-Age=0, same
  * attributes, so the browser replaces them). */
-static enum MHD_Result send_logged_out(const demo_request *r, bool cookie_mode)
+static enum MHD_Result send_logged_out(demo_request *r, bool cookie_mode)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     ag_cookie_spec spec;
@@ -396,7 +433,7 @@ static enum MHD_Result send_logged_out(const demo_request *r, bool cookie_mode)
     }
     if (e != AG_OK) {
         MHD_destroy_response(resp);
-        return ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+        return demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
     }
     return demo_queue(r, 204, resp);
 }
@@ -419,7 +456,7 @@ static enum MHD_Result logout(demo_app *app, demo_request *r, bool everywhere)
                        : ag_session_logout(session, cred.token.ptr, cred.token.len);
     free(claims);
     if (e != AG_OK)
-        return ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
+        return demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
     return send_logged_out(r, cred.source == AG_SOURCE_COOKIE);
 }
 

@@ -2,11 +2,10 @@
 /*
  * authgate-demo — startup, signals and orderly shutdown.
  *
- * Startup order: flags → store → keys → users → token issuers/verifiers →
- * credential policy → page → daemon. Anything doubtful stops the start
- * with one clear line on stderr (exit 1; usage errors exit 2).
- * SIGINT/SIGTERM stop the daemon (in-flight requests finish), then the
- * store is closed and the process exits 0.
+ * Startup order: flags → access log → store → keys → users → login
+ * throttle → token issuers/verifiers → credential policy → page → daemon. Anything doubtful stops
+ * the start with one clear line on stderr (exit 1; usage errors exit 2). SIGINT/SIGTERM stop the
+ * daemon (in-flight requests finish), then the store is closed and the process exits 0.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -155,9 +154,26 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (opt.access_log != NULL) {
+        app.access_log = strcmp(opt.access_log, "-") == 0 ? stderr : fopen(opt.access_log, "a");
+        if (app.access_log == NULL) {
+            fprintf(stderr, "authgate-demo: --access-log %s: cannot open for appending\n",
+                    opt.access_log);
+            goto out;
+        }
+    }
     store = open_store(opt.store);
     if (store == NULL || !demo_keys_load(opt.key_dir, opt.alg, &keys))
         goto out;
+    if (opt.login_ip_burst > 0 || opt.login_user_burst > 0) {
+        demo_throttle_config tc = {opt.login_ip_burst, (uint32_t)(opt.login_ip_refill * 1000),
+                                   opt.login_user_burst, (uint32_t)(opt.login_user_refill * 1000),
+                                   opt.login_table};
+        if (!demo_throttle_new(&tc, &app.throttle)) {
+            fprintf(stderr, "authgate-demo: cannot allocate the login throttle\n");
+            goto out;
+        }
+    }
     if (!demo_users_new(opt.nusers ? opt.users : &default_user, opt.nusers ? opt.nusers : 1,
                         &app.users)) {
         fprintf(stderr, "authgate-demo: cannot hash the user passwords\n");
@@ -206,6 +222,9 @@ out:
     ag_store_close(store);
     ag_http_policy_free(app.policy);
     demo_users_free(app.users);
+    demo_throttle_free(app.throttle);
+    if (app.access_log != NULL && app.access_log != stderr)
+        fclose(app.access_log);
     demo_keys_free(&keys);
     free(app.page);
     ag_thread_cleanup();

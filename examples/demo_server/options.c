@@ -10,6 +10,10 @@
  *                 [--reuse-interval SECONDS] [--max-replays N] [--max-sessions N]
  *                 [--revocation-staleness SECONDS]
  *                 [--rotate-every SECONDS]
+ *                 [--access-log off|-|FILE]
+ *                 [--login-ip-burst N] [--login-ip-refill SECONDS]
+ *                 [--login-user-burst N] [--login-user-refill SECONDS]
+ *                 [--login-table ENTRIES]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,14 +29,19 @@ static const char usage[] =
     "                     [--access-ttl SECONDS] [--refresh-ttl SECONDS] [--threads N]\n"
     "                     [--leeway SECONDS] [--verify-cache ENTRIES] [--rotate-every SECONDS]\n"
     "                     [--reuse-interval SECONDS] [--max-replays N] [--max-sessions N]\n"
-    "                     [--revocation-staleness SECONDS]\n"
+    "                     [--revocation-staleness SECONDS] [--access-log off|-|FILE]\n"
+    "                     [--login-ip-burst N] [--login-ip-refill SECONDS]\n"
+    "                     [--login-user-burst N] [--login-user-refill SECONDS]\n"
+    "                     [--login-table ENTRIES]\n"
     "defaults: --listen 127.0.0.1:8080 --alg ES256 --store sqlite:./authgate-demo.db\n"
     "          (memory when built without SQLite) --key-dir ./authgate-demo-keys\n"
     "          --issuer authgate-demo --audience authgate-demo --access-ttl 900\n"
     "          --refresh-ttl 1209600 --threads 4 --leeway 30 --verify-cache 0 (off)\n"
     "          --reuse-interval 0 (off; 5 lets a lost answer be retried once)\n"
     "          --max-replays 1 --max-sessions 32 --revocation-staleness 0 (keep serving)\n"
-    "          --rotate-every 0 (signing keys rotate on SIGHUP only);\n"
+    "          --rotate-every 0 (signing keys rotate on SIGHUP only) --access-log off\n"
+    "          --login-ip-burst 20 --login-ip-refill 6 --login-user-burst 5\n"
+    "          --login-user-refill 30 --login-table 4096;\n"
     "          user demo/demo\n";
 
 /* Algorithms the demo offers (docs/demo.md). */
@@ -105,6 +114,13 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
     o->reuse_interval = 0;
     o->max_replays = 1;
     o->max_sessions = AG_SESSION_MAX_SESSIONS_DEFAULT;
+    /* Failed logins: 20 per address, then one every 6 s (10 a minute);
+     * 5 per user name, then one every 30 s. Each costs a PBKDF2 run. */
+    o->login_ip_burst = 20;
+    o->login_ip_refill = 6;
+    o->login_user_burst = 5;
+    o->login_user_refill = 30;
+    o->login_table = 4096;
 
     for (int i = 1; i < argc; i++) {
         const char *flag = argv[i];
@@ -194,6 +210,32 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
             if (!parse_seconds(val, 0, 366 * 86400, &n) || (n > 0 && n < 10))
                 return fail(flag, "seconds, 10..31622400 (0: on SIGHUP only)");
             o->rotate_every = n;
+        } else if (strcmp(flag, "--access-log") == 0) {
+            /* "-" is stderr; off is the default so that a caller that
+             * pipes stderr without reading it never blocks the server */
+            if (val[0] == '\0')
+                return fail(flag, "off, - (stderr) or a file");
+            o->access_log = strcmp(val, "off") == 0 ? NULL : val;
+        } else if (strcmp(flag, "--login-ip-burst") == 0 ||
+                   strcmp(flag, "--login-user-burst") == 0) {
+            if (!parse_seconds(val, 0, 100000, &n))
+                return fail(flag, "attempts, 0..100000 (0: off)");
+            if (flag[8] == 'i')
+                o->login_ip_burst = (uint32_t)n;
+            else
+                o->login_user_burst = (uint32_t)n;
+        } else if (strcmp(flag, "--login-ip-refill") == 0 ||
+                   strcmp(flag, "--login-user-refill") == 0) {
+            if (!parse_seconds(val, 1, 86400, &n))
+                return fail(flag, "seconds per attempt given back, 1..86400");
+            if (flag[8] == 'i')
+                o->login_ip_refill = n;
+            else
+                o->login_user_refill = n;
+        } else if (strcmp(flag, "--login-table") == 0) {
+            if (!parse_seconds(val, 64, 1 << 20, &n))
+                return fail(flag, "entries, 64..1048576 (about 32 bytes each)");
+            o->login_table = (size_t)n;
         } else if (strcmp(flag, "--threads") == 0) {
             if (!parse_seconds(val, 1, 256, &n))
                 return fail(flag, "1..256");

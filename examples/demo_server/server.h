@@ -26,6 +26,9 @@ typedef struct demo_request {
     const char *path;
     const uint8_t *body;
     size_t body_len;
+    /* Why the request was refused, for the access log: static text (an
+     * ag_err name or a word), never request bytes. NULL: not refused. */
+    const char *reason;
 } demo_request;
 
 /* A JSON response (Content-Type: application/json, Cache-Control:
@@ -38,9 +41,12 @@ enum MHD_Result demo_send_json(const demo_request *r, unsigned status, json_t *b
 /* {"error": error, "error_description": description}. */
 enum MHD_Result demo_send_error(const demo_request *r, unsigned status, const char *error,
                                 const char *description);
+/* ag_mhd_queue_error() for e, noting ag_err_name(e) as the reason. */
+enum MHD_Result demo_send_ag_error(demo_request *r, ag_err e, ag_http_endpoint endpoint);
 
 /* Endpoints (handlers.c). */
 enum MHD_Result demo_handle_healthz(demo_app *app, demo_request *r);
+enum MHD_Result demo_handle_metrics(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_page(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_jwks(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_me(demo_app *app, demo_request *r);
@@ -48,6 +54,10 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_logout(demo_app *app, demo_request *r);
 enum MHD_Result demo_handle_logout_all(demo_app *app, demo_request *r);
+/* What the page shows of the session model (api_sessions.c). */
+enum MHD_Result demo_handle_sessions(demo_app *app, demo_request *r);
+enum MHD_Result demo_handle_sessions_revoke(demo_app *app, demo_request *r);
+enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r);
 
 /* Starts the daemon on opt->listen; prints "listening on http://HOST:PORT". */
 struct MHD_Daemon *demo_server_start(demo_app *app);

@@ -10,6 +10,8 @@
  *   session.h  issue pairs, rotate refresh tokens, detect reuse, revoke
  *   http.h     credentials from headers and cookies; Set-Cookie; RFC 6750
  *   mhd.h      the libmicrohttpd adapter (separate library authgate-mhd)
+ *   events.h   a process-wide callback for what happens (refusals, reuse…)
+ *   metrics.h  process-wide counters and latency histograms; Prometheus text
  *
  * Conventions (they hold for every function unless its comment says
  * otherwise):
@@ -41,7 +43,9 @@
 #define AUTHGATE_H
 
 #include "error.h"
+#include "events.h"
 #include "http.h"
+#include "metrics.h"
 #include "revocation.h"
 #include "session.h"
 #include "store.h"

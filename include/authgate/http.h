@@ -180,38 +180,24 @@ typedef struct ag_http_credential {
     ag_span token;         /**< view into the caller's header bytes */
     ag_cred_source source; /**< the channel it came in */
     ag_span csrf;          /**< cookie channel: the X-CSRF-Token value that matched the
-                                CSRF cookie (check its session binding with
-                                ag_csrf_token_check); empty for the header channel */
+                                CSRF cookie and its session; empty for the header
+                                channel */
 } ag_http_credential;
 
 /**
- * Extracts the refresh credential for /auth/refresh, /auth/logout and the
- * like, and says which channel it came from so the successor goes back the
- * same way.
+ * The one call for /auth/refresh, /auth/logout and the like: takes the
+ * refresh credential from the request, verifies it and, for the cookie
+ * channel, checks the CSRF proof including its binding to the verified
+ * session. There is deliberately no call that extracts without the binding
+ * (C-02 cannot be forgotten). out->source says which channel the token
+ * came in, so the successor goes back the same way.
  *
  * Refuses URL credentials (H-03); takes the token from Authorization: Bearer
  * and/or the refresh cookie as the policy allows; both present is ambiguous
  * (H-04). For the cookie channel it requires CSRF proof whatever the method
  * (C-01): Sec-Fetch-Site not cross-site, Origin (when present) allowed, and
  * the CSRF header equal to the CSRF cookie (both decoded, compared in
- * constant time). The session binding (C-02) needs the verified token's sid:
- * call ag_csrf_token_check() afterwards, or use ag_http_refresh_verify().
- *
- * @param[in]  policy  or NULL for the default policy
- * @param[in]  req     the request; not NULL
- * @param[out] out     the credential; views into req's bytes; not NULL
- * Returns: AG_OK; AG_ERR_URL_CREDENTIALS; AG_ERR_NO_CREDENTIALS;
- * AG_ERR_AMBIGUOUS; AG_ERR_REQUEST; AG_ERR_TOO_LARGE; AG_ERR_CSRF.
- * Allocation: none. Thread safety: safe.
- * @since 0.1
- */
-AG_API AG_NODISCARD ag_err ag_http_refresh_credential(const ag_http_policy *policy,
-                                                      const ag_http_request *req,
-                                                      ag_http_credential *out);
-
-/**
- * ag_http_refresh_credential(), then ag_verify() with a refresh-token
- * verifier, then — for the cookie channel — the CSRF token's session
+ * constant time); then ag_verify() with v, then the CSRF token's session
  * binding against the verified sid (C-02). Nothing of the store is touched:
  * hand out->token to the session layer to rotate or revoke.
  *
@@ -223,11 +209,14 @@ AG_API AG_NODISCARD ag_err ag_http_refresh_credential(const ag_http_policy *poli
  * @param[in]  req         the request
  * @param[out] out         the credential
  * @param[out] claims      the verified claims
- * Returns: as ag_http_refresh_credential(), plus the errors of ag_verify(),
- * AG_ERR_CLAIM (no sid), AG_ERR_CSRF (bound to another session),
- * AG_ERR_INVALID_ARGUMENT (cookie channel without a valid secret).
+ * Returns: AG_OK; AG_ERR_URL_CREDENTIALS; AG_ERR_NO_CREDENTIALS;
+ * AG_ERR_AMBIGUOUS; AG_ERR_REQUEST; AG_ERR_TOO_LARGE; AG_ERR_CSRF (proof
+ * missing or wrong, or bound to another session); the errors of
+ * ag_verify(); AG_ERR_CLAIM (cookie channel, no sid);
+ * AG_ERR_INVALID_ARGUMENT (a NULL argument; a policy that accepts refresh
+ * cookies without a valid secret).
  * Thread safety: safe.
- * @since 0.1
+ * @since 0.1 (0.2: the only refresh extraction call)
  */
 AG_API AG_NODISCARD ag_err ag_http_refresh_verify(const ag_http_policy *policy,
                                                   const ag_verifier *v, const uint8_t *csrf_secret,

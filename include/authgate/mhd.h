@@ -63,7 +63,11 @@ extern "C" {
 /**
  * Refuses URL credentials on any endpoint (H-03): fails when a query
  * parameter is named access_token, refresh_token, token, jwt or id_token
- * (after MHD's own percent-decoding; ASCII case-insensitive).
+ * (after MHD's own percent-decoding; ASCII case-insensitive). MHD splits
+ * the query at '&' only; this call also cuts every argument at ';', as
+ * ag_http_check_query() does, so "?a=1;access_token=x" is refused (a ';'
+ * sent as %3B is cut too). A server that has the raw query (from
+ * MHD_OPTION_URI_LOG_CALLBACK) may call ag_http_check_query() on it.
  *
  * @param[in] conn  the connection, in MHD's access handler
  * Returns: AG_OK or AG_ERR_URL_CREDENTIALS; AG_ERR_INVALID_ARGUMENT for NULL.
@@ -91,20 +95,13 @@ AG_API AG_NODISCARD ag_err ag_mhd_authenticate(struct MHD_Connection *conn, cons
 
 /**
  * For /auth/refresh, /auth/logout…: URL check, header collection, then
- * ag_http_refresh_credential(). out->token and out->csrf are views into
- * MHD's connection memory, valid until the response is queued.
- * Returns: as ag_http_refresh_credential(), plus AG_ERR_REQUEST as above.
- * @since 0.1
- */
-AG_API AG_NODISCARD ag_err ag_mhd_refresh_credential(struct MHD_Connection *conn,
-                                                     const char *method,
-                                                     const ag_http_policy *policy,
-                                                     ag_http_credential *out);
-
-/**
- * ag_mhd_refresh_credential() plus verification and the CSRF session
- * binding: see ag_http_refresh_verify().
- * @since 0.1
+ * ag_http_refresh_verify() (extraction, verification and the CSRF session
+ * binding in one call; there is no call without the binding). out->token
+ * and out->csrf are views into MHD's connection memory, valid until the
+ * response is queued.
+ * Returns: as ag_http_refresh_verify(), plus AG_ERR_REQUEST when more than
+ * AG_MHD_MAX_FIELDS relevant fields were sent.
+ * @since 0.1 (0.2: the only refresh extraction call)
  */
 AG_API AG_NODISCARD ag_err ag_mhd_refresh_verify(struct MHD_Connection *conn, const char *method,
                                                  const ag_http_policy *policy, const ag_verifier *v,
@@ -136,8 +133,8 @@ AG_API enum MHD_Result ag_mhd_queue_json(struct MHD_Connection *conn, unsigned i
  * {"error": CODE, "error_description": TEXT} from ag_http_error_for(), and
  * for 401 at a resource WWW-Authenticate: Bearer realm="…" (with error and
  * error_description unless no credentials were sent, H-05). When no
- * credentials were sent to a resource, the body says "invalid_token"
- * (RFC 6750 defines no body; the header carries no error).
+ * credentials were sent to a resource, the body carries no error code
+ * either, only {"error_description": TEXT} (RFC 6750 §3.1).
  *
  * @param[in] realm  NUL-terminated printable ASCII; NULL → "authgate"
  * Returns: MHD_YES when queued, MHD_NO otherwise.

@@ -270,6 +270,41 @@ AG_API AG_NODISCARD ag_err ag_session_revoke_subject(const ag_session *s, const 
 AG_API AG_NODISCARD ag_err ag_session_check_sid(const ag_session *s, const char *sid,
                                                 size_t sid_len);
 
+/** Most sessions one ag_session_list() call returns. @since 0.2 */
+#define AG_SESSION_LIST_MAX 1024
+
+/**
+ * One live session as ag_session_list() shows it: what a user may see of
+ * their own logins. Never a token, a jti or a hash of one.
+ * @since 0.2
+ */
+typedef struct ag_session_info {
+    char sid[AG_SID_MAX_LEN + 1]; /**< the family id (the tokens' sid claim) */
+    size_t sid_len;
+    int64_t created;      /**< login time, epoch seconds */
+    int64_t last_rotated; /**< last refresh, epoch seconds; 0: never refreshed */
+    uint64_t generation;  /**< rotations so far */
+    int64_t idle_expires; /**< the current refresh token's exp */
+    int64_t expires;      /**< the family's absolute expiry (R-07) */
+} ag_session_info;
+
+/**
+ * Lists a subject's live sessions (not revoked, not expired), oldest
+ * first, for a "your sessions" page. One store call (the backend's
+ * list_subject; memory, SQLite and PostgreSQL have it).
+ * @param[out] out    cap entries (may be NULL when cap is 0)
+ * @param      cap    0..AG_SESSION_LIST_MAX
+ * @param[out] n      entries written: min(cap, live sessions)
+ * @param[out] total  optional: all live sessions of the subject
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (the store cannot
+ * list); AG_ERR_NOMEM; AG_ERR_STORE.
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_session_list(const ag_session *s, const char *subject,
+                                           size_t subject_len, ag_session_info *out, size_t cap,
+                                           size_t *n, size_t *total);
+
 /**
  * The purge job: deletes families over more than purge_margin seconds
  * ago (absolute or idle expiry; revoked tombstones included). Run it
@@ -289,7 +324,8 @@ typedef struct ag_revsync_config {
     ag_store *store;              /**< required; one with a revocation log (ag_store_has_log) */
     ag_revset *revocations;       /**< required: the set this process's access verifiers use */
     int interval_ms;              /**< 0 → 200: how often the log is read (at most this long
-                                       between reads; a store with notifications wakes sooner) */
+                                       between reads; a store with notifications, PostgreSQL,
+                                       wakes the follower at once) */
     int64_t log_retention;        /**< > 0: this follower also deletes log entries older than
                                        this many seconds (set it ≥ the set's entry_ttl); 0: never */
     ag_session_error_fn on_error; /**< optional: a read that failed ("revocation log") */
@@ -304,11 +340,12 @@ typedef struct ag_revsync ag_revsync;
 
 /**
  * Reads the whole log into the set (the catch-up), then starts a thread
- * that reads what is new every interval_ms, adds it to the set and marks
- * the set synchronised. A read that fails is reported and retried at the
- * next interval; nothing read is ever skipped, because entries are read
- * by their increasing id, so a notification lost while disconnected is
- * never a lost revocation.
+ * that reads what is new every interval_ms, and at once when the store's
+ * log_wait reports news (a notification, a reconnect), adds it to the set
+ * and marks the set synchronised. The thread is the only caller of
+ * ag_store_log_wait on that store; stop returns within about 250 ms. A read that fails is reported
+ * and retried at the next interval; nothing read is ever skipped, because entries are read by their
+ * increasing id, so a notification lost while disconnected is never a lost revocation.
  * @param[out] out  stop with ag_revsync_stop()
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (the store keeps
  * no log); AG_ERR_STORE (the catch-up read failed: nothing started);

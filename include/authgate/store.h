@@ -313,6 +313,20 @@ struct ag_store {
                     void *ctx, size_t *count);
 
     /**
+     * Optional (NULL: not supported): the live families
+     * (ag_store_family_live at `now`) of a subject, oldest first (smallest
+     * created, then smallest sid). Writes the first min(cap, live) of them
+     * to out[] and their number to *n, and the number of live families to
+     * *total (which may exceed cap). A consistent snapshot is not
+     * required: a family created or revoked during the call may or may
+     * not be listed. For showing a user their sessions.
+     * Returns: AG_OK (also when there is none); AG_ERR_STORE; AG_ERR_NOMEM.
+     * @since 0.2
+     */
+    ag_err (*list_subject)(ag_store *st, const char *subject, size_t subject_len, int64_t now,
+                           ag_store_family *out, size_t cap, size_t *n, size_t *total);
+
+    /**
      * Deletes every family for which ag_store_family_dead(f, now) holds.
      * Pass now minus the verifier's leeway, so a token still inside it is
      * recognised (R-01).
@@ -355,7 +369,13 @@ struct ag_store {
     /**
      * Optional: waits up to timeout_ms for news in the log (a
      * notification), returning early when some may have arrived. NULL: the
-     * follower polls. Returns: AG_OK (news or timeout); AG_ERR_STORE.
+     * follower reads the log every interval. Called by one thread at a
+     * time (the store's follower).
+     * Returns: AG_OK when news may have arrived — a notification, or a
+     * (re)connection, after which any notification sent meanwhile may be
+     * missing: the caller reads the log now; AG_ERR_NOT_FOUND when the
+     * timeout passed without news; AG_ERR_STORE when the wait failed (a
+     * lost connection: the next call reconnects).
      * @since 0.2
      */
     ag_err (*log_wait)(ag_store *st, int timeout_ms);
@@ -427,6 +447,26 @@ AG_API AG_NODISCARD ag_err ag_store_evict(ag_store *st, const char *subject, siz
                                           size_t *count);
 
 /**
+ * Calls st->list_subject and checks what it returned: at most cap rows,
+ * each a live family of this subject at `now` with a valid sid, and
+ * *n ≤ *total (anything else is AG_ERR_STORE). The hashes of every
+ * returned row are cleared (zero, has_previous false): a listing never
+ * carries what identifies a token. out may be NULL when cap is 0 (to
+ * count only); total may be NULL.
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STATE (the backend
+ * cannot list); AG_ERR_NOMEM; AG_ERR_STORE.
+ * Thread safety: as the backend: safe.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_store_list_subject(ag_store *st, const char *subject,
+                                                 size_t subject_len, int64_t now,
+                                                 ag_store_family *out, size_t cap, size_t *n,
+                                                 size_t *total);
+
+/** True when the store can list a subject's families (list_subject). @since 0.2 */
+AG_API bool ag_store_can_list(const ag_store *st);
+
+/**
  * Calls st->purge_expired. removed may be NULL.
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
  * @since 0.1
@@ -461,8 +501,11 @@ AG_API AG_NODISCARD ag_err ag_store_log_read(ag_store *st, uint64_t after, ag_st
 AG_API AG_NODISCARD ag_err ag_store_log_purge(ag_store *st, int64_t before, size_t *removed);
 
 /**
- * Calls st->log_wait, or sleeps timeout_ms when the store has none.
- * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
+ * Calls st->log_wait, or sleeps timeout_ms when the store has none (and
+ * then answers AG_ERR_NOT_FOUND).
+ * Returns: AG_OK (news may have arrived: read the log); AG_ERR_NOT_FOUND
+ * (timeout, no news); AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
+ * Thread safety: one thread at a time per store.
  * @since 0.2
  */
 AG_API AG_NODISCARD ag_err ag_store_log_wait(ag_store *st, int timeout_ms);
@@ -587,6 +630,14 @@ typedef struct ag_store_pg_config {
  * connection only when no COMMIT had been sent (the server rolled the
  * transaction back). Otherwise the call fails with AG_ERR_STORE: it never
  * reports success it cannot prove (R-06).
+ *
+ * The revocation log NOTIFYs channel "ag_revocations" on every append
+ * (payload: the new id only). The first ag_store_log_wait opens one more
+ * connection, with the pool's parameters, that LISTENs (application_name
+ * "authgate listener"); a lost listener is reported and reconnected with
+ * a backoff (100 ms to 5 s), and each reconnect answers AG_OK so the
+ * follower reads the log by id at once. Only one thread at a time may
+ * call ag_store_log_wait (the store's follower).
  *
  * @param[in]  cfg  required; cfg->conninfo required
  * @param[out] out  close with ag_store_close()

@@ -472,6 +472,15 @@ AG_API AG_NODISCARD ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_ver
 AG_API void ag_verifier_free(ag_verifier *v);
 
 /**
+ * The verifier's clock leeway in seconds, after defaults (a negative
+ * configured leeway reads as AG_LEEWAY_DEFAULT). The session layer never
+ * purges state that a token inside the leeway may still need.
+ * @test tests/session/test_session.c
+ * @since 0.2
+ */
+AG_API int64_t ag_verifier_leeway(const ag_verifier *v);
+
+/**
  * Replaces the verifier's keyring while other threads keep verifying (key
  * rotation without a restart, or a refreshed JWKS).
  *

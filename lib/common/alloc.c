@@ -120,6 +120,20 @@ void ag_cleanse(void *p, size_t n)
         OPENSSL_cleanse(p, n);
 }
 
+bool ag__str_ok(const char *p, size_t n, size_t max)
+{
+    if (p == NULL || n == 0 || n > max)
+        return false;
+    return memchr(p, '\0', n) == NULL;
+}
+
+void ag__str_set(char *dst, size_t *dst_len, const char *src, size_t n)
+{
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    *dst_len = n;
+}
+
 int ag__span_eq_str(ag_span s, const char *z)
 {
     size_t n = strlen(z);

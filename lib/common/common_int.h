@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "authgate/error.h"
+#include "isa_hook.h"
 
 /* Allocation through an optional caller allocator (NULL → stdlib). */
 void *ag__malloc(const ag_allocator *a, size_t n);
@@ -37,19 +38,24 @@ int ag__ct_eq(const void *a, const void *b, size_t n);
  * tests/store/test_store_mem.c, tests/token/test_revset.c (through them) */
 uint64_t ag__hash64(uint64_t seed0, uint64_t seed1, const void *p, size_t n);
 
+/* True when p[0..n) is 1..max bytes without NUL (a store key: sid,
+ * subject). */
+bool ag__str_ok(const char *p, size_t n, size_t max);
+
+/* Copies a checked string into a fixed field (NUL-terminated). */
+void ag__str_set(char *dst, size_t *dst_len, const char *src, size_t n);
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF
+ * (jansson's and RFC 3629's rules; json_scan.c checks the same inside its
+ * string scanner). @test tests/common/test_common.c */
+bool ag__utf8_valid(const uint8_t *s, size_t n);
+
+/* ASCII case-insensitive equality of p[0..n) with lit[0..lit_len).
+ * @test tests/http/test_http_extract.c */
+bool ag__ci_eq(const uint8_t *p, size_t n, const char *lit, size_t lit_len);
+
 /* Exact, full-length comparison of a span with a NUL-terminated string. */
 int ag__span_eq_str(ag_span s, const char *z);
-
-/*
- * SIMD features of this CPU and OS that authgate uses (x86-64 only; 0
- * elsewhere). Every accelerated loop has a portable twin, chosen when its
- * bit is absent. @test tests/common/test_common.c
- */
-enum { AG__CPU_AVX2 = 1u, AG__CPU_SHANI = 2u, AG__CPU_SSE2 = 4u, AG__CPU_ALL = 7u };
-unsigned ag__cpu_features(void);
-/* Tests only: pretend the CPU has at most the features in mask
- * (AG__CPU_ALL restores detection). Not for use while other threads verify. */
-void ag__cpu_restrict(unsigned mask);
 
 #define AG__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

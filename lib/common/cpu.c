@@ -11,7 +11,7 @@
 
 #include "common_int.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef AG__X86_SIMD /* AG_PORTABLE builds report no features */
 #include <cpuid.h>
 #define AG_CPU_X86 1
 #endif

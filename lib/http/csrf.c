@@ -10,9 +10,7 @@
  */
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include "../common/crypto_int.h"
 #include "http_int.h"
 
 #define CSRF_LABEL "authgate-csrf"
@@ -39,14 +37,10 @@ static ag_err csrf_mac(const uint8_t *secret, size_t secret_len, const uint8_t *
     memcpy(msg + k, r, AG__CSRF_RAND_LEN);
     k += AG__CSRF_RAND_LEN;
 
-    uint8_t full[EVP_MAX_MD_SIZE];
-    unsigned int full_len = 0;
-    const unsigned char *ok = HMAC(EVP_sha256(), secret, (int)secret_len, msg, k, full, &full_len);
-    ag_err e = AG_ERR_CRYPTO;
-    if (ok != NULL && full_len == 32) {
+    uint8_t full[32];
+    ag_err e = ag__hmac_sha256(secret, secret_len, msg, k, full) == AG_OK ? AG_OK : AG_ERR_CRYPTO;
+    if (e == AG_OK)
         memcpy(mac, full, AG__CSRF_RAW_LEN - AG__CSRF_RAND_LEN);
-        e = AG_OK;
-    }
     ag_cleanse(full, sizeof full);
     return e;
 }

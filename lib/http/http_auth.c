@@ -238,8 +238,8 @@ ag_err ag_http_authenticate(const ag_http_policy *policy, const ag_verifier *v,
     return ag_verify(v, cred.token.ptr, cred.token.len, out);
 }
 
-ag_err ag_http_refresh_credential(const ag_http_policy *policy, const ag_http_request *req,
-                                  ag_http_credential *out)
+ag_err ag__http_refresh_credential(const ag_http_policy *policy, const ag_http_request *req,
+                                   ag_http_credential *out)
 {
     if (req == NULL || out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
@@ -258,7 +258,7 @@ ag_err ag_http_refresh_verify(const ag_http_policy *policy, const ag_verifier *v
     if ((p->refresh_sources & AG_SOURCE_COOKIE) &&
         (csrf_secret == NULL || csrf_secret_len < AG_CSRF_SECRET_MIN))
         return AG_ERR_INVALID_ARGUMENT;
-    ag_err e = ag_http_refresh_credential(p, req, out);
+    ag_err e = ag__http_refresh_credential(p, req, out);
     if (e != AG_OK)
         return e;
     e = ag_verify(v, out->token.ptr, out->token.len, claims);

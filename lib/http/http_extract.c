@@ -6,11 +6,10 @@
  * Every function reads (pointer, length) spans only, never past len, never
  * with C string functions: a NUL byte is data and is refused where the
  * grammar forbids it. Nothing allocates. The b64token scan of the hot
- * path has an AVX2 twin (lib/token/b64_simd.c).
+ * path has an AVX2 twin (b64token_avx2.c).
  */
 #include <string.h>
 
-#include "../token/b64_int.h"
 #include "http_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -48,7 +47,7 @@ static bool is_b64token_char(uint8_t c)
     return (ag__http_class[c] & AG__HC_B64TOKEN) != 0;
 }
 
-/* Contract in lib/token/b64_int.h. */
+/* Contract in http_int.h. */
 size_t ag__b64token_span(const uint8_t *p, size_t n)
 {
     size_t i = 0;
@@ -67,22 +66,6 @@ size_t ag__b64token_span(const uint8_t *p, size_t n)
     while (i < n && is_b64token_char(p[i]))
         i++;
     return i;
-}
-
-static uint8_t ascii_lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
-}
-
-bool ag__ci_eq(const uint8_t *p, size_t n, const char *lit, size_t lit_len)
-{
-    if (n != lit_len)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (ascii_lower(p[i]) != ascii_lower((uint8_t)lit[i]))
-            return false;
-    }
-    return true;
 }
 
 ag_span ag__trim_ows(ag_span s)

@@ -46,9 +46,6 @@ bool ag__is_tchar(uint8_t c);
 /* RFC 6265 cookie-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */
 bool ag__is_cookie_octet(uint8_t c);
 
-/* ASCII case-insensitive equality of a span with n bytes of lit. */
-bool ag__ci_eq(const uint8_t *p, size_t n, const char *lit, size_t lit_len);
-
 /* Trims leading and trailing OWS (SP / HTAB) from a span. */
 ag_span ag__trim_ows(ag_span s);
 
@@ -68,5 +65,32 @@ ag_err ag__header_single(const ag_header *h, size_t n, const char *name, size_t 
  * @test tests/http/test_csrf.c
  */
 ag_err ag__csrf_request_check(const ag_http_policy *p, const ag_http_request *req, ag_span *csrf);
+
+/*
+ * The number of leading bytes of p[0..n) that are RFC 6750 b64token
+ * characters: ALPHA DIGIT "-" "." "_" "~" "+" "/" ("=" is not one; the
+ * padding is the caller's). AVX2 when the CPU has it, else a table loop
+ * (http_extract.c). Reads nothing at or past p + n.
+ * @test tests/http/test_http_extract.c
+ */
+size_t ag__b64token_span(const uint8_t *p, size_t n);
+
+/*
+ * When n >= 32, returns ag__b64token_span(p, n); when n < 32, returns 0
+ * (the caller scans short inputs). Reads nothing at or past p + n. Call it
+ * only when ag__cpu_features() has AG__CPU_AVX2 (b64token_avx2.c; a stub
+ * that consumes nothing in builds without SIMD code).
+ * @test tests/http/test_http_extract.c
+ */
+size_t ag__b64token_span_avx2(const uint8_t *p, size_t n);
+
+/*
+ * The refresh credential without verification or the CSRF session binding
+ * (C-02): internal, so that no caller can stop half-way. Only
+ * ag_http_refresh_verify() calls it. Errors as that call's, minus verify's.
+ * @test tests/http/test_http_auth.c
+ */
+ag_err ag__http_refresh_credential(const ag_http_policy *policy, const ag_http_request *req,
+                                   ag_http_credential *out);
 
 #endif

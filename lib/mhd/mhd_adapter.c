@@ -41,14 +41,53 @@ static enum MHD_Result collect_cb(void *cls, enum MHD_ValueKind kind, const char
     return MHD_YES;
 }
 
+/* True when a piece of a decoded argument, cut at ';', names a URL
+ * credential: the name is the piece up to its first '='. */
+static bool piece_is_credential(const char *p, size_t n)
+{
+    size_t eq = 0;
+    while (eq < n && p[eq] != '=')
+        eq++;
+    return ag_http_is_url_credential_name((const uint8_t *)p, eq);
+}
+
+/* MHD splits the query at '&' only, so "a=1;access_token=x" arrives as
+ * key "a" and value "1;access_token=x", and "a;access_token=x" as key
+ * "a;access_token". ag_http_check_query() splits at ';' too (H-03): cut
+ * the decoded key and value at ';' and check every name in them. A ';'
+ * that was sent as %3B is cut as well — more refusals, never fewer. */
+static bool argument_is_credential(const char *key, size_t key_size, const char *value,
+                                   size_t value_size)
+{
+    size_t s = 0;
+    for (size_t i = 0; i <= key_size; i++) {
+        if (i == key_size || key[i] == ';') {
+            if (ag_http_is_url_credential_name((const uint8_t *)key + s, i - s))
+                return true;
+            s = i + 1;
+        }
+    }
+    if (value == NULL)
+        return false;
+    size_t i = 0;
+    while (i < value_size && value[i] != ';')
+        i++; /* the first piece is the key's value */
+    while (i < value_size) {
+        s = ++i;
+        while (i < value_size && value[i] != ';')
+            i++;
+        if (piece_is_credential(value + s, i - s))
+            return true;
+    }
+    return false;
+}
+
 static enum MHD_Result url_cb(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
                               const char *value, size_t value_size)
 {
     bool *found = cls;
     (void)kind;
-    (void)value;
-    (void)value_size;
-    if (key != NULL && ag_http_is_url_credential_name((const uint8_t *)key, key_size)) {
+    if (key != NULL && argument_is_credential(key, key_size, value, value_size)) {
         *found = true;
         return MHD_NO;
     }
@@ -96,17 +135,6 @@ ag_err ag_mhd_authenticate(struct MHD_Connection *conn, const char *method,
     if (e != AG_OK)
         return e;
     return ag_http_authenticate(policy, v, &req, out);
-}
-
-ag_err ag_mhd_refresh_credential(struct MHD_Connection *conn, const char *method,
-                                 const ag_http_policy *policy, ag_http_credential *out)
-{
-    collect c;
-    ag_http_request req;
-    ag_err e = gather(conn, method, policy, &c, &req);
-    if (e != AG_OK)
-        return e;
-    return ag_http_refresh_credential(policy, &req, out);
 }
 
 ag_err ag_mhd_refresh_verify(struct MHD_Connection *conn, const char *method,
@@ -195,9 +223,13 @@ enum MHD_Result ag_mhd_queue_error(struct MHD_Connection *conn, ag_err err,
         m = ag_http_error_for(AG_ERR_INVALID_ARGUMENT, endpoint);
     char body[512];
     size_t n = 0;
-    bool ok = json_lit(body, sizeof body, &n, "{\"error\":") &&
-              json_str(body, sizeof body, &n, m.error != NULL ? m.error : "invalid_token") &&
-              json_lit(body, sizeof body, &n, ",\"error_description\":") &&
+    /* No credentials at a resource: no error code in the body either, as
+     * in WWW-Authenticate (RFC 6750 §3.1). */
+    bool ok = json_lit(body, sizeof body, &n, "{") &&
+              (m.error == NULL || (json_lit(body, sizeof body, &n, "\"error\":") &&
+                                   json_str(body, sizeof body, &n, m.error) &&
+                                   json_lit(body, sizeof body, &n, ","))) &&
+              json_lit(body, sizeof body, &n, "\"error_description\":") &&
               json_str(body, sizeof body, &n, m.description) &&
               json_lit(body, sizeof body, &n, "}");
     if (!ok)

@@ -8,6 +8,9 @@
  * directives, shared by every location that inherits them. `nginx -s
  * reload` reads the configuration again, so new keys mean new verifiers in
  * new workers while the old workers finish their requests with the old ones.
+ * A verifier whose keys come from a URL is built by each worker in
+ * init_process instead, and the revocation sets are fed there too
+ * (ngx_http_authgate_worker.c).
  *
  * Per request: the Authorization fields and the query go to
  * ag_http_authenticate() (the library's extraction policy and ag_verify()),
@@ -47,6 +50,12 @@ static ngx_command_t ngx_http_authgate_commands[] = {
      ngx_http_authgate_jwks_file, NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(ngx_http_authgate_loc_conf_t, jwks_file), NULL},
 
+    {ngx_string("authgate_jwks_url"), AG_NGX_LOC_CONF | NGX_CONF_1MORE, ngx_http_authgate_jwks_url,
+     NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
+    {ngx_string("authgate_revocations"), AG_NGX_LOC_CONF | NGX_CONF_1MORE,
+     ngx_http_authgate_revocations, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+
     {ngx_string("authgate_issuer"), AG_NGX_LOC_CONF | NGX_CONF_TAKE1, ngx_conf_set_str_slot,
      NGX_HTTP_LOC_CONF_OFFSET, offsetof(ngx_http_authgate_loc_conf_t, issuer), NULL},
 
@@ -83,16 +92,16 @@ static ngx_http_module_t ngx_http_authgate_module_ctx = {
 };
 
 ngx_module_t ngx_http_authgate_module = {NGX_MODULE_V1,
-                                         &ngx_http_authgate_module_ctx, /* module context */
-                                         ngx_http_authgate_commands,    /* module directives */
-                                         NGX_HTTP_MODULE,               /* module type */
-                                         NULL,                          /* init master */
-                                         ngx_http_authgate_init_module, /* init module */
-                                         NULL,                          /* init process */
-                                         NULL,                          /* init thread */
-                                         NULL,                          /* exit thread */
-                                         NULL,                          /* exit process */
-                                         NULL,                          /* exit master */
+                                         &ngx_http_authgate_module_ctx,  /* module context */
+                                         ngx_http_authgate_commands,     /* module directives */
+                                         NGX_HTTP_MODULE,                /* module type */
+                                         NULL,                           /* init master */
+                                         ngx_http_authgate_init_module,  /* init module */
+                                         ngx_http_authgate_init_process, /* init process */
+                                         NULL,                           /* init thread */
+                                         NULL,                           /* exit thread */
+                                         ngx_http_authgate_exit_process, /* exit process */
+                                         NULL,                           /* exit master */
                                          NGX_MODULE_V1_PADDING};
 
 /* The claims of the request being checked; see the file comment. */
@@ -111,7 +120,14 @@ static const ag_verifier *ngx_http_authgate_owner_v;
 
 static void *ngx_http_authgate_create_main_conf(ngx_conf_t *cf)
 {
-    return ngx_pcalloc(cf->pool, sizeof(ngx_http_authgate_main_conf_t));
+    ngx_http_authgate_main_conf_t *amcf = ngx_pcalloc(cf->pool, sizeof(*amcf));
+    if (amcf == NULL ||
+        ngx_array_init(&amcf->remote_gates, cf->pool, 2, sizeof(ngx_http_authgate_gate_t *)) !=
+            NGX_OK ||
+        ngx_array_init(&amcf->revocations, cf->pool, 1,
+                       sizeof(ngx_http_authgate_revocations_t *)) != NGX_OK)
+        return NULL;
+    return amcf;
 }
 
 static void *ngx_http_authgate_create_loc_conf(ngx_conf_t *cf)
@@ -125,6 +141,7 @@ static void *ngx_http_authgate_create_loc_conf(ngx_conf_t *cf)
     conf->max_lifetime = NGX_CONF_UNSET;
     conf->token_type = NGX_CONF_UNSET_UINT;
     conf->claim_headers = NGX_CONF_UNSET_PTR;
+    conf->revocations = NGX_CONF_UNSET_PTR;
     return conf;
 }
 
@@ -133,8 +150,8 @@ static char *ngx_http_authgate_jwks_file(ngx_conf_t *cf, ngx_command_t *cmd, voi
     ngx_http_authgate_loc_conf_t *alcf = conf;
     ngx_str_t *value = cf->args->elts;
     (void)cmd;
-    if (alcf->jwks_file.data != NULL)
-        return "is duplicate";
+    if (alcf->jwks_file.data != NULL || alcf->jwks_url != NULL)
+        return "is duplicate (one of authgate_jwks_file and authgate_jwks_url per level)";
     alcf->jwks_file = value[1];
     /* relative to the configuration prefix, like ssl_certificate; NUL-terminated */
     if (ngx_conf_full_name(cf->cycle, &alcf->jwks_file, 1) != NGX_OK)
@@ -145,7 +162,11 @@ static char *ngx_http_authgate_jwks_file(ngx_conf_t *cf, ngx_command_t *cmd, voi
 static void ngx_http_authgate_gate_cleanup(void *data)
 {
     ngx_http_authgate_gate_t *gate = data;
-    ag_verifier_free(gate->verifier);
+    if (gate->remote_conf != NULL)
+        ag_jwks_remote_free(gate->remote); /* and its verifier; NULL in the master */
+    else
+        ag_verifier_free(gate->verifier);
+    gate->remote = NULL;
     gate->verifier = NULL;
 }
 
@@ -191,11 +212,48 @@ done:
 }
 
 /*
- * Builds the verifier for c's settings (unset ones take their defaults:
- * c may be an unmerged parent). Returns NULL after logging on failure.
+ * The verifier's policy from c's settings (unset ones take their defaults:
+ * c may be an unmerged parent), keys aside. NGX_ERROR after logging.
  */
-static ngx_http_authgate_gate_t *ngx_http_authgate_build(ngx_conf_t *cf,
-                                                         ngx_http_authgate_loc_conf_t *c)
+static ngx_int_t ngx_http_authgate_policy(ngx_conf_t *cf, const ngx_http_authgate_loc_conf_t *c,
+                                          ag_verifier_config *vc)
+{
+    time_t leeway = c->leeway == NGX_CONF_UNSET ? AG_LEEWAY_DEFAULT : c->leeway;
+    if (leeway > AG_LEEWAY_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "authgate_leeway must be at most %d seconds",
+                           AG_LEEWAY_MAX);
+        return NGX_ERROR;
+    }
+    ngx_memzero(vc, sizeof *vc);
+    vc->kind =
+        c->token_type == NGX_CONF_UNSET_UINT ? AG_TOKEN_ACCESS : (ag_token_kind)c->token_type;
+    vc->issuer = (const char *)c->issuer.data;
+    vc->audience = (const char *)c->audience.data;
+    vc->leeway = (int64_t)leeway;
+    vc->max_lifetime = c->max_lifetime == NGX_CONF_UNSET ? 0 : (int64_t)c->max_lifetime;
+
+    const ngx_http_authgate_revocations_t *rv =
+        c->revocations == NGX_CONF_UNSET_PTR ? NULL : c->revocations;
+    if (rv != NULL) {
+        /* an entry must outlive every token it covers (revocation.h) */
+        int64_t life = vc->max_lifetime != 0         ? vc->max_lifetime
+                       : vc->kind == AG_TOKEN_ACCESS ? 86400
+                                                     : 90 * 86400;
+        if (life + vc->leeway > (int64_t)rv->ttl) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "authgate_revocations ttl=%T is shorter than the longest token "
+                               "lifetime plus leeway here (%L s): raise ttl= or set a shorter "
+                               "authgate_max_lifetime",
+                               rv->ttl, life + vc->leeway);
+            return NGX_ERROR;
+        }
+        vc->revocations = rv->set;
+    }
+    return NGX_OK;
+}
+
+/* Reads c's JWKS file into a ring; NULL after logging. */
+static ag_keyring *ngx_http_authgate_file_keys(ngx_conf_t *cf, ngx_http_authgate_loc_conf_t *c)
 {
     char errbuf[256] = "";
     size_t len = 0;
@@ -211,47 +269,65 @@ static ngx_http_authgate_gate_t *ngx_http_authgate_build(ngx_conf_t *cf,
                            &c->jwks_file, ag_strerror(e), errbuf[0] ? ": " : "", errbuf);
         return NULL;
     }
+    return ring;
+}
 
-    time_t leeway = c->leeway == NGX_CONF_UNSET ? AG_LEEWAY_DEFAULT : c->leeway;
-    if (leeway > AG_LEEWAY_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "authgate_leeway must be at most %d seconds",
-                           AG_LEEWAY_MAX);
-        ag_keyring_free(ring);
-        return NULL;
-    }
-    ag_verifier_config vc;
-    ngx_memzero(&vc, sizeof vc);
-    vc.keys = ring;
-    vc.kind = c->token_type == NGX_CONF_UNSET_UINT ? AG_TOKEN_ACCESS : (ag_token_kind)c->token_type;
-    vc.issuer = (const char *)c->issuer.data;
-    vc.audience = (const char *)c->audience.data;
-    vc.leeway = (int64_t)leeway;
-    vc.max_lifetime = c->max_lifetime == NGX_CONF_UNSET ? 0 : (int64_t)c->max_lifetime;
-
+/*
+ * Builds the verifier for c's settings: now for a JWKS file, in each
+ * worker's init_process for a JWKS URL (the gate is registered for it).
+ * Returns NULL after logging on failure.
+ */
+static ngx_http_authgate_gate_t *ngx_http_authgate_build(ngx_conf_t *cf,
+                                                         ngx_http_authgate_loc_conf_t *c)
+{
     ngx_http_authgate_gate_t *gate = ngx_pcalloc(cf->pool, sizeof(*gate));
     ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (gate == NULL || cln == NULL) {
-        ag_keyring_free(ring);
+    if (gate == NULL || cln == NULL)
         return NULL;
+    if (ngx_http_authgate_policy(cf, c, &gate->vc) != NGX_OK)
+        return NULL;
+    cln->handler = ngx_http_authgate_gate_cleanup;
+    cln->data = gate;
+
+    if (c->jwks_url != NULL) {
+        ngx_http_authgate_main_conf_t *amcf =
+            ngx_http_conf_get_module_main_conf(cf, ngx_http_authgate_module);
+        ngx_http_authgate_gate_t **slot = ngx_array_push(&amcf->remote_gates);
+        if (slot == NULL)
+            return NULL;
+        *slot = gate;
+        gate->remote_conf = c->jwks_url;
+        return gate;
     }
-    e = ag_verifier_new(&vc, &gate->verifier);
+
+    ag_keyring *ring = ngx_http_authgate_file_keys(cf, c);
+    if (ring == NULL)
+        return NULL;
+    gate->vc.keys = ring;
+    ag_err e = ag_verifier_new(&gate->vc, &gate->verifier);
     ag_keyring_free(ring); /* the verifier holds its own reference */
+    gate->vc.keys = NULL;
     if (e != AG_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "authgate: cannot make a verifier: %s",
                            ag_strerror(e));
         return NULL;
     }
-    cln->handler = ngx_http_authgate_gate_cleanup;
-    cln->data = gate;
     return gate;
 }
 
 /* True when c sets any directive that shapes the verifier. */
 static ngx_flag_t ngx_http_authgate_own_policy(const ngx_http_authgate_loc_conf_t *c)
 {
-    return c->jwks_file.data != NULL || c->issuer.data != NULL || c->audience.data != NULL ||
-           c->leeway != NGX_CONF_UNSET || c->max_lifetime != NGX_CONF_UNSET ||
-           c->token_type != NGX_CONF_UNSET_UINT;
+    return c->jwks_file.data != NULL || c->jwks_url != NULL || c->issuer.data != NULL ||
+           c->audience.data != NULL || c->leeway != NGX_CONF_UNSET ||
+           c->max_lifetime != NGX_CONF_UNSET || c->token_type != NGX_CONF_UNSET_UINT ||
+           c->revocations != NGX_CONF_UNSET_PTR;
+}
+
+/* Whether c has keys: a file or a URL. */
+static ngx_flag_t ngx_http_authgate_has_keys(const ngx_http_authgate_loc_conf_t *c)
+{
+    return c->jwks_file.data != NULL || c->jwks_url != NULL;
 }
 
 static char *ngx_http_authgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
@@ -261,8 +337,10 @@ static char *ngx_http_authgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void
     ngx_flag_t own = ngx_http_authgate_own_policy(conf);
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
-    if (conf->jwks_file.data == NULL)
+    if (!ngx_http_authgate_has_keys(conf)) { /* a level naming keys replaces both */
         conf->jwks_file = prev->jwks_file;
+        conf->jwks_url = prev->jwks_url;
+    }
     if (conf->issuer.data == NULL)
         conf->issuer = prev->issuer;
     if (conf->audience.data == NULL)
@@ -272,6 +350,7 @@ static char *ngx_http_authgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void
     ngx_conf_merge_uint_value(conf->token_type, prev->token_type, NGX_CONF_UNSET_UINT);
     ngx_conf_merge_str_value(conf->realm, prev->realm, "authgate");
     ngx_conf_merge_ptr_value(conf->claim_headers, prev->claim_headers, NULL);
+    ngx_conf_merge_ptr_value(conf->revocations, prev->revocations, NULL);
 
     if (conf->realm.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "authgate_realm must not be empty");
@@ -287,7 +366,7 @@ static char *ngx_http_authgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void
     }
 
     /* Same policy as the parent: share its verifier (built once, here if need be). */
-    if (!own && prev->jwks_file.data != NULL) {
+    if (!own && ngx_http_authgate_has_keys(prev)) {
         if (prev->gate == NULL) {
             prev->gate = ngx_http_authgate_build(cf, prev);
             if (prev->gate == NULL)
@@ -295,13 +374,14 @@ static char *ngx_http_authgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void
         }
         conf->gate = prev->gate;
     }
-    if (conf->gate == NULL && conf->jwks_file.data != NULL) {
+    if (conf->gate == NULL && ngx_http_authgate_has_keys(conf)) {
         conf->gate = ngx_http_authgate_build(cf, conf);
         if (conf->gate == NULL)
             return NGX_CONF_ERROR;
     }
     if (conf->enable && conf->gate == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"authgate on\" needs authgate_jwks_file");
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"authgate on\" needs authgate_jwks_file or authgate_jwks_url");
         return NGX_CONF_ERROR;
     }
     return NGX_CONF_OK;
@@ -323,6 +403,8 @@ static ngx_int_t ngx_http_authgate_refuse(ngx_http_request_t *r,
         log = &bare;
     }
     ngx_log_error(NGX_LOG_INFO, log, 0, "authgate: refused (%s)", ag_err_name(e));
+    if (m.status == 503) /* a strict revocation set that is out of date */
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
     if (m.status < 400 || m.status >= 500)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     if (m.www_authenticate) {
@@ -424,6 +506,8 @@ static ngx_int_t ngx_http_authgate_handler(ngx_http_request_t *r)
         return ngx_http_authgate_refuse(r, alcf, e);
 
     const ag_verifier *v = alcf->gate->verifier;
+    if (v == NULL) /* a JWKS URL whose worker could not start it (logged) */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     if (ngx_http_authgate_owner == r && ngx_http_authgate_owner_v == v) {
         /* checked before this internal redirect; only the query may be new */
         e = ag_http_check_query(r->args.data, r->args.len);

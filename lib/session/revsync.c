@@ -6,19 +6,23 @@
  *
  * The log is read by increasing id from the last id seen, never by time
  * and never only on notification, so an instance that was disconnected or
- * asleep catches up on everything on its next read. Reads are serialised
- * by a mutex (the thread and ag_revsync_poll may both read).
+ * asleep catches up on everything on its next read. The thread reads
+ * every interval, and sooner when the store's log_wait says news may have
+ * arrived (PostgreSQL: a NOTIFY, or its listener reconnected). Reads are
+ * serialised by a mutex (the thread and ag_revsync_poll may both read).
  *
  * @test tests/store/test_revsync.c
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "authgate/session.h"
 #include "session_int.h"
 
 #define BATCH 256
+#define SLICE_MS 250
 
 struct ag_revsync {
     const ag_allocator *alloc;
@@ -87,17 +91,34 @@ ag_err ag_revsync_poll(ag_revsync *r, size_t *applied)
     return read_all(r, applied);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads when the store says news may have arrived (a notification, a
+ * reconnect), after a failed wait, and at least every interval. Waits in
+ * slices of at most SLICE_MS so that ag_revsync_stop never waits longer. */
 static void *follow(void *arg)
 {
     ag_revsync *r = arg;
+    int64_t due = mono_ms() + r->interval_ms;
     while (!atomic_load(&r->stop)) {
-        ag_err e = ag_store_log_wait(r->store, r->interval_ms);
+        int64_t left = due - mono_ms();
+        int slice = left < 0 ? 0 : left > SLICE_MS ? SLICE_MS : (int)left;
+        ag_err e = ag_store_log_wait(r->store, slice);
         if (atomic_load(&r->stop))
             break;
-        if (e == AG_OK)
-            e = read_all(r, NULL);
+        if (e == AG_ERR_NOT_FOUND && mono_ms() < due)
+            continue; /* no news, not due yet */
+        if (e != AG_OK && e != AG_ERR_NOT_FOUND && r->on_error != NULL)
+            r->on_error(r->on_error_ctx, "revocation log wait", e);
+        e = read_all(r, NULL);
         if (e != AG_OK && r->on_error != NULL)
             r->on_error(r->on_error_ctx, "revocation log", e);
+        due = mono_ms() + r->interval_ms;
     }
     return NULL;
 }

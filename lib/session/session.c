@@ -16,10 +16,9 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#include "../token/token_int.h"
+#include "../common/crypto_int.h"
+#include "../common/observe_int.h"
 #include "session_int.h"
 
 struct ag_session {
@@ -43,7 +42,6 @@ struct ag_session {
     void *on_error_ctx;
     ag_clock_fn clock;
     void *clock_ctx;
-    EVP_MD *sha256; /* fetched once */
     size_t secret_len;
     uint8_t *secret; /* cleansed on free */
 };
@@ -61,11 +59,9 @@ ag_err ag__session_hash(const ag_session *s, const uint8_t *p, size_t n,
 ag_err ag__session_derive_jti(const ag_session *s, const uint8_t *parent, size_t n,
                               char out[AG_JTI_LEN + 1])
 {
-    uint8_t mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
+    uint8_t mac[32];
     size_t w = 0;
-    if (s->secret == NULL || n > INT32_MAX ||
-        HMAC(s->sha256, s->secret, (int)s->secret_len, parent, n, mac, &len) == NULL || len != 32)
+    if (s->secret == NULL || ag__hmac_sha256(s->secret, s->secret_len, parent, n, mac) != AG_OK)
         return AG_ERR_CRYPTO;
     ag_err e = ag_base64url_encode(mac, 32, out, AG_JTI_LEN + 1, &w);
     ag_cleanse(mac, sizeof mac);
@@ -130,12 +126,16 @@ static void revoke_access_subject(const ag_session *s, const char *sub, size_t l
 typedef struct revoked_ctx {
     const ag_session *s;
     int64_t now;
+    ag_revoke_reason why;
+    const char *subject;
+    size_t subject_len;
 } revoked_ctx;
 
 static void on_revoked(void *ctx, const char *sid, size_t len)
 {
     const revoked_ctx *x = ctx;
     revoke_access_sid(x->s, sid, len, x->now);
+    ag__obs_revoked((int)x->why, sid, len, x->subject, x->subject_len);
 }
 
 /* Empties out on entry. It holds no secret of ours yet, so the 16 KiB are
@@ -241,7 +241,7 @@ ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
         cfg->reuse_max_replays != 0 ? cfg->reuse_max_replays : AG_SESSION_MAX_REPLAYS_DEFAULT;
     /* Never below the verifier's leeway: a token it still accepts must
      * find its family (a purged one would answer "unknown", not "reuse"). */
-    int64_t leeway = ag__verifier_leeway(cfg->refresh_verifier);
+    int64_t leeway = ag_verifier_leeway(cfg->refresh_verifier);
     s->purge_margin = cfg->purge_margin == 0 ? AG_LEEWAY_MAX : cfg->purge_margin;
     if (s->purge_margin < leeway)
         s->purge_margin = leeway;
@@ -255,11 +255,6 @@ ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
     s->on_error_ctx = cfg->on_error_ctx;
     s->clock = cfg->clock != NULL ? cfg->clock : ag_clock_system;
     s->clock_ctx = cfg->clock_ctx;
-    s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (s->sha256 == NULL) {
-        ag_session_free(s);
-        return AG_ERR_CRYPTO;
-    }
     if (cfg->reuse_interval > 0) {
         s->secret = ag__malloc(cfg->alloc, cfg->secret_len);
         if (s->secret == NULL) {
@@ -278,7 +273,6 @@ void ag_session_free(ag_session *s)
     if (s == NULL)
         return;
     ag__free_secret(s->alloc, s->secret, s->secret_len);
-    EVP_MD_free(s->sha256);
     ag__free_secret(s->alloc, s, sizeof *s);
 }
 
@@ -295,6 +289,9 @@ static void on_evicted(void *ctx, const char *sid, size_t sid_len)
 {
     const evict_ctx *x = ctx;
     revoke_access_sid(x->s, sid, sid_len, x->now);
+    ag__event_session(AG_EVENT_SESSION_EVICTED, AG_OK, sid, sid_len, x->subject, x->subject_len,
+                      "session cap");
+    ag__obs_revoked(AG_REVOKE_EVICTED, sid, sid_len, x->subject, x->subject_len);
     if (x->s->on_evict == NULL)
         return;
     ag_evict_event ev;
@@ -337,8 +334,8 @@ ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tok
         e = ag__session_hash(s, (const uint8_t *)jti, AG_JTI_LEN, fam.current);
     if (e != AG_OK)
         goto done;
-    ag__store_str_set(fam.sid, &fam.sid_len, out->sid, AG_JTI_LEN);
-    ag__store_str_set(fam.subject, &fam.subject_len, subject, sub_len);
+    ag__str_set(fam.sid, &fam.sid_len, out->sid, AG_JTI_LEN);
+    ag__str_set(fam.subject, &fam.subject_len, subject, sub_len);
     fam.created = now;
     fam.expires = now + s->family_lifetime;
     fam.current_issued = now;
@@ -363,6 +360,7 @@ done:
     ag_cleanse(&fam, sizeof fam);
     if (e != AG_OK)
         wipe(out);
+    ag__obs_login(e);
     return e;
 }
 
@@ -379,9 +377,9 @@ static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t l
         return e;
     if (c->kind != AG_TOKEN_REFRESH) /* a verifier configured with AG_TOKEN_ANY */
         return AG_ERR_WRONG_TYPE;
-    if (!ag__store_str_ok((const char *)c->sid.ptr, c->sid.len, AG_SID_MAX_LEN) ||
-        !ag__store_str_ok((const char *)c->sub.ptr, c->sub.len, AG_SUBJECT_MAX_LEN) ||
-        c->jti.len == 0 || c->jti.len > 64)
+    if (!ag__str_ok((const char *)c->sid.ptr, c->sid.len, AG_SID_MAX_LEN) ||
+        !ag__str_ok((const char *)c->sub.ptr, c->sub.len, AG_SUBJECT_MAX_LEN) || c->jti.len == 0 ||
+        c->jti.len > 64)
         return AG_ERR_CLAIM;
     return AG_OK;
 }
@@ -407,6 +405,10 @@ static void claims_free(const ag_session *s, ag_claims *c, size_t len)
 
 static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t *hash, int64_t now)
 {
+    ag__event_session(AG_EVENT_REUSE_DETECTED, AG_ERR_REUSED, (const char *)c->sid.ptr, c->sid.len,
+                      (const char *)c->sub.ptr, c->sub.len, "family revoked");
+    ag__obs_revoked(AG_REVOKE_REUSE, (const char *)c->sid.ptr, c->sid.len, (const char *)c->sub.ptr,
+                    c->sub.len);
     if (s->on_reuse == NULL)
         return;
     static const char hex[] = "0123456789abcdef";
@@ -434,6 +436,7 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
         (uintptr_t)out < (uintptr_t)token + len)
         return AG_ERR_INVALID_ARGUMENT;
     reset(out);
+    uint64_t t0 = ag__obs_begin();
     ag_claims *c = claims_new(s);
     if (c == NULL)
         return AG_ERR_NOMEM;
@@ -490,12 +493,16 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     out->family_exp = res.family_expires;
     out->generation = res.generation;
     out->replayed = res.outcome == AG_STORE_REPLAYED;
+    if (e == AG_OK)
+        ag__event_session(out->replayed ? AG_EVENT_REFRESH_REPLAYED : AG_EVENT_REFRESH_ROTATED,
+                          AG_OK, out->sid, c->sid.len, sub, c->sub.len, "");
 done:
     ag_cleanse(jti, sizeof jti);
     ag_cleanse(&rot, sizeof rot);
     claims_free(s, c, len);
     if (e != AG_OK)
         wipe(out);
+    ag__obs_refresh(e, e == AG_OK && out->replayed, t0);
     return e;
 }
 
@@ -526,6 +533,9 @@ static ag_err end_family(const ag_session *s, const uint8_t *token, size_t len,
         e = ag_store_rotate(s->store, &rot, &res);
     if (e == AG_OK || e == AG_ERR_REUSED)
         revoke_access_sid(s, rot.sid, rot.sid_len, rot.now);
+    if (e == AG_OK)
+        ag__obs_revoked(action == AG_STORE_LOGOUT ? AG_REVOKE_LOGOUT : AG_REVOKE_LOGOUT_ALL,
+                        rot.sid, rot.sid_len, rot.subject, rot.subject_len);
     if (e == AG_ERR_REUSED)
         report_reuse(s, c, rot.old_hash, rot.now);
     ag_cleanse(&rot, sizeof rot);
@@ -541,6 +551,7 @@ ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len)
         return AG_ERR_NOMEM;
     ag_err e = end_family(s, token, len, AG_STORE_LOGOUT, c);
     claims_free(s, c, len);
+    ag__obs_logout(e);
     return e;
 }
 
@@ -559,7 +570,9 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
         int64_t now = now_of(s);
         e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now,
                                     AG_REVOKE_LOGOUT_ALL, on_revoked,
-                                    (void *)&(revoked_ctx){s, now}, &others);
+                                    (void *)&(revoked_ctx){s, now, AG_REVOKE_LOGOUT_ALL,
+                                                           (const char *)c->sub.ptr, c->sub.len},
+                                    &others);
         if (e == AG_OK) {
             revoke_access_subject(s, (const char *)c->sub.ptr, c->sub.len, now);
             if (count != NULL)
@@ -567,6 +580,7 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
         }
     }
     claims_free(s, c, len);
+    ag__obs_logout(e);
     return e;
 }
 
@@ -576,8 +590,10 @@ ag_err ag_session_revoke(const ag_session *s, const char *sid, size_t sid_len)
         return AG_ERR_INVALID_ARGUMENT;
     int64_t now = now_of(s);
     ag_err e = ag_store_revoke_family(s->store, sid, sid_len, now, AG_REVOKE_ADMIN);
-    if (e == AG_OK)
+    if (e == AG_OK) {
         revoke_access_sid(s, sid, sid_len, now);
+        ag__obs_revoked(AG_REVOKE_ADMIN, sid, sid_len, NULL, 0);
+    }
     return e;
 }
 
@@ -589,8 +605,9 @@ ag_err ag_session_revoke_subject(const ag_session *s, const char *subject, size_
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     int64_t now = now_of(s);
-    ag_err e = ag_store_revoke_subject(s->store, subject, subject_len, now, AG_REVOKE_ADMIN,
-                                       on_revoked, (void *)&(revoked_ctx){s, now}, count);
+    ag_err e = ag_store_revoke_subject(
+        s->store, subject, subject_len, now, AG_REVOKE_ADMIN, on_revoked,
+        (void *)&(revoked_ctx){s, now, AG_REVOKE_ADMIN, subject, subject_len}, count);
     if (e == AG_OK)
         revoke_access_subject(s, subject, subject_len, now);
     return e;
@@ -611,6 +628,38 @@ ag_err ag_session_check_sid(const ag_session *s, const char *sid, size_t sid_len
     if (ag_store_family_dead(&f, now_of(s)))
         return AG_ERR_EXPIRED;
     return AG_OK;
+}
+
+ag_err ag_session_list(const ag_session *s, const char *subject, size_t subject_len,
+                       ag_session_info *out, size_t cap, size_t *n, size_t *total)
+{
+    if (n != NULL)
+        *n = 0;
+    if (total != NULL)
+        *total = 0;
+    if (s == NULL || n == NULL || cap > AG_SESSION_LIST_MAX || (out == NULL && cap != 0))
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_store_family *rows = NULL;
+    if (cap > 0 && (rows = ag__malloc(NULL, cap * sizeof *rows)) == NULL)
+        return AG_ERR_NOMEM;
+    size_t got = 0;
+    ag_err e =
+        ag_store_list_subject(s->store, subject, subject_len, now_of(s), rows, cap, &got, total);
+    for (size_t i = 0; e == AG_OK && i < got; i++) {
+        const ag_store_family *f = &rows[i];
+        ag_session_info *o = &out[i];
+        memset(o, 0, sizeof *o);
+        ag__str_set(o->sid, &o->sid_len, f->sid, f->sid_len);
+        o->created = f->created;
+        o->generation = f->generation;
+        o->last_rotated = f->generation > 0 ? f->current_issued : 0;
+        o->idle_expires = f->current_expires;
+        o->expires = f->expires;
+    }
+    if (e == AG_OK)
+        *n = got;
+    ag__free(NULL, rows); /* the store layer already cleared the hashes */
+    return e;
 }
 
 ag_err ag_session_purge(const ag_session *s, size_t *removed)

@@ -6,8 +6,8 @@
 #define AUTHGATE_SESSION_INT_H
 
 #include "../common/common_int.h"
-#include "../store/store_int.h"
 #include "authgate/session.h"
+#include "authgate/store.h"
 
 /* SHA-256 of a jti's bytes: the only form a store ever sees (R-03).
  * @test tests/session/test_session.c */

@@ -14,7 +14,9 @@ endif()
 # PostgreSQL store when libpq is found (AG_WITH_POSTGRES; Debian: libpq-dev).
 target_sources(authgate_obj PRIVATE ${CMAKE_CURRENT_LIST_DIR}/store_pg.c
   ${CMAKE_CURRENT_LIST_DIR}/store_pg_conn.c
-  ${CMAKE_CURRENT_LIST_DIR}/store_pg_schema.c)
+  ${CMAKE_CURRENT_LIST_DIR}/store_pg_schema.c
+  ${CMAKE_CURRENT_LIST_DIR}/store_pg_listen.c
+  ${CMAKE_CURRENT_LIST_DIR}/store_pg_list.c)
 if(AG_HAVE_POSTGRES) # AG_WITH_POSTGRES, resolved by the root CMakeLists.txt
   target_compile_definitions(authgate_obj PRIVATE AG_HAVE_POSTGRES=1)
   target_link_libraries(authgate_obj PRIVATE PkgConfig::LIBPQ)

@@ -6,21 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/observe_int.h"
 #include "store_int.h"
-
-bool ag__store_str_ok(const char *p, size_t n, size_t max)
-{
-    if (p == NULL || n == 0 || n > max)
-        return false;
-    return memchr(p, '\0', n) == NULL;
-}
-
-void ag__store_str_set(char *dst, size_t *dst_len, const char *src, size_t n)
-{
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-    *dst_len = n;
-}
 
 /* Any code outside `allowed` (a 0-terminated list; AG_OK is implied)
  * becomes AG_ERR_STORE: a backend can fail, but never open a door. */
@@ -32,6 +19,14 @@ static ag_err only(ag_err e, const ag_err *allowed)
         if (*allowed == e)
             return e;
     return AG_ERR_STORE;
+}
+
+/* Every backend call goes through here: counted, timed, and a failure or
+ * a slow call reported (metrics.h, events.h). t0 from ag__obs_begin(). */
+static ag_err observed(ag_store_op op, uint64_t t0, ag_err e)
+{
+    ag__obs_store(op, e, t0);
+    return e;
 }
 
 static bool store_ok(const ag_store *st)
@@ -55,7 +50,8 @@ ag_err ag_store_create(ag_store *st, const ag_store_family *fam, int64_t reclaim
         fam->current_issued < fam->created || fam->current_expires <= fam->current_issued ||
         fam->current_expires > fam->expires)
         return AG_ERR_INVALID_ARGUMENT;
-    return only(st->create(st, fam, reclaim_before), allowed);
+    uint64_t t0 = ag__obs_begin();
+    return observed(AG_STORE_OP_CREATE, t0, only(st->create(st, fam, reclaim_before), allowed));
 }
 
 /* ---- the decision, written once ------------------------------------------ */
@@ -175,6 +171,7 @@ ag_err ag_store_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_rota
         return AG_ERR_INVALID_ARGUMENT;
     ag_store_rotated tmp;
     memset(&tmp, 0, sizeof tmp);
+    uint64_t t0 = ag__obs_begin();
     ag_err e = only(st->rotate(st, rot, &tmp), allowed);
     ag_store_outcome want =
         rot->action == AG_STORE_REFRESH ? AG_STORE_ROTATED : AG_STORE_LOGGED_OUT;
@@ -183,7 +180,7 @@ ag_err ag_store_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_rota
         e = AG_ERR_STORE;
     if (e == AG_OK)
         *out = tmp;
-    return e;
+    return observed(AG_STORE_OP_ROTATE, t0, e);
 }
 
 ag_err ag_store_lookup_family(ag_store *st, const char *sid, size_t sid_len, ag_store_family *fam)
@@ -192,7 +189,9 @@ ag_err ag_store_lookup_family(ag_store *st, const char *sid, size_t sid_len, ag_
     if (!store_ok(st) || st->lookup_family == NULL || fam == NULL ||
         !ag__store_str_ok(sid, sid_len, AG_SID_MAX_LEN))
         return AG_ERR_INVALID_ARGUMENT;
-    return only(st->lookup_family(st, sid, sid_len, fam), allowed);
+    uint64_t t0 = ag__obs_begin();
+    return observed(AG_STORE_OP_LOOKUP, t0,
+                    only(st->lookup_family(st, sid, sid_len, fam), allowed));
 }
 
 static bool reason_ok(ag_revoke_reason r)
@@ -207,7 +206,9 @@ ag_err ag_store_revoke_family(ag_store *st, const char *sid, size_t sid_len, int
     if (!store_ok(st) || st->revoke_family == NULL ||
         !ag__store_str_ok(sid, sid_len, AG_SID_MAX_LEN) || !reason_ok(reason) || now <= 0)
         return AG_ERR_INVALID_ARGUMENT;
-    return only(st->revoke_family(st, sid, sid_len, now, reason), allowed);
+    uint64_t t0 = ag__obs_begin();
+    return observed(AG_STORE_OP_REVOKE_FAMILY, t0,
+                    only(st->revoke_family(st, sid, sid_len, now, reason), allowed));
 }
 
 ag_err ag_store_revoke_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
@@ -222,8 +223,10 @@ ag_err ag_store_revoke_subject(ag_store *st, const char *subject, size_t subject
         !ag__store_str_ok(subject, subject_len, AG_SUBJECT_MAX_LEN) || !reason_ok(reason) ||
         now <= 0)
         return AG_ERR_INVALID_ARGUMENT;
-    ag_err e =
-        only(st->revoke_subject(st, subject, subject_len, now, reason, fn, ctx, &n), allowed);
+    uint64_t t0 = ag__obs_begin();
+    ag_err e = observed(
+        AG_STORE_OP_REVOKE_SUBJECT, t0,
+        only(st->revoke_subject(st, subject, subject_len, now, reason, fn, ctx, &n), allowed));
     if (e == AG_OK && count != NULL)
         *count = n;
     return e;
@@ -243,9 +246,11 @@ ag_err ag_store_evict(ag_store *st, const char *subject, size_t subject_len, siz
         return AG_ERR_INVALID_ARGUMENT;
     if (keep_sid_len == 0)
         keep_sid = "";
-    ag_err e =
+    uint64_t t0 = ag__obs_begin();
+    ag_err e = observed(
+        AG_STORE_OP_EVICT, t0,
         only(st->evict(st, subject, subject_len, keep, keep_sid, keep_sid_len, now, fn, ctx, &n),
-             allowed);
+             allowed));
     if (e == AG_OK && count != NULL)
         *count = n;
     return e;
@@ -259,13 +264,59 @@ ag_err ag_store_purge_expired(ag_store *st, int64_t now, size_t *removed)
         *removed = 0;
     if (!store_ok(st) || st->purge_expired == NULL)
         return AG_ERR_INVALID_ARGUMENT;
-    ag_err e = only(st->purge_expired(st, now, &n), allowed);
+    uint64_t t0 = ag__obs_begin();
+    ag_err e = observed(AG_STORE_OP_PURGE, t0, only(st->purge_expired(st, now, &n), allowed));
     if (e == AG_OK && removed != NULL)
         *removed = n;
     return e;
 }
 
 /* ---- the revocation log ------------------------------------------------ */
+
+/* ---- listing a subject's sessions ------------------------------------------ */
+
+bool ag_store_can_list(const ag_store *st)
+{
+    return store_ok(st) && st->list_subject != NULL;
+}
+
+ag_err ag_store_list_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
+                             ag_store_family *out, size_t cap, size_t *n, size_t *total)
+{
+    static const ag_err allowed[] = {AG_ERR_NOMEM, AG_OK};
+    size_t got = 0, all = 0;
+    if (n != NULL)
+        *n = 0;
+    if (total != NULL)
+        *total = 0;
+    if (n == NULL || (out == NULL && cap != 0) ||
+        !ag__store_str_ok(subject, subject_len, AG_SUBJECT_MAX_LEN))
+        return AG_ERR_INVALID_ARGUMENT;
+    if (!ag_store_can_list(st))
+        return AG_ERR_STATE;
+    ag_err e = only(st->list_subject(st, subject, subject_len, now, out, cap, &got, &all), allowed);
+    /* What comes back is checked like a rotation's input: a backend that
+     * lists another subject's session, or a dead one, fails closed. */
+    if (e == AG_OK && (got > cap || got > all))
+        e = AG_ERR_STORE;
+    for (size_t i = 0; i < got && i < cap; i++) {
+        ag_store_family *f = &out[i];
+        if (e == AG_OK &&
+            (!names_ok(f) || f->subject_len != subject_len ||
+             memcmp(f->subject, subject, subject_len) != 0 || !ag_store_family_live(f, now)))
+            e = AG_ERR_STORE;
+        /* nothing that identifies a token leaves the store layer */
+        ag_cleanse(f->current, sizeof f->current);
+        ag_cleanse(f->previous, sizeof f->previous);
+        f->has_previous = false;
+    }
+    if (e != AG_OK)
+        return e;
+    *n = got;
+    if (total != NULL)
+        *total = all;
+    return AG_OK;
+}
 
 bool ag_store_has_log(const ag_store *st)
 {
@@ -291,7 +342,8 @@ ag_err ag_store_log_append(ag_store *st, ag_store_rev_kind kind, const char *key
     e.kind = kind;
     ag__store_str_set(e.key, &e.key_len, key, key_len);
     e.at = at;
-    return only(st->log_append(st, &e), allowed);
+    uint64_t t0 = ag__obs_begin();
+    return observed(AG_STORE_OP_LOG_APPEND, t0, only(st->log_append(st, &e), allowed));
 }
 
 ag_err ag_store_log_read(ag_store *st, uint64_t after, ag_store_revocation *out, size_t cap,
@@ -305,7 +357,9 @@ ag_err ag_store_log_read(ag_store *st, uint64_t after, ag_store_revocation *out,
     if (!ag_store_has_log(st))
         return AG_ERR_STATE;
     size_t got = 0;
-    ag_err e = only(st->log_read(st, after, out, cap, &got), allowed);
+    uint64_t t0 = ag__obs_begin();
+    ag_err e =
+        observed(AG_STORE_OP_LOG_READ, t0, only(st->log_read(st, after, out, cap, &got), allowed));
     if (e != AG_OK)
         return e;
     if (got > cap)
@@ -332,7 +386,8 @@ ag_err ag_store_log_purge(ag_store *st, int64_t before, size_t *removed)
         return AG_ERR_INVALID_ARGUMENT;
     if (!ag_store_has_log(st) || st->log_purge == NULL)
         return AG_ERR_STATE;
-    ag_err e = only(st->log_purge(st, before, &n), allowed);
+    uint64_t t0 = ag__obs_begin();
+    ag_err e = observed(AG_STORE_OP_LOG_PURGE, t0, only(st->log_purge(st, before, &n), allowed));
     if (e == AG_OK && removed != NULL)
         *removed = n;
     return e;
@@ -340,7 +395,7 @@ ag_err ag_store_log_purge(ag_store *st, int64_t before, size_t *removed)
 
 ag_err ag_store_log_wait(ag_store *st, int timeout_ms)
 {
-    static const ag_err allowed[] = {AG_OK};
+    static const ag_err allowed[] = {AG_ERR_NOT_FOUND, AG_OK};
     if (!store_ok(st) || timeout_ms < 0)
         return AG_ERR_INVALID_ARGUMENT;
     if (st->log_wait != NULL)
@@ -348,7 +403,7 @@ ag_err ag_store_log_wait(ag_store *st, int timeout_ms)
     struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {
     }
-    return AG_OK;
+    return AG_ERR_NOT_FOUND; /* no news to report: the caller reads when its interval is up */
 }
 
 ag_err ag_store_stats_get(ag_store *st, ag_store_stats *out)

@@ -10,11 +10,9 @@
 #include "../common/common_int.h"
 #include "authgate/store.h"
 
-/* True when p[0..n) is 1..max bytes without NUL. */
-bool ag__store_str_ok(const char *p, size_t n, size_t max);
-
-/* Copies a checked string into a fixed field (NUL-terminated). */
-void ag__store_str_set(char *dst, size_t *dst_len, const char *src, size_t n);
+/* The stores' names for the common string checks (common_int.h). */
+#define ag__store_str_ok ag__str_ok
+#define ag__store_str_set ag__str_set
 
 /* Turns a row into a tombstone: revoked at `now` for `why`, hashes
  * cleared. The one way every backend and ag_store_decide revoke. */

@@ -421,6 +421,37 @@ static ag_err mem_evict(ag_store *st, const char *subject, size_t subject_len, s
     return e;
 }
 
+/* Oldest first: created ascending, then sid ascending (the listing order). */
+static int oldest_first(const void *a, const void *b)
+{
+    return newest_first(b, a);
+}
+
+static ag_err mem_list_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
+                               ag_store_family *out, size_t cap, size_t *n, size_t *total)
+{
+    mem *m = (mem *)st;
+    sid_copy *sids;
+    size_t nsids, got = 0, live = 0;
+    ag_err e = subject_sids(m, subject, subject_len, &sids, &nsids);
+    if (nsids > 1)
+        qsort(sids, nsids, sizeof *sids, oldest_first);
+    for (size_t i = 0; i < nsids; i++) {
+        ag_store_family f;
+        if (mem_lookup_family(st, sids[i].sid, sids[i].len, &f) != AG_OK ||
+            !ag_store_family_live(&f, now))
+            continue;
+        live++;
+        if (got < cap)
+            out[got++] = f;
+        ag_cleanse(&f, sizeof f);
+    }
+    ag__free(m->alloc, sids);
+    *n = got;
+    *total = live;
+    return e;
+}
+
 static ag_err mem_purge(ag_store *st, int64_t now, size_t *removed)
 {
     *removed = sweep((mem *)st, now, false);
@@ -511,6 +542,7 @@ ag_err ag_store_memory_new(const ag_store_memory_config *cfg, ag_store **out)
     m->base.revoke_family = mem_revoke_family;
     m->base.revoke_subject = mem_revoke_subject;
     m->base.evict = mem_evict;
+    m->base.list_subject = mem_list_subject;
     m->base.purge_expired = mem_purge;
     m->base.stats = mem_stats;
     m->base.close = mem_close;

@@ -22,7 +22,9 @@
  * and writes the row it returns. The decision itself lives in store.c.
  *
  * The pool, the connections and the statement plumbing are in
- * store_pg_conn.c; the schema and its migrations in store_pg_schema.c.
+ * store_pg_conn.c; the schema and its migrations in store_pg_schema.c;
+ * log_wait (LISTEN/NOTIFY on a connection of its own) in
+ * store_pg_listen.c.
  *
  * Failure handling (R-06): a statement that fails on a broken connection
  * (PQstatus CONNECTION_BAD) marks the connection for a reset; the call is
@@ -173,9 +175,12 @@ static const ag__pg_stmt stmts[Q_N] = {
     /* Appends commit in id order: each takes the same transaction-scoped
      * lock before its id is drawn, so a follower reading "id > last seen"
      * can never pass over an id that commits later. */
+    /* The NOTIFY goes out when the row commits; its payload is the id
+     * only (store_pg_listen.c). */
     [Q_LOG_ADD] = {"ag_log_add",
-                   "INSERT INTO ag_revocations (kind, key, at)"
-                   " SELECT $1, $2, $3 FROM (SELECT pg_advisory_xact_lock(" AG__PG_LOG_LOCK ")) l",
+                   "WITH a AS (INSERT INTO ag_revocations (kind, key, at)"
+                   " SELECT $1, $2, $3 FROM (SELECT pg_advisory_xact_lock(" AG__PG_LOG_LOCK ")) l"
+                   " RETURNING id) SELECT pg_notify('" AG__PG_CHANNEL "', id::text) FROM a",
                    3,
                    {OID_INT2, OID_TEXT, OID_INT8}},
     [Q_LOG_READ] = {"ag_log_read",
@@ -190,6 +195,7 @@ typedef struct pgstore {
     ag_store base; /* first */
     const ag_allocator *alloc;
     ag__pg_pool pool;
+    ag__pg_listener listener; /* log_wait's own connection */
 } pgstore;
 
 /* ---- reading a row ------------------------------------------------------- */
@@ -664,9 +670,16 @@ static ag_err pg_log_purge(ag_store *st, int64_t before, size_t *removed)
     return e;
 }
 
+static ag_err pg_log_wait(ag_store *st, int timeout_ms)
+{
+    pgstore *p = (pgstore *)st;
+    return ag__pg_listen_wait(&p->listener, &p->pool, timeout_ms);
+}
+
 static void pg_close(ag_store *st)
 {
     pgstore *p = (pgstore *)st;
+    ag__pg_listen_close(&p->listener);
     for (size_t i = 0; i < p->pool.n; i++)
         PQfinish(p->pool.conns[i].c);
     pthread_cond_destroy(&p->pool.cv);
@@ -674,6 +687,11 @@ static void pg_close(ag_store *st)
     ag__free(p->alloc, p->pool.freelist);
     ag__free(p->alloc, p->pool.conns);
     ag__free(p->alloc, p);
+}
+
+ag__pg_pool *ag__pg_pool_of(ag_store *st)
+{
+    return &((pgstore *)st)->pool;
 }
 
 /* ---- opening (connecting and the schema: store_pg_schema.c) ------------ */
@@ -735,11 +753,13 @@ ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out)
     p->base.revoke_family = pg_revoke_family;
     p->base.revoke_subject = pg_revoke_subject;
     p->base.evict = pg_evict;
+    p->base.list_subject = ag__pg_list_subject;
     p->base.purge_expired = pg_purge;
     p->base.stats = pg_stats;
     p->base.log_append = pg_log_append;
     p->base.log_read = pg_log_read;
     p->base.log_purge = pg_log_purge;
+    p->base.log_wait = pg_log_wait;
     p->base.close = pg_close;
     *out = &p->base;
     return AG_OK;

@@ -38,6 +38,8 @@ ag_err ag__pg_prepare_schema(PGconn *c);
 #define AG__PG_Q_ROLLBACK 2
 /* pg_advisory_xact_lock key ordering revocation-log appends ("agrevlog") */
 #define AG__PG_LOG_LOCK "7018704324384288615"
+/* The channel every revocation-log append NOTIFYs (payload: the new id). */
+#define AG__PG_CHANNEL "ag_revocations"
 
 /* A statement prepared on every connection. */
 typedef struct ag__pg_stmt {
@@ -95,6 +97,25 @@ bool ag__pg_conn_prepare(const ag__pg_pool *p, PGconn *c);
  * only because the connection broke and k->commit_sent was false. */
 ag_err ag__pg_run(ag__pg_pool *p, ag__pg_op fn, void *arg);
 
+/* ---- the log listener (store_pg_listen.c) -------------------------------- */
+
+/* A connection of its own that LISTENs on AG__PG_CHANNEL. Used by one
+ * thread at a time (the store's follower). */
+typedef struct ag__pg_listener {
+    PGconn *c;         /* NULL until the first wait */
+    bool listening;    /* connected and LISTENing */
+    int backoff;       /* ms after the last failed attempt; 0 after a success */
+    int64_t next_try;  /* monotonic ms: no attempt before */
+    unsigned connects; /* successful (re)connects so far */
+} ag__pg_listener;
+
+/* log_wait: AG_OK on a notification or a (re)connect (the caller must read
+ * the log then); AG_ERR_NOT_FOUND on a timeout, or while backing off;
+ * AG_ERR_STORE when the connection was found lost or an attempt failed
+ * (the next wait retries). */
+ag_err ag__pg_listen_wait(ag__pg_listener *l, ag__pg_pool *p, int timeout_ms);
+void ag__pg_listen_close(ag__pg_listener *l);
+
 void ag__pg_p_bytes(ag__pg_params *ps, const void *b, size_t n);
 void ag__pg_p_null(ag__pg_params *ps);
 void ag__pg_p_i64(ag__pg_params *ps, int64_t x);
@@ -123,6 +144,14 @@ void ag__pg_rollback(ag__pg_call *k);
 bool ag__pg_col_int(const PGresult *r, int row, int c, int64_t *out);
 bool ag__pg_col_text(const PGresult *r, int row, int c, char *dst, size_t *dst_len, size_t max);
 bool ag__pg_col_hash(const PGresult *r, int c, uint8_t out[AG_STORE_HASH_LEN], bool *has);
+
+/* ---- listing a subject's sessions (store_pg_list.c) ---------------------- */
+
+/* The pool of a store made by ag_store_pg_open (store_pg.c). */
+ag__pg_pool *ag__pg_pool_of(ag_store *st);
+/* The list_subject operation (store.h). */
+ag_err ag__pg_list_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
+                           ag_store_family *out, size_t cap, size_t *n, size_t *total);
 #endif
 
 #endif

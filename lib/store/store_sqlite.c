@@ -162,6 +162,7 @@ enum {
     Q_REVOKE_FAM,
     Q_REVOKE_SUBJ,
     Q_EVICT_SEL,
+    Q_LIST_SUBJ,
     Q_PURGE,
     Q_COUNT_FAM,
     Q_LOG_ADD,
@@ -195,6 +196,10 @@ static const char *const sql_text[Q_N] = {
     [Q_EVICT_SEL] = "SELECT sid FROM ag_families WHERE subject = ?1 AND revoked_at IS NULL"
                     " AND expires > ?2 AND cur_expires > ?2"
                     " ORDER BY sid = ?4 DESC, created DESC, sid DESC LIMIT -1 OFFSET ?3",
+    /* the live families of a subject, oldest first (list_subject) */
+    [Q_LIST_SUBJ] = "SELECT " ROW_COLS " FROM ag_families WHERE subject = ?1"
+                    " AND revoked_at IS NULL AND expires > ?2 AND cur_expires > ?2"
+                    " ORDER BY created, sid",
     [Q_PURGE] = "DELETE FROM ag_families WHERE min(expires, cur_expires) <= ?1",
     [Q_COUNT_FAM] = "SELECT count(*) FROM ag_families",
     [Q_LOG_ADD] = "INSERT INTO ag_revocations (kind, key, at) VALUES (?1, ?2, ?3)",
@@ -529,6 +534,34 @@ out:
     return e;
 }
 
+static ag_err lite_list_subject(ag_store *st, const char *subject, size_t subject_len, int64_t now,
+                                ag_store_family *out, size_t cap, size_t *n, size_t *total)
+{
+    lite *l = (lite *)st;
+    ag_store_family f;
+    size_t got = 0, live = 0;
+    int rc = SQLITE_ERROR;
+    pthread_mutex_lock(&l->mu);
+    sqlite3_stmt *s = prep(l, Q_LIST_SUBJ);
+    if (bind_text(s, 1, subject, subject_len) && bind_i64(s, 2, now)) {
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            if (!read_family(s, &f)) {
+                rc = SQLITE_CORRUPT;
+                break;
+            }
+            live++;
+            if (got < cap)
+                out[got++] = f;
+        }
+    }
+    sqlite3_reset(s);
+    pthread_mutex_unlock(&l->mu);
+    ag_cleanse(&f, sizeof f);
+    *n = got;
+    *total = live;
+    return rc == SQLITE_DONE ? AG_OK : AG_ERR_STORE;
+}
+
 static ag_err lite_purge(ag_store *st, int64_t now, size_t *removed)
 {
     lite *l = (lite *)st;
@@ -840,6 +873,7 @@ ag_err ag_store_sqlite_open(const ag_store_sqlite_config *cfg, ag_store **out)
     l->base.revoke_family = lite_revoke_family;
     l->base.revoke_subject = lite_revoke_subject;
     l->base.evict = lite_evict;
+    l->base.list_subject = lite_list_subject;
     l->base.log_append = lite_log_append;
     l->base.log_read = lite_log_read;
     l->base.log_purge = lite_log_purge;

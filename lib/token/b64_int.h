@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * authgate — internal declarations of the token-text scanners and their
- * AVX2 twins (lib/token/b64_simd.c). Not installed.
- *
- * Shared by base64url.c (ag__base64url_decode_fast, declared in
- * token_int.h, calls the block decoder) and lib/http/http_extract.c
- * (ag__b64token_span). The *_avx2 functions may only be called when
+ * authgate — the AVX2 twin of the token base64url decoder
+ * (lib/token/b64_simd.c), called by base64url.c's
+ * ag__base64url_decode_fast (token_int.h). Not installed. The *_avx2
+ * functions may only be called when
  * ag__cpu_features() & AG__CPU_AVX2; in a build without AVX2 code they
  * are stubs that consume nothing, so a caller that checked the feature bit
  * is always correct.
@@ -30,22 +28,5 @@
  * @test tests/token/test_base64url.c
  */
 size_t ag__b64url_decode_avx2(const uint8_t *in, size_t n, uint8_t *out, size_t room, int *bad);
-
-/*
- * When n >= 32, returns ag__b64token_span(p, n); when n < 32, returns 0
- * (the caller scans short inputs). Reads nothing at or past p + n. Needs
- * AVX2 (see above).
- * @test tests/http/test_http_extract.c
- */
-size_t ag__b64token_span_avx2(const uint8_t *p, size_t n);
-
-/*
- * The number of leading bytes of p[0..n) that are RFC 6750 b64token
- * characters: ALPHA DIGIT "-" "." "_" "~" "+" "/" ("=" is not one; the
- * padding is the caller's). AVX2 when the CPU has it, else a table loop
- * (http_extract.c). Reads nothing at or past p + n.
- * @test tests/http/test_http_extract.c
- */
-size_t ag__b64token_span(const uint8_t *p, size_t n);
 
 #endif

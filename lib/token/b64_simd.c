@@ -1,29 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * authgate — AVX2 twins of the two token-text loops of the verify hot path:
- * the base64url block decoder behind ag__base64url_decode_fast
- * (base64url.c) and the RFC 6750 b64token scan behind ag__b64token_span
- * (http_extract.c). Vectorized base64 after the published technique of
- * W. Muła and D. Lemire (nibble look-up tables with vpshufb, multiply-add
- * packing); the tables below are derived in the comments.
+ * authgate — the AVX2 twin of the base64url block decoder behind
+ * ag__base64url_decode_fast (base64url.c). Vectorized base64 after the
+ * published technique of W. Muła and D. Lemire (nibble look-up tables with
+ * vpshufb, multiply-add packing); the tables below are derived in the
+ * comments. (The b64token scan of a Bearer value, built the same way, is
+ * lib/http/b64token_avx2.c.)
  *
- * This file is compiled with -mavx2 on x86-64 gcc/clang
- * (lib/token/sources.cmake); its functions may only run after
- * ag__cpu_features() reported AG__CPU_AVX2 (__builtin_ctz: gcc/clang only).
- * Anywhere else __AVX2__ is not defined and it holds do-nothing stubs
- * (they consume zero bytes, so the callers' portable loops do all the
- * work). Neither function reads a byte
- * at or after p + n, nor writes past what its caller allows: every load
- * is a whole 32-byte block inside the input; a tail shorter than a block
- * is done by one more block that ends at (or, for base64url groups, just
- * before) the end and overlaps work already done.
+ * Its functions carry target("avx2") (AG__TARGET, common_int.h) and may
+ * only run after ag__cpu_features() reported AG__CPU_AVX2. Without
+ * AG__X86_SIMD (other targets, AG_PORTABLE) it holds a do-nothing stub
+ * that consumes zero bytes, so the caller's portable loop does all the
+ * work. It reads no byte at or after in + n, nor writes past what its
+ * caller allows: every load is a whole 32-byte block inside the input; a
+ * tail shorter than a block is done by one more block that ends just
+ * before the end and overlaps work already done.
  *
- * @test tests/token/test_base64url.c, tests/http/test_http_extract.c
+ * @test tests/token/test_base64url.c
  */
 #include "b64_int.h"
+#include "token_int.h"
 
-#if defined(__AVX2__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef AG__X86_SIMD
 #include <immintrin.h>
+
+#define AVX2 AG__TARGET("avx2")
 
 /*
  * Validation of the base64url alphabet with two 16-entry tables (one
@@ -73,14 +74,14 @@
 
 /* The high nibble of every byte, 0..15 (the shift crosses bytes; the
  * mask drops what came from the neighbour). */
-static inline __m256i high_nibbles(__m256i v)
+AVX2 static inline __m256i high_nibbles(__m256i v)
 {
     return _mm256_and_si256(_mm256_srli_epi32(v, 4), _mm256_set1_epi8(0x0F));
 }
 
 /* Nonzero bytes where the byte of v (high nibbles hi) is not in the class
  * described by the two tables. */
-static inline __m256i class_misses(__m256i v, __m256i hi, __m256i lut_lo, __m256i lut_hi)
+AVX2 static inline __m256i class_misses(__m256i v, __m256i hi, __m256i lut_lo, __m256i lut_hi)
 {
     __m256i lo = _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
     return _mm256_and_si256(_mm256_shuffle_epi8(lut_lo, lo), _mm256_shuffle_epi8(lut_hi, hi));
@@ -92,7 +93,7 @@ static inline __m256i class_misses(__m256i v, __m256i hi, __m256i lut_lo, __m256
  * (at least 24): with 32 or more, one 32-byte store (24 bytes and 8
  * zeros), else exactly 24 bytes.
  */
-static inline void decode_block(const uint8_t *src, uint8_t *dst, size_t room, __m256i *miss)
+AVX2 static inline void decode_block(const uint8_t *src, uint8_t *dst, size_t room, __m256i *miss)
 {
     const __m256i lut_lo = LUT2(URL_LUT_LO);
     const __m256i lut_hi = LUT2(CLASS_LUT_HI);
@@ -126,7 +127,7 @@ static inline void decode_block(const uint8_t *src, uint8_t *dst, size_t room, _
     }
 }
 
-size_t ag__b64url_decode_avx2(const uint8_t *in, size_t n, uint8_t *out, size_t room, int *bad)
+AVX2 size_t ag__b64url_decode_avx2(const uint8_t *in, size_t n, uint8_t *out, size_t room, int *bad)
 {
     __m256i miss = _mm256_setzero_si256();
     size_t i = 0;
@@ -147,56 +148,6 @@ size_t ag__b64url_decode_avx2(const uint8_t *in, size_t n, uint8_t *out, size_t 
     return i;
 }
 
-/*
- * RFC 6750 b64token: ALPHA DIGIT "-" "." "_" "~" "+" "/" (not "="). Same
- * class bits for the high nibbles as above; lut_lo[lo] lists the high
- * nibbles for which (hi, lo) is NOT a b64token character:
- *
- *   bit   hi nibbles   valid lo                    invalid lo
- *   0x01  0, 1, 8..15  none                        all
- *   0x02  2            B '+', D '-', E '.', F '/'  0..A, C
- *   0x04  3            0..9                        A..F
- *   0x08  4, 6         1..F                        0
- *   0x10  5            0..A, F '_'                 B..E
- *   0x20  7            0..A, E '~'                 B, C, D, F
- *
- *   lut_lo[0]    = 01|02|08       = 0x0B
- *   lut_lo[1..9] = 01|02          = 0x03
- *   lut_lo[A]    = 01|02|04       = 0x07
- *   lut_lo[B]    = 01|04|10|20    = 0x35
- *   lut_lo[C]    = 01|02|04|10|20 = 0x37
- *   lut_lo[D]    = 01|04|10|20    = 0x35
- *   lut_lo[E]    = 01|04|10       = 0x15
- *   lut_lo[F]    = 01|04|20       = 0x25
- */
-#define TOKEN_LUT_LO                                                                               \
-    0x0B, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x03, 0x07, 0x35, 0x37, 0x35, 0x15, 0x25
-
-/* Bit k set when byte k of the 32 at q is a b64token character. */
-static inline uint32_t token_bits(const uint8_t *q)
-{
-    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)q);
-    __m256i miss = class_misses(v, high_nibbles(v), LUT2(TOKEN_LUT_LO), LUT2(CLASS_LUT_HI));
-    return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(miss, _mm256_setzero_si256()));
-}
-
-size_t ag__b64token_span_avx2(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    for (; n - i >= 32; i += 32) {
-        uint32_t ok = token_bits(p + i);
-        if (ok != 0xFFFFFFFFu)
-            return i + (size_t)__builtin_ctz(~ok);
-    }
-    if (i > 0 && i < n) {
-        /* 1..31 bytes left: the last 32 bytes overlap bytes already found
-         * valid, so their first miss, if any, is at or after i */
-        uint32_t ok = token_bits(p + n - 32);
-        return ok != 0xFFFFFFFFu ? n - 32 + (size_t)__builtin_ctz(~ok) : n;
-    }
-    return i;
-}
-
 #else /* no AVX2 code in this build: consume nothing, the callers' loops do it all */
 
 size_t ag__b64url_decode_avx2(const uint8_t *in, size_t n, uint8_t *out, size_t room, int *bad)
@@ -206,13 +157,6 @@ size_t ag__b64url_decode_avx2(const uint8_t *in, size_t n, uint8_t *out, size_t 
     (void)out;
     (void)room;
     (void)bad;
-    return 0;
-}
-
-size_t ag__b64token_span_avx2(const uint8_t *p, size_t n)
-{
-    (void)p;
-    (void)n;
     return 0;
 }
 

@@ -63,12 +63,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSE2__) && defined(__GNUC__)
-#include <emmintrin.h>
-#endif
-
 #include "json_int.h"
 #include "token_int.h"
+
+#ifdef AG__X86_SIMD
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Byte classes                                                        */
@@ -208,7 +208,7 @@ static const uint8_t *scan_string_slow(const uint8_t *s, const uint8_t *e, bool 
 /* The common case inline: plain ASCII up to the closing quote. */
 static inline const uint8_t *scan_string(const uint8_t *s, const uint8_t *e, bool *esc, bool wide)
 {
-#if defined(__SSE2__) && defined(__GNUC__)
+#ifdef AG__X86_SIMD
     /* 16 bytes per step (SSE2 is part of x86-64): a signed compare with
      * 0x20 flags control bytes and every byte >= 0x80 at once. Most token
      * strings end inside the first block, so the loop rarely iterates and

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/observe_int.h"
 #include "token_int.h"
 
 #ifndef AG_HAVE_CURL
@@ -226,8 +227,10 @@ static ag_err fetch_locked(ag_jwks_remote *r)
         r->failed_closed = false;
         int64_t age = b.max_age >= 0 ? b.max_age : r->cfg.max_refresh;
         r->next_fetch = now + clamp(age, r->cfg.min_refresh, r->cfg.max_refresh);
+        ag__obs_jwks(AG_OK, NULL);
         return AG_OK;
     }
+    ag__obs_jwks(e, why);
     report(r, e, why);
     r->next_fetch = now + r->cfg.min_refresh;
     /* stale beyond the bound: withdraw every key (fail closed) */

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "../common/observe_int.h"
 #include "authgate/revocation.h"
 #include "token_int.h"
 
@@ -74,17 +75,7 @@ static ag_err take_string(ag__jws *j, const ag__jmember *m, size_t max, ag_span 
 
 static bool span_eq_ci(ag_span s, const char *lit)
 {
-    size_t n = strlen(lit);
-    if (s.len != n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = s.ptr[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (uint8_t)(c + 32);
-        if (c != (uint8_t)lit[i])
-            return false;
-    }
-    return true;
+    return ag__ci_eq(s.ptr, s.len, lit, strlen(lit));
 }
 
 static ag_err parse_header(ag__jws *j, const uint8_t *hdr, size_t n)
@@ -593,6 +584,7 @@ ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, ag_
     *cause = AG_CAUSE_NONE;
     if (v == NULL || out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
+    uint64_t t0 = ag__obs_verify_begin(); /* metrics.h: counted at the one exit below */
     /* the verifier is const to its callers; only the reader counters of
      * its swap slot change (atomics) */
     ag__swap_ticket t;
@@ -607,6 +599,7 @@ ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, ag_
         err = verify_gen(v, g, token, len, out, cause);
         ag__swap_leave(&t);
     }
+    ag__obs_verify_end(t0, err, (int)*cause);
     return err;
 }
 
@@ -738,12 +731,10 @@ static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, si
 
 /* ---- issuer ----------------------------------------------------------- */
 
-/* True when s is valid UTF-8 (jansson's own check, via a throwaway string). */
+/* True when s is a valid UTF-8 C string. */
 static bool utf8_ok(const char *s)
 {
-    json_t *t = json_string(s);
-    json_decref(t);
-    return t != NULL;
+    return s != NULL && ag__utf8_valid((const uint8_t *)s, strlen(s));
 }
 
 /* The signing key and its header, replaced as a whole by
@@ -978,45 +969,6 @@ static void w_raw(wbuf *w, const char *s, size_t n)
     w->n += n;
 }
 
-/* Strict UTF-8 (no overlong forms, no surrogates, ≤ U+10FFFF). */
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1;
-            cp = c & 0x1fu;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2;
-            cp = c & 0x0fu;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (n - i <= k)
-            return false;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + j] & 0x3fu);
-        }
-        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += k + 1;
-    }
-    return true;
-}
-
 /* A JSON string: quotes, backslash and control characters escaped. */
 static void w_str(wbuf *w, const char *s)
 {
@@ -1063,8 +1015,7 @@ static void w_int(wbuf *w, int64_t v)
 static ag_err write_payload(const ag_issuer *is, const ag_issue_params *p, const char *jti,
                             int64_t iat, int64_t exp, char *buf, size_t cap, size_t *len)
 {
-    if (!utf8_valid((const uint8_t *)p->sub, strlen(p->sub)) ||
-        (p->sid != NULL && !utf8_valid((const uint8_t *)p->sid, strlen(p->sid))))
+    if (!utf8_ok(p->sub) || (p->sid != NULL && !utf8_ok(p->sid)))
         return AG_ERR_INVALID_ARGUMENT;
     wbuf w = {buf, 0, cap, false};
     w_raw(&w, "{\"iss\":", 7);
@@ -1232,7 +1183,7 @@ static ag_err issue_gen(const ag_issuer *is, const igen *g, const ag_issue_param
     return AG_OK;
 }
 
-int64_t ag__verifier_leeway(const ag_verifier *v)
+int64_t ag_verifier_leeway(const ag_verifier *v)
 {
     return v->leeway;
 }

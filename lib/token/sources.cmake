@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-foreach(f base64url b64_simd json_scan json_num json_iter alg keys jwk crypto sha256_ni jws claims vcache revset swap jwks_remote)
+foreach(f base64url b64_simd json_scan json_num json_iter alg keys jwk crypto jws claims vcache revset swap jwks_remote)
 
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${f}.c)
     target_sources(authgate_obj PRIVATE ${CMAKE_CURRENT_LIST_DIR}/${f}.c)
@@ -17,12 +17,8 @@ if(AG_HAVE_SODIUM)
   message(STATUS "authgate: EdDSA verification through libsodium ${SODIUM_VERSION}")
 endif()
 
-# The x86-64 SIMD twins of hot loops are whole files compiled for their
-# instruction set; their functions run only after ag__cpu_features() says
-# the CPU has it (lib/common/cpu.c). Elsewhere the files compile to nothing.
-if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
-  set_property(SOURCE ${CMAKE_CURRENT_LIST_DIR}/b64_simd.c APPEND PROPERTY COMPILE_OPTIONS -mavx2)
-endif()
+# SIMD twins select their instruction sets with target attributes
+# (AG__TARGET in lib/common/common_int.h): no per-file compiler flags.
 
 # Optional: remote JWKS (ag_jwks_remote_*) over libcurl. AG_WITH_CURL=OFF, or
 # no libcurl, builds stubs that return AG_ERR_STATE.

@@ -36,6 +36,7 @@
  */
 #include <sched.h>
 
+#include "../common/observe_int.h"
 #include "token_int.h"
 
 /* How many times a writer looks at a parity's counters before it defers
@@ -129,6 +130,7 @@ void ag__swap_set(ag__swap *s, ag__swap_node *next)
         atomic_store(&s->epoch, e + 1u);
     }
     atomic_flag_clear(&s->writer);
+    ag__obs_keys_changed(); /* every swap replaces a key set (verifier or issuer) */
 }
 
 ag__swap_node *ag__swap_current(ag__swap *s)

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "../common/common_int.h"
+#include "../common/crypto_int.h"
 #include "authgate/token.h"
 
 /* ------------------------------------------------------------------ */
@@ -250,45 +251,13 @@ void ag__json_number(ag_span raw, double *d, int64_t *i, bool *is_int);
 /* Crypto with per-thread reusable contexts (crypto.c)                  */
 /* ------------------------------------------------------------------ */
 
-/* n CSPRNG bytes for identifiers (jti), from a per-thread pool refilled
- * 1 KiB at a time with RAND_bytes: one DRBG call (and one getpid system
- * call) per 32 jtis instead of per jti. Bytes are cleansed from the pool as
- * they are handed out; a forked child discards its parent's pool. n > 1024
- * goes to ag_random directly. @test tests/token/test_jws.c */
-ag_err ag__random_id(uint8_t *out, size_t n);
-
-/* SHA-2 of the concatenation of parts, zero allocations after the thread's
- * first call. bits is 256, 384 or 512; out holds bits/8 bytes. */
-ag_err ag__sha2(int bits, const ag_span *parts, size_t nparts, uint8_t *out);
+/* SHA-2, raw-secret HMAC-SHA-256 and random ids: ../common/crypto_int.h. */
 
 /* HMAC with the key's precomputed pads; mac holds the hash length. HS256
  * keys with midstates run on the SHA extensions when
  * ag__sha256_ni_usable(): no allocation, no provider call.
  * @test tests/token/test_sha256.c */
 ag_err ag__hmac(const ag_key *key, const uint8_t *msg, size_t n, uint8_t *mac);
-
-/* True when SHA-256 may run on ag__sha256_ni_blocks: this build has it,
- * ag__cpu_features() allows AG__CPU_SHANI, and the SHA2-256 that crypto.c
- * fetched (once per process) comes from OpenSSL's "default" provider. With
- * any other provider (FIPS, a hardware one) hashing and HMAC stay with it.
- * @test tests/token/test_sha256.c */
-bool ag__sha256_ni_usable(void);
-
-/* SHA-256 state after compressing one 64-byte block from the initial
- * hash value (an HMAC midstate), on the SHA extensions. Returns false,
- * writing nothing, when this build or ag__cpu_features() lacks them. Does
- * not look at providers (and fetches nothing): whoever uses the state
- * checks ag__sha256_ni_usable() then. @test tests/token/test_sha256.c */
-bool ag__sha256_midstate(const uint8_t block[64], uint32_t state[8]);
-
-/* The SHA-256 compression function on the x86 SHA extensions
- * (sha256_ni.c): state (H0..H7) absorbs nblocks whole 64-byte blocks from
- * p. Exists only where AG__SHA256_NI is defined; call it only when
- * ag__cpu_features() has AG__CPU_SHANI. @test tests/token/test_sha256.c */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define AG__SHA256_NI 1 /* sha256_ni.c's functions carry target("sha,…") */
-void ag__sha256_ni_blocks(uint32_t state[8], const uint8_t *p, size_t nblocks);
-#endif
 
 /* Ed25519 verification by OpenSSL alone (the reference the libsodium
  * backend is tested against). */
@@ -394,9 +363,5 @@ typedef struct ag__claims_policy {
  * signature. @test tests/token/test_jws.c, tests/token/test_verify_relax.c */
 ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *out,
                         const ag__claims_policy *pol, bool *has_iat, ag_verify_cause *cause);
-
-/* The verifier's clock leeway in seconds (after defaults). The session
- * layer never purges state a token inside it may still need. */
-int64_t ag__verifier_leeway(const ag_verifier *v);
 
 #endif

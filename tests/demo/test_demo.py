@@ -7,7 +7,8 @@ Python 3 standard library only. Every test starts the built binary on
 directory and store, talks HTTP to it with http.client or raw sockets, and
 stops it with SIGTERM (which must give exit status 0).
 
-    test_demo.py --bin PATH GROUP      GROUP: contract refresh raw restart keys
+    test_demo.py --bin PATH GROUP      GROUP: contract refresh raw restart keys metrics
+                                              door accesslog throttle …
     test_demo.py --bin PATH --node-dir DIR browser
     test_demo.py --node-dir DIR npm-install
 
@@ -632,6 +633,92 @@ def group_revoke():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def group_sessions():
+    """The page's endpoints: GET /api/sessions, POST /api/sessions/revoke,
+    POST /demo/replay (docs/demo.md)."""
+    with Server("--user", "alice:wonder", "--user", "bob:builder") as s:
+        a1, _ = s.login("token", "alice", "wonder")
+        a2, c2 = s.login("cookie", "alice", "wonder")
+        bob, _ = s.login("token", "bob", "builder")
+        st, _, b = s.request("POST", "/auth/refresh", headers=bearer(a1["refresh_token"]))
+        check(st == 200, "refresh → 200")
+        a1 = b
+        st, hl, b = s.request("GET", "/api/sessions", headers=bearer(a1["access_token"]))
+        check(st == 200 and header(hl, "Cache-Control") == "no-store",
+              "GET /api/sessions → 200, no-store: %s %r" % (st, b))
+        sids = [x["sid"] for x in b["sessions"]]
+        mine = b["current"]
+        check(b["sub"] == "alice" and b["total"] == 2 and len(sids) == 2 and mine in sids,
+              "alice sees her two sessions, this one marked: %r" % b)
+        cur = [x for x in b["sessions"] if x["sid"] == mine][0]
+        other = [x for x in b["sessions"] if x["sid"] != mine][0]
+        check(cur["current"] and not other["current"], "current flag")
+        check(cur["generation"] == 1 and cur["last_rotated"] >= cur["created"] > 0 and
+              other["generation"] == 0 and other["last_rotated"] == 0,
+              "generation and last_rotated: %r" % b["sessions"])
+        check(cur["idle_expires"] > b["now"] and cur["expires"] >= cur["idle_expires"],
+              "expiry times after now")
+        text = json.dumps(b)
+        for tok in (a1["refresh_token"], a1["access_token"], a2["access_token"]):
+            check(tok not in text and tok.split(".")[2] not in text, "no token in the listing")
+        check("jti" not in text and "hash" not in text, "no jti or hash in the listing")
+        st, _, _ = s.request("GET", "/api/sessions")
+        check(st == 401, "GET /api/sessions without a token → 401")
+        st, _, _ = s.request("GET", "/api/sessions", headers=cookie_headers(c2))
+        check(st == 401, "the refresh cookie is no credential for /api/sessions")
+
+        # revoke: only one's own sessions, by sid
+        rv = lambda tok, body: s.request("POST", "/api/sessions/revoke", body,
+                                          headers=bearer(tok))
+        st, _, _ = rv(bob["access_token"], {"sid": other["sid"]})
+        check(st == 404, "bob cannot revoke alice's session → 404")
+        expect_error(rv(a1["access_token"], {"sid": other["sid"], "x": 1}), 400,
+                     "invalid_request", "revoke with an unknown field")
+        expect_error(rv(a1["access_token"], {"sid": ""}), 400, "invalid_request",
+                     "revoke with an empty sid")
+        st, _, _ = s.request("POST", "/api/sessions/revoke", {"sid": other["sid"]})
+        check(st == 401, "revoke without a token → 401")
+        st, _, _ = rv(a1["access_token"], {"sid": other["sid"]})
+        check(st == 204, "alice revokes her other session → 204")
+        st, _, _ = rv(a1["access_token"], {"sid": other["sid"]})
+        check(st == 404, "revoking it again → 404 (no longer live)")
+        expect_error(s.request("GET", "/api/me", headers=bearer(a2["access_token"])), 401,
+                     "invalid_token", "the revoked session's access token is refused at once")
+        st, _, _ = s.request("POST", "/auth/refresh", headers=cookie_headers(
+            c2, c2["__Host-csrf"][0]))
+        check(st == 401, "the revoked session's refresh cookie is refused")
+        st, _, b = s.request("GET", "/api/sessions", headers=bearer(a1["access_token"]))
+        check(st == 200 and [x["sid"] for x in b["sessions"]] == [mine], "one session left")
+        st, _, b = s.request("GET", "/api/sessions", headers=bearer(bob["access_token"]))
+        check(st == 200 and b["total"] == 1, "bob still has his")
+
+        # the replay lesson, cookie mode as the page does it
+        a3, c3 = s.login("cookie", "alice", "wonder")
+        st, _, _ = s.request("POST", "/demo/replay", {}, headers=cookie_headers(c3))
+        check(st == 403, "replay without X-CSRF-Token → 403")
+        st, _, b = s.request("POST", "/demo/replay", {},
+                             headers=cookie_headers(c3, c3["__Host-csrf"][0]))
+        check(st == 200 and b["outcome"] == "reuse_detected" and b["session"] == "revoked",
+              "replay → reuse detected, session revoked: %s %r" % (st, b))
+        check([x["outcome"] for x in b["steps"]] == ["ok", "reused", "revoked"],
+              "steps: rotated, reuse, newest refused: %r" % b["steps"])
+        check(c3["__Host-refresh"][0] not in json.dumps(b), "no token in the replay answer")
+        expect_error(s.request("GET", "/api/me", headers=bearer(a3["access_token"])), 401,
+                     "invalid_token", "after the replay the access token is refused")
+        st, _, _ = s.request("POST", "/demo/replay", {},
+                             headers=cookie_headers(c3, c3["__Host-csrf"][0]))
+        check(st == 401, "replay of an ended session → 401")
+        st, _, b = s.request("GET", "/api/sessions", headers=bearer(a1["access_token"]))
+        check(st == 200 and b["total"] == 1, "the replayed session is gone from the list")
+    # with a reuse interval, the retries it allows are shown before the reuse
+    with Server("--reuse-interval", "10", "--max-replays", "2") as s:
+        tok, _ = s.login("token")
+        st, _, b = s.request("POST", "/demo/replay", {}, headers=bearer(tok["refresh_token"]))
+        check(st == 200 and [x["outcome"] for x in b["steps"]] ==
+              ["ok", "ok", "ok", "reused", "revoked"],
+              "two allowed retries, then reuse: %s %r" % (st, b))
+
+
 def group_raw():
     with Server() as s:
         b, ck = s.login("token")
@@ -896,9 +983,11 @@ def group_browser(node_dir):
         with Server("--access-ttl", "40") as s:
             profile = tempfile.mkdtemp(prefix="agdemo-chromium-")
             try:
+                # the screenshot stays in the working directory for a human to look at
+                shot = os.path.abspath("demo-page-%s.png" % host)
                 r = subprocess.run(["node", script, "--node-dir", node_dir, "--chromium", chromium,
                                     "--profile", profile, "--url",
-                                    "http://%s:%d/" % (host, s.port)],
+                                    "http://%s:%d/" % (host, s.port), "--screenshot", shot],
                                    capture_output=True, text=True, timeout=300)
             finally:
                 shutil.rmtree(profile, ignore_errors=True)
@@ -971,6 +1060,363 @@ def group_rotate():
         check(rc == 2 and "--rotate-every" in err, "%r refused: %r" % (bad, err))
 
 
+# ---------------------------------------------------------------- metrics
+
+def fetch_metrics(s):
+    """GET /metrics → (text, {series: value}) of its sample lines."""
+    st, hl, body = s.request("GET", "/metrics")
+    check(st == 200, "GET /metrics → 200, got %s" % st)
+    check((header(hl, "Content-Type") or "").startswith("text/plain; version=0.0.4"),
+          "/metrics: Prometheus text content type, got %r" % header(hl, "Content-Type"))
+    text = body.decode("utf-8") if isinstance(body, bytes) else json.dumps(body)
+    series = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            check(name not in series, "/metrics: series %s appears once" % name)
+            series[name] = float(value)
+    return text, series
+
+
+def group_metrics():
+    """GET /metrics: known traffic moves exactly its counters; promtool accepts it."""
+    kd = tempfile.mkdtemp(prefix="agdemo-keys-")
+    try:
+        with Server("--user", "alice:wonder", "--access-ttl", "1", "--leeway", "0",
+                    store="memory", key_dir=kd) as s, \
+             Server("--user", "alice:wonder", "--audience", "elsewhere", store="memory",
+                    key_dir=kd) as other:
+            a, _ = s.login("token", "alice", "wonder")
+            r1 = a["refresh_token"]
+            st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+            check(st == 200, "refresh → 200")
+            # the same keys, another audience: signed right, meant for someone else
+            elsewhere, _ = other.login("token", "alice", "wonder")
+            time.sleep(2.2)  # the access token (ttl 1 s, no leeway) has expired
+
+            _, before = fetch_metrics(s)
+            for _ in range(3):
+                st, _, _ = s.request("GET", "/api/me", headers=bearer(a["access_token"]))
+                check(st == 401, "expired access token → 401")
+            for _ in range(2):
+                st, _, _ = s.request("GET", "/api/me", headers=bearer(elsewhere["access_token"]))
+                check(st == 401, "access token of another audience → 401")
+            expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
+                         "invalid_grant", "reuse of a rotated refresh token")
+            text, after = fetch_metrics(s)
+
+            moved = {k: after.get(k, 0) - before.get(k, 0) for k in set(before) | set(after)
+                     if not k.split("{")[0].endswith(("_bucket", "_sum", "_count"))}
+            moved = {k: v for k, v in moved.items() if v != 0}
+            want = {
+                'authgate_verify_total{result="expired",cause="exp"}': 3,
+                'authgate_verify_total{result="claim",cause="aud"}': 2,
+                # the reused token itself verifies, twice: the demo checks it (and
+                # its CSRF binding) before ag_session_refresh verifies it again;
+                # the store then finds it rotated
+                'authgate_verify_total{result="ok",cause="none"}': 2,
+                'authgate_refresh_total{result="reused"}': 1,
+                'authgate_sessions_revoked_total{reason="reuse"}': 1,
+                'authgate_store_operations_total{op="rotate",result="reused"}': 1,
+            }
+            check(moved == want, "/metrics moved exactly %r, got %r" % (want, moved))
+            count = lambda m, k: m.get(k, 0)
+            check(count(after, "authgate_refresh_duration_seconds_count") -
+                  count(before, "authgate_refresh_duration_seconds_count") == 1,
+                  "one more refresh timed")
+            check(count(after, 'authgate_store_duration_seconds_count{op="rotate"}') -
+                  count(before, 'authgate_store_duration_seconds_count{op="rotate"}') == 1,
+                  "one more store rotation timed")
+            for secret in ["wonder", r1, b2["refresh_token"], a["access_token"],
+                           elsewhere["access_token"], r1.split(".")[2][:16]]:
+                check(secret not in text, "/metrics holds no password or token")
+            st, _, _ = s.request("POST", "/metrics")
+            check(st == 405, "POST /metrics → 405")
+
+            promtool = shutil.which("promtool")
+            check(promtool is not None,
+                  "promtool not found: apt-get install prometheus (scripts/test installs it)")
+            p = subprocess.run([promtool, "check", "metrics"], input=text, text=True,
+                               capture_output=True, timeout=60)
+            check(p.returncode == 0, "promtool check metrics: rc=%d %s%s"
+                  % (p.returncode, p.stdout, p.stderr))
+    finally:
+        shutil.rmtree(kd, ignore_errors=True)
+# ---------------------------------------------------------------- the door
+
+def proc_cpu_seconds(pid):
+    """utime + stime of the whole process, from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_door():
+    """415 for non-JSON bodies, no error code without credentials (RFC 6750
+    §3.1), URL credentials behind ';', a sibling's malformed cookie."""
+    with Server() as s:
+        body = json.dumps({"username": "demo", "password": "demo", "session": "token"}).encode()
+        for ctype in ["application/json", "application/json; charset=utf-8",
+                      "Application/JSON;charset=UTF-8", 'application/json; charset="utf-8"']:
+            st, _, b = s.request("POST", "/auth/login", body, {"Content-Type": ctype})
+            check(st == 200, "login with Content-Type %r → 200, got %s %r" % (ctype, st, b))
+        for ctype in [None, "text/plain", "application/x-www-form-urlencoded",
+                      "multipart/form-data; boundary=x", "application/jsonx",
+                      "application/json; charset=latin1", "application/json; x=1",
+                      "text/json"]:
+            hdrs = {"Content-Type": ctype} if ctype else {}
+            expect_error(s.request("POST", "/auth/login", body, hdrs), 415, "invalid_request",
+                         "login with Content-Type %r" % ctype)
+        expect_error(s.request("POST", "/auth/login", b"", {}), 415, "invalid_request",
+                     "login without a body or Content-Type")
+        b, _ = s.login("token")
+        rt = b["refresh_token"]
+        expect_error(s.request("POST", "/auth/refresh", b"x=1",
+                               dict(bearer(rt), **{"Content-Type": "text/plain"})),
+                     415, "invalid_request", "refresh with a text/plain body")
+        host = "Host: 127.0.0.1:%d\r\n" % s.port
+        st, _, _ = s.raw(("POST /auth/login HTTP/1.1\r\n%sContent-Type: application/json\r\n"
+                          "Content-Type: text/plain\r\nContent-Length: %d\r\nConnection: close"
+                          "\r\n\r\n" % (host, len(body))).encode() + body)
+        check(st == 415, "two Content-Type fields → 415 (got %d)" % st)
+        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(rt))
+        check(st == 200, "refresh without a body still → 200, got %s %r" % (st, b2))
+        at, rt = b2["access_token"], b2["refresh_token"]
+
+        # no credentials: no error code in the body either (RFC 6750 §3.1)
+        for what, hdrs in [("nothing", {}), ("Basic", {"Authorization": "Basic ZGVtbzpkZW1v"})]:
+            st, hl, b = s.request("GET", "/api/me", headers=hdrs)
+            check(st == 401 and header(hl, "WWW-Authenticate") == 'Bearer realm="authgate-demo"',
+                  "/api/me with %s → 401 without error in WWW-Authenticate" % what)
+            check(isinstance(b, dict) and "error" not in b and
+                  isinstance(b.get("error_description"), str),
+                  "/api/me with %s: body without error code, got %r" % (what, b))
+        st, hl, b = s.request("GET", "/api/me", headers=bearer(tamper(at)))
+        check(st == 401 and b.get("error") == "invalid_token", "a bad token still names its error")
+
+        # URL credentials behind ';' (MHD splits only on '&'; H-03)
+        for path in ["/api/me?a=1;access_token=x", "/healthz?a=1;JWT=1", "/healthz?x;token=1",
+                     "/?a=1;b=2;id_token"]:
+            expect_error(s.request("GET", path, headers=bearer(at)), 400, "invalid_request",
+                         "GET %s (H-03)" % path)
+        st, _, _ = s.request("GET", "/api/me?a=1;b=token", headers=bearer(at))
+        check(st == 200, "an innocent ';' query is fine")
+
+        # a sibling subdomain's malformed cookie is not ours: skipped
+        c, ck = s.login("cookie")
+        rv, cv, csrf = ck["__Host-refresh"][0], ck["__Host-csrf"][0], c["csrf_token"]
+        st, hl, b = s.request("POST", "/auth/refresh", headers={
+            "Cookie": "x=a,b; __Host-refresh=%s; __Host-csrf=%s" % (rv, cv),
+            "X-CSRF-Token": csrf})
+        check(st == 200, "refresh with a foreign x=a,b cookie → 200, got %s %r" % (st, b))
+        ck = set_cookies(hl)
+        rv, cv, csrf = ck["__Host-refresh"][0], ck["__Host-csrf"][0], b["csrf_token"]
+        st, _, b = s.raw(("POST /auth/refresh HTTP/1.1\r\n%sCookie: __Host-refresh=%s,x; "
+                          "__Host-csrf=%s\r\nX-CSRF-Token: %s\r\nContent-Length: 0\r\n"
+                          "Connection: close\r\n\r\n" % (host, rv, cv, csrf)).encode())
+        check(st == 400, "our own cookie malformed → 400 (got %d)" % st)
+        st, _, _ = s.raw(("POST /auth/logout HTTP/1.1\r\n%sCookie: __Host-refresh=%s; "
+                          "__Host-csrf=%s\r\nCookie: x=a,b; =junk\r\nX-CSRF-Token: %s\r\n"
+                          "Content-Length: 0\r\nConnection: close\r\n\r\n"
+                          % (host, rv, cv, csrf)).encode())
+        check(st == 204, "logout with a foreign malformed Cookie field → 204 (got %d)" % st)
+
+
+def group_accesslog():
+    """One line per request with method, path, status, latency, reason on
+    refusal; never a password, token, cookie value or query string."""
+    work = tempfile.mkdtemp(prefix="agdemo-log-")
+    log = os.path.join(work, "access.log")
+    try:
+        with Server("--user", "alice:wonderland", "--access-log", log, workdir=work) as s:
+            b, _ = s.login("token", "alice", "wonderland")
+            at, rt = b["access_token"], b["refresh_token"]
+            c, ck = s.login("cookie", "alice", "wonderland")
+            sent = [
+                ("GET", "/healthz", None, {}, 200, None),
+                ("GET", "/api/me", None, bearer(at), 200, None),
+                ("GET", "/api/me", None, {}, 401, "AG_ERR_NO_CREDENTIALS"),
+                ("GET", "/api/me", None, bearer(tamper(at)), 401, "AG_ERR_SIGNATURE"),
+                ("GET", "/api/me?access_token=" + at, None, {}, 400, "AG_ERR_URL_CREDENTIALS"),
+                ("GET", "/api/me?page=2&secretq=1", None, bearer(at), 200, None),
+                ("POST", "/auth/login", {"username": "alice", "password": "wrongpass1"}, {},
+                 401, "bad_password"),
+                ("POST", "/auth/login", b"x", {"Content-Type": "text/plain"}, 415, "media_type"),
+                ("GET", "/nope", None, {}, 404, "not_found"),
+                ("PUT", "/healthz", None, {}, 405, "method"),
+                ("POST", "/auth/refresh", None, {
+                    "Cookie": "__Host-refresh=%s; __Host-csrf=%s" % (ck["__Host-refresh"][0],
+                                                                     ck["__Host-csrf"][0])},
+                 403, "AG_ERR_CSRF"),
+                ("POST", "/auth/refresh", None, bearer(rt), 200, None),
+                ("POST", "/auth/refresh", None, bearer(rt), 401, "AG_ERR_REUSED"),
+            ]
+            for method, path, body, hdrs, want, _ in sent:
+                st, _, _ = s.request(method, path, body, hdrs)
+                check(st == want, "%s %s → %d, got %d" % (method, path, want, st))
+            total = 2 + len(sent)
+            deadline = time.time() + 10
+            lines = []
+            while time.time() < deadline:
+                with open(log) as f:
+                    lines = f.read().splitlines()
+                if len(lines) >= total:
+                    break
+                time.sleep(0.05)
+        check(len(lines) == total, "one line per request: %d lines for %d requests:\n%s"
+              % (len(lines), total, "\n".join(lines)))
+        parsed = []
+        for l in lines:
+            kv = dict(p.split("=", 1) for p in l.split()[2:] if "=" in p)
+            check(l.split()[1] == "access" and "T" in l.split()[0], "line shape: %r" % l)
+            check(kv.get("client") == "127.0.0.1" and "ms" in kv and float(kv["ms"]) >= 0,
+                  "client and latency: %r" % l)
+            parsed.append(kv)
+        # lines are written as requests complete, on any pool thread: match
+        # them as a multiset, not in order
+        want_lines = [("POST", "/auth/login", "200", None)] * 2 + [
+            (m, p.split("?")[0], str(st), reason) for m, p, _, _, st, reason in sent]
+        got_lines = [(kv.get("method"), kv.get("path"), kv.get("status"), kv.get("reason"))
+                     for kv in parsed]
+        for w in want_lines:
+            check(w in got_lines, "a log line %r among %r" % (w, got_lines))
+            got_lines.remove(w)
+        text = "\n".join(lines)
+        secrets = [at, rt, c["access_token"], c["csrf_token"], ck["__Host-refresh"][0],
+                   "wonderland", "wrongpass1", "secretq", "?"]
+        for sec in secrets:
+            check(sec not in text, "the access log holds no secret or query (%r...)" % sec[:12])
+
+        # --access-log - writes to stderr
+        s2 = Server("--access-log", "-").start()
+        s2.request("GET", "/healthz")
+        time.sleep(0.3)
+        s2.proc.send_signal(signal.SIGTERM)
+        _, err = s2.proc.communicate(timeout=60)
+        rc, s2.proc = s2.proc.returncode, None
+        s2.cleanup()
+        check(rc == 0 and "access client=127.0.0.1 method=GET path=/healthz status=200" in err,
+              "--access-log - logs to stderr: %r" % err[-300:])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def login_status(s, user, password):
+    st, hl, b = s.request("POST", "/auth/login", {"username": user, "password": password,
+                                                  "session": "token"})
+    return st, header(hl, "Retry-After"), b
+
+
+def group_throttle():
+    """Token buckets per user name and per client address: the 429 boundary,
+    Retry-After, recovery, another user unaffected, and the CPU bound."""
+    with Server("--user", "alice:wonder", "--user", "bob:builder", "--login-user-burst", "3",
+                "--login-user-refill", "2", "--login-ip-burst", "1000") as s:
+        for i in range(3):
+            st, ra, b = login_status(s, "alice", "nope%d" % i)
+            check(st == 401 and ra is None, "alice wrong #%d → 401, got %s" % (i + 1, st))
+        st, ra, b = login_status(s, "alice", "nope3")
+        check(st == 429, "alice wrong #4 → 429 (the boundary), got %s %r" % (st, b))
+        check(ra is not None and ra.isdigit() and 1 <= int(ra) <= 2,
+              "429 carries Retry-After in seconds (1..2), got %r" % ra)
+        check(b.get("error") == "slow_down" and isinstance(b.get("error_description"), str),
+              "429 body: %r" % b)
+        st, ra2, _ = login_status(s, "alice", "wonder")
+        check(st == 429 and ra2 is not None, "alice's right password while locked → 429 too")
+        # another user, same address: unaffected; successes never drain
+        for i in range(6):
+            st, _, _ = login_status(s, "bob", "builder")
+            check(st == 200, "bob logs in while alice is locked out (#%d) → 200, got %s"
+                  % (i + 1, st))
+        st, _, _ = login_status(s, "bob", "nope")
+        check(st == 401, "bob's wrong password → 401 (his own bucket)")
+        # an unknown name has a bucket of its own: throttling reveals nothing
+        st, _, _ = login_status(s, "mallory", "x")
+        check(st == 401, "unknown name → 401")
+        # recovery: lock alice again right now, wait what Retry-After says
+        for _ in range(4):
+            st, ra, _ = login_status(s, "alice", "nope")
+            if st == 429:
+                break
+        check(st == 429 and ra is not None, "alice locked again → 429")
+        time.sleep(int(ra) + 0.3)
+        st, _, b = login_status(s, "alice", "wonder")
+        check(st == 200, "alice after Retry-After → 200 (recovered), got %s %r" % (st, b))
+        # about one token came back, not the whole burst (PBKDF2 time under
+        # load may add a little)
+        fails = 0
+        for _ in range(4):
+            st, _, _ = login_status(s, "alice", "nope")
+            if st == 429:
+                break
+            check(st == 401, "alice wrong after recovery → 401 or 429, got %s" % st)
+            fails += 1
+        check(1 <= fails <= 2 and st == 429,
+              "after one refill period, 1 or 2 failures before 429 again (got %d)" % fails)
+
+    # per client address, whatever the name
+    with Server("--login-ip-burst", "4", "--login-ip-refill", "60",
+                "--login-user-burst", "0") as s:
+        for i in range(4):
+            st, _, _ = login_status(s, "user%d" % i, "x")
+            check(st == 401, "address attempt #%d → 401, got %s" % (i + 1, st))
+        st, ra, _ = login_status(s, "user9", "x")
+        check(st == 429 and ra is not None and 1 <= int(ra) <= 60,
+              "address attempt #5, a fresh name → 429 with Retry-After ≤ 60, got %s %r"
+              % (st, ra))
+        st, _, _ = login_status(s, "demo", "demo")
+        check(st == 429, "the right password from a throttled address → 429")
+        for flag, val in [("--login-ip-burst", "-1"), ("--login-user-refill", "0"),
+                          ("--login-table", "10"), ("--access-log", "")]:
+            rc, _, err = Server(flag, val, store=None).start(expect_ok=False)
+            check(rc == 2 and flag in err, "%s %r refused: %r" % (flag, val, err))
+
+    # the CPU bound, with the default buckets: 1,000 wrong passwords cost
+    # fewer than 100 PBKDF2 runs (each is ~60 ms of CPU)
+    with Server() as s:
+        pid = s.proc.pid
+        cal = 6
+        t0 = proc_cpu_seconds(pid)
+        for i in range(cal):
+            st, _, _ = login_status(s, "calibrate%d" % i, "x")
+            check(st == 401, "calibration login → 401")
+        per_run = (proc_cpu_seconds(pid) - t0) / cal
+        check(per_run > 0.005, "a PBKDF2 run costs measurable CPU (%.4f s)" % per_run)
+        budget = 100 * per_run
+        counts = {}
+        lock = threading.Lock()
+        t0 = proc_cpu_seconds(pid)
+
+        def burst(n):
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=60)
+            body = json.dumps({"username": "demo", "password": "guess"})
+            for _ in range(n):
+                c.request("POST", "/auth/login", body, {"Content-Type": "application/json"})
+                r = c.getresponse()
+                r.read()
+                with lock:
+                    counts[r.status] = counts.get(r.status, 0) + 1
+            c.close()
+
+        for _ in range(10):  # 10 rounds of 4 × 25, checking the CPU between
+            ts = [threading.Thread(target=burst, args=(25,)) for _ in range(4)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+            spent = proc_cpu_seconds(pid) - t0
+            check(spent < budget, "1,000 wrong passwords: %.2f s CPU exceeds 100 PBKDF2 runs "
+                  "(%.2f s) after %r" % (spent, budget, counts))
+        spent = proc_cpu_seconds(pid) - t0
+        check(sum(counts.values()) == 1000 and counts.get(429, 0) + counts.get(401, 0) == 1000,
+              "1,000 answers, each 401 or 429: %r" % counts)
+        check(counts.get(401, 0) < 100, "fewer than 100 password checks: %r" % counts)
+        print("throttle: 1,000 wrong passwords → %r; server CPU %.3f s = %.1f PBKDF2 runs "
+              "(one run %.1f ms)" % (counts, spent, spent / per_run, per_run * 1000))
+        st, _, _ = s.request("GET", "/healthz")
+        check(st == 200, "server healthy after the burst")
+
+
 def main():
     global BIN, DEFAULT_STORE
     ap = argparse.ArgumentParser()
@@ -987,9 +1433,10 @@ def main():
         a.node_dir = os.path.abspath(a.node_dir)
     groups = {"algs": group_algs, "cache": group_cache, "contract": group_contract,
               "refresh": group_refresh, "retry": group_retry, "revoke": group_revoke,
-              "raw": group_raw,
+              "raw": group_raw, "sessions": group_sessions,
               "restart": group_restart,
-              "keys": group_keys, "rotate": group_rotate}
+              "keys": group_keys, "rotate": group_rotate, "metrics": group_metrics,
+              "door": group_door, "accesslog": group_accesslog, "throttle": group_throttle}
     try:
         if a.group in groups:
             check(BIN and os.access(BIN, os.X_OK), "--bin must name the built authgate-demo")

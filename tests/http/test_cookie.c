@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests for lib/http/cookie.c: strict RFC 6265 cookie-string parsing
- * (H-06), duplicate names in one field or across fields (H-07, H-08), the
- * name+value cap (V-04). Every row also runs at the end of a guard page.
+ * tests for lib/http/cookie.c: strict RFC 6265 cookie-string parsing of
+ * our own cookies, foreign malformed pairs skipped (H-06), duplicate names in one field or across
+ * fields (H-07, H-08), the name+value cap (V-04). Every row also runs at the end of a guard page.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,19 +45,19 @@ static const cookie_case cookie_cases[] = {
     {"H-06 quoted credential refused", B(NAME "=\"abc\""), AG_ERR_REQUEST, 0, NULL},
     {"H-06 quoted empty credential refused", B(NAME "=\"\""), AG_ERR_REQUEST, 0, NULL},
     {"H-06 unterminated quote", B(NAME "=\"abc"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 text after the quote", B("a=\"x\"y; " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
+    {"H-06 foreign text after the quote skipped", B("a=\"x\"y; " NAME "=abc"), AG_OK, 1, "abc"},
     {"H-06 no SP after ;", B("a=1;" NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
     {"H-06 two SP after ;", B("a=1;  " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
     {"H-06 tab after ;", B("a=1;\t" NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
     {"H-06 tab inside value", B(NAME "=a\tb"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 SP before ;", B("a=1 ; " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 empty pair", B("a=1; ; " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 double ;", B("a=1;; " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 trailing ;", B(NAME "=abc;"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 trailing ; SP", B(NAME "=abc; "), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 leading ;", B("; " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 nameless pair, no =", B("abc; " NAME "=x"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 nameless pair with =", B("=abc; " NAME "=x"), AG_ERR_REQUEST, 0, NULL},
+    {"H-06 foreign pair with SP before ; skipped", B("a=1 ; " NAME "=abc"), AG_OK, 1, "abc"},
+    {"H-06 empty pair skipped", B("a=1; ; " NAME "=abc"), AG_OK, 1, "abc"},
+    {"H-06 double ; skipped", B("a=1;; " NAME "=abc"), AG_OK, 1, "abc"},
+    {"H-06 trailing ; skipped", B(NAME "=abc;"), AG_OK, 1, "abc"},
+    {"H-06 trailing ; SP skipped", B(NAME "=abc; "), AG_OK, 1, "abc"},
+    {"H-06 leading ; skipped", B("; " NAME "=abc"), AG_OK, 1, "abc"},
+    {"H-06 foreign nameless pair, no =, skipped", B("abc; " NAME "=x"), AG_OK, 1, "x"},
+    {"H-06 foreign nameless pair with = skipped", B("=abc; " NAME "=x"), AG_OK, 1, "x"},
     {"H-06 nameless pair carrying the name", B("=" NAME "=x"), AG_ERR_REQUEST, 0, NULL},
     {"H-06 credential name without =", B(NAME), AG_ERR_REQUEST, 0, NULL},
     {"H-06 SP before =", B(NAME " =abc"), AG_ERR_REQUEST, 0, NULL},
@@ -70,11 +70,26 @@ static const cookie_case cookie_cases[] = {
     {"H-06 NUL at the end", B(NAME "=ab\0"), AG_ERR_REQUEST, 0, NULL},
     {"H-06 NUL in another name", B("a\0b=1; " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
     {"H-06 non-ASCII in value", B(NAME "=\xc3\xa9"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 non-ASCII in name", B("\xc3\xa9=1; " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
+    {"H-06 foreign non-ASCII name skipped", B("\xc3\xa9=1; " NAME "=abc"), AG_OK, 1, "abc"},
     {"H-06 CR LF at the end", B(NAME "=abc\r\n"), AG_ERR_REQUEST, 0, NULL},
     {"H-06 DEL in value", B(NAME "=ab\x7f"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 separator in name", B("a/b=1; " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
-    {"H-06 malformed pair after the credential", B(NAME "=abc; x y=1"), AG_ERR_REQUEST, 0, NULL},
+    {"H-06 foreign separator in name skipped", B("a/b=1; " NAME "=abc"), AG_OK, 1, "abc"},
+    {"H-06 malformed foreign pair after the credential skipped", B(NAME "=abc; x y=1"), AG_OK, 1,
+     "abc"},
+    /* a sibling subdomain's malformed cookie is not ours: skipped, but a
+     * piece that holds our name anywhere stays an error (smuggling) */
+    {"H-06 foreign comma value skipped", B("x=a,b; " NAME "=abc"), AG_OK, 1, "abc"},
+    {"H-06 foreign comma value after ours", B(NAME "=abc; x=a,b"), AG_OK, 1, "abc"},
+    {"H-06 only a foreign malformed pair", B("x=a,b"), AG_OK, 0, NULL},
+    {"H-06 foreign tab in value skipped", B("x=a\tb; " NAME "=abc"), AG_OK, 1, "abc"},
+    {"H-06 foreign pair without SP after ; skipped", B(NAME "=abc;x=1"), AG_OK, 1, "abc"},
+    {"H-06 our name inside a foreign value", B("x=a," NAME "=evil; " NAME "=abc"), AG_ERR_REQUEST,
+     0, NULL},
+    {"H-06 our name after a comma", B("x=a, " NAME "=evil"), AG_ERR_REQUEST, 0, NULL},
+    {"H-06 our name in a nameless pair", B("=" NAME "; a=1"), AG_ERR_REQUEST, 0, NULL},
+    {"H-06 CR in a foreign value", B("x=a\rb; " NAME "=abc"), AG_ERR_REQUEST, 0, NULL},
+    {"H-07 twice with a foreign malformed pair between", B(NAME "=abc; x=a,b; " NAME "=def"),
+     AG_ERR_AMBIGUOUS, 0, NULL},
     {"H-07 same name twice", B(NAME "=abc; " NAME "=def"), AG_ERR_AMBIGUOUS, 0, NULL},
     {"H-07 same name twice, same value", B(NAME "=abc; a=1; " NAME "=abc"), AG_ERR_AMBIGUOUS, 0,
      NULL},
@@ -141,12 +156,13 @@ START_TEST(cookie_size_cap)
                      AG_ERR_TOO_LARGE);
     guard_release(&g);
 
-    /* another, oversized cookie is refused too: the UA would not send it */
+    /* another, oversized cookie is not ours: skipped like any foreign pair */
     memcpy(buf, "x=", 2);
     count = 0;
     ck_assert_int_eq(
         ag_http_parse_cookie(buf, AG_COOKIE_MAX_LEN + 2, (const uint8_t *)NAME, nl, &v, &count),
-        AG_ERR_TOO_LARGE);
+        AG_OK);
+    ck_assert_uint_eq(count, 0);
     free(buf);
 }
 END_TEST
@@ -174,8 +190,14 @@ START_TEST(cookie_fields)
     ck_assert_int_eq(ag_http_find_cookie(dup, 2, name, nl, &v), AG_ERR_AMBIGUOUS);
     ck_assert_ptr_null(v.ptr);
 
-    const ag_header bad_second[] = {H("Cookie", NAME "=abc"), H("Cookie", "x\ty=1")};
+    /* a malformed foreign pair in another field is skipped; our own name
+     * malformed in another field fails the lookup */
+    const ag_header foreign_second[] = {H("Cookie", NAME "=abc"), H("Cookie", "x\ty=1; z=a,b")};
+    ck_assert_int_eq(ag_http_find_cookie(foreign_second, 2, name, nl, &v), AG_OK);
+    ck_assert_uint_eq(v.len, 3);
+    const ag_header bad_second[] = {H("Cookie", NAME "=abc"), H("Cookie", "x=1; " NAME "=a,b")};
     ck_assert_int_eq(ag_http_find_cookie(bad_second, 2, name, nl, &v), AG_ERR_REQUEST);
+    ck_assert_ptr_null(v.ptr);
 
     const ag_header empty_field[] = {H("Cookie", ""), H("Cookie", NAME "=abc")};
     ck_assert_int_eq(ag_http_find_cookie(empty_field, 2, name, nl, &v), AG_OK);

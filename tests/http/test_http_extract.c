@@ -13,7 +13,6 @@
 #include "http/http_int.h"
 #include "http_testutil.h"
 #include "testsupport.h"
-#include "token/b64_int.h"
 
 #define B(s) (const uint8_t *)(s), sizeof(s) - 1
 #define T32 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef" /* a 32-byte block for the AVX2 scan */

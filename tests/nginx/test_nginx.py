@@ -9,12 +9,17 @@ upstream (http.server on 127.0.0.1 port 0) that answers with the request
 headers it received as JSON. Requests go over raw sockets, one connection
 each, so duplicate fields and exact bytes are under the test's control.
 
-    test_nginx.py --nginx PATH --module PATH [--cli PATH] [--curl PATH] GROUP...
+    test_nginx.py --nginx PATH --module PATH [--cli PATH] [--curl PATH] [--demo PATH]
+                  GROUP...
     GROUP: gate claims reload config http2 (needs --curl) asym (needs --cli)
+           remote (needs --cli and openssl) revocation (needs --demo)
 
 HS256 tokens are made here (hmac) so that broken ones can be made too;
 with --cli, tokens from `authgate issue` are checked to pass the gate as
 well. A group fails on the first broken expectation, naming the case.
+remote: keys from authgate_jwks_url, served over TLS by a local server with
+a test CA made by the openssl command. revocation: the demo server logs a
+session out in a SQLite store that nginx's workers follow.
 """
 import argparse
 import base64
@@ -32,7 +37,7 @@ import tempfile
 import threading
 import time
 
-NGINX = MODULE = CLI = CURL = None
+NGINX = MODULE = CLI = CURL = DEMO = None
 ISS = "https://issuer.test"
 AUD = "api"
 REALM = "test"
@@ -193,7 +198,8 @@ class Nginx:
     """One nginx master with its own prefix directory; keys: Key objects, or
     the JWKS text itself."""
 
-    def __init__(self, up_port, keys):
+    def __init__(self, up_port, keys, block=HTTP_BLOCK, **extra):
+        self.block, self.extra = block, extra
         self.dir = tempfile.mkdtemp(prefix="agnginx-")
         self.jwks = os.path.join(self.dir, "jwks.json")
         self.conf = os.path.join(self.dir, "nginx.conf")
@@ -216,9 +222,9 @@ class Nginx:
         for _ in range(3):  # the probed port may be taken meanwhile
             self.port, self.h2port = free_port(), free_port()
             with open(self.conf, "w") as f:
-                f.write(main_conf(self.dir, HTTP_BLOCK.format(
+                f.write(main_conf(self.dir, self.block.format(
                     dir=self.dir, iss=ISS, aud=AUD, realm=REALM, up=self.up_port,
-                    port=self.port, h2port=self.h2port)))
+                    port=self.port, h2port=self.h2port, **self.extra)))
             self.out = open(os.path.join(self.dir, "stderr"), "w")
             self.proc = subprocess.Popen([NGINX, "-p", self.dir, "-c", self.conf],
                                          stdout=self.out, stderr=self.out)
@@ -601,6 +607,14 @@ def group_config(up):
               "server { listen 127.0.0.1:1; location / { authgate on; } }")
         rc, err = nginx_t(dir, ok)
         check(rc == 0, "a valid configuration is refused: " + err)
+        # keys from a URL are fetched by the workers, never by nginx -t or the master
+        remote = ("authgate_jwks_url https://127.0.0.1:1/jwks timeout=1s min_refresh=30s; "
+                  f"authgate_revocations sqlite:{dir}/rev.db ttl=2d; "
+                  "server { listen 127.0.0.1:1; location / { authgate on; } "
+                  f"location /f/ {{ authgate_jwks_file {jwks}; authgate on; "
+                  "authgate_revocations off; } }")
+        rc, err = nginx_t(dir, remote)
+        check(rc == 0, "a configuration with a JWKS URL is refused: " + err)
         docs_example_check(dir, jwks)
         weak = os.path.join(dir, "weak.json")
         with open(weak, "w") as f:
@@ -626,6 +640,25 @@ def group_config(up):
              "same header twice"),
             ("bad header name", 'authgate_claim_header sub "X User";', "invalid header name"),
             ("bad token type", "authgate_token_type id;", "invalid value"),
+            ("http JWKS URL", "authgate_jwks_url http://127.0.0.1/jwks;", "https://"),
+            ("file and URL at one level", f"authgate_jwks_file {jwks}; "
+             "authgate_jwks_url https://127.0.0.1/jwks;", "is duplicate"),
+            ("unknown JWKS URL parameter", "authgate_jwks_url https://127.0.0.1/ refresh=1s;",
+             "invalid parameter"),
+            ("JWKS URL timeout", "authgate_jwks_url https://127.0.0.1/ timeout=0;",
+             "invalid time"),
+            ("revocations: no store", "authgate_revocations /tmp/x.db;", "sqlite:PATH"),
+            ("revocations: bad interval", f"authgate_revocations sqlite:{dir}/r.db interval=2m;",
+             "interval"),
+            ("revocations: ttl shorter than a token's life",
+             f"authgate_jwks_file {jwks}; authgate_revocations sqlite:{dir}/r.db ttl=1h; "
+             "server { listen 127.0.0.1:1; }", "ttl="),
+            ("revocations: refresh tokens live longer",
+             f"authgate_jwks_file {jwks}; authgate_revocations sqlite:{dir}/r.db; "
+             "authgate_token_type any; server { listen 127.0.0.1:1; }", "ttl="),
+            ("revocations: one store, two settings",
+             f"authgate_revocations sqlite:{dir}/r.db; server {{ listen 127.0.0.1:1; "
+             f"authgate_revocations sqlite:{dir}/r.db interval=1s; }}", "other parameters"),
             ("bad realm", f'authgate_jwks_file {jwks}; authgate_realm "a\\"b\x01"; '
              "server { listen 127.0.0.1:1; }", "authgate_realm"),
         ]
@@ -659,20 +692,29 @@ def docs_example_check(dir, jwks):
     check(r.returncode == 0, "docs/nginx.md example: " + r.stderr)
 
 
+# the remote and revocation groups live in nginx_sources.py, which uses this
+# module's helpers and settings under its own name
+sys.modules.setdefault("test_nginx", sys.modules[__name__])
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import nginx_sources  # noqa: E402
+
 GROUPS = {"gate": group_gate, "claims": group_claims, "reload": group_reload,
-          "config": group_config, "http2": group_http2, "asym": group_asym}
+          "config": group_config, "http2": group_http2, "asym": group_asym,
+          "remote": nginx_sources.group_remote,
+          "revocation": nginx_sources.group_revocation}
 
 
 def main():
-    global NGINX, MODULE, CLI, CURL
+    global NGINX, MODULE, CLI, CURL, DEMO
     ap = argparse.ArgumentParser()
     ap.add_argument("--nginx", required=True)
     ap.add_argument("--module", required=True)
     ap.add_argument("--cli")
     ap.add_argument("--curl")
+    ap.add_argument("--demo")
     ap.add_argument("groups", nargs="+", choices=sorted(GROUPS))
     a = ap.parse_args()
-    NGINX, MODULE, CLI, CURL = a.nginx, os.path.abspath(a.module), a.cli, a.curl
+    NGINX, MODULE, CLI, CURL, DEMO = a.nginx, os.path.abspath(a.module), a.cli, a.curl, a.demo
     up = Upstream()
     try:
         for g in a.groups:

@@ -8,7 +8,7 @@ temporary directory, removed at the end); each group gets a database of its
 own and two demo servers on different ports with the same --key-dir.
 
     test_pg.py --bin AUTHGATE_DEMO --script PG_TEST_SERVER GROUP
-    GROUP: reuse | concurrent | restart | all
+    GROUP: reuse | concurrent | restart | revoke | all
 
 Rule IDs (R-) refer to docs/security.md. A group fails on the first broken
 expectation, naming the case; when PostgreSQL cannot be started the run
@@ -350,7 +350,78 @@ def group_restart(cluster):
               % (chain - 1, rows))
 
 
-GROUPS = {"reuse": group_reuse, "concurrent": group_concurrent, "restart": group_restart}
+def refused_within(demo, at, limit):
+    """Seconds until `demo` refuses access token `at` (401), failing past limit."""
+    t0 = time.time()
+    while True:
+        st, b = demo.request("GET", "/api/me", headers={"Authorization": "Bearer " + at})
+        if st == 401:
+            check(b.get("error") == "invalid_token", "refused with invalid_token, got %r" % b)
+            return time.time() - t0
+        check(st == 200, "GET /api/me → 200 until refused, got %d %r" % (st, b))
+        check(time.time() - t0 < limit, "not refused within %.1f s" % limit)
+        time.sleep(0.01)
+
+
+def login_tokens(demo):
+    st, b = demo.request("POST", "/auth/login",
+                         {"username": "demo", "password": "demo", "session": "token"})
+    check(st == 200 and b.get("access_token"), "login → 200, got %s %r" % (st, b))
+    return b
+
+
+def group_revoke(cluster):
+    """A logout on one instance refuses its access token on the other within
+    a second (LISTEN/NOTIFY), and still does after the listeners' connections
+    were killed (reconnect, then the catch-up read by id)."""
+    with Pair(cluster, "g_revoke") as p:
+        listeners = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'g_revoke'" \
+                    " AND application_name = 'authgate listener'"
+        deadline = time.time() + 10
+        while cluster.sql(listeners) != "2" and time.time() < deadline:
+            time.sleep(0.05)
+        check(cluster.sql(listeners) == "2", "each demo LISTENs on a connection of its own")
+        delays = []
+        for k in range(5):
+            b = login_tokens(p.a)
+            at = b["access_token"]
+            st, _ = p.b.request("GET", "/api/me", headers={"Authorization": "Bearer " + at})
+            check(st == 200, "instance B accepts A's access token")
+            st, _ = p.a.request("POST", "/auth/logout",
+                                headers={"Authorization": "Bearer " + b["refresh_token"]})
+            check(st == 204, "logout on A → 204, got %s" % st)
+            delays.append(refused_within(p.b, at, 3.0))
+        check(max(delays) < 1.0, "refused on B within a second (delays %s)"
+              % ", ".join("%.0f ms" % (d * 1e3) for d in delays))
+        # logout-all on B reaches A
+        a_tok = login_tokens(p.a)
+        b_tok = login_tokens(p.b)
+        st, _ = p.b.request("POST", "/auth/logout-all",
+                            headers={"Authorization": "Bearer " + b_tok["refresh_token"]})
+        check(st == 204, "logout-all on B → 204, got %s" % st)
+        d = refused_within(p.a, a_tok["access_token"], 3.0)
+        check(d < 1.0, "logout-all on B refuses A's token within a second (%.0f ms)" % (d * 1e3))
+        # the listeners' connections killed: logouts made meanwhile still arrive
+        time.sleep(1.1)  # a new second: new logins are not covered by the logout-all
+        toks = [login_tokens(p.a) for _ in range(3)]
+        cluster.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = 'g_revoke' AND application_name = 'authgate listener'")
+        for b in toks:
+            st, _ = p.a.request("POST", "/auth/logout",
+                                headers={"Authorization": "Bearer " + b["refresh_token"]})
+            check(st == 204, "logout on A while B's listener reconnects → 204, got %s" % st)
+        for b in toks:
+            refused_within(p.b, b["access_token"], 5.0)
+        deadline = time.time() + 10
+        while cluster.sql(listeners) != "2" and time.time() < deadline:
+            time.sleep(0.05)
+        check(cluster.sql(listeners) == "2", "both listeners are back")
+        print("revoke: logout on A refused on B after %s"
+              % ", ".join("%.0f ms" % (d * 1e3) for d in delays))
+
+
+GROUPS = {"reuse": group_reuse, "concurrent": group_concurrent, "restart": group_restart,
+          "revoke": group_revoke}
 
 
 def main():

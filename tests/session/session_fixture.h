@@ -97,5 +97,6 @@ void swap_tokens(ag_session_tokens **a, ag_session_tokens **b);
 /* The test cases of the other files, added to the suite by main. */
 void add_rules_tests(Suite *s);
 void add_secrets_tests(Suite *s);
+void add_list_tests(Suite *s);
 
 #endif

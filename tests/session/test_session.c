@@ -847,5 +847,6 @@ int main(void)
     suite_add_tcase(s, tc);
     add_rules_tests(s);
     add_secrets_tests(s);
+    add_list_tests(s);
     return ag_test_run(s);
 }

@@ -534,6 +534,88 @@ START_TEST(evict_keeps_the_new_login)
 }
 END_TEST
 
+/* list_subject (optional): a subject's live families, oldest first
+ * (created, then sid), revoked and expired ones left out, truncated at
+ * cap with the full count in total, and no hash in what comes back. */
+START_TEST(list_subject_live_oldest_first)
+{
+    ag_store *st = fresh(_i, 0);
+    ag_store_family out[8];
+    size_t n = 9, total = 9;
+    if (!ag_store_can_list(st)) {
+        ck_assert_int_eq(ag_store_list_subject(st, "alice", 5, T0, out, 8, &n, &total),
+                         AG_ERR_STATE);
+        ck_assert_uint_eq(n, 0);
+        discard(_i, st);
+        return;
+    }
+    uint8_t h[32], h2[32];
+    /* created: z T0, b T0+1, a T0+1 (same second: a before b), d T0+2,
+     * gone (revoked) T0+3, idle (its token expires) T0+4 */
+    const char *sids[] = {"z", "b", "a", "d", "gone", "idle"};
+    const int64_t at[] = {T0, T0 + 1, T0 + 1, T0 + 2, T0 + 3, T0 + 4};
+    for (int k = 0; k < 6; k++) {
+        rand_hash(h);
+        ck_assert_int_eq(put_family(st, sids[k], "alice", at[k], 1000, k == 5 ? 5 : 100, h), AG_OK);
+        if (k == 3) /* d is rotated once: generation and issued time show it */
+            ck_assert_int_eq(rotate(st, "d", "alice", h, (rand_hash(h2), h2), T0 + 7, 100, 0, NULL),
+                             AG_OK);
+    }
+    rand_hash(h);
+    ck_assert_int_eq(put_family(st, "bob1", "bob", T0, 1000, 100, h), AG_OK);
+    ck_assert_int_eq(ag_store_revoke_family(st, "gone", 4, T0 + 5, AG_REVOKE_LOGOUT), AG_OK);
+
+    ck_assert_int_eq(ag_store_list_subject(st, "alice", 5, T0 + 10, out, 8, &n, &total), AG_OK);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_uint_eq(total, 4);
+    const char *want[] = {"z", "a", "b", "d"};
+    for (size_t k = 0; k < 4; k++) {
+        ck_assert_str_eq(out[k].sid, want[k]);
+        ck_assert_uint_eq(out[k].sid_len, strlen(want[k]));
+        ck_assert_str_eq(out[k].subject, "alice");
+        ck_assert_int_eq(out[k].revoked_at, 0);
+        ck_assert_mem_eq(out[k].current, zero32, 32);
+        ck_assert_mem_eq(out[k].previous, zero32, 32);
+        ck_assert(!out[k].has_previous);
+    }
+    ck_assert_int_eq(out[0].created, T0);
+    ck_assert_uint_eq(out[0].generation, 0);
+    ck_assert_int_eq(out[3].created, T0 + 2);
+    ck_assert_uint_eq(out[3].generation, 1);
+    ck_assert_int_eq(out[3].current_issued, T0 + 7);
+    ck_assert_int_eq(out[3].current_expires, T0 + 107);
+    ck_assert_int_eq(out[3].expires, T0 + 1002);
+
+    /* before the idle family's token expired it is listed, last */
+    ck_assert_int_eq(ag_store_list_subject(st, "alice", 5, T0 + 8, out, 8, &n, &total), AG_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_str_eq(out[4].sid, "idle");
+    /* cap: the oldest first, total counts all */
+    ck_assert_int_eq(ag_store_list_subject(st, "alice", 5, T0 + 10, out, 2, &n, &total), AG_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(total, 4);
+    ck_assert_str_eq(out[1].sid, "a");
+    ck_assert_int_eq(ag_store_list_subject(st, "alice", 5, T0 + 10, NULL, 0, &n, &total), AG_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(total, 4);
+    /* other subjects: their own, or nothing */
+    ck_assert_int_eq(ag_store_list_subject(st, "bob", 3, T0 + 10, out, 8, &n, &total), AG_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(out[0].sid, "bob1");
+    ck_assert_int_eq(ag_store_list_subject(st, "carol", 5, T0 + 10, out, 8, &n, &total), AG_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(total, 0);
+    /* the wrapper's own checks */
+    ck_assert_int_eq(ag_store_list_subject(st, "", 0, T0, out, 8, &n, &total),
+                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_store_list_subject(st, "alice", 5, T0, NULL, 8, &n, &total),
+                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_store_list_subject(st, "alice", 5, T0, out, 8, NULL, &total),
+                     AG_ERR_INVALID_ARGUMENT);
+    discard(_i, st);
+}
+END_TEST
+
 /* R-01: purge removes families only once no token of theirs can verify;
  * revoked tombstones stay until then. */
 START_TEST(purge_dead_families)
@@ -636,6 +718,7 @@ TCase *ag_conformance_tcase(const ag_conformance_backend *be)
     tcase_add_loop_test(tc, revoke_subject_all_families, i, i + 1);
     tcase_add_loop_test(tc, evict_oldest_live, i, i + 1);
     tcase_add_loop_test(tc, evict_keeps_the_new_login, i, i + 1);
+    tcase_add_loop_test(tc, list_subject_live_oldest_first, i, i + 1);
     tcase_add_loop_test(tc, purge_dead_families, i, i + 1);
     tcase_add_loop_test(tc, constant_rows_per_session, i, i + 1);
     tcase_add_loop_test(tc, full_store_reclaims_dead_rows, i, i + 1);

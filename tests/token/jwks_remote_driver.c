@@ -13,14 +13,18 @@
  *   fetches                   fetches attempted so far
  *   wait_fetches N [S]        waits (up to S s, default 20) until N fetches, then as fetches
  *   errors                    on_error calls so far
+ *   events PATH               writes every event (events.h) so far to PATH, one
+ *                             line each; answers how many
  *   quit
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "authgate/events.h"
 #include "authgate/token.h"
 
 static _Atomic int64_t now_value = 1700000000;
@@ -39,8 +43,32 @@ static void on_error(void *ctx, ag_err err, const char *why)
     fprintf(stderr, "driver: on_error %s: %s\n", ag_err_name(err), why);
 }
 
+/* Every event, from this thread and the refresher, as text. */
+static pthread_mutex_t ev_mu = PTHREAD_MUTEX_INITIALIZER;
+static char ev_rec[1 << 20];
+static size_t ev_len;
+static int ev_n;
+
+static void on_event(void *ctx, const ag_event *ev)
+{
+    (void)ctx;
+    pthread_mutex_lock(&ev_mu);
+    int n = snprintf(ev_rec + ev_len, sizeof ev_rec - ev_len,
+                     "%s %s cause=%s detail=%s sid=%.*s sub=%.*s\n", ag_event_type_name(ev->type),
+                     ag_err_name(ev->err), ag_verify_cause_text(ev->cause), ev->detail,
+                     (int)ev->sid.len, (const char *)ev->sid.ptr, (int)ev->subject.len,
+                     (const char *)ev->subject.ptr);
+    if (n > 0 && (size_t)n < sizeof ev_rec - ev_len) {
+        ev_len += (size_t)n;
+        ev_n++;
+    }
+    pthread_mutex_unlock(&ev_mu);
+}
+
 int main(void)
 {
+    static const ag_event_sink sink = {on_event, NULL, 0};
+    ag_events_set(&sink);
     static char line[16384];
     static ag_claims claims;
     ag_jwks_remote *r = NULL;
@@ -91,6 +119,14 @@ int main(void)
             printf("%llu\n", (unsigned long long)ag_jwks_remote_fetches(r));
         } else if (strcmp(cmd, "errors") == 0) {
             printf("%d\n", atomic_load(&error_count));
+        } else if (strcmp(cmd, "events") == 0 && a1) {
+            FILE *f = fopen(a1, "w");
+            pthread_mutex_lock(&ev_mu);
+            int n = f != NULL && fwrite(ev_rec, 1, ev_len, f) == ev_len ? ev_n : -1;
+            pthread_mutex_unlock(&ev_mu);
+            if (f != NULL && fclose(f) != 0)
+                n = -1;
+            printf("%d\n", n);
         } else if (strcmp(cmd, "quit") == 0) {
             break;
         } else {
@@ -98,6 +134,7 @@ int main(void)
         }
     }
     ag_jwks_remote_free(r);
+    ag_events_set(NULL);
     ag_thread_cleanup();
     return 0;
 }

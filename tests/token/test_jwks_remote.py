@@ -240,9 +240,10 @@ def main():
         check(got <= 1, "1,000 unknown kids over two intervals: %d fetches" % got)
         # bad documents keep the previous keys and are reported
         errors = int(drv("errors"))
+        oct_secret = b64u(os.urandom(32))
         for bad in (b"not json", b'{"keys":[{"kty":"EC"}]}', b" " * 20000,
                     b'{"keys":[{"kty":"oct","kid":"s","alg":"HS256","k":"' +
-                    b64u(os.urandom(32)).encode() + b'"}]}'):
+                    oct_secret.encode() + b'"}]}'):
             serve(bad)
             check(drv("refresh") != "AG_OK", "bad document refused: %r" % bad[:30])
             check(drv("verify", tok1) == "AG_OK", "previous keys kept after %r" % bad[:30])
@@ -261,6 +262,23 @@ def main():
         check(drv("refresh") == "AG_ERR_CRYPTO", "still down")
         check(drv("verify", tok1) == "AG_ERR_KEY no key with that kid",
               "past max_stale: fail closed")
+        # every event of this flow (events.h): the fetches and refusals are
+        # there, and no token, signature, private key or secret
+        path = os.path.join(d, "events.txt")
+        check(int(drv("events", path)) > 0, "events recorded")
+        with open(path) as f:
+            ev = f.read()
+        for kind in ("jwks_fetch_ok ", "jwks_fetch_failed AG_ERR_CRYPTO", "keys_changed ",
+                     "verify_refused AG_ERR_KEY cause=no key with that kid"):
+            check(kind in ev, "event %r reported: %s" % (kind, ev[:2000]))
+        secrets = [tok1, tok2, tok1.split(".")[2][:16], tok2.split(".")[2][:16],
+                   tok1.split(".")[1][:16], oct_secret, oct_secret[:12]]
+        for p in keys:
+            with open(p) as f:
+                d_val = json.loads(f.read())["d"]
+            secrets += [d_val, d_val[:12]]
+        for sec in secrets:
+            check(sec not in ev, "an event holds a token or key: %r" % sec[:20])
         drv.close()
         drv = None
         print("ok [jwks_remote]")

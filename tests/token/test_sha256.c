@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for lib/token/sha256_ni.c and the SHA-256 / HMAC-SHA-256 fast path
+ * Tests for lib/common/sha256_ni.c and the SHA-256 / HMAC-SHA-256 fast path
  * of lib/token/crypto.c (midstates made in lib/token/keys.c).
  *
  * Every case runs twice (Check loop index): 0 with ag__cpu_restrict(0), so

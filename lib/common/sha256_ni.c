@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * authgate — the SHA-256 compression function on the x86 SHA extensions,
- * for HMAC-SHA-256 from per-key midstates and for ag__sha2(256) (crypto.c).
+ * for HMAC-SHA-256 from per-key midstates and for ag__sha2(256) (crypto_prim.c).
  *
  * FIPS 180-4 §6.2.2 on 64-byte blocks, four rounds per step:
  * SHA256RNDS2 runs two rounds on the working variables held as two
@@ -14,14 +14,14 @@
  * W[t−2], W[t−1] and then of the two words it has just produced.
  *
  * Its functions carry the instruction sets they need as target attributes
- * (gcc/clang on x86-64: exactly where token_int.h sets AG__SHA256_NI, so
+ * (gcc/clang on x86-64: exactly where crypto_int.h sets AG__SHA256_NI, so
  * the build cannot disagree with the header); they run only after
  * ag__cpu_features() reports AG__CPU_SHANI. Other targets compile this file
  * to nothing, and crypto.c never names the function there.
  *
  * @test tests/token/test_sha256.c
  */
-#include "token_int.h"
+#include "crypto_int.h"
 
 #if defined(AG__SHA256_NI)
 
