@@ -1,35 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * authgate — JWK and JWKS import (RFC 7517, RFC 7518 §6, RFC 8037);
- * export and RFC 7638 thumbprints are in jwk_export.c.
- *
- * Import is strict. The JSON is parsed by jansson with
- * JSON_REJECT_DUPLICATES and nothing else; the top level must be an object;
- * every member we read must have its JSON type. The algorithm comes from
- * "alg", else from the caller's default, never from the key type (V-02;
- * libjwt GHSA-q843-6q5f-w55g). Error classes:
- *
- *   AG_ERR_ALG         no algorithm; an unknown one ("none", "ES521",
- *                      "RSA1_5", "A256GCM"…); "alg" and default_alg differ;
- *                      a kty or curve that is not the algorithm's (an RSA or
- *                      EC JWK with "alg":"HS256", EC P-521, secp256k1, OKP
- *                      X25519 or Ed448).
- *   AG_ERR_KEY_FORMAT  bad JSON, members of the wrong type, unknown kty,
- *                      missing or invalid kid, "use" other than "sig",
- *                      "key_ops" without sign/verify, bad base64url, wrong
- *                      coordinate lengths, points off the curve, partial or
- *                      inconsistent private members, multi-prime RSA ("oth").
- *   AG_ERR_WEAK_KEY    short HMAC secrets, RSA < 2048 bits, e = 1 or even,
- *                      ROCA moduli, any key member that decodes to zero bytes.
- *
- * Base64urlUInt values (RFC 7518 §2) must be minimal for the public RSA
- * members n and e: one key, one spelling, one thumbprint. Private CRT values
- * may carry leading zero octets (some producers pad them).
- *
- * Secrets: decoded private members live in OpenSSL buffers that are
- * cleansed; jansson strings that held private members are overwritten
- * before json_decref(). jansson's own parser buffers are freed without
- * being wiped — that is outside our reach.
+ * authgate — JWK and JWKS import (RFC 7517, RFC 7518 §6, RFC 8037); export
+ * and RFC 7638 thumbprints are in jwk_export.c. Import is strict (no
+ * duplicates, every member with its JSON type, the algorithm never
+ * guessed from the key type: V-02), and private members are wiped from
+ * OpenSSL and jansson buffers. The rules and error classes: docs/tokens.md,
+ * "What loading a key checks".
  *
  * @test tests/token/test_jwk.c, tests/token/test_wycheproof_jwk.c
  */

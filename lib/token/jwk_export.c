@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * authgate — JWK and JWKS export and RFC 7638 thumbprints (import: jwk.c).
- *
- * Export writes kty, kid, alg, use:"sig" and the RFC 7518 members with
- * JSON_COMPACT | JSON_SORT_KEYS, so output is deterministic. A public export
- * never contains d, p, q, dp, dq, qi or k.
+ * Output is sorted and compact, so deterministic; a public export never
+ * contains a private member (docs/tokens.md, "What loading a key checks").
  *
  * @test tests/token/test_jwk.c
  */
