@@ -6,8 +6,9 @@
  *   authgate jwks FILE...
  *   authgate issue --key JWK --sub SUB [--type access|refresh] [--iss I] [--aud A]
  *                  [--ttl SECONDS] [--sid SID] [--claim NAME=JSON]... [--now EPOCH]
- *   authgate verify (--key JWK | --jwks FILE) [--type access|refresh] [--iss I]
- *                  [--aud A] [--leeway S] [--now EPOCH] TOKEN|-
+ *   authgate verify (--key JWK | --jwks FILE | --jwks-url URL [--cacert FILE])
+ *                  [--type access|refresh] [--allow-typ jwt|absent]... [--iss I]...
+ *                  [--aud A]... [--optional LIST] [--leeway S] [--now EPOCH] TOKEN|-
  *   authgate decode TOKEN|-
  *
  * Exit status: 0 success (verify: valid), 1 invalid token (one line on
