@@ -22,6 +22,7 @@ typedef struct agh_st {
     ag_header hdr[BENCH_NHDR];
     ag_http_request req;
     ag_claims claims;
+    uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
 } agh_st;
 
 static void *agh_init(bench_fx *fx, const char *token, size_t len)
@@ -51,7 +52,7 @@ static void agh_fini(void *p)
 static int agh_benchop(void *p)
 {
     agh_st *s = p;
-    ag_err e = ag_http_authenticate(NULL, s->v, &s->req, &s->claims);
+    ag_err e = ag_http_authenticate(NULL, s->v, &s->req, s->scratch, sizeof s->scratch, &s->claims);
     if (e == AG_OK)
         return s->claims.sub.len == strlen(BENCH_SUB) ? 1 : -1;
     return e == AG_ERR_NOMEM || e == AG_ERR_CRYPTO || e == AG_ERR_INVALID_ARGUMENT ? -1 : 0;

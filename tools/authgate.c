@@ -831,10 +831,11 @@ static int cmd_verify(int argc, char **argv)
 
     int rc = CLI_EXIT_USAGE;
     uint8_t *buf = malloc(CLI_TOKEN_READ_MAX + 1);
-    ag_claims *claims = malloc(sizeof *claims);
+    ag_claims claims_, *claims = &claims_;
+    uint8_t *scratch = malloc(AG_VERIFY_SCRATCH_MAX);
     const uint8_t *tok = NULL;
     size_t tlen = 0;
-    if (buf == NULL || claims == NULL) {
+    if (buf == NULL || scratch == NULL) {
         cli_err("out of memory");
         goto out;
     }
@@ -842,7 +843,7 @@ static int cmd_verify(int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         goto out;
     ag_verify_cause cause = AG_CAUSE_NONE;
-    e = ag_verify_why(ver, tok, tlen, claims, &cause);
+    e = ag_verify_why(ver, tok, tlen, scratch, AG_VERIFY_SCRATCH_MAX, claims, &cause);
     if (e != AG_OK) {
         print_refusal(e, cause, tok, tlen);
         rc = CLI_EXIT_INVALID;
@@ -856,7 +857,7 @@ static int cmd_verify(int argc, char **argv)
     }
     rc = CLI_EXIT_OK;
 out:
-    free(claims);
+    free(scratch);
     free(buf);
     if (remote != NULL)
         ag_jwks_remote_free(remote); /* frees ver too */

@@ -25,9 +25,10 @@
 /* The caller's verified access-token claims, or an answer already queued. */
 static ag_claims *bearer(demo_app *app, demo_request *r, enum MHD_Result *ret)
 {
-    ag_claims *c = malloc(sizeof(*c)); /* ~13 KiB: not on a pool thread's stack */
+    ag_claims *c = malloc(sizeof(*c));
     ag_err e = c ? ag_mhd_authenticate(r->conn, r->method, app->policy,
-                                       demo_sessions_access_verifier(app->sessions), c)
+                                       demo_sessions_access_verifier(app->sessions),
+                                       demo_verify_scratch(), DEMO_SCRATCH_LEN, c)
                  : AG_ERR_NOMEM;
     if (e == AG_OK)
         return c;
@@ -166,7 +167,8 @@ enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r)
     if (e == AG_OK)
         e = ag_mhd_refresh_verify(r->conn, r->method, app->policy,
                                   demo_sessions_refresh_verifier(app->sessions), app->keys->secret,
-                                  sizeof(app->keys->secret), &cred, claims);
+                                  sizeof(app->keys->secret), demo_verify_scratch(),
+                                  DEMO_SCRATCH_LEN, &cred, claims);
     if (e == AG_OK)
         e = ag_session_refresh(s, cred.token.ptr, cred.token.len, t1);
     if (e != AG_OK) { /* not a live session's current token: answered like /auth/refresh */

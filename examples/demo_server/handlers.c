@@ -216,16 +216,23 @@ static size_t me_body(const ag_claims *c, char *buf, size_t cap)
     return ok ? n : 0;
 }
 
+uint8_t *demo_verify_scratch(void)
+{
+    /* 12 KiB: one per pool thread, reused, rather than on the thread's
+     * stack or malloc'd per request */
+    static _Thread_local uint8_t scratch[DEMO_SCRATCH_LEN];
+    return scratch;
+}
+
 enum MHD_Result demo_handle_me(demo_app *app, demo_request *r)
 {
-    /* ag_claims is about 13 KiB: one per pool thread, reused, rather than
-     * on the thread's stack or malloc'd per request. */
-    static _Thread_local ag_claims c;
+    ag_claims c;
     /* the four strings are each at most the payload's size, escaped ×6 */
     static _Thread_local char body[6 * AG_PAYLOAD_MAX_LEN + 128];
     /* Access tokens come from Authorization: Bearer only (H-01…H-05). */
     ag_err e = ag_mhd_authenticate(r->conn, r->method, app->policy,
-                                   demo_sessions_access_verifier(app->sessions), &c);
+                                   demo_sessions_access_verifier(app->sessions),
+                                   demo_verify_scratch(), DEMO_SCRATCH_LEN, &c);
     if (e != AG_OK) {
         /* 401 + WWW-Authenticate (RFC 6750 §3), or 400 for a malformed
          * or ambiguous request. */
@@ -383,7 +390,8 @@ static ag_err take_refresh_token(demo_app *app, demo_request *r, ag_http_credent
 {
     return ag_mhd_refresh_verify(r->conn, r->method, app->policy,
                                  demo_sessions_refresh_verifier(app->sessions), app->keys->secret,
-                                 sizeof(app->keys->secret), cred, claims);
+                                 sizeof(app->keys->secret), demo_verify_scratch(), DEMO_SCRATCH_LEN,
+                                 cred, claims);
 }
 
 enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)

@@ -164,16 +164,21 @@ AG_API bool ag_http_policy_wants_header(const ag_http_policy *policy, const uint
  * @param[in]  policy  or NULL for the default policy
  * @param[in]  v       verifier for access tokens; not NULL
  * @param[in]  req     the request; not NULL
+ * @param[out] scratch as for ag_verify(): AG_VERIFY_SCRATCH_MAX bytes (or
+ *                     AG_VERIFY_SCRATCH_LEN of the verifier's max_token_len)
+ *                     that the claims point into; not NULL
+ * @param[in]  scratch_len  its size
  * @param[out] out     the claims on success; not NULL
  * Returns: AG_OK; AG_ERR_URL_CREDENTIALS; AG_ERR_NO_CREDENTIALS (nothing
  * sent, or another scheme); AG_ERR_AMBIGUOUS; AG_ERR_REQUEST;
  * AG_ERR_TOO_LARGE; AG_ERR_CSRF; or any error of ag_verify().
  * Allocation: none by authgate (and none at all for HS* verifiers).
  * Thread safety: safe.
- * @since 0.1
+ * @since 0.1 (0.2: scratch)
  */
 AG_API AG_NODISCARD ag_err ag_http_authenticate(const ag_http_policy *policy, const ag_verifier *v,
-                                                const ag_http_request *req, ag_claims *out);
+                                                const ag_http_request *req, void *scratch,
+                                                size_t scratch_len, ag_claims *out);
 
 /** A credential taken from a request, not yet verified. */
 typedef struct ag_http_credential {
@@ -207,8 +212,12 @@ typedef struct ag_http_credential {
  *                         bytes); may be NULL only when the policy does not
  *                         accept refresh cookies
  * @param[in]  req         the request
+ * @param[out] scratch     as for ag_verify(); the claims point into it
+ * @param[in]  scratch_len its size
  * @param[out] out         the credential
- * @param[out] claims      the verified claims
+ * @param[out] claims      the verified claims; after any failure (a CSRF one
+ *                         included) they count as unverified, so
+ *                         ag_session_refresh_verified() refuses them
  * Returns: AG_OK; AG_ERR_URL_CREDENTIALS; AG_ERR_NO_CREDENTIALS;
  * AG_ERR_AMBIGUOUS; AG_ERR_REQUEST; AG_ERR_TOO_LARGE; AG_ERR_CSRF (proof
  * missing or wrong, or bound to another session); the errors of
@@ -216,13 +225,14 @@ typedef struct ag_http_credential {
  * AG_ERR_INVALID_ARGUMENT (a NULL argument; a policy that accepts refresh
  * cookies without a valid secret).
  * Thread safety: safe.
- * @since 0.1 (0.2: the only refresh extraction call)
+ * @since 0.1 (0.2: the only refresh extraction call; scratch)
  */
 AG_API AG_NODISCARD ag_err ag_http_refresh_verify(const ag_http_policy *policy,
                                                   const ag_verifier *v, const uint8_t *csrf_secret,
                                                   size_t csrf_secret_len,
-                                                  const ag_http_request *req,
-                                                  ag_http_credential *out, ag_claims *claims);
+                                                  const ag_http_request *req, void *scratch,
+                                                  size_t scratch_len, ag_http_credential *out,
+                                                  ag_claims *claims);
 
 /**
  * Refuses URL credentials: fails when the raw query string carries a

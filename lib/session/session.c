@@ -366,13 +366,47 @@ done:
 
 /* ---- verify once, for refresh / logout ---------------------------------- */
 
-/* Verifies a refresh token into *c (heap, cleansed by the caller) and
- * checks what the store layer needs. */
-static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t len, ag_claims *c)
+/* The verify scratch of one call: on the stack for tokens of the usual few
+ * hundred bytes, else from the session's allocator. */
+typedef struct vscratch {
+    uint8_t small[2048];
+    uint8_t *p;
+    size_t cap;
+} vscratch;
+
+static ag_err scratch_begin(const ag_session *s, vscratch *vs, size_t len)
+{
+    /* a longer token fails the size cap before the scratch is looked at */
+    size_t need = AG_VERIFY_SCRATCH_LEN(len < AG_TOKEN_MAX_LEN ? len : AG_TOKEN_MAX_LEN);
+    vs->p = vs->small;
+    vs->cap = sizeof vs->small;
+    if (need > vs->cap) {
+        if ((vs->p = ag__malloc(s->alloc, need)) == NULL)
+            return AG_ERR_NOMEM;
+        vs->cap = need;
+    }
+    return AG_OK;
+}
+
+/* Cleanses what verifying a token of len bytes can have written — every
+ * decoded byte comes from the token — and frees a heap scratch. */
+static void scratch_end(const ag_session *s, vscratch *vs, size_t len)
+{
+    size_t used = AG_VERIFY_SCRATCH_LEN(len < AG_TOKEN_MAX_LEN ? len : AG_TOKEN_MAX_LEN);
+    OPENSSL_cleanse(vs->p, used < vs->cap ? used : vs->cap);
+    if (vs->p != vs->small)
+        ag__free(s->alloc, vs->p);
+    vs->p = NULL;
+}
+
+/* Verifies a refresh token into *c (views into vs) and checks what the
+ * store layer needs. */
+static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t len, vscratch *vs,
+                             ag_claims *c)
 {
     if (token == NULL || len == 0)
         return AG_ERR_MALFORMED;
-    ag_err e = ag_verify(s->refresh_verifier, token, len, c);
+    ag_err e = ag_verify(s->refresh_verifier, token, len, vs->p, vs->cap, c);
     if (e != AG_OK)
         return e;
     if (c->kind != AG_TOKEN_REFRESH) /* a verifier configured with AG_TOKEN_ANY */
@@ -382,25 +416,6 @@ static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t l
         c->jti.len > 64)
         return AG_ERR_CLAIM;
     return AG_OK;
-}
-
-static ag_claims *claims_new(const ag_session *s)
-{
-    return ag__malloc(s->alloc, sizeof(ag_claims));
-}
-
-/* Cleanses what verifying a token of len bytes can have written into c —
- * every decoded byte comes from the token, so neither buffer holds more
- * than len bytes — then frees it. (Cleansing all 13 KiB cost a tenth of a
- * rotation.) */
-static void claims_free(const ag_session *s, ag_claims *c, size_t len)
-{
-    if (c == NULL)
-        return;
-    OPENSSL_cleanse(c, offsetof(ag_claims, payload_));
-    OPENSSL_cleanse(c->payload_, len < sizeof c->payload_ ? len : sizeof c->payload_);
-    OPENSSL_cleanse(c->strings_, len < sizeof c->strings_ ? len : sizeof c->strings_);
-    ag__free(s->alloc, c);
 }
 
 static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t *hash, int64_t now)
@@ -437,8 +452,9 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
         return AG_ERR_INVALID_ARGUMENT;
     reset(out);
     uint64_t t0 = ag__obs_begin();
-    ag_claims *c = claims_new(s);
-    if (c == NULL)
+    vscratch vs;
+    ag_claims claims, *c = &claims;
+    if (scratch_begin(s, &vs, len) != AG_OK)
         return AG_ERR_NOMEM;
     ag_store_rotation rot;
     ag_store_rotated res;
@@ -450,7 +466,7 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     int64_t now = 0;
 
     /* 1. Verify completely. Nothing below runs for a token that fails. */
-    ag_err e = verify_refresh(s, token, len, c);
+    ag_err e = verify_refresh(s, token, len, &vs, c);
     if (e != AG_OK)
         goto done;
     now = now_of(s);
@@ -499,7 +515,8 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
 done:
     ag_cleanse(jti, sizeof jti);
     ag_cleanse(&rot, sizeof rot);
-    claims_free(s, c, len);
+    ag_cleanse(c, sizeof *c);
+    scratch_end(s, &vs, len);
     if (e != AG_OK)
         wipe(out);
     ag__obs_refresh(e, e == AG_OK && out->replayed, t0);
@@ -512,9 +529,9 @@ done:
  * atomic step: only the family's current token (or, for a single logout,
  * a replay refresh would allow) ends it; anything older is reuse. */
 static ag_err end_family(const ag_session *s, const uint8_t *token, size_t len,
-                         ag_store_action action, ag_claims *c)
+                         ag_store_action action, vscratch *vs, ag_claims *c)
 {
-    ag_err e = verify_refresh(s, token, len, c);
+    ag_err e = verify_refresh(s, token, len, vs, c);
     if (e != AG_OK)
         return e;
     ag_store_rotation rot;
@@ -546,11 +563,13 @@ ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len)
 {
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
-    ag_claims *c = claims_new(s);
-    if (c == NULL)
+    vscratch vs;
+    ag_claims claims, *c = &claims;
+    if (scratch_begin(s, &vs, len) != AG_OK)
         return AG_ERR_NOMEM;
-    ag_err e = end_family(s, token, len, AG_STORE_LOGOUT, c);
-    claims_free(s, c, len);
+    ag_err e = end_family(s, token, len, AG_STORE_LOGOUT, &vs, c);
+    ag_cleanse(c, sizeof *c);
+    scratch_end(s, &vs, len);
     ag__obs_logout(e);
     return e;
 }
@@ -561,11 +580,12 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
         *count = 0;
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
-    ag_claims *c = claims_new(s);
-    if (c == NULL)
+    vscratch vs;
+    ag_claims claims, *c = &claims;
+    if (scratch_begin(s, &vs, len) != AG_OK)
         return AG_ERR_NOMEM;
     size_t others = 0;
-    ag_err e = end_family(s, token, len, AG_STORE_LOGOUT_ALL, c);
+    ag_err e = end_family(s, token, len, AG_STORE_LOGOUT_ALL, &vs, c);
     if (e == AG_OK) {
         int64_t now = now_of(s);
         e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now,
@@ -579,7 +599,8 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
                 *count = others + 1;
         }
     }
-    claims_free(s, c, len);
+    ag_cleanse(c, sizeof *c);
+    scratch_end(s, &vs, len);
     ag__obs_logout(e);
     return e;
 }

@@ -675,14 +675,16 @@ static ag_err run_case(const req_case *c, ag_http_credential *cred)
     req.query = (ag_span){arena + used, ql};
     switch (c->m) {
     case M_A:
-        return ag_http_authenticate(NULL, v_access, &req, &claims);
+        return ag_http_authenticate(NULL, v_access, &req, AG_TEST_SCRATCH(&claims), &claims);
     case M_AC:
-        return ag_http_authenticate(pol_cookie, v_access, &req, &claims);
+        return ag_http_authenticate(pol_cookie, v_access, &req, AG_TEST_SCRATCH(&claims), &claims);
     case M_R:
-        return ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 32, &req, cred, &claims);
+        return ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 32, &req,
+                                      AG_TEST_SCRATCH(&claims), cred, &claims);
     case M_RO:
     default:
-        return ag_http_refresh_verify(pol_origin, v_refresh, csrf_secret, 32, &req, cred, &claims);
+        return ag_http_refresh_verify(pol_origin, v_refresh, csrf_secret, 32, &req,
+                                      AG_TEST_SCRATCH(&claims), cred, &claims);
     }
 }
 
@@ -762,15 +764,18 @@ START_TEST(refresh_verify_needs_secret)
 {
     ag_http_request req = {0};
     ag_http_credential cred;
-    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, NULL, 0, &req, &cred, &claims),
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, NULL, 0, &req,
+                                            AG_TEST_SCRATCH(&claims), &cred, &claims),
                      AG_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 16, &req, &cred, &claims),
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 16, &req,
+                                            AG_TEST_SCRATCH(&claims), &cred, &claims),
                      AG_ERR_INVALID_ARGUMENT);
     ag_http_policy_config c = {0};
     c.refresh_sources = AG_SOURCE_HEADER;
     ag_http_policy *p = NULL;
     ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_OK);
-    ck_assert_int_eq(ag_http_refresh_verify(p, v_refresh, NULL, 0, &req, &cred, &claims),
+    ck_assert_int_eq(ag_http_refresh_verify(p, v_refresh, NULL, 0, &req, AG_TEST_SCRATCH(&claims),
+                                            &cred, &claims),
                      AG_ERR_NO_CREDENTIALS);
     ag_http_policy_free(p);
 }
@@ -840,10 +845,12 @@ START_TEST(hot_path_allocates_nothing)
     req.headers = h;
     req.nheaders = 3;
     req.query = (ag_span){(const uint8_t *)"a=1&b=2", 7};
-    ck_assert_int_eq(ag_http_authenticate(NULL, v_access, &req, &claims), AG_OK); /* warm */
+    ck_assert_int_eq(ag_http_authenticate(NULL, v_access, &req, AG_TEST_SCRATCH(&claims), &claims),
+                     AG_OK); /* warm */
     ag_test_alloc_reset();
     for (int i = 0; i < 200; i++)
-        ck_assert_int_eq(ag_http_authenticate(NULL, v_access, &req, &claims), AG_OK);
+        ck_assert_int_eq(
+            ag_http_authenticate(NULL, v_access, &req, AG_TEST_SCRATCH(&claims), &claims), AG_OK);
     ck_assert_int_eq(ag_test_alloc_count(), 0);
 
     /* the refresh extraction (cookie channel, CSRF checks) too */

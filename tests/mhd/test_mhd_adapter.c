@@ -29,6 +29,7 @@ static char tok_at[AG_TOKEN_MAX_LEN + 1], tok_rt[AG_TOKEN_MAX_LEN + 1];
 static char csrf[AG_CSRF_TOKEN_LEN + 1];
 static const uint8_t secret[32] = "0123456789abcdef0123456789abcdef";
 static _Thread_local ag_claims claims;
+static _Thread_local uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
 
 /* ---- the server under test ------------------------------------------- */
 
@@ -66,7 +67,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return MHD_YES;
     }
     if (strcmp(url, "/api/me") == 0) {
-        ag_err e = ag_mhd_authenticate(c, method, NULL, v_access, &claims);
+        ag_err e = ag_mhd_authenticate(c, method, NULL, v_access, scratch, sizeof scratch, &claims);
         if (e != AG_OK)
             return ag_mhd_queue_error(c, e, AG_ENDPOINT_RESOURCE, "test");
         char body[256];
@@ -76,8 +77,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     if (strcmp(url, "/auth/refresh") == 0 || strcmp(url, "/auth/logout") == 0) {
         ag_http_credential cred;
-        ag_err e = ag_mhd_refresh_verify(c, method, NULL, v_refresh, secret, sizeof secret, &cred,
-                                         &claims);
+        ag_err e = ag_mhd_refresh_verify(c, method, NULL, v_refresh, secret, sizeof secret, scratch,
+                                         sizeof scratch, &cred, &claims);
         if (e != AG_OK)
             return ag_mhd_queue_error(c, e, AG_ENDPOINT_REFRESH, NULL);
         bool cookie = cred.source == AG_SOURCE_COOKIE;

@@ -177,3 +177,20 @@ void ag_test_guard_release(ag_test_guard *g)
     g->map = NULL;
     g->data = NULL;
 }
+
+_Static_assert(AG_TEST_SCRATCH_LEN == AG_VERIFY_SCRATCH_MAX, "scratch size");
+
+uint8_t *ag_test_scratch(const void *claims)
+{
+    static _Thread_local struct {
+        const void *owner;
+        uint8_t buf[AG_TEST_SCRATCH_LEN];
+    } slot[AG_TEST_SCRATCH_SLOTS];
+    static _Thread_local unsigned next;
+    for (unsigned i = 0; i < AG_TEST_SCRATCH_SLOTS; i++)
+        if (slot[i].owner == claims)
+            return slot[i].buf;
+    unsigned k = next++ % AG_TEST_SCRATCH_SLOTS;
+    slot[k].owner = claims;
+    return slot[k].buf;
+}

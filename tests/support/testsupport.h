@@ -78,6 +78,19 @@ ag_test_simd_case ag_test_simd_case_plan(uint32_t k, size_t maxlen, uint64_t (*r
         }                                                                                          \
     } while (0)
 
+/*
+ * Verify scratch for the claims at `claims` (ag_verify's scratch argument):
+ * the calling thread's buffer of AG_VERIFY_SCRATCH_MAX bytes kept for that
+ * address, so claims declared side by side in a test keep their own. Up to
+ * AG_TEST_SCRATCH_SLOTS addresses per thread, then the oldest is reused.
+ * Allocates nothing (the allocation-counting tests use it).
+ * AG_TEST_SCRATCH(&c) expands to the two arguments (pointer, length).
+ */
+#define AG_TEST_SCRATCH_SLOTS 8
+uint8_t *ag_test_scratch(const void *claims);
+#define AG_TEST_SCRATCH(claims) ag_test_scratch(claims), (size_t)AG_TEST_SCRATCH_LEN
+#define AG_TEST_SCRATCH_LEN (2u * 6144u + 128u + 256u) /* AG_VERIFY_SCRATCH_MAX */
+
 /* Runs a suite with CK_NORMAL output; returns the process exit status. */
 int ag_test_run(Suite *s);
 

@@ -71,6 +71,7 @@ int main(void)
     ag_events_set(&sink);
     static char line[16384];
     static ag_claims claims;
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
     ag_jwks_remote *r = NULL;
     ag_verifier *v = NULL;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -105,7 +106,8 @@ int main(void)
             printf("ok\n");
         } else if (strcmp(cmd, "verify") == 0 && a1 && v) {
             ag_verify_cause c = AG_CAUSE_NONE;
-            ag_err e = ag_verify_why(v, (const uint8_t *)a1, strlen(a1), &claims, &c);
+            ag_err e = ag_verify_why(v, (const uint8_t *)a1, strlen(a1), scratch, sizeof scratch,
+                                     &claims, &c);
             printf("%s %s\n", ag_err_name(e), ag_verify_cause_text(c));
         } else if (strcmp(cmd, "refresh") == 0 && r) {
             printf("%s\n", ag_err_name(ag_jwks_remote_refresh(r)));

@@ -27,13 +27,13 @@ static void *worker(void *arg)
     int iters = *(int *)arg;
     for (int i = 0; i < iters; i++) {
         for (int t = 0; t < NTOK; t++) {
-            if (ag_verify(verifier, (const uint8_t *)tokens[t][0], strlen(tokens[t][0]), c) !=
-                AG_OK)
+            if (ag_verify(verifier, (const uint8_t *)tokens[t][0], strlen(tokens[t][0]),
+                          AG_TEST_SCRATCH(c), c) != AG_OK)
                 bad++;
             else if (c->sub.len != 5 || memcmp(c->sub.ptr, "alice", 5) != 0)
                 bad++;
-            if (ag_verify(verifier, (const uint8_t *)tokens[t][1], strlen(tokens[t][1]), c) !=
-                AG_ERR_SIGNATURE)
+            if (ag_verify(verifier, (const uint8_t *)tokens[t][1], strlen(tokens[t][1]),
+                          AG_TEST_SCRATCH(c), c) != AG_ERR_SIGNATURE)
                 bad++;
         }
     }
