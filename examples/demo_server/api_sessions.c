@@ -170,7 +170,7 @@ enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r)
                                   sizeof(app->keys->secret), demo_verify_scratch(),
                                   DEMO_SCRATCH_LEN, &cred, claims);
     if (e == AG_OK)
-        e = ag_session_refresh(s, cred.token.ptr, cred.token.len, t1);
+        e = ag_session_refresh_verified(s, claims, t1);
     if (e != AG_OK) { /* not a live session's current token: answered like /auth/refresh */
         ret = ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
         goto out;

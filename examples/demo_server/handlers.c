@@ -384,7 +384,8 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r)
  * channel needs X-CSRF-Token equal to __Host-csrf and bound to the
  * token's own session (C-01, C-02); both channels at once, or duplicate
  * headers or cookies, are refused (H-02, H-04, H-07). Nothing of the store
- * is touched here, and the session layer verifies again before it is. */
+ * is touched here; the session layer then takes these claims as they are
+ * (ag_session_*_verified): a refresh verifies its token once. */
 static ag_err take_refresh_token(demo_app *app, demo_request *r, ag_http_credential *cred,
                                  ag_claims *claims)
 {
@@ -407,8 +408,7 @@ enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)
     /* One atomic rotation: of concurrent refreshes of one token exactly
      * one wins (R-05); a token already used revokes its family (R-02). */
     if (e == AG_OK)
-        e = ag_session_refresh(demo_sessions_session(app->sessions), cred.token.ptr, cred.token.len,
-                               t);
+        e = ag_session_refresh_verified(demo_sessions_session(app->sessions), claims, t);
     /* The successor goes back the way the old token came. */
     ret = e == AG_OK ? send_pair(app, r, t, cred.source == AG_SOURCE_COOKIE)
                      : demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
@@ -460,8 +460,8 @@ static enum MHD_Result logout(demo_app *app, demo_request *r, bool everywhere)
     if (e == AG_OK)
         e = ag_session_check_sid(session, (const char *)claims->sid.ptr, claims->sid.len);
     if (e == AG_OK)
-        e = everywhere ? ag_session_logout_all(session, cred.token.ptr, cred.token.len, NULL)
-                       : ag_session_logout(session, cred.token.ptr, cred.token.len);
+        e = everywhere ? ag_session_logout_all_verified(session, claims, NULL)
+                       : ag_session_logout_verified(session, claims);
     free(claims);
     if (e != AG_OK)
         return demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);

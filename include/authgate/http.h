@@ -204,7 +204,9 @@ typedef struct ag_http_credential {
  * the CSRF header equal to the CSRF cookie (both decoded, compared in
  * constant time); then ag_verify() with v, then the CSRF token's session
  * binding against the verified sid (C-02). Nothing of the store is touched:
- * hand out->token to the session layer to rotate or revoke.
+ * hand the claims to ag_session_refresh_verified() or
+ * ag_session_logout_verified() (the token is then verified once), or
+ * out->token to ag_session_refresh().
  *
  * @param[in]  policy      or NULL
  * @param[in]  v           verifier for refresh tokens; not NULL

@@ -220,6 +220,33 @@ AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t
                                               ag_session_tokens *out);
 
 /**
+ * ag_session_refresh() for a token the caller has already verified, so a
+ * refresh verifies once: typically the claims of ag_http_refresh_verify()
+ * or ag_mhd_refresh_verify() (which also checked the cookie channel's CSRF
+ * binding), or of ag_verify() with the session's refresh verifier.
+ *
+ * Only claims that this session's refresh verifier accepted are taken:
+ * ag_verify() records in the claims which verifier passed them and marks
+ * them unverified on any failure (ag_http_refresh_verify() also on a
+ * failed CSRF check), so claims of another verifier, of a failed verify or
+ * never verified are AG_ERR_INVALID_ARGUMENT. exp is checked again against
+ * the session's clock (with the verifier's leeway), since time passed
+ * since the verify. Then as ag_session_refresh(): SHA-256(jti) → one
+ * atomic store rotate → issue.
+ *
+ * @param[in]  claims  verified refresh-token claims (their scratch still
+ *                     live); not NULL
+ * @param[out] out     the new pair; wiped first, so the claims must not
+ *                     point into it (AG_ERR_INVALID_ARGUMENT)
+ * Returns: as ag_session_refresh(), plus AG_ERR_INVALID_ARGUMENT for claims
+ * not verified by the session's refresh verifier.
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_session_refresh_verified(const ag_session *s, const ag_claims *claims,
+                                                       ag_session_tokens *out);
+
+/**
  * Logs out: verifies the refresh token like refresh does and, in one
  * atomic store step, revokes its family — if the token is the family's
  * current one (or a replay refresh would allow). A rotated token is
@@ -233,6 +260,15 @@ AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t
 AG_API AG_NODISCARD ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len);
 
 /**
+ * ag_session_logout() for claims already verified, under the rules of
+ * ag_session_refresh_verified() (this session's refresh verifier only; exp
+ * checked again).
+ * Returns: as ag_session_logout(), plus AG_ERR_INVALID_ARGUMENT.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_session_logout_verified(const ag_session *s, const ag_claims *claims);
+
+/**
  * Logs out everywhere: verifies the refresh token, ends its family as
  * ag_session_logout() does — but only for the family's current token (no
  * replay is accepted: a stale token must never be a switch that ends
@@ -243,6 +279,15 @@ AG_API AG_NODISCARD ag_err ag_session_logout(const ag_session *s, const uint8_t 
  */
 AG_API AG_NODISCARD ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token,
                                                  size_t len, size_t *count);
+
+/**
+ * ag_session_logout_all() for claims already verified, under the rules of
+ * ag_session_refresh_verified().
+ * Returns: as ag_session_logout_all(), plus AG_ERR_INVALID_ARGUMENT.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_session_logout_all_verified(const ag_session *s,
+                                                          const ag_claims *claims, size_t *count);
 
 /**
  * Administrative revocation of one family by sid (no token needed).

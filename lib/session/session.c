@@ -399,6 +399,23 @@ static void scratch_end(const ag_session *s, vscratch *vs, size_t len)
     vs->p = NULL;
 }
 
+/* Claims the session may act on: accepted by its own refresh verifier
+ * (ag_verify records which verifier passed them and clears that on
+ * failure, and ag_http_refresh_verify clears it when the CSRF binding
+ * fails), of a refresh token, with what the store layer needs. */
+static ag_err claims_usable(const ag_session *s, const ag_claims *c)
+{
+    if (c->verifier_ != (const void *)s->refresh_verifier)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (c->kind != AG_TOKEN_REFRESH) /* a verifier configured with AG_TOKEN_ANY */
+        return AG_ERR_WRONG_TYPE;
+    if (!ag__str_ok((const char *)c->sid.ptr, c->sid.len, AG_SID_MAX_LEN) ||
+        !ag__str_ok((const char *)c->sub.ptr, c->sub.len, AG_SUBJECT_MAX_LEN) || c->jti.len == 0 ||
+        c->jti.len > 64)
+        return AG_ERR_CLAIM;
+    return AG_OK;
+}
+
 /* Verifies a refresh token into *c (views into vs) and checks what the
  * store layer needs. */
 static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t len, vscratch *vs,
@@ -407,15 +424,25 @@ static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t l
     if (token == NULL || len == 0)
         return AG_ERR_MALFORMED;
     ag_err e = ag_verify(s->refresh_verifier, token, len, vs->p, vs->cap, c);
-    if (e != AG_OK)
-        return e;
-    if (c->kind != AG_TOKEN_REFRESH) /* a verifier configured with AG_TOKEN_ANY */
-        return AG_ERR_WRONG_TYPE;
-    if (!ag__str_ok((const char *)c->sid.ptr, c->sid.len, AG_SID_MAX_LEN) ||
-        !ag__str_ok((const char *)c->sub.ptr, c->sub.len, AG_SUBJECT_MAX_LEN) || c->jti.len == 0 ||
-        c->jti.len > 64)
-        return AG_ERR_CLAIM;
-    return AG_OK;
+    return e != AG_OK ? e : claims_usable(s, c);
+}
+
+/* Claims handed in by the caller (the *_verified calls): the verify may
+ * have been a while ago, so exp is checked again against the session's
+ * clock, with the verifier's leeway. */
+static ag_err claims_handed_in(const ag_session *s, const ag_claims *c)
+{
+    ag_err e = claims_usable(s, c);
+    if (e == AG_OK && now_of(s) >= c->exp + ag_verifier_leeway(s->refresh_verifier))
+        e = AG_ERR_EXPIRED;
+    return e;
+}
+
+/* True when the span lies (partly) inside out, which is wiped first. */
+static bool inside(const ag_session_tokens *out, ag_span sp)
+{
+    return sp.ptr != NULL && (uintptr_t)sp.ptr < (uintptr_t)(out + 1) &&
+           (uintptr_t)out < (uintptr_t)sp.ptr + sp.len;
 }
 
 static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t *hash, int64_t now)
@@ -441,21 +468,9 @@ static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t 
 
 /* ---- refresh ------------------------------------------------------------- */
 
-ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
-                          ag_session_tokens *out)
+/* Steps 2-4 of a refresh, for claims that passed claims_usable. */
+static ag_err rotate_and_issue(const ag_session *s, const ag_claims *c, ag_session_tokens *out)
 {
-    if (s == NULL || out == NULL)
-        return AG_ERR_INVALID_ARGUMENT;
-    /* out is wiped first, so it must not hold the token being consumed */
-    if (token != NULL && (uintptr_t)token < (uintptr_t)(out + 1) &&
-        (uintptr_t)out < (uintptr_t)token + len)
-        return AG_ERR_INVALID_ARGUMENT;
-    reset(out);
-    uint64_t t0 = ag__obs_begin();
-    vscratch vs;
-    ag_claims claims, *c = &claims;
-    if (scratch_begin(s, &vs, len) != AG_OK)
-        return AG_ERR_NOMEM;
     ag_store_rotation rot;
     ag_store_rotated res;
     char jti[AG_JTI_LEN + 1];
@@ -463,15 +478,9 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     memset(&rot, 0, sizeof rot);
     memset(&res, 0, sizeof res);
     memset(jti, 0, sizeof jti);
-    int64_t now = 0;
-
-    /* 1. Verify completely. Nothing below runs for a token that fails. */
-    ag_err e = verify_refresh(s, token, len, &vs, c);
-    if (e != AG_OK)
-        goto done;
-    now = now_of(s);
+    int64_t now = now_of(s);
     /* 2. Hash the verified jti; choose the successor's jti. */
-    e = ag__session_hash(s, c->jti.ptr, c->jti.len, rot.old_hash);
+    ag_err e = ag__session_hash(s, c->jti.ptr, c->jti.len, rot.old_hash);
     if (e == AG_OK)
         e = s->reuse_interval > 0 ? ag__session_derive_jti(s, c->jti.ptr, c->jti.len, jti)
                                   : random_id(jti);
@@ -515,8 +524,49 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
 done:
     ag_cleanse(jti, sizeof jti);
     ag_cleanse(&rot, sizeof rot);
-    ag_cleanse(c, sizeof *c);
+    return e;
+}
+
+ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
+                          ag_session_tokens *out)
+{
+    if (s == NULL || out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    /* out is wiped first, so it must not hold the token being consumed */
+    if (token != NULL && (uintptr_t)token < (uintptr_t)(out + 1) &&
+        (uintptr_t)out < (uintptr_t)token + len)
+        return AG_ERR_INVALID_ARGUMENT;
+    reset(out);
+    uint64_t t0 = ag__obs_begin();
+    vscratch vs;
+    ag_claims c;
+    if (scratch_begin(s, &vs, len) != AG_OK)
+        return AG_ERR_NOMEM;
+    /* 1. Verify completely. Nothing below runs for a token that fails. */
+    ag_err e = verify_refresh(s, token, len, &vs, &c);
+    if (e == AG_OK)
+        e = rotate_and_issue(s, &c, out);
+    ag_cleanse(&c, sizeof c);
     scratch_end(s, &vs, len);
+    if (e != AG_OK)
+        wipe(out);
+    ag__obs_refresh(e, e == AG_OK && out->replayed, t0);
+    return e;
+}
+
+ag_err ag_session_refresh_verified(const ag_session *s, const ag_claims *claims,
+                                   ag_session_tokens *out)
+{
+    if (s == NULL || out == NULL || claims == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    /* out is wiped first, so the claims must not point into it */
+    if (inside(out, claims->sid) || inside(out, claims->sub) || inside(out, claims->jti))
+        return AG_ERR_INVALID_ARGUMENT;
+    reset(out);
+    uint64_t t0 = ag__obs_begin();
+    ag_err e = claims_handed_in(s, claims);
+    if (e == AG_OK)
+        e = rotate_and_issue(s, claims, out);
     if (e != AG_OK)
         wipe(out);
     ag__obs_refresh(e, e == AG_OK && out->replayed, t0);
@@ -528,12 +578,9 @@ done:
 /* Verifies, then presents the token to the store for `action` in one
  * atomic step: only the family's current token (or, for a single logout,
  * a replay refresh would allow) ends it; anything older is reuse. */
-static ag_err end_family(const ag_session *s, const uint8_t *token, size_t len,
-                         ag_store_action action, vscratch *vs, ag_claims *c)
+static ag_err end_family(const ag_session *s, ag_store_action action, const ag_claims *c)
 {
-    ag_err e = verify_refresh(s, token, len, vs, c);
-    if (e != AG_OK)
-        return e;
+    ag_err e;
     ag_store_rotation rot;
     ag_store_rotated res;
     memset(&rot, 0, sizeof rot);
@@ -559,17 +606,50 @@ static ag_err end_family(const ag_session *s, const uint8_t *token, size_t len,
     return e;
 }
 
+/* Ends the family of c and then every other family of its subject. */
+static ag_err end_subject(const ag_session *s, const ag_claims *c, size_t *count)
+{
+    size_t others = 0;
+    ag_err e = end_family(s, AG_STORE_LOGOUT_ALL, c);
+    if (e != AG_OK)
+        return e;
+    int64_t now = now_of(s);
+    e = ag_store_revoke_subject(
+        s->store, (const char *)c->sub.ptr, c->sub.len, now, AG_REVOKE_LOGOUT_ALL, on_revoked,
+        (void *)&(revoked_ctx){s, now, AG_REVOKE_LOGOUT_ALL, (const char *)c->sub.ptr, c->sub.len},
+        &others);
+    if (e == AG_OK) {
+        revoke_access_subject(s, (const char *)c->sub.ptr, c->sub.len, now);
+        if (count != NULL)
+            *count = others + 1;
+    }
+    return e;
+}
+
 ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len)
 {
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     vscratch vs;
-    ag_claims claims, *c = &claims;
+    ag_claims c;
     if (scratch_begin(s, &vs, len) != AG_OK)
         return AG_ERR_NOMEM;
-    ag_err e = end_family(s, token, len, AG_STORE_LOGOUT, &vs, c);
-    ag_cleanse(c, sizeof *c);
+    ag_err e = verify_refresh(s, token, len, &vs, &c);
+    if (e == AG_OK)
+        e = end_family(s, AG_STORE_LOGOUT, &c);
+    ag_cleanse(&c, sizeof c);
     scratch_end(s, &vs, len);
+    ag__obs_logout(e);
+    return e;
+}
+
+ag_err ag_session_logout_verified(const ag_session *s, const ag_claims *claims)
+{
+    if (s == NULL || claims == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_err e = claims_handed_in(s, claims);
+    if (e == AG_OK)
+        e = end_family(s, AG_STORE_LOGOUT, claims);
     ag__obs_logout(e);
     return e;
 }
@@ -581,26 +661,27 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     vscratch vs;
-    ag_claims claims, *c = &claims;
+    ag_claims c;
     if (scratch_begin(s, &vs, len) != AG_OK)
         return AG_ERR_NOMEM;
-    size_t others = 0;
-    ag_err e = end_family(s, token, len, AG_STORE_LOGOUT_ALL, &vs, c);
-    if (e == AG_OK) {
-        int64_t now = now_of(s);
-        e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now,
-                                    AG_REVOKE_LOGOUT_ALL, on_revoked,
-                                    (void *)&(revoked_ctx){s, now, AG_REVOKE_LOGOUT_ALL,
-                                                           (const char *)c->sub.ptr, c->sub.len},
-                                    &others);
-        if (e == AG_OK) {
-            revoke_access_subject(s, (const char *)c->sub.ptr, c->sub.len, now);
-            if (count != NULL)
-                *count = others + 1;
-        }
-    }
-    ag_cleanse(c, sizeof *c);
+    ag_err e = verify_refresh(s, token, len, &vs, &c);
+    if (e == AG_OK)
+        e = end_subject(s, &c, count);
+    ag_cleanse(&c, sizeof c);
     scratch_end(s, &vs, len);
+    ag__obs_logout(e);
+    return e;
+}
+
+ag_err ag_session_logout_all_verified(const ag_session *s, const ag_claims *claims, size_t *count)
+{
+    if (count != NULL)
+        *count = 0;
+    if (s == NULL || claims == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_err e = claims_handed_in(s, claims);
+    if (e == AG_OK)
+        e = end_subject(s, claims, count);
     ag__obs_logout(e);
     return e;
 }

@@ -704,6 +704,11 @@ START_TEST(request_table)
             ck_assert_uint_eq(cred.csrf.len, c->src == AG_SOURCE_COOKIE ? AG_CSRF_TOKEN_LEN : 0);
         }
     }
+    /* claims count as verified (for ag_session_refresh_verified) only on
+     * AG_OK: a CSRF proof bound to another session fails after the token
+     * itself verified, and must not leave usable claims behind */
+    if (c->m == M_R || c->m == M_RO)
+        ck_assert_msg((claims.verifier_ != NULL) == (e == AG_OK), "%s: claims marked", c->rule);
 }
 END_TEST
 

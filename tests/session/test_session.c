@@ -61,6 +61,75 @@ START_TEST(issue_pair_shape)
 }
 END_TEST
 
+/* A refresh verifies once: ag_session_*_verified take claims the session's
+ * own refresh verifier accepted, and nothing else — not claims of another
+ * verifier, not those of a failed verify, not ones whose exp has passed
+ * since; the rotation then behaves exactly as ag_session_refresh. */
+START_TEST(verified_claims_only_from_the_refresh_verifier)
+{
+    env *e = env_new(NULL, 600, 86400, 0);
+    ag_session_tokens *t = tokens_new(), *t2 = tokens_new();
+    ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+    ag_claims c;
+
+    /* another verifier's claims (same keys, same token: it verifies) */
+    ck_assert_int_eq(ag_verify(sx_v_refresh_leeway, (const uint8_t *)t->refresh, t->refresh_len,
+                               scratch, sizeof scratch, &c),
+                     AG_OK);
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, &c, t2), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_session_logout_verified(e->s, &c), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_session_logout_all_verified(e->s, &c, NULL), AG_ERR_INVALID_ARGUMENT);
+    /* claims of the right verifier, then a failed verify into the same struct */
+    ck_assert_int_eq(ag_verify(sx_v_refresh, (const uint8_t *)t->refresh, t->refresh_len, scratch,
+                               sizeof scratch, &c),
+                     AG_OK);
+    char bad[AG_TOKEN_MAX_LEN + 1];
+    memcpy(bad, t->refresh, t->refresh_len + 1);
+    bad[t->refresh_len - 2] ^= 1;
+    ck_assert_int_ne(
+        ag_verify(sx_v_refresh, (const uint8_t *)bad, t->refresh_len, scratch, sizeof scratch, &c),
+        AG_OK);
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, &c, t2), AG_ERR_INVALID_ARGUMENT);
+    /* never verified */
+    ag_claims blank;
+    memset(&blank, 0, sizeof blank);
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, &blank, t2), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, NULL, t2), AG_ERR_INVALID_ARGUMENT);
+    assert_row(e, t->sid, 0, t->refresh, NULL); /* nothing reached the store */
+
+    /* verified claims rotate, once */
+    ck_assert_int_eq(ag_verify(sx_v_refresh, (const uint8_t *)t->refresh, t->refresh_len, scratch,
+                               sizeof scratch, &c),
+                     AG_OK);
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, &c, t2), AG_OK);
+    ck_assert_uint_eq(t2->generation, 1);
+    assert_row(e, t->sid, 1, t2->refresh, t->refresh);
+    /* the same claims again: the token is no longer current (reuse) */
+    ag_session_tokens *t3 = tokens_new();
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, &c, t3), AG_ERR_REUSED);
+    ck_assert_int_eq(e->log.calls, 1);
+    ck_assert_uint_eq(t3->refresh_len, 0);
+
+    /* exp is checked again: claims verified, then kept past exp */
+    env *e2 = env_new(NULL, 600, 86400, 0);
+    ck_assert_int_eq(ag_session_issue(e2->s, "bob", t), AG_OK);
+    ck_assert_int_eq(ag_verify(sx_v_refresh, (const uint8_t *)t->refresh, t->refresh_len, scratch,
+                               sizeof scratch, &c),
+                     AG_OK);
+    sx_now = T0 + 600;
+    ck_assert_int_eq(ag_session_logout_verified(e2->s, &c), AG_ERR_EXPIRED);
+    sx_now = T0 + 599;
+    ck_assert_int_eq(ag_session_logout_verified(e2->s, &c), AG_OK);
+    ck_assert_int_eq(ag_session_check_sid(e2->s, t->sid, 43), AG_ERR_REVOKED);
+    free(t);
+    free(t2);
+    free(t3);
+    env_free(e);
+    env_free(e2);
+}
+END_TEST
+
 /* a chain of 1,000 rotations. */
 START_TEST(rotation_chain_1000)
 {
@@ -844,6 +913,7 @@ int main(void)
     tcase_add_test(tc, failing_store_after_the_row);
     tcase_add_test(tc, config_checks);
     tcase_add_test(tc, concurrent_refresh_one_winner);
+    tcase_add_test(tc, verified_claims_only_from_the_refresh_verifier);
     suite_add_tcase(s, tc);
     add_rules_tests(s);
     add_secrets_tests(s);
