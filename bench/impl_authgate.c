@@ -66,7 +66,7 @@ static int ag_verify_cached_benchop(void *p)
 static int ag_sign_benchop(void *p)
 {
     ag_st *s = p;
-    ag_issue_params prm = {.sub = BENCH_SUB};
+    ag_issue_params prm = {.size = sizeof(ag_issue_params), .sub = BENCH_SUB};
     ag_issued info;
     if (ag_issue(s->fx->ag_issuer, &prm, s->out, sizeof(s->out), &info) != AG_OK)
         return -1;

@@ -98,7 +98,9 @@ static int revset_verifiers(bench_fx *fx)
 {
     static const size_t sizes[2] = {0, 1000000};
     for (int i = 0; i < 2; i++) {
-        ag_revset_config rc = {.entry_ttl = 86400, .capacity = sizes[i] ? sizes[i] : 1024};
+        ag_revset_config rc = {.size = sizeof(ag_revset_config),
+                               .entry_ttl = 86400,
+                               .capacity = sizes[i] ? sizes[i] : 1024};
         int64_t now = (int64_t)time(NULL);
         if (ag_revset_new(&rc, &g_sets[i]) != AG_OK)
             return -1;
@@ -108,7 +110,8 @@ static int revset_verifiers(bench_fx *fx)
             if (ag_revset_add_subject(g_sets[i], sub, (size_t)n, now) != AG_OK)
                 return -1;
         }
-        ag_verifier_config vc = {.keys = fx->ag_ring,
+        ag_verifier_config vc = {.size = sizeof(ag_verifier_config),
+                                 .keys = fx->ag_ring,
                                  .kind = AG_TOKEN_ACCESS,
                                  .issuer = BENCH_ISS,
                                  .audience = BENCH_AUD,

@@ -115,23 +115,27 @@ static int pg_ctx_init(pg_ctx *c, bench_fx *fx, const char *base)
     PQfinish(raw);
     if (rc != 0 || conninfo_with_schema(base, c->schema, c->ci, sizeof(c->ci)) != 0)
         return -1;
-    ag_store_pg_config pc = {.conninfo = c->ci, .pool_size = PG_POOL};
+    ag_store_pg_config pc = {
+        .size = sizeof(ag_store_pg_config), .conninfo = c->ci, .pool_size = PG_POOL};
     ag_err e = ag_store_pg_open(&pc, &c->store);
     if (e != AG_OK) {
         fprintf(stderr, "authgate-bench: postgres store: %s\n", ag_strerror(e));
         return -1;
     }
-    ag_issuer_config ac = {.key = fx->ag_key,
+    ag_issuer_config ac = {.size = sizeof(ag_issuer_config),
+                           .key = fx->ag_key,
                            .kind = AG_TOKEN_ACCESS,
                            .issuer = BENCH_ISS,
                            .audience = BENCH_AUD,
                            .ttl = 900};
-    ag_issuer_config rc2 = {.key = fx->ag_key,
+    ag_issuer_config rc2 = {.size = sizeof(ag_issuer_config),
+                            .key = fx->ag_key,
                             .kind = AG_TOKEN_REFRESH,
                             .issuer = BENCH_ISS,
                             .audience = BENCH_ISS "/auth/refresh",
                             .ttl = 14 * 86400};
-    ag_verifier_config vc = {.keys = fx->ag_ring,
+    ag_verifier_config vc = {.size = sizeof(ag_verifier_config),
+                             .keys = fx->ag_ring,
                              .kind = AG_TOKEN_REFRESH,
                              .issuer = BENCH_ISS,
                              .audience = BENCH_ISS "/auth/refresh",
@@ -140,7 +144,8 @@ static int pg_ctx_init(pg_ctx *c, bench_fx *fx, const char *base)
         ag_verifier_new(&vc, &c->verifier) != AG_OK)
         return -1;
     /* every thread of every timing run logs in once: no session cap here */
-    ag_session_config sc = {.access_issuer = c->access,
+    ag_session_config sc = {.size = sizeof(ag_session_config),
+                            .access_issuer = c->access,
                             .refresh_issuer = c->refresh,
                             .refresh_verifier = c->verifier,
                             .store = c->store,

@@ -38,7 +38,7 @@ static void setup(void)
     if (ag_key_from_secret(AG_ALG_HS256, secret, sizeof(secret), "k1", &key) != AG_OK ||
         ag_keyring_new(NULL, &ring) != AG_OK || ag_keyring_add(ring, key) != AG_OK)
         abort();
-    ag_verifier_config c = {0};
+    ag_verifier_config c = AG_INIT(ag_verifier_config);
     c.keys = ring;
     c.kind = AG_TOKEN_ANY;
     c.audience = "aud";

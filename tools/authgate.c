@@ -512,6 +512,7 @@ static int cmd_issue(int argc, char **argv)
         goto out;
     ag_issuer_config icfg;
     memset(&icfg, 0, sizeof icfg);
+    icfg.size = sizeof icfg;
     icfg.key = key;
     icfg.kind = kind;
     icfg.issuer = iss != NULL ? iss : CLI_DEFAULT_ISS;
@@ -531,6 +532,7 @@ static int cmd_issue(int argc, char **argv)
     }
     ag_issue_params p;
     memset(&p, 0, sizeof p);
+    p.size = sizeof p;
     p.sub = sub;
     p.sid = sid;
     p.ttl = ttl;
@@ -792,6 +794,7 @@ static int cmd_verify(int argc, char **argv)
         return CLI_EXIT_USAGE;
     ag_verifier_config vcfg;
     memset(&vcfg, 0, sizeof vcfg);
+    vcfg.size = sizeof vcfg;
     vcfg.keys = ring;
     vcfg.kind = kind;
     vcfg.issuers = iss_list;
@@ -810,6 +813,7 @@ static int cmd_verify(int argc, char **argv)
     if (jwks_url != NULL) {
         ag_jwks_remote_config rc;
         memset(&rc, 0, sizeof rc);
+        rc.size = sizeof rc;
         rc.url = jwks_url;
         rc.ca_file = cacert;
         rc.on_error = remote_error;

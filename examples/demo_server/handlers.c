@@ -76,6 +76,7 @@ static enum MHD_Result send_pair(demo_app *app, demo_request *r, const ag_sessio
     if (resp == NULL)
         return MHD_NO;
     memset(&spec, 0, sizeof(spec)); /* zero = Secure; HttpOnly; SameSite=Strict; Path=/ */
+    spec.size = sizeof spec;
     spec.name = AG_COOKIE_REFRESH;
     spec.value.ptr = (const uint8_t *)t->refresh;
     spec.value.len = t->refresh_len;
@@ -432,6 +433,7 @@ static enum MHD_Result send_logged_out(demo_request *r, bool cookie_mode)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (cookie_mode) {
         memset(&spec, 0, sizeof(spec));
+        spec.size = sizeof spec;
         spec.name = AG_COOKIE_REFRESH;
         e = ag_mhd_clear_cookie(resp, &spec);
         spec.name = AG_COOKIE_CSRF;

@@ -85,13 +85,14 @@ typedef enum ag_cred_source {
 /* ------------------------------------------------------------------ */
 
 /**
- * How credentials are taken from requests. Zero-initialise, then set what
- * you need: an all-zero config is the safe default of docs/http.md (access
+ * How credentials are taken from requests. Start from AG_INIT, then set what
+ * you need: AG_INIT alone is the safe default of docs/http.md (access
  * tokens from Authorization only; refresh tokens from the __Host-refresh
  * cookie or Authorization; CSRF double submit with X-CSRF-Token and
  * __Host-csrf; Sec-Fetch-Site must be same-origin or none).
  */
 typedef struct ag_http_policy_config {
+    size_t size;                /**< sizeof(ag_http_policy_config): set by AG_INIT (error.h) */
     unsigned access_sources;    /**< AG_SOURCE_* flags; 0 → AG_SOURCE_HEADER */
     unsigned refresh_sources;   /**< 0 → AG_SOURCE_HEADER | AG_SOURCE_COOKIE */
     const char *access_cookie;  /**< NULL → AG_COOKIE_ACCESS (used only when opted in) */
@@ -113,7 +114,7 @@ typedef struct ag_http_policy_config {
 /**
  * An immutable extraction policy. Built once, then shared by every thread
  * without locks. Every function taking a policy accepts NULL for the
- * default policy (an all-zero config).
+ * default policy (a config of AG_INIT alone).
  */
 typedef struct ag_http_policy ag_http_policy;
 
@@ -368,11 +369,12 @@ typedef enum ag_samesite {
 } ag_samesite;
 
 /**
- * A cookie to set. Zero-initialise, then set name, value and expires_at:
+ * A cookie to set. Start from AG_INIT, then set name, value and expires_at:
  * the zero defaults are the safe ones (Secure; HttpOnly; SameSite=Strict;
  * Path=/; no Domain).
  */
 typedef struct ag_cookie_spec {
+    size_t size;           /**< sizeof(ag_cookie_spec): set by AG_INIT (error.h) */
     const char *name;      /**< RFC 6265 token, e.g. "__Host-refresh"; required */
     ag_span value;         /**< cookie-octets only, name+value ≤ AG_COOKIE_MAX_LEN */
     int64_t expires_at;    /**< the token's exp (epoch seconds); Max-Age = expires_at - now */

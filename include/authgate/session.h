@@ -87,8 +87,9 @@ typedef void (*ag_evict_fn)(void *ctx, const ag_evict_event *ev);
  */
 typedef void (*ag_session_error_fn)(void *ctx, const char *what, ag_err e);
 
-/** How to build a session manager. Zero-initialise, then set. @since 0.1 */
+/** How to build a session manager. Start from AG_INIT, then set. @since 0.1 */
 typedef struct ag_session_config {
+    size_t size;                         /**< sizeof(ag_session_config): set by AG_INIT (error.h) */
     const ag_issuer *access_issuer;      /**< required; kind AG_TOKEN_ACCESS */
     const ag_issuer *refresh_issuer;     /**< required; kind AG_TOKEN_REFRESH */
     const ag_verifier *refresh_verifier; /**< required; kind AG_TOKEN_REFRESH, the refresh
@@ -364,8 +365,9 @@ AG_API AG_NODISCARD ag_err ag_session_purge(const ag_session *s, size_t *removed
 /* Following a store's revocation log                                  */
 /* ------------------------------------------------------------------ */
 
-/** How to follow a revocation log. Zero-initialise, then set. @since 0.2 */
+/** How to follow a revocation log. Start from AG_INIT, then set. @since 0.2 */
 typedef struct ag_revsync_config {
+    size_t size;                  /**< sizeof(ag_revsync_config): set by AG_INIT (error.h) */
     ag_store *store;              /**< required; one with a revocation log (ag_store_has_log) */
     ag_revset *revocations;       /**< required: the set this process's access verifiers use */
     int interval_ms;              /**< 0 → 200: how often the log is read (at most this long

@@ -342,8 +342,8 @@ typedef struct ag_claims {
  * payload, plus its unescaped strings, kid and typ. AG_VERIFY_SCRATCH_LEN
  * of the verifier's max_token_len always suffices. @since 0.2
  */
-#define AG_VERIFY_SCRATCH_LEN(n) (2u * AG_B64URL_DECODED_MAX(n) + AG_KID_MAX_LEN + 256u)
-/** Scratch for any token a verifier accepts (AG_TOKEN_MAX_LEN): 12,672
+#define AG_VERIFY_SCRATCH_LEN(n) (((n) / 4u) * 6u + 4u + AG_KID_MAX_LEN + 256u)
+/** Scratch for any token a verifier accepts (AG_TOKEN_MAX_LEN): 12,676
  * bytes. @since 0.2 */
 #define AG_VERIFY_SCRATCH_MAX AG_VERIFY_SCRATCH_LEN(AG_TOKEN_MAX_LEN)
 
@@ -392,8 +392,9 @@ AG_API AG_NODISCARD ag_err ag_claims_get_json(const ag_claims *claims, const cha
 /* Verifying                                                           */
 /* ------------------------------------------------------------------ */
 
-/** How to verify. Zero-initialise, then set what you need. */
+/** How to verify. Start from AG_INIT, then set what you need. */
 typedef struct ag_verifier_config {
+    size_t size;            /**< sizeof(ag_verifier_config): set by AG_INIT (error.h) */
     const ag_keyring *keys; /**< required; frozen by ag_verifier_new() */
     ag_token_kind kind;     /**< required: ACCESS, REFRESH, or ANY (no typ check) */
     const char *issuer;     /**< expected iss (exact); NULL: any, but iss still required */
@@ -601,8 +602,9 @@ AG_API AG_NODISCARD ag_err ag_verify_why(const ag_verifier *v, const uint8_t *to
  * verifying thread. @since 0.2 */
 typedef void (*ag_jwks_error_fn)(void *ctx, ag_err err, const char *why);
 
-/** Where and how to fetch a provider's JWKS. Zero-initialise. */
+/** Where and how to fetch a provider's JWKS. Start from AG_INIT. */
 typedef struct ag_jwks_remote_config {
+    size_t size;                  /**< sizeof(ag_jwks_remote_config): set by AG_INIT (error.h) */
     const char *url;              /**< required; https:// only (no redirects are followed) */
     const char *ca_file;          /**< PEM CA bundle; NULL: the system's */
     const char *ca_path;          /**< CA directory; NULL: the system's */
@@ -676,8 +678,9 @@ AG_API void ag_jwks_remote_free(ag_jwks_remote *r);
 /* Issuing                                                             */
 /* ------------------------------------------------------------------ */
 
-/** How to issue. Zero-initialise, then set what you need. */
+/** How to issue. Start from AG_INIT, then set what you need. */
 typedef struct ag_issuer_config {
+    size_t size;          /**< sizeof(ag_issuer_config): set by AG_INIT (error.h) */
     const ag_key *key;    /**< the private signing key, referenced by the issuer;
                                or NULL and keys set */
     ag_token_kind kind;   /**< ACCESS or REFRESH */
@@ -753,8 +756,9 @@ AG_API AG_NODISCARD ag_err ag_issuer_set_keys(ag_issuer *iss, const ag_keyring *
  */
 AG_API AG_NODISCARD ag_err ag_issuer_kid(const ag_issuer *iss, char *buf, size_t cap);
 
-/** Per-token parameters. Zero-initialise, then set what you need. */
+/** Per-token parameters. Start from AG_INIT, then set what you need. */
 typedef struct ag_issue_params {
+    size_t size;     /**< sizeof(ag_issue_params): set by AG_INIT (error.h) */
     const char *sub; /**< required, non-empty UTF-8 */
     const char *sid; /**< family id; required for refresh tokens, optional for access */
     const char *jti; /**< NULL: 32 random bytes, base64url. Else used as given

@@ -75,6 +75,8 @@ ag_err ag_http_policy_new(const ag_http_policy_config *cfg, ag_http_policy **out
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_http_policy_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     if (cfg == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     const unsigned all = AG_SOURCE_HEADER | AG_SOURCE_COOKIE;

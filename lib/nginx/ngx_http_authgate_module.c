@@ -228,6 +228,7 @@ static ngx_int_t ngx_http_authgate_policy(ngx_conf_t *cf, const ngx_http_authgat
         return NGX_ERROR;
     }
     ngx_memzero(vc, sizeof *vc);
+    vc->size = sizeof *vc;
     vc->kind =
         c->token_type == NGX_CONF_UNSET_UINT ? AG_TOKEN_ACCESS : (ag_token_kind)c->token_type;
     vc->issuer = (const char *)c->issuer.data;

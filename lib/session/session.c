@@ -177,7 +177,7 @@ static ag_err issue_pair(const ag_session *s, const char *sub, const char *sid, 
                          int64_t now, int64_t refresh_issued, int64_t refresh_exp,
                          ag_session_tokens *out)
 {
-    ag_issue_params rp = {0}, ap = {0};
+    ag_issue_params rp = AG_INIT(ag_issue_params), ap = AG_INIT(ag_issue_params);
     ag_issued ri, ai;
     rp.sub = sub;
     rp.sid = sid;
@@ -210,6 +210,8 @@ ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_session_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     if (cfg == NULL || cfg->access_issuer == NULL || cfg->refresh_issuer == NULL ||
         cfg->refresh_verifier == NULL || cfg->store == NULL ||
         cfg->store->version != AG_STORE_INTERFACE_VERSION || cfg->refresh_ttl < 0 ||

@@ -283,10 +283,7 @@ static ag_err jws_verify(ag__jws *j, const uint8_t *token, size_t len, hmemo *me
     j->kid.ptr = j->typ.ptr = NULL;
     j->kid.len = j->typ.len = 0;
 
-    if (token == NULL)
-        return AG_ERR_INVALID_ARGUMENT;
-    if (len > j->max_len)
-        return AG_ERR_TOO_LARGE;
+    /* token != NULL and len <= j->max_len: checked by the callers */
     if (!split3(token, len, &d1, &d2) || d1 == 0 || d2 + 1 == len)
         return AG_ERR_MALFORMED;
 
@@ -321,6 +318,10 @@ static ag_err jws_verify(ag__jws *j, const uint8_t *token, size_t len, hmemo *me
 
 ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len)
 {
+    if (token == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (len > j->max_len)
+        return AG_ERR_TOO_LARGE;
     return jws_verify(j, token, len, NULL);
 }
 
@@ -424,6 +425,8 @@ ag_err ag_verifier_new(const ag_verifier_config *cfg, ag_verifier **out)
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_verifier_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     if (cfg == NULL || cfg->keys == NULL || cfg->kind < AG_TOKEN_ACCESS ||
         cfg->kind > AG_TOKEN_ANY || cfg->leeway > AG_LEEWAY_MAX ||
         cfg->max_token_len > AG_TOKEN_MAX_LEN)
@@ -570,7 +573,8 @@ static bool iss_accepted(const ag_verifier *v, ag_span iss)
 }
 
 static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, size_t len,
-                         uint8_t *scratch, ag_claims *out, ag_verify_cause *cause);
+                         uint8_t *scratch, size_t scratch_len, ag_claims *out,
+                         ag_verify_cause *cause);
 
 ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, void *scratch,
                      size_t scratch_len, ag_claims *out, ag_verify_cause *cause)
@@ -579,39 +583,28 @@ ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, voi
     if (cause == NULL)
         cause = &dummy;
     *cause = AG_CAUSE_NONE;
-    if (out != NULL)
-        out->verifier_ = NULL; /* unverified until every check passed */
-    if (v == NULL || out == NULL || scratch == NULL)
+    if (v == NULL || out == NULL || scratch == NULL) {
+        if (out != NULL)
+            out->verifier_ = NULL;
         return AG_ERR_INVALID_ARGUMENT;
-    uint64_t t0 = ag__obs_verify_begin(); /* metrics.h: counted at the one exit below */
-    ag_err err = AG_OK;
-    /* the size cap first (V-04); then the scratch, before any other work */
-    if (token == NULL)
-        err = AG_ERR_INVALID_ARGUMENT;
-    else if (len > v->max_len)
-        err = AG_ERR_TOO_LARGE;
-    else if (scratch_len < AG_VERIFY_SCRATCH_LEN(len))
-        err = AG_ERR_BUFFER;
-    if (err != AG_OK) {
-        ag__obs_verify_end(t0, err, (int)*cause);
-        return err;
     }
+    uint64_t t0 = ag__obs_verify_begin(); /* metrics.h: counted at the one exit below */
     /* the verifier is const to its callers; only the reader counters of
      * its swap slot change (atomics) */
     ag__swap_ticket t;
     vgen *g = (vgen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&v->gen, &t);
-    err = verify_gen(v, g, token, len, scratch, out, cause);
+    ag_err err = verify_gen(v, g, token, len, scratch, scratch_len, out, cause);
     ag__swap_leave(&t);
     /* a remote key set may have the kid by now: its hook refetches (rate
      * limited) outside the read section, and the token gets one more try */
     if (err == AG_ERR_KEY && *cause == AG_CAUSE_UNKNOWN_KID && v->on_unknown_kid != NULL &&
         v->on_unknown_kid(v->unknown_kid_ctx)) {
         g = (vgen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&v->gen, &t);
-        err = verify_gen(v, g, token, len, scratch, out, cause);
+        err = verify_gen(v, g, token, len, scratch, scratch_len, out, cause);
         ag__swap_leave(&t);
     }
-    if (err == AG_OK)
-        out->verifier_ = v;
+    /* what ag_session_*_verified accept: claims this verifier passed */
+    out->verifier_ = err == AG_OK ? v : NULL;
     ag__obs_verify_end(t0, err, (int)*cause);
     return err;
 }
@@ -644,20 +637,25 @@ const char *ag_verify_cause_text(ag_verify_cause cause)
 
 /* ag_verify with the keyring generation g held. */
 static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, size_t len,
-                         uint8_t *scratch, ag_claims *out, ag_verify_cause *cause)
+                         uint8_t *scratch, size_t scratch_len, ag_claims *out,
+                         ag_verify_cause *cause)
 {
-    /* scratch: the decoded payload, then kid, typ and unescaped strings
-     * (ag_verify_why checked it holds AG_VERIFY_SCRATCH_LEN(len)) */
+    /* the size cap first (V-04), then the scratch: before any other work */
+    if (token == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (len > v->max_len)
+        return AG_ERR_TOO_LARGE;
+    if (scratch_len < AG_VERIFY_SCRATCH_LEN(len))
+        return AG_ERR_BUFFER;
+    /* scratch: the decoded payload, then kid, typ and unescaped strings */
     ag__jws j;
     j.ring = g->keys;
     j.max_len = v->max_len;
     j.kid_optional = false;
     j.payload = scratch;
-    j.payload_cap = AG_B64URL_DECODED_MAX(len);
+    j.payload_cap = AG__SCRATCH_PAYLOAD(len);
     j.strbuf = scratch + j.payload_cap;
-    j.strbuf_cap = AG_VERIFY_SCRATCH_LEN(len) - j.payload_cap;
-    out->payload_.ptr = scratch;
-    out->payload_.len = 0;
+    j.strbuf_cap = AG__SCRATCH_STRINGS(len);
 
     /* The optional cache of verified tokens, keyed by SHA-256 of the whole
      * token text, after the size cap (V-04): a hit stands for the steps up
@@ -665,7 +663,7 @@ static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, si
     uint8_t hash[32];
     bool hashed = false, hit = false;
     ag_err err;
-    if (v->cache != NULL && token != NULL && len <= v->max_len) {
+    if (v->cache != NULL) {
         ag_span whole = {token, len};
         hashed = ag__sha2(256, &whole, 1, hash) == AG_OK;
         hit = hashed && ag__vcache_get(v->cache, hash, &j);
@@ -689,6 +687,7 @@ static ag_err verify_gen(const ag_verifier *v, vgen *g, const uint8_t *token, si
     out->kid = j.kid;
     out->typ = j.typ;
     out->kind = j.has_typ ? kind_of_typ(j.typ) : AG_TOKEN_ANY;
+    out->payload_.ptr = scratch;
     out->payload_.len = j.payload_len;
 
     if (!typ_accepted(v, out, j.has_typ)) {

@@ -98,6 +98,8 @@ ag_err ag_issuer_new(const ag_issuer_config *cfg, ag_issuer **out)
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_issuer_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     if (cfg == NULL || (cfg->key == NULL) == (cfg->keys == NULL) || cfg->issuer == NULL ||
         cfg->issuer[0] == '\0' || cfg->audience == NULL || cfg->audience[0] == '\0' ||
         cfg->ttl <= 0 || cfg->ttl > AG_NUMERICDATE_MAX ||
@@ -372,6 +374,8 @@ static ag_err issue_gen(const ag_issuer *is, const igen *g, const ag_issue_param
 ag_err ag_issue(const ag_issuer *is, const ag_issue_params *p, char *buf, size_t cap,
                 ag_issued *info)
 {
+    ag_issue_params sized;
+    AG__SIZED_OR_RETURN(p, sized);
     if (is == NULL || p == NULL || buf == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     ag__swap_ticket t;

@@ -287,6 +287,13 @@ ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uin
 /* JWS compact verification without claims (jws.c)                     */
 /* ------------------------------------------------------------------ */
 
+/* How ag_verify splits its scratch (AG_VERIFY_SCRATCH_LEN(n), token.h):
+ * room for the decoded payload (AG_B64URL_DECODED_MAX(n) ≤ (n / 4) * 3 + 2),
+ * then for kid, typ and the unescaped strings (at most the payload again
+ * plus AG_KID_MAX_LEN + 255 bytes of header strings). */
+#define AG__SCRATCH_PAYLOAD(n) (((n) / 4u) * 3u + 2u)
+#define AG__SCRATCH_STRINGS(n) (AG_VERIFY_SCRATCH_LEN(n) - AG__SCRATCH_PAYLOAD(n))
+
 typedef struct ag__jws {
     /* in */
     const ag_keyring *ring;

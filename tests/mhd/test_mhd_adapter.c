@@ -89,6 +89,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (cookie) {
             ag_cookie_spec s;
             memset(&s, 0, sizeof s);
+            s.size = sizeof s;
             s.name = AG_COOKIE_REFRESH;
             s.value = (ag_span){(const uint8_t *)"successor", 9};
             s.expires_at = claims.exp;
@@ -137,6 +138,7 @@ static void setup(void)
     ag_issuer *ia = NULL, *ir = NULL;
     ag_issuer_config ic;
     memset(&ic, 0, sizeof ic);
+    ic.size = sizeof ic;
     ic.key = ka;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = "iss";
@@ -149,12 +151,14 @@ static void setup(void)
     ck_assert_int_eq(ag_issuer_new(&ic, &ir), AG_OK);
     ag_issue_params ip;
     memset(&ip, 0, sizeof ip);
+    ip.size = sizeof ip;
     ip.sub = "alice";
     ip.sid = "sid-1";
     ck_assert_int_eq(ag_issue(ia, &ip, tok_at, sizeof tok_at, NULL), AG_OK);
     ck_assert_int_eq(ag_issue(ir, &ip, tok_rt, sizeof tok_rt, NULL), AG_OK);
     ag_verifier_config vc;
     memset(&vc, 0, sizeof vc);
+    vc.size = sizeof vc;
     vc.keys = ring;
     vc.kind = AG_TOKEN_ACCESS;
     vc.issuer = "iss";

@@ -168,7 +168,7 @@ static void setup(void)
     AG_TEST_SETUP_OK(ag_keyring_add(ra, k_access));
     AG_TEST_SETUP_OK(ag_keyring_new(NULL, &rr));
     AG_TEST_SETUP_OK(ag_keyring_add(rr, k_refresh));
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.issuer = ISS;
     ic.clock = clock_fn;
     ic.key = k_access;
@@ -183,7 +183,7 @@ static void setup(void)
     ic.audience = "refresh";
     ic.ttl = 3600;
     AG_TEST_SETUP_OK(ag_issuer_new(&ic, &i_refresh));
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = ra;
     vc.kind = AG_TOKEN_ACCESS;
     vc.issuer = ISS;
@@ -219,7 +219,7 @@ static char *issue(const ag_issuer *is, const char *sub, int64_t at)
     static char bufs[16][AG_TOKEN_MAX_LEN + 1];
     static unsigned next;
     char *b = bufs[next++ % 16];
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = sub;
     p.sid = "sid-for-access";
     p.now = at;
@@ -317,7 +317,7 @@ END_TEST
 
 static ag_session *session_new(ag_store *st, int64_t interval, size_t max_sessions)
 {
-    ag_session_config c = {0};
+    ag_session_config c = AG_INIT(ag_session_config);
     c.access_issuer = i_access;
     c.refresh_issuer = i_refresh;
     c.refresh_verifier = v_refresh;
@@ -336,7 +336,7 @@ static ag_session *session_new(ag_store *st, int64_t interval, size_t max_sessio
 
 static ag_store *mem_store(size_t cap)
 {
-    ag_store_memory_config mc = {.capacity = cap};
+    ag_store_memory_config mc = {.size = sizeof(ag_store_memory_config), .capacity = cap};
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_OK);
     return st;

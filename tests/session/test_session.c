@@ -491,7 +491,7 @@ END_TEST
 START_TEST(store_full)
 {
     ag_store *st = NULL;
-    ag_store_memory_config mc = {.capacity = 3};
+    ag_store_memory_config mc = {.size = sizeof(ag_store_memory_config), .capacity = 3};
     ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_OK);
     env *e = env_new(st, 100, 86400, 0);
     ag_session_tokens *a = tokens_new(), *b = tokens_new(), *c = tokens_new(), *out = tokens_new();
@@ -768,7 +768,7 @@ START_TEST(config_checks)
     sx_setup_once();
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_memory_new(NULL, &st), AG_OK);
-    ag_session_config c = {0};
+    ag_session_config c = AG_INIT(ag_session_config);
     ag_session *s = (ag_session *)1;
     ck_assert_int_eq(ag_session_new(&c, &s), AG_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(s);

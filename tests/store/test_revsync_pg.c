@@ -150,11 +150,20 @@ static void shared_setup(const char *base)
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret, 32, "k", &g_key), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &g_ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(g_ring, g_key), AG_OK);
-    ag_issuer_config ac = {
-        .key = g_key, .kind = AG_TOKEN_ACCESS, .issuer = "iss", .audience = "api", .ttl = 900};
-    ag_issuer_config rc = {
-        .key = g_key, .kind = AG_TOKEN_REFRESH, .issuer = "iss", .audience = "iss/r", .ttl = 3600};
-    ag_verifier_config rv = {.keys = g_ring,
+    ag_issuer_config ac = {.size = sizeof(ag_issuer_config),
+                           .key = g_key,
+                           .kind = AG_TOKEN_ACCESS,
+                           .issuer = "iss",
+                           .audience = "api",
+                           .ttl = 900};
+    ag_issuer_config rc = {.size = sizeof(ag_issuer_config),
+                           .key = g_key,
+                           .kind = AG_TOKEN_REFRESH,
+                           .issuer = "iss",
+                           .audience = "iss/r",
+                           .ttl = 3600};
+    ag_verifier_config rv = {.size = sizeof(ag_verifier_config),
+                             .keys = g_ring,
                              .kind = AG_TOKEN_REFRESH,
                              .issuer = "iss",
                              .audience = "iss/r",
@@ -185,18 +194,21 @@ static void shared_teardown(const char *base)
 static void inst_open(inst *in)
 {
     memset(in, 0, sizeof *in);
-    ag_store_pg_config sc = {.conninfo = g_ci, .pool_size = 2};
+    ag_store_pg_config sc = {.size = sizeof(ag_store_pg_config), .conninfo = g_ci, .pool_size = 2};
     ck_assert_int_eq(ag_store_pg_open(&sc, &in->st), AG_OK);
-    ag_revset_config rc = {.entry_ttl = 930, .capacity = 4 * N_PROP};
+    ag_revset_config rc = {
+        .size = sizeof(ag_revset_config), .entry_ttl = 930, .capacity = 4 * N_PROP};
     ck_assert_int_eq(ag_revset_new(&rc, &in->rs), AG_OK);
-    ag_verifier_config av = {.keys = g_ring,
+    ag_verifier_config av = {.size = sizeof(ag_verifier_config),
+                             .keys = g_ring,
                              .kind = AG_TOKEN_ACCESS,
                              .issuer = "iss",
                              .audience = "api",
                              .leeway = 30,
                              .revocations = in->rs};
     ck_assert_int_eq(ag_verifier_new(&av, &in->av), AG_OK);
-    ag_session_config c = {.access_issuer = g_access,
+    ag_session_config c = {.size = sizeof(ag_session_config),
+                           .access_issuer = g_access,
                            .refresh_issuer = g_refresh,
                            .refresh_verifier = g_rv,
                            .store = in->st,
@@ -216,8 +228,11 @@ static void inst_close(inst *in)
 static ag_revsync *follow_b(inst *b)
 {
     ag_revsync *f = NULL;
-    ag_revsync_config fc = {
-        .store = b->st, .revocations = b->rs, .interval_ms = SLOW_MS, .on_error = on_error};
+    ag_revsync_config fc = {.size = sizeof(ag_revsync_config),
+                            .store = b->st,
+                            .revocations = b->rs,
+                            .interval_ms = SLOW_MS,
+                            .on_error = on_error};
     ck_assert_int_eq(ag_revsync_start(&fc, &f), AG_OK);
     return f;
 }

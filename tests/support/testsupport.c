@@ -178,8 +178,6 @@ void ag_test_guard_release(ag_test_guard *g)
     g->data = NULL;
 }
 
-_Static_assert(AG_TEST_SCRATCH_LEN == AG_VERIFY_SCRATCH_MAX, "scratch size");
-
 uint8_t *ag_test_scratch(const void *claims)
 {
     static _Thread_local struct {

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "authgate/token.h"
+
 /*
  * Installs counting hooks on OpenSSL (CRYPTO_set_mem_functions) and jansson
  * (json_set_alloc_funcs) — the test's own process-wide hooks; the library
@@ -89,7 +91,7 @@ ag_test_simd_case ag_test_simd_case_plan(uint32_t k, size_t maxlen, uint64_t (*r
 #define AG_TEST_SCRATCH_SLOTS 8
 uint8_t *ag_test_scratch(const void *claims);
 #define AG_TEST_SCRATCH(claims) ag_test_scratch(claims), (size_t)AG_TEST_SCRATCH_LEN
-#define AG_TEST_SCRATCH_LEN (2u * 6144u + 128u + 256u) /* AG_VERIFY_SCRATCH_MAX */
+#define AG_TEST_SCRATCH_LEN AG_VERIFY_SCRATCH_MAX
 
 /* Runs a suite with CK_NORMAL output; returns the process exit status. */
 int ag_test_run(Suite *s);

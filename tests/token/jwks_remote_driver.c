@@ -82,7 +82,7 @@ int main(void)
         if (cmd == NULL)
             continue;
         if (strcmp(cmd, "new") == 0 && a1 && a2 && a3) {
-            ag_jwks_remote_config rc = {0};
+            ag_jwks_remote_config rc = AG_INIT(ag_jwks_remote_config);
             rc.url = a1;
             rc.ca_file = strcmp(a2, "-") == 0 ? NULL : a2;
             rc.start_without_keys = strcmp(a3, "1") == 0;
@@ -95,7 +95,7 @@ int main(void)
             rc.timeout_ms = 4000;
             rc.on_error = on_error;
             rc.clock = fake_clock;
-            ag_verifier_config vc = {0};
+            ag_verifier_config vc = AG_INIT(ag_verifier_config);
             vc.kind = AG_TOKEN_ACCESS;
             vc.leeway = -1;
             vc.clock = fake_clock;

@@ -53,7 +53,7 @@ static void setup_keys(void)
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         AG_TEST_SETUP_OK(ag_keyring_add(ring, all[i]));
 
-    ag_verifier_config c = {0};
+    ag_verifier_config c = AG_INIT(ag_verifier_config);
     c.keys = ring;
     c.issuer = ISS;
     c.audience = AUD;
@@ -97,7 +97,7 @@ static ag_err verify_str(const ag_verifier *v, const char *tok)
 static ag_err issue(const ag_key *key, ag_token_kind kind, const char *sid, char *buf, size_t cap,
                     ag_issued *info)
 {
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.key = key;
     ic.kind = kind;
     ic.issuer = ISS;
@@ -106,7 +106,7 @@ static ag_err issue(const ag_key *key, ag_token_kind kind, const char *sid, char
     ic.clock = fake_clock;
     ag_issuer *is = NULL;
     ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = "alice";
     p.sid = sid;
     ag_err err = ag_issue(is, &p, buf, cap, info);
@@ -634,7 +634,7 @@ START_TEST(payload_writer_escapes)
                                        "</script>",
                                        "\\u0000 literal"};
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-        ag_issuer_config ic = {0};
+        ag_issuer_config ic = AG_INIT(ag_issuer_config);
         ic.key = k_hs;
         ic.kind = AG_TOKEN_REFRESH;
         ic.issuer = "iss \"x\"";
@@ -643,7 +643,7 @@ START_TEST(payload_writer_escapes)
         ic.clock = fake_clock;
         ag_issuer *is = NULL;
         ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
-        ag_issue_params p = {0};
+        ag_issue_params p = AG_INIT(ag_issue_params);
         p.sub = subs[i];
         p.sid = subs[i];
         char tok[AG_TOKEN_MAX_LEN + 1];
@@ -665,7 +665,7 @@ START_TEST(payload_writer_escapes)
         ag_issuer_free(is);
     }
     /* not UTF-8: refused, for sub and for sid */
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.key = k_hs;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = ISS;
@@ -676,7 +676,7 @@ START_TEST(payload_writer_escapes)
     static const char *const bad[] = {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "a\xe2\x82",
                                       "\xff"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ag_issue_params p = {0};
+        ag_issue_params p = AG_INIT(ag_issue_params);
         char tok[AG_TOKEN_MAX_LEN + 1];
         p.sub = bad[i];
         ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_ERR_INVALID_ARGUMENT);
@@ -764,7 +764,7 @@ START_TEST(verified_token_cache)
 {
     fake_now = T0;
     ag_verifier *v = NULL;
-    ag_verifier_config c = {0};
+    ag_verifier_config c = AG_INIT(ag_verifier_config);
     c.keys = ring;
     c.kind = AG_TOKEN_ACCESS;
     c.issuer = ISS;
@@ -904,7 +904,7 @@ START_TEST(custom_claims)
 {
     setup_keys();
     fake_now = T0;
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.key = k_es;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = ISS;
@@ -917,7 +917,7 @@ START_TEST(custom_claims)
                              {"n", AG_CLAIM_INT, NULL, -42, false},
                              {"ok", AG_CLAIM_BOOL, NULL, 0, true},
                              {"obj", AG_CLAIM_JSON, "{\"a\":[1,2]}", 0, false}};
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = "bob";
     p.claims = cc;
     p.nclaims = 4;
@@ -991,7 +991,7 @@ START_TEST(config_errors)
 {
     setup_keys();
     ag_verifier *v = NULL;
-    ag_verifier_config c = {0};
+    ag_verifier_config c = AG_INIT(ag_verifier_config);
     ck_assert_int_eq(ag_verifier_new(&c, &v), AG_ERR_INVALID_ARGUMENT);
     c.keys = ring;
     ck_assert_int_eq(ag_verifier_new(&c, &v), AG_ERR_INVALID_ARGUMENT); /* no kind */
@@ -1014,7 +1014,7 @@ START_TEST(config_errors)
     ck_assert_int_eq(ag_key_to_jwk(k_es, false, &jwk), AG_OK);
     ag_key *pub = NULL;
     ck_assert_int_eq(ag_key_from_jwk(jwk, strlen(jwk), 0, &pub, NULL, 0), AG_OK);
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.key = pub;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = ISS;
@@ -1036,7 +1036,7 @@ START_TEST(config_errors)
     ic.audience = AUD;
     ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
     ag_custom_claim cc = {"\xc3\x28", AG_CLAIM_INT, NULL, 1, false};
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = "a";
     p.claims = &cc;
     p.nclaims = 1;

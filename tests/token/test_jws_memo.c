@@ -46,7 +46,7 @@ static void setup(void)
 
 static ag_verifier *new_verifier(ag_token_kind kind)
 {
-    ag_verifier_config c = {0};
+    ag_verifier_config c = AG_INIT(ag_verifier_config);
     c.keys = ring;
     c.issuer = ISS;
     c.audience = AUD;

@@ -760,7 +760,7 @@ START_TEST(test_rsa_size_cap_boundary)
             ag_keyring *r = NULL;
             ck_assert_int_eq(ag_keyring_new(NULL, &r), AG_OK);
             ck_assert_int_eq(ag_keyring_add(r, kj), AG_OK);
-            ag_verifier_config vc = {0};
+            ag_verifier_config vc = AG_INIT(ag_verifier_config);
             vc.keys = r;
             vc.kind = AG_TOKEN_ANY;
             ag_verifier *v = NULL;

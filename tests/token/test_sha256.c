@@ -436,7 +436,7 @@ static void pipeline_new(pipeline *p, ag_key *key, size_t cache_entries)
 {
     ck_assert_int_eq(ag_keyring_new(NULL, &p->ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(p->ring, key), AG_OK);
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = p->ring;
     vc.issuer = ISS;
     vc.audience = AUD;
@@ -445,7 +445,7 @@ static void pipeline_new(pipeline *p, ag_key *key, size_t cache_entries)
     vc.kind = AG_TOKEN_ACCESS;
     vc.cache_entries = cache_entries;
     ck_assert_int_eq(ag_verifier_new(&vc, &p->v), AG_OK);
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.key = key;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = ISS;
@@ -464,7 +464,7 @@ static void pipeline_free(pipeline *p)
 
 static size_t pipeline_issue(const pipeline *p, char *tok, size_t cap)
 {
-    ag_issue_params ip = {0};
+    ag_issue_params ip = AG_INIT(ag_issue_params);
     ip.sub = "alice";
     ag_issued info;
     ck_assert_int_eq(ag_issue(p->is, &ip, tok, cap, &info), AG_OK);

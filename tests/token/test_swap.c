@@ -82,7 +82,7 @@ static ag_keyring *ring_of(ag_key *k0, ...)
 
 static void issue_with(ag_key *k, char *out, size_t cap)
 {
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.key = k;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = "iss";
@@ -90,7 +90,7 @@ static void issue_with(ag_key *k, char *out, size_t cap)
     ic.ttl = 600;
     ag_issuer *is = NULL;
     ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = "alice";
     ck_assert_int_eq(ag_issue(is, &p, out, cap, NULL), AG_OK);
     ag_issuer_free(is);
@@ -98,7 +98,7 @@ static void issue_with(ag_key *k, char *out, size_t cap)
 
 static ag_verifier *verifier_for(ag_keyring *r, size_t cache)
 {
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = r;
     vc.kind = AG_TOKEN_ACCESS;
     vc.issuer = "iss";
@@ -200,7 +200,7 @@ START_TEST(issuer_newest_key)
     ck_assert_ptr_null(ag_keyring_newest_signer(only_pub));
     ck_assert_ptr_null(ag_keyring_newest_signer(NULL));
 
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.keys = r;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = "iss";
@@ -220,7 +220,7 @@ START_TEST(issuer_newest_key)
     ck_assert_str_eq(kid, "b");
     ck_assert_int_eq(ag_issuer_kid(is, kid, 1), AG_ERR_BUFFER);
 
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = "alice";
     char tok[AG_TOKEN_MAX_LEN + 1];
     ag_keyring *vr = ring_of(key_a, key_b, key_c, NULL);
@@ -281,7 +281,7 @@ static void *load_worker(void *arg)
     long bad = 0, ok_b = 0, ok_c = 0, rounds = 0;
     ag_claims *c = malloc(sizeof(*c));
     char tok[AG_TOKEN_MAX_LEN + 1];
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = "bob";
     atomic_fetch_add(&load_started, 1);
     while (!atomic_load(&load_done) && rounds < 10000000) {
@@ -324,7 +324,7 @@ START_TEST(swap_under_load)
     issue_with(key_c, tok_c, sizeof(tok_c));
     ag_keyring *r0 = ring_of(key_a, key_c, NULL);
     load_v = verifier_for(r0, 256);
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.keys = r0;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = "iss";

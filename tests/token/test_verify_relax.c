@@ -43,7 +43,7 @@ static ag_verifier *make(ag_token_kind kind, const char *iss, const char *const 
                          size_t nmi, const char *aud, const char *const *more_aud, size_t nma,
                          unsigned relax)
 {
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = ring;
     vc.kind = kind;
     vc.issuer = iss;
@@ -213,7 +213,7 @@ START_TEST(several_issuers_and_audiences)
     ag_verifier_free(v);
 
     /* bad lists are refused */
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = ring;
     vc.kind = AG_TOKEN_ACCESS;
     ag_verifier *bad = NULL;
