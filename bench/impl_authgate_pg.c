@@ -187,12 +187,8 @@ static void sess_fini(void *p)
     sess_st *s = p;
     if (s == NULL)
         return;
-    if (s->cur != NULL)
-        ag_session_tokens_clear(s->cur);
-    if (s->next != NULL)
-        ag_session_tokens_clear(s->next);
-    free(s->cur);
-    free(s->next);
+    ag_session_tokens_free(s->cur); /* wipes */
+    ag_session_tokens_free(s->next);
     free(s);
 }
 
@@ -202,9 +198,8 @@ static void *sess_init(bench_fx *fx, const char *t, size_t n)
     sess_st *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
-    s->cur = calloc(1, sizeof(*s->cur));
-    s->next = calloc(1, sizeof(*s->next));
-    if (s->cur == NULL || s->next == NULL ||
+    if (ag_session_tokens_new(NULL, &s->cur) != AG_OK ||
+        ag_session_tokens_new(NULL, &s->next) != AG_OK ||
         ag_session_issue(g_pg.session, BENCH_SUB, s->cur) != AG_OK) {
         sess_fini(s);
         return NULL;

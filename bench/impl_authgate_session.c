@@ -110,12 +110,8 @@ static void rot_fini(void *p)
     rot_st *s = p;
     if (s == NULL)
         return;
-    if (s->cur != NULL)
-        ag_session_tokens_clear(s->cur);
-    if (s->next != NULL)
-        ag_session_tokens_clear(s->next);
-    free(s->cur);
-    free(s->next);
+    ag_session_tokens_free(s->cur); /* wipes */
+    ag_session_tokens_free(s->next);
     free(s);
 }
 
@@ -125,9 +121,8 @@ static void *rot_init(rot_ctx *c)
     if (s == NULL)
         return NULL;
     s->ctx = c;
-    s->cur = calloc(1, sizeof(*s->cur));
-    s->next = calloc(1, sizeof(*s->next));
-    if (s->cur == NULL || s->next == NULL ||
+    if (ag_session_tokens_new(NULL, &s->cur) != AG_OK ||
+        ag_session_tokens_new(NULL, &s->next) != AG_OK ||
         ag_session_issue(c->session, BENCH_SUB, s->cur) != AG_OK) {
         rot_fini(s);
         return NULL;

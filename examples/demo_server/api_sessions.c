@@ -159,9 +159,13 @@ enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r)
     const ag_session *s = demo_sessions_session(app->sessions);
     ag_http_credential cred;
     ag_claims *claims = malloc(sizeof(*claims));
-    ag_session_tokens *t1 = malloc(sizeof(*t1)), *t2 = malloc(sizeof(*t2));
+    ag_session_tokens *t1 = NULL, *t2 = NULL;
     json_t *steps = json_array();
-    ag_err e = claims && t1 && t2 && steps ? AG_OK : AG_ERR_NOMEM;
+    ag_err e = claims && steps ? AG_OK : AG_ERR_NOMEM;
+    if (e == AG_OK)
+        e = ag_session_tokens_new(NULL, &t1);
+    if (e == AG_OK)
+        e = ag_session_tokens_new(NULL, &t2);
     enum MHD_Result ret;
 
     if (e == AG_OK)
@@ -199,14 +203,8 @@ enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r)
     ret = demo_send_json(r, 200, body);
 out:
     json_decref(steps);
-    if (t1 != NULL) {
-        ag_session_tokens_clear(t1);
-        free(t1);
-    }
-    if (t2 != NULL) {
-        ag_session_tokens_clear(t2);
-        free(t2);
-    }
+    ag_session_tokens_free(t1); /* wipes */
+    ag_session_tokens_free(t2);
     free(claims);
     return ret;
 }

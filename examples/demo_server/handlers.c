@@ -367,15 +367,14 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r)
     /* A new family (session) for this user; its first refresh token is
      * stored as SHA-256(jti) only (R-03). f.username is NUL-terminated
      * and NUL-free (jansson refuses \u0000 by default). */
-    t = malloc(sizeof(*t));
-    e = t ? ag_session_issue(demo_sessions_session(app->sessions), f.username, t) : AG_ERR_NOMEM;
+    t = NULL;
+    e = ag_session_tokens_new(NULL, &t);
+    if (e == AG_OK)
+        e = ag_session_issue(demo_sessions_session(app->sessions), f.username, t);
     ret = e == AG_OK ? send_pair(app, r, t, f.cookie_mode)
                      : demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
     json_decref(root);
-    if (t != NULL) {
-        ag_session_tokens_clear(t);
-        free(t);
-    }
+    ag_session_tokens_free(t); /* wipes */
     return ret;
 }
 
@@ -400,9 +399,9 @@ enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)
 {
     ag_http_credential cred;
     ag_claims *claims = malloc(sizeof(*claims));
-    ag_session_tokens *t = malloc(sizeof(*t));
+    ag_session_tokens *t = NULL;
     enum MHD_Result ret;
-    ag_err e = (claims && t) ? AG_OK : AG_ERR_NOMEM;
+    ag_err e = claims ? ag_session_tokens_new(NULL, &t) : AG_ERR_NOMEM;
 
     if (e == AG_OK)
         e = take_refresh_token(app, r, &cred, claims);
@@ -413,10 +412,7 @@ enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)
     /* The successor goes back the way the old token came. */
     ret = e == AG_OK ? send_pair(app, r, t, cred.source == AG_SOURCE_COOKIE)
                      : demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
-    if (t != NULL) {
-        ag_session_tokens_clear(t);
-        free(t);
-    }
+    ag_session_tokens_free(t); /* wipes */
     free(claims);
     return ret;
 }

@@ -363,8 +363,7 @@ START_TEST(session_flow_events_and_counters)
 {
     ag_store *st = mem_store(1000);
     ag_session *s = session_new(st, 10, 2);
-    ag_session_tokens *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b),
-                      *c = calloc(1, sizeof *c);
+    ag_session_tokens *a = ag_test_tokens(), *b = ag_test_tokens(), *c = ag_test_tokens();
     ck_assert(a && b && c);
     char first[AG_TOKEN_MAX_LEN + 1];
 
@@ -446,7 +445,7 @@ START_TEST(store_errors_reported)
 {
     ag_store *st = mem_store(1);
     ag_session *s = session_new(st, 0, 5);
-    ag_session_tokens *a = calloc(1, sizeof *a);
+    ag_session_tokens *a = ag_test_tokens();
     ck_assert_ptr_nonnull(a);
     login(s, "alice", a);
     ck_assert_int_eq(ag_session_issue(s, "bob", a), AG_ERR_STORE_FULL);

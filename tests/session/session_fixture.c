@@ -144,7 +144,7 @@ void env_free(env *e)
 
 ag_session_tokens *tokens_new(void)
 {
-    ag_session_tokens *t = calloc(1, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens();
     ck_assert_ptr_nonnull(t);
     return t;
 }

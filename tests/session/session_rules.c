@@ -335,6 +335,7 @@ typedef struct replayer {
     int tries, ok;
     char first[AG_TOKEN_MAX_LEN + 1]; /* the successor it got, if any */
     ag_session_tokens out;
+    char buf[AG_SESSION_TOKENS_BUF_LEN];
 } replayer;
 
 static void *replay_loop(void *arg)
@@ -367,6 +368,7 @@ static void replay_storm(uint32_t max_replays)
     pthread_t th[THREADS];
     for (int k = 0; k < THREADS; k++) {
         ps[k] = (replayer){.e = e, .tok = a->refresh, .go = &go, .tries = TRIES};
+        ck_assert_int_eq(ag_session_tokens_init(&ps[k].out, ps[k].buf, sizeof ps[k].buf), AG_OK);
         ck_assert_int_eq(pthread_create(&th[k], NULL, replay_loop, &ps[k]), 0);
     }
     int ok = 0;

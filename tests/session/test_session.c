@@ -130,6 +130,39 @@ START_TEST(verified_claims_only_from_the_refresh_verifier)
 }
 END_TEST
 
+/* ag_session_tokens carries no token buffer of its own: it is attached to
+ * caller memory (init) or allocated with it (new); an unattached holder or
+ * a short buffer is refused before anything happens, and clear wipes the
+ * tokens but keeps the attachment. */
+START_TEST(token_holder_attachment)
+{
+    env *e = env_new(NULL, 600, 86400, 0);
+    ag_session_tokens bare;
+    memset(&bare, 0, sizeof bare);
+    ck_assert_uint_lt(sizeof bare, 256); /* no AG_TOKEN_MAX_LEN inside */
+    ck_assert_int_eq(ag_session_issue(e->s, "alice", &bare), AG_ERR_INVALID_ARGUMENT);
+    static char small[AG_SESSION_TOKENS_BUF_LEN - 1];
+    ck_assert_int_eq(ag_session_tokens_init(&bare, small, sizeof small), AG_ERR_BUFFER);
+    ck_assert_int_eq(ag_session_tokens_init(&bare, NULL, 0), AG_ERR_INVALID_ARGUMENT);
+
+    ag_session_tokens *t = NULL;
+    ck_assert_int_eq(ag_session_tokens_new(NULL, &t), AG_OK);
+    ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
+    ck_assert_uint_eq(strlen(t->refresh), t->refresh_len);
+    char *refresh_at = t->refresh;
+    size_t n = t->refresh_len;
+    ck_assert_int_eq(refresh(e, "x.y.z", &bare), AG_ERR_INVALID_ARGUMENT);
+    ag_session_tokens_clear(t);
+    ck_assert_ptr_eq(t->refresh, refresh_at); /* still attached */
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(refresh_at[i], 0);
+    ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK); /* reusable */
+    ag_session_tokens_free(t);
+    ag_session_tokens_free(NULL);
+    env_free(e);
+}
+END_TEST
+
 /* a chain of 1,000 rotations. */
 START_TEST(rotation_chain_1000)
 {
@@ -173,7 +206,11 @@ START_TEST(reuse_of_any_earlier_token_revokes_newest)
     for (size_t x = 0; x < sizeof earlier / sizeof earlier[0]; x++) {
         env *e = env_new(NULL, 3600, 86400, 0);
         ag_session_tokens *chain = calloc(10, sizeof *chain);
+        char(*bufs)[AG_SESSION_TOKENS_BUF_LEN] = calloc(10, sizeof *bufs);
         ck_assert_ptr_nonnull(chain);
+        ck_assert_ptr_nonnull(bufs);
+        for (int k = 0; k < 10; k++)
+            ck_assert_int_eq(ag_session_tokens_init(&chain[k], bufs[k], sizeof bufs[k]), AG_OK);
         ck_assert_int_eq(ag_session_issue(e->s, "alice", &chain[0]), AG_OK);
         for (int k = 1; k < 10; k++) {
             sx_now++;
@@ -198,6 +235,7 @@ START_TEST(reuse_of_any_earlier_token_revokes_newest)
         ck_assert_int_eq(e->log.calls, 1);
         free(out);
         free(chain);
+        free(bufs);
         env_free(e);
     }
 }
@@ -812,6 +850,7 @@ typedef struct par {
     pthread_barrier_t *go;
     ag_err result;
     ag_session_tokens out;
+    char buf[AG_SESSION_TOKENS_BUF_LEN];
 } par;
 
 static void *par_refresh(void *arg)
@@ -844,6 +883,7 @@ static void race(int64_t interval, uint32_t max_replays)
         ps[k].e = e;
         ps[k].tok = t->refresh;
         ps[k].go = &go;
+        ck_assert_int_eq(ag_session_tokens_init(&ps[k].out, ps[k].buf, sizeof ps[k].buf), AG_OK);
         ck_assert_int_eq(pthread_create(&th[k], NULL, par_refresh, &ps[k]), 0);
     }
     int ok = 0, replayed = 0, reused = 0, revoked = 0, first = -1;
@@ -914,6 +954,7 @@ int main(void)
     tcase_add_test(tc, config_checks);
     tcase_add_test(tc, concurrent_refresh_one_winner);
     tcase_add_test(tc, verified_claims_only_from_the_refresh_verifier);
+    tcase_add_test(tc, token_holder_attachment);
     suite_add_tcase(s, tc);
     add_rules_tests(s);
     add_secrets_tests(s);

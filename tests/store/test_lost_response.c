@@ -111,7 +111,7 @@ static void child(const world *w, int64_t interval, const record *start, int fd)
 {
     ag_store *st = NULL;
     ag_session *s = NULL;
-    ag_session_tokens *a = calloc(2, sizeof *a), *b;
+    ag_session_tokens *a = ag_test_tokens_n(2), *b;
     if (a == NULL || session_open(w, interval, &st, &s) != AG_OK)
         _exit(3);
     b = a + 1;
@@ -147,7 +147,7 @@ static outcome run(int64_t interval, int want_lost, int max_rounds)
     ag_store *st = NULL;
     ag_session *s = NULL;
     ck_assert_int_eq(session_open(&w, interval, &st, &s), AG_OK);
-    ag_session_tokens *t = calloc(1, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens_n(1);
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(ag_session_issue(s, "alice", t), AG_OK);
     record held; /* what the client holds */

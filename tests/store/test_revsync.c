@@ -175,7 +175,7 @@ START_TEST(logout_reaches_the_other_instance)
     prop *p = calloc(1, sizeof *p);
     ck_assert_ptr_nonnull(p);
     p->b = &b;
-    p->t = calloc(N_PROP, sizeof *p->t);
+    p->t = ag_test_tokens_n(N_PROP);
     ck_assert_ptr_nonnull(p->t);
     for (int k = 0; k < N_PROP; k++) {
         char sub[16];
@@ -224,7 +224,7 @@ START_TEST(follower_catches_up)
     inst a, b;
     inst_open(&a);
     inst_open(&b);
-    ag_session_tokens *t = calloc(50, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens_n(50);
     ck_assert_ptr_nonnull(t);
     for (int k = 0; k < 50; k++)
         ck_assert_int_eq(ag_session_issue(a.s, "carol", &t[k]), AG_OK);

@@ -323,7 +323,7 @@ START_TEST(logout_reaches_the_other_instance)
     prop *p = calloc(1, sizeof *p);
     ck_assert_ptr_nonnull(p);
     p->b = &b;
-    p->t = calloc(N_PROP, sizeof *p->t);
+    p->t = ag_test_tokens_n(N_PROP);
     ck_assert_ptr_nonnull(p->t);
     for (int k = 0; k < N_PROP; k++) {
         char sub[16];
@@ -376,9 +376,10 @@ START_TEST(notification_carries_only_an_id)
     PGresult *r = PQexec(c, "LISTEN ag_revocations");
     ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
-    ag_session_tokens t;
-    ck_assert_int_eq(ag_session_issue(a.s, "frank", &t), AG_OK);
-    ck_assert_int_eq(ag_session_logout(a.s, (const uint8_t *)t.refresh, t.refresh_len), AG_OK);
+    ag_session_tokens *t = ag_test_tokens();
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(ag_session_issue(a.s, "frank", t), AG_OK);
+    ck_assert_int_eq(ag_session_logout(a.s, (const uint8_t *)t->refresh, t->refresh_len), AG_OK);
     PGnotify *n = NULL;
     double give_up = mono() + 5;
     while (n == NULL && mono() < give_up) {
@@ -393,9 +394,10 @@ START_TEST(notification_carries_only_an_id)
     char want[32];
     snprintf(want, sizeof want, "%lld", id);
     ck_assert_str_eq(n->extra, want);
-    ck_assert_ptr_null(strstr(n->extra, t.sid));
+    ck_assert_ptr_null(strstr(n->extra, t->sid));
     PQfreemem(n);
     PQfinish(c);
+    free(t);
     inst_close(&a);
     shared_teardown(base_conninfo);
 }
@@ -416,7 +418,7 @@ START_TEST(killed_listener_catches_up)
     ag_revsync *f = follow_b(&b);
     wait_listening(base_conninfo);
     sleep_ms(300); /* and its catch-up read after connecting is done */
-    ag_session_tokens *t = calloc(N, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens_n(N);
     ck_assert_ptr_nonnull(t);
     for (int k = 0; k < N; k++)
         ck_assert_int_eq(ag_session_issue(a.s, "dora", &t[k]), AG_OK);
@@ -478,7 +480,7 @@ START_TEST(server_restart_none_lost)
     inst_open(&b);
     ag_revsync *f = follow_b(&b);
     wait_listening(base);
-    ag_session_tokens *t = calloc(N, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens_n(N);
     ck_assert_ptr_nonnull(t);
     for (int k = 0; k < N; k++)
         ck_assert_int_eq(ag_session_issue(a.s, "erin", &t[k]), AG_OK);

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "authgate/session.h"
 #include "authgate/token.h"
 #include "token/token_int.h" /* ag__sign */
 
@@ -191,4 +192,23 @@ uint8_t *ag_test_scratch(const void *claims)
     unsigned k = next++ % AG_TEST_SCRATCH_SLOTS;
     slot[k].owner = claims;
     return slot[k].buf;
+}
+
+ag_session_tokens *ag_test_tokens_n(size_t n)
+{
+    /* n holders, then their n buffers: one block, freed with free() */
+    ag_session_tokens *t = calloc(1, n * (sizeof *t + AG_SESSION_TOKENS_BUF_LEN));
+    char *buf = (char *)(t + n);
+    for (size_t i = 0; t != NULL && i < n; i++)
+        if (ag_session_tokens_init(&t[i], buf + i * AG_SESSION_TOKENS_BUF_LEN,
+                                   AG_SESSION_TOKENS_BUF_LEN) != AG_OK) {
+            free(t);
+            return NULL;
+        }
+    return t;
+}
+
+ag_session_tokens *ag_test_tokens(void)
+{
+    return ag_test_tokens_n(1);
 }

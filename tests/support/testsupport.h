@@ -93,6 +93,13 @@ uint8_t *ag_test_scratch(const void *claims);
 #define AG_TEST_SCRATCH(claims) ag_test_scratch(claims), (size_t)AG_TEST_SCRATCH_LEN
 #define AG_TEST_SCRATCH_LEN AG_VERIFY_SCRATCH_MAX
 
+/* Session token pair holders attached to their own buffers, in one
+ * calloc'd block (n of them: an array): release with free(). NULL when out
+ * of memory. */
+struct ag_session_tokens;
+struct ag_session_tokens *ag_test_tokens(void);
+struct ag_session_tokens *ag_test_tokens_n(size_t n);
+
 /* Runs a suite with CK_NORMAL output; returns the process exit status. */
 int ag_test_run(Suite *s);
 

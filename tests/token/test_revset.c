@@ -239,7 +239,7 @@ static ag_err access_ok(rig *r, const ag_session_tokens *t)
 
 static ag_session_tokens *pair(void)
 {
-    ag_session_tokens *t = calloc(1, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens();
     ck_assert_ptr_nonnull(t);
     return t;
 }
