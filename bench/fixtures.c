@@ -177,7 +177,8 @@ static int ag_setup(bench_fx *fx)
     if (ag_keyring_new(NULL, &ring) != AG_OK || ag_keyring_add(ring, key) != AG_OK)
         return -1;
     fx->ag_ring = ring;
-    ag_verifier_config vc = {.keys = ring,
+    ag_verifier_config vc = {.size = sizeof(ag_verifier_config),
+                             .keys = ring,
                              .kind = AG_TOKEN_ACCESS,
                              .issuer = BENCH_ISS,
                              .audience = BENCH_AUD,
@@ -202,7 +203,8 @@ static int ag_setup(bench_fx *fx)
         return -1;
     }
     fx->ag_verifier_cached = v;
-    ag_issuer_config ic = {.key = key,
+    ag_issuer_config ic = {.size = sizeof(ag_issuer_config),
+                           .key = key,
                            .kind = AG_TOKEN_ACCESS,
                            .issuer = BENCH_ISS,
                            .audience = BENCH_AUD,
@@ -220,13 +222,19 @@ static int ag_setup(bench_fx *fx)
 static char *issue(bench_fx *fx, ag_token_kind kind, const char *iss, const char *aud, int64_t now,
                    size_t *len)
 {
-    ag_issuer_config ic = {
-        .key = fx->ag_key, .kind = kind, .issuer = iss, .audience = aud, .ttl = BENCH_TTL};
+    ag_issuer_config ic = {.size = sizeof(ag_issuer_config),
+                           .key = fx->ag_key,
+                           .kind = kind,
+                           .issuer = iss,
+                           .audience = aud,
+                           .ttl = BENCH_TTL};
     ag_issuer *is = NULL;
     if (ag_issuer_new(&ic, &is) != AG_OK)
         return NULL;
-    ag_issue_params p = {
-        .sub = BENCH_SUB, .now = now, .sid = kind == AG_TOKEN_REFRESH ? "family-1" : NULL};
+    ag_issue_params p = {.size = sizeof(ag_issue_params),
+                         .sub = BENCH_SUB,
+                         .now = now,
+                         .sid = kind == AG_TOKEN_REFRESH ? "family-1" : NULL};
     char buf[AG_TOKEN_MAX_LEN + 1];
     ag_issued info;
     ag_err e = ag_issue(is, &p, buf, sizeof(buf), &info);

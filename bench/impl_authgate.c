@@ -21,7 +21,8 @@ typedef struct ag_st {
     bench_fx *fx;
     const uint8_t *tok;
     size_t len;
-    ag_claims claims; /* the caller-owned output struct, reused per thread */
+    ag_claims claims; /* views into scratch, reused per thread */
+    uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
     char out[AG_TOKEN_MAX_LEN + 1];
     size_t out_len;
 } ag_st;
@@ -45,7 +46,8 @@ static void ag_fini(void *p)
 static int ag_verify_benchop(void *p)
 {
     ag_st *s = p;
-    ag_err e = ag_verify(s->fx->ag_verifier, s->tok, s->len, &s->claims);
+    ag_err e =
+        ag_verify(s->fx->ag_verifier, s->tok, s->len, s->scratch, sizeof s->scratch, &s->claims);
     if (e == AG_OK)
         return s->claims.sub.len == strlen(BENCH_SUB) ? 1 : -1;
     return e == AG_ERR_NOMEM || e == AG_ERR_CRYPTO || e == AG_ERR_INVALID_ARGUMENT ? -1 : 0;
@@ -54,7 +56,8 @@ static int ag_verify_benchop(void *p)
 static int ag_verify_cached_benchop(void *p)
 {
     ag_st *s = p;
-    ag_err e = ag_verify(s->fx->ag_verifier_cached, s->tok, s->len, &s->claims);
+    ag_err e = ag_verify(s->fx->ag_verifier_cached, s->tok, s->len, s->scratch, sizeof s->scratch,
+                         &s->claims);
     if (e == AG_OK)
         return s->claims.sub.len == strlen(BENCH_SUB) ? 1 : -1;
     return e == AG_ERR_NOMEM || e == AG_ERR_CRYPTO || e == AG_ERR_INVALID_ARGUMENT ? -1 : 0;
@@ -63,7 +66,7 @@ static int ag_verify_cached_benchop(void *p)
 static int ag_sign_benchop(void *p)
 {
     ag_st *s = p;
-    ag_issue_params prm = {.sub = BENCH_SUB};
+    ag_issue_params prm = {.size = sizeof(ag_issue_params), .sub = BENCH_SUB};
     ag_issued info;
     if (ag_issue(s->fx->ag_issuer, &prm, s->out, sizeof(s->out), &info) != AG_OK)
         return -1;

@@ -22,6 +22,7 @@ typedef struct agh_st {
     ag_header hdr[BENCH_NHDR];
     ag_http_request req;
     ag_claims claims;
+    uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
 } agh_st;
 
 static void *agh_init(bench_fx *fx, const char *token, size_t len)
@@ -51,7 +52,7 @@ static void agh_fini(void *p)
 static int agh_benchop(void *p)
 {
     agh_st *s = p;
-    ag_err e = ag_http_authenticate(NULL, s->v, &s->req, &s->claims);
+    ag_err e = ag_http_authenticate(NULL, s->v, &s->req, s->scratch, sizeof s->scratch, &s->claims);
     if (e == AG_OK)
         return s->claims.sub.len == strlen(BENCH_SUB) ? 1 : -1;
     return e == AG_ERR_NOMEM || e == AG_ERR_CRYPTO || e == AG_ERR_INVALID_ARGUMENT ? -1 : 0;
@@ -97,7 +98,9 @@ static int revset_verifiers(bench_fx *fx)
 {
     static const size_t sizes[2] = {0, 1000000};
     for (int i = 0; i < 2; i++) {
-        ag_revset_config rc = {.entry_ttl = 86400, .capacity = sizes[i] ? sizes[i] : 1024};
+        ag_revset_config rc = {.size = sizeof(ag_revset_config),
+                               .entry_ttl = 86400,
+                               .capacity = sizes[i] ? sizes[i] : 1024};
         int64_t now = (int64_t)time(NULL);
         if (ag_revset_new(&rc, &g_sets[i]) != AG_OK)
             return -1;
@@ -107,7 +110,8 @@ static int revset_verifiers(bench_fx *fx)
             if (ag_revset_add_subject(g_sets[i], sub, (size_t)n, now) != AG_OK)
                 return -1;
         }
-        ag_verifier_config vc = {.keys = fx->ag_ring,
+        ag_verifier_config vc = {.size = sizeof(ag_verifier_config),
+                                 .keys = fx->ag_ring,
                                  .kind = AG_TOKEN_ACCESS,
                                  .issuer = BENCH_ISS,
                                  .audience = BENCH_AUD,

@@ -115,23 +115,27 @@ static int pg_ctx_init(pg_ctx *c, bench_fx *fx, const char *base)
     PQfinish(raw);
     if (rc != 0 || conninfo_with_schema(base, c->schema, c->ci, sizeof(c->ci)) != 0)
         return -1;
-    ag_store_pg_config pc = {.conninfo = c->ci, .pool_size = PG_POOL};
+    ag_store_pg_config pc = {
+        .size = sizeof(ag_store_pg_config), .conninfo = c->ci, .pool_size = PG_POOL};
     ag_err e = ag_store_pg_open(&pc, &c->store);
     if (e != AG_OK) {
         fprintf(stderr, "authgate-bench: postgres store: %s\n", ag_strerror(e));
         return -1;
     }
-    ag_issuer_config ac = {.key = fx->ag_key,
+    ag_issuer_config ac = {.size = sizeof(ag_issuer_config),
+                           .key = fx->ag_key,
                            .kind = AG_TOKEN_ACCESS,
                            .issuer = BENCH_ISS,
                            .audience = BENCH_AUD,
                            .ttl = 900};
-    ag_issuer_config rc2 = {.key = fx->ag_key,
+    ag_issuer_config rc2 = {.size = sizeof(ag_issuer_config),
+                            .key = fx->ag_key,
                             .kind = AG_TOKEN_REFRESH,
                             .issuer = BENCH_ISS,
                             .audience = BENCH_ISS "/auth/refresh",
                             .ttl = 14 * 86400};
-    ag_verifier_config vc = {.keys = fx->ag_ring,
+    ag_verifier_config vc = {.size = sizeof(ag_verifier_config),
+                             .keys = fx->ag_ring,
                              .kind = AG_TOKEN_REFRESH,
                              .issuer = BENCH_ISS,
                              .audience = BENCH_ISS "/auth/refresh",
@@ -140,7 +144,8 @@ static int pg_ctx_init(pg_ctx *c, bench_fx *fx, const char *base)
         ag_verifier_new(&vc, &c->verifier) != AG_OK)
         return -1;
     /* every thread of every timing run logs in once: no session cap here */
-    ag_session_config sc = {.access_issuer = c->access,
+    ag_session_config sc = {.size = sizeof(ag_session_config),
+                            .access_issuer = c->access,
                             .refresh_issuer = c->refresh,
                             .refresh_verifier = c->verifier,
                             .store = c->store,
@@ -182,12 +187,8 @@ static void sess_fini(void *p)
     sess_st *s = p;
     if (s == NULL)
         return;
-    if (s->cur != NULL)
-        ag_session_tokens_clear(s->cur);
-    if (s->next != NULL)
-        ag_session_tokens_clear(s->next);
-    free(s->cur);
-    free(s->next);
+    ag_session_tokens_free(s->cur); /* wipes */
+    ag_session_tokens_free(s->next);
     free(s);
 }
 
@@ -197,9 +198,8 @@ static void *sess_init(bench_fx *fx, const char *t, size_t n)
     sess_st *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
-    s->cur = calloc(1, sizeof(*s->cur));
-    s->next = calloc(1, sizeof(*s->next));
-    if (s->cur == NULL || s->next == NULL ||
+    if (ag_session_tokens_new(NULL, &s->cur) != AG_OK ||
+        ag_session_tokens_new(NULL, &s->next) != AG_OK ||
         ag_session_issue(g_pg.session, BENCH_SUB, s->cur) != AG_OK) {
         sess_fini(s);
         return NULL;

@@ -34,14 +34,14 @@ static int rot_ctx_init(rot_ctx *c, bench_fx *fx, bool sqlite)
     if (sqlite) {
         snprintf(c->path, sizeof(c->path), "/tmp/authgate-bench-%ld.db", (long)getpid());
         (void)unlink(c->path);
-        ag_store_sqlite_config sc = {.path = c->path};
+        ag_store_sqlite_config sc = {.size = sizeof(ag_store_sqlite_config), .path = c->path};
         e = ag_store_sqlite_open(&sc, &c->store);
     } else {
         /* Every rotation leaves its used row behind until it expires (that
          * is how reuse is detected), and a full run rotates ~1.2 million
          * times: 16 M rows keep the store from filling (the tables are
          * calloc'd, so untouched buckets cost no memory). */
-        ag_store_memory_config mc = {.capacity = 16u << 20};
+        ag_store_memory_config mc = {.size = sizeof(ag_store_memory_config), .capacity = 16u << 20};
         e = ag_store_memory_new(&mc, &c->store);
     }
     if (e != AG_OK) {
@@ -49,17 +49,20 @@ static int rot_ctx_init(rot_ctx *c, bench_fx *fx, bool sqlite)
                 ag_strerror(e));
         return -1;
     }
-    ag_issuer_config ac = {.key = fx->ag_key,
+    ag_issuer_config ac = {.size = sizeof(ag_issuer_config),
+                           .key = fx->ag_key,
                            .kind = AG_TOKEN_ACCESS,
                            .issuer = BENCH_ISS,
                            .audience = BENCH_AUD,
                            .ttl = 900};
-    ag_issuer_config rc = {.key = fx->ag_key,
+    ag_issuer_config rc = {.size = sizeof(ag_issuer_config),
+                           .key = fx->ag_key,
                            .kind = AG_TOKEN_REFRESH,
                            .issuer = BENCH_ISS,
                            .audience = BENCH_ISS "/auth/refresh",
                            .ttl = 14 * 86400};
-    ag_verifier_config vc = {.keys = fx->ag_ring,
+    ag_verifier_config vc = {.size = sizeof(ag_verifier_config),
+                             .keys = fx->ag_ring,
                              .kind = AG_TOKEN_REFRESH,
                              .issuer = BENCH_ISS,
                              .audience = BENCH_ISS "/auth/refresh",
@@ -67,7 +70,8 @@ static int rot_ctx_init(rot_ctx *c, bench_fx *fx, bool sqlite)
     if (ag_issuer_new(&ac, &c->access) != AG_OK || ag_issuer_new(&rc, &c->refresh) != AG_OK ||
         ag_verifier_new(&vc, &c->verifier) != AG_OK)
         return -1;
-    ag_session_config sc = {.access_issuer = c->access,
+    ag_session_config sc = {.size = sizeof(ag_session_config),
+                            .access_issuer = c->access,
                             .refresh_issuer = c->refresh,
                             .refresh_verifier = c->verifier,
                             .store = c->store};
@@ -106,12 +110,8 @@ static void rot_fini(void *p)
     rot_st *s = p;
     if (s == NULL)
         return;
-    if (s->cur != NULL)
-        ag_session_tokens_clear(s->cur);
-    if (s->next != NULL)
-        ag_session_tokens_clear(s->next);
-    free(s->cur);
-    free(s->next);
+    ag_session_tokens_free(s->cur); /* wipes */
+    ag_session_tokens_free(s->next);
     free(s);
 }
 
@@ -121,9 +121,8 @@ static void *rot_init(rot_ctx *c)
     if (s == NULL)
         return NULL;
     s->ctx = c;
-    s->cur = calloc(1, sizeof(*s->cur));
-    s->next = calloc(1, sizeof(*s->next));
-    if (s->cur == NULL || s->next == NULL ||
+    if (ag_session_tokens_new(NULL, &s->cur) != AG_OK ||
+        ag_session_tokens_new(NULL, &s->next) != AG_OK ||
         ag_session_issue(c->session, BENCH_SUB, s->cur) != AG_OK) {
         rot_fini(s);
         return NULL;

@@ -269,7 +269,7 @@ void bench_store_rows(bench_rows *r, bench_fx *fx)
     if (strcmp(fx->lname, "hs256") != 0)
         return;
     bench_row row = {.kind = KIND_ROTATE, .fx = fx, .timed = true, .fini = free};
-    ag_store_memory_config mc = {.capacity = 4 * NKEYS};
+    ag_store_memory_config mc = {.size = sizeof(ag_store_memory_config), .capacity = 4 * NKEYS};
     if (ag_store_memory_new(&mc, &g_store[0]) == AG_OK) {
         row.case_name = "rotate_memory";
         row.impl = "authgate-store";
@@ -288,7 +288,7 @@ void bench_store_rows(bench_rows *r, bench_fx *fx)
     snprintf(g_sqlite_path[0], sizeof g_sqlite_path[0], "/tmp/authgate-bench-store-%ld.db",
              (long)getpid());
     (void)unlink(g_sqlite_path[0]);
-    ag_store_sqlite_config sc = {.path = g_sqlite_path[0]};
+    ag_store_sqlite_config sc = {.size = sizeof(ag_store_sqlite_config), .path = g_sqlite_path[0]};
     if (ag_store_sqlite_open(&sc, &g_store[1]) == AG_OK) {
         row.case_name = "rotate_sqlite";
         row.impl = "authgate-store";

@@ -205,19 +205,21 @@ static int agreement(const bench_rows *rows, bool verbose)
             int rc = st != NULL ? r->op(st) : -2;
             size_t len = 0;
             const char *out = rc == 1 ? r->output(st, &len) : NULL;
-            ag_claims *c = malloc(sizeof(*c));
+            ag_claims claims, *c = &claims;
+            uint8_t *scratch = malloc(AG_VERIFY_SCRATCH_MAX);
             /* libjwt writes typ "JWT": checked with a verifier that skips typ */
             const ag_verifier *v =
                 strcmp(r->impl, "libjwt") == 0 ? fx->ag_verifier_any : fx->ag_verifier;
-            ag_err e = out != NULL && c != NULL ? ag_verify(v, (const uint8_t *)out, len, c)
-                                                : AG_ERR_INVALID_ARGUMENT;
+            ag_err e = out != NULL && scratch != NULL ? ag_verify(v, (const uint8_t *)out, len,
+                                                                  scratch, AG_VERIFY_SCRATCH_MAX, c)
+                                                      : AG_ERR_INVALID_ARGUMENT;
             if (e != AG_OK) {
                 fprintf(stderr, "DISAGREE %s/%s: signed token %s by authgate (%s)\n", r->case_name,
                         r->impl, rc == 1 ? "rejected" : "not made",
                         rc == 1 ? ag_err_reason(e) : verdict(rc));
                 bad++;
             }
-            free(c);
+            free(scratch);
             if (st != NULL)
                 r->fini(st);
         }

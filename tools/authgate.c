@@ -328,6 +328,7 @@ static int cmd_issue(int argc, char **argv)
         goto out;
     ag_issuer_config icfg;
     memset(&icfg, 0, sizeof icfg);
+    icfg.size = sizeof icfg;
     icfg.key = key;
     icfg.kind = kind;
     icfg.issuer = iss != NULL ? iss : CLI_DEFAULT_ISS;
@@ -347,6 +348,7 @@ static int cmd_issue(int argc, char **argv)
     }
     ag_issue_params p;
     memset(&p, 0, sizeof p);
+    p.size = sizeof p;
     p.sub = sub;
     p.sid = sid;
     p.ttl = ttl;
@@ -608,6 +610,7 @@ static int cmd_verify(int argc, char **argv)
         return CLI_EXIT_USAGE;
     ag_verifier_config vcfg;
     memset(&vcfg, 0, sizeof vcfg);
+    vcfg.size = sizeof vcfg;
     vcfg.keys = ring;
     vcfg.kind = kind;
     vcfg.issuers = iss_list;
@@ -626,6 +629,7 @@ static int cmd_verify(int argc, char **argv)
     if (jwks_url != NULL) {
         ag_jwks_remote_config rc;
         memset(&rc, 0, sizeof rc);
+        rc.size = sizeof rc;
         rc.url = jwks_url;
         rc.ca_file = cacert;
         rc.on_error = remote_error;
@@ -647,10 +651,11 @@ static int cmd_verify(int argc, char **argv)
 
     int rc = CLI_EXIT_USAGE;
     uint8_t *buf = malloc(CLI_TOKEN_READ_MAX + 1);
-    ag_claims *claims = malloc(sizeof *claims);
+    ag_claims claims_, *claims = &claims_;
+    uint8_t *scratch = malloc(AG_VERIFY_SCRATCH_MAX);
     const uint8_t *tok = NULL;
     size_t tlen = 0;
-    if (buf == NULL || claims == NULL) {
+    if (buf == NULL || scratch == NULL) {
         cli_err("out of memory");
         goto out;
     }
@@ -658,7 +663,7 @@ static int cmd_verify(int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         goto out;
     ag_verify_cause cause = AG_CAUSE_NONE;
-    e = ag_verify_why(ver, tok, tlen, claims, &cause);
+    e = ag_verify_why(ver, tok, tlen, scratch, AG_VERIFY_SCRATCH_MAX, claims, &cause);
     if (e != AG_OK) {
         print_refusal(e, cause, tok, tlen);
         rc = CLI_EXIT_INVALID;
@@ -672,7 +677,7 @@ static int cmd_verify(int argc, char **argv)
     }
     rc = CLI_EXIT_OK;
 out:
-    free(claims);
+    free(scratch);
     free(buf);
     if (remote != NULL)
         ag_jwks_remote_free(remote); /* frees ver too */

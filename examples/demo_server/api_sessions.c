@@ -25,9 +25,10 @@
 /* The caller's verified access-token claims, or an answer already queued. */
 static ag_claims *bearer(demo_app *app, demo_request *r, enum MHD_Result *ret)
 {
-    ag_claims *c = malloc(sizeof(*c)); /* ~13 KiB: not on a pool thread's stack */
+    ag_claims *c = malloc(sizeof(*c));
     ag_err e = c ? ag_mhd_authenticate(r->conn, r->method, app->policy,
-                                       demo_sessions_access_verifier(app->sessions), c)
+                                       demo_sessions_access_verifier(app->sessions),
+                                       demo_verify_scratch(), DEMO_SCRATCH_LEN, c)
                  : AG_ERR_NOMEM;
     if (e == AG_OK)
         return c;
@@ -158,17 +159,22 @@ enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r)
     const ag_session *s = demo_sessions_session(app->sessions);
     ag_http_credential cred;
     ag_claims *claims = malloc(sizeof(*claims));
-    ag_session_tokens *t1 = malloc(sizeof(*t1)), *t2 = malloc(sizeof(*t2));
+    ag_session_tokens *t1 = NULL, *t2 = NULL;
     json_t *steps = json_array();
-    ag_err e = claims && t1 && t2 && steps ? AG_OK : AG_ERR_NOMEM;
+    ag_err e = claims && steps ? AG_OK : AG_ERR_NOMEM;
+    if (e == AG_OK)
+        e = ag_session_tokens_new(NULL, &t1);
+    if (e == AG_OK)
+        e = ag_session_tokens_new(NULL, &t2);
     enum MHD_Result ret;
 
     if (e == AG_OK)
         e = ag_mhd_refresh_verify(r->conn, r->method, app->policy,
                                   demo_sessions_refresh_verifier(app->sessions), app->keys->secret,
-                                  sizeof(app->keys->secret), &cred, claims);
+                                  sizeof(app->keys->secret), demo_verify_scratch(),
+                                  DEMO_SCRATCH_LEN, &cred, claims);
     if (e == AG_OK)
-        e = ag_session_refresh(s, cred.token.ptr, cred.token.len, t1);
+        e = ag_session_refresh_verified(s, claims, t1);
     if (e != AG_OK) { /* not a live session's current token: answered like /auth/refresh */
         ret = ag_mhd_queue_error(r->conn, e, AG_ENDPOINT_REFRESH, DEMO_REALM);
         goto out;
@@ -197,14 +203,8 @@ enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r)
     ret = demo_send_json(r, 200, body);
 out:
     json_decref(steps);
-    if (t1 != NULL) {
-        ag_session_tokens_clear(t1);
-        free(t1);
-    }
-    if (t2 != NULL) {
-        ag_session_tokens_clear(t2);
-        free(t2);
-    }
+    ag_session_tokens_free(t1); /* wipes */
+    ag_session_tokens_free(t2);
     free(claims);
     return ret;
 }

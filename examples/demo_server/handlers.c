@@ -76,6 +76,7 @@ static enum MHD_Result send_pair(demo_app *app, demo_request *r, const ag_sessio
     if (resp == NULL)
         return MHD_NO;
     memset(&spec, 0, sizeof(spec)); /* zero = Secure; HttpOnly; SameSite=Strict; Path=/ */
+    spec.size = sizeof spec;
     spec.name = AG_COOKIE_REFRESH;
     spec.value.ptr = (const uint8_t *)t->refresh;
     spec.value.len = t->refresh_len;
@@ -216,16 +217,23 @@ static size_t me_body(const ag_claims *c, char *buf, size_t cap)
     return ok ? n : 0;
 }
 
+uint8_t *demo_verify_scratch(void)
+{
+    /* 12 KiB: one per pool thread, reused, rather than on the thread's
+     * stack or malloc'd per request */
+    static _Thread_local uint8_t scratch[DEMO_SCRATCH_LEN];
+    return scratch;
+}
+
 enum MHD_Result demo_handle_me(demo_app *app, demo_request *r)
 {
-    /* ag_claims is about 13 KiB: one per pool thread, reused, rather than
-     * on the thread's stack or malloc'd per request. */
-    static _Thread_local ag_claims c;
+    ag_claims c;
     /* the four strings are each at most the payload's size, escaped ×6 */
     static _Thread_local char body[6 * AG_PAYLOAD_MAX_LEN + 128];
     /* Access tokens come from Authorization: Bearer only (H-01…H-05). */
     ag_err e = ag_mhd_authenticate(r->conn, r->method, app->policy,
-                                   demo_sessions_access_verifier(app->sessions), &c);
+                                   demo_sessions_access_verifier(app->sessions),
+                                   demo_verify_scratch(), DEMO_SCRATCH_LEN, &c);
     if (e != AG_OK) {
         /* 401 + WWW-Authenticate (RFC 6750 §3), or 400 for a malformed
          * or ambiguous request. */
@@ -359,15 +367,14 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r)
     /* A new family (session) for this user; its first refresh token is
      * stored as SHA-256(jti) only (R-03). f.username is NUL-terminated
      * and NUL-free (jansson refuses \u0000 by default). */
-    t = malloc(sizeof(*t));
-    e = t ? ag_session_issue(demo_sessions_session(app->sessions), f.username, t) : AG_ERR_NOMEM;
+    t = NULL;
+    e = ag_session_tokens_new(NULL, &t);
+    if (e == AG_OK)
+        e = ag_session_issue(demo_sessions_session(app->sessions), f.username, t);
     ret = e == AG_OK ? send_pair(app, r, t, f.cookie_mode)
                      : demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
     json_decref(root);
-    if (t != NULL) {
-        ag_session_tokens_clear(t);
-        free(t);
-    }
+    ag_session_tokens_free(t); /* wipes */
     return ret;
 }
 
@@ -377,37 +384,35 @@ enum MHD_Result demo_handle_login(demo_app *app, demo_request *r)
  * channel needs X-CSRF-Token equal to __Host-csrf and bound to the
  * token's own session (C-01, C-02); both channels at once, or duplicate
  * headers or cookies, are refused (H-02, H-04, H-07). Nothing of the store
- * is touched here, and the session layer verifies again before it is. */
+ * is touched here; the session layer then takes these claims as they are
+ * (ag_session_*_verified): a refresh verifies its token once. */
 static ag_err take_refresh_token(demo_app *app, demo_request *r, ag_http_credential *cred,
                                  ag_claims *claims)
 {
     return ag_mhd_refresh_verify(r->conn, r->method, app->policy,
                                  demo_sessions_refresh_verifier(app->sessions), app->keys->secret,
-                                 sizeof(app->keys->secret), cred, claims);
+                                 sizeof(app->keys->secret), demo_verify_scratch(), DEMO_SCRATCH_LEN,
+                                 cred, claims);
 }
 
 enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)
 {
     ag_http_credential cred;
     ag_claims *claims = malloc(sizeof(*claims));
-    ag_session_tokens *t = malloc(sizeof(*t));
+    ag_session_tokens *t = NULL;
     enum MHD_Result ret;
-    ag_err e = (claims && t) ? AG_OK : AG_ERR_NOMEM;
+    ag_err e = claims ? ag_session_tokens_new(NULL, &t) : AG_ERR_NOMEM;
 
     if (e == AG_OK)
         e = take_refresh_token(app, r, &cred, claims);
     /* One atomic rotation: of concurrent refreshes of one token exactly
      * one wins (R-05); a token already used revokes its family (R-02). */
     if (e == AG_OK)
-        e = ag_session_refresh(demo_sessions_session(app->sessions), cred.token.ptr, cred.token.len,
-                               t);
+        e = ag_session_refresh_verified(demo_sessions_session(app->sessions), claims, t);
     /* The successor goes back the way the old token came. */
     ret = e == AG_OK ? send_pair(app, r, t, cred.source == AG_SOURCE_COOKIE)
                      : demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);
-    if (t != NULL) {
-        ag_session_tokens_clear(t);
-        free(t);
-    }
+    ag_session_tokens_free(t); /* wipes */
     free(claims);
     return ret;
 }
@@ -424,6 +429,7 @@ static enum MHD_Result send_logged_out(demo_request *r, bool cookie_mode)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (cookie_mode) {
         memset(&spec, 0, sizeof(spec));
+        spec.size = sizeof spec;
         spec.name = AG_COOKIE_REFRESH;
         e = ag_mhd_clear_cookie(resp, &spec);
         spec.name = AG_COOKIE_CSRF;
@@ -452,8 +458,8 @@ static enum MHD_Result logout(demo_app *app, demo_request *r, bool everywhere)
     if (e == AG_OK)
         e = ag_session_check_sid(session, (const char *)claims->sid.ptr, claims->sid.len);
     if (e == AG_OK)
-        e = everywhere ? ag_session_logout_all(session, cred.token.ptr, cred.token.len, NULL)
-                       : ag_session_logout(session, cred.token.ptr, cred.token.len);
+        e = everywhere ? ag_session_logout_all_verified(session, claims, NULL)
+                       : ag_session_logout_verified(session, claims);
     free(claims);
     if (e != AG_OK)
         return demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);

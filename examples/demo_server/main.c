@@ -32,6 +32,7 @@ static ag_store *open_store(const char *spec)
             return NULL;
         }
         memset(&cfg, 0, sizeof(cfg));
+        cfg.size = sizeof cfg;
         cfg.path = spec + 7;
         e = ag_store_sqlite_open(&cfg, &st);
     } else if (strncmp(spec, "postgres:", 9) == 0) {
@@ -42,6 +43,7 @@ static ag_store *open_store(const char *spec)
             return NULL;
         }
         memset(&cfg, 0, sizeof(cfg));
+        cfg.size = sizeof cfg;
         cfg.conninfo = spec + 9;
         e = ag_store_pg_open(&cfg, &st);
         /* the conninfo may hold a password: never echo it */
@@ -209,6 +211,7 @@ int main(int argc, char **argv)
      * from Authorization only; refresh tokens from __Host-refresh (with
      * CSRF proof) or Authorization, never both. */
     memset(&pc, 0, sizeof(pc));
+    pc.size = sizeof pc;
     if (ag_http_policy_new(&pc, &app.policy) != AG_OK ||
         !demo_page_build(&app.page, app.csp, sizeof(app.csp))) {
         fprintf(stderr, "authgate-demo: cannot set up the HTTP layer\n");

@@ -43,6 +43,11 @@ enum MHD_Result demo_send_error(const demo_request *r, unsigned status, const ch
                                 const char *description);
 /* ag_mhd_queue_error() for e, noting ag_err_name(e) as the reason. */
 enum MHD_Result demo_send_ag_error(demo_request *r, ag_err e, ag_http_endpoint endpoint);
+/* The calling thread's verify scratch (AG_VERIFY_SCRATCH_MAX bytes) that
+ * the claims of ag_mhd_* calls point into: handlers never nest, so one per
+ * pool thread serves every request it runs. */
+uint8_t *demo_verify_scratch(void);
+#define DEMO_SCRATCH_LEN AG_VERIFY_SCRATCH_MAX
 
 /* Endpoints (handlers.c). */
 enum MHD_Result demo_handle_healthz(demo_app *app, demo_request *r);

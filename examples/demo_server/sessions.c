@@ -80,6 +80,7 @@ static ag_err make_revocations(demo_sessions *s, const demo_sessions_config *cfg
 {
     ag_revset_config rc;
     memset(&rc, 0, sizeof(rc));
+    rc.size = sizeof rc;
     rc.entry_ttl = cfg->access_ttl + cfg->leeway;
     rc.max_staleness = cfg->revocation_staleness;
     return ag_revset_new(&rc, &s->revoked);
@@ -98,6 +99,7 @@ static ag_err make_tokens(demo_sessions *s, const demo_sessions_config *cfg,
 
     /* Each issuer signs with the newest key of its ring (rotation). */
     memset(&ic, 0, sizeof(ic));
+    ic.size = sizeof ic;
     ic.keys = access_ring;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = cfg->issuer;
@@ -115,6 +117,7 @@ static ag_err make_tokens(demo_sessions *s, const demo_sessions_config *cfg,
      * as an access token even before typ is looked at (I-01). */
     if (e == AG_OK) {
         memset(&vc, 0, sizeof(vc));
+        vc.size = sizeof vc;
         vc.keys = access_ring;
         vc.kind = AG_TOKEN_ACCESS;
         vc.issuer = cfg->issuer;
@@ -163,6 +166,7 @@ bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out)
 
     if (e == AG_OK) {
         memset(&sc, 0, sizeof(sc));
+        sc.size = sizeof sc;
         sc.access_issuer = s->access_issuer;
         sc.refresh_issuer = s->refresh_issuer;
         sc.refresh_verifier = s->refresh_verifier;
@@ -198,6 +202,7 @@ bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out)
     if (e == AG_OK && ag_store_has_log(cfg->store)) {
         ag_revsync_config fc;
         memset(&fc, 0, sizeof(fc));
+        fc.size = sizeof fc;
         fc.store = cfg->store;
         fc.revocations = s->revoked;
         fc.interval_ms = 200;

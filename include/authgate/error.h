@@ -113,6 +113,35 @@ AG_API const char *ag_err_name(ag_err err);
  */
 AG_API const char *ag_err_reason(ag_err err);
 
+/*
+ * Structs that grow without breaking binaries.
+ *
+ * Every public config or parameter struct a caller fills in
+ * (ag_verifier_config, ag_issuer_config, ag_issue_params,
+ * ag_jwks_remote_config, ag_session_config, ag_revset_config,
+ * ag_revsync_config, ag_http_policy_config, ag_store_memory_config,
+ * ag_store_sqlite_config, ag_store_pg_config, ag_cookie_spec) starts with
+ * `size_t size`, which the caller sets to sizeof the struct it was compiled
+ * with — AG_INIT does that and zeroes the rest:
+ *
+ *     ag_verifier_config cfg = AG_INIT(ag_verifier_config);
+ *     cfg.keys = ring;
+ *
+ * or `ag_verifier_config cfg = {.size = sizeof cfg, .keys = ring};`.
+ * The library reads only the first `size` bytes and takes every member
+ * beyond them as zero (its default), so a binary built against an older,
+ * smaller struct keeps working when members are added at the end (the
+ * only way these structs change). A size below sizeof(size_t) — 0 from a
+ * struct zeroed without AG_INIT — is AG_ERR_INVALID_ARGUMENT; so is a size
+ * larger than the library knows whose extra bytes are not all zero (a
+ * newer binary asking for something this library cannot do).
+ * docs/building.md ("ABI policy") has the rules. @since 0.2
+ */
+#define AG_INIT(type)                                                                              \
+    {                                                                                              \
+        .size = sizeof(type)                                                                       \
+    }
+
 /** A read-only view of bytes owned by someone else. Not NUL-terminated. */
 typedef struct ag_span {
     const uint8_t *ptr;

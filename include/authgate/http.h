@@ -85,13 +85,14 @@ typedef enum ag_cred_source {
 /* ------------------------------------------------------------------ */
 
 /**
- * How credentials are taken from requests. Zero-initialise, then set what
- * you need: an all-zero config is the safe default of docs/http.md (access
+ * How credentials are taken from requests. Start from AG_INIT, then set what
+ * you need: AG_INIT alone is the safe default of docs/http.md (access
  * tokens from Authorization only; refresh tokens from the __Host-refresh
  * cookie or Authorization; CSRF double submit with X-CSRF-Token and
  * __Host-csrf; Sec-Fetch-Site must be same-origin or none).
  */
 typedef struct ag_http_policy_config {
+    size_t size;                /**< sizeof(ag_http_policy_config): set by AG_INIT (error.h) */
     unsigned access_sources;    /**< AG_SOURCE_* flags; 0 → AG_SOURCE_HEADER */
     unsigned refresh_sources;   /**< 0 → AG_SOURCE_HEADER | AG_SOURCE_COOKIE */
     const char *access_cookie;  /**< NULL → AG_COOKIE_ACCESS (used only when opted in) */
@@ -113,7 +114,7 @@ typedef struct ag_http_policy_config {
 /**
  * An immutable extraction policy. Built once, then shared by every thread
  * without locks. Every function taking a policy accepts NULL for the
- * default policy (an all-zero config).
+ * default policy (a config of AG_INIT alone).
  */
 typedef struct ag_http_policy ag_http_policy;
 
@@ -164,16 +165,21 @@ AG_API bool ag_http_policy_wants_header(const ag_http_policy *policy, const uint
  * @param[in]  policy  or NULL for the default policy
  * @param[in]  v       verifier for access tokens; not NULL
  * @param[in]  req     the request; not NULL
+ * @param[out] scratch as for ag_verify(): AG_VERIFY_SCRATCH_MAX bytes (or
+ *                     AG_VERIFY_SCRATCH_LEN of the verifier's max_token_len)
+ *                     that the claims point into; not NULL
+ * @param[in]  scratch_len  its size
  * @param[out] out     the claims on success; not NULL
  * Returns: AG_OK; AG_ERR_URL_CREDENTIALS; AG_ERR_NO_CREDENTIALS (nothing
  * sent, or another scheme); AG_ERR_AMBIGUOUS; AG_ERR_REQUEST;
  * AG_ERR_TOO_LARGE; AG_ERR_CSRF; or any error of ag_verify().
  * Allocation: none by authgate (and none at all for HS* verifiers).
  * Thread safety: safe.
- * @since 0.1
+ * @since 0.1 (0.2: scratch)
  */
 AG_API AG_NODISCARD ag_err ag_http_authenticate(const ag_http_policy *policy, const ag_verifier *v,
-                                                const ag_http_request *req, ag_claims *out);
+                                                const ag_http_request *req, void *scratch,
+                                                size_t scratch_len, ag_claims *out);
 
 /** A credential taken from a request, not yet verified. */
 typedef struct ag_http_credential {
@@ -199,7 +205,9 @@ typedef struct ag_http_credential {
  * the CSRF header equal to the CSRF cookie (both decoded, compared in
  * constant time); then ag_verify() with v, then the CSRF token's session
  * binding against the verified sid (C-02). Nothing of the store is touched:
- * hand out->token to the session layer to rotate or revoke.
+ * hand the claims to ag_session_refresh_verified() or
+ * ag_session_logout_verified() (the token is then verified once), or
+ * out->token to ag_session_refresh().
  *
  * @param[in]  policy      or NULL
  * @param[in]  v           verifier for refresh tokens; not NULL
@@ -207,8 +215,12 @@ typedef struct ag_http_credential {
  *                         bytes); may be NULL only when the policy does not
  *                         accept refresh cookies
  * @param[in]  req         the request
+ * @param[out] scratch     as for ag_verify(); the claims point into it
+ * @param[in]  scratch_len its size
  * @param[out] out         the credential
- * @param[out] claims      the verified claims
+ * @param[out] claims      the verified claims; after any failure (a CSRF one
+ *                         included) they count as unverified, so
+ *                         ag_session_refresh_verified() refuses them
  * Returns: AG_OK; AG_ERR_URL_CREDENTIALS; AG_ERR_NO_CREDENTIALS;
  * AG_ERR_AMBIGUOUS; AG_ERR_REQUEST; AG_ERR_TOO_LARGE; AG_ERR_CSRF (proof
  * missing or wrong, or bound to another session); the errors of
@@ -216,13 +228,14 @@ typedef struct ag_http_credential {
  * AG_ERR_INVALID_ARGUMENT (a NULL argument; a policy that accepts refresh
  * cookies without a valid secret).
  * Thread safety: safe.
- * @since 0.1 (0.2: the only refresh extraction call)
+ * @since 0.1 (0.2: the only refresh extraction call; scratch)
  */
 AG_API AG_NODISCARD ag_err ag_http_refresh_verify(const ag_http_policy *policy,
                                                   const ag_verifier *v, const uint8_t *csrf_secret,
                                                   size_t csrf_secret_len,
-                                                  const ag_http_request *req,
-                                                  ag_http_credential *out, ag_claims *claims);
+                                                  const ag_http_request *req, void *scratch,
+                                                  size_t scratch_len, ag_http_credential *out,
+                                                  ag_claims *claims);
 
 /**
  * Refuses URL credentials: fails when the raw query string carries a
@@ -356,11 +369,12 @@ typedef enum ag_samesite {
 } ag_samesite;
 
 /**
- * A cookie to set. Zero-initialise, then set name, value and expires_at:
+ * A cookie to set. Start from AG_INIT, then set name, value and expires_at:
  * the zero defaults are the safe ones (Secure; HttpOnly; SameSite=Strict;
  * Path=/; no Domain).
  */
 typedef struct ag_cookie_spec {
+    size_t size;           /**< sizeof(ag_cookie_spec): set by AG_INIT (error.h) */
     const char *name;      /**< RFC 6265 token, e.g. "__Host-refresh"; required */
     ag_span value;         /**< cookie-octets only, name+value ≤ AG_COOKIE_MAX_LEN */
     int64_t expires_at;    /**< the token's exp (epoch seconds); Max-Age = expires_at - now */

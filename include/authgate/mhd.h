@@ -4,11 +4,13 @@
  *
  * Plugs lib/http into a libmicrohttpd access handler:
  *
- *     ag_claims *claims = per_thread_claims();
- *     ag_err e = ag_mhd_authenticate(conn, method, NULL, verifier, claims);
+ *     static _Thread_local uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+ *     ag_claims claims;
+ *     ag_err e = ag_mhd_authenticate(conn, method, NULL, verifier, scratch,
+ *                                    sizeof scratch, &claims);
  *     if (e != AG_OK)
  *         return ag_mhd_queue_error(conn, e, AG_ENDPOINT_RESOURCE, "my-realm");
- *     ... claims->sub ...
+ *     ... claims.sub ...
  *     return ag_mhd_queue_json(conn, MHD_HTTP_OK, body, body_len);
  *
  * What the adapter does for you (docs/security.md §4):
@@ -83,7 +85,10 @@ AG_API AG_NODISCARD ag_err ag_mhd_check_url(struct MHD_Connection *conn);
  * @param[in]  method   the method string MHD passed to the handler
  * @param[in]  policy   or NULL for the default policy
  * @param[in]  v        access-token verifier; not NULL
- * @param[out] out      the claims (about 13 KiB: keep one per thread)
+ * @param[out] scratch  as for ag_verify() (AG_VERIFY_SCRATCH_MAX bytes, e.g.
+ *                      one per thread); the claims point into it
+ * @param[in]  scratch_len  its size
+ * @param[out] out      the claims
  * Returns: as ag_http_authenticate(), plus AG_ERR_REQUEST when more than
  * AG_MHD_MAX_FIELDS relevant fields were sent.
  * Allocation: none by authgate.
@@ -91,7 +96,7 @@ AG_API AG_NODISCARD ag_err ag_mhd_check_url(struct MHD_Connection *conn);
  */
 AG_API AG_NODISCARD ag_err ag_mhd_authenticate(struct MHD_Connection *conn, const char *method,
                                                const ag_http_policy *policy, const ag_verifier *v,
-                                               ag_claims *out);
+                                               void *scratch, size_t scratch_len, ag_claims *out);
 
 /**
  * For /auth/refresh, /auth/logout…: URL check, header collection, then
@@ -106,6 +111,7 @@ AG_API AG_NODISCARD ag_err ag_mhd_authenticate(struct MHD_Connection *conn, cons
 AG_API AG_NODISCARD ag_err ag_mhd_refresh_verify(struct MHD_Connection *conn, const char *method,
                                                  const ag_http_policy *policy, const ag_verifier *v,
                                                  const uint8_t *csrf_secret, size_t csrf_secret_len,
+                                                 void *scratch, size_t scratch_len,
                                                  ag_http_credential *out, ag_claims *claims);
 
 /**

@@ -47,8 +47,9 @@ extern "C" {
 typedef struct ag_revset ag_revset;
 struct ag_claims;
 
-/** How to build a revocation set. Zero-initialise, then set. @since 0.2 */
+/** How to build a revocation set. Start from AG_INIT, then set. @since 0.2 */
 typedef struct ag_revset_config {
+    size_t size; /**< sizeof(ag_revset_config): set by AG_INIT (error.h) */
     /**
      * Required, > 0: seconds an entry is kept after its revocation time.
      * Set it to the access-token lifetime plus the access verifier's

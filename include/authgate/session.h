@@ -87,8 +87,9 @@ typedef void (*ag_evict_fn)(void *ctx, const ag_evict_event *ev);
  */
 typedef void (*ag_session_error_fn)(void *ctx, const char *what, ag_err e);
 
-/** How to build a session manager. Zero-initialise, then set. @since 0.1 */
+/** How to build a session manager. Start from AG_INIT, then set. @since 0.1 */
 typedef struct ag_session_config {
+    size_t size;                         /**< sizeof(ag_session_config): set by AG_INIT (error.h) */
     const ag_issuer *access_issuer;      /**< required; kind AG_TOKEN_ACCESS */
     const ag_issuer *refresh_issuer;     /**< required; kind AG_TOKEN_REFRESH */
     const ag_verifier *refresh_verifier; /**< required; kind AG_TOKEN_REFRESH, the refresh
@@ -145,17 +146,24 @@ typedef struct ag_session_config {
  */
 typedef struct ag_session ag_session;
 
+/** Caller memory for the two tokens of an ag_session_tokens: room for two
+ * tokens of up to AG_TOKEN_MAX_LEN bytes and their NULs. @since 0.2 */
+#define AG_SESSION_TOKENS_BUF_LEN (2u * (AG_TOKEN_MAX_LEN + 1u))
+
 /**
- * A freshly issued pair. The caller owns it; it is about 16 KiB (two
- * tokens of up to AG_TOKEN_MAX_LEN): keep it off small stacks. Tokens are
- * NUL-terminated. ag_session_tokens_clear() wipes it.
- * @since 0.1
+ * A freshly issued pair: a small struct whose two token pointers point
+ * into caller memory of AG_SESSION_TOKENS_BUF_LEN bytes, attached once with
+ * ag_session_tokens_init() (or allocated with it by ag_session_tokens_new()),
+ * so no token limit is part of its layout. Tokens are NUL-terminated.
+ * ag_session_tokens_clear() wipes both. A struct that was never attached
+ * to a buffer is AG_ERR_INVALID_ARGUMENT to every call that fills it.
+ * @since 0.1 (0.2: tokens in caller memory)
  */
 typedef struct ag_session_tokens {
-    char access[AG_TOKEN_MAX_LEN + 1];
+    char *access; /**< NUL-terminated, in the attached buffer */
     size_t access_len;
     int64_t access_exp; /**< epoch seconds */
-    char refresh[AG_TOKEN_MAX_LEN + 1];
+    char *refresh;      /**< NUL-terminated, in the attached buffer */
     size_t refresh_len;
     int64_t refresh_exp;          /**< epoch seconds; ≤ family_exp */
     int64_t family_exp;           /**< absolute end of this login */
@@ -163,7 +171,34 @@ typedef struct ag_session_tokens {
     uint64_t generation;          /**< rotations since login */
     bool replayed;                /**< true: a benign replay inside the reuse interval
                                        got the same successor again */
+    /* private: set by ag_session_tokens_init / _new; do not touch */
+    size_t cap_;
+    const ag_allocator *alloc_;
+    bool owned_;
 } ag_session_tokens;
+
+/**
+ * Attaches buf to t: the access token goes into its first half, the
+ * refresh token into its second. t is emptied; buf must outlive t's use.
+ * @param[in] len  at least AG_SESSION_TOKENS_BUF_LEN
+ * Returns: AG_OK; AG_ERR_BUFFER (len too small); AG_ERR_INVALID_ARGUMENT.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_session_tokens_init(ag_session_tokens *t, void *buf, size_t len);
+
+/**
+ * Allocates a pair holder and its buffer in one block (about 16 KiB), ready
+ * to fill. Release with ag_session_tokens_free().
+ * @param[in] alloc  or NULL for the C library's
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_NOMEM.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_session_tokens_new(const ag_allocator *alloc,
+                                                 ag_session_tokens **out);
+
+/** Wipes and frees what ag_session_tokens_new() made. NULL is a no-op.
+ * @since 0.2 */
+AG_API void ag_session_tokens_free(ag_session_tokens *t);
 
 /**
  * Builds a session manager.
@@ -201,8 +236,9 @@ AG_API AG_NODISCARD ag_err ag_session_issue(const ag_session *s, const char *sub
  * issue. Nothing reaches the store for a token that does not verify.
  *
  * @param[in]  token, len  the refresh token bytes as received
- * @param[out] out         the new pair; wiped first, so it must not overlap
- *                         token (AG_ERR_INVALID_ARGUMENT)
+ * @param[out] out         the new pair (attached to its buffer); wiped first,
+ *                         so neither it nor its buffer may hold token
+ *                         (AG_ERR_INVALID_ARGUMENT)
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; any ag_verify() error (AG_ERR_SIGNATURE, AG_ERR_EXPIRED,
  * AG_ERR_WRONG_TYPE, AG_ERR_CLAIM for a missing sid, …); AG_ERR_UNKNOWN
  * (valid signature, but its family is not in the store: purged or never
@@ -220,6 +256,33 @@ AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t
                                               ag_session_tokens *out);
 
 /**
+ * ag_session_refresh() for a token the caller has already verified, so a
+ * refresh verifies once: typically the claims of ag_http_refresh_verify()
+ * or ag_mhd_refresh_verify() (which also checked the cookie channel's CSRF
+ * binding), or of ag_verify() with the session's refresh verifier.
+ *
+ * Only claims that this session's refresh verifier accepted are taken:
+ * ag_verify() records in the claims which verifier passed them and marks
+ * them unverified on any failure (ag_http_refresh_verify() also on a
+ * failed CSRF check), so claims of another verifier, of a failed verify or
+ * never verified are AG_ERR_INVALID_ARGUMENT. exp is checked again against
+ * the session's clock (with the verifier's leeway), since time passed
+ * since the verify. Then as ag_session_refresh(): SHA-256(jti) → one
+ * atomic store rotate → issue.
+ *
+ * @param[in]  claims  verified refresh-token claims (their scratch still
+ *                     live); not NULL
+ * @param[out] out     the new pair; wiped first, so the claims must not
+ *                     point into it (AG_ERR_INVALID_ARGUMENT)
+ * Returns: as ag_session_refresh(), plus AG_ERR_INVALID_ARGUMENT for claims
+ * not verified by the session's refresh verifier.
+ * Thread safety: safe.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_session_refresh_verified(const ag_session *s, const ag_claims *claims,
+                                                       ag_session_tokens *out);
+
+/**
  * Logs out: verifies the refresh token like refresh does and, in one
  * atomic store step, revokes its family — if the token is the family's
  * current one (or a replay refresh would allow). A rotated token is
@@ -233,6 +296,15 @@ AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t
 AG_API AG_NODISCARD ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len);
 
 /**
+ * ag_session_logout() for claims already verified, under the rules of
+ * ag_session_refresh_verified() (this session's refresh verifier only; exp
+ * checked again).
+ * Returns: as ag_session_logout(), plus AG_ERR_INVALID_ARGUMENT.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_session_logout_verified(const ag_session *s, const ag_claims *claims);
+
+/**
  * Logs out everywhere: verifies the refresh token, ends its family as
  * ag_session_logout() does — but only for the family's current token (no
  * replay is accepted: a stale token must never be a switch that ends
@@ -243,6 +315,15 @@ AG_API AG_NODISCARD ag_err ag_session_logout(const ag_session *s, const uint8_t 
  */
 AG_API AG_NODISCARD ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token,
                                                  size_t len, size_t *count);
+
+/**
+ * ag_session_logout_all() for claims already verified, under the rules of
+ * ag_session_refresh_verified().
+ * Returns: as ag_session_logout_all(), plus AG_ERR_INVALID_ARGUMENT.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_session_logout_all_verified(const ag_session *s,
+                                                          const ag_claims *claims, size_t *count);
 
 /**
  * Administrative revocation of one family by sid (no token needed).
@@ -319,8 +400,9 @@ AG_API AG_NODISCARD ag_err ag_session_purge(const ag_session *s, size_t *removed
 /* Following a store's revocation log                                  */
 /* ------------------------------------------------------------------ */
 
-/** How to follow a revocation log. Zero-initialise, then set. @since 0.2 */
+/** How to follow a revocation log. Start from AG_INIT, then set. @since 0.2 */
 typedef struct ag_revsync_config {
+    size_t size;                  /**< sizeof(ag_revsync_config): set by AG_INIT (error.h) */
     ag_store *store;              /**< required; one with a revocation log (ag_store_has_log) */
     ag_revset *revocations;       /**< required: the set this process's access verifiers use */
     int interval_ms;              /**< 0 → 200: how often the log is read (at most this long
@@ -367,7 +449,9 @@ AG_API AG_NODISCARD ag_err ag_revsync_poll(ag_revsync *rs, size_t *applied);
 /** Stops the thread and frees the follower. NULL is a no-op. @since 0.2 */
 AG_API void ag_revsync_stop(ag_revsync *rs);
 
-/** Wipes a token pair (OPENSSL_cleanse). NULL is a no-op. @since 0.1 */
+/** Wipes a token pair (OPENSSL_cleanse): both tokens in its buffer, the
+ * sid and the numbers; it stays attached to its buffer, ready for reuse.
+ * NULL is a no-op. @since 0.1 */
 AG_API void ag_session_tokens_clear(ag_session_tokens *t);
 
 #ifdef __cplusplus

@@ -525,8 +525,9 @@ AG_API void ag_store_close(ag_store *st);
 /* Memory store                                                        */
 /* ------------------------------------------------------------------ */
 
-/** Memory store settings. Zero-initialise, then set what you need. @since 0.1 */
+/** Memory store settings. Start from AG_INIT, then set what you need. @since 0.1 */
 typedef struct ag_store_memory_config {
+    size_t size;               /**< sizeof(ag_store_memory_config): set by AG_INIT (error.h) */
     size_t capacity;           /**< max families (sessions); 0 → 1,048,576. When
                                     full it reclaims dead families (expired, or
                                     revoked tombstones) before answering
@@ -553,8 +554,9 @@ AG_API AG_NODISCARD ag_err ag_store_memory_new(const ag_store_memory_config *cfg
 /* SQLite store                                                        */
 /* ------------------------------------------------------------------ */
 
-/** SQLite store settings. Zero-initialise, then set what you need. @since 0.1 */
+/** SQLite store settings. Start from AG_INIT, then set what you need. @since 0.1 */
 typedef struct ag_store_sqlite_config {
+    size_t size;               /**< sizeof(ag_store_sqlite_config): set by AG_INIT (error.h) */
     const char *path;          /**< required: the database file (created if absent) */
     int busy_timeout_ms;       /**< 0 → 5000; how long to wait for another writer */
     bool synchronous_full;     /**< false: synchronous=NORMAL (default), true: FULL */
@@ -587,8 +589,9 @@ AG_API bool ag_store_sqlite_available(void);
 /* PostgreSQL store                                                    */
 /* ------------------------------------------------------------------ */
 
-/** PostgreSQL store settings. Zero-initialise, then set what you need. @since 0.1 */
+/** PostgreSQL store settings. Start from AG_INIT, then set what you need. @since 0.1 */
 typedef struct ag_store_pg_config {
+    size_t size; /**< sizeof(ag_store_pg_config): set by AG_INIT (error.h) */
     /**
      * Required: a libpq connection string ("host=… dbname=…") or URI
      * ("postgresql://…"). Used at open only (reconnects reuse libpq's own

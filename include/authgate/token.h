@@ -310,10 +310,13 @@ typedef struct ag_custom_claim {
 } ag_custom_claim;
 
 /**
- * The verified claims of a token. The caller provides this struct (it is
- * about 13 KiB: keep it off small stacks or reuse one per thread); verify
- * fills it and every span points into its own buffers, so the claims stay
- * valid as long as the struct does, independently of the token bytes.
+ * The verified claims of a token: a small struct of views. ag_verify()
+ * decodes the payload and the unescaped strings into scratch memory the
+ * caller provides (see AG_VERIFY_SCRATCH_LEN), and every span below points
+ * into that scratch, so the claims stay valid as long as the scratch is
+ * neither freed nor reused by another verify (the token bytes may go).
+ * After a failed verify the contents are unspecified and the claims count
+ * as unverified (ag_session_refresh_verified() refuses them).
  */
 typedef struct ag_claims {
     ag_alg alg;         /**< the header's (and key's) algorithm */
@@ -329,16 +332,24 @@ typedef struct ag_claims {
     int64_t iat;
     int64_t nbf; /**< 0 when absent (see has_nbf) */
     bool has_nbf;
-    /* private: storage the spans point into; do not touch */
-    size_t payload_len_;
-    size_t strings_len_;
-    uint8_t payload_[AG_PAYLOAD_MAX_LEN];
-    uint8_t strings_[AG_PAYLOAD_MAX_LEN + AG_HEADER_MAX_LEN];
+    /* private: do not touch */
+    ag_span payload_;      /* the verified payload, in the scratch */
+    const void *verifier_; /* the verifier that accepted it; NULL otherwise */
 } ag_claims;
 
 /**
+ * Scratch bytes ag_verify() needs for a token of n bytes: the decoded
+ * payload, plus its unescaped strings, kid and typ. AG_VERIFY_SCRATCH_LEN
+ * of the verifier's max_token_len always suffices. @since 0.2
+ */
+#define AG_VERIFY_SCRATCH_LEN(n) (((n) / 4u) * 6u + 4u + AG_KID_MAX_LEN + 256u)
+/** Scratch for any token a verifier accepts (AG_TOKEN_MAX_LEN): 12,676
+ * bytes. @since 0.2 */
+#define AG_VERIFY_SCRATCH_MAX AG_VERIFY_SCRATCH_LEN(AG_TOKEN_MAX_LEN)
+
+/**
  * The verified payload JSON, exactly as signed (for claims not listed in
- * ag_claims). View into *claims.
+ * ag_claims). A view into the verify's scratch.
  * @since 0.1
  */
 AG_API ag_span ag_claims_payload(const ag_claims *claims);
@@ -369,7 +380,8 @@ AG_API AG_NODISCARD ag_err ag_claims_get_int(const ag_claims *claims, const char
 AG_API AG_NODISCARD ag_err ag_claims_get_bool(const ag_claims *claims, const char *name, bool *out);
 
 /**
- * Gives the raw JSON text of any claim's value (a view into *claims).
+ * Gives the raw JSON text of any claim's value (a view into the verify's
+ * scratch).
  * Returns: AG_OK or AG_ERR_NOT_FOUND.
  * @since 0.1
  */
@@ -380,8 +392,9 @@ AG_API AG_NODISCARD ag_err ag_claims_get_json(const ag_claims *claims, const cha
 /* Verifying                                                           */
 /* ------------------------------------------------------------------ */
 
-/** How to verify. Zero-initialise, then set what you need. */
+/** How to verify. Start from AG_INIT, then set what you need. */
 typedef struct ag_verifier_config {
+    size_t size;            /**< sizeof(ag_verifier_config): set by AG_INIT (error.h) */
     const ag_keyring *keys; /**< required; frozen by ag_verifier_new() */
     ag_token_kind kind;     /**< required: ACCESS, REFRESH, or ANY (no typ check) */
     const char *issuer;     /**< expected iss (exact); NULL: any, but iss still required */
@@ -517,21 +530,31 @@ AG_API AG_NODISCARD ag_err ag_verifier_set_keys(ag_verifier *v, const ag_keyring
  * strict JSON claims → typ → iss/aud/sub/jti → exp/nbf/iat → lifetime.
  * Nothing in the payload is looked at before the signature verifies.
  *
- * @param[in]  v      the verifier
- * @param[in]  token  the token bytes (no NUL needed; NUL is rejected)
- * @param[in]  len    length in bytes
- * @param[out] out    filled on success; contents unspecified on failure
+ * @param[in]  v            the verifier
+ * @param[in]  token        the token bytes (no NUL needed; NUL is rejected)
+ * @param[in]  len          length in bytes
+ * @param[out] scratch      memory the claims' spans will point into; at
+ *                          least AG_VERIFY_SCRATCH_LEN(len) bytes
+ *                          (AG_VERIFY_SCRATCH_MAX always suffices). Holds
+ *                          decoded token bytes afterwards: cleanse it when
+ *                          that matters.
+ * @param[in]  scratch_len  its size in bytes
+ * @param[out] out          filled on success; contents unspecified on failure
  * Returns: AG_OK or the failure class: AG_ERR_TOO_LARGE, AG_ERR_MALFORMED,
  * AG_ERR_ALG, AG_ERR_HEADER, AG_ERR_KEY, AG_ERR_SIGNATURE, AG_ERR_WRONG_TYPE,
- * AG_ERR_CLAIM, AG_ERR_EXPIRED, AG_ERR_NOT_YET_VALID, AG_ERR_CRYPTO.
+ * AG_ERR_CLAIM, AG_ERR_EXPIRED, AG_ERR_NOT_YET_VALID, AG_ERR_CRYPTO;
+ * AG_ERR_BUFFER when scratch_len is below AG_VERIFY_SCRATCH_LEN(len)
+ * (checked right after the size cap, before any other work);
+ * AG_ERR_INVALID_ARGUMENT for a NULL v, scratch or out.
  * Allocation: none for HS*; for RS/PS/ES/EdDSA only what OpenSSL itself
  * does inside its verify call (after a thread's first call, which sets up
  * per-thread contexts).
- * Thread safety: safe; one verifier serves every thread.
- * @since 0.1
+ * Thread safety: safe; one verifier serves every thread (each with its own
+ * scratch).
+ * @since 0.1 (0.2: scratch; ag_claims holds only views)
  */
 AG_API AG_NODISCARD ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len,
-                                     ag_claims *out);
+                                     void *scratch, size_t scratch_len, ag_claims *out);
 
 /** What exactly a verify refused, beyond its ag_err class. @since 0.2 */
 typedef enum ag_verify_cause {
@@ -564,10 +587,11 @@ AG_API const char *ag_verify_cause_text(ag_verify_cause cause);
  * @param[out] cause  optional; AG_CAUSE_NONE on success and on failures
  *                    with nothing more to say (malformed, bad signature, …)
  * Returns: as ag_verify(). Thread safety: safe.
- * @since 0.2
+ * @since 0.2 (scratch added in 0.2)
  */
 AG_API AG_NODISCARD ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len,
-                                         ag_claims *out, ag_verify_cause *cause);
+                                         void *scratch, size_t scratch_len, ag_claims *out,
+                                         ag_verify_cause *cause);
 
 /* ------------------------------------------------------------------ */
 /* Remote JWKS (built with libcurl: AG_WITH_CURL)                       */
@@ -578,8 +602,9 @@ AG_API AG_NODISCARD ag_err ag_verify_why(const ag_verifier *v, const uint8_t *to
  * verifying thread. @since 0.2 */
 typedef void (*ag_jwks_error_fn)(void *ctx, ag_err err, const char *why);
 
-/** Where and how to fetch a provider's JWKS. Zero-initialise. */
+/** Where and how to fetch a provider's JWKS. Start from AG_INIT. */
 typedef struct ag_jwks_remote_config {
+    size_t size;                  /**< sizeof(ag_jwks_remote_config): set by AG_INIT (error.h) */
     const char *url;              /**< required; https:// only (no redirects are followed) */
     const char *ca_file;          /**< PEM CA bundle; NULL: the system's */
     const char *ca_path;          /**< CA directory; NULL: the system's */
@@ -653,8 +678,9 @@ AG_API void ag_jwks_remote_free(ag_jwks_remote *r);
 /* Issuing                                                             */
 /* ------------------------------------------------------------------ */
 
-/** How to issue. Zero-initialise, then set what you need. */
+/** How to issue. Start from AG_INIT, then set what you need. */
 typedef struct ag_issuer_config {
+    size_t size;          /**< sizeof(ag_issuer_config): set by AG_INIT (error.h) */
     const ag_key *key;    /**< the private signing key, referenced by the issuer;
                                or NULL and keys set */
     ag_token_kind kind;   /**< ACCESS or REFRESH */
@@ -730,8 +756,9 @@ AG_API AG_NODISCARD ag_err ag_issuer_set_keys(ag_issuer *iss, const ag_keyring *
  */
 AG_API AG_NODISCARD ag_err ag_issuer_kid(const ag_issuer *iss, char *buf, size_t cap);
 
-/** Per-token parameters. Zero-initialise, then set what you need. */
+/** Per-token parameters. Start from AG_INIT, then set what you need. */
 typedef struct ag_issue_params {
+    size_t size;     /**< sizeof(ag_issue_params): set by AG_INIT (error.h) */
     const char *sub; /**< required, non-empty UTF-8 */
     const char *sid; /**< family id; required for refresh tokens, optional for access */
     const char *jti; /**< NULL: 32 random bytes, base64url. Else used as given

@@ -59,4 +59,23 @@ int ag__span_eq_str(ag_span s, const char *z);
 
 #define AG__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Sized structs (error.h, AG_INIT): the one check of a caller's struct
+ * whose first member is its size. Copies it into local (full bytes):
+ * members past the caller's size read as zero. Sizes below
+ * sizeof(size_t), and larger sizes with non-zero bytes past full, are
+ * AG_ERR_INVALID_ARGUMENT. NULL in is AG_OK (the caller decides what NULL
+ * means). @test tests/common/test_sized.c */
+ag_err ag__sized_in(const void *in, void *local, size_t full);
+
+/* The usual use: cfg (a const T * parameter) afterwards points at local, a
+ * T of the function, or stays NULL; a bad size returns from the function. */
+#define AG__SIZED_OR_RETURN(cfg, local)                                                            \
+    do {                                                                                           \
+        ag_err sized_err_ = ag__sized_in((cfg), &(local), sizeof(local));                          \
+        if (sized_err_ != AG_OK)                                                                   \
+            return sized_err_;                                                                     \
+        if ((cfg) != NULL)                                                                         \
+            (cfg) = &(local);                                                                      \
+    } while (0)
+
 #endif

@@ -3,6 +3,7 @@ target_sources(authgate_obj PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/alloc.c
   ${CMAKE_CURRENT_LIST_DIR}/cpu.c
   ${CMAKE_CURRENT_LIST_DIR}/crypto_prim.c
+  ${CMAKE_CURRENT_LIST_DIR}/sized.c
   ${CMAKE_CURRENT_LIST_DIR}/sha256_ni.c
   ${CMAKE_CURRENT_LIST_DIR}/text.c
   ${CMAKE_CURRENT_LIST_DIR}/error.c

@@ -75,6 +75,8 @@ ag_err ag_http_policy_new(const ag_http_policy_config *cfg, ag_http_policy **out
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_http_policy_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     if (cfg == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     const unsigned all = AG_SOURCE_HEADER | AG_SOURCE_COOKIE;
@@ -226,16 +228,17 @@ static ag_err extract(const ag_http_policy *p, const ag_http_request *req, unsig
 }
 
 ag_err ag_http_authenticate(const ag_http_policy *policy, const ag_verifier *v,
-                            const ag_http_request *req, ag_claims *out)
+                            const ag_http_request *req, void *scratch, size_t scratch_len,
+                            ag_claims *out)
 {
-    if (v == NULL || req == NULL || out == NULL)
+    if (v == NULL || req == NULL || out == NULL || scratch == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     const ag_http_policy *p = policy != NULL ? policy : &default_policy;
     ag_http_credential cred;
     ag_err e = extract(p, req, p->access_sources, p->access_cookie, false, &cred);
     if (e != AG_OK)
         return e;
-    return ag_verify(v, cred.token.ptr, cred.token.len, out);
+    return ag_verify(v, cred.token.ptr, cred.token.len, scratch, scratch_len, out);
 }
 
 ag_err ag__http_refresh_credential(const ag_http_policy *policy, const ag_http_request *req,
@@ -249,10 +252,10 @@ ag_err ag__http_refresh_credential(const ag_http_policy *policy, const ag_http_r
 
 ag_err ag_http_refresh_verify(const ag_http_policy *policy, const ag_verifier *v,
                               const uint8_t *csrf_secret, size_t csrf_secret_len,
-                              const ag_http_request *req, ag_http_credential *out,
-                              ag_claims *claims)
+                              const ag_http_request *req, void *scratch, size_t scratch_len,
+                              ag_http_credential *out, ag_claims *claims)
 {
-    if (v == NULL || req == NULL || out == NULL || claims == NULL)
+    if (v == NULL || req == NULL || out == NULL || claims == NULL || scratch == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     const ag_http_policy *p = policy != NULL ? policy : &default_policy;
     if ((p->refresh_sources & AG_SOURCE_COOKIE) &&
@@ -261,13 +264,13 @@ ag_err ag_http_refresh_verify(const ag_http_policy *policy, const ag_verifier *v
     ag_err e = ag__http_refresh_credential(p, req, out);
     if (e != AG_OK)
         return e;
-    e = ag_verify(v, out->token.ptr, out->token.len, claims);
-    if (e != AG_OK)
+    e = ag_verify(v, out->token.ptr, out->token.len, scratch, scratch_len, claims);
+    if (e != AG_OK || out->source != AG_SOURCE_COOKIE)
         return e;
-    if (out->source != AG_SOURCE_COOKIE)
-        return AG_OK;
-    if (claims->sid.len == 0)
-        return AG_ERR_CLAIM;
-    return ag_csrf_token_check(csrf_secret, csrf_secret_len, claims->sid.ptr, claims->sid.len,
-                               out->csrf.ptr, out->csrf.len);
+    e = claims->sid.len == 0 ? AG_ERR_CLAIM
+                             : ag_csrf_token_check(csrf_secret, csrf_secret_len, claims->sid.ptr,
+                                                   claims->sid.len, out->csrf.ptr, out->csrf.len);
+    if (e != AG_OK)
+        claims->verifier_ = NULL; /* not usable by ag_session_*_verified() */
+    return e;
 }

@@ -146,6 +146,8 @@ ag_err ag_set_cookie_build(const ag_cookie_spec *spec, char *buf, size_t cap, si
 {
     if (len != NULL)
         *len = 0;
+    ag_cookie_spec sized;
+    AG__SIZED_OR_RETURN(spec, sized);
     if (spec == NULL || buf == NULL || cap == 0)
         return AG_ERR_INVALID_ARGUMENT;
     buf[0] = '\0';
@@ -171,6 +173,8 @@ ag_err ag_set_cookie_clear(const ag_cookie_spec *spec, char *buf, size_t cap, si
 {
     if (len != NULL)
         *len = 0;
+    ag_cookie_spec sized;
+    AG__SIZED_OR_RETURN(spec, sized);
     if (spec == NULL || buf == NULL || cap == 0)
         return AG_ERR_INVALID_ARGUMENT;
     buf[0] = '\0';

@@ -127,27 +127,29 @@ static ag_err gather(struct MHD_Connection *conn, const char *method, const ag_h
 }
 
 ag_err ag_mhd_authenticate(struct MHD_Connection *conn, const char *method,
-                           const ag_http_policy *policy, const ag_verifier *v, ag_claims *out)
+                           const ag_http_policy *policy, const ag_verifier *v, void *scratch,
+                           size_t scratch_len, ag_claims *out)
 {
     collect c;
     ag_http_request req;
     ag_err e = gather(conn, method, policy, &c, &req);
     if (e != AG_OK)
         return e;
-    return ag_http_authenticate(policy, v, &req, out);
+    return ag_http_authenticate(policy, v, &req, scratch, scratch_len, out);
 }
 
 ag_err ag_mhd_refresh_verify(struct MHD_Connection *conn, const char *method,
                              const ag_http_policy *policy, const ag_verifier *v,
-                             const uint8_t *csrf_secret, size_t csrf_secret_len,
-                             ag_http_credential *out, ag_claims *claims)
+                             const uint8_t *csrf_secret, size_t csrf_secret_len, void *scratch,
+                             size_t scratch_len, ag_http_credential *out, ag_claims *claims)
 {
     collect c;
     ag_http_request req;
     ag_err e = gather(conn, method, policy, &c, &req);
     if (e != AG_OK)
         return e;
-    return ag_http_refresh_verify(policy, v, csrf_secret, csrf_secret_len, &req, out, claims);
+    return ag_http_refresh_verify(policy, v, csrf_secret, csrf_secret_len, &req, scratch,
+                                  scratch_len, out, claims);
 }
 
 /* ---- responses ----------------------------------------------------------- */

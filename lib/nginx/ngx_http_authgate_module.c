@@ -14,8 +14,9 @@
  *
  * Per request: the Authorization fields and the query go to
  * ag_http_authenticate() (the library's extraction policy and ag_verify()),
- * into one per-worker ag_claims (about 13 KiB; the access phase runs on the
- * worker's one event thread, and the claims are used before it returns).
+ * into one per-worker ag_claims and its verify scratch (about 12 KiB; the
+ * access phase runs on the worker's one event thread, and the claims are
+ * used before it returns).
  * Refusals are answered with the library's status mapping and its RFC 6750
  * WWW-Authenticate. Uses only authgate's public API.
  */
@@ -106,6 +107,8 @@ ngx_module_t ngx_http_authgate_module = {NGX_MODULE_V1,
 
 /* The claims of the request being checked; see the file comment. */
 static ag_claims ngx_http_authgate_claims;
+/* What those claims point into (ag_verify's scratch). */
+static uint8_t ngx_http_authgate_scratch[AG_VERIFY_SCRATCH_MAX];
 /*
  * The live request those claims belong to, and the verifier that passed
  * them. nginx runs the access phase again after an internal redirect (index,
@@ -225,6 +228,7 @@ static ngx_int_t ngx_http_authgate_policy(ngx_conf_t *cf, const ngx_http_authgat
         return NGX_ERROR;
     }
     ngx_memzero(vc, sizeof *vc);
+    vc->size = sizeof *vc;
     vc->kind =
         c->token_type == NGX_CONF_UNSET_UINT ? AG_TOKEN_ACCESS : (ag_token_kind)c->token_type;
     vc->issuer = (const char *)c->issuer.data;
@@ -490,7 +494,8 @@ static ag_err ngx_http_authgate_verify(ngx_http_request_t *r, const ag_verifier 
     req.nheaders = n;
     req.query = (ag_span){r->args.data, r->args.len};
     ngx_http_authgate_owner = NULL; /* the buffer is about to be overwritten */
-    return ag_http_authenticate(NULL, v, &req, &ngx_http_authgate_claims);
+    return ag_http_authenticate(NULL, v, &req, ngx_http_authgate_scratch,
+                                sizeof ngx_http_authgate_scratch, &ngx_http_authgate_claims);
 }
 
 static ngx_int_t ngx_http_authgate_handler(ngx_http_request_t *r)

@@ -71,6 +71,7 @@ char *ngx_http_authgate_jwks_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_authgate_remote_t *r = ngx_pcalloc(cf->pool, sizeof(*r));
     if (r == NULL)
         return NGX_CONF_ERROR;
+    r->rc.size = sizeof r->rc;
     r->url = value[1];
     if (r->url.len <= sizeof("https://") - 1 ||
         ngx_strncasecmp(r->url.data, (u_char *)"https://", sizeof("https://") - 1) != 0) {
@@ -240,6 +241,7 @@ char *ngx_http_authgate_revocations(ngx_conf_t *cf, ngx_command_t *cmd, void *co
     *rv = probe;
     ag_revset_config rc;
     ngx_memzero(&rc, sizeof rc);
+    rc.size = sizeof rc;
     rc.entry_ttl = (int64_t)rv->ttl;
     rc.capacity = rv->capacity;
     rc.max_staleness = (int64_t)rv->max_staleness;
@@ -313,11 +315,13 @@ static ag_err ngx_http_authgate_start_rev(ngx_http_authgate_revocations_t *rv)
         if (rv->kind == AG_NGX_STORE_SQLITE) {
             ag_store_sqlite_config sc;
             ngx_memzero(&sc, sizeof sc);
+            sc.size = sizeof sc;
             sc.path = (const char *)rv->target.data;
             e = ag_store_sqlite_open(&sc, &rv->store);
         } else {
             ag_store_pg_config pc;
             ngx_memzero(&pc, sizeof pc);
+            pc.size = sizeof pc;
             pc.conninfo = (const char *)rv->target.data;
             pc.pool_size = 1; /* the follower is the only user */
             e = ag_store_pg_open(&pc, &rv->store);
@@ -327,6 +331,7 @@ static ag_err ngx_http_authgate_start_rev(ngx_http_authgate_revocations_t *rv)
     }
     ag_revsync_config sc;
     ngx_memzero(&sc, sizeof sc);
+    sc.size = sizeof sc;
     sc.store = rv->store;
     sc.revocations = rv->set;
     sc.interval_ms = (int)rv->interval;

@@ -128,6 +128,8 @@ ag_err ag_revsync_start(const ag_revsync_config *cfg, ag_revsync **out)
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_revsync_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     if (cfg == NULL || cfg->store == NULL || cfg->revocations == NULL || cfg->interval_ms < 0 ||
         cfg->interval_ms > 60000 || cfg->log_retention < 0)
         return AG_ERR_INVALID_ARGUMENT;

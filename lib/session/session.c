@@ -138,12 +138,30 @@ static void on_revoked(void *ctx, const char *sid, size_t len)
     ag__obs_revoked((int)x->why, sid, len, x->subject, x->subject_len);
 }
 
+/* True when t was attached to a buffer big enough for any pair. */
+static bool attached(const ag_session_tokens *t)
+{
+    return t->access != NULL && t->refresh != NULL && t->cap_ >= AG_TOKEN_MAX_LEN + 1;
+}
+
+/* True when [p, p + n) overlaps t or the buffer it writes to (both are
+ * wiped first). */
+static bool overlaps(const ag_session_tokens *t, const void *p, size_t n)
+{
+    uintptr_t a = (uintptr_t)p, b = a + n;
+    return p != NULL && ((a < (uintptr_t)(t + 1) && (uintptr_t)t < b) ||
+                         (a < (uintptr_t)t->access + t->cap_ && (uintptr_t)t->access < b) ||
+                         (a < (uintptr_t)t->refresh + t->cap_ && (uintptr_t)t->refresh < b));
+}
+
 /* Empties out on entry. It holds no secret of ours yet, so the 16 KiB are
  * not cleansed here (that cost a fifth of a rotation); the token buffers
  * are cleansed by wipe() up to what was written. */
 static void reset(ag_session_tokens *t)
 {
-    t->access[0] = t->refresh[0] = t->sid[0] = '\0';
+    if (attached(t))
+        t->access[0] = t->refresh[0] = '\0';
+    t->sid[0] = '\0';
     t->access_len = t->refresh_len = 0;
     t->access_exp = t->refresh_exp = t->family_exp = 0;
     t->generation = 0;
@@ -158,18 +176,70 @@ static size_t written(size_t len, size_t cap)
 /* Cleanses what a call wrote (lengths are recorded as soon as a token is). */
 static void wipe(ag_session_tokens *t)
 {
-    if (t == NULL)
+    if (t == NULL || !attached(t))
         return;
-    OPENSSL_cleanse(t->access, written(t->access_len, sizeof t->access));
-    OPENSSL_cleanse(t->refresh, written(t->refresh_len, sizeof t->refresh));
+    OPENSSL_cleanse(t->access, written(t->access_len, t->cap_));
+    OPENSSL_cleanse(t->refresh, written(t->refresh_len, t->cap_));
     OPENSSL_cleanse(t->sid, sizeof t->sid);
     reset(t);
 }
 
 void ag_session_tokens_clear(ag_session_tokens *t)
 {
-    if (t != NULL)
-        OPENSSL_cleanse(t, sizeof *t); /* the caller's own clear: everything */
+    if (t == NULL)
+        return;
+    /* the caller's own clear: everything, the attachment aside */
+    if (t->access != NULL)
+        OPENSSL_cleanse(t->access, t->cap_);
+    if (t->refresh != NULL)
+        OPENSSL_cleanse(t->refresh, t->cap_);
+    OPENSSL_cleanse(t->sid, sizeof t->sid);
+    t->access_len = t->refresh_len = 0;
+    t->access_exp = t->refresh_exp = t->family_exp = 0;
+    t->generation = 0;
+    t->replayed = false;
+}
+
+ag_err ag_session_tokens_init(ag_session_tokens *t, void *buf, size_t len)
+{
+    if (t == NULL || buf == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (len < AG_SESSION_TOKENS_BUF_LEN)
+        return AG_ERR_BUFFER;
+    memset(t, 0, sizeof *t);
+    t->cap_ = len / 2;
+    t->access = buf;
+    t->refresh = (char *)buf + t->cap_;
+    t->access[0] = t->refresh[0] = '\0';
+    return AG_OK;
+}
+
+ag_err ag_session_tokens_new(const ag_allocator *alloc, ag_session_tokens **out)
+{
+    if (out == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    /* one block: the struct, then its buffer */
+    ag_session_tokens *t = ag__malloc(alloc, sizeof *t + AG_SESSION_TOKENS_BUF_LEN);
+    if (t == NULL)
+        return AG_ERR_NOMEM;
+    ag_err e = ag_session_tokens_init(t, t + 1, AG_SESSION_TOKENS_BUF_LEN);
+    if (e != AG_OK) {
+        ag__free(alloc, t);
+        return e;
+    }
+    t->alloc_ = alloc;
+    t->owned_ = true;
+    *out = t;
+    return AG_OK;
+}
+
+void ag_session_tokens_free(ag_session_tokens *t)
+{
+    if (t == NULL || !t->owned_)
+        return;
+    ag_session_tokens_clear(t);
+    ag__free(t->alloc_, t);
 }
 
 /* Issues the pair into out. sub/sid are NUL-terminated. */
@@ -177,21 +247,21 @@ static ag_err issue_pair(const ag_session *s, const char *sub, const char *sid, 
                          int64_t now, int64_t refresh_issued, int64_t refresh_exp,
                          ag_session_tokens *out)
 {
-    ag_issue_params rp = {0}, ap = {0};
+    ag_issue_params rp = AG_INIT(ag_issue_params), ap = AG_INIT(ag_issue_params);
     ag_issued ri, ai;
     rp.sub = sub;
     rp.sid = sid;
     rp.jti = jti;
     rp.now = refresh_issued;
     rp.ttl = refresh_exp - refresh_issued;
-    ag_err e = ag_issue(s->refresh_issuer, &rp, out->refresh, sizeof out->refresh, &ri);
+    ag_err e = ag_issue(s->refresh_issuer, &rp, out->refresh, out->cap_, &ri);
     if (e != AG_OK)
         return e;
     out->refresh_len = ri.len; /* recorded at once, so a failure below wipes it */
     ap.sub = sub;
     ap.sid = sid;
     ap.now = now;
-    e = ag_issue(s->access_issuer, &ap, out->access, sizeof out->access, &ai);
+    e = ag_issue(s->access_issuer, &ap, out->access, out->cap_, &ai);
     if (e != AG_OK)
         return e;
     out->refresh_len = ri.len;
@@ -210,6 +280,8 @@ ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_session_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     if (cfg == NULL || cfg->access_issuer == NULL || cfg->refresh_issuer == NULL ||
         cfg->refresh_verifier == NULL || cfg->store == NULL ||
         cfg->store->version != AG_STORE_INTERFACE_VERSION || cfg->refresh_ttl < 0 ||
@@ -315,7 +387,7 @@ ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tok
 {
     if (out != NULL)
         reset(out);
-    if (s == NULL || subject == NULL || out == NULL)
+    if (s == NULL || subject == NULL || out == NULL || !attached(out))
         return AG_ERR_INVALID_ARGUMENT;
     size_t sub_len = strnlen(subject, AG_SUBJECT_MAX_LEN + 1);
     if (sub_len == 0 || sub_len > AG_SUBJECT_MAX_LEN)
@@ -366,15 +438,47 @@ done:
 
 /* ---- verify once, for refresh / logout ---------------------------------- */
 
-/* Verifies a refresh token into *c (heap, cleansed by the caller) and
- * checks what the store layer needs. */
-static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t len, ag_claims *c)
+/* The verify scratch of one call: on the stack for tokens of the usual few
+ * hundred bytes, else from the session's allocator. */
+typedef struct vscratch {
+    uint8_t small[2048];
+    uint8_t *p;
+    size_t cap;
+} vscratch;
+
+static ag_err scratch_begin(const ag_session *s, vscratch *vs, size_t len)
 {
-    if (token == NULL || len == 0)
-        return AG_ERR_MALFORMED;
-    ag_err e = ag_verify(s->refresh_verifier, token, len, c);
-    if (e != AG_OK)
-        return e;
+    /* a longer token fails the size cap before the scratch is looked at */
+    size_t need = AG_VERIFY_SCRATCH_LEN(len < AG_TOKEN_MAX_LEN ? len : AG_TOKEN_MAX_LEN);
+    vs->p = vs->small;
+    vs->cap = sizeof vs->small;
+    if (need > vs->cap) {
+        if ((vs->p = ag__malloc(s->alloc, need)) == NULL)
+            return AG_ERR_NOMEM;
+        vs->cap = need;
+    }
+    return AG_OK;
+}
+
+/* Cleanses what verifying a token of len bytes can have written — every
+ * decoded byte comes from the token — and frees a heap scratch. */
+static void scratch_end(const ag_session *s, vscratch *vs, size_t len)
+{
+    size_t used = AG_VERIFY_SCRATCH_LEN(len < AG_TOKEN_MAX_LEN ? len : AG_TOKEN_MAX_LEN);
+    OPENSSL_cleanse(vs->p, used < vs->cap ? used : vs->cap);
+    if (vs->p != vs->small)
+        ag__free(s->alloc, vs->p);
+    vs->p = NULL;
+}
+
+/* Claims the session may act on: accepted by its own refresh verifier
+ * (ag_verify records which verifier passed them and clears that on
+ * failure, and ag_http_refresh_verify clears it when the CSRF binding
+ * fails), of a refresh token, with what the store layer needs. */
+static ag_err claims_usable(const ag_session *s, const ag_claims *c)
+{
+    if (c->verifier_ != (const void *)s->refresh_verifier)
+        return AG_ERR_INVALID_ARGUMENT;
     if (c->kind != AG_TOKEN_REFRESH) /* a verifier configured with AG_TOKEN_ANY */
         return AG_ERR_WRONG_TYPE;
     if (!ag__str_ok((const char *)c->sid.ptr, c->sid.len, AG_SID_MAX_LEN) ||
@@ -384,23 +488,26 @@ static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t l
     return AG_OK;
 }
 
-static ag_claims *claims_new(const ag_session *s)
+/* Verifies a refresh token into *c (views into vs) and checks what the
+ * store layer needs. */
+static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t len, vscratch *vs,
+                             ag_claims *c)
 {
-    return ag__malloc(s->alloc, sizeof(ag_claims));
+    if (token == NULL || len == 0)
+        return AG_ERR_MALFORMED;
+    ag_err e = ag_verify(s->refresh_verifier, token, len, vs->p, vs->cap, c);
+    return e != AG_OK ? e : claims_usable(s, c);
 }
 
-/* Cleanses what verifying a token of len bytes can have written into c —
- * every decoded byte comes from the token, so neither buffer holds more
- * than len bytes — then frees it. (Cleansing all 13 KiB cost a tenth of a
- * rotation.) */
-static void claims_free(const ag_session *s, ag_claims *c, size_t len)
+/* Claims handed in by the caller (the *_verified calls): the verify may
+ * have been a while ago, so exp is checked again against the session's
+ * clock, with the verifier's leeway. */
+static ag_err claims_handed_in(const ag_session *s, const ag_claims *c)
 {
-    if (c == NULL)
-        return;
-    OPENSSL_cleanse(c, offsetof(ag_claims, payload_));
-    OPENSSL_cleanse(c->payload_, len < sizeof c->payload_ ? len : sizeof c->payload_);
-    OPENSSL_cleanse(c->strings_, len < sizeof c->strings_ ? len : sizeof c->strings_);
-    ag__free(s->alloc, c);
+    ag_err e = claims_usable(s, c);
+    if (e == AG_OK && now_of(s) >= c->exp + ag_verifier_leeway(s->refresh_verifier))
+        e = AG_ERR_EXPIRED;
+    return e;
 }
 
 static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t *hash, int64_t now)
@@ -426,20 +533,9 @@ static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t 
 
 /* ---- refresh ------------------------------------------------------------- */
 
-ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
-                          ag_session_tokens *out)
+/* Steps 2-4 of a refresh, for claims that passed claims_usable. */
+static ag_err rotate_and_issue(const ag_session *s, const ag_claims *c, ag_session_tokens *out)
 {
-    if (s == NULL || out == NULL)
-        return AG_ERR_INVALID_ARGUMENT;
-    /* out is wiped first, so it must not hold the token being consumed */
-    if (token != NULL && (uintptr_t)token < (uintptr_t)(out + 1) &&
-        (uintptr_t)out < (uintptr_t)token + len)
-        return AG_ERR_INVALID_ARGUMENT;
-    reset(out);
-    uint64_t t0 = ag__obs_begin();
-    ag_claims *c = claims_new(s);
-    if (c == NULL)
-        return AG_ERR_NOMEM;
     ag_store_rotation rot;
     ag_store_rotated res;
     char jti[AG_JTI_LEN + 1];
@@ -447,15 +543,9 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     memset(&rot, 0, sizeof rot);
     memset(&res, 0, sizeof res);
     memset(jti, 0, sizeof jti);
-    int64_t now = 0;
-
-    /* 1. Verify completely. Nothing below runs for a token that fails. */
-    ag_err e = verify_refresh(s, token, len, c);
-    if (e != AG_OK)
-        goto done;
-    now = now_of(s);
+    int64_t now = now_of(s);
     /* 2. Hash the verified jti; choose the successor's jti. */
-    e = ag__session_hash(s, c->jti.ptr, c->jti.len, rot.old_hash);
+    ag_err e = ag__session_hash(s, c->jti.ptr, c->jti.len, rot.old_hash);
     if (e == AG_OK)
         e = s->reuse_interval > 0 ? ag__session_derive_jti(s, c->jti.ptr, c->jti.len, jti)
                                   : random_id(jti);
@@ -499,7 +589,50 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
 done:
     ag_cleanse(jti, sizeof jti);
     ag_cleanse(&rot, sizeof rot);
-    claims_free(s, c, len);
+    return e;
+}
+
+ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
+                          ag_session_tokens *out)
+{
+    if (s == NULL || out == NULL || !attached(out))
+        return AG_ERR_INVALID_ARGUMENT;
+    /* out is wiped first, so it must not hold the token being consumed */
+    if (overlaps(out, token, len))
+        return AG_ERR_INVALID_ARGUMENT;
+    reset(out);
+    uint64_t t0 = ag__obs_begin();
+    vscratch vs;
+    ag_claims c;
+    if (scratch_begin(s, &vs, len) != AG_OK)
+        return AG_ERR_NOMEM;
+    /* 1. Verify completely. Nothing below runs for a token that fails. */
+    ag_err e = verify_refresh(s, token, len, &vs, &c);
+    if (e == AG_OK)
+        e = rotate_and_issue(s, &c, out);
+    ag_cleanse(&c, sizeof c);
+    scratch_end(s, &vs, len);
+    if (e != AG_OK)
+        wipe(out);
+    ag__obs_refresh(e, e == AG_OK && out->replayed, t0);
+    return e;
+}
+
+ag_err ag_session_refresh_verified(const ag_session *s, const ag_claims *claims,
+                                   ag_session_tokens *out)
+{
+    if (s == NULL || out == NULL || claims == NULL || !attached(out))
+        return AG_ERR_INVALID_ARGUMENT;
+    /* out is wiped first, so the claims must not point into it */
+    if (overlaps(out, claims->sid.ptr, claims->sid.len) ||
+        overlaps(out, claims->sub.ptr, claims->sub.len) ||
+        overlaps(out, claims->jti.ptr, claims->jti.len))
+        return AG_ERR_INVALID_ARGUMENT;
+    reset(out);
+    uint64_t t0 = ag__obs_begin();
+    ag_err e = claims_handed_in(s, claims);
+    if (e == AG_OK)
+        e = rotate_and_issue(s, claims, out);
     if (e != AG_OK)
         wipe(out);
     ag__obs_refresh(e, e == AG_OK && out->replayed, t0);
@@ -511,12 +644,9 @@ done:
 /* Verifies, then presents the token to the store for `action` in one
  * atomic step: only the family's current token (or, for a single logout,
  * a replay refresh would allow) ends it; anything older is reuse. */
-static ag_err end_family(const ag_session *s, const uint8_t *token, size_t len,
-                         ag_store_action action, ag_claims *c)
+static ag_err end_family(const ag_session *s, ag_store_action action, const ag_claims *c)
 {
-    ag_err e = verify_refresh(s, token, len, c);
-    if (e != AG_OK)
-        return e;
+    ag_err e;
     ag_store_rotation rot;
     ag_store_rotated res;
     memset(&rot, 0, sizeof rot);
@@ -542,15 +672,50 @@ static ag_err end_family(const ag_session *s, const uint8_t *token, size_t len,
     return e;
 }
 
+/* Ends the family of c and then every other family of its subject. */
+static ag_err end_subject(const ag_session *s, const ag_claims *c, size_t *count)
+{
+    size_t others = 0;
+    ag_err e = end_family(s, AG_STORE_LOGOUT_ALL, c);
+    if (e != AG_OK)
+        return e;
+    int64_t now = now_of(s);
+    e = ag_store_revoke_subject(
+        s->store, (const char *)c->sub.ptr, c->sub.len, now, AG_REVOKE_LOGOUT_ALL, on_revoked,
+        (void *)&(revoked_ctx){s, now, AG_REVOKE_LOGOUT_ALL, (const char *)c->sub.ptr, c->sub.len},
+        &others);
+    if (e == AG_OK) {
+        revoke_access_subject(s, (const char *)c->sub.ptr, c->sub.len, now);
+        if (count != NULL)
+            *count = others + 1;
+    }
+    return e;
+}
+
 ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len)
 {
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
-    ag_claims *c = claims_new(s);
-    if (c == NULL)
+    vscratch vs;
+    ag_claims c;
+    if (scratch_begin(s, &vs, len) != AG_OK)
         return AG_ERR_NOMEM;
-    ag_err e = end_family(s, token, len, AG_STORE_LOGOUT, c);
-    claims_free(s, c, len);
+    ag_err e = verify_refresh(s, token, len, &vs, &c);
+    if (e == AG_OK)
+        e = end_family(s, AG_STORE_LOGOUT, &c);
+    ag_cleanse(&c, sizeof c);
+    scratch_end(s, &vs, len);
+    ag__obs_logout(e);
+    return e;
+}
+
+ag_err ag_session_logout_verified(const ag_session *s, const ag_claims *claims)
+{
+    if (s == NULL || claims == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_err e = claims_handed_in(s, claims);
+    if (e == AG_OK)
+        e = end_family(s, AG_STORE_LOGOUT, claims);
     ag__obs_logout(e);
     return e;
 }
@@ -561,25 +726,28 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
         *count = 0;
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
-    ag_claims *c = claims_new(s);
-    if (c == NULL)
+    vscratch vs;
+    ag_claims c;
+    if (scratch_begin(s, &vs, len) != AG_OK)
         return AG_ERR_NOMEM;
-    size_t others = 0;
-    ag_err e = end_family(s, token, len, AG_STORE_LOGOUT_ALL, c);
-    if (e == AG_OK) {
-        int64_t now = now_of(s);
-        e = ag_store_revoke_subject(s->store, (const char *)c->sub.ptr, c->sub.len, now,
-                                    AG_REVOKE_LOGOUT_ALL, on_revoked,
-                                    (void *)&(revoked_ctx){s, now, AG_REVOKE_LOGOUT_ALL,
-                                                           (const char *)c->sub.ptr, c->sub.len},
-                                    &others);
-        if (e == AG_OK) {
-            revoke_access_subject(s, (const char *)c->sub.ptr, c->sub.len, now);
-            if (count != NULL)
-                *count = others + 1;
-        }
-    }
-    claims_free(s, c, len);
+    ag_err e = verify_refresh(s, token, len, &vs, &c);
+    if (e == AG_OK)
+        e = end_subject(s, &c, count);
+    ag_cleanse(&c, sizeof c);
+    scratch_end(s, &vs, len);
+    ag__obs_logout(e);
+    return e;
+}
+
+ag_err ag_session_logout_all_verified(const ag_session *s, const ag_claims *claims, size_t *count)
+{
+    if (count != NULL)
+        *count = 0;
+    if (s == NULL || claims == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_err e = claims_handed_in(s, claims);
+    if (e == AG_OK)
+        e = end_subject(s, claims, count);
     ag__obs_logout(e);
     return e;
 }

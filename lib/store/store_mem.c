@@ -504,6 +504,8 @@ ag_err ag_store_memory_new(const ag_store_memory_config *cfg, ag_store **out)
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_store_memory_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     const ag_allocator *alloc = cfg != NULL ? cfg->alloc : NULL;
     size_t cap = cfg != NULL && cfg->capacity != 0 ? cfg->capacity : DEFAULT_CAPACITY;
     if (cap > (SIZE_MAX / 4) / sizeof(void *))

@@ -676,6 +676,8 @@ ag_err ag_store_pg_open(const ag_store_pg_config *cfg, ag_store **out)
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_store_pg_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     if (cfg == NULL || cfg->conninfo == NULL || cfg->conninfo[0] == '\0' ||
         cfg->statement_timeout_ms < 0 || cfg->connect_timeout_s < 0 || cfg->pool_size > 1024)
         return AG_ERR_INVALID_ARGUMENT;

@@ -561,6 +561,8 @@ ag_err ag_store_sqlite_open(const ag_store_sqlite_config *cfg, ag_store **out)
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_store_sqlite_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     if (cfg == NULL || cfg->path == NULL || cfg->path[0] == '\0' || cfg->busy_timeout_ms < 0)
         return AG_ERR_INVALID_ARGUMENT;
     sqlite3 *db = NULL;

@@ -5,31 +5,30 @@
  *
  * Runs only on a payload whose signature verified and which passed
  * ag__json_check_object. Allocates nothing: decoded strings go into the
- * caller's ag_claims.
+ * caller's verify scratch.
  */
 #include <string.h>
 
 #include "token_int.h"
 
-/* Decodes a string value into the claims' string buffer. */
-static ag_err keep_string(ag_claims *c, const ag__jmember *m, ag_span *out)
+/* Decodes a string value into the scratch's string room. */
+static ag_err keep_string(ag__claims_out *o, const ag__jmember *m, ag_span *out)
 {
     size_t n = 0;
     if (m->type != AG__J_STRING)
         return AG_ERR_CLAIM;
-    /* Without an escape the raw text is the value: a view into the claims'
-     * own payload copy, which lives exactly as long as strings_ (the
-     * validator says whether a string had one). */
+    /* Without an escape the raw text is the value: a view into the decoded
+     * payload in the same scratch (the validator says whether a string had
+     * one). */
     if (m->value.len > 0 && !m->value_esc) {
         *out = m->value;
         return AG_OK;
     }
-    if (ag__json_str_decode(m->value, c->strings_ + c->strings_len_,
-                            sizeof(c->strings_) - c->strings_len_, &n) != AG_OK)
+    if (ag__json_str_decode(m->value, o->strbuf + o->len, o->cap - o->len, &n) != AG_OK)
         return AG_ERR_MALFORMED; /* cannot happen: decoded ≤ encoded */
-    out->ptr = c->strings_ + c->strings_len_;
+    out->ptr = o->strbuf + o->len;
     out->len = n;
-    c->strings_len_ += n;
+    o->len += n;
     return AG_OK;
 }
 
@@ -68,14 +67,14 @@ static bool aud_accepted(ag_span raw, const ag__claims_policy *pol)
 /* aud (V-16): a non-empty string, or a non-empty array of non-empty
  * strings; it must contain an accepted audience (exact, case-sensitive)
  * when the policy names any. */
-static ag_err audience(ag_claims *c, const ag__jmember *m, const ag__claims_policy *pol)
+static ag_err audience(ag__claims_out *o, const ag__jmember *m, const ag__claims_policy *pol)
 {
     if (m->type == AG__J_STRING) {
         if (m->value.len == 0)
             return AG_ERR_CLAIM;
         if (pol->naud > 0 && !aud_accepted(m->value, pol))
             return AG_ERR_CLAIM;
-        return keep_string(c, m, &c->aud);
+        return keep_string(o, m, &o->c->aud);
     }
     if (m->type != AG__J_ARRAY)
         return AG_ERR_CLAIM;
@@ -96,7 +95,7 @@ static ag_err audience(ag_claims *c, const ag__jmember *m, const ag__claims_poli
     }
     if (count == 0 || !found)
         return AG_ERR_CLAIM;
-    return keep_string(c, &match, &c->aud);
+    return keep_string(o, &match, &o->c->aud);
 }
 
 enum { C_OTHER, C_ISS, C_SUB, C_AUD, C_EXP, C_IAT, C_NBF, C_JTI, C_SID, C_COUNT };
@@ -133,22 +132,23 @@ static const ag_verify_cause cause_of[C_COUNT] = {AG_CAUSE_NONE, AG_CAUSE_ISS, A
                                                   AG_CAUSE_AUD,  AG_CAUSE_EXP, AG_CAUSE_IAT,
                                                   AG_CAUSE_NBF,  AG_CAUSE_JTI, AG_CAUSE_SID};
 
-static ag_err claim_member(ag_claims *c, const ag__jmember *m, const ag__claims_policy *pol,
+static ag_err claim_member(ag__claims_out *o, const ag__jmember *m, const ag__claims_policy *pol,
                            seen *has, ag_verify_cause *cause)
 {
+    ag_claims *c = o->c;
     ag_err err = AG_OK;
     int id = claim_id(m->name);
     switch (id) {
     case C_ISS:
-        err = keep_string(c, m, &c->iss);
+        err = keep_string(o, m, &c->iss);
         has->iss = true;
         break;
     case C_SUB:
-        err = keep_string(c, m, &c->sub);
+        err = keep_string(o, m, &c->sub);
         has->sub = true;
         break;
     case C_AUD:
-        err = audience(c, m, pol);
+        err = audience(o, m, pol);
         has->aud = true;
         break;
     case C_EXP:
@@ -164,11 +164,11 @@ static ag_err claim_member(ag_claims *c, const ag__jmember *m, const ag__claims_
         c->has_nbf = true;
         break;
     case C_JTI:
-        err = keep_string(c, m, &c->jti);
+        err = keep_string(o, m, &c->jti);
         has->jti = true;
         break;
     case C_SID:
-        err = keep_string(c, m, &c->sid);
+        err = keep_string(o, m, &c->sid);
         if (err == AG_OK && c->sid.len == 0)
             err = AG_ERR_CLAIM;
         break;
@@ -182,9 +182,10 @@ static ag_err claim_member(ag_claims *c, const ag__jmember *m, const ag__claims_
 
 #define MEMBERS_MAX 32
 
-ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *c,
+ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag__claims_out *o,
                         const ag__claims_policy *pol, bool *has_iat, ag_verify_cause *cause)
 {
+    ag_claims *c = o->c;
     ag__jmember mem[MEMBERS_MAX];
     size_t count = 0;
     ag_err err = AG_OK;
@@ -201,13 +202,13 @@ ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *c,
         return AG_ERR_MALFORMED;
     if (count <= MEMBERS_MAX) {
         for (size_t i = 0; err == AG_OK && i < count; i++)
-            err = claim_member(c, &mem[i], pol, &has, cause);
+            err = claim_member(o, &mem[i], pol, &has, cause);
     } else {
         ag__jiter it;
         ag__jmember m;
         ag__json_iter_object(&it, payload, n);
         while (err == AG_OK && ag__json_next(&it, &m))
-            err = claim_member(c, &m, pol, &has, cause);
+            err = claim_member(o, &m, pol, &has, cause);
     }
     if (err != AG_OK)
         return err;
@@ -235,10 +236,8 @@ ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *c,
 ag_span ag_claims_payload(const ag_claims *claims)
 {
     ag_span s = {NULL, 0};
-    if (claims != NULL) {
-        s.ptr = claims->payload_;
-        s.len = claims->payload_len_;
-    }
+    if (claims != NULL)
+        s = claims->payload_;
     return s;
 }
 
@@ -246,11 +245,11 @@ ag_span ag_claims_payload(const ag_claims *claims)
  * (has_out false) — after NOT_FOUND, so absence is reported first. */
 static ag_err find(const ag_claims *c, const char *name, bool has_out, ag__jmember *out)
 {
-    if (c == NULL || name == NULL || c->payload_len_ == 0)
+    if (c == NULL || name == NULL || c->payload_.len == 0 || c->payload_.ptr == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     ag__jiter it;
     size_t n = strlen(name);
-    ag__json_iter_object(&it, c->payload_, c->payload_len_);
+    ag__json_iter_object(&it, c->payload_.ptr, c->payload_.len);
     while (ag__json_next(&it, out))
         if (ag__json_str_eq(out->name, name, n))
             return has_out ? AG_OK : AG_ERR_INVALID_ARGUMENT;

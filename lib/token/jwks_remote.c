@@ -310,6 +310,10 @@ ag_err ag_jwks_remote_new(const ag_jwks_remote_config *rc, const ag_verifier_con
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
     *verifier = NULL;
+    ag_jwks_remote_config rc_sized;
+    ag_verifier_config vc_sized;
+    AG__SIZED_OR_RETURN(rc, rc_sized);
+    AG__SIZED_OR_RETURN(vc, vc_sized);
     if (rc == NULL || vc == NULL || rc->url == NULL || strncmp(rc->url, "https://", 8) != 0 ||
         rc->max_size > SIZE_CAP_MAX || rc->connect_timeout_ms < 0 || rc->timeout_ms < 0 ||
         rc->min_refresh < 0 || rc->max_refresh < 0 || rc->unknown_kid_interval < 0 ||

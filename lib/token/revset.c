@@ -96,6 +96,8 @@ ag_err ag_revset_new(const ag_revset_config *cfg, ag_revset **out)
     if (out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     *out = NULL;
+    ag_revset_config sized;
+    AG__SIZED_OR_RETURN(cfg, sized);
     if (cfg == NULL || cfg->entry_ttl <= 0 || cfg->entry_ttl > AG_NUMERICDATE_MAX / 4 ||
         cfg->capacity > AG_REVSET_CAPACITY_MAX || cfg->max_staleness < 0)
         return AG_ERR_INVALID_ARGUMENT;

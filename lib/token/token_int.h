@@ -287,6 +287,13 @@ ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uin
 /* JWS compact verification without claims (jws.c)                     */
 /* ------------------------------------------------------------------ */
 
+/* How ag_verify splits its scratch (AG_VERIFY_SCRATCH_LEN(n), token.h):
+ * room for the decoded payload (AG_B64URL_DECODED_MAX(n) ≤ (n / 4) * 3 + 2),
+ * then for kid, typ and the unescaped strings (at most the payload again
+ * plus AG_KID_MAX_LEN + 255 bytes of header strings). */
+#define AG__SCRATCH_PAYLOAD(n) (((n) / 4u) * 3u + 2u)
+#define AG__SCRATCH_STRINGS(n) (AG_VERIFY_SCRATCH_LEN(n) - AG__SCRATCH_PAYLOAD(n))
+
 typedef struct ag__jws {
     /* in */
     const ag_keyring *ring;
@@ -355,13 +362,23 @@ typedef struct ag__claims_policy {
     unsigned relax;
 } ag__claims_policy;
 
-/* Parses the registered claims of payload into out (strict JSON, types
- * checked, required claims present, aud accepted). payload must be
- * out->payload_ (or live as long as out): unescaped string claims become
- * views into it. *has_iat says whether iat was there (it may be optional);
- * on AG_ERR_CLAIM *cause names the claim. Used by ag_verify after the
- * signature. @test tests/token/test_jws.c, tests/token/test_verify_relax.c */
-ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag_claims *out,
+/* Where ag__claims_parse puts what it decodes: the claims, and the room
+ * left in the verify's scratch for unescaped strings (len: used so far). */
+typedef struct ag__claims_out {
+    ag_claims *c;
+    uint8_t *strbuf;
+    size_t cap;
+    size_t len;
+} ag__claims_out;
+
+/* Parses the registered claims of payload into out->c (strict JSON, types
+ * checked, required claims present, aud accepted). Strings without an
+ * escape become views into payload, which must outlive the claims;
+ * unescaped ones are decoded into out->strbuf (room: the payload's length
+ * always suffices). *has_iat says whether iat was there (it may be
+ * optional); on AG_ERR_CLAIM *cause names the claim. Used by ag_verify
+ * after the signature. @test tests/token/test_jws.c, tests/token/test_verify_relax.c */
+ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag__claims_out *out,
                         const ag__claims_policy *pol, bool *has_iat, ag_verify_cause *cause);
 
 #endif

@@ -1185,10 +1185,10 @@ def group_metrics():
             want = {
                 'authgate_verify_total{result="expired",cause="exp"}': 3,
                 'authgate_verify_total{result="claim",cause="aud"}': 2,
-                # the reused token itself verifies, twice: the demo checks it (and
-                # its CSRF binding) before ag_session_refresh verifies it again;
-                # the store then finds it rotated
-                'authgate_verify_total{result="ok",cause="none"}': 2,
+                # the reused token itself verifies, once: the demo checks it (and
+                # its CSRF binding) and hands the verified claims to
+                # ag_session_refresh_verified; the store then finds it rotated
+                'authgate_verify_total{result="ok",cause="none"}': 1,
                 'authgate_refresh_total{result="reused"}': 1,
                 'authgate_sessions_revoked_total{reason="reuse"}': 1,
                 'authgate_store_operations_total{op="rotate",result="reused"}': 1,

@@ -39,7 +39,7 @@ static void fixtures(void)
     ck_assert_int_eq(ag_keyring_add(ring, kr), AG_OK);
 
     ag_issuer *ia = NULL, *ir = NULL;
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.key = ka;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = "https://issuer.test";
@@ -51,13 +51,13 @@ static void fixtures(void)
     ic.audience = "refresh";
     ic.ttl = 3600;
     ck_assert_int_eq(ag_issuer_new(&ic, &ir), AG_OK);
-    ag_issue_params ip = {0};
+    ag_issue_params ip = AG_INIT(ag_issue_params);
     ip.sub = "alice";
     ip.sid = SID;
     ck_assert_int_eq(ag_issue(ia, &ip, tok_at, sizeof tok_at, NULL), AG_OK);
     ck_assert_int_eq(ag_issue(ir, &ip, tok_rt, sizeof tok_rt, NULL), AG_OK);
 
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = ring;
     vc.kind = AG_TOKEN_ACCESS;
     vc.issuer = "https://issuer.test";
@@ -637,11 +637,11 @@ static ag_http_policy *pol_cookie, *pol_origin;
 
 static void policies(void)
 {
-    ag_http_policy_config c = {0};
+    ag_http_policy_config c = AG_INIT(ag_http_policy_config);
     c.access_sources = AG_SOURCE_HEADER | AG_SOURCE_COOKIE;
     ck_assert_int_eq(ag_http_policy_new(&c, &pol_cookie), AG_OK);
     static const char *const origins[] = {"https://app.example", "https://other.example"};
-    ag_http_policy_config o = {0};
+    ag_http_policy_config o = AG_INIT(ag_http_policy_config);
     o.origins = origins;
     o.norigins = 2;
     o.allow_same_site = true;
@@ -675,14 +675,16 @@ static ag_err run_case(const req_case *c, ag_http_credential *cred)
     req.query = (ag_span){arena + used, ql};
     switch (c->m) {
     case M_A:
-        return ag_http_authenticate(NULL, v_access, &req, &claims);
+        return ag_http_authenticate(NULL, v_access, &req, AG_TEST_SCRATCH(&claims), &claims);
     case M_AC:
-        return ag_http_authenticate(pol_cookie, v_access, &req, &claims);
+        return ag_http_authenticate(pol_cookie, v_access, &req, AG_TEST_SCRATCH(&claims), &claims);
     case M_R:
-        return ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 32, &req, cred, &claims);
+        return ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 32, &req,
+                                      AG_TEST_SCRATCH(&claims), cred, &claims);
     case M_RO:
     default:
-        return ag_http_refresh_verify(pol_origin, v_refresh, csrf_secret, 32, &req, cred, &claims);
+        return ag_http_refresh_verify(pol_origin, v_refresh, csrf_secret, 32, &req,
+                                      AG_TEST_SCRATCH(&claims), cred, &claims);
     }
 }
 
@@ -702,6 +704,11 @@ START_TEST(request_table)
             ck_assert_uint_eq(cred.csrf.len, c->src == AG_SOURCE_COOKIE ? AG_CSRF_TOKEN_LEN : 0);
         }
     }
+    /* claims count as verified (for ag_session_refresh_verified) only on
+     * AG_OK: a CSRF proof bound to another session fails after the token
+     * itself verified, and must not leave usable claims behind */
+    if (c->m == M_R || c->m == M_RO)
+        ck_assert_msg((claims.verifier_ != NULL) == (e == AG_OK), "%s: claims marked", c->rule);
 }
 END_TEST
 
@@ -744,7 +751,7 @@ START_TEST(refresh_credential_views)
     ck_assert_uint_eq(cred.token.len, 11);
 
     /* policy: refresh from the cookie only — Authorization is then ignored */
-    ag_http_policy_config c = {0};
+    ag_http_policy_config c = AG_INIT(ag_http_policy_config);
     c.refresh_sources = AG_SOURCE_COOKIE;
     ag_http_policy *p = NULL;
     ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_OK);
@@ -762,15 +769,18 @@ START_TEST(refresh_verify_needs_secret)
 {
     ag_http_request req = {0};
     ag_http_credential cred;
-    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, NULL, 0, &req, &cred, &claims),
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, NULL, 0, &req,
+                                            AG_TEST_SCRATCH(&claims), &cred, &claims),
                      AG_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 16, &req, &cred, &claims),
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 16, &req,
+                                            AG_TEST_SCRATCH(&claims), &cred, &claims),
                      AG_ERR_INVALID_ARGUMENT);
-    ag_http_policy_config c = {0};
+    ag_http_policy_config c = AG_INIT(ag_http_policy_config);
     c.refresh_sources = AG_SOURCE_HEADER;
     ag_http_policy *p = NULL;
     ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_OK);
-    ck_assert_int_eq(ag_http_refresh_verify(p, v_refresh, NULL, 0, &req, &cred, &claims),
+    ck_assert_int_eq(ag_http_refresh_verify(p, v_refresh, NULL, 0, &req, AG_TEST_SCRATCH(&claims),
+                                            &cred, &claims),
                      AG_ERR_NO_CREDENTIALS);
     ag_http_policy_free(p);
 }
@@ -781,7 +791,7 @@ END_TEST
 START_TEST(policy_validation)
 {
     ag_http_policy *p = (ag_http_policy *)1;
-    ag_http_policy_config c = {0};
+    ag_http_policy_config c = AG_INIT(ag_http_policy_config);
     ck_assert_int_eq(ag_http_policy_new(NULL, &p), AG_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(p);
     ck_assert_int_eq(ag_http_policy_new(&c, NULL), AG_ERR_INVALID_ARGUMENT);
@@ -840,10 +850,12 @@ START_TEST(hot_path_allocates_nothing)
     req.headers = h;
     req.nheaders = 3;
     req.query = (ag_span){(const uint8_t *)"a=1&b=2", 7};
-    ck_assert_int_eq(ag_http_authenticate(NULL, v_access, &req, &claims), AG_OK); /* warm */
+    ck_assert_int_eq(ag_http_authenticate(NULL, v_access, &req, AG_TEST_SCRATCH(&claims), &claims),
+                     AG_OK); /* warm */
     ag_test_alloc_reset();
     for (int i = 0; i < 200; i++)
-        ck_assert_int_eq(ag_http_authenticate(NULL, v_access, &req, &claims), AG_OK);
+        ck_assert_int_eq(
+            ag_http_authenticate(NULL, v_access, &req, AG_TEST_SCRATCH(&claims), &claims), AG_OK);
     ck_assert_int_eq(ag_test_alloc_count(), 0);
 
     /* the refresh extraction (cookie channel, CSRF checks) too */

@@ -22,13 +22,21 @@ static void setup(void)
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, s, 32, "k", &k), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(ring, k), AG_OK);
-    ag_issuer_config ic = {
-        .key = k, .kind = AG_TOKEN_ACCESS, .issuer = "i", .audience = "a", .ttl = 600};
+    ag_issuer_config ic = {.size = sizeof(ag_issuer_config),
+                           .key = k,
+                           .kind = AG_TOKEN_ACCESS,
+                           .issuer = "i",
+                           .audience = "a",
+                           .ttl = 600};
     ck_assert_int_eq(ag_issuer_new(&ic, &iss), AG_OK);
-    ag_issue_params ip = {.sub = "bob"};
+    ag_issue_params ip = {.size = sizeof(ag_issue_params), .sub = "bob"};
     ck_assert_int_eq(ag_issue(iss, &ip, tok, sizeof tok, NULL), AG_OK);
-    ag_verifier_config vc = {
-        .keys = ring, .kind = AG_TOKEN_ACCESS, .issuer = "i", .audience = "a", .leeway = -1};
+    ag_verifier_config vc = {.size = sizeof(ag_verifier_config),
+                             .keys = ring,
+                             .kind = AG_TOKEN_ACCESS,
+                             .issuer = "i",
+                             .audience = "a",
+                             .leeway = -1};
     ck_assert_int_eq(ag_verifier_new(&vc, &v), AG_OK);
     ag_issuer_free(iss);
     ag_keyring_free(ring);

@@ -14,6 +14,7 @@ static ag_cookie_spec spec(const char *name, const char *value)
 {
     ag_cookie_spec s;
     memset(&s, 0, sizeof s);
+    s.size = sizeof s;
     s.name = name;
     s.value = (ag_span){(const uint8_t *)value, strlen(value)};
     s.now = NOW;

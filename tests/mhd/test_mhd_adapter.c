@@ -29,6 +29,7 @@ static char tok_at[AG_TOKEN_MAX_LEN + 1], tok_rt[AG_TOKEN_MAX_LEN + 1];
 static char csrf[AG_CSRF_TOKEN_LEN + 1];
 static const uint8_t secret[32] = "0123456789abcdef0123456789abcdef";
 static _Thread_local ag_claims claims;
+static _Thread_local uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
 
 /* ---- the server under test ------------------------------------------- */
 
@@ -66,7 +67,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return MHD_YES;
     }
     if (strcmp(url, "/api/me") == 0) {
-        ag_err e = ag_mhd_authenticate(c, method, NULL, v_access, &claims);
+        ag_err e = ag_mhd_authenticate(c, method, NULL, v_access, scratch, sizeof scratch, &claims);
         if (e != AG_OK)
             return ag_mhd_queue_error(c, e, AG_ENDPOINT_RESOURCE, "test");
         char body[256];
@@ -76,8 +77,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     if (strcmp(url, "/auth/refresh") == 0 || strcmp(url, "/auth/logout") == 0) {
         ag_http_credential cred;
-        ag_err e = ag_mhd_refresh_verify(c, method, NULL, v_refresh, secret, sizeof secret, &cred,
-                                         &claims);
+        ag_err e = ag_mhd_refresh_verify(c, method, NULL, v_refresh, secret, sizeof secret, scratch,
+                                         sizeof scratch, &cred, &claims);
         if (e != AG_OK)
             return ag_mhd_queue_error(c, e, AG_ENDPOINT_REFRESH, NULL);
         bool cookie = cred.source == AG_SOURCE_COOKIE;
@@ -88,6 +89,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (cookie) {
             ag_cookie_spec s;
             memset(&s, 0, sizeof s);
+            s.size = sizeof s;
             s.name = AG_COOKIE_REFRESH;
             s.value = (ag_span){(const uint8_t *)"successor", 9};
             s.expires_at = claims.exp;
@@ -136,6 +138,7 @@ static void setup(void)
     ag_issuer *ia = NULL, *ir = NULL;
     ag_issuer_config ic;
     memset(&ic, 0, sizeof ic);
+    ic.size = sizeof ic;
     ic.key = ka;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = "iss";
@@ -148,12 +151,14 @@ static void setup(void)
     ck_assert_int_eq(ag_issuer_new(&ic, &ir), AG_OK);
     ag_issue_params ip;
     memset(&ip, 0, sizeof ip);
+    ip.size = sizeof ip;
     ip.sub = "alice";
     ip.sid = "sid-1";
     ck_assert_int_eq(ag_issue(ia, &ip, tok_at, sizeof tok_at, NULL), AG_OK);
     ck_assert_int_eq(ag_issue(ir, &ip, tok_rt, sizeof tok_rt, NULL), AG_OK);
     ag_verifier_config vc;
     memset(&vc, 0, sizeof vc);
+    vc.size = sizeof vc;
     vc.keys = ring;
     vc.kind = AG_TOKEN_ACCESS;
     vc.issuer = "iss";

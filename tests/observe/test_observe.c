@@ -168,7 +168,7 @@ static void setup(void)
     AG_TEST_SETUP_OK(ag_keyring_add(ra, k_access));
     AG_TEST_SETUP_OK(ag_keyring_new(NULL, &rr));
     AG_TEST_SETUP_OK(ag_keyring_add(rr, k_refresh));
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.issuer = ISS;
     ic.clock = clock_fn;
     ic.key = k_access;
@@ -183,7 +183,7 @@ static void setup(void)
     ic.audience = "refresh";
     ic.ttl = 3600;
     AG_TEST_SETUP_OK(ag_issuer_new(&ic, &i_refresh));
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = ra;
     vc.kind = AG_TOKEN_ACCESS;
     vc.issuer = ISS;
@@ -219,7 +219,7 @@ static char *issue(const ag_issuer *is, const char *sub, int64_t at)
     static char bufs[16][AG_TOKEN_MAX_LEN + 1];
     static unsigned next;
     char *b = bufs[next++ % 16];
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = sub;
     p.sid = "sid-for-access";
     p.now = at;
@@ -231,7 +231,7 @@ static char *issue(const ag_issuer *is, const char *sub, int64_t at)
 static ag_err verify(const ag_verifier *v, const char *tok)
 {
     static ag_claims c;
-    return ag_verify(v, (const uint8_t *)tok, strlen(tok), &c);
+    return ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(&c), &c);
 }
 
 /* ---- verify ---------------------------------------------------------------- */
@@ -320,7 +320,7 @@ END_TEST
 
 static ag_session *session_new(ag_store *st, int64_t interval, size_t max_sessions)
 {
-    ag_session_config c = {0};
+    ag_session_config c = AG_INIT(ag_session_config);
     c.access_issuer = i_access;
     c.refresh_issuer = i_refresh;
     c.refresh_verifier = v_refresh;
@@ -339,7 +339,7 @@ static ag_session *session_new(ag_store *st, int64_t interval, size_t max_sessio
 
 static ag_store *mem_store(size_t cap)
 {
-    ag_store_memory_config mc = {.capacity = cap};
+    ag_store_memory_config mc = {.size = sizeof(ag_store_memory_config), .capacity = cap};
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_OK);
     return st;
@@ -366,8 +366,7 @@ START_TEST(session_flow_events_and_counters)
 {
     ag_store *st = mem_store(1000);
     ag_session *s = session_new(st, 10, 2);
-    ag_session_tokens *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b),
-                      *c = calloc(1, sizeof *c);
+    ag_session_tokens *a = ag_test_tokens(), *b = ag_test_tokens(), *c = ag_test_tokens();
     ck_assert(a && b && c);
     char first[AG_TOKEN_MAX_LEN + 1];
 
@@ -449,7 +448,7 @@ START_TEST(store_errors_reported)
 {
     ag_store *st = mem_store(1);
     ag_session *s = session_new(st, 0, 5);
-    ag_session_tokens *a = calloc(1, sizeof *a);
+    ag_session_tokens *a = ag_test_tokens();
     ck_assert_ptr_nonnull(a);
     login(s, "alice", a);
     ck_assert_int_eq(ag_session_issue(s, "bob", a), AG_ERR_STORE_FULL);
@@ -574,7 +573,7 @@ static void *verifier_thread(void *arg)
     const char *tok = arg;
     ag_claims *c = malloc(sizeof *c);
     for (int i = 0; i < PER_THREAD; i++)
-        if (ag_verify(v_access, (const uint8_t *)tok, strlen(tok), c) != AG_OK)
+        if (ag_verify(v_access, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(c), c) != AG_OK)
             abort();
     free(c);
     return NULL;

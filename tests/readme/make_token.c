@@ -12,8 +12,8 @@ int main(void)
     ag_keyring *ring = NULL;
     ag_issuer *is = NULL;
     char *jwks = NULL, tok[AG_TOKEN_MAX_LEN + 1];
-    ag_issuer_config ic = {0};
-    ag_issue_params p = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
+    ag_issue_params p = AG_INIT(ag_issue_params);
     if (ag_key_generate(AG_ALG_ES256, NULL, &k) != AG_OK || ag_keyring_new(NULL, &ring) != AG_OK ||
         ag_keyring_add(ring, k) != AG_OK || ag_keyring_to_jwks(ring, &jwks) != AG_OK)
         return 1;

@@ -298,7 +298,7 @@ START_TEST(replay_with_other_successor_is_reuse)
     } cases[] = {{0, sx_secret}, {5, other_secret}};
     for (size_t k = 0; k < 2; k++) {
         env *e = env_new(NULL, 3600, 86400, cases[k].first_interval);
-        ag_session_config c = {0};
+        ag_session_config c = AG_INIT(ag_session_config);
         c.access_issuer = sx_i_access;
         c.refresh_issuer = sx_i_refresh;
         c.refresh_verifier = sx_v_refresh;
@@ -335,6 +335,7 @@ typedef struct replayer {
     int tries, ok;
     char first[AG_TOKEN_MAX_LEN + 1]; /* the successor it got, if any */
     ag_session_tokens out;
+    char buf[AG_SESSION_TOKENS_BUF_LEN];
 } replayer;
 
 static void *replay_loop(void *arg)
@@ -367,6 +368,7 @@ static void replay_storm(uint32_t max_replays)
     pthread_t th[THREADS];
     for (int k = 0; k < THREADS; k++) {
         ps[k] = (replayer){.e = e, .tok = a->refresh, .go = &go, .tries = TRIES};
+        ck_assert_int_eq(ag_session_tokens_init(&ps[k].out, ps[k].buf, sizeof ps[k].buf), AG_OK);
         ck_assert_int_eq(pthread_create(&th[k], NULL, replay_loop, &ps[k]), 0);
     }
     int ok = 0;
@@ -528,7 +530,7 @@ START_TEST(session_cap_keeps_the_new_login)
     char dir[] = "/tmp/ag-session-cap-XXXXXX", path[96], cmd[128];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/s.db", dir);
-    ag_store_sqlite_config sc = {.path = path};
+    ag_store_sqlite_config sc = {.size = sizeof(ag_store_sqlite_config), .path = path};
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_sqlite_open(&sc, &st), AG_OK);
     cap_burst(st, "sqlite");
@@ -546,7 +548,7 @@ END_TEST
 START_TEST(store_full_reclaims_within_the_second)
 {
     ag_store *st = NULL;
-    ag_store_memory_config mc = {.capacity = 2};
+    ag_store_memory_config mc = {.size = sizeof(ag_store_memory_config), .capacity = 2};
     ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_OK);
     env *e = env_new(st, 3600, 86400, 0);
     ag_session_tokens *a = tokens_new(), *b = tokens_new(), *c = tokens_new();
@@ -678,7 +680,7 @@ START_TEST(storage_constant_sqlite)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char path[96], cmd[128];
     snprintf(path, sizeof path, "%s/s.db", dir);
-    ag_store_sqlite_config sc = {.path = path};
+    ag_store_sqlite_config sc = {.size = sizeof(ag_store_sqlite_config), .path = path};
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_sqlite_open(&sc, &st), AG_OK);
     env *e = env_new(st, 3600, 86400, 5);

@@ -186,7 +186,7 @@ START_TEST(sqlite_file_holds_no_jti_or_token)
     char path[96], wal[100];
     snprintf(path, sizeof path, "%s/s.db", dir);
     snprintf(wal, sizeof wal, "%s-wal", path);
-    ag_store_sqlite_config sc = {.path = path};
+    ag_store_sqlite_config sc = {.size = sizeof(ag_store_sqlite_config), .path = path};
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_sqlite_open(&sc, &st), AG_OK);
     env *e = env_new(st, 3600, 86400, 5);
@@ -267,7 +267,8 @@ START_TEST(memory_store_holds_no_jti_or_token)
 {
     static tracker tr = {.mu = PTHREAD_MUTEX_INITIALIZER};
     ag_allocator a = {t_malloc, t_realloc, t_free, &tr};
-    ag_store_memory_config mc = {.capacity = 1000, .alloc = &a};
+    ag_store_memory_config mc = {
+        .size = sizeof(ag_store_memory_config), .capacity = 1000, .alloc = &a};
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_OK);
     env *e = env_new(st, 3600, 86400, 5);

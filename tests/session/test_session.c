@@ -61,6 +61,108 @@ START_TEST(issue_pair_shape)
 }
 END_TEST
 
+/* A refresh verifies once: ag_session_*_verified take claims the session's
+ * own refresh verifier accepted, and nothing else — not claims of another
+ * verifier, not those of a failed verify, not ones whose exp has passed
+ * since; the rotation then behaves exactly as ag_session_refresh. */
+START_TEST(verified_claims_only_from_the_refresh_verifier)
+{
+    env *e = env_new(NULL, 600, 86400, 0);
+    ag_session_tokens *t = tokens_new(), *t2 = tokens_new();
+    ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+    ag_claims c;
+
+    /* another verifier's claims (same keys, same token: it verifies) */
+    ck_assert_int_eq(ag_verify(sx_v_refresh_leeway, (const uint8_t *)t->refresh, t->refresh_len,
+                               scratch, sizeof scratch, &c),
+                     AG_OK);
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, &c, t2), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_session_logout_verified(e->s, &c), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_session_logout_all_verified(e->s, &c, NULL), AG_ERR_INVALID_ARGUMENT);
+    /* claims of the right verifier, then a failed verify into the same struct */
+    ck_assert_int_eq(ag_verify(sx_v_refresh, (const uint8_t *)t->refresh, t->refresh_len, scratch,
+                               sizeof scratch, &c),
+                     AG_OK);
+    char bad[AG_TOKEN_MAX_LEN + 1];
+    memcpy(bad, t->refresh, t->refresh_len + 1);
+    bad[t->refresh_len - 2] ^= 1;
+    ck_assert_int_ne(
+        ag_verify(sx_v_refresh, (const uint8_t *)bad, t->refresh_len, scratch, sizeof scratch, &c),
+        AG_OK);
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, &c, t2), AG_ERR_INVALID_ARGUMENT);
+    /* never verified */
+    ag_claims blank;
+    memset(&blank, 0, sizeof blank);
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, &blank, t2), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, NULL, t2), AG_ERR_INVALID_ARGUMENT);
+    assert_row(e, t->sid, 0, t->refresh, NULL); /* nothing reached the store */
+
+    /* verified claims rotate, once */
+    ck_assert_int_eq(ag_verify(sx_v_refresh, (const uint8_t *)t->refresh, t->refresh_len, scratch,
+                               sizeof scratch, &c),
+                     AG_OK);
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, &c, t2), AG_OK);
+    ck_assert_uint_eq(t2->generation, 1);
+    assert_row(e, t->sid, 1, t2->refresh, t->refresh);
+    /* the same claims again: the token is no longer current (reuse) */
+    ag_session_tokens *t3 = tokens_new();
+    ck_assert_int_eq(ag_session_refresh_verified(e->s, &c, t3), AG_ERR_REUSED);
+    ck_assert_int_eq(e->log.calls, 1);
+    ck_assert_uint_eq(t3->refresh_len, 0);
+
+    /* exp is checked again: claims verified, then kept past exp */
+    env *e2 = env_new(NULL, 600, 86400, 0);
+    ck_assert_int_eq(ag_session_issue(e2->s, "bob", t), AG_OK);
+    ck_assert_int_eq(ag_verify(sx_v_refresh, (const uint8_t *)t->refresh, t->refresh_len, scratch,
+                               sizeof scratch, &c),
+                     AG_OK);
+    sx_now = T0 + 600;
+    ck_assert_int_eq(ag_session_logout_verified(e2->s, &c), AG_ERR_EXPIRED);
+    sx_now = T0 + 599;
+    ck_assert_int_eq(ag_session_logout_verified(e2->s, &c), AG_OK);
+    ck_assert_int_eq(ag_session_check_sid(e2->s, t->sid, 43), AG_ERR_REVOKED);
+    free(t);
+    free(t2);
+    free(t3);
+    env_free(e);
+    env_free(e2);
+}
+END_TEST
+
+/* ag_session_tokens carries no token buffer of its own: it is attached to
+ * caller memory (init) or allocated with it (new); an unattached holder or
+ * a short buffer is refused before anything happens, and clear wipes the
+ * tokens but keeps the attachment. */
+START_TEST(token_holder_attachment)
+{
+    env *e = env_new(NULL, 600, 86400, 0);
+    ag_session_tokens bare;
+    memset(&bare, 0, sizeof bare);
+    ck_assert_uint_lt(sizeof bare, 256); /* no AG_TOKEN_MAX_LEN inside */
+    ck_assert_int_eq(ag_session_issue(e->s, "alice", &bare), AG_ERR_INVALID_ARGUMENT);
+    static char small[AG_SESSION_TOKENS_BUF_LEN - 1];
+    ck_assert_int_eq(ag_session_tokens_init(&bare, small, sizeof small), AG_ERR_BUFFER);
+    ck_assert_int_eq(ag_session_tokens_init(&bare, NULL, 0), AG_ERR_INVALID_ARGUMENT);
+
+    ag_session_tokens *t = NULL;
+    ck_assert_int_eq(ag_session_tokens_new(NULL, &t), AG_OK);
+    ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
+    ck_assert_uint_eq(strlen(t->refresh), t->refresh_len);
+    char *refresh_at = t->refresh;
+    size_t n = t->refresh_len;
+    ck_assert_int_eq(refresh(e, "x.y.z", &bare), AG_ERR_INVALID_ARGUMENT);
+    ag_session_tokens_clear(t);
+    ck_assert_ptr_eq(t->refresh, refresh_at); /* still attached */
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(refresh_at[i], 0);
+    ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK); /* reusable */
+    ag_session_tokens_free(t);
+    ag_session_tokens_free(NULL);
+    env_free(e);
+}
+END_TEST
+
 /* a chain of 1,000 rotations. */
 START_TEST(rotation_chain_1000)
 {
@@ -104,7 +206,11 @@ START_TEST(reuse_of_any_earlier_token_revokes_newest)
     for (size_t x = 0; x < sizeof earlier / sizeof earlier[0]; x++) {
         env *e = env_new(NULL, 3600, 86400, 0);
         ag_session_tokens *chain = calloc(10, sizeof *chain);
+        char(*bufs)[AG_SESSION_TOKENS_BUF_LEN] = calloc(10, sizeof *bufs);
         ck_assert_ptr_nonnull(chain);
+        ck_assert_ptr_nonnull(bufs);
+        for (int k = 0; k < 10; k++)
+            ck_assert_int_eq(ag_session_tokens_init(&chain[k], bufs[k], sizeof bufs[k]), AG_OK);
         ck_assert_int_eq(ag_session_issue(e->s, "alice", &chain[0]), AG_OK);
         for (int k = 1; k < 10; k++) {
             sx_now++;
@@ -129,6 +235,7 @@ START_TEST(reuse_of_any_earlier_token_revokes_newest)
         ck_assert_int_eq(e->log.calls, 1);
         free(out);
         free(chain);
+        free(bufs);
         env_free(e);
     }
 }
@@ -422,7 +529,7 @@ END_TEST
 START_TEST(store_full)
 {
     ag_store *st = NULL;
-    ag_store_memory_config mc = {.capacity = 3};
+    ag_store_memory_config mc = {.size = sizeof(ag_store_memory_config), .capacity = 3};
     ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_OK);
     env *e = env_new(st, 100, 86400, 0);
     ag_session_tokens *a = tokens_new(), *b = tokens_new(), *c = tokens_new(), *out = tokens_new();
@@ -699,7 +806,7 @@ START_TEST(config_checks)
     sx_setup_once();
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_memory_new(NULL, &st), AG_OK);
-    ag_session_config c = {0};
+    ag_session_config c = AG_INIT(ag_session_config);
     ag_session *s = (ag_session *)1;
     ck_assert_int_eq(ag_session_new(&c, &s), AG_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(s);
@@ -743,6 +850,7 @@ typedef struct par {
     pthread_barrier_t *go;
     ag_err result;
     ag_session_tokens out;
+    char buf[AG_SESSION_TOKENS_BUF_LEN];
 } par;
 
 static void *par_refresh(void *arg)
@@ -775,6 +883,7 @@ static void race(int64_t interval, uint32_t max_replays)
         ps[k].e = e;
         ps[k].tok = t->refresh;
         ps[k].go = &go;
+        ck_assert_int_eq(ag_session_tokens_init(&ps[k].out, ps[k].buf, sizeof ps[k].buf), AG_OK);
         ck_assert_int_eq(pthread_create(&th[k], NULL, par_refresh, &ps[k]), 0);
     }
     int ok = 0, replayed = 0, reused = 0, revoked = 0, first = -1;
@@ -844,6 +953,8 @@ int main(void)
     tcase_add_test(tc, failing_store_after_the_row);
     tcase_add_test(tc, config_checks);
     tcase_add_test(tc, concurrent_refresh_one_winner);
+    tcase_add_test(tc, verified_claims_only_from_the_refresh_verifier);
+    tcase_add_test(tc, token_holder_attachment);
     suite_add_tcase(s, tc);
     add_rules_tests(s);
     add_secrets_tests(s);

@@ -51,14 +51,20 @@ static void world_new(world *w)
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret, 32, "k1", &w->key), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &w->ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(w->ring, w->key), AG_OK);
-    ag_issuer_config ac = {
-        .key = w->key, .kind = AG_TOKEN_ACCESS, .issuer = "iss", .audience = "api", .ttl = 900};
-    ag_issuer_config rc = {.key = w->key,
+    ag_issuer_config ac = {.size = sizeof(ag_issuer_config),
+                           .key = w->key,
+                           .kind = AG_TOKEN_ACCESS,
+                           .issuer = "iss",
+                           .audience = "api",
+                           .ttl = 900};
+    ag_issuer_config rc = {.size = sizeof(ag_issuer_config),
+                           .key = w->key,
                            .kind = AG_TOKEN_REFRESH,
                            .issuer = "iss",
                            .audience = "iss/refresh",
                            .ttl = 3600};
-    ag_verifier_config vc = {.keys = w->ring,
+    ag_verifier_config vc = {.size = sizeof(ag_verifier_config),
+                             .keys = w->ring,
                              .kind = AG_TOKEN_REFRESH,
                              .issuer = "iss",
                              .audience = "iss/refresh",
@@ -83,11 +89,12 @@ static void world_free(world *w)
 static ag_err session_open(const world *w, int64_t interval, ag_store **st, ag_session **s)
 {
     static const uint8_t secret[32] = "successor-secret-of-32-bytes-ok";
-    ag_store_sqlite_config sc = {.path = w->path};
+    ag_store_sqlite_config sc = {.size = sizeof(ag_store_sqlite_config), .path = w->path};
     ag_err e = ag_store_sqlite_open(&sc, st);
     if (e != AG_OK)
         return e;
-    ag_session_config c = {.access_issuer = w->access,
+    ag_session_config c = {.size = sizeof(ag_session_config),
+                           .access_issuer = w->access,
                            .refresh_issuer = w->refresh,
                            .refresh_verifier = w->verifier,
                            .store = *st,
@@ -104,7 +111,7 @@ static void child(const world *w, int64_t interval, const record *start, int fd)
 {
     ag_store *st = NULL;
     ag_session *s = NULL;
-    ag_session_tokens *a = calloc(2, sizeof *a), *b;
+    ag_session_tokens *a = ag_test_tokens_n(2), *b;
     if (a == NULL || session_open(w, interval, &st, &s) != AG_OK)
         _exit(3);
     b = a + 1;
@@ -140,7 +147,7 @@ static outcome run(int64_t interval, int want_lost, int max_rounds)
     ag_store *st = NULL;
     ag_session *s = NULL;
     ck_assert_int_eq(session_open(&w, interval, &st, &s), AG_OK);
-    ag_session_tokens *t = calloc(1, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens_n(1);
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(ag_session_issue(s, "alice", t), AG_OK);
     record held; /* what the client holds */

@@ -43,11 +43,20 @@ static void shared_setup(void)
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret, 32, "k", &g_key), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &g_ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(g_ring, g_key), AG_OK);
-    ag_issuer_config ac = {
-        .key = g_key, .kind = AG_TOKEN_ACCESS, .issuer = "iss", .audience = "api", .ttl = 900};
-    ag_issuer_config rc = {
-        .key = g_key, .kind = AG_TOKEN_REFRESH, .issuer = "iss", .audience = "iss/r", .ttl = 3600};
-    ag_verifier_config rv = {.keys = g_ring,
+    ag_issuer_config ac = {.size = sizeof(ag_issuer_config),
+                           .key = g_key,
+                           .kind = AG_TOKEN_ACCESS,
+                           .issuer = "iss",
+                           .audience = "api",
+                           .ttl = 900};
+    ag_issuer_config rc = {.size = sizeof(ag_issuer_config),
+                           .key = g_key,
+                           .kind = AG_TOKEN_REFRESH,
+                           .issuer = "iss",
+                           .audience = "iss/r",
+                           .ttl = 3600};
+    ag_verifier_config rv = {.size = sizeof(ag_verifier_config),
+                             .keys = g_ring,
                              .kind = AG_TOKEN_REFRESH,
                              .issuer = "iss",
                              .audience = "iss/r",
@@ -72,18 +81,21 @@ static void shared_teardown(void)
 static void inst_open(inst *in)
 {
     memset(in, 0, sizeof *in);
-    ag_store_sqlite_config sc = {.path = g_path};
+    ag_store_sqlite_config sc = {.size = sizeof(ag_store_sqlite_config), .path = g_path};
     ck_assert_int_eq(ag_store_sqlite_open(&sc, &in->st), AG_OK);
-    ag_revset_config rc = {.entry_ttl = 930, .capacity = 4 * N_PROP};
+    ag_revset_config rc = {
+        .size = sizeof(ag_revset_config), .entry_ttl = 930, .capacity = 4 * N_PROP};
     ck_assert_int_eq(ag_revset_new(&rc, &in->rs), AG_OK);
-    ag_verifier_config av = {.keys = g_ring,
+    ag_verifier_config av = {.size = sizeof(ag_verifier_config),
+                             .keys = g_ring,
                              .kind = AG_TOKEN_ACCESS,
                              .issuer = "iss",
                              .audience = "api",
                              .leeway = 30,
                              .revocations = in->rs};
     ck_assert_int_eq(ag_verifier_new(&av, &in->av), AG_OK);
-    ag_session_config c = {.access_issuer = g_access,
+    ag_session_config c = {.size = sizeof(ag_session_config),
+                           .access_issuer = g_access,
                            .refresh_issuer = g_refresh,
                            .refresh_verifier = g_rv,
                            .store = in->st,
@@ -104,7 +116,7 @@ static ag_err access_on(const inst *in, const ag_session_tokens *t)
 {
     ag_claims *c = malloc(sizeof *c);
     ck_assert_ptr_nonnull(c);
-    ag_err e = ag_verify(in->av, (const uint8_t *)t->access, t->access_len, c);
+    ag_err e = ag_verify(in->av, (const uint8_t *)t->access, t->access_len, AG_TEST_SCRATCH(c), c);
     free(c);
     return e;
 }
@@ -157,12 +169,13 @@ START_TEST(logout_reaches_the_other_instance)
     inst_open(&a);
     inst_open(&b);
     ag_revsync *f = NULL;
-    ag_revsync_config fc = {.store = b.st, .revocations = b.rs, .interval_ms = 100};
+    ag_revsync_config fc = {
+        .size = sizeof(ag_revsync_config), .store = b.st, .revocations = b.rs, .interval_ms = 100};
     ck_assert_int_eq(ag_revsync_start(&fc, &f), AG_OK);
     prop *p = calloc(1, sizeof *p);
     ck_assert_ptr_nonnull(p);
     p->b = &b;
-    p->t = calloc(N_PROP, sizeof *p->t);
+    p->t = ag_test_tokens_n(N_PROP);
     ck_assert_ptr_nonnull(p->t);
     for (int k = 0; k < N_PROP; k++) {
         char sub[16];
@@ -211,7 +224,7 @@ START_TEST(follower_catches_up)
     inst a, b;
     inst_open(&a);
     inst_open(&b);
-    ag_session_tokens *t = calloc(50, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens_n(50);
     ck_assert_ptr_nonnull(t);
     for (int k = 0; k < 50; k++)
         ck_assert_int_eq(ag_session_issue(a.s, "carol", &t[k]), AG_OK);
@@ -220,7 +233,8 @@ START_TEST(follower_catches_up)
                          AG_OK);
     ck_assert_int_eq(access_on(&b, &t[0]), AG_OK); /* B has not heard */
     ag_revsync *f = NULL;
-    ag_revsync_config fc = {.store = b.st, .revocations = b.rs, .interval_ms = 5000};
+    ag_revsync_config fc = {
+        .size = sizeof(ag_revsync_config), .store = b.st, .revocations = b.rs, .interval_ms = 5000};
     ck_assert_int_eq(ag_revsync_start(&fc, &f), AG_OK);
     for (int k = 0; k < 50; k++)
         ck_assert_int_eq(access_on(&b, &t[k]), k < 25 ? AG_ERR_REVOKED : AG_OK);
@@ -237,7 +251,8 @@ START_TEST(follower_catches_up)
     ck_assert_int_ne(st.last_synced, 0);
     ag_revsync_stop(f);
     /* the log is purged after its retention, by a follower that asks */
-    ag_revsync_config pc = {.store = b.st, .revocations = b.rs, .log_retention = 1};
+    ag_revsync_config pc = {
+        .size = sizeof(ag_revsync_config), .store = b.st, .revocations = b.rs, .log_retention = 1};
     sleep(2);
     ck_assert_int_eq(ag_revsync_start(&pc, &f), AG_OK);
     ag_store_revocation e[4];
@@ -256,12 +271,12 @@ START_TEST(memory_store_has_no_log)
 {
     ag_store *st = NULL;
     ag_revset *rs = NULL;
-    ag_revset_config rc = {.entry_ttl = 10};
+    ag_revset_config rc = {.size = sizeof(ag_revset_config), .entry_ttl = 10};
     ck_assert_int_eq(ag_store_memory_new(NULL, &st), AG_OK);
     ck_assert_int_eq(ag_revset_new(&rc, &rs), AG_OK);
     ck_assert(!ag_store_has_log(st));
     ag_revsync *f = NULL;
-    ag_revsync_config fc = {.store = st, .revocations = rs};
+    ag_revsync_config fc = {.size = sizeof(ag_revsync_config), .store = st, .revocations = rs};
     ck_assert_int_eq(ag_revsync_start(&fc, &f), AG_ERR_STATE);
     ck_assert_ptr_null(f);
     ck_assert_int_eq(ag_store_log_append(st, AG_STORE_REV_SID, "s", 1, 1), AG_ERR_STATE);

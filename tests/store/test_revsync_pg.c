@@ -150,11 +150,20 @@ static void shared_setup(const char *base)
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret, 32, "k", &g_key), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &g_ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(g_ring, g_key), AG_OK);
-    ag_issuer_config ac = {
-        .key = g_key, .kind = AG_TOKEN_ACCESS, .issuer = "iss", .audience = "api", .ttl = 900};
-    ag_issuer_config rc = {
-        .key = g_key, .kind = AG_TOKEN_REFRESH, .issuer = "iss", .audience = "iss/r", .ttl = 3600};
-    ag_verifier_config rv = {.keys = g_ring,
+    ag_issuer_config ac = {.size = sizeof(ag_issuer_config),
+                           .key = g_key,
+                           .kind = AG_TOKEN_ACCESS,
+                           .issuer = "iss",
+                           .audience = "api",
+                           .ttl = 900};
+    ag_issuer_config rc = {.size = sizeof(ag_issuer_config),
+                           .key = g_key,
+                           .kind = AG_TOKEN_REFRESH,
+                           .issuer = "iss",
+                           .audience = "iss/r",
+                           .ttl = 3600};
+    ag_verifier_config rv = {.size = sizeof(ag_verifier_config),
+                             .keys = g_ring,
                              .kind = AG_TOKEN_REFRESH,
                              .issuer = "iss",
                              .audience = "iss/r",
@@ -185,18 +194,21 @@ static void shared_teardown(const char *base)
 static void inst_open(inst *in)
 {
     memset(in, 0, sizeof *in);
-    ag_store_pg_config sc = {.conninfo = g_ci, .pool_size = 2};
+    ag_store_pg_config sc = {.size = sizeof(ag_store_pg_config), .conninfo = g_ci, .pool_size = 2};
     ck_assert_int_eq(ag_store_pg_open(&sc, &in->st), AG_OK);
-    ag_revset_config rc = {.entry_ttl = 930, .capacity = 4 * N_PROP};
+    ag_revset_config rc = {
+        .size = sizeof(ag_revset_config), .entry_ttl = 930, .capacity = 4 * N_PROP};
     ck_assert_int_eq(ag_revset_new(&rc, &in->rs), AG_OK);
-    ag_verifier_config av = {.keys = g_ring,
+    ag_verifier_config av = {.size = sizeof(ag_verifier_config),
+                             .keys = g_ring,
                              .kind = AG_TOKEN_ACCESS,
                              .issuer = "iss",
                              .audience = "api",
                              .leeway = 30,
                              .revocations = in->rs};
     ck_assert_int_eq(ag_verifier_new(&av, &in->av), AG_OK);
-    ag_session_config c = {.access_issuer = g_access,
+    ag_session_config c = {.size = sizeof(ag_session_config),
+                           .access_issuer = g_access,
                            .refresh_issuer = g_refresh,
                            .refresh_verifier = g_rv,
                            .store = in->st,
@@ -216,8 +228,11 @@ static void inst_close(inst *in)
 static ag_revsync *follow_b(inst *b)
 {
     ag_revsync *f = NULL;
-    ag_revsync_config fc = {
-        .store = b->st, .revocations = b->rs, .interval_ms = SLOW_MS, .on_error = on_error};
+    ag_revsync_config fc = {.size = sizeof(ag_revsync_config),
+                            .store = b->st,
+                            .revocations = b->rs,
+                            .interval_ms = SLOW_MS,
+                            .on_error = on_error};
     ck_assert_int_eq(ag_revsync_start(&fc, &f), AG_OK);
     return f;
 }
@@ -226,7 +241,7 @@ static ag_err access_on(const inst *in, const ag_session_tokens *t)
 {
     ag_claims *c = malloc(sizeof *c);
     ck_assert_ptr_nonnull(c);
-    ag_err e = ag_verify(in->av, (const uint8_t *)t->access, t->access_len, c);
+    ag_err e = ag_verify(in->av, (const uint8_t *)t->access, t->access_len, AG_TEST_SCRATCH(c), c);
     free(c);
     return e;
 }
@@ -308,7 +323,7 @@ START_TEST(logout_reaches_the_other_instance)
     prop *p = calloc(1, sizeof *p);
     ck_assert_ptr_nonnull(p);
     p->b = &b;
-    p->t = calloc(N_PROP, sizeof *p->t);
+    p->t = ag_test_tokens_n(N_PROP);
     ck_assert_ptr_nonnull(p->t);
     for (int k = 0; k < N_PROP; k++) {
         char sub[16];
@@ -361,9 +376,10 @@ START_TEST(notification_carries_only_an_id)
     PGresult *r = PQexec(c, "LISTEN ag_revocations");
     ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
-    ag_session_tokens t;
-    ck_assert_int_eq(ag_session_issue(a.s, "frank", &t), AG_OK);
-    ck_assert_int_eq(ag_session_logout(a.s, (const uint8_t *)t.refresh, t.refresh_len), AG_OK);
+    ag_session_tokens *t = ag_test_tokens();
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(ag_session_issue(a.s, "frank", t), AG_OK);
+    ck_assert_int_eq(ag_session_logout(a.s, (const uint8_t *)t->refresh, t->refresh_len), AG_OK);
     PGnotify *n = NULL;
     double give_up = mono() + 5;
     while (n == NULL && mono() < give_up) {
@@ -378,9 +394,10 @@ START_TEST(notification_carries_only_an_id)
     char want[32];
     snprintf(want, sizeof want, "%lld", id);
     ck_assert_str_eq(n->extra, want);
-    ck_assert_ptr_null(strstr(n->extra, t.sid));
+    ck_assert_ptr_null(strstr(n->extra, t->sid));
     PQfreemem(n);
     PQfinish(c);
+    free(t);
     inst_close(&a);
     shared_teardown(base_conninfo);
 }
@@ -401,7 +418,7 @@ START_TEST(killed_listener_catches_up)
     ag_revsync *f = follow_b(&b);
     wait_listening(base_conninfo);
     sleep_ms(300); /* and its catch-up read after connecting is done */
-    ag_session_tokens *t = calloc(N, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens_n(N);
     ck_assert_ptr_nonnull(t);
     for (int k = 0; k < N; k++)
         ck_assert_int_eq(ag_session_issue(a.s, "dora", &t[k]), AG_OK);
@@ -463,7 +480,7 @@ START_TEST(server_restart_none_lost)
     inst_open(&b);
     ag_revsync *f = follow_b(&b);
     wait_listening(base);
-    ag_session_tokens *t = calloc(N, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens_n(N);
     ck_assert_ptr_nonnull(t);
     for (int k = 0; k < N; k++)
         ck_assert_int_eq(ag_session_issue(a.s, "erin", &t[k]), AG_OK);

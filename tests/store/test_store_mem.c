@@ -17,7 +17,8 @@
 static ag_err make_mem(void *ctx, size_t capacity, ag_store **out)
 {
     (void)ctx;
-    ag_store_memory_config cfg = {.capacity = capacity != 0 ? capacity : 4096};
+    ag_store_memory_config cfg = {.size = sizeof(ag_store_memory_config),
+                                  .capacity = capacity != 0 ? capacity : 4096};
     return ag_store_memory_new(&cfg, out);
 }
 
@@ -66,7 +67,8 @@ START_TEST(close_frees_everything)
 {
     counter c = {0};
     ag_allocator a = {c_malloc, c_realloc, c_free, &c};
-    ag_store_memory_config cfg = {.capacity = 1000, .alloc = &a};
+    ag_store_memory_config cfg = {
+        .size = sizeof(ag_store_memory_config), .capacity = 1000, .alloc = &a};
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_memory_new(&cfg, &st), AG_OK);
     for (int k = 0; k < 100; k++) {
@@ -138,7 +140,8 @@ START_TEST(bytes_per_session)
     counter c = {0};
     ag_allocator a = {c_malloc, c_realloc, c_free, &c};
     const size_t fams = 25000;
-    ag_store_memory_config cfg = {.capacity = fams, .alloc = &a};
+    ag_store_memory_config cfg = {
+        .size = sizeof(ag_store_memory_config), .capacity = fams, .alloc = &a};
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_memory_new(&cfg, &st), AG_OK);
     long empty_usable = atomic_load(&c.usable);
@@ -175,7 +178,7 @@ END_TEST
  * was, and another user can still log in afterwards. */
 START_TEST(rotation_storm_leaves_room)
 {
-    ag_store_memory_config cfg = {.capacity = 2};
+    ag_store_memory_config cfg = {.size = sizeof(ag_store_memory_config), .capacity = 2};
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_memory_new(&cfg, &st), AG_OK);
     ag_store_family f = session_row(0);
@@ -204,7 +207,7 @@ START_TEST(config_checks)
     ck_assert_uint_eq(s.capacity, 1u << 20);
     ck_assert_str_eq(st->name, "memory");
     ag_store_close(st);
-    ag_store_memory_config cfg = {.capacity = SIZE_MAX};
+    ag_store_memory_config cfg = {.size = sizeof(ag_store_memory_config), .capacity = SIZE_MAX};
     ck_assert_int_eq(ag_store_memory_new(&cfg, &st), AG_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(st);
 }

@@ -166,8 +166,10 @@ static ag_err open_pg(const char *base, const char *schema, unsigned pool, int t
 {
     char ci[2048];
     conninfo_for(base, schema, ci, sizeof ci);
-    ag_store_pg_config cfg = {
-        .conninfo = ci, .pool_size = pool, .statement_timeout_ms = timeout_ms};
+    ag_store_pg_config cfg = {.size = sizeof(ag_store_pg_config),
+                              .conninfo = ci,
+                              .pool_size = pool,
+                              .statement_timeout_ms = timeout_ms};
     return ag_store_pg_open(&cfg, out);
 }
 
@@ -488,10 +490,11 @@ END_TEST
 START_TEST(open_failures)
 {
     ag_store *st = (ag_store *)1;
-    ag_store_pg_config cfg = {.conninfo = "host=127.0.0.1 port=1 dbname=x connect_timeout=2"};
+    ag_store_pg_config cfg = {.size = sizeof(ag_store_pg_config),
+                              .conninfo = "host=127.0.0.1 port=1 dbname=x connect_timeout=2"};
     ck_assert_int_eq(ag_store_pg_open(&cfg, &st), AG_ERR_STORE);
     ck_assert_ptr_null(st);
-    ag_store_pg_config empty = {.conninfo = ""};
+    ag_store_pg_config empty = {.size = sizeof(ag_store_pg_config), .conninfo = ""};
     ck_assert_int_eq(ag_store_pg_open(&empty, &st), AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_store_pg_open(NULL, &st), AG_ERR_INVALID_ARGUMENT);
     ck_assert(ag_store_pg_available());

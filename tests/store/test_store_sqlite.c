@@ -46,7 +46,7 @@ static ag_err make_sqlite(void *ctx, size_t capacity, ag_store **out)
     (void)capacity;
     char path[128];
     path_new(path, sizeof path);
-    ag_store_sqlite_config cfg = {.path = path};
+    ag_store_sqlite_config cfg = {.size = sizeof(ag_store_sqlite_config), .path = path};
     return ag_store_sqlite_open(&cfg, out);
 }
 
@@ -54,7 +54,7 @@ static const ag_conformance_backend sqlite_backend = {"sqlite", make_sqlite, NUL
 
 static ag_store *open_at(const char *path)
 {
-    ag_store_sqlite_config cfg = {.path = path};
+    ag_store_sqlite_config cfg = {.size = sizeof(ag_store_sqlite_config), .path = path};
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_sqlite_open(&cfg, &st), AG_OK);
     return st;
@@ -62,7 +62,7 @@ static ag_store *open_at(const char *path)
 
 static ag_err try_open(const char *path)
 {
-    ag_store_sqlite_config cfg = {.path = path};
+    ag_store_sqlite_config cfg = {.size = sizeof(ag_store_sqlite_config), .path = path};
     ag_store *st = NULL;
     ag_err e = ag_store_sqlite_open(&cfg, &st);
     if (e == AG_OK)
@@ -405,7 +405,7 @@ START_TEST(corrupt_file_refused_untouched)
     char missing[160];
     snprintf(missing, sizeof missing, "%s/no/such/dir.db", tmpdir);
     ck_assert_int_eq(try_open(missing), AG_ERR_STORE);
-    ag_store_sqlite_config cfg = {0};
+    ag_store_sqlite_config cfg = AG_INIT(ag_store_sqlite_config);
     ag_store *st = NULL;
     ck_assert_int_eq(ag_store_sqlite_open(&cfg, &st), AG_ERR_INVALID_ARGUMENT);
     ck_assert(ag_store_sqlite_available());
@@ -415,7 +415,7 @@ END_TEST
 /* Rotates forever from the family's live row (found by raw SQL). */
 static void crash_child(const char *path)
 {
-    ag_store_sqlite_config cfg = {.path = path};
+    ag_store_sqlite_config cfg = {.size = sizeof(ag_store_sqlite_config), .path = path};
     ag_store *st = NULL;
     if (ag_store_sqlite_open(&cfg, &st) != AG_OK)
         _exit(3);

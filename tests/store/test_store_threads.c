@@ -15,7 +15,8 @@
 static ag_err make_mem(void *ctx, size_t capacity, ag_store **out)
 {
     (void)ctx;
-    ag_store_memory_config cfg = {.capacity = capacity != 0 ? capacity : 4096};
+    ag_store_memory_config cfg = {.size = sizeof(ag_store_memory_config),
+                                  .capacity = capacity != 0 ? capacity : 4096};
     return ag_store_memory_new(&cfg, out);
 }
 
@@ -31,7 +32,7 @@ static ag_err make_sqlite(void *ctx, size_t capacity, ag_store **out)
     (void)capacity;
     char path[128];
     snprintf(path, sizeof path, "%s/s%d-%d.db", tmpdir, (int)getpid(), seq++);
-    ag_store_sqlite_config cfg = {.path = path};
+    ag_store_sqlite_config cfg = {.size = sizeof(ag_store_sqlite_config), .path = path};
     return ag_store_sqlite_open(&cfg, out);
 }
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "authgate/session.h"
 #include "authgate/token.h"
 #include "token/token_int.h" /* ag__sign */
 
@@ -176,4 +177,38 @@ void ag_test_guard_release(ag_test_guard *g)
         munmap(g->map, g->map_len);
     g->map = NULL;
     g->data = NULL;
+}
+
+uint8_t *ag_test_scratch(const void *claims)
+{
+    static _Thread_local struct {
+        const void *owner;
+        uint8_t buf[AG_TEST_SCRATCH_LEN];
+    } slot[AG_TEST_SCRATCH_SLOTS];
+    static _Thread_local unsigned next;
+    for (unsigned i = 0; i < AG_TEST_SCRATCH_SLOTS; i++)
+        if (slot[i].owner == claims)
+            return slot[i].buf;
+    unsigned k = next++ % AG_TEST_SCRATCH_SLOTS;
+    slot[k].owner = claims;
+    return slot[k].buf;
+}
+
+ag_session_tokens *ag_test_tokens_n(size_t n)
+{
+    /* n holders, then their n buffers: one block, freed with free() */
+    ag_session_tokens *t = calloc(1, n * (sizeof *t + AG_SESSION_TOKENS_BUF_LEN));
+    char *buf = (char *)(t + n);
+    for (size_t i = 0; t != NULL && i < n; i++)
+        if (ag_session_tokens_init(&t[i], buf + i * AG_SESSION_TOKENS_BUF_LEN,
+                                   AG_SESSION_TOKENS_BUF_LEN) != AG_OK) {
+            free(t);
+            return NULL;
+        }
+    return t;
+}
+
+ag_session_tokens *ag_test_tokens(void)
+{
+    return ag_test_tokens_n(1);
 }

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "authgate/token.h"
+
 /*
  * Installs counting hooks on OpenSSL (CRYPTO_set_mem_functions) and jansson
  * (json_set_alloc_funcs) — the test's own process-wide hooks; the library
@@ -77,6 +79,26 @@ ag_test_simd_case ag_test_simd_case_plan(uint32_t k, size_t maxlen, uint64_t (*r
             abort();                                                                               \
         }                                                                                          \
     } while (0)
+
+/*
+ * Verify scratch for the claims at `claims` (ag_verify's scratch argument):
+ * the calling thread's buffer of AG_VERIFY_SCRATCH_MAX bytes kept for that
+ * address, so claims declared side by side in a test keep their own. Up to
+ * AG_TEST_SCRATCH_SLOTS addresses per thread, then the oldest is reused.
+ * Allocates nothing (the allocation-counting tests use it).
+ * AG_TEST_SCRATCH(&c) expands to the two arguments (pointer, length).
+ */
+#define AG_TEST_SCRATCH_SLOTS 8
+uint8_t *ag_test_scratch(const void *claims);
+#define AG_TEST_SCRATCH(claims) ag_test_scratch(claims), (size_t)AG_TEST_SCRATCH_LEN
+#define AG_TEST_SCRATCH_LEN AG_VERIFY_SCRATCH_MAX
+
+/* Session token pair holders attached to their own buffers, in one
+ * calloc'd block (n of them: an array): release with free(). NULL when out
+ * of memory. */
+struct ag_session_tokens;
+struct ag_session_tokens *ag_test_tokens(void);
+struct ag_session_tokens *ag_test_tokens_n(size_t n);
 
 /* Runs a suite with CK_NORMAL output; returns the process exit status. */
 int ag_test_run(Suite *s);

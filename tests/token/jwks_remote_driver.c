@@ -71,6 +71,7 @@ int main(void)
     ag_events_set(&sink);
     static char line[16384];
     static ag_claims claims;
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
     ag_jwks_remote *r = NULL;
     ag_verifier *v = NULL;
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -81,7 +82,7 @@ int main(void)
         if (cmd == NULL)
             continue;
         if (strcmp(cmd, "new") == 0 && a1 && a2 && a3) {
-            ag_jwks_remote_config rc = {0};
+            ag_jwks_remote_config rc = AG_INIT(ag_jwks_remote_config);
             rc.url = a1;
             rc.ca_file = strcmp(a2, "-") == 0 ? NULL : a2;
             rc.start_without_keys = strcmp(a3, "1") == 0;
@@ -94,7 +95,7 @@ int main(void)
             rc.timeout_ms = 4000;
             rc.on_error = on_error;
             rc.clock = fake_clock;
-            ag_verifier_config vc = {0};
+            ag_verifier_config vc = AG_INIT(ag_verifier_config);
             vc.kind = AG_TOKEN_ACCESS;
             vc.leeway = -1;
             vc.clock = fake_clock;
@@ -105,7 +106,8 @@ int main(void)
             printf("ok\n");
         } else if (strcmp(cmd, "verify") == 0 && a1 && v) {
             ag_verify_cause c = AG_CAUSE_NONE;
-            ag_err e = ag_verify_why(v, (const uint8_t *)a1, strlen(a1), &claims, &c);
+            ag_err e = ag_verify_why(v, (const uint8_t *)a1, strlen(a1), scratch, sizeof scratch,
+                                     &claims, &c);
             printf("%s %s\n", ag_err_name(e), ag_verify_cause_text(c));
         } else if (strcmp(cmd, "refresh") == 0 && r) {
             printf("%s\n", ag_err_name(ag_jwks_remote_refresh(r)));

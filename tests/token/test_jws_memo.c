@@ -46,7 +46,7 @@ static void setup(void)
 
 static ag_verifier *new_verifier(ag_token_kind kind)
 {
-    ag_verifier_config c = {0};
+    ag_verifier_config c = AG_INIT(ag_verifier_config);
     c.keys = ring;
     c.issuer = ISS;
     c.audience = AUD;
@@ -137,8 +137,10 @@ START_TEST(memo_matches_parsing)
             snprintf(jti, sizeof(jti), "j%d-%d", i, round);
             size_t n = mk_token(key, h, payload(jti, T0 + 600), tok, sizeof(tok));
             ag_verifier *cold = new_verifier(AG_TOKEN_ACCESS);
-            ck_assert_int_eq(ag_verify(cold, (const uint8_t *)tok, n, &a), AG_OK);
-            ck_assert_int_eq(ag_verify(warm, (const uint8_t *)tok, n, &b), AG_OK);
+            ck_assert_int_eq(ag_verify(cold, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&a), &a),
+                             AG_OK);
+            ck_assert_int_eq(ag_verify(warm, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&b), &b),
+                             AG_OK);
             ag_verifier_free(cold);
             ck_assert_int_eq(a.alg, b.alg);
             ck_assert_int_eq(a.kind, b.kind);
@@ -165,16 +167,18 @@ START_TEST(memo_only_after_signature)
     const char *h = header(0, &key);
     size_t n = mk_token(k2, h, payload("f", T0 + 600), tok, sizeof(tok)); /* kid k1, signed by k2 */
     static ag_claims c;
-    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, &c), AG_ERR_SIGNATURE);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&c), &c),
+                     AG_ERR_SIGNATURE);
     ck_assert_uint_eq(ag__verifier_memo_count(v), 0);
     /* a token failing its claims after a good signature: the header is
      * genuine, so remembering it is fine, and the failure is unchanged */
     n = mk_token(key, h, payload("e", T0 - 600), tok, sizeof(tok));
-    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, &c), AG_ERR_EXPIRED);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&c), &c),
+                     AG_ERR_EXPIRED);
     ck_assert_uint_eq(ag__verifier_memo_count(v), 1);
     n = mk_token(key, h, payload("g", T0 + 600), tok, sizeof(tok));
-    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, &c), AG_OK);
-    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, &c), AG_OK);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&c), &c), AG_OK);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&c), &c), AG_OK);
     ck_assert_uint_eq(ag__verifier_memo_count(v), 1);
     ag_verifier_free(v);
 }
@@ -193,7 +197,7 @@ START_TEST(memo_keeps_every_check)
     const ag_key *key = NULL;
     const char *h = header(0, &key);
     size_t n = mk_token(key, h, payload("a", T0 + 600), tok, sizeof(tok));
-    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, &c), AG_OK);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&c), &c), AG_OK);
     ck_assert_uint_eq(ag__verifier_memo_count(v), 1);
 
     struct {
@@ -231,8 +235,8 @@ START_TEST(memo_keeps_every_check)
             break;
         }
         ag_verifier *cold = new_verifier(AG_TOKEN_ACCESS);
-        ag_err e_cold = ag_verify(cold, (const uint8_t *)bad, m, &c);
-        ag_err e_warm = ag_verify(v, (const uint8_t *)bad, m, &c);
+        ag_err e_cold = ag_verify(cold, (const uint8_t *)bad, m, AG_TEST_SCRATCH(&c), &c);
+        ag_err e_warm = ag_verify(v, (const uint8_t *)bad, m, AG_TEST_SCRATCH(&c), &c);
         ag_verifier_free(cold);
         ck_assert_msg(e_warm == cases[k].want && e_cold == e_warm, "%s: warm %s cold %s",
                       cases[k].what, ag_err_name(e_warm), ag_err_name(e_cold));
@@ -242,8 +246,10 @@ START_TEST(memo_keeps_every_check)
     /* a refresh verifier remembering an at+jwt header still refuses the
      * kind (V-12) */
     ag_verifier *vr = new_verifier(AG_TOKEN_REFRESH);
-    ck_assert_int_eq(ag_verify(vr, (const uint8_t *)tok, n, &c), AG_ERR_WRONG_TYPE);
-    ck_assert_int_eq(ag_verify(vr, (const uint8_t *)tok, n, &c), AG_ERR_WRONG_TYPE);
+    ck_assert_int_eq(ag_verify(vr, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&c), &c),
+                     AG_ERR_WRONG_TYPE);
+    ck_assert_int_eq(ag_verify(vr, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&c), &c),
+                     AG_ERR_WRONG_TYPE);
     ag_verifier_free(vr);
     ag_verifier_free(v);
 }
@@ -261,8 +267,8 @@ START_TEST(memo_spans_like_parsing)
     for (size_t i = 0; i < 2; i++) {
         ag_verifier *v = new_verifier(AG_TOKEN_ANY);
         size_t n = mk_token(k1, hdrs[i], payload("s", T0 + 600), tok, sizeof(tok));
-        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, &a), AG_OK);
-        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, &b), AG_OK);
+        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&a), &a), AG_OK);
+        ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&b), &b), AG_OK);
         ck_assert_uint_eq(ag__verifier_memo_count(v), 1);
         ck_assert_uint_eq(a.typ.len, 0);
         ck_assert_uint_eq(b.typ.len, 0);
@@ -304,7 +310,7 @@ static void *work(void *arg)
         size_t n = ag_test_jws(key, hdr, body, tok, sizeof(tok));
         if (n == 0)
             w->failures++;
-        if (ag_verify(w->v, (const uint8_t *)tok, n, c) != AG_OK ||
+        if (ag_verify(w->v, (const uint8_t *)tok, n, AG_TEST_SCRATCH(c), c) != AG_OK ||
             !span_is(c->kid, (i % 2) ? "k2" : "k1"))
             w->failures++;
     }

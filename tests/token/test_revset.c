@@ -19,7 +19,10 @@
 
 static ag_revset *set_new(int64_t ttl, size_t cap, int64_t stale)
 {
-    ag_revset_config c = {.entry_ttl = ttl, .capacity = cap, .max_staleness = stale};
+    ag_revset_config c = {.size = sizeof(ag_revset_config),
+                          .entry_ttl = ttl,
+                          .capacity = cap,
+                          .max_staleness = stale};
     ag_revset *rs = NULL;
     ck_assert_int_eq(ag_revset_new(&c, &rs), AG_OK);
     return rs;
@@ -136,7 +139,7 @@ START_TEST(strict_staleness)
     ag_revset_mark_synced(rs, T0);
     ck_assert_int_eq(ag_revset_check(rs, claims("s", "u", 0), T0 + 1000), AG_OK);
     ag_revset_free(rs);
-    ag_revset_config bad = {.entry_ttl = 0};
+    ag_revset_config bad = {.size = sizeof(ag_revset_config), .entry_ttl = 0};
     ck_assert_int_eq(ag_revset_new(&bad, &rs), AG_ERR_INVALID_ARGUMENT);
 }
 END_TEST
@@ -169,19 +172,22 @@ static void rig_new(rig *r, size_t cache)
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret, 32, "k", &r->key), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &r->ring), AG_OK);
     ck_assert_int_eq(ag_keyring_add(r->ring, r->key), AG_OK);
-    ag_issuer_config ac = {.key = r->key,
+    ag_issuer_config ac = {.size = sizeof(ag_issuer_config),
+                           .key = r->key,
                            .kind = AG_TOKEN_ACCESS,
                            .issuer = "iss",
                            .audience = "api",
                            .ttl = 900,
                            .clock = clk};
-    ag_issuer_config rc = {.key = r->key,
+    ag_issuer_config rc = {.size = sizeof(ag_issuer_config),
+                           .key = r->key,
                            .kind = AG_TOKEN_REFRESH,
                            .issuer = "iss",
                            .audience = "iss/r",
                            .ttl = 3600,
                            .clock = clk};
-    ag_verifier_config av = {.keys = r->ring,
+    ag_verifier_config av = {.size = sizeof(ag_verifier_config),
+                             .keys = r->ring,
                              .kind = AG_TOKEN_ACCESS,
                              .issuer = "iss",
                              .audience = "api",
@@ -189,7 +195,8 @@ static void rig_new(rig *r, size_t cache)
                              .clock = clk,
                              .cache_entries = cache,
                              .revocations = r->rs};
-    ag_verifier_config rv = {.keys = r->ring,
+    ag_verifier_config rv = {.size = sizeof(ag_verifier_config),
+                             .keys = r->ring,
                              .kind = AG_TOKEN_REFRESH,
                              .issuer = "iss",
                              .audience = "iss/r",
@@ -200,7 +207,8 @@ static void rig_new(rig *r, size_t cache)
     ck_assert_int_eq(ag_verifier_new(&av, &r->av), AG_OK);
     ck_assert_int_eq(ag_verifier_new(&rv, &r->rv), AG_OK);
     ck_assert_int_eq(ag_store_memory_new(NULL, &r->st), AG_OK);
-    ag_session_config sc = {.access_issuer = r->access,
+    ag_session_config sc = {.size = sizeof(ag_session_config),
+                            .access_issuer = r->access,
                             .refresh_issuer = r->refresh,
                             .refresh_verifier = r->rv,
                             .store = r->st,
@@ -226,12 +234,12 @@ static void rig_free(rig *r)
 static ag_err access_ok(rig *r, const ag_session_tokens *t)
 {
     static ag_claims c;
-    return ag_verify(r->av, (const uint8_t *)t->access, t->access_len, &c);
+    return ag_verify(r->av, (const uint8_t *)t->access, t->access_len, AG_TEST_SCRATCH(&c), &c);
 }
 
 static ag_session_tokens *pair(void)
 {
-    ag_session_tokens *t = calloc(1, sizeof *t);
+    ag_session_tokens *t = ag_test_tokens();
     ck_assert_ptr_nonnull(t);
     return t;
 }

@@ -82,7 +82,7 @@ static ag_keyring *ring_of(ag_key *k0, ...)
 
 static void issue_with(ag_key *k, char *out, size_t cap)
 {
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.key = k;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = "iss";
@@ -90,7 +90,7 @@ static void issue_with(ag_key *k, char *out, size_t cap)
     ic.ttl = 600;
     ag_issuer *is = NULL;
     ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = "alice";
     ck_assert_int_eq(ag_issue(is, &p, out, cap, NULL), AG_OK);
     ag_issuer_free(is);
@@ -98,7 +98,7 @@ static void issue_with(ag_key *k, char *out, size_t cap)
 
 static ag_verifier *verifier_for(ag_keyring *r, size_t cache)
 {
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = r;
     vc.kind = AG_TOKEN_ACCESS;
     vc.issuer = "iss";
@@ -113,7 +113,7 @@ static ag_verifier *verifier_for(ag_keyring *r, size_t cache)
 static ag_err vfy(const ag_verifier *v, const char *tok)
 {
     static ag_claims c;
-    return ag_verify(v, (const uint8_t *)tok, strlen(tok), &c);
+    return ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(&c), &c);
 }
 
 static char tok_a[AG_TOKEN_MAX_LEN + 1], tok_b[AG_TOKEN_MAX_LEN + 1], tok_c[AG_TOKEN_MAX_LEN + 1];
@@ -200,7 +200,7 @@ START_TEST(issuer_newest_key)
     ck_assert_ptr_null(ag_keyring_newest_signer(only_pub));
     ck_assert_ptr_null(ag_keyring_newest_signer(NULL));
 
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.keys = r;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = "iss";
@@ -220,21 +220,21 @@ START_TEST(issuer_newest_key)
     ck_assert_str_eq(kid, "b");
     ck_assert_int_eq(ag_issuer_kid(is, kid, 1), AG_ERR_BUFFER);
 
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = "alice";
     char tok[AG_TOKEN_MAX_LEN + 1];
     ag_keyring *vr = ring_of(key_a, key_b, key_c, NULL);
     ag_verifier *v = verifier_for(vr, 0);
     ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_OK);
     ag_claims *c = malloc(sizeof(*c));
-    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), c), AG_OK);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(c), c), AG_OK);
     ck_assert_mem_eq(c->kid.ptr, "b", 1);
 
     ag_keyring *r2 = ring_of(key_b, key_c, NULL);
     ck_assert_int_eq(ag_issuer_set_keys(is, only_pub), AG_ERR_STATE); /* nothing changes */
     ck_assert_int_eq(ag_issuer_set_keys(is, r2), AG_OK);
     ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_OK);
-    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), c), AG_OK);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(c), c), AG_OK);
     ck_assert_mem_eq(c->kid.ptr, "c", 1);
     ck_assert_int_eq(ag_issuer_kid(is, kid, sizeof(kid)), AG_OK);
     ck_assert_str_eq(kid, "c");
@@ -244,7 +244,7 @@ START_TEST(issuer_newest_key)
     ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_OK);
     ag_keyring *vr2 = ring_of(ec, NULL);
     ck_assert_int_eq(ag_verifier_set_keys(v, vr2), AG_OK);
-    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), c), AG_OK);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(c), c), AG_OK);
     ck_assert_int_eq(c->alg, AG_ALG_ES256);
 
     free(c);
@@ -281,16 +281,17 @@ static void *load_worker(void *arg)
     long bad = 0, ok_b = 0, ok_c = 0, rounds = 0;
     ag_claims *c = malloc(sizeof(*c));
     char tok[AG_TOKEN_MAX_LEN + 1];
-    ag_issue_params p = {0};
+    ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = "bob";
     atomic_fetch_add(&load_started, 1);
     while (!atomic_load(&load_done) && rounds < 10000000) {
         rounds++;
-        if (ag_verify(load_v, (const uint8_t *)tok_a, strlen(tok_a), c) != AG_OK ||
+        if (ag_verify(load_v, (const uint8_t *)tok_a, strlen(tok_a), AG_TEST_SCRATCH(c), c) !=
+                AG_OK ||
             c->sub.len != 5 || memcmp(c->sub.ptr, "alice", 5) != 0)
             bad++;
-        ag_err eb = ag_verify(load_v, (const uint8_t *)tok_b, strlen(tok_b), c);
-        ag_err ec = ag_verify(load_v, (const uint8_t *)tok_c, strlen(tok_c), c);
+        ag_err eb = ag_verify(load_v, (const uint8_t *)tok_b, strlen(tok_b), AG_TEST_SCRATCH(c), c);
+        ag_err ec = ag_verify(load_v, (const uint8_t *)tok_c, strlen(tok_c), AG_TEST_SCRATCH(c), c);
         ok_b += eb == AG_OK;
         ok_c += ec == AG_OK;
         if ((eb != AG_OK && eb != AG_ERR_KEY) || (ec != AG_OK && ec != AG_ERR_KEY))
@@ -301,7 +302,8 @@ static void *load_worker(void *arg)
             else {
                 /* signed with a ring's newest key (b or c), which the
                  * verifier may have dropped since */
-                ag_err e = ag_verify(load_v, (const uint8_t *)tok, strlen(tok), c);
+                ag_err e =
+                    ag_verify(load_v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(c), c);
                 if (e != AG_OK && e != AG_ERR_KEY)
                     bad++;
             }
@@ -322,7 +324,7 @@ START_TEST(swap_under_load)
     issue_with(key_c, tok_c, sizeof(tok_c));
     ag_keyring *r0 = ring_of(key_a, key_c, NULL);
     load_v = verifier_for(r0, 256);
-    ag_issuer_config ic = {0};
+    ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.keys = r0;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = "iss";

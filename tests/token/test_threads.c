@@ -27,13 +27,13 @@ static void *worker(void *arg)
     int iters = *(int *)arg;
     for (int i = 0; i < iters; i++) {
         for (int t = 0; t < NTOK; t++) {
-            if (ag_verify(verifier, (const uint8_t *)tokens[t][0], strlen(tokens[t][0]), c) !=
-                AG_OK)
+            if (ag_verify(verifier, (const uint8_t *)tokens[t][0], strlen(tokens[t][0]),
+                          AG_TEST_SCRATCH(c), c) != AG_OK)
                 bad++;
             else if (c->sub.len != 5 || memcmp(c->sub.ptr, "alice", 5) != 0)
                 bad++;
-            if (ag_verify(verifier, (const uint8_t *)tokens[t][1], strlen(tokens[t][1]), c) !=
-                AG_ERR_SIGNATURE)
+            if (ag_verify(verifier, (const uint8_t *)tokens[t][1], strlen(tokens[t][1]),
+                          AG_TEST_SCRATCH(c), c) != AG_ERR_SIGNATURE)
                 bad++;
         }
     }
@@ -54,7 +54,7 @@ START_TEST(threads_share_one_verifier)
         snprintf(kid, sizeof(kid), "k%d", i);
         ck_assert_int_eq(ag_key_generate(algs[i], kid, &k), AG_OK);
         ck_assert_int_eq(ag_keyring_add(ring, k), AG_OK);
-        ag_issuer_config ic = {0};
+        ag_issuer_config ic = AG_INIT(ag_issuer_config);
         ic.key = k;
         ic.kind = AG_TOKEN_ACCESS;
         ic.issuer = "iss";
@@ -62,7 +62,7 @@ START_TEST(threads_share_one_verifier)
         ic.ttl = 600;
         ag_issuer *is = NULL;
         ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
-        ag_issue_params p = {0};
+        ag_issue_params p = AG_INIT(ag_issue_params);
         p.sub = "alice";
         ag_issued info;
         ck_assert_int_eq(ag_issue(is, &p, tokens[i][0], sizeof(tokens[i][0]), &info), AG_OK);
@@ -71,7 +71,7 @@ START_TEST(threads_share_one_verifier)
         ag_issuer_free(is);
         ag_key_free(k);
     }
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = ring;
     vc.kind = AG_TOKEN_ACCESS;
     vc.issuer = "iss";

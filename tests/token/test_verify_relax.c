@@ -43,7 +43,7 @@ static ag_verifier *make(ag_token_kind kind, const char *iss, const char *const 
                          size_t nmi, const char *aud, const char *const *more_aud, size_t nma,
                          unsigned relax)
 {
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = ring;
     vc.kind = kind;
     vc.issuer = iss;
@@ -66,7 +66,7 @@ static ag_err run(const ag_verifier *v, const char *hdr, const char *payload, ag
     char tok[AG_TOKEN_MAX_LEN + 1];
     size_t n = ag_test_jws(key, hdr, payload, tok, sizeof(tok));
     ck_assert_uint_gt(n, 0);
-    return ag_verify_why(v, (const uint8_t *)tok, n, &claims, why);
+    return ag_verify_why(v, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&claims), &claims, why);
 }
 
 #define HDR_AT "{\"alg\":\"HS256\",\"typ\":\"at+jwt\",\"kid\":\"idp-1\"}"
@@ -213,7 +213,7 @@ START_TEST(several_issuers_and_audiences)
     ag_verifier_free(v);
 
     /* bad lists are refused */
-    ag_verifier_config vc = {0};
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = ring;
     vc.kind = AG_TOKEN_ACCESS;
     ag_verifier *bad = NULL;
@@ -239,7 +239,8 @@ START_TEST(key_causes)
     ck_assert_str_eq(ag_verify_cause_text(AG_CAUSE_NO_KID), "token has no kid");
     ck_assert_str_eq(ag_verify_cause_text(AG_CAUSE_AUD), "aud");
     ck_assert_str_eq(ag_verify_cause_text((ag_verify_cause)99), "");
-    ck_assert_int_eq(ag_verify_why(v, NULL, 0, &claims, NULL), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_verify_why(v, NULL, 0, AG_TEST_SCRATCH(&claims), &claims, NULL),
+                     AG_ERR_INVALID_ARGUMENT);
     ag_verifier_free(v);
 }
 END_TEST

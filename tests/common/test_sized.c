@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sized structs (error.h, AG_INIT): the one helper, and every public call
+ * taking a caller's config or parameter struct — a size of 0 (a struct
+ * zeroed without AG_INIT) is refused; a struct of an older, smaller layout
+ * works, with the members it does not have read as their defaults; a
+ * newer, larger one works while its unknown tail is zero.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "authgate/http.h"
+#include "authgate/revocation.h"
+#include "authgate/session.h"
+#include "authgate/store.h"
+#include "authgate/token.h"
+#include "common/common_int.h"
+#include "testsupport.h"
+
+#define ISS "https://iss.test"
+#define AUD "api.test"
+#define T0 INT64_C(1700000000)
+
+static int64_t fixed_clock(void *ctx)
+{
+    (void)ctx;
+    return T0;
+}
+
+typedef struct demo_cfg {
+    size_t size;
+    int a;
+    long b;
+    const char *c;
+} demo_cfg;
+
+START_TEST(helper_rules)
+{
+    demo_cfg local;
+    demo_cfg in = {.size = sizeof in, .a = 1, .b = 2, .c = "x"};
+    ck_assert_int_eq(ag__sized_in(&in, &local, sizeof local), AG_OK);
+    ck_assert_int_eq(local.a, 1);
+    ck_assert_int_eq(local.b, 2);
+    ck_assert_ptr_eq(local.c, in.c);
+    /* older and smaller: what it lacks reads as zero */
+    in.size = offsetof(demo_cfg, b);
+    memset(&local, 0xff, sizeof local);
+    ck_assert_int_eq(ag__sized_in(&in, &local, sizeof local), AG_OK);
+    ck_assert_int_eq(local.a, 1);
+    ck_assert_int_eq(local.b, 0);
+    ck_assert_ptr_null(local.c);
+    /* too small: not made with AG_INIT */
+    for (size_t n = 0; n < sizeof(size_t); n++) {
+        in.size = n;
+        ck_assert_int_eq(ag__sized_in(&in, &local, sizeof local), AG_ERR_INVALID_ARGUMENT);
+    }
+    /* newer and larger: fine while the tail we do not know is zero */
+    struct {
+        demo_cfg known;
+        int extra;
+    } big;
+    memset(&big, 0, sizeof big);
+    big.known.size = sizeof big;
+    big.known.a = 7;
+    ck_assert_int_eq(ag__sized_in(&big, &local, sizeof local), AG_OK);
+    ck_assert_int_eq(local.a, 7);
+    big.extra = 1;
+    ck_assert_int_eq(ag__sized_in(&big, &local, sizeof local), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag__sized_in(NULL, &local, sizeof local), AG_OK);
+}
+END_TEST
+
+static ag_key *key(void)
+{
+    static const uint8_t secret[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                       12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                       23, 24, 25, 26, 27, 28, 29, 30, 31};
+    ag_key *k = NULL;
+    ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret, sizeof secret, "k1", &k), AG_OK);
+    return k;
+}
+
+/* Every public call that takes a sized struct refuses size 0. */
+START_TEST(size_zero_refused_everywhere)
+{
+    ag_key *k = key();
+    ag_keyring *ring = NULL;
+    ck_assert_int_eq(ag_keyring_new(NULL, &ring), AG_OK);
+    ck_assert_int_eq(ag_keyring_add(ring, k), AG_OK);
+
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
+    vc.keys = ring;
+    vc.kind = AG_TOKEN_ACCESS;
+    ag_verifier *v = NULL;
+    ck_assert_int_eq(ag_verifier_new(&vc, &v), AG_OK);
+    ag_verifier_free(v);
+    vc.size = 0;
+    ck_assert_int_eq(ag_verifier_new(&vc, &v), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(v);
+
+    ag_issuer_config ic = {.size = sizeof ic,
+                           .key = k,
+                           .kind = AG_TOKEN_ACCESS,
+                           .issuer = ISS,
+                           .audience = AUD,
+                           .ttl = 60};
+    ag_issuer *is = NULL;
+    ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
+    ic.size = 0;
+    ag_issuer *is2 = NULL;
+    ck_assert_int_eq(ag_issuer_new(&ic, &is2), AG_ERR_INVALID_ARGUMENT);
+
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    ag_issue_params ip = AG_INIT(ag_issue_params);
+    ip.sub = "alice";
+    ck_assert_int_eq(ag_issue(is, &ip, tok, sizeof tok, NULL), AG_OK);
+    ip.size = 0;
+    ck_assert_int_eq(ag_issue(is, &ip, tok, sizeof tok, NULL), AG_ERR_INVALID_ARGUMENT);
+
+    ag_revset_config rc = {.size = 0, .entry_ttl = 60};
+    ag_revset *rs = NULL;
+    ck_assert_int_eq(ag_revset_new(&rc, &rs), AG_ERR_INVALID_ARGUMENT);
+
+    ag_http_policy_config pc = {.size = 0};
+    ag_http_policy *pol = NULL;
+    ck_assert_int_eq(ag_http_policy_new(&pc, &pol), AG_ERR_INVALID_ARGUMENT);
+    pc.size = sizeof pc;
+    ck_assert_int_eq(ag_http_policy_new(&pc, &pol), AG_OK);
+    ag_http_policy_free(pol);
+
+    char buf[512];
+    size_t n = 0;
+    ag_cookie_spec cs = {.size = 0, .name = AG_COOKIE_REFRESH, .expires_at = T0 + 60};
+    cs.value = (ag_span){(const uint8_t *)"abc", 3};
+    ck_assert_int_eq(ag_set_cookie_build(&cs, buf, sizeof buf, &n), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_set_cookie_clear(&cs, buf, sizeof buf, &n), AG_ERR_INVALID_ARGUMENT);
+
+    ag_store_memory_config mc = {.size = 0};
+    ag_store *st = NULL;
+    ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_ERR_INVALID_ARGUMENT);
+    mc.size = sizeof mc;
+    ck_assert_int_eq(ag_store_memory_new(&mc, &st), AG_OK);
+    if (ag_store_sqlite_available()) {
+        ag_store_sqlite_config sc = {.size = 0, .path = ":memory:"};
+        ag_store *sq = NULL;
+        ck_assert_int_eq(ag_store_sqlite_open(&sc, &sq), AG_ERR_INVALID_ARGUMENT);
+    }
+    if (ag_store_pg_available()) {
+        ag_store_pg_config gc = {.size = 0, .conninfo = "host=/nonexistent"};
+        ag_store *pg = NULL;
+        ck_assert_int_eq(ag_store_pg_open(&gc, &pg), AG_ERR_INVALID_ARGUMENT);
+    }
+
+    ag_verifier_config rvc = AG_INIT(ag_verifier_config);
+    rvc.keys = ring;
+    rvc.kind = AG_TOKEN_REFRESH;
+    ag_verifier *rv = NULL;
+    ck_assert_int_eq(ag_verifier_new(&rvc, &rv), AG_OK);
+    ag_issuer_config ric = {.size = sizeof ric,
+                            .key = k,
+                            .kind = AG_TOKEN_REFRESH,
+                            .issuer = ISS,
+                            .audience = AUD,
+                            .ttl = 60};
+    ag_issuer *ris = NULL;
+    ck_assert_int_eq(ag_issuer_new(&ric, &ris), AG_OK);
+    ag_session_config sc = {
+        .size = 0, .access_issuer = is, .refresh_issuer = ris, .refresh_verifier = rv, .store = st};
+    ag_session *s = NULL;
+    ck_assert_int_eq(ag_session_new(&sc, &s), AG_ERR_INVALID_ARGUMENT);
+    sc.size = sizeof sc;
+    ck_assert_int_eq(ag_session_new(&sc, &s), AG_OK);
+
+    ag_revset_config rc2 = {.size = sizeof rc2, .entry_ttl = 60};
+    ck_assert_int_eq(ag_revset_new(&rc2, &rs), AG_OK);
+    ag_revsync_config fc = {.size = 0, .store = st, .revocations = rs};
+    ag_revsync *sync = NULL;
+    ck_assert_int_eq(ag_revsync_start(&fc, &sync), AG_ERR_INVALID_ARGUMENT);
+
+    ag_jwks_remote_config jc = {.size = 0, .url = "https://jwks.invalid/"};
+    ag_verifier_config jv = AG_INIT(ag_verifier_config);
+    jv.kind = AG_TOKEN_ACCESS;
+    ag_jwks_remote *jr = NULL;
+    ag_verifier *jver = NULL;
+    ag_err je = ag_jwks_remote_new(&jc, &jv, &jr, &jver);
+    ck_assert(je == AG_ERR_INVALID_ARGUMENT || je == AG_ERR_STATE); /* STATE: no libcurl */
+
+    ag_session_free(s);
+    ag_revset_free(rs);
+    ag_store_close(st);
+    ag_issuer_free(is);
+    ag_issuer_free(ris);
+    ag_verifier_free(rv);
+    ag_keyring_free(ring);
+    ag_key_free(k);
+}
+END_TEST
+
+/* A verifier config of an older layout — its size ends before the members
+ * added last — works, and what lies beyond its size is not read: a relax
+ * bit set there does not count. */
+START_TEST(older_layout_reads_defaults)
+{
+    ag_key *k = key();
+    ag_keyring *ring = NULL;
+    ck_assert_int_eq(ag_keyring_new(NULL, &ring), AG_OK);
+    ck_assert_int_eq(ag_keyring_add(ring, k), AG_OK);
+    /* a token without typ: only AG_VERIFY_TYP_ABSENT lets it through */
+    char pl[256], tok[1024];
+    snprintf(pl, sizeof pl,
+             "{\"iss\":\"" ISS "\",\"sub\":\"a\",\"aud\":\"" AUD
+             "\",\"exp\":%lld,\"iat\":%lld,\"jti\":\"j\"}",
+             (long long)(T0 + 60), (long long)T0);
+    size_t n = ag_test_jws(k, "{\"alg\":\"HS256\",\"kid\":\"k1\"}", pl, tok, sizeof tok);
+    ck_assert_uint_gt(n, 0);
+
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
+    vc.keys = ring;
+    vc.kind = AG_TOKEN_ACCESS;
+    vc.clock = fixed_clock;
+    vc.relax = AG_VERIFY_TYP_ABSENT;
+    ag_verifier *v = NULL;
+    ag_claims c;
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+    ck_assert_int_eq(ag_verifier_new(&vc, &v), AG_OK);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, scratch, sizeof scratch, &c), AG_OK);
+    ag_verifier_free(v);
+
+    /* the same bytes, declared as a layout that ends before `issuers` */
+    vc.size = offsetof(ag_verifier_config, issuers);
+    ck_assert_int_eq(ag_verifier_new(&vc, &v), AG_OK);
+    ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, scratch, sizeof scratch, &c),
+                     AG_ERR_WRONG_TYPE);
+    ag_verifier_free(v);
+
+    /* a session config ending before reuse_interval: a bad value there is
+     * not read (the full size refuses it) */
+    ag_store *st = NULL;
+    ck_assert_int_eq(ag_store_memory_new(NULL, &st), AG_OK);
+    ag_issuer_config ic = {.size = sizeof ic,
+                           .key = k,
+                           .kind = AG_TOKEN_ACCESS,
+                           .issuer = ISS,
+                           .audience = AUD,
+                           .ttl = 60};
+    ag_issuer *ia = NULL, *ir = NULL;
+    ck_assert_int_eq(ag_issuer_new(&ic, &ia), AG_OK);
+    ic.kind = AG_TOKEN_REFRESH;
+    ck_assert_int_eq(ag_issuer_new(&ic, &ir), AG_OK);
+    vc.size = sizeof vc;
+    vc.kind = AG_TOKEN_REFRESH;
+    vc.relax = 0;
+    ck_assert_int_eq(ag_verifier_new(&vc, &v), AG_OK);
+    ag_session_config sc = AG_INIT(ag_session_config);
+    sc.access_issuer = ia;
+    sc.refresh_issuer = ir;
+    sc.refresh_verifier = v;
+    sc.store = st;
+    sc.reuse_interval = -5;
+    ag_session *s = NULL;
+    ck_assert_int_eq(ag_session_new(&sc, &s), AG_ERR_INVALID_ARGUMENT);
+    sc.size = offsetof(ag_session_config, reuse_interval);
+    ck_assert_int_eq(ag_session_new(&sc, &s), AG_OK);
+    ag_session_free(s);
+    ag_verifier_free(v);
+    ag_issuer_free(ia);
+    ag_issuer_free(ir);
+    ag_store_close(st);
+    ag_keyring_free(ring);
+    ag_key_free(k);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("sized");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, helper_rules);
+    tcase_add_test(tc, size_zero_refused_everywhere);
+    tcase_add_test(tc, older_layout_reads_defaults);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return ag_test_run(suite());
+}
