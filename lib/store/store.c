@@ -56,15 +56,22 @@ ag_err ag_store_create(ag_store *st, const ag_store_family *fam, int64_t reclaim
 
 /* ---- the decision, written once ------------------------------------------ */
 
-bool ag_store_family_dead(const ag_store_family *f, int64_t now)
+/* Inline twin of ag_store_family_dead for the decision (the public one is
+ * exported and so called through the PLT). */
+static inline bool dead(const ag_store_family *f, int64_t now)
 {
     int64_t end = f->current_expires < f->expires ? f->current_expires : f->expires;
     return end <= now;
 }
 
+bool ag_store_family_dead(const ag_store_family *f, int64_t now)
+{
+    return dead(f, now);
+}
+
 bool ag_store_family_live(const ag_store_family *f, int64_t now)
 {
-    return f->revoked_at == 0 && !ag_store_family_dead(f, now);
+    return f->revoked_at == 0 && !dead(f, now);
 }
 
 void ag__store_revoke_row(ag_store_family *f, int64_t now, ag_revoke_reason why)
@@ -93,11 +100,10 @@ static void result_of(const ag_store_family *f, ag_store_outcome what, ag_store_
 static bool replay_allowed(const ag_store_family *f, const ag_store_rotation *rot)
 {
     if (rot->action == AG_STORE_LOGOUT_ALL || !f->has_previous || rot->reuse_interval <= 0 ||
-        !ag__ct_eq(rot->old_hash, f->previous, AG_STORE_HASH_LEN) ||
+        !ag__store_hash_eq(rot->old_hash, f->previous) ||
         rot->now > f->current_issued + rot->reuse_interval || f->replays >= rot->max_replays)
         return false;
-    return rot->action != AG_STORE_REFRESH ||
-           ag__ct_eq(rot->new_hash, f->current, AG_STORE_HASH_LEN);
+    return rot->action != AG_STORE_REFRESH || ag__store_hash_eq(rot->new_hash, f->current);
 }
 
 ag_err ag_store_decide(const ag_store_family *cur, const ag_store_rotation *rot,
@@ -115,8 +121,8 @@ ag_err ag_store_decide(const ag_store_family *cur, const ag_store_rotation *rot,
         *next = *cur;
     ag_store_outcome what =
         rot->action == AG_STORE_REFRESH ? AG_STORE_ROTATED : AG_STORE_LOGGED_OUT;
-    if (ag__ct_eq(rot->old_hash, cur->current, AG_STORE_HASH_LEN)) {
-        if (ag_store_family_dead(cur, rot->now))
+    if (ag__store_hash_eq(rot->old_hash, cur->current)) {
+        if (dead(cur, rot->now))
             return AG_ERR_EXPIRED;
         if (rot->action == AG_STORE_REFRESH) {
             memcpy(next->previous, cur->current, AG_STORE_HASH_LEN);
@@ -133,7 +139,7 @@ ag_err ag_store_decide(const ag_store_family *cur, const ag_store_rotation *rot,
                                                                 : AG_REVOKE_LOGOUT_ALL);
         }
     } else if (replay_allowed(cur, rot)) {
-        if (ag_store_family_dead(cur, rot->now))
+        if (dead(cur, rot->now))
             return AG_ERR_EXPIRED;
         if (rot->action == AG_STORE_REFRESH) {
             next->replays = cur->replays + 1;
@@ -166,8 +172,7 @@ ag_err ag_store_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_rota
         (rot->action == AG_STORE_REFRESH && rot->new_expires <= rot->now))
         return AG_ERR_INVALID_ARGUMENT;
     /* A successor equal to its parent would make the token its own child. */
-    if (rot->action == AG_STORE_REFRESH &&
-        ag__ct_eq(rot->old_hash, rot->new_hash, AG_STORE_HASH_LEN))
+    if (rot->action == AG_STORE_REFRESH && ag__store_hash_eq(rot->old_hash, rot->new_hash))
         return AG_ERR_INVALID_ARGUMENT;
     ag_store_rotated tmp;
     memset(&tmp, 0, sizeof tmp);
