@@ -323,7 +323,7 @@ static ag_err mem_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_ro
     /* decided and written in place, under the family's lock */
     ag_store_family *row = f != NULL ? &f->row : NULL;
     ag_store_family none;
-    ag_err e = ag_store_decide(row, rot, row != NULL ? row : &none, &write, out);
+    ag_err e = ag__store_decide(row, rot, row != NULL ? row : &none, &write, out);
     unlock(fl);
     if (write && row != NULL && e != AG_OK) /* reuse left a tombstone */
         atomic_store(&m->fruitless, 0);
