@@ -6,13 +6,16 @@
  *   authgate jwks FILE...
  *   authgate issue --key JWK --sub SUB [--type access|refresh] [--iss I] [--aud A]
  *                  [--ttl SECONDS] [--sid SID] [--claim NAME=JSON]... [--now EPOCH]
- *   authgate verify (--key JWK | --jwks FILE) [--type access|refresh] [--iss I]
- *                  [--aud A] [--leeway S] [--now EPOCH] TOKEN|-
+ *   authgate verify (--key JWK | --jwks FILE | --jwks-url URL [--cacert FILE])
+ *                  [--type access|refresh] [--allow-typ jwt|absent]... [--iss I]...
+ *                  [--aud A]... [--optional LIST] [--leeway S] [--now EPOCH] TOKEN|-
  *   authgate decode TOKEN|-
  *
  * Exit status: 0 success (verify: valid), 1 invalid token (one line on
  * stderr: the reason word of ag_err_reason(), a contract), 2 usage or
  * unreadable input. Built on the public API only; the docs are docs/cli.md.
+ * Here: main, issue and verify; keygen and jwks in cli_keys.c, decode in
+ * cli_decode.c.
  */
 #include <signal.h>
 #include <stdbool.h>
@@ -24,6 +27,7 @@
 #include <jansson.h>
 
 #include "authgate/token.h"
+#include "cli.h"
 #include "cli_util.h"
 
 /* Default issuing policy (documented in docs/cli.md). */
@@ -33,8 +37,6 @@
 #define CLI_DEFAULT_TTL_REFRESH 1209600 /* 14 days */
 #define CLI_TTL_MAX (INT64_C(10) * 366 * 86400)
 #define CLI_MAX_CLAIMS 64
-/* A token read from stdin may carry one trailing newline (LF or CRLF). */
-#define CLI_TOKEN_READ_MAX (AG_TOKEN_MAX_LEN + 2)
 
 static const char usage_main[] =
     "usage: authgate <command> [options]\n"
@@ -49,21 +51,6 @@ static const char usage_main[] =
     "\n"
     "'authgate <command> --help' describes a command's options.\n"
     "Exit status: 0 ok, 1 invalid token (reason on stderr), 2 usage or input error.\n";
-
-static const char usage_keygen[] =
-    "usage: authgate keygen --alg ALG [--kid KID]\n"
-    "\n"
-    "Prints a new private JWK on stdout. ALG is one of HS256 HS384 HS512 RS256\n"
-    "RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA. Without --kid the key id\n"
-    "is the RFC 7638 thumbprint. Store it privately: (umask 077; authgate keygen\n"
-    "--alg ES256 > key.jwk)\n";
-
-static const char usage_jwks[] =
-    "usage: authgate jwks FILE...\n"
-    "\n"
-    "Reads JWK files (private or public; a file may also hold a JWKS) and\n"
-    "prints the public keys as one JWKS. HMAC keys have no public form and are\n"
-    "left out (with a note on stderr).\n";
 
 static const char usage_issue[] =
     "usage: authgate issue --key JWK --sub SUB [options]\n"
@@ -105,26 +92,20 @@ static const char usage_verify[] =
     "the reason (expired, bad signature, ...) on stderr, exit 1; for a key or\n"
     "claim problem followed by its cause (claim: aud, unknown key: token has no kid).\n";
 
-static const char usage_decode[] =
-    "usage: authgate decode TOKEN|-\n"
-    "\n"
-    "Prints {\"header\":...,\"payload\":...} WITHOUT verifying anything (a warning\n"
-    "says so on stderr). Exit 1 when the token is malformed.\n";
-
 /* After a specific message: point at the command's help. Returns CLI_EXIT_USAGE. */
-static int usage_error(const char *cmd)
+int usage_error(const char *cmd)
 {
     fprintf(stderr, "authgate: see 'authgate %s --help'\n", cmd);
     return CLI_EXIT_USAGE;
 }
 
-static bool is_help(const char *a)
+bool is_help(const char *a)
 {
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
 /* Writes buf and a newline to stdout and flushes; false on a write error. */
-static bool emit(const void *buf, size_t n)
+bool emit(const void *buf, size_t n)
 {
     if (n > 0 && fwrite(buf, 1, n, stdout) != n)
         return false;
@@ -176,7 +157,7 @@ static ag_key *load_jwk_file(const char *path)
  * CLI_TOKEN_READ_MAX + 1 bytes. Returns CLI_EXIT_OK with *tok and *len set, or
  * the exit status after printing the reason.
  */
-static int read_token(const char *arg, uint8_t *buf, const uint8_t **tok, size_t *len)
+int read_token(const char *arg, uint8_t *buf, const uint8_t **tok, size_t *len)
 {
     if (strcmp(arg, "-") != 0) {
         *tok = (const uint8_t *)arg;
@@ -205,171 +186,6 @@ static int read_token(const char *arg, uint8_t *buf, const uint8_t **tok, size_t
     *tok = buf;
     *len = n;
     return CLI_EXIT_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* keygen                                                              */
-/* ------------------------------------------------------------------ */
-
-static int cmd_keygen(int argc, char **argv)
-{
-    const char *alg_s = NULL, *kid = NULL, *v = NULL;
-    for (int i = 2; i < argc; i++) {
-        int m;
-        if (is_help(argv[i])) {
-            fputs(usage_keygen, stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((m = cli_opt("--alg", argc, argv, &i, &v)) != 0) {
-            if (m < 0 || !cli_set_once("--alg", &alg_s, v))
-                return usage_error("keygen");
-        } else if ((m = cli_opt("--kid", argc, argv, &i, &v)) != 0) {
-            if (m < 0 || !cli_set_once("--kid", &kid, v))
-                return usage_error("keygen");
-        } else {
-            cli_err("keygen: unexpected argument '%s'", argv[i]);
-            return usage_error("keygen");
-        }
-    }
-    if (alg_s == NULL) {
-        cli_err("keygen: --alg is required");
-        return usage_error("keygen");
-    }
-    ag_alg alg;
-    if (ag_alg_from_name(alg_s, strlen(alg_s), &alg) != AG_OK) {
-        cli_err("keygen: unknown algorithm '%s'", alg_s);
-        return usage_error("keygen");
-    }
-    ag_key *key = NULL;
-    ag_err e = ag_key_generate(alg, kid, &key);
-    if (e != AG_OK) {
-        cli_err("keygen: %s", ag_err_reason(e));
-        return CLI_EXIT_USAGE;
-    }
-    char *jwk = NULL;
-    e = ag_key_to_jwk(key, true, &jwk);
-    ag_key_free(key);
-    if (e != AG_OK) {
-        cli_err("keygen: export: %s", ag_err_reason(e));
-        return CLI_EXIT_USAGE;
-    }
-    size_t n = strlen(jwk);
-    bool ok = emit(jwk, n);
-    ag_cleanse(jwk, n);
-    ag_free(jwk);
-    if (!ok) {
-        cli_err("keygen: cannot write the key to stdout");
-        return CLI_EXIT_USAGE;
-    }
-    return CLI_EXIT_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* jwks                                                                */
-/* ------------------------------------------------------------------ */
-
-static int jwks_add(ag_keyring *ring, const char *path, const char *json, size_t len)
-{
-    char why[256] = "";
-    ag_key *key = NULL;
-    ag_err e = ag_key_from_jwk(json, len, 0, &key, why, sizeof why);
-    if (e != AG_OK) {
-        cli_err("%s: %s%s%s", path, ag_err_reason(e), why[0] ? ": " : "", why);
-        return CLI_EXIT_USAGE;
-    }
-    if (ag_key_alg(key) == AG_ALG_HS256 || ag_key_alg(key) == AG_ALG_HS384 ||
-        ag_key_alg(key) == AG_ALG_HS512)
-        fprintf(stderr, "authgate: note: %s: HMAC key '%s' has no public form, left out\n", path,
-                ag_key_kid(key));
-    e = ag_keyring_add(ring, key);
-    if (e != AG_OK) {
-        if (e == AG_ERR_EXISTS)
-            cli_err("%s: duplicate kid '%s'", path, ag_key_kid(key));
-        else
-            cli_err("%s: %s", path, ag_err_reason(e));
-        ag_key_free(key);
-        return CLI_EXIT_USAGE;
-    }
-    ag_key_free(key);
-    return CLI_EXIT_OK;
-}
-
-/* Adds the key(s) of one file: a JWK, or a JWKS whose keys are added one by one. */
-static int jwks_add_file(ag_keyring *ring, const char *path)
-{
-    size_t len = 0;
-    char *text = cli_read_key_file("key file", path, &len);
-    if (text == NULL)
-        return CLI_EXIT_USAGE;
-    int rc = CLI_EXIT_OK;
-    json_error_t jerr;
-    json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    json_t *keys = json_is_object(doc) ? json_object_get(doc, "keys") : NULL;
-    if (keys == NULL) {
-        /* Not a JWKS: let the library judge it as one JWK. */
-        rc = jwks_add(ring, path, text, len);
-    } else if (!json_is_array(keys)) {
-        cli_err("%s: \"keys\" is not an array", path);
-        rc = CLI_EXIT_USAGE;
-    } else {
-        size_t idx;
-        json_t *k;
-        json_array_foreach(keys, idx, k)
-        {
-            char *one = json_dumps(k, JSON_COMPACT | JSON_ENCODE_ANY);
-            if (one == NULL) {
-                cli_err("%s: out of memory", path);
-                rc = CLI_EXIT_USAGE;
-                break;
-            }
-            rc = jwks_add(ring, path, one, strlen(one));
-            cli_free_secret(one, strlen(one));
-            if (rc != CLI_EXIT_OK)
-                break;
-        }
-    }
-    json_decref(doc);
-    cli_free_secret(text, len);
-    return rc;
-}
-
-static int cmd_jwks(int argc, char **argv)
-{
-    int first = 2;
-    if (argc > 2 && is_help(argv[2])) {
-        fputs(usage_jwks, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (argc > 2 && strcmp(argv[2], "--") == 0)
-        first = 3;
-    if (first >= argc) {
-        cli_err("jwks: no files given");
-        return usage_error("jwks");
-    }
-    ag_keyring *ring = NULL;
-    if (ag_keyring_new(NULL, &ring) != AG_OK) {
-        cli_err("out of memory");
-        return CLI_EXIT_USAGE;
-    }
-    int rc = CLI_EXIT_OK;
-    for (int i = first; i < argc && rc == CLI_EXIT_OK; i++)
-        rc = jwks_add_file(ring, argv[i]);
-    if (rc == CLI_EXIT_OK) {
-        char *out = NULL;
-        ag_err e = ag_keyring_to_jwks(ring, &out);
-        if (e != AG_OK) {
-            cli_err("jwks: %s", ag_err_reason(e));
-            rc = CLI_EXIT_USAGE;
-        } else {
-            if (!emit(out, strlen(out))) {
-                cli_err("jwks: cannot write to stdout");
-                rc = CLI_EXIT_USAGE;
-            }
-            ag_free(out);
-        }
-    }
-    ag_keyring_free(ring);
-    return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -862,108 +678,6 @@ out:
         ag_jwks_remote_free(remote); /* frees ver too */
     else
         ag_verifier_free(ver);
-    return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* decode                                                              */
-/* ------------------------------------------------------------------ */
-
-/* Parses a decoded segment as a strict JSON object (duplicates rejected). */
-static json_t *decode_part(const uint8_t *p, size_t n)
-{
-    json_error_t jerr;
-    json_t *j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
-    if (j != NULL && !json_is_object(j)) {
-        json_decref(j);
-        j = NULL;
-    }
-    return j;
-}
-
-static int cmd_decode(int argc, char **argv)
-{
-    const char *token_arg = NULL;
-    bool opts_done = false;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!opts_done && is_help(a)) {
-            fputs(usage_decode, stdout);
-            return CLI_EXIT_OK;
-        }
-        if (!opts_done && strcmp(a, "--") == 0) {
-            opts_done = true;
-            continue;
-        }
-        if (!opts_done && a[0] == '-' && a[1] == '-') {
-            cli_err("decode: unknown option '%s'", a);
-            return usage_error("decode");
-        }
-        if (token_arg != NULL) {
-            cli_err("decode: one token only");
-            return usage_error("decode");
-        }
-        token_arg = a;
-    }
-    if (token_arg == NULL) {
-        cli_err("decode: no token (give it as an argument, or '-' for stdin)");
-        return usage_error("decode");
-    }
-    int rc = CLI_EXIT_USAGE;
-    uint8_t *buf = malloc(CLI_TOKEN_READ_MAX + 1);
-    uint8_t *hdr = malloc(AG_TOKEN_MAX_LEN);
-    uint8_t *pl = malloc(AG_TOKEN_MAX_LEN);
-    json_t *jh = NULL, *jp = NULL, *both = NULL;
-    char *text = NULL;
-    const uint8_t *tok = NULL;
-    size_t tlen = 0, hlen = 0, plen = 0;
-    if (buf == NULL || hdr == NULL || pl == NULL) {
-        cli_err("out of memory");
-        goto out;
-    }
-    rc = read_token(token_arg, buf, &tok, &tlen);
-    if (rc != CLI_EXIT_OK)
-        goto out;
-    rc = CLI_EXIT_INVALID;
-    if (memchr(tok, 0, tlen) != NULL) {
-        fprintf(stderr, "%s\n", ag_err_reason(AG_ERR_MALFORMED));
-        goto out;
-    }
-    ag_err e = ag_token_decode_unverified(tok, tlen, hdr, AG_TOKEN_MAX_LEN, &hlen, pl,
-                                          AG_TOKEN_MAX_LEN, &plen);
-    if (e != AG_OK) {
-        fprintf(stderr, "%s\n", ag_err_reason(e == AG_ERR_BUFFER ? AG_ERR_TOO_LARGE : e));
-        goto out;
-    }
-    jh = decode_part(hdr, hlen);
-    jp = decode_part(pl, plen);
-    if (jh == NULL || jp == NULL) {
-        fprintf(stderr, "%s\n", ag_err_reason(AG_ERR_MALFORMED));
-        goto out;
-    }
-    both = json_object();
-    if (both == NULL || json_object_set(both, "header", jh) != 0 ||
-        json_object_set(both, "payload", jp) != 0 ||
-        (text = json_dumps(both, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL) {
-        cli_err("out of memory");
-        rc = CLI_EXIT_USAGE;
-        goto out;
-    }
-    fputs("authgate: warning: decoded only; the signature and claims were NOT verified\n", stderr);
-    if (!emit(text, strlen(text))) {
-        cli_err("decode: cannot write to stdout");
-        rc = CLI_EXIT_USAGE;
-        goto out;
-    }
-    rc = CLI_EXIT_OK;
-out:
-    free(text);
-    json_decref(both);
-    json_decref(jh);
-    json_decref(jp);
-    free(pl);
-    free(hdr);
-    free(buf);
     return rc;
 }
 

@@ -27,6 +27,7 @@
 #include <stdio.h>
 
 #include <authgate/error.h>
+#include <authgate/events.h>
 #include <authgate/http.h>
 #include <authgate/session.h>
 #include <authgate/store.h>
@@ -63,6 +64,7 @@ typedef struct demo_options {
     int64_t rotate_every;         /* seconds between signing-key rotations; 0: SIGHUP only */
     /* the door (docs/demo.md, "Access log" and "Login throttling") */
     const char *access_log;    /* NULL: off; "-": stderr; else a file, appended to */
+    const char *event_log;     /* the library's events, same values (eventlog.c) */
     uint32_t login_ip_burst;   /* failed logins a client address may burst; 0: off */
     int64_t login_ip_refill;   /* seconds per token given back */
     uint32_t login_user_burst; /* the same per user name */
@@ -128,6 +130,13 @@ typedef struct demo_throttle_config {
 
 bool demo_throttle_new(const demo_throttle_config *cfg, demo_throttle **out);
 void demo_throttle_free(demo_throttle *t);
+
+/* ---- the event log (eventlog.c) ----------------------------------------- */
+
+/* Installs the library's event sink writing one line per event to out
+ * (kept open by the caller until demo_eventlog_stop). */
+bool demo_eventlog_start(FILE *out);
+void demo_eventlog_stop(void);
 /* One login attempt: takes a token from the client's and the name's
  * bucket and returns 0, or takes nothing and returns the seconds (≥ 1)
  * until both have one again. Call before any password work. */

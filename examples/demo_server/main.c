@@ -133,6 +133,7 @@ int main(int argc, char **argv)
     demo_sessions_config sc;
     ag_http_policy_config pc;
     ag_store *store = NULL;
+    FILE *event_log = NULL; /* --event-log */
     struct MHD_Daemon *daemon = NULL;
     sigset_t set;
     int rc = 1;
@@ -159,6 +160,14 @@ int main(int argc, char **argv)
         if (app.access_log == NULL) {
             fprintf(stderr, "authgate-demo: --access-log %s: cannot open for appending\n",
                     opt.access_log);
+            goto out;
+        }
+    }
+    if (opt.event_log != NULL) {
+        event_log = strcmp(opt.event_log, "-") == 0 ? stderr : fopen(opt.event_log, "a");
+        if (!demo_eventlog_start(event_log)) {
+            fprintf(stderr, "authgate-demo: --event-log %s: cannot open for appending\n",
+                    opt.event_log);
             goto out;
         }
     }
@@ -225,6 +234,11 @@ out:
     demo_throttle_free(app.throttle);
     if (app.access_log != NULL && app.access_log != stderr)
         fclose(app.access_log);
+    if (event_log != NULL) {
+        demo_eventlog_stop(); /* every thread that could emit has stopped */
+        if (event_log != stderr)
+            fclose(event_log);
+    }
     demo_keys_free(&keys);
     free(app.page);
     ag_thread_cleanup();

@@ -10,7 +10,7 @@
  *                 [--reuse-interval SECONDS] [--max-replays N] [--max-sessions N]
  *                 [--revocation-staleness SECONDS]
  *                 [--rotate-every SECONDS]
- *                 [--access-log off|-|FILE]
+ *                 [--access-log off|-|FILE] [--event-log off|-|FILE]
  *                 [--login-ip-burst N] [--login-ip-refill SECONDS]
  *                 [--login-user-burst N] [--login-user-refill SECONDS]
  *                 [--login-table ENTRIES]
@@ -30,6 +30,7 @@ static const char usage[] =
     "                     [--leeway SECONDS] [--verify-cache ENTRIES] [--rotate-every SECONDS]\n"
     "                     [--reuse-interval SECONDS] [--max-replays N] [--max-sessions N]\n"
     "                     [--revocation-staleness SECONDS] [--access-log off|-|FILE]\n"
+    "                     [--event-log off|-|FILE]\n"
     "                     [--login-ip-burst N] [--login-ip-refill SECONDS]\n"
     "                     [--login-user-burst N] [--login-user-refill SECONDS]\n"
     "                     [--login-table ENTRIES]\n"
@@ -40,6 +41,7 @@ static const char usage[] =
     "          --reuse-interval 0 (off; 5 lets a lost answer be retried once)\n"
     "          --max-replays 1 --max-sessions 32 --revocation-staleness 0 (keep serving)\n"
     "          --rotate-every 0 (signing keys rotate on SIGHUP only) --access-log off\n"
+    "          --event-log off\n"
     "          --login-ip-burst 20 --login-ip-refill 6 --login-user-burst 5\n"
     "          --login-user-refill 30 --login-table 4096;\n"
     "          user demo/demo\n";
@@ -216,6 +218,10 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
             if (val[0] == '\0')
                 return fail(flag, "off, - (stderr) or a file");
             o->access_log = strcmp(val, "off") == 0 ? NULL : val;
+        } else if (strcmp(flag, "--event-log") == 0) {
+            if (val[0] == '\0')
+                return fail(flag, "off, - (stderr) or a file");
+            o->event_log = strcmp(val, "off") == 0 ? NULL : val;
         } else if (strcmp(flag, "--login-ip-burst") == 0 ||
                    strcmp(flag, "--login-user-burst") == 0) {
             if (!parse_seconds(val, 0, 100000, &n))

@@ -15,9 +15,10 @@
  *  - logout revokes the family; logout-all every family of the subject;
  *    both need the current token (an older one is reuse).
  *
- * Access tokens carry the sid as well; the demo does not look the family
- * up on every /api/me call, so an access token stays valid until its short
- * exp (--access-ttl) after a logout. That is why that TTL is short.
+ * Access tokens carry the sid as well: every revocation above also goes
+ * into the access verifier's revocation set (and, through a shared store's
+ * log, into other instances' sets), so /api/me refuses a revoked session's
+ * access tokens at once instead of at their exp.
  */
 #include <pthread.h>
 #include <stdio.h>

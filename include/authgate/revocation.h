@@ -29,6 +29,12 @@
 
 #include "error.h"
 
+/** Longest sid a revocation set or a store accepts, in bytes (ours are
+ * 43). Here, not in store.h, because the token layer checks it. @since 0.1 */
+#define AG_SID_MAX_LEN 64
+/** Longest subject a revocation set or a store accepts, in bytes. @since 0.1 */
+#define AG_SUBJECT_MAX_LEN 255
+
 #ifdef __cplusplus
 extern "C" {
 #endif

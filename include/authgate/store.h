@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "revocation.h" /* AG_SID_MAX_LEN, AG_SUBJECT_MAX_LEN */
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,10 +34,6 @@ extern "C" {
 
 /** Length of a stored hash: SHA-256 of a jti. @since 0.1 */
 #define AG_STORE_HASH_LEN 32
-/** Longest sid a store accepts, in bytes (ours are 43). @since 0.1 */
-#define AG_SID_MAX_LEN 64
-/** Longest subject a store accepts, in bytes. @since 0.1 */
-#define AG_SUBJECT_MAX_LEN 255
 /**
  * Interface version a backend fills into ag_store.version. Version 2
  * (0.2) keeps one row per session instead of one per token. @since 0.1

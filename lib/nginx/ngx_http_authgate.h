@@ -116,10 +116,11 @@ ngx_int_t ngx_http_authgate_collect_variables(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_authgate_apply_claims(ngx_http_request_t *r, ngx_http_authgate_loc_conf_t *alcf,
                                          const ag_claims *claims);
 
-/* authgate_jwks_url URL [parameters]; (worker.c) */
+/* authgate_jwks_url URL [parameters]; (ngx_http_authgate_worker.c) */
 char *ngx_http_authgate_jwks_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
-/* authgate_revocations off | sqlite:PATH | postgres:CONNINFO [parameters]; (worker.c) */
+/* authgate_revocations off | sqlite:PATH | postgres:CONNINFO [parameters];
+ * (ngx_http_authgate_worker.c) */
 char *ngx_http_authgate_revocations(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* Starts this worker's remote key sets and revocation followers. */

@@ -4,7 +4,8 @@
 target_sources(authgate_obj PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/store.c
   ${CMAKE_CURRENT_LIST_DIR}/store_mem.c
-  ${CMAKE_CURRENT_LIST_DIR}/store_sqlite.c)
+  ${CMAKE_CURRENT_LIST_DIR}/store_sqlite.c
+  ${CMAKE_CURRENT_LIST_DIR}/store_sqlite_schema.c)
 if(AG_HAVE_SQLITE) # AG_WITH_SQLITE, resolved by the root CMakeLists.txt
   target_compile_definitions(authgate_obj PRIVATE AG_HAVE_SQLITE=1)
   target_link_libraries(authgate_obj PRIVATE PkgConfig::SQLITE3)

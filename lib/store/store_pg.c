@@ -2,42 +2,17 @@
 /*
  * authgate — the PostgreSQL store: one row per session (ag_families).
  *
- * Many service instances share one database. Each store object holds a
- * small pool of libpq connections; a call takes one connection for its
- * whole duration (libpq connections are never used by two threads at
- * once) and gives it back. Every statement is prepared once per
- * connection and executed with binary bound parameters; the only SQL text
- * not prepared is the static migration DDL and the static catalog probes.
- *
- * Rotation. The common case — the current token exchanged for its
- * successor — is ONE round trip: a compare-and-set UPDATE … RETURNING in
- * autocommit whose WHERE is exactly ag_store_decide()'s "rotate the
- * current token" case (the subject matches, the family is live and
- * unexpired, the presented hash is the current one). The row lock the
- * UPDATE takes, and READ COMMITTED's re-check of the WHERE on the newest
- * row version, make two racing rotations of one token have one winner.
- * Anything else (a replay, reuse, an expired or revoked family, an
- * unknown sid, logout) takes the slow path: a READ COMMITTED transaction
- * that locks the row (SELECT … FOR NO KEY UPDATE), calls ag_store_decide()
- * and writes the row it returns. The decision itself lives in store.c.
- *
- * The pool, the connections and the statement plumbing are in
- * store_pg_conn.c; the schema and its migrations in store_pg_schema.c;
- * log_wait (LISTEN/NOTIFY on a connection of its own) in
- * store_pg_listen.c.
- *
- * Failure handling (R-06): a statement that fails on a broken connection
- * (PQstatus CONNECTION_BAD) marks the connection for a reset; the call is
- * retried once on the reset connection only when no COMMIT and no
- * self-committing write was in flight, because then the server has rolled
- * everything back. A call whose commit outcome is unknown — a COMMIT, or
- * the autocommit compare-and-set, whose answer was lost — fails with
- * AG_ERR_STORE. An idle pooled connection whose server has gone away is
- * noticed before use (the socket is readable) and reset first.
- *
- * Times are epoch seconds in bigint columns, like the SQLite store and
- * the API: no time zone, no conversion, the same integers in and out.
- * revoked_at is NULL while a family is live (0 in the API).
+ * A small pool of libpq connections per store object (store_pg_conn.c),
+ * statements prepared once per connection with binary bound parameters.
+ * A rotation of the current token is one autocommit compare-and-set
+ * UPDATE … RETURNING whose WHERE is ag_store_decide()'s "rotate" case;
+ * anything else is a READ COMMITTED transaction that locks the row and asks
+ * ag_store_decide() (store.c). A call is retried once on a reset
+ * connection only when no commit was in flight, so an unknown outcome is
+ * AG_ERR_STORE, never a reported success (R-06). Why, step by step:
+ * docs/operations.md, "How a rotation stays atomic across instances" and
+ * "When the database is unreachable". The schema is in
+ * store_pg_schema.c, log_wait (LISTEN/NOTIFY) in store_pg_listen.c.
  *
  * @test tests/store/test_store_pg.c, tests/pg/test_pg.py
  */

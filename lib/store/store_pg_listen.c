@@ -1,32 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * authgate — the PostgreSQL store's log_wait: LISTEN/NOTIFY on a
- * connection of its own, so a follower (ag_revsync) hears of a revocation
- * as soon as it commits instead of at its next poll.
- *
- * Every append to the revocation log NOTIFYs channel AG__PG_CHANNEL in
- * its own transaction, with the new row's id as the payload (never a sid,
- * a subject or anything secret). A notification is only a wake-up: the
- * follower then reads the log by id through the pool, so what it applies
- * is whatever committed, never the payload.
- *
- * The listening connection is not one of the pool's (a pooled connection
- * must not receive notifications: the pool takes a readable idle socket
- * for a dead one). It is made at the first wait, with the parameters libpq
- * holds for a pooled connection (copied, used, cleansed), and LISTENs from
- * then until the store is closed. A lost connection is reported
- * (AG_ERR_STORE) and re-established on the next wait with libpq's own
- * copy of its parameters, with a backoff of 100 ms doubling to 5 s while
- * attempts fail. Every successful (re)connect returns AG_OK without
- * waiting, so the follower's catch-up read by id runs right after it: a
- * notification sent while the listener was away is never a lost
- * revocation. While no listener is up the wait is a plain sleep (no
- * news), so the follower falls back to reading the log through the pool
- * every interval.
- *
- * Thread safety: one thread at a time calls log_wait (a store has one
- * follower); it only touches the listener and, once, a pooled connection
- * through the pool. A (re)connect may block up to the connect timeout.
+ * connection of its own (a pooled one must not receive notifications: the
+ * pool takes a readable idle socket for a dead one), so a follower
+ * (ag_revsync) hears of a revocation as soon as it commits. A notification
+ * is only a wake-up (its payload is the log row's id); the follower reads
+ * the log by id, also right after every reconnect, so nothing sent while
+ * the listener was away is lost. One thread at a time (the store's one
+ * follower). Backoff, fallback and what to budget: docs/operations.md,
+ * "Revocation across instances".
  *
  * @test tests/store/test_revsync_pg.c
  */

@@ -3,7 +3,7 @@
  * authgate — internals shared by the JSON scanner's files (not installed):
  * json_scan.c (strings and the validator), json_num.c (numbers) and
  * json_iter.c (iterators over validated text). The contracts of the
- * scanner as a whole are in token_int.h and at the top of json_scan.c.
+ * scanner as a whole are in token_int.h and docs/internals.md.
  */
 #ifndef AUTHGATE_JSON_INT_H
 #define AUTHGATE_JSON_INT_H

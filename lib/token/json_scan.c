@@ -1,62 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * authgate — a strict, allocation-free JSON scanner for the verify hot path.
- *
- * ag__json_check_object(p, n) == AG_OK exactly when jansson 2.14's
- * json_loadb(p, n, JSON_REJECT_DUPLICATES, &err) succeeds and returns an
- * object (docs/tokens.md, V-06). What that means, byte for byte, as read
- * from jansson's load.c/utf.c/strconv.c and confirmed by probing the library:
- *
- *  - whitespace is exactly SP, HT, LF and CR; a BOM is not whitespace;
- *  - the input must be valid UTF-8 everywhere (no overlong forms, no
- *    encoded surrogates D800-DFFF, nothing above U+10FFFF, no truncated
- *    sequence); outside strings any non-ASCII byte is an invalid token;
- *  - in strings: bytes 0x00-0x1F are errors (0x7F is allowed); escapes are
- *    \" \\ \/ \b \f \n \r \t and \uXXXX (hex in either case); a high
- *    surrogate escape must be followed at once by a low one; a lone low
- *    surrogate is an error; \u0000 is an error (no JSON_ALLOW_NUL), in
- *    member names too;
- *  - numbers: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?; one without
- *    fraction and exponent is an integer and must fit int64 (strtoll, no
- *    ERANGE); any other is a real and must not overflow to ±HUGE_VAL
- *    (strtod, round to nearest even: |x| >= 2^1024 - 2^970 overflows),
- *    while underflow to zero or a subnormal is accepted;
- *  - true, false, null, case-sensitive;
- *  - depth: the top-level value has depth 1 and every value inside a
- *    container one more; a value of depth > 2048 (JSON_PARSER_MAX_DEPTH)
- *    is an error, so a container at depth 2048 must be empty;
- *  - duplicate member names, compared after unescaping, are errors in every
- *    object ({"a":1,"\u0061":2} is a duplicate);
- *  - nothing but whitespace may follow the top-level object;
- *  - jansson quirk, matched on purpose: the byte that ends a number or a
- *    literal (true/false/null) is "pushed back" into jansson's one-character
- *    buffer, and a pushed-back NUL byte is lost, so exactly one NUL byte
- *    directly after a number or literal is skipped: {"a":1\0} and
- *    {"a":true\0,"b":2} are accepted by jansson, and so by us (a second NUL,
- *    or a NUL anywhere else, is an error). Every iterator here skips it too.
- *
- * No deviations are known: every rule above is matched exactly, with
- * bounded work. Costs: O(n) plus duplicate checks, which compare each name
- * with the earlier names of its object (O(k^2) per object) behind a 64-bit
- * per-object filter of name signatures, so the loop only runs on a likely
- * match; escapes are decoded as a stream, never into a buffer. Names are
- * remembered in a fixed stack array of KEY_SLOTS entries (one more per open
- * object); when an input has more open at once, the remaining duplicate
- * checks run in a second pass that walks every object in blocks of
- * KEY_SLOTS names: O(object size * (k / KEY_SLOTS + 1)) per object, so
- * O(n * depth) for deep nesting. Measured in test_json_scan
- * (pathological_inputs_bounded): an 8 KiB object of ~1200 names takes
- * about 3 ms, 8 KiB nested 1364 deep about 20 ms on the (loaded) CI VM.
- * The verify path caps the header at 1 KiB before any crypto (~170 levels
- * at most, well under a millisecond) and parses the payload only after its
- * signature verified.
- *
- * Reals are checked for overflow exactly, by comparing the decimal digits
- * with 2^1024 - 2^970, without calling strtod; ag__json_number computes
- * doubles with Clinger's exact fast path and falls back to strtod on a
- * bounded, locale-independent copy ("digits e exponent", no decimal point).
- *
- * Numbers live in json_num.c, the iterators in json_iter.c.
+ * authgate — a strict, allocation-free JSON scanner for the verify hot
+ * path. ag__json_check_object() accepts exactly what jansson 2.14's
+ * json_loadb(JSON_REJECT_DUPLICATES) accepts as an object (V-06), with
+ * bounded work and no allocation. The rules byte for byte, the cost bounds
+ * and the exact overflow check for reals: docs/internals.md, "The strict
+ * JSON scanner". Numbers live in json_num.c, the iterators in json_iter.c.
  *
  * @test tests/token/test_json_scan.c, fuzz/fuzz_json.c
  */

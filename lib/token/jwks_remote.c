@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * authgate — a verifier fed by a remote JWKS (issue 13), over libcurl.
+ * authgate — a verifier fed by a remote JWKS, over libcurl.
  *
  * Who waits for the network: ag_jwks_remote_new (the first fetch), a caller
  * of ag_jwks_remote_refresh, the background refresher thread, and a

@@ -1,33 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * authgate — keys and keyrings: one key, one algorithm (V-01, V-02).
- *
- * A key is made once at setup and is immutable afterwards. Every way in
- * (secret, PEM/DER, generation, JWK) ends in ag__key_set_secret() or
- * ag__key_set_pkey(), which hold the strength and validity rules (V-17), so
- * no path can skip them:
- *
- *   HMAC     secret >= the hash size (32/48/64 bytes); pads precomputed,
- *            and for HS256 on the SHA extensions the SHA-256 states after
- *            each pad block (crypto.c).
- *   RSA      rsaEncryption keys only; modulus 2048..8192 bits; e odd, > 1,
- *            at most 64 bits; no ROCA fingerprint (CVE-2017-15361);
- *            OpenSSL's public check (odd, composite, no small factors);
- *            private keys: exact CRT consistency (n = p·q, dp, dq, qi,
- *            e·d ≡ 1) when the factors are present, and always a
- *            sign-then-verify round trip.
- *   EC       named curve P-256 (ES256) or P-384 (ES384) only; OpenSSL's full
- *            public check (on the curve, in the subgroup); private keys: the
- *            pairwise check (d·G = Q).
- *   EdDSA    Ed25519 only; private keys: the pairwise check.
- *
- * A key type or curve that does not fit the algorithm is AG_ERR_ALG; key
- * material that is malformed or inconsistent is AG_ERR_KEY_FORMAT; a key
- * that is well formed but too weak is AG_ERR_WEAK_KEY.
- *
- * Keys live in OpenSSL's allocator (OPENSSL_zalloc / OPENSSL_clear_free, so
- * the secret, the pads, the midstates and the kid are wiped on the last
- * release); keyrings use the ag_allocator they were made with.
+ * authgate — keys and keyrings: one key, one algorithm (V-01, V-02). Every
+ * way to make a key ends in ag__key_set_secret() or ag__key_set_pkey(),
+ * which hold the strength and validity rules (V-17), so no path can skip
+ * them; keys live in OpenSSL's allocator and are wiped on the last
+ * release. The checks per key type: docs/tokens.md, "What loading a key
+ * checks".
  *
  * @test tests/token/test_keys.c
  */

@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "authgate/revocation.h"
-#include "authgate/store.h"
 #include "authgate/token.h"
 #include "token_int.h"
 

@@ -1,36 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * authgate — a pointer that writers replace while readers use it, without
- * a lock or a wait on the read side (hot key swap, issue 13).
- *
- * Readers announce themselves in a counter of the current epoch's parity
- * before they load the pointer, and withdraw after their last use:
- *
- *   reader:  e = epoch; readers[e&1] += 1; if (epoch != e) undo, retry;
- *            p = cur; … use p …; readers[e&1] -= 1
- *
- * A writer exchanges the pointer and puts the old one on the retired list
- * of the current parity P. It may then flip the epoch to 1-P, but only when
- * readers[1-P] is zero, and at that moment it frees retired[1-P]. Why that
- * is safe (every access seq_cst): an object on retired[1-P] was exchanged
- * out while 1-P was the current parity, so whoever can still use it loaded
- * it before then and is counted either in readers[1-P] (zero now) or in
- * readers[P] from the epoch before that, and those had drained when the
- * epoch last flipped to P (that flip required readers[P] to be zero). A
- * reader whose epoch check comes after a flip counts under the new parity
- * and loads only the newer pointer; a reader that read the epoch before a
- * flip undoes its increment without loading anything.
- *
- * So a swap never waits for a reader: when readers are inside, the old
- * object stays on its list until a later swap (or the owner's destruction)
- * finds the parity drained. A writer tries two flips, each after a short
- * bounded spin (no sleep, no yield), so with no verify in progress the old
- * object is freed before the swap returns. Writers are serialised by a flag; the retired
- * lists belong to whoever holds it.
- *
- * The counters are striped by thread (each stripe on its own cache line),
- * so readers on different cores do not contend for one line. A reader costs
- * two atomic read-modify-writes on its stripe and allocates nothing.
+ * a lock or a wait on the read side (hot key swap): per-thread-striped
+ * reader counters per epoch parity, and an old object freed only once
+ * both parities that could have seen it drained. The protocol and why it
+ * is safe: docs/internals.md, "Replacing keys under readers: the two-epoch
+ * grace period".
  *
  * @test tests/token/test_swap.c
  */

@@ -1,51 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * authgate — the verified-token cache: storage (issue 6).
- *
- * What it holds: for a token whose signature ag__jws_verify accepted, what
- * that call produced (alg, key, kid, typ, decoded payload), keyed by
- * SHA-256 of the whole token text. A hit lets ag_verify skip base64url,
- * header policy and the signature check, and go straight to the claim
- * checks, which always run again (exp, nbf, iat are time dependent).
- *
- * Shape: a set-associative table of fixed-size entries, WAYS entries per
- * set. The set is chosen by the low bits of the hash's first 8 bytes read
- * little-endian; SHA-256 makes that uniform, and only tokens signed by a key
- * of the verifier's keyring are ever stored, so nobody can aim at one set
- * without the signing key. Replacement within a set is CLOCK (second
- * chance): the hand sweeps the ways, sparing (and clearing) any entry that
- * was hit since the hand last passed, and takes the first other one (an
- * empty way is never referenced, so empty ways fill first).
- *
- * Threads: readers take no lock and write no shared memory (but a "hit"
- * bit, only when it is not already set), so threads verifying the same
- * popular token do not bounce a cache line between cores. Each set has a
- * sequence counter (a seqlock); writers are serialised by striped pthread
- * mutexes (set i by stripe i mod NSTRIPES, each mutex on its own cache
- * line) and make the counter odd while they write. A reader copies the
- * entry out and keeps the copy only when the counter was even and unchanged
- * around the copy; otherwise it retries a few times, then reports a miss
- * (the caller then verifies the token in full: slower, never wrong).
- *
- * The data race a seqlock implies is kept out of C's undefined behaviour
- * the way Boehm describes ("Can seqlocks get along with programming language
- * memory models?", MSPC 2012): every field a reader can see is an atomic
- * object, read and written with memory_order_relaxed; the writer issues a
- * release fence after making the counter odd, the reader an acquire fence
- * before reading it the second time. The words are 32-bit so that they are
- * lock-free everywhere (no libatomic). ThreadSanitizer sees only atomics.
- *
- * Memory: everything is allocated in ag__vcache_new through the caller's
- * allocator (about 2.1 KiB per entry: 1024 entries ≈ 2.1 MiB); get and put
- * allocate nothing. ag__vcache_free cleanses the entries (payloads are
- * claims about users) before freeing them.
- *
- * An entry also records its key's process-unique id. A verifier's keyring
- * can be replaced (ag_verifier_set_keys) while entries remain, so the key
- * pointer handed back by ag__vcache_get may be stale: ag_verify never uses
- * it, but finds the kid in its current ring and accepts the hit only when
- * that key has the recorded id (ids are never reused, so a new key under an
- * old kid, or a key that left the ring, is a miss).
+ * authgate — the verified-token cache: storage. A set-associative table
+ * keyed by SHA-256 of the token, CLOCK replacement, lock-free readers
+ * under a per-set seqlock whose fields are all atomics (so no data race),
+ * nothing allocated after creation. Why each choice, and why a stale key
+ * is never used after a key swap: docs/internals.md, "The verified-token
+ * cache".
  */
 #include <pthread.h>
 #include <stdatomic.h>
