@@ -3,6 +3,7 @@
  * The store rows of the rotate_* cases:
  *   authgate-store  ag_store_rotate alone (the wrapper's checks, the
  *                   backend's read, ag_store_decide, the write)
+ *   authgate-store-metrics-off  the same with process-wide metrics off
  *   memory-floor    the bare compare-and-set of one 32-byte hash in a
  *                   striped hash table under its lock
  *   sqlite-floor    one UPDATE … WHERE hash = ? in its own BEGIN IMMEDIATE
@@ -101,6 +102,25 @@ static void *store_sql_init(bench_fx *fx, const char *t, size_t n)
 {
     (void)fx, (void)t, (void)n;
     return store_init(g_store[1]);
+}
+
+/* The same rows with process-wide metrics off: what the counters, the
+ * histogram and their two clock reads cost a store call. */
+static void *store_mem_init_moff(bench_fx *fx, const char *t, size_t n)
+{
+    return bench_metrics_off_init(store_mem_init(fx, t, n));
+}
+
+static void *store_sql_init_moff(bench_fx *fx, const char *t, size_t n)
+{
+    return bench_metrics_off_init(store_sql_init(fx, t, n));
+}
+
+static void store_fini_moff(void *p)
+{
+    free(p);
+    if (p != NULL)
+        bench_metrics_off_fini();
 }
 
 static int store_benchop(void *p)
@@ -276,6 +296,11 @@ void bench_store_rows(bench_rows *r, bench_fx *fx)
         row.init = store_mem_init;
         row.op = store_benchop;
         bench_rows_add(r, &row);
+        bench_row off = row;
+        off.impl = "authgate-store-metrics-off";
+        off.init = store_mem_init_moff;
+        off.fini = store_fini_moff;
+        bench_rows_add(r, &off);
     }
     for (int i = 0; i < NSTRIPES; i++)
         pthread_mutex_init(&g_locks[i], NULL);
@@ -295,6 +320,11 @@ void bench_store_rows(bench_rows *r, bench_fx *fx)
         row.init = store_sql_init;
         row.op = store_benchop;
         bench_rows_add(r, &row);
+        bench_row off = row;
+        off.impl = "authgate-store-metrics-off";
+        off.init = store_sql_init_moff;
+        off.fini = store_fini_moff;
+        bench_rows_add(r, &off);
     }
     if (sqlite_floor_open() == 0) {
         row.case_name = "rotate_sqlite";

@@ -58,13 +58,12 @@ ag_err ag_store_create(ag_store *st, const ag_store_family *fam, int64_t reclaim
 
 bool ag_store_family_dead(const ag_store_family *f, int64_t now)
 {
-    int64_t end = f->current_expires < f->expires ? f->current_expires : f->expires;
-    return end <= now;
+    return ag__store_dead(f, now);
 }
 
 bool ag_store_family_live(const ag_store_family *f, int64_t now)
 {
-    return f->revoked_at == 0 && !ag_store_family_dead(f, now);
+    return f->revoked_at == 0 && !ag__store_dead(f, now);
 }
 
 void ag__store_revoke_row(ag_store_family *f, int64_t now, ag_revoke_reason why)
@@ -78,79 +77,12 @@ void ag__store_revoke_row(ag_store_family *f, int64_t now, ag_revoke_reason why)
     f->replays = 0;
 }
 
-static void result_of(const ag_store_family *f, ag_store_outcome what, ag_store_rotated *out)
-{
-    out->outcome = what;
-    out->generation = f->generation;
-    out->issued = f->current_issued;
-    out->expires = f->current_expires;
-    out->family_expires = f->expires;
-}
-
-/* Whether old_hash is the previous token and may be replayed (R-08): a
- * lost answer, retried inside the interval, a bounded number of times,
- * while its successor is still the current token. */
-static bool replay_allowed(const ag_store_family *f, const ag_store_rotation *rot)
-{
-    if (rot->action == AG_STORE_LOGOUT_ALL || !f->has_previous || rot->reuse_interval <= 0 ||
-        !ag__ct_eq(rot->old_hash, f->previous, AG_STORE_HASH_LEN) ||
-        rot->now > f->current_issued + rot->reuse_interval || f->replays >= rot->max_replays)
-        return false;
-    return rot->action != AG_STORE_REFRESH ||
-           ag__ct_eq(rot->new_hash, f->current, AG_STORE_HASH_LEN);
-}
-
 ag_err ag_store_decide(const ag_store_family *cur, const ag_store_rotation *rot,
                        ag_store_family *next, bool *write, ag_store_rotated *out)
 {
     if (rot == NULL || next == NULL || write == NULL || out == NULL)
         return AG_ERR_INVALID_ARGUMENT;
-    *write = false;
-    if (cur == NULL || cur->subject_len != rot->subject_len ||
-        memcmp(cur->subject, rot->subject, rot->subject_len) != 0)
-        return AG_ERR_UNKNOWN;
-    if (cur->revoked_at != 0)
-        return AG_ERR_REVOKED;
-    if (next != cur)
-        *next = *cur;
-    ag_store_outcome what =
-        rot->action == AG_STORE_REFRESH ? AG_STORE_ROTATED : AG_STORE_LOGGED_OUT;
-    if (ag__ct_eq(rot->old_hash, cur->current, AG_STORE_HASH_LEN)) {
-        if (ag_store_family_dead(cur, rot->now))
-            return AG_ERR_EXPIRED;
-        if (rot->action == AG_STORE_REFRESH) {
-            memcpy(next->previous, cur->current, AG_STORE_HASH_LEN);
-            memcpy(next->current, rot->new_hash, AG_STORE_HASH_LEN);
-            next->has_previous = true;
-            next->replays = 0;
-            next->generation = cur->generation + 1;
-            next->current_issued = rot->now;
-            next->current_expires =
-                rot->new_expires < cur->expires ? rot->new_expires : cur->expires;
-        } else {
-            ag__store_revoke_row(next, rot->now,
-                                 rot->action == AG_STORE_LOGOUT ? AG_REVOKE_LOGOUT
-                                                                : AG_REVOKE_LOGOUT_ALL);
-        }
-    } else if (replay_allowed(cur, rot)) {
-        if (ag_store_family_dead(cur, rot->now))
-            return AG_ERR_EXPIRED;
-        if (rot->action == AG_STORE_REFRESH) {
-            next->replays = cur->replays + 1;
-            what = AG_STORE_REPLAYED;
-        } else {
-            ag__store_revoke_row(next, rot->now, AG_REVOKE_LOGOUT);
-        }
-    } else {
-        /* Validly signed, of this family, not current: a copy is in the
-         * wrong hands. End the family (R-02). */
-        ag__store_revoke_row(next, rot->now, AG_REVOKE_REUSE);
-        *write = true;
-        return AG_ERR_REUSED;
-    }
-    *write = true;
-    result_of(next, what, out);
-    return AG_OK;
+    return ag__store_decide(cur, rot, next, write, out); /* store_int.h */
 }
 
 ag_err ag_store_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_rotated *out)
@@ -166,8 +98,7 @@ ag_err ag_store_rotate(ag_store *st, const ag_store_rotation *rot, ag_store_rota
         (rot->action == AG_STORE_REFRESH && rot->new_expires <= rot->now))
         return AG_ERR_INVALID_ARGUMENT;
     /* A successor equal to its parent would make the token its own child. */
-    if (rot->action == AG_STORE_REFRESH &&
-        ag__ct_eq(rot->old_hash, rot->new_hash, AG_STORE_HASH_LEN))
+    if (rot->action == AG_STORE_REFRESH && ag__store_hash_eq(rot->old_hash, rot->new_hash))
         return AG_ERR_INVALID_ARGUMENT;
     ag_store_rotated tmp;
     memset(&tmp, 0, sizeof tmp);

@@ -197,6 +197,101 @@ START_TEST(rotation_storm_leaves_room)
 }
 END_TEST
 
+/* Keys of every length the store accepts, in heap blocks of exactly that
+ * size (so ASan sees any read past a key): each is found again, and keys
+ * that differ in one byte, wherever it is, are different keys. The sid
+ * hash reads by word with overlapping tails; this is where a tail goes
+ * wrong. */
+START_TEST(keys_of_every_length)
+{
+    ag_store *st = NULL;
+    ck_assert_int_eq(ag_store_memory_new(NULL, &st), AG_OK);
+    for (size_t len = 1; len <= AG_SID_MAX_LEN; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            ag_store_family f = {0};
+            memset(f.sid, 'a', len);
+            f.sid[pos] = 'b';
+            f.sid_len = len;
+            f.subject_len = (size_t)snprintf(f.subject, sizeof f.subject, "u%zu-%zu", len, pos);
+            f.created = 1;
+            f.expires = 1000;
+            ck_assert_int_eq(ag_random(f.current, 32), AG_OK);
+            f.current_issued = 1;
+            f.current_expires = 100;
+            ck_assert_int_eq(ag_store_create(st, &f, 1), AG_OK);
+        }
+    }
+    for (size_t len = 1; len <= AG_SID_MAX_LEN; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            char *sid = malloc(len);
+            ck_assert_ptr_nonnull(sid);
+            memset(sid, 'a', len);
+            sid[pos] = 'b';
+            ag_store_family got;
+            ck_assert_int_eq(ag_store_lookup_family(st, sid, len, &got), AG_OK);
+            char want[32];
+            snprintf(want, sizeof want, "u%zu-%zu", len, pos);
+            ck_assert_str_eq(got.subject, want);
+            free(sid);
+        }
+        char *none = malloc(len); /* all 'a': never created */
+        ck_assert_ptr_nonnull(none);
+        memset(none, 'a', len);
+        ag_store_family got;
+        ck_assert_int_eq(ag_store_lookup_family(st, none, len, &got), AG_ERR_NOT_FOUND);
+        free(none);
+    }
+    /* subjects of every length, for the subject index */
+    for (size_t len = 1; len <= AG_SUBJECT_MAX_LEN; len += 7) {
+        ag_store_family f = session_row(len);
+        memset(f.subject, 's', len);
+        f.subject[len] = '\0';
+        f.subject_len = len;
+        ck_assert_int_eq(ag_store_create(st, &f, 1), AG_OK);
+        char *sub = malloc(len);
+        ck_assert_ptr_nonnull(sub);
+        memset(sub, 's', len);
+        size_t n = 0;
+        ck_assert_int_eq(ag_store_revoke_subject(st, sub, len, 2, AG_REVOKE_ADMIN, NULL, NULL, &n),
+                         AG_OK);
+        ck_assert_uint_eq(n, 1);
+        free(sub);
+    }
+    ag_store_close(st);
+}
+END_TEST
+
+/* The token-hash compare reads every byte: a presented hash that differs
+ * from the current one in any single byte is reuse, never a rotation; a
+ * successor equal to its parent is refused whatever the bytes. */
+START_TEST(hash_compare_every_byte)
+{
+    ag_store *st = NULL;
+    ck_assert_int_eq(ag_store_memory_new(NULL, &st), AG_OK);
+    for (size_t pos = 0; pos < AG_STORE_HASH_LEN; pos++) {
+        ag_store_family f = session_row(pos);
+        ck_assert_int_eq(ag_store_create(st, &f, 1), AG_OK);
+        ag_store_rotation rot = {0};
+        memcpy(rot.old_hash, f.current, 32);
+        memcpy(rot.new_hash, f.current, 32);
+        rot.sid = f.sid;
+        rot.sid_len = f.sid_len;
+        rot.subject = f.subject;
+        rot.subject_len = f.subject_len;
+        rot.now = 2;
+        rot.new_expires = 100;
+        ag_store_rotated out;
+        ck_assert_int_eq(ag_store_rotate(st, &rot, &out), AG_ERR_INVALID_ARGUMENT);
+        rot.old_hash[pos] ^= 0x01;
+        ck_assert_int_eq(ag_store_rotate(st, &rot, &out), AG_ERR_REUSED);
+        ag_store_family after;
+        ck_assert_int_eq(ag_store_lookup_family(st, f.sid, f.sid_len, &after), AG_OK);
+        ck_assert_int_eq(after.reason, AG_REVOKE_REUSE);
+    }
+    ag_store_close(st);
+}
+END_TEST
+
 START_TEST(config_checks)
 {
     ag_store *st = (ag_store *)1;
@@ -222,6 +317,8 @@ int main(void)
     tcase_add_test(tc, close_frees_everything);
     tcase_add_test(tc, bytes_per_session);
     tcase_add_test(tc, rotation_storm_leaves_room);
+    tcase_add_test(tc, keys_of_every_length);
+    tcase_add_test(tc, hash_compare_every_byte);
     tcase_add_test(tc, config_checks);
     suite_add_tcase(s, tc);
     return ag_test_run(s);
