@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "authgate/http.h"
-#include "http_testutil.h"
 #include "testsupport.h"
 
 #define B(s) (const uint8_t *)(s), sizeof(s) - 1
@@ -123,10 +122,10 @@ END_TEST
 START_TEST(cookie_table_guard_page)
 {
     const cookie_case *c = &cookie_cases[_i];
-    guard_buf g;
-    const uint8_t *in = guard_place(&g, c->in, c->len);
+    ag_test_guard g;
+    const uint8_t *in = ag_test_guard_place(&g, c->in, c->len);
     check_cookie(c, in);
-    guard_release(&g);
+    ag_test_guard_release(&g);
 }
 END_TEST
 
@@ -141,20 +140,20 @@ START_TEST(cookie_size_cap)
     memset(buf + nl + 1, 'a', max - nl - 1);
     ag_span v;
     size_t count = 0;
-    guard_buf g;
+    ag_test_guard g;
 
     size_t ok_len = nl + 1 + (AG_COOKIE_MAX_LEN - nl);
-    const uint8_t *in = guard_place(&g, buf, ok_len);
+    const uint8_t *in = ag_test_guard_place(&g, buf, ok_len);
     ck_assert_int_eq(ag_http_parse_cookie(in, ok_len, (const uint8_t *)NAME, nl, &v, &count),
                      AG_OK);
     ck_assert_uint_eq(v.len, AG_COOKIE_MAX_LEN - nl);
-    guard_release(&g);
+    ag_test_guard_release(&g);
 
     count = 0;
-    in = guard_place(&g, buf, ok_len + 1);
+    in = ag_test_guard_place(&g, buf, ok_len + 1);
     ck_assert_int_eq(ag_http_parse_cookie(in, ok_len + 1, (const uint8_t *)NAME, nl, &v, &count),
                      AG_ERR_TOO_LARGE);
-    guard_release(&g);
+    ag_test_guard_release(&g);
 
     /* another, oversized cookie is not ours: skipped like any foreign pair */
     memcpy(buf, "x=", 2);

@@ -11,7 +11,6 @@
 
 #include "authgate/http.h"
 #include "http/http_int.h"
-#include "http_testutil.h"
 #include "testsupport.h"
 
 #define B(s) (const uint8_t *)(s), sizeof(s) - 1
@@ -117,10 +116,10 @@ END_TEST
 START_TEST(bearer_table_guard_page)
 {
     const bearer_case *c = &bearer_cases[_i];
-    guard_buf g;
-    const uint8_t *in = guard_place(&g, c->in, c->len);
+    ag_test_guard g;
+    const uint8_t *in = ag_test_guard_place(&g, c->in, c->len);
     check_bearer(c, in);
-    guard_release(&g);
+    ag_test_guard_release(&g);
 }
 END_TEST
 
@@ -133,16 +132,16 @@ START_TEST(bearer_size_caps)
     memcpy(buf, "Bearer ", 7);
     memset(buf + 7, 'a', AG_AUTHORIZATION_MAX_LEN + 2 - 7);
     ag_span tok;
-    guard_buf g;
+    ag_test_guard g;
 
-    const uint8_t *in = guard_place(&g, buf, 7 + AG_TOKEN_MAX_LEN);
+    const uint8_t *in = ag_test_guard_place(&g, buf, 7 + AG_TOKEN_MAX_LEN);
     ck_assert_int_eq(ag_http_parse_bearer(in, 7 + AG_TOKEN_MAX_LEN, &tok), AG_OK);
     ck_assert_uint_eq(tok.len, AG_TOKEN_MAX_LEN);
-    guard_release(&g);
+    ag_test_guard_release(&g);
 
-    in = guard_place(&g, buf, n);
+    in = ag_test_guard_place(&g, buf, n);
     ck_assert_int_eq(ag_http_parse_bearer(in, n, &tok), AG_ERR_TOO_LARGE);
-    guard_release(&g);
+    ag_test_guard_release(&g);
 
     /* a NUL after the cap is not even looked at: size first */
     buf[AG_AUTHORIZATION_MAX_LEN] = 0;
@@ -242,12 +241,12 @@ static const query_case query_cases[] = {
 START_TEST(query_table)
 {
     const query_case *c = &query_cases[_i];
-    guard_buf g;
-    const uint8_t *in = guard_place(&g, c->in, c->len);
+    ag_test_guard g;
+    const uint8_t *in = ag_test_guard_place(&g, c->in, c->len);
     ag_err e = ag_http_check_query(in, c->len);
     ck_assert_msg(e == c->want, "%s: got %s", c->rule, ag_err_name(e));
     ck_assert_int_eq(ag_http_check_query(c->in, c->len), c->want);
-    guard_release(&g);
+    ag_test_guard_release(&g);
 }
 END_TEST
 
@@ -335,8 +334,8 @@ START_TEST(b64token_span_differential)
     static const char set[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/";
     static uint8_t zeros[MAXLEN];
-    guard_buf g = {0};
-    uint8_t *end = guard_place(&g, zeros, MAXLEN) + MAXLEN;
+    ag_test_guard g = {0};
+    uint8_t *end = ag_test_guard_place(&g, zeros, MAXLEN) + MAXLEN;
     for (uint32_t k = 0; k < CASES; k++) {
         const ag_test_simd_case tc = ag_test_simd_case_plan(k, MAXLEN, prng, 0);
         const unsigned mode = tc.mode;
@@ -365,7 +364,7 @@ START_TEST(b64token_span_differential)
         if (mode >= 1 && mode <= 6 && ref_span(&c, 1) == 0)
             ck_assert_uint_le(want, pos); /* stopped at the injected byte, or before */
     }
-    guard_release(&g);
+    ag_test_guard_release(&g);
 }
 END_TEST
 
