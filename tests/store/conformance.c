@@ -306,6 +306,49 @@ START_TEST(rotate_expired)
 }
 END_TEST
 
+/* The edges of the plain rotation, each alone (a backend's one-statement
+ * fast path must match ag_store_decide's rotate case exactly): the token's
+ * expiry second and the one before it; a successor clamped to the family's
+ * end; a subject that is a prefix of the real one, or differs in its last
+ * byte. (A token never outlives its family: create refuses it, rotation
+ * clamps it; rotate_expired has the family's end itself.) */
+START_TEST(rotate_edges_each_alone)
+{
+    ag_store *st = fresh(_i, 0);
+    uint8_t h[4][32], n[32];
+    for (int k = 0; k < 4; k++)
+        rand_hash(h[k]);
+    rand_hash(n);
+    ag_store_rotated out;
+    /* token expires at T0 + 100, family at T0 + 1000 */
+    ck_assert_int_eq(put_family(st, "t1", "alice", T0, 1000, 100, h[0]), AG_OK);
+    ck_assert_int_eq(rotate(st, "t1", "alic", h[0], n, T0 + 1, 100, 0, NULL), AG_ERR_UNKNOWN);
+    ck_assert_int_eq(rotate(st, "t1", "alicf", h[0], n, T0 + 1, 100, 0, NULL), AG_ERR_UNKNOWN);
+    ck_assert_int_eq(rotate(st, "t1", "alice", h[0], n, T0 + 100, 100, 0, NULL), AG_ERR_EXPIRED);
+    ck_assert_int_eq(rotate(st, "t1", "alice", h[0], h[1], T0 + 99, 100, 0, &out), AG_OK);
+    ck_assert_int_eq(out.outcome, AG_STORE_ROTATED);
+    ck_assert_uint_eq(out.generation, 1);
+    ck_assert_int_eq(out.expires, T0 + 199);
+    /* family ends at T0 + 60, its first token at T0 + 50 */
+    ck_assert_int_eq(put_family(st, "f1", "alice", T0, 60, 50, h[2]), AG_OK);
+    ck_assert_int_eq(rotate(st, "f1", "alice", h[2], n, T0 + 50, 100, 0, NULL), AG_ERR_EXPIRED);
+    ag_store_family f = family(st, "f1");
+    ck_assert_int_eq(f.revoked_at, 0);
+    ck_assert_mem_eq(f.current, h[2], 32);
+    ck_assert_uint_eq(f.generation, 0);
+    ck_assert_int_eq(rotate(st, "f1", "alice", h[2], h[3], T0 + 49, 100, 0, &out), AG_OK);
+    ck_assert_int_eq(out.expires, T0 + 60); /* never past the family */
+    ck_assert_int_eq(out.family_expires, T0 + 60);
+    ck_assert_int_eq(out.issued, T0 + 49);
+    f = family(st, "f1");
+    ck_assert_mem_eq(f.current, h[3], 32);
+    ck_assert_mem_eq(f.previous, h[2], 32);
+    ck_assert_uint_eq(f.replays, 0);
+    ck_assert_int_eq(f.current_expires, T0 + 60);
+    discard(_i, st);
+}
+END_TEST
+
 /* R-08: the previous token inside the interval gets the same successor, a
  * bounded number of times; the successor's use ends the window. */
 START_TEST(replay_bounded)
@@ -712,6 +755,7 @@ TCase *ag_conformance_tcase(const ag_conformance_backend *be)
     tcase_add_loop_test(tc, rotate_old_token_is_reuse, i, i + 1);
     tcase_add_loop_test(tc, rotate_revoked_family, i, i + 1);
     tcase_add_loop_test(tc, rotate_expired, i, i + 1);
+    tcase_add_loop_test(tc, rotate_edges_each_alone, i, i + 1);
     tcase_add_loop_test(tc, replay_bounded, i, i + 1);
     tcase_add_loop_test(tc, logout_needs_current_token, i, i + 1);
     tcase_add_loop_test(tc, revoke_family_idempotent, i, i + 1);

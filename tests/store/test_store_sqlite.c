@@ -437,6 +437,41 @@ static void crash_child(const char *path)
     }
 }
 
+/* The one-statement rotation takes only rows the read-decide-write path
+ * would read: a generation at INT64_MAX (whose + 1 SQLite would turn into
+ * a REAL) and a row read_family calls corrupt both fail with AG_ERR_STORE
+ * and stay as they were, as the slow path leaves them. */
+START_TEST(fast_path_refuses_what_slow_path_refuses)
+{
+    char path[128];
+    path_new(path, sizeof path);
+    uint8_t a[32], b[32];
+    ck_assert_int_eq(ag_random(a, 32), AG_OK);
+    ck_assert_int_eq(ag_random(b, 32), AG_OK);
+    ag_store *st = open_at(path);
+    ck_assert_int_eq(put_one(st, "gmax", a), AG_OK);
+    ck_assert_int_eq(put_one(st, "rneg", a), AG_OK);
+    ck_assert_int_eq(put_one(st, "why9", a), AG_OK);
+    ag_store_close(st);
+    raw_exec(path, "UPDATE ag_families SET generation = 9223372036854775807 WHERE sid = 'gmax';"
+                   "UPDATE ag_families SET replays = -1 WHERE sid = 'rneg';"
+                   "UPDATE ag_families SET revoke_reason = 9 WHERE sid = 'why9';");
+    st = open_at(path);
+    ck_assert_int_eq(rotate_one(st, "gmax", a, b, T0 + 1), AG_ERR_STORE);
+    ck_assert_int_eq(rotate_one(st, "rneg", a, b, T0 + 1), AG_ERR_STORE);
+    ck_assert_int_eq(rotate_one(st, "why9", a, b, T0 + 1), AG_ERR_STORE);
+    ag_store_close(st);
+    ck_assert_int_eq(raw_int(path,
+                             "SELECT generation FROM ag_families WHERE sid = 'gmax'"
+                             " AND typeof(generation) = 'integer' AND cur_issued = 1700000000"),
+                     INT64_MAX);
+    ck_assert_int_eq(raw_int(path, "SELECT count(*) FROM ag_families WHERE generation = 0"
+                                   " AND cur_issued = 1700000000 AND prev_hash IS NULL"),
+                     2);
+    remove_db(path);
+}
+END_TEST
+
 /* R-05: SIGKILL at random points never leaves two live tokens, a half row,
  * or a store that cannot rotate on. */
 START_TEST(crash_safety_sigkill)
@@ -518,6 +553,7 @@ int main(void)
     tcase_add_test(tc, unknown_version_refused_untouched);
     tcase_add_test(tc, foreign_database_refused_untouched);
     tcase_add_test(tc, corrupt_file_refused_untouched);
+    tcase_add_test(tc, fast_path_refuses_what_slow_path_refuses);
     tcase_add_test(tc, crash_safety_sigkill);
     suite_add_tcase(s, tc);
     int rc = ag_test_run(s);
