@@ -113,6 +113,24 @@ AG_API const char *ag_err_name(ag_err err);
  */
 AG_API const char *ag_err_reason(ag_err err);
 
+/** What exactly a verify refused, beyond its ag_err class (the
+ * refusals of ag_verify_why(), token.h; events and metrics report it). @since 0.2 */
+typedef enum ag_verify_cause {
+    AG_CAUSE_NONE = 0,        /**< success, or nothing more to say */
+    AG_CAUSE_NO_KID = 1,      /**< AG_ERR_KEY: the header has no kid */
+    AG_CAUSE_UNKNOWN_KID = 2, /**< AG_ERR_KEY: no key in the ring has that kid */
+    AG_CAUSE_TYP = 3,         /**< AG_ERR_WRONG_TYPE */
+    AG_CAUSE_ISS = 4,         /**< the claim is missing, mistyped, or not accepted */
+    AG_CAUSE_SUB = 5,
+    AG_CAUSE_AUD = 6,
+    AG_CAUSE_EXP = 7, /**< also AG_ERR_EXPIRED */
+    AG_CAUSE_NBF = 8, /**< also AG_ERR_NOT_YET_VALID */
+    AG_CAUSE_IAT = 9, /**< also AG_ERR_NOT_YET_VALID (iat in the future) */
+    AG_CAUSE_JTI = 10,
+    AG_CAUSE_SID = 11,
+    AG_CAUSE_LIFETIME = 12 /**< AG_ERR_CLAIM: exp - iat over the verifier's cap */
+} ag_verify_cause;
+
 /*
  * Structs that grow without breaking binaries.
  *

@@ -22,7 +22,6 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "token.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-/** One past the highest ag_verify_cause (token.h). @since 0.2 */
+/** One past the highest ag_verify_cause (error.h). @since 0.2 */
 #define AG_VERIFY_CAUSE_COUNT_ 13
 
 /** Store operations, as counted (one per ag_store_* wrapper that reaches

@@ -556,22 +556,8 @@ AG_API AG_NODISCARD ag_err ag_verifier_set_keys(ag_verifier *v, const ag_keyring
 AG_API AG_NODISCARD ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len,
                                      void *scratch, size_t scratch_len, ag_claims *out);
 
-/** What exactly a verify refused, beyond its ag_err class. @since 0.2 */
-typedef enum ag_verify_cause {
-    AG_CAUSE_NONE = 0,        /**< success, or nothing more to say */
-    AG_CAUSE_NO_KID = 1,      /**< AG_ERR_KEY: the header has no kid */
-    AG_CAUSE_UNKNOWN_KID = 2, /**< AG_ERR_KEY: no key in the ring has that kid */
-    AG_CAUSE_TYP = 3,         /**< AG_ERR_WRONG_TYPE */
-    AG_CAUSE_ISS = 4,         /**< the claim is missing, mistyped, or not accepted */
-    AG_CAUSE_SUB = 5,
-    AG_CAUSE_AUD = 6,
-    AG_CAUSE_EXP = 7, /**< also AG_ERR_EXPIRED */
-    AG_CAUSE_NBF = 8, /**< also AG_ERR_NOT_YET_VALID */
-    AG_CAUSE_IAT = 9, /**< also AG_ERR_NOT_YET_VALID (iat in the future) */
-    AG_CAUSE_JTI = 10,
-    AG_CAUSE_SID = 11,
-    AG_CAUSE_LIFETIME = 12 /**< AG_ERR_CLAIM: exp - iat over the verifier's cap */
-} ag_verify_cause;
+/* ag_verify_cause, the reason code below, is in error.h: events and
+ * metrics (lib/common) name it too. */
 
 /**
  * Short static text for a cause: "token has no kid", "no key with that

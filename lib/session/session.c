@@ -138,110 +138,6 @@ static void on_revoked(void *ctx, const char *sid, size_t len)
     ag__obs_revoked((int)x->why, sid, len, x->subject, x->subject_len);
 }
 
-/* True when t was attached to a buffer big enough for any pair. */
-static bool attached(const ag_session_tokens *t)
-{
-    return t->access != NULL && t->refresh != NULL && t->cap_ >= AG_TOKEN_MAX_LEN + 1;
-}
-
-/* True when [p, p + n) overlaps t or the buffer it writes to (both are
- * wiped first). */
-static bool overlaps(const ag_session_tokens *t, const void *p, size_t n)
-{
-    uintptr_t a = (uintptr_t)p, b = a + n;
-    return p != NULL && ((a < (uintptr_t)(t + 1) && (uintptr_t)t < b) ||
-                         (a < (uintptr_t)t->access + t->cap_ && (uintptr_t)t->access < b) ||
-                         (a < (uintptr_t)t->refresh + t->cap_ && (uintptr_t)t->refresh < b));
-}
-
-/* Empties out on entry. It holds no secret of ours yet, so the 16 KiB are
- * not cleansed here (that cost a fifth of a rotation); the token buffers
- * are cleansed by wipe() up to what was written. */
-static void reset(ag_session_tokens *t)
-{
-    if (attached(t))
-        t->access[0] = t->refresh[0] = '\0';
-    t->sid[0] = '\0';
-    t->access_len = t->refresh_len = 0;
-    t->access_exp = t->refresh_exp = t->family_exp = 0;
-    t->generation = 0;
-    t->replayed = false;
-}
-
-static size_t written(size_t len, size_t cap)
-{
-    return len < cap ? len + 1 : cap;
-}
-
-/* Cleanses what a call wrote (lengths are recorded as soon as a token is). */
-static void wipe(ag_session_tokens *t)
-{
-    if (t == NULL || !attached(t))
-        return;
-    OPENSSL_cleanse(t->access, written(t->access_len, t->cap_));
-    OPENSSL_cleanse(t->refresh, written(t->refresh_len, t->cap_));
-    OPENSSL_cleanse(t->sid, sizeof t->sid);
-    reset(t);
-}
-
-void ag_session_tokens_clear(ag_session_tokens *t)
-{
-    if (t == NULL)
-        return;
-    /* the caller's own clear: everything, the attachment aside */
-    if (t->access != NULL)
-        OPENSSL_cleanse(t->access, t->cap_);
-    if (t->refresh != NULL)
-        OPENSSL_cleanse(t->refresh, t->cap_);
-    OPENSSL_cleanse(t->sid, sizeof t->sid);
-    t->access_len = t->refresh_len = 0;
-    t->access_exp = t->refresh_exp = t->family_exp = 0;
-    t->generation = 0;
-    t->replayed = false;
-}
-
-ag_err ag_session_tokens_init(ag_session_tokens *t, void *buf, size_t len)
-{
-    if (t == NULL || buf == NULL)
-        return AG_ERR_INVALID_ARGUMENT;
-    if (len < AG_SESSION_TOKENS_BUF_LEN)
-        return AG_ERR_BUFFER;
-    memset(t, 0, sizeof *t);
-    t->cap_ = len / 2;
-    t->access = buf;
-    t->refresh = (char *)buf + t->cap_;
-    t->access[0] = t->refresh[0] = '\0';
-    return AG_OK;
-}
-
-ag_err ag_session_tokens_new(const ag_allocator *alloc, ag_session_tokens **out)
-{
-    if (out == NULL)
-        return AG_ERR_INVALID_ARGUMENT;
-    *out = NULL;
-    /* one block: the struct, then its buffer */
-    ag_session_tokens *t = ag__malloc(alloc, sizeof *t + AG_SESSION_TOKENS_BUF_LEN);
-    if (t == NULL)
-        return AG_ERR_NOMEM;
-    ag_err e = ag_session_tokens_init(t, t + 1, AG_SESSION_TOKENS_BUF_LEN);
-    if (e != AG_OK) {
-        ag__free(alloc, t);
-        return e;
-    }
-    t->alloc_ = alloc;
-    t->owned_ = true;
-    *out = t;
-    return AG_OK;
-}
-
-void ag_session_tokens_free(ag_session_tokens *t)
-{
-    if (t == NULL || !t->owned_)
-        return;
-    ag_session_tokens_clear(t);
-    ag__free(t->alloc_, t);
-}
-
 /* Issues the pair into out. sub/sid are NUL-terminated. */
 static ag_err issue_pair(const ag_session *s, const char *sub, const char *sid, const char *jti,
                          int64_t now, int64_t refresh_issued, int64_t refresh_exp,
@@ -386,8 +282,8 @@ static ag_err enforce_cap(const ag_session *s, const char *subject, size_t len, 
 ag_err ag_session_issue(const ag_session *s, const char *subject, ag_session_tokens *out)
 {
     if (out != NULL)
-        reset(out);
-    if (s == NULL || subject == NULL || out == NULL || !attached(out))
+        ag__tokens_reset(out);
+    if (s == NULL || subject == NULL || out == NULL || !ag__tokens_attached(out))
         return AG_ERR_INVALID_ARGUMENT;
     size_t sub_len = strnlen(subject, AG_SUBJECT_MAX_LEN + 1);
     if (sub_len == 0 || sub_len > AG_SUBJECT_MAX_LEN)
@@ -431,7 +327,7 @@ done:
     ag_cleanse(jti, sizeof jti);
     ag_cleanse(&fam, sizeof fam);
     if (e != AG_OK)
-        wipe(out);
+        ag__tokens_wipe(out);
     ag__obs_login(e);
     return e;
 }
@@ -595,12 +491,12 @@ done:
 ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
                           ag_session_tokens *out)
 {
-    if (s == NULL || out == NULL || !attached(out))
+    if (s == NULL || out == NULL || !ag__tokens_attached(out))
         return AG_ERR_INVALID_ARGUMENT;
     /* out is wiped first, so it must not hold the token being consumed */
-    if (overlaps(out, token, len))
+    if (ag__tokens_overlaps(out, token, len))
         return AG_ERR_INVALID_ARGUMENT;
-    reset(out);
+    ag__tokens_reset(out);
     uint64_t t0 = ag__obs_begin();
     vscratch vs;
     ag_claims c;
@@ -613,7 +509,7 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     ag_cleanse(&c, sizeof c);
     scratch_end(s, &vs, len);
     if (e != AG_OK)
-        wipe(out);
+        ag__tokens_wipe(out);
     ag__obs_refresh(e, e == AG_OK && out->replayed, t0);
     return e;
 }
@@ -621,20 +517,20 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
 ag_err ag_session_refresh_verified(const ag_session *s, const ag_claims *claims,
                                    ag_session_tokens *out)
 {
-    if (s == NULL || out == NULL || claims == NULL || !attached(out))
+    if (s == NULL || out == NULL || claims == NULL || !ag__tokens_attached(out))
         return AG_ERR_INVALID_ARGUMENT;
     /* out is wiped first, so the claims must not point into it */
-    if (overlaps(out, claims->sid.ptr, claims->sid.len) ||
-        overlaps(out, claims->sub.ptr, claims->sub.len) ||
-        overlaps(out, claims->jti.ptr, claims->jti.len))
+    if (ag__tokens_overlaps(out, claims->sid.ptr, claims->sid.len) ||
+        ag__tokens_overlaps(out, claims->sub.ptr, claims->sub.len) ||
+        ag__tokens_overlaps(out, claims->jti.ptr, claims->jti.len))
         return AG_ERR_INVALID_ARGUMENT;
-    reset(out);
+    ag__tokens_reset(out);
     uint64_t t0 = ag__obs_begin();
     ag_err e = claims_handed_in(s, claims);
     if (e == AG_OK)
         e = rotate_and_issue(s, claims, out);
     if (e != AG_OK)
-        wipe(out);
+        ag__tokens_wipe(out);
     ag__obs_refresh(e, e == AG_OK && out->replayed, t0);
     return e;
 }

@@ -22,4 +22,13 @@ ag_err ag__session_hash(const ag_session *s, const uint8_t *p, size_t n,
 ag_err ag__session_derive_jti(const ag_session *s, const uint8_t *parent, size_t n,
                               char out[AG_JTI_LEN + 1]);
 
+/* The caller's pair (tokens.c). attached: t has a buffer big enough for
+ * any pair. overlaps: [p, p + n) overlaps t or its buffer. reset: empties
+ * t on entry (nothing of ours in it yet, so not cleansed). wipe: cleanses
+ * what a call wrote, then resets. */
+bool ag__tokens_attached(const ag_session_tokens *t);
+bool ag__tokens_overlaps(const ag_session_tokens *t, const void *p, size_t n);
+void ag__tokens_reset(ag_session_tokens *t);
+void ag__tokens_wipe(ag_session_tokens *t);
+
 #endif
