@@ -9,6 +9,12 @@
  *   sqlite-floor    one UPDATE … WHERE hash = ? in its own BEGIN IMMEDIATE
  *                   transaction, on a file with the store's settings (WAL,
  *                   synchronous=NORMAL)
+ *   sqlite-floor-row  the store's own write alone: one UPDATE of the
+ *                   family row by sid (the columns a rotation sets, compare
+ *                   on cur_hash) in its own BEGIN IMMEDIATE transaction, on
+ *                   the store's file and schema, through a second
+ *                   connection: what a rotation costs in this schema
+ *                   without authgate's checks, read and decision
  * Each thread owns one session (one row); successors come from a counter,
  * in the authgate row as in the floors, so neither pays for randomness.
  */
@@ -282,6 +288,51 @@ static int sql_floor_benchop(void *p)
     s->gen++;
     return 1;
 }
+
+/* ---- sqlite-floor-row ------------------------------------------------- */
+
+static sqlite3 *g_rowdb;
+static sqlite3_stmt *g_rbegin, *g_rupdate, *g_rcommit;
+
+static int sqlite_row_floor_open(const char *path)
+{
+    if (sqlite3_open(path, &g_rowdb) != SQLITE_OK ||
+        sqlite3_exec(g_rowdb, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000", NULL, NULL,
+                     NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(g_rowdb, "BEGIN IMMEDIATE", -1, &g_rbegin, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(g_rowdb,
+                           "UPDATE ag_families SET prev_hash = cur_hash, cur_hash = ?3,"
+                           " generation = generation + 1, cur_issued = ?4, cur_expires = ?5,"
+                           " replays = 0 WHERE sid = ?1 AND cur_hash = ?2",
+                           -1, &g_rupdate, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(g_rowdb, "COMMIT", -1, &g_rcommit, NULL) != SQLITE_OK)
+        return -1;
+    return 0;
+}
+
+static int sql_row_floor_benchop(void *p)
+{
+    st_row *s = p; /* made by store_sql_init: a family of the store's own */
+    uint8_t old[32], nw[32];
+    counter_hash(old, s->gen, s->key);
+    counter_hash(nw, s->gen + 1, s->key);
+    pthread_mutex_lock(&g_db_mu);
+    int ok = step_reset(g_rbegin) == SQLITE_DONE;
+    if (ok) {
+        sqlite3_bind_text(g_rupdate, 1, s->sid, (int)s->rot.sid_len, SQLITE_STATIC);
+        sqlite3_bind_blob(g_rupdate, 2, old, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(g_rupdate, 3, nw, 32, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(g_rupdate, 4, s->rot.now);
+        sqlite3_bind_int64(g_rupdate, 5, s->rot.new_expires);
+        ok = step_reset(g_rupdate) == SQLITE_DONE && sqlite3_changes(g_rowdb) == 1;
+        ok = step_reset(g_rcommit) == SQLITE_DONE && ok;
+    }
+    pthread_mutex_unlock(&g_db_mu);
+    if (!ok)
+        return -1;
+    s->gen++;
+    return 1;
+}
 #endif
 
 void bench_store_rows(bench_rows *r, bench_fx *fx)
@@ -333,6 +384,13 @@ void bench_store_rows(bench_rows *r, bench_fx *fx)
         row.op = sql_floor_benchop;
         bench_rows_add(r, &row);
     }
+    if (g_store[1] != NULL && sqlite_row_floor_open(g_sqlite_path[0]) == 0) {
+        row.case_name = "rotate_sqlite";
+        row.impl = "sqlite-floor-row";
+        row.init = store_sql_init;
+        row.op = sql_row_floor_benchop;
+        bench_rows_add(r, &row);
+    }
 #endif
 }
 
@@ -357,6 +415,10 @@ void bench_store_free(void)
     sqlite3_finalize(g_update);
     sqlite3_finalize(g_commit);
     sqlite3_close(g_db);
+    sqlite3_finalize(g_rbegin);
+    sqlite3_finalize(g_rupdate);
+    sqlite3_finalize(g_rcommit);
+    sqlite3_close(g_rowdb);
 #endif
     unlink_db(g_sqlite_path[0]);
     unlink_db(g_sqlite_path[1]);
