@@ -437,11 +437,10 @@ static void crash_child(const char *path)
     }
 }
 
-/* The one-statement rotation takes only rows the read-decide-write path
- * would read: a generation at INT64_MAX (whose + 1 SQLite would turn into
- * a REAL) and a row read_family calls corrupt both fail with AG_ERR_STORE
- * and stay as they were, as the slow path leaves them. */
-START_TEST(fast_path_refuses_what_slow_path_refuses)
+/* A generation at INT64_MAX (whose + 1 SQLite would turn into a REAL) and
+ * a row read_family calls corrupt both fail a rotation with AG_ERR_STORE
+ * and stay as they were (any future one-statement rotation must too). */
+START_TEST(rotation_refuses_overflow_and_corrupt_rows)
 {
     char path[128];
     path_new(path, sizeof path);
@@ -553,7 +552,7 @@ int main(void)
     tcase_add_test(tc, unknown_version_refused_untouched);
     tcase_add_test(tc, foreign_database_refused_untouched);
     tcase_add_test(tc, corrupt_file_refused_untouched);
-    tcase_add_test(tc, fast_path_refuses_what_slow_path_refuses);
+    tcase_add_test(tc, rotation_refuses_overflow_and_corrupt_rows);
     tcase_add_test(tc, crash_safety_sigkill);
     suite_add_tcase(s, tc);
     int rc = ag_test_run(s);
