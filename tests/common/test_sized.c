@@ -19,13 +19,7 @@
 
 #define ISS "https://iss.test"
 #define AUD "api.test"
-#define T0 INT64_C(1700000000)
-
-static int64_t fixed_clock(void *ctx)
-{
-    (void)ctx;
-    return T0;
-}
+#define T0 AG_TEST_T0 /* ag_test_clock, never moved here */
 
 typedef struct demo_cfg {
     size_t size;
@@ -217,7 +211,7 @@ START_TEST(older_layout_reads_defaults)
     ag_verifier_config vc = AG_INIT(ag_verifier_config);
     vc.keys = ring;
     vc.kind = AG_TOKEN_ACCESS;
-    vc.clock = fixed_clock;
+    vc.clock = ag_test_clock;
     vc.relax = AG_VERIFY_TYP_ABSENT;
     ag_verifier *v = NULL;
     ag_claims c;

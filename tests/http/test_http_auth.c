@@ -14,76 +14,29 @@
 #include "authgate/http.h"
 #include "common/common_int.h"
 #include "http/http_int.h"
+#include "http_fixture.h"
 #include "testsupport.h"
 
 /* ---- fixtures ----------------------------------------------------------- */
 
-static ag_verifier *v_access, *v_refresh;
-static char tok_at[AG_TOKEN_MAX_LEN + 1], tok_rt[AG_TOKEN_MAX_LEN + 1];
-static char csrf_ok[AG_CSRF_TOKEN_LEN + 1], csrf_ok2[AG_CSRF_TOKEN_LEN + 1],
-    csrf_other[AG_CSRF_TOKEN_LEN + 1];
-static const uint8_t csrf_secret[32] = "0123456789abcdef0123456789abcdef";
-#define SID "family-1"
+static ag_test_http fx;
+static char csrf_ok2[AG_CSRF_TOKEN_LEN + 1], csrf_other[AG_CSRF_TOKEN_LEN + 1];
 
 static void fixtures(void)
 {
-    uint8_t s1[32], s2[32];
-    ag_key *ka = NULL, *kr = NULL;
-    ag_keyring *ring = NULL;
-    ck_assert_int_eq(ag_random(s1, sizeof s1), AG_OK);
-    ck_assert_int_eq(ag_random(s2, sizeof s2), AG_OK);
-    ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, s1, 32, "at-1", &ka), AG_OK);
-    ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, s2, 32, "rt-1", &kr), AG_OK);
-    ck_assert_int_eq(ag_keyring_new(NULL, &ring), AG_OK);
-    ck_assert_int_eq(ag_keyring_add(ring, ka), AG_OK);
-    ck_assert_int_eq(ag_keyring_add(ring, kr), AG_OK);
-
-    ag_issuer *ia = NULL, *ir = NULL;
-    ag_issuer_config ic = AG_INIT(ag_issuer_config);
-    ic.key = ka;
-    ic.kind = AG_TOKEN_ACCESS;
-    ic.issuer = "https://issuer.test";
-    ic.audience = "api";
-    ic.ttl = 600;
-    ck_assert_int_eq(ag_issuer_new(&ic, &ia), AG_OK);
-    ic.key = kr;
-    ic.kind = AG_TOKEN_REFRESH;
-    ic.audience = "refresh";
-    ic.ttl = 3600;
-    ck_assert_int_eq(ag_issuer_new(&ic, &ir), AG_OK);
-    ag_issue_params ip = AG_INIT(ag_issue_params);
-    ip.sub = "alice";
-    ip.sid = SID;
-    ck_assert_int_eq(ag_issue(ia, &ip, tok_at, sizeof tok_at, NULL), AG_OK);
-    ck_assert_int_eq(ag_issue(ir, &ip, tok_rt, sizeof tok_rt, NULL), AG_OK);
-
-    ag_verifier_config vc = AG_INIT(ag_verifier_config);
-    vc.keys = ring;
-    vc.kind = AG_TOKEN_ACCESS;
-    vc.issuer = "https://issuer.test";
-    vc.audience = "api";
-    vc.leeway = -1;
-    ck_assert_int_eq(ag_verifier_new(&vc, &v_access), AG_OK);
-    vc.kind = AG_TOKEN_REFRESH;
-    vc.audience = "refresh";
-    ck_assert_int_eq(ag_verifier_new(&vc, &v_refresh), AG_OK);
-
-    const uint8_t *sid = (const uint8_t *)SID;
-    ck_assert_int_eq(ag_csrf_token_make(csrf_secret, 32, sid, strlen(SID), csrf_ok), AG_OK);
-    ck_assert_int_eq(ag_csrf_token_make(csrf_secret, 32, sid, strlen(SID), csrf_ok2), AG_OK);
+    ag_test_http_init(&fx);
+    const uint8_t *sid = (const uint8_t *)AG_TEST_HTTP_SID;
     ck_assert_int_eq(
-        ag_csrf_token_make(csrf_secret, 32, (const uint8_t *)"family-2", 8, csrf_other), AG_OK);
-    ag_issuer_free(ia);
-    ag_issuer_free(ir);
-    ag_keyring_free(ring);
-    ag_key_free(ka);
-    ag_key_free(kr);
+        ag_csrf_token_make(ag_test_http_csrf_secret, 32, sid, strlen(AG_TEST_HTTP_SID), csrf_ok2),
+        AG_OK);
+    ck_assert_int_eq(ag_csrf_token_make(ag_test_http_csrf_secret, 32, (const uint8_t *)"family-2",
+                                        8, csrf_other),
+                     AG_OK);
 }
 
 static void teardown_fixtures(void)
 {
-    ag_verifier_free(v_access);
-    ag_verifier_free(v_refresh);
+    ag_test_http_free(&fx);
 }
 
 /* ---- the adversarial table -------------------------------------------- */
@@ -599,17 +552,17 @@ static size_t expand(const char *t, uint8_t *out, size_t cap)
         size_t rlen = 0, skip = 1, fill = 0;
         if (t[0] == '@') {
             if (strncmp(t, "@AT", 3) == 0)
-                rep = tok_at, skip = 3;
+                rep = fx.tok_at, skip = 3;
             else if (strncmp(t, "@RT", 3) == 0)
-                rep = tok_rt, skip = 3;
+                rep = fx.tok_rt, skip = 3;
             else if (strncmp(t, "@CS", 3) == 0)
-                rep = csrf_ok, skip = 3;
+                rep = fx.csrf, skip = 3;
             else if (strncmp(t, "@C2", 3) == 0)
                 rep = csrf_ok2, skip = 3;
             else if (strncmp(t, "@CX", 3) == 0)
                 rep = csrf_other, skip = 3;
             else if (strncmp(t, "@CT", 3) == 0)
-                rep = csrf_ok, rlen = AG_CSRF_TOKEN_LEN - 1, skip = 3;
+                rep = fx.csrf, rlen = AG_CSRF_TOKEN_LEN - 1, skip = 3;
             else if (strncmp(t, "@0", 2) == 0)
                 rep = "\0", rlen = 1, skip = 2;
             else if (strncmp(t, "@BIG", 4) == 0)
@@ -675,15 +628,16 @@ static ag_err run_case(const req_case *c, ag_http_credential *cred)
     req.query = (ag_span){arena + used, ql};
     switch (c->m) {
     case M_A:
-        return ag_http_authenticate(NULL, v_access, &req, AG_TEST_SCRATCH(&claims), &claims);
+        return ag_http_authenticate(NULL, fx.v_access, &req, AG_TEST_SCRATCH(&claims), &claims);
     case M_AC:
-        return ag_http_authenticate(pol_cookie, v_access, &req, AG_TEST_SCRATCH(&claims), &claims);
+        return ag_http_authenticate(pol_cookie, fx.v_access, &req, AG_TEST_SCRATCH(&claims),
+                                    &claims);
     case M_R:
-        return ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 32, &req,
+        return ag_http_refresh_verify(NULL, fx.v_refresh, ag_test_http_csrf_secret, 32, &req,
                                       AG_TEST_SCRATCH(&claims), cred, &claims);
     case M_RO:
     default:
-        return ag_http_refresh_verify(pol_origin, v_refresh, csrf_secret, 32, &req,
+        return ag_http_refresh_verify(pol_origin, fx.v_refresh, ag_test_http_csrf_secret, 32, &req,
                                       AG_TEST_SCRATCH(&claims), cred, &claims);
     }
 }
@@ -700,7 +654,7 @@ START_TEST(request_table)
         ck_assert(ag__span_eq_str(claims.sub, "alice"));
         if (c->m == M_R || c->m == M_RO) {
             ck_assert_msg(cred.source == c->src, "%s: channel", c->rule);
-            ck_assert(ag__span_eq_str(cred.token, tok_rt));
+            ck_assert(ag__span_eq_str(cred.token, fx.tok_rt));
             ck_assert_uint_eq(cred.csrf.len, c->src == AG_SOURCE_COOKIE ? AG_CSRF_TOKEN_LEN : 0);
         }
     }
@@ -769,18 +723,18 @@ START_TEST(refresh_verify_needs_secret)
 {
     ag_http_request req = {0};
     ag_http_credential cred;
-    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, NULL, 0, &req,
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, fx.v_refresh, NULL, 0, &req,
                                             AG_TEST_SCRATCH(&claims), &cred, &claims),
                      AG_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, csrf_secret, 16, &req,
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, fx.v_refresh, ag_test_http_csrf_secret, 16, &req,
                                             AG_TEST_SCRATCH(&claims), &cred, &claims),
                      AG_ERR_INVALID_ARGUMENT);
     ag_http_policy_config c = AG_INIT(ag_http_policy_config);
     c.refresh_sources = AG_SOURCE_HEADER;
     ag_http_policy *p = NULL;
     ck_assert_int_eq(ag_http_policy_new(&c, &p), AG_OK);
-    ck_assert_int_eq(ag_http_refresh_verify(p, v_refresh, NULL, 0, &req, AG_TEST_SCRATCH(&claims),
-                                            &cred, &claims),
+    ck_assert_int_eq(ag_http_refresh_verify(p, fx.v_refresh, NULL, 0, &req,
+                                            AG_TEST_SCRATCH(&claims), &cred, &claims),
                      AG_ERR_NO_CREDENTIALS);
     ag_http_policy_free(p);
 }
@@ -841,7 +795,7 @@ END_TEST
 START_TEST(hot_path_allocates_nothing)
 {
     char value[AG_TOKEN_MAX_LEN + 16];
-    int n = snprintf(value, sizeof value, "Bearer %s", tok_at);
+    int n = snprintf(value, sizeof value, "Bearer %s", fx.tok_at);
     ag_header h[] = {H("Host", "app.example"),
                      H("Accept", "*/*"),
                      {{(const uint8_t *)"Authorization", 13}, {(const uint8_t *)value, (size_t)n}}};
@@ -850,20 +804,22 @@ START_TEST(hot_path_allocates_nothing)
     req.headers = h;
     req.nheaders = 3;
     req.query = (ag_span){(const uint8_t *)"a=1&b=2", 7};
-    ck_assert_int_eq(ag_http_authenticate(NULL, v_access, &req, AG_TEST_SCRATCH(&claims), &claims),
-                     AG_OK); /* warm */
+    ck_assert_int_eq(
+        ag_http_authenticate(NULL, fx.v_access, &req, AG_TEST_SCRATCH(&claims), &claims),
+        AG_OK); /* warm */
     ag_test_alloc_reset();
     for (int i = 0; i < 200; i++)
         ck_assert_int_eq(
-            ag_http_authenticate(NULL, v_access, &req, AG_TEST_SCRATCH(&claims), &claims), AG_OK);
+            ag_http_authenticate(NULL, fx.v_access, &req, AG_TEST_SCRATCH(&claims), &claims),
+            AG_OK);
     ck_assert_int_eq(ag_test_alloc_count(), 0);
 
     /* the refresh extraction (cookie channel, CSRF checks) too */
     char ck[AG_TOKEN_MAX_LEN + 128];
-    int m = snprintf(ck, sizeof ck, "__Host-refresh=%s; __Host-csrf=%s", tok_rt, csrf_ok);
+    int m = snprintf(ck, sizeof ck, "__Host-refresh=%s; __Host-csrf=%s", fx.tok_rt, fx.csrf);
     ag_header hr[] = {
         {{(const uint8_t *)"Cookie", 6}, {(const uint8_t *)ck, (size_t)m}},
-        {{(const uint8_t *)"X-CSRF-Token", 12}, {(const uint8_t *)csrf_ok, AG_CSRF_TOKEN_LEN}},
+        {{(const uint8_t *)"X-CSRF-Token", 12}, {(const uint8_t *)fx.csrf, AG_CSRF_TOKEN_LEN}},
         H("Sec-Fetch-Site", "same-origin")};
     req.headers = hr;
     ag_http_credential cred;

@@ -18,15 +18,8 @@
 #include "authgate/authgate.h"
 #include "testsupport.h"
 
-#define T0 INT64_C(1700000000)
+#define T0 AG_TEST_T0
 #define ISS "https://auth.test"
-
-static int64_t now_s = T0;
-static int64_t clock_fn(void *ctx)
-{
-    (void)ctx;
-    return now_s;
-}
 
 /* ---- the event record ----------------------------------------------------- */
 
@@ -170,7 +163,7 @@ static void setup(void)
     AG_TEST_SETUP_OK(ag_keyring_add(rr, k_refresh));
     ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.issuer = ISS;
-    ic.clock = clock_fn;
+    ic.clock = ag_test_clock;
     ic.key = k_access;
     ic.kind = AG_TOKEN_ACCESS;
     ic.audience = "api";
@@ -189,7 +182,7 @@ static void setup(void)
     vc.issuer = ISS;
     vc.audience = "api";
     vc.leeway = 0;
-    vc.clock = clock_fn;
+    vc.clock = ag_test_clock;
     AG_TEST_SETUP_OK(ag_verifier_new(&vc, &v_access));
     vc.keys = rr;
     vc.kind = AG_TOKEN_REFRESH;
@@ -331,7 +324,7 @@ static ag_session *session_new(ag_store *st, int64_t interval, size_t max_sessio
     c.secret = s_session;
     c.secret_len = sizeof s_session;
     c.max_sessions = max_sessions;
-    c.clock = clock_fn;
+    c.clock = ag_test_clock;
     ag_session *s = NULL;
     ck_assert_int_eq(ag_session_new(&c, &s), AG_OK);
     return s;
@@ -372,7 +365,7 @@ START_TEST(session_flow_events_and_counters)
 
     login(s, "alice", a);
     memcpy(first, a->refresh, a->refresh_len + 1);
-    now_s += 1;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(refresh(s, first, b), AG_OK);
     ck_assert_int_eq(counts[AG_EVENT_REFRESH_ROTATED], 1);
     ck_assert_str_eq(last_sid[AG_EVENT_REFRESH_ROTATED], a->sid);
@@ -382,9 +375,9 @@ START_TEST(session_flow_events_and_counters)
     ck_assert(c->replayed);
     ck_assert_int_eq(counts[AG_EVENT_REFRESH_REPLAYED], 1);
     /* the successor used, then the first token again: reuse */
-    now_s += 1;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(refresh(s, b->refresh, c), AG_OK);
-    now_s += 30;
+    ag_test_clock_advance(30);
     ck_assert_int_eq(refresh(s, first, a), AG_ERR_REUSED);
     ck_assert_int_eq(counts[AG_EVENT_REUSE_DETECTED], 1);
     ck_assert_str_eq(last_sub[AG_EVENT_REUSE_DETECTED], "alice");
@@ -399,9 +392,9 @@ START_TEST(session_flow_events_and_counters)
     login(s, "carol", a);
     char oldest[AG_SID_MAX_LEN + 1];
     memcpy(oldest, a->sid, sizeof oldest);
-    now_s += 1; /* the oldest by creation time goes */
+    ag_test_clock_advance(1); /* the oldest by creation time goes */
     login(s, "carol", b);
-    now_s += 1;
+    ag_test_clock_advance(1);
     login(s, "carol", c);
     ck_assert_int_eq(counts[AG_EVENT_SESSION_EVICTED], 1);
     ck_assert_str_eq(last_sid[AG_EVENT_SESSION_EVICTED], oldest);

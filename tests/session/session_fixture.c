@@ -7,14 +7,6 @@
 
 #include "session_fixture.h"
 
-int64_t sx_now = T0;
-
-int64_t sx_clock(void *ctx)
-{
-    (void)ctx;
-    return sx_now;
-}
-
 static ag_key *k_access, *k_refresh, *k_forger;
 static ag_keyring *ring_refresh, *ring_access;
 ag_issuer *sx_i_access, *sx_i_refresh, *sx_i_forger, *sx_i_access_as_rt;
@@ -38,7 +30,7 @@ void sx_setup_once(void)
     AG_TEST_SETUP_OK(ag_keyring_add(ring_access, k_access));
     ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.issuer = ISS;
-    ic.clock = sx_clock;
+    ic.clock = ag_test_clock;
     ic.key = k_access;
     ic.kind = AG_TOKEN_ACCESS;
     ic.audience = "refresh"; /* so only typ tells it apart at the refresh endpoint */
@@ -59,7 +51,7 @@ void sx_setup_once(void)
     vc.issuer = ISS;
     vc.audience = "refresh";
     vc.leeway = 0;
-    vc.clock = sx_clock;
+    vc.clock = ag_test_clock;
     AG_TEST_SETUP_OK(ag_verifier_new(&vc, &sx_v_refresh));
     vc.leeway = SX_LEEWAY;
     AG_TEST_SETUP_OK(ag_verifier_new(&vc, &sx_v_refresh_leeway));
@@ -99,7 +91,7 @@ static void on_evict(void *ctx, const ag_evict_event *ev)
 env *env_make(ag_store *st, const env_opts *o)
 {
     sx_setup_once();
-    sx_now = T0;
+    ag_test_clock_set(T0);
     env *e = calloc(1, sizeof *e);
     ck_assert_ptr_nonnull(e);
     if (st == NULL) {
@@ -124,7 +116,7 @@ env *env_make(ag_store *st, const env_opts *o)
     c.on_reuse_ctx = &e->log;
     c.on_evict = on_evict;
     c.on_evict_ctx = &e->evicted;
-    c.clock = sx_clock;
+    c.clock = ag_test_clock;
     ck_assert_int_eq(ag_session_new(&c, &e->s), AG_OK);
     return e;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The session tests' shared fixture: keys, issuers and verifiers made
- * once, an injected clock, a per-test environment (store + session +
- * callback logs), and test-side helpers that read a token's claims and
- * the family row the store holds for it.
+ * once (all reading testsupport's ag_test_clock), a per-test
+ * environment (store + session + callback logs), and test-side helpers
+ * that read a token's claims and the family row the store holds for it.
  */
 #ifndef AG_TEST_SESSION_FIXTURE_H
 #define AG_TEST_SESSION_FIXTURE_H
@@ -17,14 +17,9 @@
 #include "testsupport.h"
 
 #define ISS "https://auth.test"
-#define T0 INT64_C(1700000000)
+#define T0 AG_TEST_T0
 /* The leeway of sx_v_refresh_leeway, seconds. */
 #define SX_LEEWAY 30
-
-/* The injected clock every issuer, verifier and session reads. Each Check
- * test runs in its own process, so a test may set it freely. */
-extern int64_t sx_now;
-int64_t sx_clock(void *ctx);
 
 extern ag_issuer *sx_i_access, *sx_i_refresh, *sx_i_forger, *sx_i_access_as_rt;
 extern ag_verifier *sx_v_refresh, *sx_v_access;

@@ -14,14 +14,14 @@ START_TEST(list_shows_live_sessions)
     env *e = env_new(NULL, 3600, 86400, 0);
     ag_session_tokens *a = tokens_new(), *b = tokens_new(), *c = tokens_new(), *n = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
-    sx_now += 10;
+    ag_test_clock_advance(10);
     ck_assert_int_eq(ag_session_issue(e->s, "alice", b), AG_OK);
-    sx_now += 10;
+    ag_test_clock_advance(10);
     ck_assert_int_eq(ag_session_issue(e->s, "alice", c), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "bob", n), AG_OK);
-    sx_now += 5;
+    ag_test_clock_advance(5);
     ck_assert_int_eq(refresh(e, b->refresh, n), AG_OK);
-    sx_now += 5;
+    ag_test_clock_advance(5);
     ck_assert_int_eq(refresh(e, n->refresh, b), AG_OK); /* b: generation 2 */
 
     ag_session_info out[4];
@@ -46,7 +46,7 @@ START_TEST(list_shows_live_sessions)
     /* a revoked session leaves the list; a reused one too */
     ck_assert_int_eq(ag_session_revoke(e->s, a->sid, 43), AG_OK);
     ck_assert_int_eq(refresh(e, a->refresh, n), AG_ERR_REVOKED);
-    sx_now++;
+    ag_test_clock_advance(1);
     ag_session_tokens *old = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", old), AG_OK);
     ck_assert_int_eq(refresh(e, old->refresh, n), AG_OK);
@@ -69,7 +69,7 @@ START_TEST(list_shows_live_sessions)
     ck_assert_int_eq(ag_session_list(NULL, "bob", 3, out, 1, &got, NULL), AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_session_list(e->s, "", 0, out, 1, &got, NULL), AG_ERR_INVALID_ARGUMENT);
     /* the idle timeout ends a session in the list too */
-    sx_now += 3600 * 2;
+    ag_test_clock_advance(3600 * 2);
     ck_assert_int_eq(ag_session_list(e->s, "alice", 5, out, 4, &got, &total), AG_OK);
     ck_assert_uint_eq(got, 0);
     free(a);

@@ -32,9 +32,9 @@ START_TEST(logout_with_rotated_token_is_reuse)
     env *e = env_new(NULL, 3600, 86400, 0);
     ag_session_tokens *a0 = tokens_new(), *a1 = tokens_new(), *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a0), AG_OK);
-    sx_now++;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(refresh(e, a0->refresh, a1), AG_OK);
-    sx_now++;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(logout(e, a0->refresh), AG_ERR_REUSED);
     assert_revoked(e, a0->sid, AG_REVOKE_REUSE);
     ck_assert_int_eq(e->log.calls, 1);
@@ -59,10 +59,10 @@ static void logout_all_switch(int64_t interval)
     ag_session_tokens *a0 = tokens_new(), *a1 = tokens_new(), *b = tokens_new(),
                       *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a0), AG_OK);
-    sx_now++;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(refresh(e, a0->refresh, a1), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "alice", b), AG_OK);
-    sx_now++; /* inside the interval when there is one: no replay for logout-all */
+    ag_test_clock_advance(1); /* inside the interval when there is one: no replay for logout-all */
     size_t cnt = 9;
     ck_assert_int_eq(logout_all(e, a0->refresh, &cnt), AG_ERR_REUSED);
     ck_assert_uint_eq(cnt, 0);
@@ -101,18 +101,18 @@ START_TEST(logout_with_previous_token_and_interval)
     env *e = env_new(NULL, 3600, 86400, 5);
     ag_session_tokens *a0 = tokens_new(), *a1 = tokens_new(), *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a0), AG_OK);
-    sx_now = T0 + 1;
+    ag_test_clock_set(T0 + 1);
     ck_assert_int_eq(refresh(e, a0->refresh, a1), AG_OK);
-    sx_now = T0 + 3;
+    ag_test_clock_set(T0 + 3);
     ck_assert_int_eq(logout(e, a0->refresh), AG_OK);
     assert_revoked(e, a0->sid, AG_REVOKE_LOGOUT);
     ck_assert_int_eq(refresh(e, a1->refresh, out), AG_ERR_REVOKED);
     ck_assert_int_eq(e->log.calls, 0);
 
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a0), AG_OK);
-    sx_now = T0 + 4;
+    ag_test_clock_set(T0 + 4);
     ck_assert_int_eq(refresh(e, a0->refresh, a1), AG_OK);
-    sx_now = T0 + 10; /* 6 s after the rotation: outside */
+    ag_test_clock_set(T0 + 10); /* 6 s after the rotation: outside */
     ck_assert_int_eq(logout(e, a0->refresh), AG_ERR_REUSED);
     assert_revoked(e, a0->sid, AG_REVOKE_REUSE);
     ck_assert_int_eq(e->log.calls, 1);
@@ -130,7 +130,7 @@ START_TEST(logout_revoked_family)
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "alice", b), AG_OK);
     ck_assert_int_eq(ag_session_revoke(e->s, a->sid, 43), AG_OK);
-    sx_now++;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(logout(e, a->refresh), AG_ERR_REVOKED);
     size_t cnt = 9;
     ck_assert_int_eq(logout_all(e, a->refresh, &cnt), AG_ERR_REVOKED);
@@ -159,18 +159,18 @@ START_TEST(logout_expired_family)
                       *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", idle), AG_OK); /* idle: exp T0+100 */
     ck_assert_int_eq(ag_session_issue(e->s, "alice", old), AG_OK);
-    sx_now = T0 + 90;
+    ag_test_clock_set(T0 + 90);
     ck_assert_int_eq(refresh(e, old->refresh, out), AG_OK); /* exp T0+190 */
-    sx_now = T0 + 110; /* idle's token is 10 s past exp, inside the leeway */
+    ag_test_clock_set(T0 + 110); /* idle's token is 10 s past exp, inside the leeway */
     size_t cnt = 9;
     ck_assert_int_eq(logout(e, idle->refresh), AG_ERR_EXPIRED); /* idle lifetime */
     ck_assert_int_eq(logout_all(e, idle->refresh, &cnt), AG_ERR_EXPIRED);
     ck_assert_uint_eq(cnt, 0);
-    sx_now = T0 + 180;
+    ag_test_clock_set(T0 + 180);
     ck_assert_int_eq(refresh(e, out->refresh, old), AG_OK); /* exp T0+250: the family's end */
     ck_assert_int_eq(old->refresh_exp, T0 + 250);
     ck_assert_int_eq(ag_session_issue(e->s, "alice", b), AG_OK);
-    sx_now = T0 + 260; /* 10 s past the family's end, inside the leeway */
+    ag_test_clock_set(T0 + 260); /* 10 s past the family's end, inside the leeway */
     ck_assert_int_eq(logout(e, old->refresh), AG_ERR_EXPIRED); /* absolute lifetime */
     ck_assert_int_eq(logout_all(e, old->refresh, &cnt), AG_ERR_EXPIRED);
     ck_assert_uint_eq(cnt, 0);
@@ -202,11 +202,11 @@ static void replays_then_reuse(uint32_t max_replays)
     env *e = env_replays(5, max_replays);
     ag_session_tokens *a = tokens_new(), *b = tokens_new(), *r = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
-    sx_now = T0 + 1;
+    ag_test_clock_set(T0 + 1);
     ck_assert_int_eq(refresh(e, a->refresh, b), AG_OK);
     ck_assert(!b->replayed);
     for (uint32_t k = 1; k <= max_replays; k++) {
-        sx_now = T0 + 1 + (int64_t)k % 5; /* all inside the interval */
+        ag_test_clock_set(T0 + 1 + (int64_t)k % 5); /* all inside the interval */
         ck_assert_int_eq(refresh(e, a->refresh, r), AG_OK);
         ck_assert(r->replayed);
         ck_assert_str_eq(r->refresh, b->refresh); /* the SAME refresh token */
@@ -244,7 +244,7 @@ START_TEST(successor_ends_the_window)
         ag_session_tokens *a = tokens_new(), *b = tokens_new(), *c = tokens_new(),
                           *r = tokens_new();
         ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
-        sx_now = T0 + 1;
+        ag_test_clock_set(T0 + 1);
         ck_assert_int_eq(refresh(e, a->refresh, b), AG_OK);
         if (maxes[m] > 1) /* one replay first: replays left afterwards */
             ck_assert_int_eq(refresh(e, a->refresh, r), AG_OK);
@@ -270,12 +270,12 @@ START_TEST(replay_after_interval_is_reuse)
     env *e = env_replays(5, 3);
     ag_session_tokens *a = tokens_new(), *b = tokens_new(), *r = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
-    sx_now = T0 + 1;
+    ag_test_clock_set(T0 + 1);
     ck_assert_int_eq(refresh(e, a->refresh, b), AG_OK);
-    sx_now = T0 + 6; /* the last second inside */
+    ag_test_clock_set(T0 + 6); /* the last second inside */
     ck_assert_int_eq(refresh(e, a->refresh, r), AG_OK);
     ck_assert(r->replayed);
-    sx_now = T0 + 7;
+    ag_test_clock_set(T0 + 7);
     ck_assert_int_eq(refresh(e, a->refresh, r), AG_ERR_REUSED);
     ck_assert_int_eq(e->log.calls, 1);
     free(a);
@@ -306,14 +306,14 @@ START_TEST(replay_with_other_successor_is_reuse)
         c.reuse_interval = 5;
         c.secret = cases[k].second_secret;
         c.secret_len = 32;
-        c.clock = sx_clock;
+        c.clock = ag_test_clock;
         ag_session *s2 = NULL;
         ck_assert_int_eq(ag_session_new(&c, &s2), AG_OK);
         ag_session_tokens *a = tokens_new(), *b = tokens_new(), *r = tokens_new();
         ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
-        sx_now = T0 + 1;
+        ag_test_clock_set(T0 + 1);
         ck_assert_int_eq(refresh(e, a->refresh, b), AG_OK);
-        sx_now = T0 + 2;
+        ag_test_clock_set(T0 + 2);
         ck_assert_int_eq(ag_session_refresh(s2, (const uint8_t *)a->refresh, a->refresh_len, r),
                          AG_ERR_REUSED);
         ck_assert_uint_eq(r->refresh_len, 0);
@@ -359,7 +359,7 @@ static void replay_storm(uint32_t max_replays)
     env *e = env_replays(5, max_replays);
     ag_session_tokens *a = tokens_new(), *b = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
-    sx_now = T0 + 1;
+    ag_test_clock_set(T0 + 1);
     ck_assert_int_eq(refresh(e, a->refresh, b), AG_OK);
     pthread_barrier_t go;
     pthread_barrier_init(&go, NULL, THREADS);
@@ -409,16 +409,16 @@ START_TEST(lost_response_retry_continues)
     char sid[AG_SID_MAX_LEN + 1];
     memcpy(sid, held->sid, sizeof sid);
     for (uint64_t k = 1; k <= 10; k++) {
-        sx_now += 60;
+        ag_test_clock_advance(60);
         ck_assert_int_eq(refresh(e, held->refresh, lost), AG_OK); /* committed, answer lost */
         ck_assert(!lost->replayed);
-        sx_now += 2;
+        ag_test_clock_advance(2);
         ck_assert_int_eq(refresh(e, held->refresh, got), AG_OK); /* the retry */
         ck_assert(got->replayed);
         ck_assert_str_eq(got->refresh, lost->refresh);
         ck_assert_uint_eq(got->generation, k);
         ck_assert_int_eq(got->refresh_exp, lost->refresh_exp);
-        ck_assert_int_eq(got->access_exp, sx_now + 900); /* a fresh access token */
+        ck_assert_int_eq(got->access_exp, ag_test_clock_now() + 900); /* a fresh access token */
         ck_assert_int_eq(e->log.calls, 0);
         ag_store_family f;
         ck_assert_int_eq(fam_of(e, sid, &f), AG_OK);
@@ -427,7 +427,7 @@ START_TEST(lost_response_retry_continues)
         swap_tokens(&held, &got);
     }
     /* and the client simply continues from what it got */
-    sx_now += 60;
+    ag_test_clock_advance(60);
     ck_assert_int_eq(refresh(e, held->refresh, got), AG_OK);
     ck_assert(!got->replayed);
     ck_assert_uint_eq(got->generation, 11);
@@ -455,16 +455,16 @@ START_TEST(session_cap_evicts_oldest)
         ck_assert_int_eq(ag_session_issue(e->s, "bob", bob[k]), AG_OK);
     }
     for (int k = 0; k < 3; k++) {
-        sx_now++;
+        ag_test_clock_advance(1);
         ck_assert_int_eq(ag_session_issue(e->s, "alice", al[k]), AG_OK);
     }
     ck_assert_int_eq(e->evicted.calls, 0);
-    sx_now++;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(ag_session_issue(e->s, "alice", al[3]), AG_OK); /* the fourth */
     ck_assert_int_eq(e->evicted.calls, 1);
     ck_assert_str_eq(e->evicted.sid, al[0]->sid);
     ck_assert_str_eq(e->evicted.subject, "alice");
-    ck_assert_int_eq(e->evicted.now, sx_now);
+    ck_assert_int_eq(e->evicted.now, ag_test_clock_now());
     assert_revoked(e, al[0]->sid, AG_REVOKE_EVICTED);
     ck_assert_int_eq(refresh(e, al[0]->refresh, out), AG_ERR_REVOKED);
     ck_assert_int_eq(ag_session_check_sid(e->s, al[0]->sid, 43), AG_ERR_REVOKED);
@@ -476,11 +476,11 @@ START_TEST(session_cap_evicts_oldest)
     }
     /* a logged-out session does not count: a login after it evicts nothing */
     ck_assert_int_eq(logout(e, al[1]->refresh), AG_OK);
-    sx_now++;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(ag_session_issue(e->s, "alice", al[4]), AG_OK);
     ck_assert_int_eq(e->evicted.calls, 1);
     /* the next one ends the oldest live one, al[2] */
-    sx_now++;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(ag_session_issue(e->s, "alice", al[5]), AG_OK);
     ck_assert_int_eq(e->evicted.calls, 2);
     ck_assert_str_eq(e->evicted.sid, al[2]->sid);
@@ -554,7 +554,7 @@ START_TEST(store_full_reclaims_within_the_second)
     ag_session_tokens *a = tokens_new(), *b = tokens_new(), *c = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "bob", b), AG_OK);
-    sx_now = T0 + 1;
+    ag_test_clock_set(T0 + 1);
     ck_assert_int_eq(ag_session_issue(e->s, "carol", c), AG_ERR_STORE_FULL);
     ck_assert_int_eq(logout(e, a->refresh), AG_OK); /* a tombstone: not a live session */
     ck_assert_int_eq(ag_session_issue(e->s, "carol", c), AG_OK);
@@ -579,9 +579,9 @@ static void purge_keeps_leeway(int64_t margin)
     env *e = env_make(NULL, &o);
     ag_session_tokens *a = tokens_new(), *b = tokens_new(), *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK); /* exp T0+100 */
-    sx_now = T0 + 10;
+    ag_test_clock_set(T0 + 10);
     ck_assert_int_eq(refresh(e, a->refresh, b), AG_OK); /* exp T0+110 */
-    sx_now = T0 + 125;                                  /* both past exp, both inside the leeway */
+    ag_test_clock_set(T0 + 125);                        /* both past exp, both inside the leeway */
     size_t removed = 9;
     ck_assert_int_eq(ag_session_purge(e->s, &removed), AG_OK);
     ck_assert_uint_eq(removed, 0);
@@ -590,15 +590,15 @@ static void purge_keeps_leeway(int64_t margin)
     ck_assert_int_eq(e->log.calls, 1);
     assert_revoked(e, a->sid, AG_REVOKE_REUSE);
     /* the last second a token of the family verifies: still kept */
-    sx_now = T0 + 110 + SX_LEEWAY - 1;
+    ag_test_clock_set(T0 + 110 + SX_LEEWAY - 1);
     ck_assert_int_eq(ag_session_purge(e->s, &removed), AG_OK);
     ck_assert_uint_eq(removed, 0);
     ck_assert_int_eq(refresh(e, b->refresh, out), AG_ERR_REVOKED);
     /* and once the margin has passed, it goes */
-    sx_now = T0 + 110 + effective - 1;
+    ag_test_clock_set(T0 + 110 + effective - 1);
     ck_assert_int_eq(ag_session_purge(e->s, &removed), AG_OK);
     ck_assert_uint_eq(removed, 0);
-    sx_now = T0 + 110 + effective;
+    ag_test_clock_set(T0 + 110 + effective);
     ck_assert_int_eq(ag_session_purge(e->s, &removed), AG_OK);
     ck_assert_uint_eq(removed, 1);
     ck_assert_int_eq(ag_session_check_sid(e->s, a->sid, 43), AG_ERR_UNKNOWN);
@@ -629,7 +629,7 @@ static ag_store_stats stats_of(env *e)
 static void rotate_n(env *e, ag_session_tokens **t, ag_session_tokens **spare, int n)
 {
     for (int k = 0; k < n; k++) {
-        sx_now++;
+        ag_test_clock_advance(1);
         ck_assert_int_eq(refresh(e, (*t)->refresh, *spare), AG_OK);
         swap_tokens(t, spare);
     }
@@ -693,10 +693,10 @@ START_TEST(storage_constant_sqlite)
     ag_store_close(e->st);
     long size1 = file_size(path);
     ck_assert_int_eq(ag_store_sqlite_open(&sc, &st), AG_OK);
-    int64_t now = sx_now;
+    int64_t now = ag_test_clock_now();
     free(e);
     e = env_new(st, 3600, 86400, 5); /* resets the clock: put it back */
-    sx_now = now;
+    ag_test_clock_set(now);
     rotate_n(e, &t, &n, 9999);
     ck_assert_uint_eq(stats_of(e).families, 1);
     assert_row(e, t->sid, 10000, t->refresh, n->refresh);

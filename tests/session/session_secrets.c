@@ -138,7 +138,7 @@ static void churn(env *e, issued_set *set)
         memcpy(set->sids[login], t->sid, sizeof set->sids[login]);
         record(set, t->refresh);
         for (int k = 0; k < 8; k++) {
-            sx_now++;
+            ag_test_clock_advance(1);
             ck_assert_int_eq(refresh(e, t->refresh, n), AG_OK);
             record(set, n->refresh);
             swap_tokens(&t, &n);

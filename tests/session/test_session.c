@@ -117,9 +117,9 @@ START_TEST(verified_claims_only_from_the_refresh_verifier)
     ck_assert_int_eq(ag_verify(sx_v_refresh, (const uint8_t *)t->refresh, t->refresh_len, scratch,
                                sizeof scratch, &c),
                      AG_OK);
-    sx_now = T0 + 600;
+    ag_test_clock_set(T0 + 600);
     ck_assert_int_eq(ag_session_logout_verified(e2->s, &c), AG_ERR_EXPIRED);
-    sx_now = T0 + 599;
+    ag_test_clock_set(T0 + 599);
     ck_assert_int_eq(ag_session_logout_verified(e2->s, &c), AG_OK);
     ck_assert_int_eq(ag_session_check_sid(e2->s, t->sid, 43), AG_ERR_REVOKED);
     free(t);
@@ -172,7 +172,7 @@ START_TEST(rotation_chain_1000)
     char sid[AG_SID_MAX_LEN + 1];
     memcpy(sid, t->sid, sizeof sid);
     for (int k = 1; k <= 1000; k++) {
-        sx_now++;
+        ag_test_clock_advance(1);
         ck_assert_int_eq(refresh(e, t->refresh, n), AG_OK);
         ck_assert_uint_eq(n->generation, (uint64_t)k);
         ck_assert_str_eq(n->sid, sid);
@@ -190,8 +190,8 @@ START_TEST(rotation_chain_1000)
     ag_store_family f;
     ck_assert_int_eq(fam_of(e, sid, &f), AG_OK);
     ck_assert_uint_eq(f.replays, 0);
-    ck_assert_int_eq(f.current_issued, sx_now);
-    ck_assert_int_eq(f.current_expires, sx_now + 3600);
+    ck_assert_int_eq(f.current_issued, ag_test_clock_now());
+    ck_assert_int_eq(f.current_expires, ag_test_clock_now() + 3600);
     ck_assert_int_eq(e->log.calls, 0);
     free(t);
     free(n);
@@ -213,11 +213,11 @@ START_TEST(reuse_of_any_earlier_token_revokes_newest)
             ck_assert_int_eq(ag_session_tokens_init(&chain[k], bufs[k], sizeof bufs[k]), AG_OK);
         ck_assert_int_eq(ag_session_issue(e->s, "alice", &chain[0]), AG_OK);
         for (int k = 1; k < 10; k++) {
-            sx_now++;
+            ag_test_clock_advance(1);
             ck_assert_int_eq(refresh(e, chain[k - 1].refresh, &chain[k]), AG_OK);
         }
         ag_session_tokens *out = tokens_new();
-        sx_now++;
+        ag_test_clock_advance(1);
         ck_assert_int_eq(refresh(e, chain[earlier[x]].refresh, out), AG_ERR_REUSED);
         ck_assert_uint_eq(out->refresh_len, 0);
         ck_assert_int_eq(e->log.calls, 1);
@@ -247,7 +247,7 @@ START_TEST(forged_token_changes_nothing)
     env *e = env_new(NULL, 3600, 86400, 0);
     ag_session_tokens *t0 = tokens_new(), *t1 = tokens_new(), *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", t0), AG_OK);
-    sx_now++;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(refresh(e, t0->refresh, t1), AG_OK);
     char live_jti[65], used_jti[65];
     jti_of(t1->refresh, live_jti);
@@ -363,7 +363,7 @@ START_TEST(logout_and_logout_all)
      * and the first revocation (time, reason) stays */
     ag_store_family before, after;
     ck_assert_int_eq(fam_of(e, a1->sid, &before), AG_OK);
-    sx_now++;
+    ag_test_clock_advance(1);
     ck_assert_int_eq(ag_session_logout(e->s, (const uint8_t *)a1->refresh, a1->refresh_len),
                      AG_ERR_REVOKED);
     ck_assert_int_eq(fam_of(e, a1->sid, &after), AG_OK);
@@ -405,9 +405,9 @@ START_TEST(idle_expiry_and_purge)
     ag_session_tokens *t = tokens_new(), *u = tokens_new(), *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "bob", u), AG_OK);
-    sx_now = T0 + 99;
+    ag_test_clock_set(T0 + 99);
     ck_assert_int_eq(refresh(e, u->refresh, out), AG_OK); /* bob stays active */
-    sx_now = T0 + 100;
+    ag_test_clock_set(T0 + 100);
     ck_assert_int_eq(refresh(e, t->refresh, t), AG_ERR_INVALID_ARGUMENT); /* overlap */
     ag_session_tokens *x = tokens_new();
     ck_assert_int_eq(ag_session_refresh(e->s, (const uint8_t *)t->refresh, t->refresh_len, x),
@@ -441,7 +441,7 @@ START_TEST(family_absolute_lifetime)
     int64_t steps[] = {90, 180, 249};
     int64_t want[] = {190, 250, 250};
     for (int k = 0; k < 3; k++) {
-        sx_now = T0 + steps[k];
+        ag_test_clock_set(T0 + steps[k]);
         ck_assert_int_eq(refresh(e, t->refresh, n), AG_OK);
         ck_assert_int_eq(n->refresh_exp, T0 + want[k]);
         ag_claims *c = claims_of(n->refresh, false);
@@ -451,7 +451,7 @@ START_TEST(family_absolute_lifetime)
         t = n;
         n = tmp;
     }
-    sx_now = T0 + 250;
+    ag_test_clock_set(T0 + 250);
     ck_assert_int_eq(refresh(e, t->refresh, n), AG_ERR_EXPIRED);
     ck_assert_int_eq(ag_session_check_sid(e->s, t->sid, 43), AG_ERR_EXPIRED);
     free(t);
@@ -468,10 +468,10 @@ START_TEST(reuse_interval_on)
     ag_session_tokens *a = tokens_new(), *b = tokens_new(), *b2 = tokens_new(), *c = tokens_new(),
                       *out = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
-    sx_now = T0 + 5;
+    ag_test_clock_set(T0 + 5);
     ck_assert_int_eq(refresh(e, a->refresh, b), AG_OK);
     ck_assert(!b->replayed);
-    sx_now = T0 + 12; /* parallel tab, 7 s later */
+    ag_test_clock_set(T0 + 12); /* parallel tab, 7 s later */
     ck_assert_int_eq(refresh(e, a->refresh, b2), AG_OK);
     ck_assert(b2->replayed);
     ck_assert_uint_eq(b2->generation, b->generation);
@@ -490,7 +490,7 @@ START_TEST(reuse_interval_on)
     ck_assert_int_eq(fam_of(e, a->sid, &f), AG_OK);
     ck_assert_uint_eq(f.replays, 0);
     /* now a is second-to-last: reuse, even inside the interval */
-    sx_now = T0 + 13;
+    ag_test_clock_set(T0 + 13);
     ck_assert_int_eq(refresh(e, a->refresh, out), AG_ERR_REUSED);
     ck_assert_int_eq(refresh(e, c->refresh, out), AG_ERR_REVOKED);
     ck_assert_int_eq(e->log.calls, 1);
@@ -499,7 +499,7 @@ START_TEST(reuse_interval_on)
     /* outside the interval: reuse */
     ck_assert_int_eq(ag_session_issue(e->s, "bob", a), AG_OK);
     ck_assert_int_eq(refresh(e, a->refresh, b), AG_OK);
-    sx_now = T0 + 24;
+    ag_test_clock_set(T0 + 24);
     ck_assert_int_eq(refresh(e, a->refresh, out), AG_ERR_REUSED);
     ck_assert_int_eq(e->log.calls, 2);
     free(a);
@@ -536,7 +536,7 @@ START_TEST(store_full)
     ck_assert_int_eq(ag_session_issue(e->s, "alice", a), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "bob", b), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "carol", c), AG_OK); /* 3 families: full */
-    sx_now = T0 + 1;
+    ag_test_clock_set(T0 + 1);
     ck_assert_int_eq(ag_session_issue(e->s, "dave", out), AG_ERR_STORE_FULL);
     ck_assert_uint_eq(out->refresh_len, 0);
     ck_assert_uint_eq(out->access_len, 0);
@@ -550,14 +550,14 @@ START_TEST(store_full)
     }
     assert_row(e, a->sid, 10, a->refresh, out->refresh);
     /* a logged-out session's tombstone makes room for a login */
-    sx_now = T0 + 2;
+    ag_test_clock_set(T0 + 2);
     ck_assert_int_eq(logout(e, b->refresh), AG_OK);
     ck_assert_int_eq(ag_session_issue(e->s, "dave", b), AG_OK);
     /* and so does an expired one: carol's token ran out at T0 + 100 */
-    sx_now = T0 + 90;
+    ag_test_clock_set(T0 + 90);
     ck_assert_int_eq(refresh(e, a->refresh, out), AG_OK);
     swap_tokens(&a, &out);
-    sx_now = T0 + 101;
+    ag_test_clock_set(T0 + 101);
     ck_assert_int_eq(ag_session_issue(e->s, "erin", out), AG_OK);
     ck_assert_int_eq(ag_session_check_sid(e->s, c->sid, 43), AG_ERR_UNKNOWN);
     ck_assert_int_eq(ag_session_check_sid(e->s, b->sid, 43), AG_OK); /* dave */

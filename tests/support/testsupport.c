@@ -3,6 +3,7 @@
 #define _DEFAULT_SOURCE 1
 #include "testsupport.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,29 @@ ag_test_simd_case ag_test_simd_case_plan(uint32_t k, size_t maxlen, uint64_t (*r
             c.pos = c.len - 1 - c.sub % 3;
     }
     return c;
+}
+
+static _Atomic int64_t clock_now = AG_TEST_T0;
+
+int64_t ag_test_clock(void *ctx)
+{
+    (void)ctx;
+    return atomic_load(&clock_now);
+}
+
+void ag_test_clock_set(int64_t now)
+{
+    atomic_store(&clock_now, now);
+}
+
+void ag_test_clock_advance(int64_t seconds)
+{
+    atomic_fetch_add(&clock_now, seconds);
+}
+
+int64_t ag_test_clock_now(void)
+{
+    return atomic_load(&clock_now);
 }
 
 int ag_test_run(Suite *s)

@@ -100,6 +100,19 @@ struct ag_session_tokens;
 struct ag_session_tokens *ag_test_tokens(void);
 struct ag_session_tokens *ag_test_tokens_n(size_t n);
 
+/*
+ * The one fake clock of the suites: ag_test_clock is an ag_clock_fn (ctx
+ * ignored) reading a process-wide atomic time, so a suite's threads may
+ * read it while the test moves it. It starts at AG_TEST_T0. Check runs
+ * each test in its own process (unless CK_FORK=no), so a test's moves do
+ * not reach the next.
+ */
+#define AG_TEST_T0 INT64_C(1700000000)
+int64_t ag_test_clock(void *ctx);
+void ag_test_clock_set(int64_t now);
+void ag_test_clock_advance(int64_t seconds);
+int64_t ag_test_clock_now(void);
+
 /* Runs a suite with CK_NORMAL output; returns the process exit status. */
 int ag_test_run(Suite *s);
 

@@ -26,15 +26,9 @@
 
 #include "authgate/events.h"
 #include "authgate/token.h"
+#include "testsupport.h"
 
-static _Atomic int64_t now_value = 1700000000;
 static atomic_int error_count;
-
-static int64_t fake_clock(void *ctx)
-{
-    (void)ctx;
-    return atomic_load(&now_value);
-}
 
 static void on_error(void *ctx, ag_err err, const char *why)
 {
@@ -94,15 +88,15 @@ int main(void)
             rc.connect_timeout_ms = 2000;
             rc.timeout_ms = 4000;
             rc.on_error = on_error;
-            rc.clock = fake_clock;
+            rc.clock = ag_test_clock;
             ag_verifier_config vc = AG_INIT(ag_verifier_config);
             vc.kind = AG_TOKEN_ACCESS;
             vc.leeway = -1;
-            vc.clock = fake_clock;
+            vc.clock = ag_test_clock;
             ag_err e = ag_jwks_remote_new(&rc, &vc, &r, &v);
             printf("%s\n", ag_err_name(e));
         } else if (strcmp(cmd, "clock") == 0 && a1) {
-            atomic_store(&now_value, strtoll(a1, NULL, 10));
+            ag_test_clock_set(strtoll(a1, NULL, 10));
             printf("ok\n");
         } else if (strcmp(cmd, "verify") == 0 && a1 && v) {
             ag_verify_cause c = AG_CAUSE_NONE;

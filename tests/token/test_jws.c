@@ -19,14 +19,7 @@
 
 #define ISS "https://issuer.example"
 #define AUD "api.example"
-#define T0 INT64_C(1700000000)
-
-static int64_t fake_now = T0;
-static int64_t fake_clock(void *ctx)
-{
-    (void)ctx;
-    return fake_now;
-}
+#define T0 AG_TEST_T0
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -58,7 +51,7 @@ static void setup_keys(void)
     c.issuer = ISS;
     c.audience = AUD;
     c.leeway = -1;
-    c.clock = fake_clock;
+    c.clock = ag_test_clock;
     c.kind = AG_TOKEN_ACCESS;
     AG_TEST_SETUP_OK(ag_verifier_new(&c, &v_access));
     c.kind = AG_TOKEN_REFRESH;
@@ -103,7 +96,7 @@ static ag_err issue(const ag_key *key, ag_token_kind kind, const char *sid, char
     ic.issuer = ISS;
     ic.audience = AUD;
     ic.ttl = 600;
-    ic.clock = fake_clock;
+    ic.clock = ag_test_clock;
     ag_issuer *is = NULL;
     ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
     ag_issue_params p = AG_INIT(ag_issue_params);
@@ -117,7 +110,7 @@ static ag_err issue(const ag_key *key, ag_token_kind kind, const char *sid, char
 START_TEST(roundtrip_every_alg)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     ag_key *keys[] = {k_hs, k_es, k_rs, k_ps, k_ed, k_es384, k_hs512};
     static const ag_alg want[] = {AG_ALG_HS256, AG_ALG_ES256, AG_ALG_RS256, AG_ALG_PS256,
                                   AG_ALG_EDDSA, AG_ALG_ES384, AG_ALG_HS512};
@@ -153,7 +146,7 @@ END_TEST
 START_TEST(refresh_requires_sid)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     char tok[AG_TOKEN_MAX_LEN + 1];
     ck_assert_int_eq(issue(k_es, AG_TOKEN_REFRESH, NULL, tok, sizeof(tok), NULL),
                      AG_ERR_INVALID_ARGUMENT);
@@ -172,7 +165,7 @@ END_TEST
 START_TEST(every_byte_flipped)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     ag_key *keys[] = {k_hs, k_es, k_ed};
     for (size_t k = 0; k < 3; k++) {
         char tok[AG_TOKEN_MAX_LEN + 1];
@@ -391,7 +384,7 @@ static const row table[] = {
 START_TEST(adversarial_table)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     const row *r = &table[_i];
     char tok[AG_TOKEN_MAX_LEN + 1];
     mk_token(k_hs, r->hdr, r->payload, tok, sizeof(tok));
@@ -406,7 +399,7 @@ END_TEST
 START_TEST(shape_attacks)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     char tok[AG_TOKEN_MAX_LEN + 1], bad[AG_TOKEN_MAX_LEN + 64];
     size_t n = mk_token(k_hs, H(""), P(TIMES), tok, sizeof(tok));
     ck_assert_int_eq(verify_str(v_access, tok), AG_OK);
@@ -496,7 +489,7 @@ END_TEST
 START_TEST(key_confusion)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     ag_key *asym[] = {k_rs, k_es, k_ed};
     for (size_t i = 0; i < 3; i++) {
         char *jwk = NULL;
@@ -549,7 +542,7 @@ END_TEST
 START_TEST(ecdsa_special_signatures)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     char tok[AG_TOKEN_MAX_LEN + 1], bad[AG_TOKEN_MAX_LEN + 1];
     mk_token(k_es, "{\"alg\":\"ES256\",\"typ\":\"at+jwt\",\"kid\":\"es\"}", P(TIMES), tok,
              sizeof(tok));
@@ -594,7 +587,7 @@ END_TEST
  * EVP_MD_CTX, which once let key A's token verify under key B's kid. */
 START_TEST(contexts_are_per_key)
 {
-    fake_now = T0;
+    ag_test_clock_set(T0);
     struct {
         ag_key *a, *b;
         const char *alg;
@@ -624,7 +617,7 @@ END_TEST
  * through our own verifier, and non-UTF-8 is refused. */
 START_TEST(payload_writer_escapes)
 {
-    fake_now = T0;
+    ag_test_clock_set(T0);
     static const char *const subs[] = {"plain",
                                        "quote\"q",
                                        "back\\slash",
@@ -640,7 +633,7 @@ START_TEST(payload_writer_escapes)
         ic.issuer = "iss \"x\"";
         ic.audience = AUD;
         ic.ttl = 60;
-        ic.clock = fake_clock;
+        ic.clock = ag_test_clock;
         ag_issuer *is = NULL;
         ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
         ag_issue_params p = AG_INIT(ag_issue_params);
@@ -762,7 +755,7 @@ END_TEST
  * and a hit allocates nothing even for ES256. */
 START_TEST(verified_token_cache)
 {
-    fake_now = T0;
+    ag_test_clock_set(T0);
     ag_verifier *v = NULL;
     ag_verifier_config c = AG_INIT(ag_verifier_config);
     c.keys = ring;
@@ -770,7 +763,7 @@ START_TEST(verified_token_cache)
     c.issuer = ISS;
     c.audience = AUD;
     c.leeway = 0;
-    c.clock = fake_clock;
+    c.clock = ag_test_clock;
     c.cache_entries = 64;
     ck_assert_int_eq(ag_verifier_new(&c, &v), AG_OK);
     ag_key *keys[] = {k_es, k_ed, k_hs};
@@ -792,10 +785,10 @@ START_TEST(verified_token_cache)
         ck_assert(ag__span_eq_str(b.jti, info.jti));
         ck_assert_int_eq(b.exp, a.exp);
         /* a cached token still expires on time (V-15) */
-        fake_now = info.exp;
+        ag_test_clock_set(info.exp);
         ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, info.len, AG_TEST_SCRATCH(&b), &b),
                          AG_ERR_EXPIRED);
-        fake_now = T0;
+        ag_test_clock_set(T0);
         ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, info.len, AG_TEST_SCRATCH(&b), &b),
                          AG_OK);
         /* one changed byte is another token: a miss, and a bad signature */
@@ -821,7 +814,7 @@ END_TEST
  * forked child never hands out the bytes its parent will (I-02). */
 START_TEST(jti_pool_distinct_and_fork_safe)
 {
-    fake_now = T0;
+    ag_test_clock_set(T0);
     char tok[AG_TOKEN_MAX_LEN + 1];
     static char seen[200][AG_JTI_LEN + 1];
     for (int i = 0; i < 200; i++) { /* crosses several pool refills */
@@ -861,15 +854,15 @@ START_TEST(time_edges)
     char tok[AG_TOKEN_MAX_LEN + 1];
     mk_token(k_hs, H(""), P(",\"exp\":1700000600,\"iat\":1700000000,\"nbf\":1700000100"), tok,
              sizeof(tok));
-    fake_now = T0 + 600 + 29;
+    ag_test_clock_set(T0 + 600 + 29);
     ck_assert_int_eq(verify_str(v_access, tok), AG_OK); /* within leeway */
-    fake_now = T0 + 600 + 30;
+    ag_test_clock_set(T0 + 600 + 30);
     ck_assert_int_eq(verify_str(v_access, tok), AG_ERR_EXPIRED);
-    fake_now = T0 + 100 - 30;
+    ag_test_clock_set(T0 + 100 - 30);
     ck_assert_int_eq(verify_str(v_access, tok), AG_OK);
-    fake_now = T0 + 100 - 31;
+    ag_test_clock_set(T0 + 100 - 31);
     ck_assert_int_eq(verify_str(v_access, tok), AG_ERR_NOT_YET_VALID);
-    fake_now = T0;
+    ag_test_clock_set(T0);
 }
 END_TEST
 
@@ -878,7 +871,7 @@ END_TEST
 START_TEST(escaped_claims_decoded)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     static char tok[2048];
     static char body[512];
     snprintf(body, sizeof(body),
@@ -903,14 +896,14 @@ END_TEST
 START_TEST(custom_claims)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     ag_issuer_config ic = AG_INIT(ag_issuer_config);
     ic.key = k_es;
     ic.kind = AG_TOKEN_ACCESS;
     ic.issuer = ISS;
     ic.audience = AUD;
     ic.ttl = 300;
-    ic.clock = fake_clock;
+    ic.clock = ag_test_clock;
     ag_issuer *is = NULL;
     ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
     ag_custom_claim cc[4] = {{"role", AG_CLAIM_STRING, "admin \"x\" \xc3\xa9", 0, false},
@@ -1060,7 +1053,7 @@ END_TEST
 START_TEST(verify_scratch_contract)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     char payload[512], tok[2048];
     /* escaped strings take the scratch's string room, not views */
     snprintf(payload, sizeof payload,
@@ -1111,7 +1104,7 @@ END_TEST
 START_TEST(hs256_verify_allocates_nothing)
 {
     setup_keys();
-    fake_now = T0;
+    ag_test_clock_set(T0);
     char tok[AG_TOKEN_MAX_LEN + 1];
     ag_issued info;
     ck_assert_int_eq(issue(k_hs, AG_TOKEN_ACCESS, "s", tok, sizeof(tok), &info), AG_OK);

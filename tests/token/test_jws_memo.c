@@ -17,14 +17,8 @@
 
 #define ISS "https://issuer.example"
 #define AUD "api.example"
-#define T0 INT64_C(1700000000)
-#define NHDR 12 /* more distinct headers than the memo has slots */
-
-static int64_t fake_clock(void *ctx)
-{
-    (void)ctx;
-    return T0;
-}
+#define T0 AG_TEST_T0 /* ag_test_clock, never moved here */
+#define NHDR 12       /* more distinct headers than the memo has slots */
 
 static ag_key *k1, *k2, *kes;
 static ag_keyring *ring;
@@ -51,7 +45,7 @@ static ag_verifier *new_verifier(ag_token_kind kind)
     c.issuer = ISS;
     c.audience = AUD;
     c.leeway = -1;
-    c.clock = fake_clock;
+    c.clock = ag_test_clock;
     c.kind = kind;
     ag_verifier *v = NULL;
     ck_assert_int_eq(ag_verifier_new(&c, &v), AG_OK);

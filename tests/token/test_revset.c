@@ -15,7 +15,7 @@
 #include "authgate/authgate.h"
 #include "testsupport.h"
 
-#define T0 INT64_C(1700000000)
+#define T0 AG_TEST_T0
 
 static ag_revset *set_new(int64_t ttl, size_t cap, int64_t stale)
 {
@@ -146,13 +146,6 @@ END_TEST
 
 /* ---- through the verifier and the session layer ------------------------- */
 
-static int64_t clk_now = T0;
-static int64_t clk(void *ctx)
-{
-    (void)ctx;
-    return clk_now;
-}
-
 typedef struct rig {
     ag_key *key;
     ag_keyring *ring;
@@ -167,7 +160,7 @@ static void rig_new(rig *r, size_t cache)
 {
     static const uint8_t secret[32] = "revset-test-secret-of-32-bytes!";
     memset(r, 0, sizeof *r);
-    clk_now = T0;
+    ag_test_clock_set(T0);
     r->rs = set_new(900 + 30, 0, 0);
     ck_assert_int_eq(ag_key_from_secret(AG_ALG_HS256, secret, 32, "k", &r->key), AG_OK);
     ck_assert_int_eq(ag_keyring_new(NULL, &r->ring), AG_OK);
@@ -178,21 +171,21 @@ static void rig_new(rig *r, size_t cache)
                            .issuer = "iss",
                            .audience = "api",
                            .ttl = 900,
-                           .clock = clk};
+                           .clock = ag_test_clock};
     ag_issuer_config rc = {.size = sizeof(ag_issuer_config),
                            .key = r->key,
                            .kind = AG_TOKEN_REFRESH,
                            .issuer = "iss",
                            .audience = "iss/r",
                            .ttl = 3600,
-                           .clock = clk};
+                           .clock = ag_test_clock};
     ag_verifier_config av = {.size = sizeof(ag_verifier_config),
                              .keys = r->ring,
                              .kind = AG_TOKEN_ACCESS,
                              .issuer = "iss",
                              .audience = "api",
                              .leeway = 30,
-                             .clock = clk,
+                             .clock = ag_test_clock,
                              .cache_entries = cache,
                              .revocations = r->rs};
     ag_verifier_config rv = {.size = sizeof(ag_verifier_config),
@@ -201,7 +194,7 @@ static void rig_new(rig *r, size_t cache)
                              .issuer = "iss",
                              .audience = "iss/r",
                              .leeway = 30,
-                             .clock = clk};
+                             .clock = ag_test_clock};
     ck_assert_int_eq(ag_issuer_new(&ac, &r->access), AG_OK);
     ck_assert_int_eq(ag_issuer_new(&rc, &r->refresh), AG_OK);
     ck_assert_int_eq(ag_verifier_new(&av, &r->av), AG_OK);
@@ -212,7 +205,7 @@ static void rig_new(rig *r, size_t cache)
                             .refresh_issuer = r->refresh,
                             .refresh_verifier = r->rv,
                             .store = r->st,
-                            .clock = clk,
+                            .clock = ag_test_clock,
                             .revocations = r->rs,
                             .max_sessions = 2};
     ck_assert_int_eq(ag_session_new(&sc, &r->s), AG_OK);
@@ -261,7 +254,7 @@ START_TEST(session_revocations_reach_access_tokens)
         ck_assert_int_eq(access_ok(&r, a), AG_ERR_REVOKED);
         /* reuse: the thief's and the owner's access tokens both stop */
         ck_assert_int_eq(ag_session_issue(r.s, "bob", a), AG_OK);
-        clk_now++;
+        ag_test_clock_advance(1);
         ck_assert_int_eq(ag_session_refresh(r.s, (const uint8_t *)a->refresh, a->refresh_len, b),
                          AG_OK);
         ck_assert_int_eq(ag_session_refresh(r.s, (const uint8_t *)a->refresh, a->refresh_len, c),
@@ -270,35 +263,35 @@ START_TEST(session_revocations_reach_access_tokens)
         ck_assert_int_eq(access_ok(&r, b), AG_ERR_REVOKED);
         /* eviction past max_sessions (2) */
         ck_assert_int_eq(ag_session_issue(r.s, "carol", a), AG_OK);
-        clk_now++;
+        ag_test_clock_advance(1);
         ck_assert_int_eq(ag_session_issue(r.s, "carol", b), AG_OK);
-        clk_now++;
+        ag_test_clock_advance(1);
         ck_assert_int_eq(ag_session_issue(r.s, "carol", c), AG_OK);
         ck_assert_int_eq(access_ok(&r, a), AG_ERR_REVOKED);
         ck_assert_int_eq(access_ok(&r, b), AG_OK);
         /* logout-all: every earlier token of the subject; a new login works */
-        clk_now++;
+        ag_test_clock_advance(1);
         ck_assert_int_eq(
             ag_session_logout_all(r.s, (const uint8_t *)c->refresh, c->refresh_len, NULL), AG_OK);
         ck_assert_int_eq(access_ok(&r, b), AG_ERR_REVOKED);
         ck_assert_int_eq(access_ok(&r, c), AG_ERR_REVOKED);
-        clk_now++;
+        ag_test_clock_advance(1);
         ck_assert_int_eq(ag_session_issue(r.s, "carol", d), AG_OK);
         ck_assert_int_eq(access_ok(&r, d), AG_OK);
         /* administrative forms */
         ck_assert_int_eq(ag_session_revoke(r.s, d->sid, strlen(d->sid)), AG_OK);
         ck_assert_int_eq(access_ok(&r, d), AG_ERR_REVOKED);
         ck_assert_int_eq(ag_session_issue(r.s, "dave", d), AG_OK);
-        clk_now++;
+        ag_test_clock_advance(1);
         ck_assert_int_eq(ag_session_revoke_subject(r.s, "dave", 4, NULL), AG_OK);
         ck_assert_int_eq(access_ok(&r, d), AG_ERR_REVOKED);
         /* the entries end once no access token they cover can verify */
         ck_assert_int_eq(ag_session_issue(r.s, "erin", d), AG_OK);
         ck_assert_int_eq(ag_session_logout(r.s, (const uint8_t *)d->refresh, d->refresh_len),
                          AG_OK);
-        clk_now += 900 + 30;
+        ag_test_clock_advance(900 + 30);
         ag_revset_stats st;
-        ck_assert_int_eq(ag_revset_stats_get(r.rs, clk_now, &st), AG_OK);
+        ck_assert_int_eq(ag_revset_stats_get(r.rs, ag_test_clock_now(), &st), AG_OK);
         ck_assert_uint_eq(st.live, 0);
         free(a), free(b), free(c), free(d);
         rig_free(&r);

@@ -28,13 +28,7 @@
 
 #define ISS "https://issuer.example"
 #define AUD "api.example"
-#define T0 INT64_C(1700000000)
-
-static int64_t fake_clock(void *ctx)
-{
-    (void)ctx;
-    return T0;
-}
+#define T0 AG_TEST_T0 /* ag_test_clock, never moved here */
 
 /* Mode 0: OpenSSL; mode 1: the SHA extensions when the CPU has them. */
 static void set_mode(int mode)
@@ -441,7 +435,7 @@ static void pipeline_new(pipeline *p, ag_key *key, size_t cache_entries)
     vc.issuer = ISS;
     vc.audience = AUD;
     vc.leeway = -1;
-    vc.clock = fake_clock;
+    vc.clock = ag_test_clock;
     vc.kind = AG_TOKEN_ACCESS;
     vc.cache_entries = cache_entries;
     ck_assert_int_eq(ag_verifier_new(&vc, &p->v), AG_OK);
@@ -451,7 +445,7 @@ static void pipeline_new(pipeline *p, ag_key *key, size_t cache_entries)
     ic.issuer = ISS;
     ic.audience = AUD;
     ic.ttl = 600;
-    ic.clock = fake_clock;
+    ic.clock = ag_test_clock;
     ck_assert_int_eq(ag_issuer_new(&ic, &p->is), AG_OK);
 }
 
