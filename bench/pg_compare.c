@@ -115,8 +115,14 @@ int main(int argc, char **argv)
     seconds = atof(argv[3]);
     if (threads < 1 || threads > 64 || seconds <= 0)
         return 2;
-    ag_store_pg_config cfg = {
-        .size = sizeof(ag_store_pg_config), .conninfo = argv[1], .pool_size = (unsigned)threads};
+        /* configs are sized (AG_INIT) since 0.2; 0.1's had no size member */
+#ifdef AG_INIT
+    ag_store_pg_config cfg = AG_INIT(ag_store_pg_config);
+#else
+    ag_store_pg_config cfg = {0};
+#endif
+    cfg.conninfo = argv[1];
+    cfg.pool_size = (unsigned)threads;
     ag_err e = ag_store_pg_open(&cfg, &st);
     if (e != AG_OK) {
         fprintf(stderr, "pg_compare: open: %s\n", ag_strerror(e));
