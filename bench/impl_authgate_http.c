@@ -31,6 +31,7 @@ static void *agh_init(bench_fx *fx, const char *token, size_t len)
     if (s == NULL)
         return NULL;
     s->fx = fx;
+    s->claims.size = sizeof s->claims;
     s->v = fx->ag_verifier;
     bench_request_init(&s->rq, token, len);
     for (size_t i = 0; i < s->rq.n; i++) {

@@ -28,7 +28,7 @@ static ag_verifier *v_access, *v_refresh;
 static char tok_at[AG_TOKEN_MAX_LEN + 1], tok_rt[AG_TOKEN_MAX_LEN + 1];
 static char csrf[AG_CSRF_TOKEN_LEN + 1];
 static const uint8_t secret[32] = "0123456789abcdef0123456789abcdef";
-static _Thread_local ag_claims claims;
+static _Thread_local ag_claims claims = AG_INIT(ag_claims);
 static _Thread_local uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
 
 /* ---- the server under test ------------------------------------------- */
@@ -76,7 +76,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return ag_mhd_queue_json(c, MHD_HTTP_OK, body, (size_t)n);
     }
     if (strcmp(url, "/auth/refresh") == 0 || strcmp(url, "/auth/logout") == 0) {
-        ag_http_credential cred;
+        ag_http_credential cred = AG_INIT(ag_http_credential);
         ag_err e = ag_mhd_refresh_verify(c, method, NULL, v_refresh, secret, sizeof secret, scratch,
                                          sizeof scratch, &cred, &claims);
         if (e != AG_OK)

@@ -230,7 +230,7 @@ static char *issue(const ag_issuer *is, const char *sub, int64_t at)
 
 static ag_err verify(const ag_verifier *v, const char *tok)
 {
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     return ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(&c), &c);
 }
 
@@ -572,6 +572,8 @@ static void *verifier_thread(void *arg)
 {
     const char *tok = arg;
     ag_claims *c = malloc(sizeof *c);
+    if (c != NULL)
+        *c = (ag_claims)AG_INIT(ag_claims);
     for (int i = 0; i < PER_THREAD; i++)
         if (ag_verify(v_access, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(c), c) != AG_OK)
             abort();

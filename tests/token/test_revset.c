@@ -30,7 +30,7 @@ static ag_revset *set_new(int64_t ttl, size_t cap, int64_t stale)
 
 static ag_claims *claims(const char *sid, const char *sub, int64_t iat)
 {
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     memset(&c, 0, sizeof c);
     c.sid = (ag_span){(const uint8_t *)sid, sid ? strlen(sid) : 0};
     c.sub = (ag_span){(const uint8_t *)sub, sub ? strlen(sub) : 0};
@@ -233,7 +233,7 @@ static void rig_free(rig *r)
 
 static ag_err access_ok(rig *r, const ag_session_tokens *t)
 {
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     return ag_verify(r->av, (const uint8_t *)t->access, t->access_len, AG_TEST_SCRATCH(&c), &c);
 }
 
@@ -345,6 +345,7 @@ static void *reader(void *arg)
     ag_claims *pinned = calloc(2, sizeof *pinned), *never = pinned + 1;
     if (pinned == NULL)
         return NULL;
+    pinned->size = never->size = sizeof *pinned;
     pinned->sid = (ag_span){(const uint8_t *)"pinned", 6};
     pinned->sub = (ag_span){(const uint8_t *)"u", 1};
     never->sid = (ag_span){(const uint8_t *)"never-added", 11};
