@@ -63,10 +63,13 @@ typedef struct ag_header {
 } ag_header;
 
 /**
- * What the core needs from a request. Zero-initialise, then set fields.
+ * What the core needs from a request. Start from AG_INIT (error.h), then
+ * set fields: `ag_http_request req = AG_INIT(ag_http_request);`.
  * Every pointer is borrowed for the duration of the call only.
+ * @since 0.1 (0.2: size)
  */
 typedef struct ag_http_request {
+    size_t size;              /**< sizeof(ag_http_request): set by AG_INIT */
     ag_span method;           /**< e.g. "POST"; empty counts as a non-safe method */
     const ag_header *headers; /**< NULL allowed when nheaders is 0 */
     size_t nheaders;
@@ -164,7 +167,7 @@ AG_API bool ag_http_policy_wants_header(const ag_http_policy *policy, const uint
  *
  * @param[in]  policy  or NULL for the default policy
  * @param[in]  v       verifier for access tokens; not NULL
- * @param[in]  req     the request; not NULL
+ * @param[in]  req     the request, made with AG_INIT(ag_http_request); not NULL
  * @param[out] scratch as for ag_verify(): AG_VERIFY_SCRATCH_MAX bytes (or
  *                     AG_VERIFY_SCRATCH_LEN of the verifier's max_token_len)
  *                     that the claims point into; not NULL
@@ -218,7 +221,7 @@ typedef struct ag_http_credential {
  * @param[in]  csrf_secret the server's CSRF secret (≥ AG_CSRF_SECRET_MIN
  *                         bytes); may be NULL only when the policy does not
  *                         accept refresh cookies
- * @param[in]  req         the request
+ * @param[in]  req         the request, made with AG_INIT(ag_http_request)
  * @param[out] scratch     as for ag_verify(); the claims point into it
  * @param[in]  scratch_len its size
  * @param[out] out         the credential; made with AG_INIT(ag_http_credential)

@@ -489,6 +489,7 @@ static ag_err ngx_http_authgate_verify(ngx_http_request_t *r, const ag_verifier 
     }
     ag_http_request req;
     ngx_memzero(&req, sizeof req);
+    req.size = sizeof req;
     req.method = (ag_span){r->method_name.data, r->method_name.len};
     req.headers = fields;
     req.nheaders = n;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "authgate/http.h"
+#include "authgate/metrics.h"
 #include "authgate/revocation.h"
 #include "authgate/session.h"
 #include "authgate/store.h"
@@ -478,8 +479,7 @@ START_TEST(results_http)
     results_setup(&f);
     static const uint8_t secret[32] = {9};
     static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
-    ag_http_request req;
-    memset(&req, 0, sizeof req);
+    ag_http_request req = AG_INIT(ag_http_request);
     req.method = (ag_span){(const uint8_t *)"POST", 4};
     ag_claims c = AG_INIT(ag_claims), cz;
     memset(&cz, 0, sizeof cz);
@@ -519,6 +519,129 @@ START_TEST(results_http)
 }
 END_TEST
 
+/* ag_http_request is a caller-filled input like the configs: size 0
+ * refused, a newer layout with a zero tail read. */
+START_TEST(request_sized)
+{
+    results_fx f;
+    results_setup(&f);
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+    static const uint8_t secret[32] = {9};
+    ag_claims c = AG_INIT(ag_claims);
+    ag_http_credential cred = AG_INIT(ag_http_credential);
+    struct {
+        ag_http_request req;
+        unsigned char tail[16];
+    } big;
+    memset(&big, 0, sizeof big);
+    big.req.method = (ag_span){(const uint8_t *)"GET", 3};
+    ck_assert_int_eq(ag_http_authenticate(NULL, f.v, &big.req, scratch, sizeof scratch, &c),
+                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, f.rv, secret, sizeof secret, &big.req, scratch,
+                                            sizeof scratch, &cred, &c),
+                     AG_ERR_INVALID_ARGUMENT);
+    big.req.size = sizeof big.req;
+    ck_assert_int_eq(ag_http_authenticate(NULL, f.v, &big.req, scratch, sizeof scratch, &c),
+                     AG_ERR_NO_CREDENTIALS);
+    big.req.size = sizeof big; /* newer and larger, unknown tail zero */
+    ck_assert_int_eq(ag_http_authenticate(NULL, f.v, &big.req, scratch, sizeof scratch, &c),
+                     AG_ERR_NO_CREDENTIALS);
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, f.rv, secret, sizeof secret, &big.req, scratch,
+                                            sizeof scratch, &cred, &c),
+                     AG_ERR_NO_CREDENTIALS);
+    big.tail[3] = 1; /* something this library cannot do */
+    ck_assert_int_eq(ag_http_authenticate(NULL, f.v, &big.req, scratch, sizeof scratch, &c),
+                     AG_ERR_INVALID_ARGUMENT);
+    results_teardown(&f);
+}
+END_TEST
+
+/* The stats and the metrics snapshot: size 0 refused with nothing
+ * written, AG_INIT and a larger size accepted, the size kept, nothing
+ * written past the struct this library knows. */
+START_TEST(stats_and_metrics_sized)
+{
+    results_fx f;
+    results_setup(&f);
+    ag_session_tokens *t = NULL;
+    ck_assert_int_eq(ag_session_tokens_new(NULL, &t), AG_OK);
+    ck_assert_int_eq(ag_session_issue(f.s, "alice", t), AG_OK);
+
+    ag_store_stats ss;
+    memset(&ss, 0, sizeof ss);
+    ck_assert_int_eq(ag_store_stats_get(f.st, &ss), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(ss.families, 0);
+    ss = (ag_store_stats)AG_INIT(ag_store_stats);
+    ck_assert_int_eq(ag_store_stats_get(f.st, &ss), AG_OK);
+    ck_assert_uint_eq(ss.size, sizeof ss);
+    ck_assert_uint_eq(ss.families, 1);
+    struct {
+        ag_store_stats s;
+        unsigned char tail[16];
+    } bigs;
+    memset(&bigs, 0xab, sizeof bigs);
+    bigs.s.size = sizeof bigs;
+    ck_assert_int_eq(ag_store_stats_get(f.st, &bigs.s), AG_OK);
+    ck_assert_uint_eq(bigs.s.size, sizeof bigs);
+    ck_assert_uint_eq(bigs.s.families, 1);
+    for (size_t i = 0; i < sizeof bigs.tail; i++)
+        ck_assert_uint_eq(bigs.tail[i], 0xab);
+
+    ag_revset_config rc = AG_INIT(ag_revset_config);
+    rc.entry_ttl = 60;
+    ag_revset *rs = NULL;
+    ck_assert_int_eq(ag_revset_new(&rc, &rs), AG_OK);
+    ag_revset_stats rst;
+    memset(&rst, 0, sizeof rst);
+    ck_assert_int_eq(ag_revset_stats_get(rs, T0, &rst), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(rst.capacity, 0);
+    struct {
+        ag_revset_stats s;
+        unsigned char tail[16];
+    } bigr;
+    memset(&bigr, 0xab, sizeof bigr);
+    bigr.s.size = sizeof bigr;
+    ck_assert_int_eq(ag_revset_stats_get(rs, T0, &bigr.s), AG_OK);
+    ck_assert_uint_eq(bigr.s.size, sizeof bigr);
+    ck_assert_uint_gt(bigr.s.capacity, 0);
+    ck_assert_uint_eq(bigr.s.live, 0);
+    for (size_t i = 0; i < sizeof bigr.tail; i++)
+        ck_assert_uint_eq(bigr.tail[i], 0xab);
+    ag_revset_stats rs2 = AG_INIT(ag_revset_stats);
+    ck_assert_int_eq(ag_revset_stats_get(rs, T0, &rs2), AG_OK);
+    ck_assert_uint_eq(rs2.size, sizeof rs2);
+
+    static ag_metrics m;
+    memset(&m, 0, sizeof m);
+    ck_assert_int_eq(ag_metrics_snapshot(&m), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(m.login[AG_OK], 0); /* not written */
+    ck_assert_int_eq(ag_metrics_snapshot(NULL), AG_ERR_INVALID_ARGUMENT);
+    static char text[64 * 1024];
+    size_t n = 0;
+    ck_assert_int_eq(ag_metrics_write_prometheus(&m, text, sizeof text, &n),
+                     AG_ERR_INVALID_ARGUMENT);
+    static struct {
+        ag_metrics m;
+        unsigned char tail[16];
+    } bigm;
+    memset(&bigm, 0xab, sizeof bigm);
+    bigm.m.size = sizeof bigm;
+    ck_assert_int_eq(ag_metrics_snapshot(&bigm.m), AG_OK);
+    ck_assert_uint_eq(bigm.m.size, sizeof bigm);
+    ck_assert_uint_ge(bigm.m.login[AG_OK], 1); /* the login above */
+    for (size_t i = 0; i < sizeof bigm.tail; i++)
+        ck_assert_uint_eq(bigm.tail[i], 0xab);
+    m = (ag_metrics)AG_INIT(ag_metrics);
+    ck_assert_int_eq(ag_metrics_snapshot(&m), AG_OK);
+    ck_assert_uint_eq(m.size, sizeof m);
+    ck_assert_int_eq(ag_metrics_write_prometheus(&m, text, sizeof text, &n), AG_OK);
+
+    ag_revset_free(rs);
+    ag_session_tokens_free(t);
+    results_teardown(&f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sized");
@@ -530,6 +653,8 @@ static Suite *suite(void)
     tcase_add_test(tc, results_issued_claims);
     tcase_add_test(tc, results_session_tokens);
     tcase_add_test(tc, results_http);
+    tcase_add_test(tc, request_sized);
+    tcase_add_test(tc, stats_and_metrics_sized);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -668,7 +668,7 @@ static ag_err run_case(const req_case *c, ag_http_credential *cred)
         nh++;
     }
     size_t ql = expand(c->query, arena + used, sizeof arena - used);
-    ag_http_request req = {0};
+    ag_http_request req = AG_INIT(ag_http_request);
     req.method = (ag_span){(const uint8_t *)c->method, strlen(c->method)};
     req.headers = h;
     req.nheaders = nh;
@@ -740,7 +740,7 @@ END_TEST
 START_TEST(refresh_credential_views)
 {
     const ag_header h[] = {H("Authorization", "Bearer abc.def.ghi")};
-    ag_http_request req = {0};
+    ag_http_request req = AG_INIT(ag_http_request);
     req.headers = h;
     req.nheaders = 1;
     ag_http_credential cred = AG_INIT(ag_http_credential);
@@ -766,7 +766,7 @@ END_TEST
 /* C-02: ag_http_refresh_verify needs a CSRF secret when cookies are allowed. */
 START_TEST(refresh_verify_needs_secret)
 {
-    ag_http_request req = {0};
+    ag_http_request req = AG_INIT(ag_http_request);
     ag_http_credential cred = AG_INIT(ag_http_credential);
     ck_assert_int_eq(ag_http_refresh_verify(NULL, v_refresh, NULL, 0, &req,
                                             AG_TEST_SCRATCH(&claims), &cred, &claims),
@@ -844,7 +844,7 @@ START_TEST(hot_path_allocates_nothing)
     ag_header h[] = {H("Host", "app.example"),
                      H("Accept", "*/*"),
                      {{(const uint8_t *)"Authorization", 13}, {(const uint8_t *)value, (size_t)n}}};
-    ag_http_request req = {0};
+    ag_http_request req = AG_INIT(ag_http_request);
     req.method = (ag_span){(const uint8_t *)"GET", 3};
     req.headers = h;
     req.nheaders = 3;

@@ -621,7 +621,7 @@ END_TEST
 
 static ag_store_stats stats_of(env *e)
 {
-    ag_store_stats s;
+    ag_store_stats s = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(e->st, &s), AG_OK);
     return s;
 }

@@ -184,7 +184,7 @@ START_TEST(rotation_chain_1000)
         t = n;
         n = tmp;
     }
-    ag_store_stats s;
+    ag_store_stats s = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(e->st, &s), AG_OK);
     ck_assert_uint_eq(s.families, 1); /* one row, however often it rotated */
     /* the row: generation 1000, the newest token current, n the one before */
@@ -422,7 +422,7 @@ START_TEST(idle_expiry_and_purge)
     size_t removed = 0;
     ck_assert_int_eq(ag_session_purge(e->s, &removed), AG_OK);
     ck_assert_uint_eq(removed, 1); /* alice's row; bob's one row rotated and lives */
-    ag_store_stats st;
+    ag_store_stats st = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(e->st, &st), AG_OK);
     ck_assert_uint_eq(st.families, 1);
     ck_assert_int_eq(ag_session_check_sid(e->s, t->sid, 43), AG_ERR_UNKNOWN);
@@ -544,7 +544,7 @@ START_TEST(store_full)
     ck_assert_int_eq(ag_session_issue(e->s, "dave", out), AG_ERR_STORE_FULL);
     ck_assert_uint_eq(out->refresh_len, 0);
     ck_assert_uint_eq(out->access_len, 0);
-    ag_store_stats stats;
+    ag_store_stats stats = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(e->st, &stats), AG_OK);
     ck_assert_uint_eq(stats.families, 3);
     /* a full store still rotates: a rotation needs no new row */

@@ -83,7 +83,7 @@ END_TEST
 START_TEST(slots_reused_memory_constant)
 {
     ag_revset *rs = set_new(10, 64, 0);
-    ag_revset_stats s0, s1;
+    ag_revset_stats s0 = AG_INIT(ag_revset_stats), s1 = AG_INIT(ag_revset_stats);
     ck_assert_int_eq(ag_revset_stats_get(rs, T0, &s0), AG_OK);
     char sid[32];
     for (int round = 0; round < 200; round++) {
@@ -131,7 +131,7 @@ START_TEST(strict_staleness)
     ag_revset_mark_synced(rs, T0);
     ck_assert_int_eq(ag_revset_check(rs, claims("s", "u", 0), T0 + 5), AG_OK);
     ck_assert_int_eq(ag_revset_check(rs, claims("s", "u", 0), T0 + 6), AG_ERR_STORE);
-    ag_revset_stats st;
+    ag_revset_stats st = AG_INIT(ag_revset_stats);
     ck_assert_int_eq(ag_revset_stats_get(rs, T0, &st), AG_OK);
     ck_assert_int_eq(st.last_synced, T0);
     ag_revset_free(rs);
@@ -297,7 +297,7 @@ START_TEST(session_revocations_reach_access_tokens)
         ck_assert_int_eq(ag_session_logout(r.s, (const uint8_t *)d->refresh, d->refresh_len),
                          AG_OK);
         clk_now += 900 + 30;
-        ag_revset_stats st;
+        ag_revset_stats st = AG_INIT(ag_revset_stats);
         ck_assert_int_eq(ag_revset_stats_get(r.rs, clk_now, &st), AG_OK);
         ck_assert_uint_eq(st.live, 0);
         free(a), free(b), free(c), free(d);
