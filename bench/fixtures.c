@@ -236,7 +236,7 @@ static char *issue(bench_fx *fx, ag_token_kind kind, const char *iss, const char
                          .now = now,
                          .sid = kind == AG_TOKEN_REFRESH ? "family-1" : NULL};
     char buf[AG_TOKEN_MAX_LEN + 1];
-    ag_issued info;
+    ag_issued info = AG_INIT(ag_issued);
     ag_err e = ag_issue(is, &p, buf, sizeof(buf), &info);
     ag_issuer_free(is);
     if (e != AG_OK) {

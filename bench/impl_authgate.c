@@ -33,6 +33,7 @@ static void *ag_init(bench_fx *fx, const char *token, size_t len)
     if (s == NULL)
         return NULL;
     s->fx = fx;
+    s->claims.size = sizeof s->claims;
     s->tok = (const uint8_t *)token;
     s->len = len;
     return s;
@@ -67,7 +68,7 @@ static int ag_sign_benchop(void *p)
 {
     ag_st *s = p;
     ag_issue_params prm = {.size = sizeof(ag_issue_params), .sub = BENCH_SUB};
-    ag_issued info;
+    ag_issued info = AG_INIT(ag_issued);
     if (ag_issue(s->fx->ag_issuer, &prm, s->out, sizeof(s->out), &info) != AG_OK)
         return -1;
     s->out_len = info.len;

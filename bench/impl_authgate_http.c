@@ -31,12 +31,14 @@ static void *agh_init(bench_fx *fx, const char *token, size_t len)
     if (s == NULL)
         return NULL;
     s->fx = fx;
+    s->claims.size = sizeof s->claims;
     s->v = fx->ag_verifier;
     bench_request_init(&s->rq, token, len);
     for (size_t i = 0; i < s->rq.n; i++) {
         s->hdr[i].name = (ag_span){(const uint8_t *)s->rq.h[i].name, s->rq.h[i].name_len};
         s->hdr[i].value = (ag_span){(const uint8_t *)s->rq.h[i].value, s->rq.h[i].value_len};
     }
+    s->req.size = sizeof s->req;
     s->req.method = (ag_span){(const uint8_t *)"GET", 3};
     s->req.headers = s->hdr;
     s->req.nheaders = s->rq.n;

@@ -205,7 +205,7 @@ static int agreement(const bench_rows *rows, bool verbose)
             int rc = st != NULL ? r->op(st) : -2;
             size_t len = 0;
             const char *out = rc == 1 ? r->output(st, &len) : NULL;
-            ag_claims claims, *c = &claims;
+            ag_claims claims = AG_INIT(ag_claims), *c = &claims;
             uint8_t *scratch = malloc(AG_VERIFY_SCRATCH_MAX);
             /* libjwt writes typ "JWT": checked with a verifier that skips typ */
             const ag_verifier *v =

@@ -43,7 +43,9 @@ libs="$(pkg-config --libs libpq sqlite3 jansson libcrypto) $(pkg-config --libs l
 for v in old new; do
   src=$([ $v = old ] && echo "$work/old" || echo "$root")
   # shellcheck disable=SC2086
-  cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$src/include" "$root/bench/pg_compare.c" \
+  # generated headers (version.h) come from the build directory
+  cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$work/$v-build/include" -I"$src/include" \
+    "$root/bench/pg_compare.c" \
     "$work/$v-build/libauthgate.a" $libs -o "$work/pg_compare_$v"
 done
 

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static ag_key *key;
 static ag_verifier *verifier;
-static ag_claims claims;
+static ag_claims claims = AG_INIT(ag_claims);
 static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
 static char tok[AG_TOKEN_MAX_LEN * 2];
 

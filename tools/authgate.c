@@ -355,7 +355,7 @@ static int cmd_issue(int argc, char **argv)
     p.now = now;
     p.claims = cl->n > 0 ? cl->c : NULL;
     p.nclaims = cl->n;
-    ag_issued info;
+    ag_issued info = AG_INIT(ag_issued);
     e = ag_issue(issuer, &p, tokbuf, sizeof tokbuf, &info);
     if (e != AG_OK) {
         if (e == AG_ERR_INVALID_ARGUMENT)
@@ -651,7 +651,7 @@ static int cmd_verify(int argc, char **argv)
 
     int rc = CLI_EXIT_USAGE;
     uint8_t *buf = malloc(CLI_TOKEN_READ_MAX + 1);
-    ag_claims claims_, *claims = &claims_;
+    ag_claims claims_ = AG_INIT(ag_claims), *claims = &claims_;
     uint8_t *scratch = malloc(AG_VERIFY_SCRATCH_MAX);
     const uint8_t *tok = NULL;
     size_t tlen = 0;

@@ -26,6 +26,8 @@
 static ag_claims *bearer(demo_app *app, demo_request *r, enum MHD_Result *ret)
 {
     ag_claims *c = malloc(sizeof(*c));
+    if (c != NULL)
+        *c = (ag_claims)AG_INIT(ag_claims);
     ag_err e = c ? ag_mhd_authenticate(r->conn, r->method, app->policy,
                                        demo_sessions_access_verifier(app->sessions),
                                        demo_verify_scratch(), DEMO_SCRATCH_LEN, c)
@@ -157,8 +159,10 @@ static json_t *step(const char *action, ag_err e, const char *result)
 enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r)
 {
     const ag_session *s = demo_sessions_session(app->sessions);
-    ag_http_credential cred;
+    ag_http_credential cred = AG_INIT(ag_http_credential);
     ag_claims *claims = malloc(sizeof(*claims));
+    if (claims != NULL)
+        *claims = (ag_claims)AG_INIT(ag_claims);
     ag_session_tokens *t1 = NULL, *t2 = NULL;
     json_t *steps = json_array();
     ag_err e = claims && steps ? AG_OK : AG_ERR_NOMEM;

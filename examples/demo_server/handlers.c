@@ -227,7 +227,7 @@ uint8_t *demo_verify_scratch(void)
 
 enum MHD_Result demo_handle_me(demo_app *app, demo_request *r)
 {
-    ag_claims c;
+    ag_claims c = AG_INIT(ag_claims);
     /* the four strings are each at most the payload's size, escaped ×6 */
     static _Thread_local char body[6 * AG_PAYLOAD_MAX_LEN + 128];
     /* Access tokens come from Authorization: Bearer only (H-01…H-05). */
@@ -397,8 +397,10 @@ static ag_err take_refresh_token(demo_app *app, demo_request *r, ag_http_credent
 
 enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)
 {
-    ag_http_credential cred;
+    ag_http_credential cred = AG_INIT(ag_http_credential);
     ag_claims *claims = malloc(sizeof(*claims));
+    if (claims != NULL)
+        *claims = (ag_claims)AG_INIT(ag_claims);
     ag_session_tokens *t = NULL;
     enum MHD_Result ret;
     ag_err e = claims ? ag_session_tokens_new(NULL, &t) : AG_ERR_NOMEM;
@@ -447,8 +449,10 @@ static enum MHD_Result send_logged_out(demo_request *r, bool cookie_mode)
 static enum MHD_Result logout(demo_app *app, demo_request *r, bool everywhere)
 {
     const ag_session *session = demo_sessions_session(app->sessions);
-    ag_http_credential cred;
+    ag_http_credential cred = AG_INIT(ag_http_credential);
     ag_claims *claims = malloc(sizeof(*claims));
+    if (claims != NULL)
+        *claims = (ag_claims)AG_INIT(ag_claims);
     ag_err e = claims ? AG_OK : AG_ERR_NOMEM;
 
     if (e == AG_OK)

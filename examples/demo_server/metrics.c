@@ -20,8 +20,10 @@ enum MHD_Result demo_handle_metrics(demo_app *app, demo_request *r)
     char *buf = malloc(cap);
     ag_err e = AG_ERR_NOMEM;
     if (m != NULL && buf != NULL) {
-        ag_metrics_snapshot(m);
-        e = ag_metrics_write_prometheus(m, buf, cap, &len);
+        *m = (ag_metrics)AG_INIT(ag_metrics);
+        e = ag_metrics_snapshot(m);
+        if (e == AG_OK)
+            e = ag_metrics_write_prometheus(m, buf, cap, &len);
         if (e == AG_ERR_BUFFER) { /* not with today's series; stay correct if they grow */
             char *bigger = realloc(buf, len + 1);
             if (bigger != NULL) {

@@ -153,6 +153,40 @@ typedef enum ag_verify_cause {
  * struct zeroed without AG_INIT — is AG_ERR_INVALID_ARGUMENT; so is a size
  * larger than the library knows whose extra bytes are not all zero (a
  * newer binary asking for something this library cannot do).
+ *
+ * ag_http_request, the request a caller fills for the HTTP calls, is sized
+ * the same way (it is read like a config).
+ *
+ * Result structs the caller allocates and the library fills (ag_claims,
+ * ag_issued, ag_session_tokens, ag_http_credential, and the snapshots
+ * ag_store_stats, ag_revset_stats, ag_metrics) start with the same
+ * `size_t size`, set the same way:
+ *
+ *     ag_claims c = AG_INIT(ag_claims);
+ *
+ * (ag_session_tokens: AG_INIT before ag_session_tokens_init();
+ * ag_session_tokens_new() sets it). A call that fills one first checks
+ * that its size is at least the struct's size as of this ABI; below that
+ * (0 from a struct zeroed without AG_INIT) it is AG_ERR_INVALID_ARGUMENT
+ * and nothing is written. The library never changes `size`: wherever it
+ * clears such a struct it keeps it. Members are only appended, and a
+ * member added later is written only when the caller's size covers it,
+ * so an older binary's smaller struct is never written past its end.
+ * An optional result (ag_issue's info) may still be NULL.
+ *
+ * Fixed for the life of a SONAME, unsized: elements of arrays
+ * (ag_header, ag_custom_claim, ag_session_info) and small values passed
+ * or returned by value (ag_span, ag_http_error, ag_allocator). They never
+ * change within one SONAME; new data about them comes through new
+ * functions. (The structs of the store backend interface follow
+ * AG_STORE_INTERFACE_VERSION, store.h.)
+ *
+ * Structs the library hands to callbacks (ag_event, ag_reuse_event,
+ * ag_evict_event) are the library's, valid during the callback only:
+ * members are only appended, never removed or reordered, so a callback
+ * reads the members it knows through the pointer — and must not copy the
+ * struct by value (its size is the library's, not the one it was compiled
+ * with).
  * docs/building.md ("ABI policy") has the rules. @since 0.2
  */
 #define AG_INIT(type)                                                                              \

@@ -63,10 +63,13 @@ typedef struct ag_header {
 } ag_header;
 
 /**
- * What the core needs from a request. Zero-initialise, then set fields.
+ * What the core needs from a request. Start from AG_INIT (error.h), then
+ * set fields: `ag_http_request req = AG_INIT(ag_http_request);`.
  * Every pointer is borrowed for the duration of the call only.
+ * @since 0.1 (0.2: size)
  */
 typedef struct ag_http_request {
+    size_t size;              /**< sizeof(ag_http_request): set by AG_INIT */
     ag_span method;           /**< e.g. "POST"; empty counts as a non-safe method */
     const ag_header *headers; /**< NULL allowed when nheaders is 0 */
     size_t nheaders;
@@ -164,12 +167,14 @@ AG_API bool ag_http_policy_wants_header(const ag_http_policy *policy, const uint
  *
  * @param[in]  policy  or NULL for the default policy
  * @param[in]  v       verifier for access tokens; not NULL
- * @param[in]  req     the request; not NULL
+ * @param[in]  req     the request, made with AG_INIT(ag_http_request); not NULL
  * @param[out] scratch as for ag_verify(): AG_VERIFY_SCRATCH_MAX bytes (or
  *                     AG_VERIFY_SCRATCH_LEN of the verifier's max_token_len)
  *                     that the claims point into; not NULL
  * @param[in]  scratch_len  its size
- * @param[out] out     the claims on success; not NULL
+ * @param[out] out     the claims on success; not NULL; made with
+ *                     AG_INIT(ag_claims) (error.h), else
+ *                     AG_ERR_INVALID_ARGUMENT before the request is read
  * Returns: AG_OK; AG_ERR_URL_CREDENTIALS; AG_ERR_NO_CREDENTIALS (nothing
  * sent, or another scheme); AG_ERR_AMBIGUOUS; AG_ERR_REQUEST;
  * AG_ERR_TOO_LARGE; AG_ERR_CSRF; or any error of ag_verify().
@@ -181,8 +186,10 @@ AG_API AG_NODISCARD ag_err ag_http_authenticate(const ag_http_policy *policy, co
                                                 const ag_http_request *req, void *scratch,
                                                 size_t scratch_len, ag_claims *out);
 
-/** A credential taken from a request, not yet verified. */
+/** A credential taken from a request, not yet verified. Start from
+ * AG_INIT (error.h). @since 0.1 (0.2: size) */
 typedef struct ag_http_credential {
+    size_t size;           /**< sizeof(ag_http_credential): set by AG_INIT; kept */
     ag_span token;         /**< view into the caller's header bytes */
     ag_cred_source source; /**< the channel it came in */
     ag_span csrf;          /**< cookie channel: the X-CSRF-Token value that matched the
@@ -214,19 +221,21 @@ typedef struct ag_http_credential {
  * @param[in]  csrf_secret the server's CSRF secret (≥ AG_CSRF_SECRET_MIN
  *                         bytes); may be NULL only when the policy does not
  *                         accept refresh cookies
- * @param[in]  req         the request
+ * @param[in]  req         the request, made with AG_INIT(ag_http_request)
  * @param[out] scratch     as for ag_verify(); the claims point into it
  * @param[in]  scratch_len its size
- * @param[out] out         the credential
- * @param[out] claims      the verified claims; after any failure (a CSRF one
+ * @param[out] out         the credential; made with AG_INIT(ag_http_credential)
+ * @param[out] claims      made with AG_INIT(ag_claims); the verified claims;
+ *                         after any failure (a CSRF one
  *                         included) they count as unverified, so
  *                         ag_session_refresh_verified() refuses them
  * Returns: AG_OK; AG_ERR_URL_CREDENTIALS; AG_ERR_NO_CREDENTIALS;
  * AG_ERR_AMBIGUOUS; AG_ERR_REQUEST; AG_ERR_TOO_LARGE; AG_ERR_CSRF (proof
  * missing or wrong, or bound to another session); the errors of
  * ag_verify(); AG_ERR_CLAIM (cookie channel, no sid);
- * AG_ERR_INVALID_ARGUMENT (a NULL argument; a policy that accepts refresh
- * cookies without a valid secret).
+ * AG_ERR_INVALID_ARGUMENT (a NULL argument; out or claims not made with
+ * AG_INIT, refused before the request is read; a policy that accepts
+ * refresh cookies without a valid secret).
  * Thread safety: safe.
  * @since 0.1 (0.2: the only refresh extraction call; scratch)
  */

@@ -73,9 +73,11 @@ typedef struct ag_histogram {
  * Everything counted since the process started (or since the last
  * ag_metrics_reset()). Counters indexed by ag_err count outcomes: [AG_OK]
  * successes, [AG_ERR_EXPIRED] expired tokens, and so on. About 9 KiB.
+ * Start from AG_INIT (error.h): `ag_metrics m = AG_INIT(ag_metrics);`.
  * @since 0.2
  */
 typedef struct ag_metrics {
+    size_t size; /**< sizeof(ag_metrics): set by AG_INIT; kept by ag_metrics_snapshot() */
     /** ag_verify() calls, by result and cause (AG_CAUSE_AUD …); a verify the
      * session layer makes for a refresh token counts here too */
     uint64_t verify[AG_ERR_COUNT_][AG_VERIFY_CAUSE_COUNT_];
@@ -108,10 +110,13 @@ AG_API bool ag_metrics_enabled(void);
  * Sums every shard into *out. A snapshot taken while other threads count
  * is not one instant: each counter is exact, but two counters may be read
  * a few operations apart.
+ * @param[out] out  made with AG_INIT(ag_metrics) (error.h); its size is kept
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (NULL, or out's size below
+ * sizeof(ag_metrics): nothing written).
  * Thread safety: safe; allocates nothing.
  * @since 0.2
  */
-AG_API void ag_metrics_snapshot(ag_metrics *out);
+AG_API AG_NODISCARD ag_err ag_metrics_snapshot(ag_metrics *out);
 
 /**
  * Sets every counter back to zero (tests; an exporter that wants deltas
@@ -127,12 +132,13 @@ AG_API void ag_metrics_reset(void);
  * "ok" series always); histograms always appear whole. Label values are
  * fixed words (docs/operations.md), never data from a request.
  *
- * @param[in]  m    a snapshot
+ * @param[in]  m    a snapshot (of AG_INIT's size or more)
  * @param[out] buf  receives the text, NUL-terminated
  * @param[in]  cap  size of buf; 64 KiB is plenty for every series
  * @param[out] len  the text's length (without the NUL); on AG_ERR_BUFFER the
  *                  length needed (the text is then cut short)
- * Returns: AG_OK; AG_ERR_BUFFER; AG_ERR_INVALID_ARGUMENT.
+ * Returns: AG_OK; AG_ERR_BUFFER; AG_ERR_INVALID_ARGUMENT (also for an m
+ * whose size is below sizeof(ag_metrics)).
  * Thread safety: safe (touches only its arguments).
  * @since 0.2
  */

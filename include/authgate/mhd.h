@@ -5,7 +5,7 @@
  * Plugs lib/http into a libmicrohttpd access handler:
  *
  *     static _Thread_local uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
- *     ag_claims claims;
+ *     ag_claims claims = AG_INIT(ag_claims);
  *     ag_err e = ag_mhd_authenticate(conn, method, NULL, verifier, scratch,
  *                                    sizeof scratch, &claims);
  *     if (e != AG_OK)
@@ -88,7 +88,7 @@ AG_API AG_NODISCARD ag_err ag_mhd_check_url(struct MHD_Connection *conn);
  * @param[out] scratch  as for ag_verify() (AG_VERIFY_SCRATCH_MAX bytes, e.g.
  *                      one per thread); the claims point into it
  * @param[in]  scratch_len  its size
- * @param[out] out      the claims
+ * @param[out] out      the claims; made with AG_INIT(ag_claims) (error.h)
  * Returns: as ag_http_authenticate(), plus AG_ERR_REQUEST when more than
  * AG_MHD_MAX_FIELDS relevant fields were sent.
  * Allocation: none by authgate.
@@ -101,9 +101,10 @@ AG_API AG_NODISCARD ag_err ag_mhd_authenticate(struct MHD_Connection *conn, cons
 /**
  * For /auth/refresh, /auth/logout…: URL check, header collection, then
  * ag_http_refresh_verify() (extraction, verification and the CSRF session
- * binding in one call; there is no call without the binding). out->token
- * and out->csrf are views into MHD's connection memory, valid until the
- * response is queued.
+ * binding in one call; there is no call without the binding). out (made
+ * with AG_INIT(ag_http_credential)) and claims (AG_INIT(ag_claims)) as
+ * there; out->token and out->csrf are views into MHD's connection memory,
+ * valid until the response is queued.
  * Returns: as ag_http_refresh_verify(), plus AG_ERR_REQUEST when more than
  * AG_MHD_MAX_FIELDS relevant fields were sent.
  * @since 0.1 (0.2: the only refresh extraction call)

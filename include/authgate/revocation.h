@@ -134,8 +134,9 @@ AG_API AG_NODISCARD ag_err ag_revset_check(const ag_revset *rs, const struct ag_
  */
 AG_API void ag_revset_mark_synced(ag_revset *rs, int64_t now);
 
-/** What a set holds. @since 0.2 */
+/** What a set holds. Start from AG_INIT (error.h). @since 0.2 */
 typedef struct ag_revset_stats {
+    size_t size;         /**< sizeof(ag_revset_stats): set by AG_INIT; kept */
     size_t live;         /**< entries still in force at `now` */
     size_t capacity;     /**< entries it can hold */
     size_t bytes;        /**< heap bytes held; constant for the set's life */
@@ -145,7 +146,9 @@ typedef struct ag_revset_stats {
 /**
  * Counts entries in force at `now` (a pass over the table: for
  * monitoring, not for a hot path).
- * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT.
+ * @param[out] out  made with AG_INIT(ag_revset_stats) (error.h)
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (NULL, or out's size below
+ * sizeof(ag_revset_stats): nothing written).
  * @since 0.2
  */
 AG_API AG_NODISCARD ag_err ag_revset_stats_get(const ag_revset *rs, int64_t now,

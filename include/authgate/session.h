@@ -156,10 +156,15 @@ typedef struct ag_session ag_session;
  * ag_session_tokens_init() (or allocated with it by ag_session_tokens_new()),
  * so no token limit is part of its layout. Tokens are NUL-terminated.
  * ag_session_tokens_clear() wipes both. A struct that was never attached
- * to a buffer is AG_ERR_INVALID_ARGUMENT to every call that fills it.
- * @since 0.1 (0.2: tokens in caller memory)
+ * to a buffer is AG_ERR_INVALID_ARGUMENT to every call that fills it, and
+ * so is one whose size is below sizeof(ag_session_tokens): start from
+ * `ag_session_tokens t = AG_INIT(ag_session_tokens);` (error.h) before
+ * ag_session_tokens_init().
+ * @since 0.1 (0.2: tokens in caller memory; size)
  */
 typedef struct ag_session_tokens {
+    size_t size;  /**< sizeof(ag_session_tokens): AG_INIT before ag_session_tokens_init()
+                       (error.h); ag_session_tokens_new() sets it; every call keeps it */
     char *access; /**< NUL-terminated, in the attached buffer */
     size_t access_len;
     int64_t access_exp; /**< epoch seconds */
@@ -179,16 +184,20 @@ typedef struct ag_session_tokens {
 
 /**
  * Attaches buf to t: the access token goes into its first half, the
- * refresh token into its second. t is emptied; buf must outlive t's use.
+ * refresh token into its second. t is emptied (its size kept); buf must
+ * outlive t's use.
+ * @param[in,out] t  made with AG_INIT(ag_session_tokens) (error.h)
  * @param[in] len  at least AG_SESSION_TOKENS_BUF_LEN
- * Returns: AG_OK; AG_ERR_BUFFER (len too small); AG_ERR_INVALID_ARGUMENT.
+ * Returns: AG_OK; AG_ERR_BUFFER (len too small); AG_ERR_INVALID_ARGUMENT
+ * (NULL, or t's size below sizeof(ag_session_tokens): not made with
+ * AG_INIT).
  * @since 0.2
  */
 AG_API AG_NODISCARD ag_err ag_session_tokens_init(ag_session_tokens *t, void *buf, size_t len);
 
 /**
  * Allocates a pair holder and its buffer in one block (about 16 KiB), ready
- * to fill. Release with ag_session_tokens_free().
+ * to fill (its size set: no AG_INIT needed). Release with ag_session_tokens_free().
  * @param[in] alloc  or NULL for the C library's
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_NOMEM.
  * @since 0.2
@@ -220,7 +229,8 @@ AG_API void ag_session_free(ag_session *s);
  * through on_evict.
  *
  * @param[in]  subject  NUL-terminated, 1..AG_SUBJECT_MAX_LEN bytes
- * @param[out] out      the pair
+ * @param[out] out      the pair: made with AG_INIT and attached (or from
+ *                      ag_session_tokens_new())
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE_FULL; AG_ERR_STORE;
  * AG_ERR_CRYPTO; AG_ERR_NOMEM; the token layer's issue errors. On failure
  * *out holds no token.
@@ -236,7 +246,8 @@ AG_API AG_NODISCARD ag_err ag_session_issue(const ag_session *s, const char *sub
  * issue. Nothing reaches the store for a token that does not verify.
  *
  * @param[in]  token, len  the refresh token bytes as received
- * @param[out] out         the new pair (attached to its buffer); wiped first,
+ * @param[out] out         the new pair (made with AG_INIT and attached to
+ *                         its buffer, or from ag_session_tokens_new()); wiped first,
  *                         so neither it nor its buffer may hold token
  *                         (AG_ERR_INVALID_ARGUMENT)
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; any ag_verify() error (AG_ERR_SIGNATURE, AG_ERR_EXPIRED,
@@ -271,11 +282,13 @@ AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t
  * atomic store rotate → issue.
  *
  * @param[in]  claims  verified refresh-token claims (their scratch still
- *                     live); not NULL
+ *                     live; made with AG_INIT, so their size is
+ *                     sizeof(ag_claims) or more); not NULL
  * @param[out] out     the new pair; wiped first, so the claims must not
  *                     point into it (AG_ERR_INVALID_ARGUMENT)
  * Returns: as ag_session_refresh(), plus AG_ERR_INVALID_ARGUMENT for claims
- * not verified by the session's refresh verifier.
+ * not verified by the session's refresh verifier or whose size is below
+ * sizeof(ag_claims).
  * Thread safety: safe.
  * @since 0.2
  */
@@ -298,7 +311,7 @@ AG_API AG_NODISCARD ag_err ag_session_logout(const ag_session *s, const uint8_t 
 /**
  * ag_session_logout() for claims already verified, under the rules of
  * ag_session_refresh_verified() (this session's refresh verifier only; exp
- * checked again).
+ * checked again; claims of AG_INIT's size or more).
  * Returns: as ag_session_logout(), plus AG_ERR_INVALID_ARGUMENT.
  * @since 0.2
  */
@@ -318,7 +331,7 @@ AG_API AG_NODISCARD ag_err ag_session_logout_all(const ag_session *s, const uint
 
 /**
  * ag_session_logout_all() for claims already verified, under the rules of
- * ag_session_refresh_verified().
+ * ag_session_refresh_verified() (claims of AG_INIT's size or more).
  * Returns: as ag_session_logout_all(), plus AG_ERR_INVALID_ARGUMENT.
  * @since 0.2
  */

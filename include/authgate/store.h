@@ -134,8 +134,10 @@ typedef struct ag_store_rotated {
     int64_t family_expires; /**< the family's absolute expiry */
 } ag_store_rotated;
 
-/** Counters, for tests, capacity planning and measurement. @since 0.1 */
+/** Counters, for tests, capacity planning and measurement. Start from
+ * AG_INIT (error.h). @since 0.1 (0.2: size) */
 typedef struct ag_store_stats {
+    size_t size;     /**< sizeof(ag_store_stats): set by AG_INIT; kept */
     size_t families; /**< rows: live sessions and tombstones */
     size_t capacity; /**< families the store can hold; 0 = unbounded */
     size_t bytes;    /**< heap bytes held (memory store); 0 when unknown */
@@ -333,7 +335,9 @@ struct ag_store {
     ag_err (*purge_expired)(ag_store *st, int64_t now, size_t *removed);
 
     /**
-     * Optional (may be NULL): fills counters.
+     * Optional (may be NULL): fills counters. out is the library's own
+     * struct (AG_INIT'd, zeroed), never the caller's: set the counters,
+     * leave size alone.
      * Returns: AG_OK; AG_ERR_STORE.
      */
     ag_err (*stats)(ag_store *st, ag_store_stats *out);
@@ -509,8 +513,11 @@ AG_API AG_NODISCARD ag_err ag_store_log_wait(ag_store *st, int timeout_ms);
 
 /**
  * Calls st->stats, or fills zeros when the backend has none.
- * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT; AG_ERR_STORE.
- * @since 0.1
+ * @param[out] out  made with AG_INIT(ag_store_stats) (error.h); its size is
+ *                  kept
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (also out's size below
+ * sizeof(ag_store_stats): nothing written); AG_ERR_STORE.
+ * @since 0.1 (0.2: ag_store_stats sized)
  */
 AG_API AG_NODISCARD ag_err ag_store_stats_get(ag_store *st, ag_store_stats *out);
 

@@ -317,8 +317,12 @@ typedef struct ag_custom_claim {
  * neither freed nor reused by another verify (the token bytes may go).
  * After a failed verify the contents are unspecified and the claims count
  * as unverified (ag_session_refresh_verified() refuses them).
+ * Start from AG_INIT: `ag_claims c = AG_INIT(ag_claims);` (error.h, "Structs
+ * that grow"); every call that fills it keeps the size.
+ * @since 0.1 (0.2: size)
  */
 typedef struct ag_claims {
+    size_t size;        /**< sizeof(ag_claims): set by AG_INIT (error.h); kept by ag_verify */
     ag_alg alg;         /**< the header's (and key's) algorithm */
     ag_token_kind kind; /**< ACCESS or REFRESH, from typ; ANY if typ absent */
     ag_span kid;        /**< header kid */
@@ -539,19 +543,22 @@ AG_API AG_NODISCARD ag_err ag_verifier_set_keys(ag_verifier *v, const ag_keyring
  *                          decoded token bytes afterwards: cleanse it when
  *                          that matters.
  * @param[in]  scratch_len  its size in bytes
- * @param[out] out          filled on success; contents unspecified on failure
+ * @param[out] out          made with AG_INIT(ag_claims) (error.h); filled on
+ *                          success, contents unspecified on failure (its
+ *                          size is kept)
  * Returns: AG_OK or the failure class: AG_ERR_TOO_LARGE, AG_ERR_MALFORMED,
  * AG_ERR_ALG, AG_ERR_HEADER, AG_ERR_KEY, AG_ERR_SIGNATURE, AG_ERR_WRONG_TYPE,
  * AG_ERR_CLAIM, AG_ERR_EXPIRED, AG_ERR_NOT_YET_VALID, AG_ERR_CRYPTO;
  * AG_ERR_BUFFER when scratch_len is below AG_VERIFY_SCRATCH_LEN(len)
  * (checked right after the size cap, before any other work);
- * AG_ERR_INVALID_ARGUMENT for a NULL v, scratch or out.
+ * AG_ERR_INVALID_ARGUMENT for a NULL v, scratch or out, or an out whose
+ * size is below sizeof(ag_claims) (not made with AG_INIT; nothing written).
  * Allocation: none for HS*; for RS/PS/ES/EdDSA only what OpenSSL itself
  * does inside its verify call (after a thread's first call, which sets up
  * per-thread contexts).
  * Thread safety: safe; one verifier serves every thread (each with its own
  * scratch).
- * @since 0.1 (0.2: scratch; ag_claims holds only views)
+ * @since 0.1 (0.2: scratch; ag_claims holds only views and a size)
  */
 AG_API AG_NODISCARD ag_err ag_verify(const ag_verifier *v, const uint8_t *token, size_t len,
                                      void *scratch, size_t scratch_len, ag_claims *out);
@@ -570,6 +577,7 @@ AG_API const char *ag_verify_cause_text(ag_verify_cause cause);
 /**
  * ag_verify() that also says what it refused (for tools and logs; the
  * HTTP answer stays coarse). Same checks, same cost.
+ * @param[out] out    as for ag_verify(): made with AG_INIT(ag_claims)
  * @param[out] cause  optional; AG_CAUSE_NONE on success and on failures
  *                    with nothing more to say (malformed, bad signature, …)
  * Returns: as ag_verify(). Thread safety: safe.
@@ -755,8 +763,9 @@ typedef struct ag_issue_params {
     size_t nclaims;
 } ag_issue_params;
 
-/** What was issued. */
+/** What was issued. Start from AG_INIT (error.h). @since 0.1 (0.2: size) */
 typedef struct ag_issued {
+    size_t size;  /**< sizeof(ag_issued): set by AG_INIT; kept by ag_issue */
     char jti[65]; /**< NUL-terminated jti */
     int64_t iat;
     int64_t exp;
@@ -771,13 +780,15 @@ typedef struct ag_issued {
  *
  * @param[out] buf   receives the token; AG_TOKEN_MAX_LEN + 1 always suffices
  * @param[in]  cap   size of buf in bytes
- * @param[out] info  optional: jti, iat, exp, length
+ * @param[out] info  optional (NULL): jti, iat, exp, length; when given,
+ *                   made with AG_INIT(ag_issued) (error.h), else
+ *                   AG_ERR_INVALID_ARGUMENT; its size is kept
  * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (missing sub, refresh without sid,
  * a registered or duplicate custom claim name, bad custom JSON); AG_ERR_BUFFER;
  * AG_ERR_TOO_LARGE (token would exceed AG_TOKEN_MAX_LEN); AG_ERR_CRYPTO;
  * AG_ERR_NOMEM.
  * Thread safety: safe.
- * @since 0.1
+ * @since 0.1 (0.2: ag_issued sized)
  */
 AG_API AG_NODISCARD ag_err ag_issue(const ag_issuer *iss, const ag_issue_params *params, char *buf,
                                     size_t cap, ag_issued *info);

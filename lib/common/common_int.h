@@ -78,4 +78,15 @@ ag_err ag__sized_in(const void *in, void *local, size_t full);
             (cfg) = &(local);                                                                      \
     } while (0)
 
+/* Sized structs the caller allocates and the library fills (results,
+ * snapshots): AG_OK when out's size is at least base, the struct's size as
+ * of this ABI (so size 0, a struct not made with AG_INIT, is refused).
+ * Members appended later are written only when the caller's size covers
+ * them. out is not NULL. @test tests/common/test_sized.c */
+ag_err ag__sized_out(const void *out, size_t base);
+
+/* Zeroes out's first base bytes but its size: how the library clears a
+ * checked sized struct. */
+void ag__sized_clear(void *out, size_t base);
+
 #endif

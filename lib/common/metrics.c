@@ -212,11 +212,11 @@ static void sum_hist(ag_histogram *d, const hist *h)
     sum(d->bucket, h->bucket, AG_METRICS_BUCKETS);
 }
 
-void ag_metrics_snapshot(ag_metrics *m)
+ag_err ag_metrics_snapshot(ag_metrics *m)
 {
-    if (m == NULL)
-        return;
-    memset(m, 0, sizeof *m);
+    if (m == NULL || ag__sized_out(m, sizeof *m) != AG_OK)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag__sized_clear(m, sizeof *m);
     for (size_t i = 0; i < SHARDS; i++) {
         const shard *s = &shards[i];
         sum(&m->verify[0][0], &s->verify[0][0], AG_ERR_COUNT_ * AG_VERIFY_CAUSE_COUNT_);
@@ -233,6 +233,7 @@ void ag_metrics_snapshot(ag_metrics *m)
         for (size_t op = 0; op < AG_STORE_OP_COUNT_; op++)
             sum_hist(&m->store_latency[op], &s->store_latency[op]);
     }
+    return AG_OK;
 }
 
 static void zero(_Atomic uint64_t *p, size_t n)
@@ -333,7 +334,8 @@ ag_err ag_metrics_write_prometheus(const ag_metrics *m, char *buf, size_t cap, s
 {
     if (len != NULL)
         *len = 0;
-    if (m == NULL || len == NULL || (buf == NULL && cap != 0))
+    if (m == NULL || len == NULL || (buf == NULL && cap != 0) ||
+        ag__sized_out(m, sizeof *m) != AG_OK)
         return AG_ERR_INVALID_ARGUMENT;
     out o = {buf, cap, 0};
     char w[32];

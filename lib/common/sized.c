@@ -24,3 +24,15 @@ ag_err ag__sized_in(const void *in, void *local, size_t full)
     memcpy(local, in, n < full ? n : full);
     return AG_OK;
 }
+
+ag_err ag__sized_out(const void *out, size_t base)
+{
+    size_t n;
+    memcpy(&n, out, sizeof n); /* every sized struct starts with size_t size */
+    return n >= base ? AG_OK : AG_ERR_INVALID_ARGUMENT;
+}
+
+void ag__sized_clear(void *out, size_t base)
+{
+    memset((uint8_t *)out + sizeof(size_t), 0, base - sizeof(size_t));
+}

@@ -233,8 +233,13 @@ ag_err ag_http_authenticate(const ag_http_policy *policy, const ag_verifier *v,
 {
     if (v == NULL || req == NULL || out == NULL || scratch == NULL)
         return AG_ERR_INVALID_ARGUMENT;
+    /* out made with AG_INIT: refused at once, not only when a token came */
+    if (ag__sized_out(out, sizeof *out) != AG_OK)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_http_request sized;
+    AG__SIZED_OR_RETURN(req, sized);
     const ag_http_policy *p = policy != NULL ? policy : &default_policy;
-    ag_http_credential cred;
+    ag_http_credential cred = AG_INIT(ag_http_credential);
     ag_err e = extract(p, req, p->access_sources, p->access_cookie, false, &cred);
     if (e != AG_OK)
         return e;
@@ -257,6 +262,10 @@ ag_err ag_http_refresh_verify(const ag_http_policy *policy, const ag_verifier *v
 {
     if (v == NULL || req == NULL || out == NULL || claims == NULL || scratch == NULL)
         return AG_ERR_INVALID_ARGUMENT;
+    if (ag__sized_out(out, sizeof *out) != AG_OK || ag__sized_out(claims, sizeof *claims) != AG_OK)
+        return AG_ERR_INVALID_ARGUMENT;
+    ag_http_request sized;
+    AG__SIZED_OR_RETURN(req, sized);
     const ag_http_policy *p = policy != NULL ? policy : &default_policy;
     if ((p->refresh_sources & AG_SOURCE_COOKIE) &&
         (csrf_secret == NULL || csrf_secret_len < AG_CSRF_SECRET_MIN))

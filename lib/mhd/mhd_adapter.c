@@ -119,6 +119,7 @@ static ag_err gather(struct MHD_Connection *conn, const char *method, const ag_h
     if (c->overflow)
         return AG_ERR_REQUEST;
     memset(req, 0, sizeof *req);
+    req->size = sizeof *req;
     if (method != NULL)
         req->method = (ag_span){(const uint8_t *)method, strlen(method)};
     req->headers = c->h;

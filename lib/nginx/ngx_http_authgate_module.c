@@ -106,7 +106,7 @@ ngx_module_t ngx_http_authgate_module = {NGX_MODULE_V1,
                                          NGX_MODULE_V1_PADDING};
 
 /* The claims of the request being checked; see the file comment. */
-static ag_claims ngx_http_authgate_claims;
+static ag_claims ngx_http_authgate_claims = AG_INIT(ag_claims);
 /* What those claims point into (ag_verify's scratch). */
 static uint8_t ngx_http_authgate_scratch[AG_VERIFY_SCRATCH_MAX];
 /*
@@ -489,6 +489,7 @@ static ag_err ngx_http_authgate_verify(ngx_http_request_t *r, const ag_verifier 
     }
     ag_http_request req;
     ngx_memzero(&req, sizeof req);
+    req.size = sizeof req;
     req.method = (ag_span){r->method_name.data, r->method_name.len};
     req.headers = fields;
     req.nheaders = n;

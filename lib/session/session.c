@@ -144,7 +144,7 @@ static ag_err issue_pair(const ag_session *s, const char *sub, const char *sid, 
                          ag_session_tokens *out)
 {
     ag_issue_params rp = AG_INIT(ag_issue_params), ap = AG_INIT(ag_issue_params);
-    ag_issued ri, ai;
+    ag_issued ri = AG_INIT(ag_issued), ai = AG_INIT(ag_issued);
     rp.sub = sub;
     rp.sid = sid;
     rp.jti = jti;
@@ -400,6 +400,8 @@ static ag_err verify_refresh(const ag_session *s, const uint8_t *token, size_t l
  * clock, with the verifier's leeway. */
 static ag_err claims_handed_in(const ag_session *s, const ag_claims *c)
 {
+    if (ag__sized_out(c, sizeof *c) != AG_OK)
+        return AG_ERR_INVALID_ARGUMENT;
     ag_err e = claims_usable(s, c);
     if (e == AG_OK && now_of(s) >= c->exp + ag_verifier_leeway(s->refresh_verifier))
         e = AG_ERR_EXPIRED;
@@ -499,7 +501,7 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     ag__tokens_reset(out);
     uint64_t t0 = ag__obs_begin();
     vscratch vs;
-    ag_claims c;
+    ag_claims c = AG_INIT(ag_claims);
     if (scratch_begin(s, &vs, len) != AG_OK)
         return AG_ERR_NOMEM;
     /* 1. Verify completely. Nothing below runs for a token that fails. */
@@ -593,7 +595,7 @@ ag_err ag_session_logout(const ag_session *s, const uint8_t *token, size_t len)
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     vscratch vs;
-    ag_claims c;
+    ag_claims c = AG_INIT(ag_claims);
     if (scratch_begin(s, &vs, len) != AG_OK)
         return AG_ERR_NOMEM;
     ag_err e = verify_refresh(s, token, len, &vs, &c);
@@ -623,7 +625,7 @@ ag_err ag_session_logout_all(const ag_session *s, const uint8_t *token, size_t l
     if (s == NULL)
         return AG_ERR_INVALID_ARGUMENT;
     vscratch vs;
-    ag_claims c;
+    ag_claims c = AG_INIT(ag_claims);
     if (scratch_begin(s, &vs, len) != AG_OK)
         return AG_ERR_NOMEM;
     ag_err e = verify_refresh(s, token, len, &vs, &c);

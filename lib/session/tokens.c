@@ -12,10 +12,12 @@
 
 #include "session_int.h"
 
-/* True when t was attached to a buffer big enough for any pair. */
+/* True when t was made with AG_INIT and attached to a buffer big enough
+ * for any pair: the check every call that fills t makes. */
 bool ag__tokens_attached(const ag_session_tokens *t)
 {
-    return t->access != NULL && t->refresh != NULL && t->cap_ >= AG_TOKEN_MAX_LEN + 1;
+    return ag__sized_out(t, sizeof *t) == AG_OK && t->access != NULL && t->refresh != NULL &&
+           t->cap_ >= AG_TOKEN_MAX_LEN + 1;
 }
 
 /* True when [p, p + n) overlaps t or the buffer it writes to (both are
@@ -33,6 +35,8 @@ bool ag__tokens_overlaps(const ag_session_tokens *t, const void *p, size_t n)
  * are cleansed by ag__tokens_wipe() up to what was written. */
 void ag__tokens_reset(ag_session_tokens *t)
 {
+    if (ag__sized_out(t, sizeof *t) != AG_OK)
+        return; /* not ours to write: the call refuses it */
     if (ag__tokens_attached(t))
         t->access[0] = t->refresh[0] = '\0';
     t->sid[0] = '\0';
@@ -78,9 +82,11 @@ ag_err ag_session_tokens_init(ag_session_tokens *t, void *buf, size_t len)
 {
     if (t == NULL || buf == NULL)
         return AG_ERR_INVALID_ARGUMENT;
+    if (ag__sized_out(t, sizeof *t) != AG_OK)
+        return AG_ERR_INVALID_ARGUMENT; /* AG_INIT first */
     if (len < AG_SESSION_TOKENS_BUF_LEN)
         return AG_ERR_BUFFER;
-    memset(t, 0, sizeof *t);
+    ag__sized_clear(t, sizeof *t);
     t->cap_ = len / 2;
     t->access = buf;
     t->refresh = (char *)buf + t->cap_;
@@ -97,6 +103,7 @@ ag_err ag_session_tokens_new(const ag_allocator *alloc, ag_session_tokens **out)
     ag_session_tokens *t = ag__malloc(alloc, sizeof *t + AG_SESSION_TOKENS_BUF_LEN);
     if (t == NULL)
         return AG_ERR_NOMEM;
+    t->size = sizeof *t;
     ag_err e = ag_session_tokens_init(t, t + 1, AG_SESSION_TOKENS_BUF_LEN);
     if (e != AG_OK) {
         ag__free(alloc, t);

@@ -340,12 +340,19 @@ ag_err ag_store_log_wait(ag_store *st, int timeout_ms)
 ag_err ag_store_stats_get(ag_store *st, ag_store_stats *out)
 {
     static const ag_err allowed[] = {AG_OK};
-    if (!store_ok(st) || out == NULL)
+    if (!store_ok(st) || out == NULL || ag__sized_out(out, sizeof *out) != AG_OK)
         return AG_ERR_INVALID_ARGUMENT;
-    memset(out, 0, sizeof *out);
+    ag__sized_clear(out, sizeof *out);
     if (st->stats == NULL)
         return AG_OK;
-    return only(st->stats(st, out), allowed);
+    /* the backend fills a struct of this library's own size; the caller's
+     * keeps its size and gets what it has room for */
+    ag_store_stats mine = AG_INIT(ag_store_stats);
+    ag_err e = only(st->stats(st, &mine), allowed);
+    if (e == AG_OK)
+        memcpy((uint8_t *)out + sizeof(size_t), (const uint8_t *)&mine + sizeof(size_t),
+               sizeof mine - sizeof(size_t));
+    return e;
 }
 
 void ag_store_close(ag_store *st)

@@ -583,9 +583,11 @@ ag_err ag_verify_why(const ag_verifier *v, const uint8_t *token, size_t len, voi
     if (cause == NULL)
         cause = &dummy;
     *cause = AG_CAUSE_NONE;
-    if (v == NULL || out == NULL || scratch == NULL) {
-        if (out != NULL)
-            out->verifier_ = NULL;
+    /* out's size (AG_INIT) is checked first; every write below keeps it */
+    if (out == NULL || ag__sized_out(out, sizeof *out) != AG_OK)
+        return AG_ERR_INVALID_ARGUMENT;
+    if (v == NULL || scratch == NULL) {
+        out->verifier_ = NULL;
         return AG_ERR_INVALID_ARGUMENT;
     }
     uint64_t t0 = ag__obs_verify_begin(); /* metrics.h: counted at the one exit below */

@@ -378,6 +378,8 @@ ag_err ag_issue(const ag_issuer *is, const ag_issue_params *p, char *buf, size_t
     AG__SIZED_OR_RETURN(p, sized);
     if (is == NULL || p == NULL || buf == NULL)
         return AG_ERR_INVALID_ARGUMENT;
+    if (info != NULL && ag__sized_out(info, sizeof *info) != AG_OK)
+        return AG_ERR_INVALID_ARGUMENT; /* optional, but when given made with AG_INIT */
     ag__swap_ticket t;
     const igen *g = (const igen *)(void *)ag__swap_enter((ag__swap *)(uintptr_t)&is->gen, &t);
     ag_err err = issue_gen(is, g, p, buf, cap, info);

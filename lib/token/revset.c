@@ -255,9 +255,9 @@ void ag_revset_mark_synced(ag_revset *rs, int64_t now)
 
 ag_err ag_revset_stats_get(const ag_revset *rs, int64_t now, ag_revset_stats *out)
 {
-    if (rs == NULL || out == NULL)
+    if (rs == NULL || out == NULL || ag__sized_out(out, sizeof *out) != AG_OK)
         return AG_ERR_INVALID_ARGUMENT;
-    memset(out, 0, sizeof *out);
+    ag__sized_clear(out, sizeof *out);
     for (size_t i = 0; i <= rs->mask; i++) {
         uint64_t st[2];
         int64_t su, sb;

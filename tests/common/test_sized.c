@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "authgate/http.h"
+#include "authgate/metrics.h"
 #include "authgate/revocation.h"
 #include "authgate/session.h"
 #include "authgate/store.h"
@@ -214,7 +215,7 @@ START_TEST(older_layout_reads_defaults)
     vc.clock = ag_test_clock;
     vc.relax = AG_VERIFY_TYP_ABSENT;
     ag_verifier *v = NULL;
-    ag_claims c;
+    ag_claims c = AG_INIT(ag_claims);
     static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
     ck_assert_int_eq(ag_verifier_new(&vc, &v), AG_OK);
     ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, scratch, sizeof scratch, &c), AG_OK);
@@ -265,6 +266,376 @@ START_TEST(older_layout_reads_defaults)
 }
 END_TEST
 
+/* The check of result structs (caller allocates, library fills): at least
+ * the size this library knows; clearing keeps the size. */
+START_TEST(helper_out_rules)
+{
+    demo_cfg out;
+    memset(&out, 0xff, sizeof out);
+    for (size_t n = 0; n < sizeof out; n++) {
+        out.size = n;
+        ck_assert_int_eq(ag__sized_out(&out, sizeof out), AG_ERR_INVALID_ARGUMENT);
+    }
+    out.size = sizeof out;
+    ck_assert_int_eq(ag__sized_out(&out, sizeof out), AG_OK);
+    out.size = sizeof out + 64; /* a newer caller's larger struct */
+    ck_assert_int_eq(ag__sized_out(&out, sizeof out), AG_OK);
+    ag__sized_clear(&out, sizeof out);
+    ck_assert_uint_eq(out.size, sizeof out + 64);
+    ck_assert_int_eq(out.a, 0);
+    ck_assert_int_eq(out.b, 0);
+    ck_assert_ptr_null(out.c);
+}
+END_TEST
+
+/* What the result tests share: an HS256 access pair and a session. */
+typedef struct results_fx {
+    ag_key *k;
+    ag_keyring *ring;
+    ag_verifier *v, *rv;
+    ag_issuer *is, *ris;
+    ag_store *st;
+    ag_session *s;
+} results_fx;
+
+static void results_setup(results_fx *f)
+{
+    f->k = key();
+    ck_assert_int_eq(ag_keyring_new(NULL, &f->ring), AG_OK);
+    ck_assert_int_eq(ag_keyring_add(f->ring, f->k), AG_OK);
+    ag_verifier_config vc = AG_INIT(ag_verifier_config);
+    vc.keys = f->ring;
+    vc.kind = AG_TOKEN_ACCESS; /* every clock here is the system's */
+    ck_assert_int_eq(ag_verifier_new(&vc, &f->v), AG_OK);
+    vc.kind = AG_TOKEN_REFRESH;
+    ck_assert_int_eq(ag_verifier_new(&vc, &f->rv), AG_OK);
+    ag_issuer_config ic = {.size = sizeof ic,
+                           .key = f->k,
+                           .kind = AG_TOKEN_ACCESS,
+                           .issuer = ISS,
+                           .audience = AUD,
+                           .ttl = 60};
+    ck_assert_int_eq(ag_issuer_new(&ic, &f->is), AG_OK);
+    ic.kind = AG_TOKEN_REFRESH;
+    ck_assert_int_eq(ag_issuer_new(&ic, &f->ris), AG_OK);
+    ck_assert_int_eq(ag_store_memory_new(NULL, &f->st), AG_OK);
+    ag_session_config sc = AG_INIT(ag_session_config);
+    sc.access_issuer = f->is;
+    sc.refresh_issuer = f->ris;
+    sc.refresh_verifier = f->rv;
+    sc.store = f->st;
+    static const uint8_t secret[AG_SESSION_SECRET_MIN] = {7};
+    sc.secret = secret;
+    sc.secret_len = sizeof secret;
+    ck_assert_int_eq(ag_session_new(&sc, &f->s), AG_OK);
+}
+
+static void results_teardown(results_fx *f)
+{
+    ag_session_free(f->s);
+    ag_store_close(f->st);
+    ag_issuer_free(f->is);
+    ag_issuer_free(f->ris);
+    ag_verifier_free(f->v);
+    ag_verifier_free(f->rv);
+    ag_keyring_free(f->ring);
+    ag_key_free(f->k);
+}
+
+/* ag_issued and ag_claims: size 0 refused, AG_INIT and a larger (newer)
+ * size accepted, the caller's size kept, nothing written past what this
+ * library knows. */
+START_TEST(results_issued_claims)
+{
+    results_fx f;
+    results_setup(&f);
+    char tok[AG_TOKEN_MAX_LEN + 1];
+    ag_issue_params ip = AG_INIT(ag_issue_params);
+    ip.sub = "alice";
+    ag_issued zero;
+    memset(&zero, 0, sizeof zero);
+    ck_assert_int_eq(ag_issue(f.is, &ip, tok, sizeof tok, &zero), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(zero.len, 0);
+    ck_assert_int_eq(ag_issue(f.is, &ip, tok, sizeof tok, NULL), AG_OK); /* optional */
+    struct {
+        ag_issued info;
+        unsigned char tail[32];
+    } big;
+    memset(&big, 0xab, sizeof big);
+    big.info.size = sizeof big;
+    ck_assert_int_eq(ag_issue(f.is, &ip, tok, sizeof tok, &big.info), AG_OK);
+    ck_assert_uint_eq(big.info.size, sizeof big);
+    ck_assert_uint_eq(big.info.len, strlen(tok));
+    for (size_t i = 0; i < sizeof big.tail; i++)
+        ck_assert_uint_eq(big.tail[i], 0xab);
+    ag_issued info = AG_INIT(ag_issued);
+    ck_assert_int_eq(ag_issue(f.is, &ip, tok, sizeof tok, &info), AG_OK);
+    ck_assert_uint_eq(info.size, sizeof info);
+    size_t n = info.len;
+
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+    ag_claims cz;
+    memset(&cz, 0, sizeof cz);
+    ck_assert_int_eq(ag_verify(f.v, (const uint8_t *)tok, n, scratch, sizeof scratch, &cz),
+                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(cz.sub.len, 0); /* not written */
+    cz.size = sizeof cz - 1;
+    ck_assert_int_eq(ag_verify(f.v, (const uint8_t *)tok, n, scratch, sizeof scratch, &cz),
+                     AG_ERR_INVALID_ARGUMENT);
+    ag_claims c = AG_INIT(ag_claims);
+    ck_assert_int_eq(ag_verify(f.v, (const uint8_t *)tok, n, scratch, sizeof scratch, &c), AG_OK);
+    ck_assert_uint_eq(c.size, sizeof c); /* verify keeps the caller's size */
+    ck_assert(ag__span_eq_str(c.sub, "alice"));
+    tok[n - 2] ^= 1; /* a refused token keeps it too */
+    ck_assert_int_ne(ag_verify(f.v, (const uint8_t *)tok, n, scratch, sizeof scratch, &c), AG_OK);
+    ck_assert_uint_eq(c.size, sizeof c);
+    tok[n - 2] ^= 1;
+    struct {
+        ag_claims c;
+        unsigned char tail[32];
+    } bigc;
+    memset(&bigc, 0xab, sizeof bigc);
+    bigc.c.size = sizeof bigc;
+    ck_assert_int_eq(ag_verify(f.v, (const uint8_t *)tok, n, scratch, sizeof scratch, &bigc.c),
+                     AG_OK);
+    ck_assert_uint_eq(bigc.c.size, sizeof bigc);
+    ck_assert(ag__span_eq_str(bigc.c.sub, "alice"));
+    for (size_t i = 0; i < sizeof bigc.tail; i++)
+        ck_assert_uint_eq(bigc.tail[i], 0xab);
+    results_teardown(&f);
+}
+END_TEST
+
+/* ag_session_tokens: AG_INIT before init (which keeps the size), _new sets
+ * it; size 0 is refused by init and by every call that fills the pair;
+ * claims handed to the *_verified calls are checked too. */
+START_TEST(results_session_tokens)
+{
+    results_fx f;
+    results_setup(&f);
+    static char buf[AG_SESSION_TOKENS_BUF_LEN];
+    ag_session_tokens t;
+    memset(&t, 0, sizeof t);
+    ck_assert_int_eq(ag_session_tokens_init(&t, buf, sizeof buf), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(t.access);
+    t.size = sizeof t;
+    ck_assert_int_eq(ag_session_tokens_init(&t, buf, sizeof buf), AG_OK);
+    ck_assert_uint_eq(t.size, sizeof t);
+    ck_assert_int_eq(ag_session_issue(f.s, "alice", &t), AG_OK);
+    ck_assert_uint_eq(t.size, sizeof t);
+    ag_session_tokens_clear(&t);
+    ck_assert_uint_eq(t.size, sizeof t);
+    /* attached, then its size spoiled: refused, nothing written */
+    t.size = 0;
+    ck_assert_int_eq(ag_session_issue(f.s, "alice", &t), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(t.access_len, 0);
+    ck_assert_uint_eq(t.size, 0);
+
+    ag_session_tokens *nt = NULL;
+    ck_assert_int_eq(ag_session_tokens_new(NULL, &nt), AG_OK);
+    ck_assert_uint_eq(nt->size, sizeof *nt);
+    ck_assert_int_eq(ag_session_issue(f.s, "alice", nt), AG_OK);
+
+    /* a newer caller's larger holder */
+    static struct {
+        ag_session_tokens t;
+        unsigned char tail[32];
+    } big;
+    memset(&big, 0xab, sizeof big);
+    big.t.size = sizeof big;
+    ck_assert_int_eq(ag_session_tokens_init(&big.t, buf, sizeof buf), AG_OK);
+    ck_assert_uint_eq(big.t.size, sizeof big);
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+    ag_claims c = AG_INIT(ag_claims);
+    ck_assert_int_eq(
+        ag_verify(f.rv, (const uint8_t *)nt->refresh, nt->refresh_len, scratch, sizeof scratch, &c),
+        AG_OK);
+    c.size = 0; /* verified claims, size spoiled: refused before the store */
+    ck_assert_int_eq(ag_session_refresh_verified(f.s, &c, &big.t), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_session_logout_verified(f.s, &c), AG_ERR_INVALID_ARGUMENT);
+    c.size = sizeof c;
+    ck_assert_int_eq(ag_session_refresh_verified(f.s, &c, &big.t), AG_OK);
+    ck_assert_uint_eq(big.t.size, sizeof big);
+    ck_assert_uint_eq(big.t.generation, 1);
+    for (size_t i = 0; i < sizeof big.tail; i++)
+        ck_assert_uint_eq(big.tail[i], 0xab);
+    ag_session_tokens_clear(&big.t);
+    ag_session_tokens_free(nt);
+    results_teardown(&f);
+}
+END_TEST
+
+/* ag_http_credential and the claims of the HTTP calls: size 0 is refused
+ * at once, before the request is looked at (here it carries nothing). */
+START_TEST(results_http)
+{
+    results_fx f;
+    results_setup(&f);
+    static const uint8_t secret[32] = {9};
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+    ag_http_request req = AG_INIT(ag_http_request);
+    req.method = (ag_span){(const uint8_t *)"POST", 4};
+    ag_claims c = AG_INIT(ag_claims), cz;
+    memset(&cz, 0, sizeof cz);
+    ag_http_credential cred = AG_INIT(ag_http_credential), credz;
+    memset(&credz, 0, sizeof credz);
+    ck_assert_int_eq(ag_http_authenticate(NULL, f.v, &req, scratch, sizeof scratch, &cz),
+                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_http_authenticate(NULL, f.v, &req, scratch, sizeof scratch, &c),
+                     AG_ERR_NO_CREDENTIALS);
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, f.rv, secret, sizeof secret, &req, scratch,
+                                            sizeof scratch, &credz, &c),
+                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, f.rv, secret, sizeof secret, &req, scratch,
+                                            sizeof scratch, &cred, &cz),
+                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, f.rv, secret, sizeof secret, &req, scratch,
+                                            sizeof scratch, &cred, &c),
+                     AG_ERR_NO_CREDENTIALS);
+    ck_assert_uint_eq(cred.size, sizeof cred);
+    /* a bearer refresh token: the credential's size is kept */
+    ag_session_tokens *t = NULL;
+    ck_assert_int_eq(ag_session_tokens_new(NULL, &t), AG_OK);
+    ck_assert_int_eq(ag_session_issue(f.s, "alice", t), AG_OK);
+    char auth[AG_TOKEN_MAX_LEN + 16];
+    int an = snprintf(auth, sizeof auth, "Bearer %s", t->refresh);
+    ag_header h = {{(const uint8_t *)"Authorization", 13}, {(const uint8_t *)auth, (size_t)an}};
+    req.headers = &h;
+    req.nheaders = 1;
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, f.rv, secret, sizeof secret, &req, scratch,
+                                            sizeof scratch, &cred, &c),
+                     AG_OK);
+    ck_assert_uint_eq(cred.size, sizeof cred);
+    ck_assert_uint_eq(c.size, sizeof c);
+    ck_assert_int_eq(cred.source, AG_SOURCE_HEADER);
+    ag_session_tokens_free(t);
+    results_teardown(&f);
+}
+END_TEST
+
+/* ag_http_request is a caller-filled input like the configs: size 0
+ * refused, a newer layout with a zero tail read. */
+START_TEST(request_sized)
+{
+    results_fx f;
+    results_setup(&f);
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+    static const uint8_t secret[32] = {9};
+    ag_claims c = AG_INIT(ag_claims);
+    ag_http_credential cred = AG_INIT(ag_http_credential);
+    struct {
+        ag_http_request req;
+        unsigned char tail[16];
+    } big;
+    memset(&big, 0, sizeof big);
+    big.req.method = (ag_span){(const uint8_t *)"GET", 3};
+    ck_assert_int_eq(ag_http_authenticate(NULL, f.v, &big.req, scratch, sizeof scratch, &c),
+                     AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, f.rv, secret, sizeof secret, &big.req, scratch,
+                                            sizeof scratch, &cred, &c),
+                     AG_ERR_INVALID_ARGUMENT);
+    big.req.size = sizeof big.req;
+    ck_assert_int_eq(ag_http_authenticate(NULL, f.v, &big.req, scratch, sizeof scratch, &c),
+                     AG_ERR_NO_CREDENTIALS);
+    big.req.size = sizeof big; /* newer and larger, unknown tail zero */
+    ck_assert_int_eq(ag_http_authenticate(NULL, f.v, &big.req, scratch, sizeof scratch, &c),
+                     AG_ERR_NO_CREDENTIALS);
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, f.rv, secret, sizeof secret, &big.req, scratch,
+                                            sizeof scratch, &cred, &c),
+                     AG_ERR_NO_CREDENTIALS);
+    big.tail[3] = 1; /* something this library cannot do */
+    ck_assert_int_eq(ag_http_authenticate(NULL, f.v, &big.req, scratch, sizeof scratch, &c),
+                     AG_ERR_INVALID_ARGUMENT);
+    results_teardown(&f);
+}
+END_TEST
+
+/* The stats and the metrics snapshot: size 0 refused with nothing
+ * written, AG_INIT and a larger size accepted, the size kept, nothing
+ * written past the struct this library knows. */
+START_TEST(stats_and_metrics_sized)
+{
+    results_fx f;
+    results_setup(&f);
+    ag_session_tokens *t = NULL;
+    ck_assert_int_eq(ag_session_tokens_new(NULL, &t), AG_OK);
+    ck_assert_int_eq(ag_session_issue(f.s, "alice", t), AG_OK);
+
+    ag_store_stats ss;
+    memset(&ss, 0, sizeof ss);
+    ck_assert_int_eq(ag_store_stats_get(f.st, &ss), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(ss.families, 0);
+    ss = (ag_store_stats)AG_INIT(ag_store_stats);
+    ck_assert_int_eq(ag_store_stats_get(f.st, &ss), AG_OK);
+    ck_assert_uint_eq(ss.size, sizeof ss);
+    ck_assert_uint_eq(ss.families, 1);
+    struct {
+        ag_store_stats s;
+        unsigned char tail[16];
+    } bigs;
+    memset(&bigs, 0xab, sizeof bigs);
+    bigs.s.size = sizeof bigs;
+    ck_assert_int_eq(ag_store_stats_get(f.st, &bigs.s), AG_OK);
+    ck_assert_uint_eq(bigs.s.size, sizeof bigs);
+    ck_assert_uint_eq(bigs.s.families, 1);
+    for (size_t i = 0; i < sizeof bigs.tail; i++)
+        ck_assert_uint_eq(bigs.tail[i], 0xab);
+
+    ag_revset_config rc = AG_INIT(ag_revset_config);
+    rc.entry_ttl = 60;
+    ag_revset *rs = NULL;
+    ck_assert_int_eq(ag_revset_new(&rc, &rs), AG_OK);
+    ag_revset_stats rst;
+    memset(&rst, 0, sizeof rst);
+    ck_assert_int_eq(ag_revset_stats_get(rs, T0, &rst), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(rst.capacity, 0);
+    struct {
+        ag_revset_stats s;
+        unsigned char tail[16];
+    } bigr;
+    memset(&bigr, 0xab, sizeof bigr);
+    bigr.s.size = sizeof bigr;
+    ck_assert_int_eq(ag_revset_stats_get(rs, T0, &bigr.s), AG_OK);
+    ck_assert_uint_eq(bigr.s.size, sizeof bigr);
+    ck_assert_uint_gt(bigr.s.capacity, 0);
+    ck_assert_uint_eq(bigr.s.live, 0);
+    for (size_t i = 0; i < sizeof bigr.tail; i++)
+        ck_assert_uint_eq(bigr.tail[i], 0xab);
+    ag_revset_stats rs2 = AG_INIT(ag_revset_stats);
+    ck_assert_int_eq(ag_revset_stats_get(rs, T0, &rs2), AG_OK);
+    ck_assert_uint_eq(rs2.size, sizeof rs2);
+
+    static ag_metrics m;
+    memset(&m, 0, sizeof m);
+    ck_assert_int_eq(ag_metrics_snapshot(&m), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(m.login[AG_OK], 0); /* not written */
+    ck_assert_int_eq(ag_metrics_snapshot(NULL), AG_ERR_INVALID_ARGUMENT);
+    static char text[64 * 1024];
+    size_t n = 0;
+    ck_assert_int_eq(ag_metrics_write_prometheus(&m, text, sizeof text, &n),
+                     AG_ERR_INVALID_ARGUMENT);
+    static struct {
+        ag_metrics m;
+        unsigned char tail[16];
+    } bigm;
+    memset(&bigm, 0xab, sizeof bigm);
+    bigm.m.size = sizeof bigm;
+    ck_assert_int_eq(ag_metrics_snapshot(&bigm.m), AG_OK);
+    ck_assert_uint_eq(bigm.m.size, sizeof bigm);
+    ck_assert_uint_ge(bigm.m.login[AG_OK], 1); /* the login above */
+    for (size_t i = 0; i < sizeof bigm.tail; i++)
+        ck_assert_uint_eq(bigm.tail[i], 0xab);
+    m = (ag_metrics)AG_INIT(ag_metrics);
+    ck_assert_int_eq(ag_metrics_snapshot(&m), AG_OK);
+    ck_assert_uint_eq(m.size, sizeof m);
+    ck_assert_int_eq(ag_metrics_write_prometheus(&m, text, sizeof text, &n), AG_OK);
+
+    ag_revset_free(rs);
+    ag_session_tokens_free(t);
+    results_teardown(&f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sized");
@@ -272,6 +643,12 @@ static Suite *suite(void)
     tcase_add_test(tc, helper_rules);
     tcase_add_test(tc, size_zero_refused_everywhere);
     tcase_add_test(tc, older_layout_reads_defaults);
+    tcase_add_test(tc, helper_out_rules);
+    tcase_add_test(tc, results_issued_claims);
+    tcase_add_test(tc, results_session_tokens);
+    tcase_add_test(tc, results_http);
+    tcase_add_test(tc, request_sized);
+    tcase_add_test(tc, stats_and_metrics_sized);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -601,7 +601,7 @@ static void policies(void)
     ck_assert_int_eq(ag_http_policy_new(&o, &pol_origin), AG_OK);
 }
 
-static ag_claims claims;
+static ag_claims claims = AG_INIT(ag_claims);
 
 static ag_err run_case(const req_case *c, ag_http_credential *cred)
 {
@@ -621,7 +621,7 @@ static ag_err run_case(const req_case *c, ag_http_credential *cred)
         nh++;
     }
     size_t ql = expand(c->query, arena + used, sizeof arena - used);
-    ag_http_request req = {0};
+    ag_http_request req = AG_INIT(ag_http_request);
     req.method = (ag_span){(const uint8_t *)c->method, strlen(c->method)};
     req.headers = h;
     req.nheaders = nh;
@@ -645,8 +645,7 @@ static ag_err run_case(const req_case *c, ag_http_credential *cred)
 START_TEST(request_table)
 {
     const req_case *c = &cases[_i];
-    ag_http_credential cred;
-    memset(&cred, 0, sizeof cred);
+    ag_http_credential cred = AG_INIT(ag_http_credential);
     ag_err e = run_case(c, &cred);
     ck_assert_msg(e == c->want, "[%d] %s: got %s want %s", _i, c->rule, ag_err_name(e),
                   ag_err_name(c->want));
@@ -695,10 +694,10 @@ END_TEST
 START_TEST(refresh_credential_views)
 {
     const ag_header h[] = {H("Authorization", "Bearer abc.def.ghi")};
-    ag_http_request req = {0};
+    ag_http_request req = AG_INIT(ag_http_request);
     req.headers = h;
     req.nheaders = 1;
-    ag_http_credential cred;
+    ag_http_credential cred = AG_INIT(ag_http_credential);
     ck_assert_int_eq(ag__http_refresh_credential(NULL, &req, &cred), AG_OK);
     ck_assert_int_eq(cred.source, AG_SOURCE_HEADER);
     ck_assert(cred.token.ptr == h[0].value.ptr + 7); /* zero-copy */
@@ -721,8 +720,8 @@ END_TEST
 /* C-02: ag_http_refresh_verify needs a CSRF secret when cookies are allowed. */
 START_TEST(refresh_verify_needs_secret)
 {
-    ag_http_request req = {0};
-    ag_http_credential cred;
+    ag_http_request req = AG_INIT(ag_http_request);
+    ag_http_credential cred = AG_INIT(ag_http_credential);
     ck_assert_int_eq(ag_http_refresh_verify(NULL, fx.v_refresh, NULL, 0, &req,
                                             AG_TEST_SCRATCH(&claims), &cred, &claims),
                      AG_ERR_INVALID_ARGUMENT);
@@ -799,7 +798,7 @@ START_TEST(hot_path_allocates_nothing)
     ag_header h[] = {H("Host", "app.example"),
                      H("Accept", "*/*"),
                      {{(const uint8_t *)"Authorization", 13}, {(const uint8_t *)value, (size_t)n}}};
-    ag_http_request req = {0};
+    ag_http_request req = AG_INIT(ag_http_request);
     req.method = (ag_span){(const uint8_t *)"GET", 3};
     req.headers = h;
     req.nheaders = 3;
@@ -822,7 +821,7 @@ START_TEST(hot_path_allocates_nothing)
         {{(const uint8_t *)"X-CSRF-Token", 12}, {(const uint8_t *)fx.csrf, AG_CSRF_TOKEN_LEN}},
         H("Sec-Fetch-Site", "same-origin")};
     req.headers = hr;
-    ag_http_credential cred;
+    ag_http_credential cred = AG_INIT(ag_http_credential);
     ag_test_alloc_reset();
     for (int i = 0; i < 200; i++)
         ck_assert_int_eq(ag__http_refresh_credential(NULL, &req, &cred), AG_OK);

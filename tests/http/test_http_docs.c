@@ -10,7 +10,7 @@
 
 static ag_verifier *v;
 static char tok[AG_TOKEN_MAX_LEN + 1];
-static ag_claims claims;
+static ag_claims claims = AG_INIT(ag_claims);
 
 static void setup(void)
 {

@@ -26,7 +26,7 @@
 static struct MHD_Daemon *daemon_;
 static uint16_t port;
 static ag_test_http fx;
-static _Thread_local ag_claims claims;
+static _Thread_local ag_claims claims = AG_INIT(ag_claims);
 static _Thread_local uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
 
 /* ---- the server under test ------------------------------------------- */
@@ -75,7 +75,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return ag_mhd_queue_json(c, MHD_HTTP_OK, body, (size_t)n);
     }
     if (strcmp(url, "/auth/refresh") == 0 || strcmp(url, "/auth/logout") == 0) {
-        ag_http_credential cred;
+        ag_http_credential cred = AG_INIT(ag_http_credential);
         ag_err e = ag_mhd_refresh_verify(c, method, NULL, fx.v_refresh, ag_test_http_csrf_secret,
                                          sizeof ag_test_http_csrf_secret, scratch, sizeof scratch,
                                          &cred, &claims);

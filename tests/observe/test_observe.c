@@ -223,7 +223,7 @@ static char *issue(const ag_issuer *is, const char *sub, int64_t at)
 
 static ag_err verify(const ag_verifier *v, const char *tok)
 {
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     return ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(&c), &c);
 }
 
@@ -231,8 +231,8 @@ static ag_err verify(const ag_verifier *v, const char *tok)
 
 START_TEST(verify_refusals_counted_and_reported)
 {
-    ag_metrics m0, m1;
-    ag_metrics_snapshot(&m0);
+    ag_metrics m0 = AG_INIT(ag_metrics), m1 = AG_INIT(ag_metrics);
+    ck_assert_int_eq(ag_metrics_snapshot(&m0), AG_OK);
     char *good = issue(i_access, "alice", T0);
     char *expired = issue(i_access, "alice", T0 - 3600);
     char *aud = issue(i_other_aud, "alice", T0);
@@ -278,7 +278,7 @@ START_TEST(verify_refusals_counted_and_reported)
     ck_assert_int_eq(counts[AG_EVENT_VERIFY_REFUSED], 9);
     ck_assert_str_eq(last_detail[AG_EVENT_VERIFY_REFUSED], "malformed");
 
-    ag_metrics_snapshot(&m1);
+    ck_assert_int_eq(ag_metrics_snapshot(&m1), AG_OK);
     ck_assert_uint_eq(m1.verify[AG_OK][AG_CAUSE_NONE] - m0.verify[AG_OK][AG_CAUSE_NONE], 100);
     ck_assert_uint_eq(m1.verify[AG_ERR_EXPIRED][AG_CAUSE_EXP], 3);
     ck_assert_uint_eq(m1.verify[AG_ERR_CLAIM][AG_CAUSE_AUD], 2);
@@ -301,7 +301,7 @@ START_TEST(verify_refusals_counted_and_reported)
     ck_assert_int_eq(verify(v_access, good), AG_OK);
     ck_assert_int_eq(verify(v_access, expired), AG_ERR_EXPIRED);
     ag_metrics_enable(true);
-    ag_metrics_snapshot(&m0);
+    ck_assert_int_eq(ag_metrics_snapshot(&m0), AG_OK);
     ck_assert_uint_eq(m0.verify[AG_OK][AG_CAUSE_NONE], m1.verify[AG_OK][AG_CAUSE_NONE]);
     ck_assert_uint_eq(m0.verify[AG_ERR_EXPIRED][AG_CAUSE_EXP], 3);
     ck_assert_int_eq(counts[AG_EVENT_VERIFY_REFUSED], 10);
@@ -408,8 +408,8 @@ START_TEST(session_flow_events_and_counters)
     ck_assert_str_eq(last_detail[AG_EVENT_FAMILY_REVOKED], "logout_all");
     ck_assert_int_eq(counts[AG_EVENT_FAMILY_REVOKED], 5);
 
-    ag_metrics m;
-    ag_metrics_snapshot(&m);
+    ag_metrics m = AG_INIT(ag_metrics);
+    ck_assert_int_eq(ag_metrics_snapshot(&m), AG_OK);
     ck_assert_uint_eq(m.login[AG_OK], 5);
     ck_assert_uint_eq(m.refresh[AG_OK], 3);
     ck_assert_uint_eq(m.refresh_replayed, 1);
@@ -448,8 +448,8 @@ START_TEST(store_errors_reported)
     ck_assert_int_eq(counts[AG_EVENT_STORE_ERROR], 1);
     ck_assert_int_eq(last[AG_EVENT_STORE_ERROR].err, AG_ERR_STORE_FULL);
     ck_assert_str_eq(last_detail[AG_EVENT_STORE_ERROR], "create");
-    ag_metrics m;
-    ag_metrics_snapshot(&m);
+    ag_metrics m = AG_INIT(ag_metrics);
+    ck_assert_int_eq(ag_metrics_snapshot(&m), AG_OK);
     ck_assert_uint_eq(m.login[AG_ERR_STORE_FULL], 1);
     ck_assert_uint_eq(m.store[AG_STORE_OP_CREATE][AG_ERR_STORE_FULL], 1);
     assert_record_clean();
@@ -487,8 +487,8 @@ START_TEST(slow_store_reported)
     ag_events_set(&never);
     ck_assert_int_eq(ag_store_lookup_family(&wrap, "nope", 4, &f), AG_ERR_NOT_FOUND);
     ck_assert_int_eq(counts[AG_EVENT_STORE_SLOW], 1);
-    ag_metrics m;
-    ag_metrics_snapshot(&m);
+    ag_metrics m = AG_INIT(ag_metrics);
+    ck_assert_int_eq(ag_metrics_snapshot(&m), AG_OK);
     ck_assert_uint_eq(m.store[AG_STORE_OP_LOOKUP][AG_ERR_NOT_FOUND], 2);
     ck_assert_uint_eq(m.store_latency[AG_STORE_OP_LOOKUP].count, 2);
     ag_events_set(NULL);
@@ -507,8 +507,8 @@ START_TEST(key_swap_reported)
     ck_assert_int_eq(counts[AG_EVENT_KEYS_CHANGED], 1);
     ck_assert_int_eq(ag_issuer_set_keys(i_access, r), AG_OK);
     ck_assert_int_eq(counts[AG_EVENT_KEYS_CHANGED], 2);
-    ag_metrics m;
-    ag_metrics_snapshot(&m);
+    ag_metrics m = AG_INIT(ag_metrics);
+    ck_assert_int_eq(ag_metrics_snapshot(&m), AG_OK);
     ck_assert_uint_eq(m.keys_changed, 2);
     ag_keyring_free(r);
     assert_record_clean();
@@ -525,8 +525,8 @@ START_TEST(prometheus_text)
         ck_assert_int_eq(verify(v_access, expired), AG_ERR_EXPIRED);
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(verify(v_access, aud), AG_ERR_CLAIM);
-    ag_metrics m;
-    ag_metrics_snapshot(&m);
+    ag_metrics m = AG_INIT(ag_metrics);
+    ck_assert_int_eq(ag_metrics_snapshot(&m), AG_OK);
     static char buf[65536];
     size_t len = 0;
     ck_assert_int_eq(ag_metrics_write_prometheus(&m, buf, sizeof buf, &len), AG_OK);
@@ -565,6 +565,8 @@ static void *verifier_thread(void *arg)
 {
     const char *tok = arg;
     ag_claims *c = malloc(sizeof *c);
+    if (c != NULL)
+        *c = (ag_claims)AG_INIT(ag_claims);
     for (int i = 0; i < PER_THREAD; i++)
         if (ag_verify(v_access, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(c), c) != AG_OK)
             abort();
@@ -580,8 +582,8 @@ START_TEST(threads_sum_exactly)
         ck_assert_int_eq(pthread_create(&t[i], NULL, verifier_thread, good), 0);
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
-    ag_metrics m;
-    ag_metrics_snapshot(&m);
+    ag_metrics m = AG_INIT(ag_metrics);
+    ck_assert_int_eq(ag_metrics_snapshot(&m), AG_OK);
     ck_assert_uint_eq(m.verify[AG_OK][AG_CAUSE_NONE], THREADS * PER_THREAD);
     ck_assert_uint_eq(m.verify_latency.count, THREADS * PER_THREAD / 8);
 }

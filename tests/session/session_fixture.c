@@ -170,6 +170,8 @@ void swap_tokens(ag_session_tokens **a, ag_session_tokens **b)
 ag_claims *claims_of(const char *tok, bool access)
 {
     ag_claims *c = malloc(sizeof *c);
+    if (c != NULL)
+        *c = (ag_claims)AG_INIT(ag_claims);
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(ag_verify(access ? sx_v_access : sx_v_refresh_leeway, (const uint8_t *)tok,
                                strlen(tok), AG_TEST_SCRATCH(c), c),

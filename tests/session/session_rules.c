@@ -368,6 +368,7 @@ static void replay_storm(uint32_t max_replays)
     pthread_t th[THREADS];
     for (int k = 0; k < THREADS; k++) {
         ps[k] = (replayer){.e = e, .tok = a->refresh, .go = &go, .tries = TRIES};
+        ps[k].out.size = sizeof ps[k].out;
         ck_assert_int_eq(ag_session_tokens_init(&ps[k].out, ps[k].buf, sizeof ps[k].buf), AG_OK);
         ck_assert_int_eq(pthread_create(&th[k], NULL, replay_loop, &ps[k]), 0);
     }
@@ -620,7 +621,7 @@ END_TEST
 
 static ag_store_stats stats_of(env *e)
 {
-    ag_store_stats s;
+    ag_store_stats s = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(e->st, &s), AG_OK);
     return s;
 }

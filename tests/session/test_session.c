@@ -71,7 +71,7 @@ START_TEST(verified_claims_only_from_the_refresh_verifier)
     ag_session_tokens *t = tokens_new(), *t2 = tokens_new();
     ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
     static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
-    ag_claims c;
+    ag_claims c = AG_INIT(ag_claims);
 
     /* another verifier's claims (same keys, same token: it verifies) */
     ck_assert_int_eq(ag_verify(sx_v_refresh_leeway, (const uint8_t *)t->refresh, t->refresh_len,
@@ -92,8 +92,9 @@ START_TEST(verified_claims_only_from_the_refresh_verifier)
         AG_OK);
     ck_assert_int_eq(ag_session_refresh_verified(e->s, &c, t2), AG_ERR_INVALID_ARGUMENT);
     /* never verified */
-    ag_claims blank;
+    ag_claims blank = AG_INIT(ag_claims);
     memset(&blank, 0, sizeof blank);
+    blank.size = sizeof blank;
     ck_assert_int_eq(ag_session_refresh_verified(e->s, &blank, t2), AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_session_refresh_verified(e->s, NULL, t2), AG_ERR_INVALID_ARGUMENT);
     assert_row(e, t->sid, 0, t->refresh, NULL); /* nothing reached the store */
@@ -139,6 +140,7 @@ START_TEST(token_holder_attachment)
     env *e = env_new(NULL, 600, 86400, 0);
     ag_session_tokens bare;
     memset(&bare, 0, sizeof bare);
+    bare.size = sizeof bare;
     ck_assert_uint_lt(sizeof bare, 256); /* no AG_TOKEN_MAX_LEN inside */
     ck_assert_int_eq(ag_session_issue(e->s, "alice", &bare), AG_ERR_INVALID_ARGUMENT);
     static char small[AG_SESSION_TOKENS_BUF_LEN - 1];
@@ -182,7 +184,7 @@ START_TEST(rotation_chain_1000)
         t = n;
         n = tmp;
     }
-    ag_store_stats s;
+    ag_store_stats s = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(e->st, &s), AG_OK);
     ck_assert_uint_eq(s.families, 1); /* one row, however often it rotated */
     /* the row: generation 1000, the newest token current, n the one before */
@@ -209,8 +211,10 @@ START_TEST(reuse_of_any_earlier_token_revokes_newest)
         char(*bufs)[AG_SESSION_TOKENS_BUF_LEN] = calloc(10, sizeof *bufs);
         ck_assert_ptr_nonnull(chain);
         ck_assert_ptr_nonnull(bufs);
-        for (int k = 0; k < 10; k++)
+        for (int k = 0; k < 10; k++) {
+            chain[k].size = sizeof chain[k];
             ck_assert_int_eq(ag_session_tokens_init(&chain[k], bufs[k], sizeof bufs[k]), AG_OK);
+        }
         ck_assert_int_eq(ag_session_issue(e->s, "alice", &chain[0]), AG_OK);
         for (int k = 1; k < 10; k++) {
             ag_test_clock_advance(1);
@@ -418,7 +422,7 @@ START_TEST(idle_expiry_and_purge)
     size_t removed = 0;
     ck_assert_int_eq(ag_session_purge(e->s, &removed), AG_OK);
     ck_assert_uint_eq(removed, 1); /* alice's row; bob's one row rotated and lives */
-    ag_store_stats st;
+    ag_store_stats st = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(e->st, &st), AG_OK);
     ck_assert_uint_eq(st.families, 1);
     ck_assert_int_eq(ag_session_check_sid(e->s, t->sid, 43), AG_ERR_UNKNOWN);
@@ -540,7 +544,7 @@ START_TEST(store_full)
     ck_assert_int_eq(ag_session_issue(e->s, "dave", out), AG_ERR_STORE_FULL);
     ck_assert_uint_eq(out->refresh_len, 0);
     ck_assert_uint_eq(out->access_len, 0);
-    ag_store_stats stats;
+    ag_store_stats stats = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(e->st, &stats), AG_OK);
     ck_assert_uint_eq(stats.families, 3);
     /* a full store still rotates: a rotation needs no new row */
@@ -883,6 +887,7 @@ static void race(int64_t interval, uint32_t max_replays)
         ps[k].e = e;
         ps[k].tok = t->refresh;
         ps[k].go = &go;
+        ps[k].out.size = sizeof ps[k].out;
         ck_assert_int_eq(ag_session_tokens_init(&ps[k].out, ps[k].buf, sizeof ps[k].buf), AG_OK);
         ck_assert_int_eq(pthread_create(&th[k], NULL, par_refresh, &ps[k]), 0);
     }

@@ -117,7 +117,7 @@ static ag_store_family family(ag_store *st, const char *sid)
 
 static size_t nfamilies(ag_store *st)
 {
-    ag_store_stats s;
+    ag_store_stats s = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(st, &s), AG_OK);
     return s.families;
 }
@@ -699,7 +699,7 @@ START_TEST(constant_rows_per_session)
     uint8_t a[32], b[32];
     rand_hash(a);
     ck_assert_int_eq(put_family(st, "s1", "alice", T0, 1000000, 100000, a), AG_OK);
-    ag_store_stats s0, s1;
+    ag_store_stats s0 = AG_INIT(ag_store_stats), s1 = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(st, &s0), AG_OK);
     for (int k = 0; k < 2000; k++) {
         rand_hash(b);

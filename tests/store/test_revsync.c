@@ -115,6 +115,8 @@ static void inst_close(inst *in)
 static ag_err access_on(const inst *in, const ag_session_tokens *t)
 {
     ag_claims *c = malloc(sizeof *c);
+    if (c != NULL)
+        *c = (ag_claims)AG_INIT(ag_claims);
     ck_assert_ptr_nonnull(c);
     ag_err e = ag_verify(in->av, (const uint8_t *)t->access, t->access_len, AG_TEST_SCRATCH(c), c);
     free(c);
@@ -246,7 +248,7 @@ START_TEST(follower_catches_up)
     ck_assert_uint_ge(applied, 1);
     for (int k = 25; k < 50; k++)
         ck_assert_int_eq(access_on(&b, &t[k]), AG_ERR_REVOKED);
-    ag_revset_stats st;
+    ag_revset_stats st = AG_INIT(ag_revset_stats);
     ck_assert_int_eq(ag_revset_stats_get(b.rs, time(NULL), &st), AG_OK);
     ck_assert_int_ne(st.last_synced, 0);
     ag_revsync_stop(f);

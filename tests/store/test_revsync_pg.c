@@ -240,6 +240,8 @@ static ag_revsync *follow_b(inst *b)
 static ag_err access_on(const inst *in, const ag_session_tokens *t)
 {
     ag_claims *c = malloc(sizeof *c);
+    if (c != NULL)
+        *c = (ag_claims)AG_INIT(ag_claims);
     ck_assert_ptr_nonnull(c);
     ag_err e = ag_verify(in->av, (const uint8_t *)t->access, t->access_len, AG_TEST_SCRATCH(c), c);
     free(c);

@@ -83,7 +83,7 @@ START_TEST(close_frees_everything)
         ck_assert_int_eq(ag_store_create(st, &f, 1), AG_OK);
     }
     ck_assert_int_gt(atomic_load(&c.blocks), 100);
-    ag_store_stats s;
+    ag_store_stats s = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(st, &s), AG_OK);
     ck_assert_uint_eq(s.bytes, (size_t)atomic_load(&c.bytes)); /* stats tell the truth */
     size_t removed;
@@ -154,7 +154,7 @@ START_TEST(bytes_per_session)
         if (k == 0)
             first = f;
     }
-    ag_store_stats s1, s2;
+    ag_store_stats s1 = AG_INIT(ag_store_stats), s2 = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(st, &s1), AG_OK);
     long usable1 = atomic_load(&c.usable);
     rotate_n(st, &first, 10000, &now);
@@ -184,7 +184,7 @@ START_TEST(rotation_storm_leaves_room)
     ag_store_family f = session_row(0);
     f.current_expires = 200000;
     ck_assert_int_eq(ag_store_create(st, &f, 1), AG_OK);
-    ag_store_stats s0, s1;
+    ag_store_stats s0 = AG_INIT(ag_store_stats), s1 = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(st, &s0), AG_OK);
     int64_t now = 1;
     rotate_n(st, &f, 100000, &now);
@@ -297,7 +297,7 @@ START_TEST(config_checks)
     ag_store *st = (ag_store *)1;
     ck_assert_int_eq(ag_store_memory_new(NULL, NULL), AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_store_memory_new(NULL, &st), AG_OK); /* defaults */
-    ag_store_stats s;
+    ag_store_stats s = AG_INIT(ag_store_stats);
     ck_assert_int_eq(ag_store_stats_get(st, &s), AG_OK);
     ck_assert_uint_eq(s.capacity, 1u << 20);
     ck_assert_str_eq(st->name, "memory");

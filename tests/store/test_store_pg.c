@@ -849,7 +849,7 @@ START_TEST(server_restart_fails_closed_then_recovers)
     ck_assert_int_eq(cluster("stop", dir), 0);
     /* Down: every call fails closed, none answers from memory. */
     ag_store_family f;
-    ag_store_stats s;
+    ag_store_stats s = AG_INIT(ag_store_stats);
     size_t n;
     ck_assert_int_eq(ag_store_lookup_family(st, "steady", 6, &f), AG_ERR_STORE);
     ck_assert_int_eq(rotate_one(st, "steady", "alice", f1, f2, 0, NULL), AG_ERR_STORE);
@@ -1248,7 +1248,7 @@ START_TEST(same_as_memory_store)
                                       : 5]++;
         for (size_t i = 0; i < 6; i++)
             same_family(mem, pg, sids[i]);
-        ag_store_stats s1, s2;
+        ag_store_stats s1 = AG_INIT(ag_store_stats), s2 = AG_INIT(ag_store_stats);
         ck_assert_int_eq(ag_store_stats_get(mem, &s1), AG_OK);
         ck_assert_int_eq(ag_store_stats_get(pg, &s2), AG_OK);
         ck_assert_uint_eq(s1.families, s2.families);

@@ -224,7 +224,8 @@ ag_session_tokens *ag_test_tokens_n(size_t n)
     ag_session_tokens *t = calloc(1, n * (sizeof *t + AG_SESSION_TOKENS_BUF_LEN));
     char *buf = (char *)(t + n);
     for (size_t i = 0; t != NULL && i < n; i++)
-        if (ag_session_tokens_init(&t[i], buf + i * AG_SESSION_TOKENS_BUF_LEN,
+        if ((t[i].size = sizeof t[i]) == 0 ||
+            ag_session_tokens_init(&t[i], buf + i * AG_SESSION_TOKENS_BUF_LEN,
                                    AG_SESSION_TOKENS_BUF_LEN) != AG_OK) {
             free(t);
             return NULL;

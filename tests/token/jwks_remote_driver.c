@@ -64,7 +64,7 @@ int main(void)
     static const ag_event_sink sink = {on_event, NULL, 0};
     ag_events_set(&sink);
     static char line[16384];
-    static ag_claims claims;
+    static ag_claims claims = AG_INIT(ag_claims);
     static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
     ag_jwks_remote *r = NULL;
     ag_verifier *v = NULL;

@@ -81,7 +81,7 @@ static const char *payload_ok(void)
 
 static ag_err verify_str(const ag_verifier *v, const char *tok)
 {
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     return ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(&c), &c);
 }
 
@@ -116,11 +116,11 @@ START_TEST(roundtrip_every_alg)
                                   AG_ALG_EDDSA, AG_ALG_ES384, AG_ALG_HS512};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         char tok[AG_TOKEN_MAX_LEN + 1];
-        ag_issued info;
+        ag_issued info = AG_INIT(ag_issued);
         ck_assert_int_eq(issue(keys[i], AG_TOKEN_ACCESS, "fam", tok, sizeof(tok), &info), AG_OK);
         ck_assert_uint_eq(info.len, strlen(tok));
         ck_assert_uint_eq(strlen(info.jti), AG_JTI_LEN);
-        ag_claims c;
+        ag_claims c = AG_INIT(ag_claims);
         ck_assert_int_eq(
             ag_verify(v_access, (const uint8_t *)tok, info.len, AG_TEST_SCRATCH(&c), &c), AG_OK);
         ck_assert_int_eq(c.alg, want[i]);
@@ -169,12 +169,12 @@ START_TEST(every_byte_flipped)
     ag_key *keys[] = {k_hs, k_es, k_ed};
     for (size_t k = 0; k < 3; k++) {
         char tok[AG_TOKEN_MAX_LEN + 1];
-        ag_issued info;
+        ag_issued info = AG_INIT(ag_issued);
         ck_assert_int_eq(issue(keys[k], AG_TOKEN_ACCESS, NULL, tok, sizeof(tok), &info), AG_OK);
         for (size_t i = 0; i < info.len; i++) {
             for (int bit = 0; bit < 8; bit += 3) {
                 tok[i] = (char)(tok[i] ^ (1 << bit));
-                ag_claims c;
+                ag_claims c = AG_INIT(ag_claims);
                 ag_err e =
                     ag_verify(v_access, (const uint8_t *)tok, info.len, AG_TEST_SCRATCH(&c), &c);
                 if (e == AG_OK)
@@ -451,7 +451,7 @@ START_TEST(shape_attacks)
     memcpy(bad, tok, n + 1);
     bad[5] = '\0';
     {
-        ag_claims c;
+        ag_claims c = AG_INIT(ag_claims);
         ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)bad, n, AG_TEST_SCRATCH(&c), &c),
                          AG_ERR_MALFORMED);
     }
@@ -476,7 +476,7 @@ START_TEST(shape_attacks)
     {
         static char big[AG_TOKEN_MAX_LEN + 2];
         memset(big, 'A', sizeof(big) - 1);
-        ag_claims c;
+        ag_claims c = AG_INIT(ag_claims);
         ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)big, AG_TOKEN_MAX_LEN + 1,
                                    AG_TEST_SCRATCH(&c), &c),
                          AG_ERR_TOO_LARGE);
@@ -769,9 +769,9 @@ START_TEST(verified_token_cache)
     ag_key *keys[] = {k_es, k_ed, k_hs};
     for (size_t k = 0; k < 3; k++) {
         char tok[AG_TOKEN_MAX_LEN + 1];
-        ag_issued info;
+        ag_issued info = AG_INIT(ag_issued);
         ck_assert_int_eq(issue(keys[k], AG_TOKEN_ACCESS, "fam", tok, sizeof(tok), &info), AG_OK);
-        static ag_claims a, b;
+        static ag_claims a = AG_INIT(ag_claims), b = AG_INIT(ag_claims);
         ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, info.len, AG_TEST_SCRATCH(&a), &a),
                          AG_OK); /* miss */
         ag_test_alloc_reset();
@@ -801,7 +801,7 @@ START_TEST(verified_token_cache)
     /* a verifier for refresh tokens with its own cache: kind is re-checked */
     char tok[AG_TOKEN_MAX_LEN + 1];
     ck_assert_int_eq(issue(k_es, AG_TOKEN_REFRESH, "s", tok, sizeof(tok), NULL), AG_OK);
-    static ag_claims r;
+    static ag_claims r = AG_INIT(ag_claims);
     ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(&r), &r),
                      AG_ERR_WRONG_TYPE);
     ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(&r), &r),
@@ -818,7 +818,7 @@ START_TEST(jti_pool_distinct_and_fork_safe)
     char tok[AG_TOKEN_MAX_LEN + 1];
     static char seen[200][AG_JTI_LEN + 1];
     for (int i = 0; i < 200; i++) { /* crosses several pool refills */
-        ag_issued info;
+        ag_issued info = AG_INIT(ag_issued);
         ck_assert_int_eq(issue(k_hs, AG_TOKEN_ACCESS, NULL, tok, sizeof(tok), &info), AG_OK);
         memcpy(seen[i], info.jti, sizeof(seen[i]));
         for (int j = 0; j < i; j++)
@@ -829,7 +829,7 @@ START_TEST(jti_pool_distinct_and_fork_safe)
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        ag_issued info;
+        ag_issued info = AG_INIT(ag_issued);
         ssize_t w = -1;
         if (issue(k_hs, AG_TOKEN_ACCESS, NULL, tok, sizeof(tok), &info) == AG_OK)
             w = write(fds[1], info.jti, AG_JTI_LEN);
@@ -840,7 +840,7 @@ START_TEST(jti_pool_distinct_and_fork_safe)
     int status = 0;
     waitpid(pid, &status, 0);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    ag_issued mine;
+    ag_issued mine = AG_INIT(ag_issued);
     ck_assert_int_eq(issue(k_hs, AG_TOKEN_ACCESS, NULL, tok, sizeof(tok), &mine), AG_OK);
     ck_assert_str_ne(child_jti, mine.jti);
     close(fds[0]);
@@ -880,7 +880,7 @@ START_TEST(escaped_claims_decoded)
              (long long)(T0 + 600), (long long)T0);
     size_t n = mk_token(k_hs, "{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"at+jwt\"}", body, tok,
                         sizeof(tok));
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&c), &c), AG_OK);
     ck_assert_uint_eq(c.iss.len, strlen(ISS));
     ck_assert(memcmp(c.iss.ptr, ISS, c.iss.len) == 0);
@@ -916,7 +916,7 @@ START_TEST(custom_claims)
     p.nclaims = 4;
     char tok[AG_TOKEN_MAX_LEN + 1];
     ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_OK);
-    ag_claims c;
+    ag_claims c = AG_INIT(ag_claims);
     ck_assert_int_eq(
         ag_verify(v_access, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(&c), &c), AG_OK);
     char buf[64];
@@ -971,7 +971,7 @@ START_TEST(custom_claims)
     p.claims = NULL;
     p.nclaims = 0;
     p.jti = "abc_DEF-123";
-    ag_issued info;
+    ag_issued info = AG_INIT(ag_issued);
     ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), &info), AG_OK);
     ck_assert_str_eq(info.jti, "abc_DEF-123");
     p.jti = "a.b";
@@ -1070,7 +1070,7 @@ START_TEST(verify_scratch_contract)
     ag_test_guard g = {0};
     uint8_t *scr = ag_test_guard_place(&g, fill, need);
     ck_assert_ptr_nonnull(scr);
-    ag_claims c;
+    ag_claims c = AG_INIT(ag_claims);
 
     /* one byte short: refused before anything is written */
     ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)tok, n, scr + 1, need - 1, &c),
@@ -1106,9 +1106,9 @@ START_TEST(hs256_verify_allocates_nothing)
     setup_keys();
     ag_test_clock_set(T0);
     char tok[AG_TOKEN_MAX_LEN + 1];
-    ag_issued info;
+    ag_issued info = AG_INIT(ag_issued);
     ck_assert_int_eq(issue(k_hs, AG_TOKEN_ACCESS, "s", tok, sizeof(tok), &info), AG_OK);
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     ck_assert_int_eq(ag_verify(v_access, (const uint8_t *)tok, info.len, AG_TEST_SCRATCH(&c), &c),
                      AG_OK); /* warm */
     ag_test_alloc_reset();

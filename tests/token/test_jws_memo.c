@@ -122,7 +122,7 @@ START_TEST(memo_matches_parsing)
     setup();
     ag_verifier *warm = new_verifier(AG_TOKEN_ACCESS);
     static char tok[1024];
-    static ag_claims a, b;
+    static ag_claims a = AG_INIT(ag_claims), b = AG_INIT(ag_claims);
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < NHDR; i++) {
             const ag_key *key = NULL;
@@ -160,7 +160,7 @@ START_TEST(memo_only_after_signature)
     const ag_key *key = NULL;
     const char *h = header(0, &key);
     size_t n = mk_token(k2, h, payload("f", T0 + 600), tok, sizeof(tok)); /* kid k1, signed by k2 */
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, n, AG_TEST_SCRATCH(&c), &c),
                      AG_ERR_SIGNATURE);
     ck_assert_uint_eq(ag__verifier_memo_count(v), 0);
@@ -187,7 +187,7 @@ START_TEST(memo_keeps_every_check)
     setup();
     ag_verifier *v = new_verifier(AG_TOKEN_ACCESS);
     static char tok[1024], bad[1024];
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     const ag_key *key = NULL;
     const char *h = header(0, &key);
     size_t n = mk_token(key, h, payload("a", T0 + 600), tok, sizeof(tok));
@@ -257,7 +257,7 @@ START_TEST(memo_spans_like_parsing)
     static const char *const hdrs[] = {"{\"alg\":\"HS256\",\"kid\":\"k1\",\"typ\":\"\"}",
                                        "{\"alg\":\"HS256\",\"kid\":\"k1\"}"};
     static char tok[1024];
-    static ag_claims a, b;
+    static ag_claims a = AG_INIT(ag_claims), b = AG_INIT(ag_claims);
     for (size_t i = 0; i < 2; i++) {
         ag_verifier *v = new_verifier(AG_TOKEN_ANY);
         size_t n = mk_token(k1, hdrs[i], payload("s", T0 + 600), tok, sizeof(tok));
@@ -286,6 +286,8 @@ static void *work(void *arg)
     worker *w = arg;
     char tok[1024];
     ag_claims *c = malloc(sizeof(*c));
+    if (c != NULL)
+        *c = (ag_claims)AG_INIT(ag_claims);
     if (c == NULL) {
         w->failures++;
         return NULL;

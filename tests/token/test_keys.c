@@ -775,7 +775,7 @@ START_TEST(test_rsa_size_cap_boundary)
             ck_assert_int_eq(
                 ag_base64url_encode(sig, sizeof(sig), tok + w, sizeof(tok) - (size_t)w, &sl),
                 AG_OK);
-            static ag_claims c;
+            static ag_claims c = AG_INIT(ag_claims);
             ck_assert_int_eq(
                 ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(&c), &c),
                 AG_ERR_SIGNATURE);

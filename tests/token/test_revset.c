@@ -30,7 +30,7 @@ static ag_revset *set_new(int64_t ttl, size_t cap, int64_t stale)
 
 static ag_claims *claims(const char *sid, const char *sub, int64_t iat)
 {
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     memset(&c, 0, sizeof c);
     c.sid = (ag_span){(const uint8_t *)sid, sid ? strlen(sid) : 0};
     c.sub = (ag_span){(const uint8_t *)sub, sub ? strlen(sub) : 0};
@@ -83,7 +83,7 @@ END_TEST
 START_TEST(slots_reused_memory_constant)
 {
     ag_revset *rs = set_new(10, 64, 0);
-    ag_revset_stats s0, s1;
+    ag_revset_stats s0 = AG_INIT(ag_revset_stats), s1 = AG_INIT(ag_revset_stats);
     ck_assert_int_eq(ag_revset_stats_get(rs, T0, &s0), AG_OK);
     char sid[32];
     for (int round = 0; round < 200; round++) {
@@ -131,7 +131,7 @@ START_TEST(strict_staleness)
     ag_revset_mark_synced(rs, T0);
     ck_assert_int_eq(ag_revset_check(rs, claims("s", "u", 0), T0 + 5), AG_OK);
     ck_assert_int_eq(ag_revset_check(rs, claims("s", "u", 0), T0 + 6), AG_ERR_STORE);
-    ag_revset_stats st;
+    ag_revset_stats st = AG_INIT(ag_revset_stats);
     ck_assert_int_eq(ag_revset_stats_get(rs, T0, &st), AG_OK);
     ck_assert_int_eq(st.last_synced, T0);
     ag_revset_free(rs);
@@ -226,7 +226,7 @@ static void rig_free(rig *r)
 
 static ag_err access_ok(rig *r, const ag_session_tokens *t)
 {
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     return ag_verify(r->av, (const uint8_t *)t->access, t->access_len, AG_TEST_SCRATCH(&c), &c);
 }
 
@@ -290,7 +290,7 @@ START_TEST(session_revocations_reach_access_tokens)
         ck_assert_int_eq(ag_session_logout(r.s, (const uint8_t *)d->refresh, d->refresh_len),
                          AG_OK);
         ag_test_clock_advance(900 + 30);
-        ag_revset_stats st;
+        ag_revset_stats st = AG_INIT(ag_revset_stats);
         ck_assert_int_eq(ag_revset_stats_get(r.rs, ag_test_clock_now(), &st), AG_OK);
         ck_assert_uint_eq(st.live, 0);
         free(a), free(b), free(c), free(d);
@@ -338,6 +338,7 @@ static void *reader(void *arg)
     ag_claims *pinned = calloc(2, sizeof *pinned), *never = pinned + 1;
     if (pinned == NULL)
         return NULL;
+    pinned->size = never->size = sizeof *pinned;
     pinned->sid = (ag_span){(const uint8_t *)"pinned", 6};
     pinned->sub = (ag_span){(const uint8_t *)"u", 1};
     never->sid = (ag_span){(const uint8_t *)"never-added", 11};

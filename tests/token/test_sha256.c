@@ -460,7 +460,7 @@ static size_t pipeline_issue(const pipeline *p, char *tok, size_t cap)
 {
     ag_issue_params ip = AG_INIT(ag_issue_params);
     ip.sub = "alice";
-    ag_issued info;
+    ag_issued info = AG_INIT(ag_issued);
     ck_assert_int_eq(ag_issue(p->is, &ip, tok, cap, &info), AG_OK);
     return info.len;
 }
@@ -468,7 +468,7 @@ static size_t pipeline_issue(const pipeline *p, char *tok, size_t cap)
 /* Issued on one path, verified on the other, for keys made either way. */
 START_TEST(pipeline_across_modes)
 {
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     for (int made = 0; made < 2; made++) {
         set_mode(made);
         ag_key *k = NULL;
@@ -512,7 +512,7 @@ START_TEST(verify_allocates_nothing)
     pipeline_new(&p, k, 0);
     char tok[AG_TOKEN_MAX_LEN + 1];
     size_t len = pipeline_issue(&p, tok, sizeof(tok));
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     ck_assert_int_eq(ag_verify(p.v, (const uint8_t *)tok, len, AG_TEST_SCRATCH(&c), &c),
                      AG_OK); /* warm */
     ag_test_alloc_reset();

@@ -112,7 +112,7 @@ static ag_verifier *verifier_for(ag_keyring *r, size_t cache)
 
 static ag_err vfy(const ag_verifier *v, const char *tok)
 {
-    static ag_claims c;
+    static ag_claims c = AG_INIT(ag_claims);
     return ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(&c), &c);
 }
 
@@ -227,6 +227,8 @@ START_TEST(issuer_newest_key)
     ag_verifier *v = verifier_for(vr, 0);
     ck_assert_int_eq(ag_issue(is, &p, tok, sizeof(tok), NULL), AG_OK);
     ag_claims *c = malloc(sizeof(*c));
+    if (c != NULL)
+        *c = (ag_claims)AG_INIT(ag_claims);
     ck_assert_int_eq(ag_verify(v, (const uint8_t *)tok, strlen(tok), AG_TEST_SCRATCH(c), c), AG_OK);
     ck_assert_mem_eq(c->kid.ptr, "b", 1);
 
@@ -280,6 +282,8 @@ static void *load_worker(void *arg)
     (void)arg;
     long bad = 0, ok_b = 0, ok_c = 0, rounds = 0;
     ag_claims *c = malloc(sizeof(*c));
+    if (c != NULL)
+        *c = (ag_claims)AG_INIT(ag_claims);
     char tok[AG_TOKEN_MAX_LEN + 1];
     ag_issue_params p = AG_INIT(ag_issue_params);
     p.sub = "bob";

@@ -24,6 +24,8 @@ static void *worker(void *arg)
 {
     long bad = 0;
     ag_claims *c = malloc(sizeof(*c));
+    if (c != NULL)
+        *c = (ag_claims)AG_INIT(ag_claims);
     int iters = *(int *)arg;
     for (int i = 0; i < iters; i++) {
         for (int t = 0; t < NTOK; t++) {
@@ -64,7 +66,7 @@ START_TEST(threads_share_one_verifier)
         ck_assert_int_eq(ag_issuer_new(&ic, &is), AG_OK);
         ag_issue_params p = AG_INIT(ag_issue_params);
         p.sub = "alice";
-        ag_issued info;
+        ag_issued info = AG_INIT(ag_issued);
         ck_assert_int_eq(ag_issue(is, &p, tokens[i][0], sizeof(tokens[i][0]), &info), AG_OK);
         memcpy(tokens[i][1], tokens[i][0], info.len + 1);
         tokens[i][1][info.len - 3] = tokens[i][1][info.len - 3] == 'A' ? 'B' : 'A';

@@ -16,7 +16,7 @@
 
 static ag_key *key;
 static ag_keyring *ring;
-static ag_claims claims;
+static ag_claims claims = AG_INIT(ag_claims);
 
 static void setup(void)
 {
