@@ -69,10 +69,22 @@ typedef struct ag_histogram {
     uint64_t bucket[AG_METRICS_BUCKETS];
 } ag_histogram;
 
+/*
+ * Fixed capacities of ag_metrics' arrays for the life of the SONAME, so a
+ * new error code, cause, store operation or revoke reason fills a spare
+ * slot instead of moving every member after it. The library checks at
+ * build time that its counts fit. @since 0.2
+ */
+#define AG_METRICS_ERR_SLOTS 48   /**< ≥ AG_ERR_COUNT_ */
+#define AG_METRICS_CAUSE_SLOTS 24 /**< ≥ AG_VERIFY_CAUSE_COUNT_ */
+#define AG_METRICS_OP_SLOTS 16    /**< ≥ AG_STORE_OP_COUNT_ */
+#define AG_METRICS_REASON_SLOTS 8 /**< > the highest ag_revoke_reason */
+
 /**
  * Everything counted since the process started (or since the last
  * ag_metrics_reset()). Counters indexed by ag_err count outcomes: [AG_OK]
- * successes, [AG_ERR_EXPIRED] expired tokens, and so on. About 9 KiB.
+ * successes, [AG_ERR_EXPIRED] expired tokens, and so on; slots past the
+ * library's counts stay 0. About 16 KiB.
  * Start from AG_INIT (error.h): `ag_metrics m = AG_INIT(ag_metrics);`.
  * @since 0.2
  */
@@ -80,19 +92,20 @@ typedef struct ag_metrics {
     size_t size; /**< sizeof(ag_metrics): set by AG_INIT; kept by ag_metrics_snapshot() */
     /** ag_verify() calls, by result and cause (AG_CAUSE_AUD …); a verify the
      * session layer makes for a refresh token counts here too */
-    uint64_t verify[AG_ERR_COUNT_][AG_VERIFY_CAUSE_COUNT_];
-    uint64_t refresh[AG_ERR_COUNT_]; /**< ag_session_refresh() by result; reuse is
+    uint64_t verify[AG_METRICS_ERR_SLOTS][AG_METRICS_CAUSE_SLOTS];
+    uint64_t refresh[AG_METRICS_ERR_SLOTS]; /**< ag_session_refresh() by result; reuse is
                                           [AG_ERR_REUSED] */
-    uint64_t refresh_replayed;       /**< of refresh[AG_OK]: replays within the interval */
-    uint64_t login[AG_ERR_COUNT_];   /**< ag_session_issue() (a login) by result */
-    uint64_t logout[AG_ERR_COUNT_];  /**< ag_session_logout() and _logout_all() by result */
-    uint64_t revoked[6];             /**< families ended, by ag_revoke_reason (store.h) */
-    uint64_t store[AG_STORE_OP_COUNT_][AG_ERR_COUNT_]; /**< backend calls by op and result */
-    uint64_t jwks_fetch[AG_ERR_COUNT_];                /**< remote JWKS fetches by result */
-    uint64_t keys_changed;                             /**< key set swaps (verifiers, issuers) */
-    ag_histogram verify_latency;                       /**< sampled: 1 verify in 8 per thread */
+    uint64_t refresh_replayed;              /**< of refresh[AG_OK]: replays within the interval */
+    uint64_t login[AG_METRICS_ERR_SLOTS];   /**< ag_session_issue() (a login) by result */
+    uint64_t logout[AG_METRICS_ERR_SLOTS];  /**< ag_session_logout() and _logout_all() by result */
+    uint64_t revoked[AG_METRICS_REASON_SLOTS]; /**< families ended, by ag_revoke_reason (store.h) */
+    uint64_t store[AG_METRICS_OP_SLOTS]
+                  [AG_METRICS_ERR_SLOTS];      /**< backend calls by op and result */
+    uint64_t jwks_fetch[AG_METRICS_ERR_SLOTS]; /**< remote JWKS fetches by result */
+    uint64_t keys_changed;                     /**< key set swaps (verifiers, issuers) */
+    ag_histogram verify_latency;               /**< sampled: 1 verify in 8 per thread */
     ag_histogram refresh_latency; /**< whole ag_session_refresh(): verify, rotate, issue */
-    ag_histogram store_latency[AG_STORE_OP_COUNT_];
+    ag_histogram store_latency[AG_METRICS_OP_SLOTS];
 } ag_metrics;
 
 /**

@@ -199,6 +199,13 @@ void ag__obs_jwks(ag_err err, const char *why)
 
 /* ---- snapshot ------------------------------------------------------------- */
 
+/* The public struct's arrays have fixed capacities (metrics.h); the
+ * shards have exactly the counts. */
+_Static_assert(AG_ERR_COUNT_ <= AG_METRICS_ERR_SLOTS, "AG_METRICS_ERR_SLOTS");
+_Static_assert(AG_VERIFY_CAUSE_COUNT_ <= AG_METRICS_CAUSE_SLOTS, "AG_METRICS_CAUSE_SLOTS");
+_Static_assert(AG_STORE_OP_COUNT_ <= AG_METRICS_OP_SLOTS, "AG_METRICS_OP_SLOTS");
+_Static_assert(6 <= AG_METRICS_REASON_SLOTS, "AG_METRICS_REASON_SLOTS");
+
 static void sum(uint64_t *dst, const _Atomic uint64_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -219,13 +226,15 @@ ag_err ag_metrics_snapshot(ag_metrics *m)
     ag__sized_clear(m, sizeof *m);
     for (size_t i = 0; i < SHARDS; i++) {
         const shard *s = &shards[i];
-        sum(&m->verify[0][0], &s->verify[0][0], AG_ERR_COUNT_ * AG_VERIFY_CAUSE_COUNT_);
+        for (size_t e = 0; e < AG_ERR_COUNT_; e++)
+            sum(m->verify[e], s->verify[e], AG_VERIFY_CAUSE_COUNT_);
         sum(m->refresh, s->refresh, AG_ERR_COUNT_);
         sum(&m->refresh_replayed, &s->refresh_replayed, 1);
         sum(m->login, s->login, AG_ERR_COUNT_);
         sum(m->logout, s->logout, AG_ERR_COUNT_);
         sum(m->revoked, s->revoked, 6);
-        sum(&m->store[0][0], &s->store[0][0], AG_STORE_OP_COUNT_ * AG_ERR_COUNT_);
+        for (size_t op = 0; op < AG_STORE_OP_COUNT_; op++)
+            sum(m->store[op], s->store[op], AG_ERR_COUNT_);
         sum(m->jwks_fetch, s->jwks_fetch, AG_ERR_COUNT_);
         sum(&m->keys_changed, &s->keys_changed, 1);
         sum_hist(&m->verify_latency, &s->verify_latency);
