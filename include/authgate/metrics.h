@@ -84,7 +84,7 @@ typedef struct ag_histogram {
  * Everything counted since the process started (or since the last
  * ag_metrics_reset()). Counters indexed by ag_err count outcomes: [AG_OK]
  * successes, [AG_ERR_EXPIRED] expired tokens, and so on; slots past the
- * library's counts stay 0. About 16 KiB.
+ * library's counts stay 0. About 20 KiB.
  * Start from AG_INIT (error.h): `ag_metrics m = AG_INIT(ag_metrics);`.
  * @since 0.2
  */
