@@ -61,14 +61,14 @@ bool demo_eventlog_start(FILE *out)
     if (out == NULL)
         return false;
     g_out = out;
+    g_sink = (ag_event_sink)AG_INIT(ag_event_sink);
     g_sink.fn = on_event;
     g_sink.ctx = NULL;
     g_sink.slow_store_us = 0; /* the library's default threshold */
-    ag_events_set(&g_sink);
-    return true;
+    return ag_events_set(&g_sink) == AG_OK;
 }
 
 void demo_eventlog_stop(void)
 {
-    ag_events_set(NULL);
+    (void)ag_events_set(NULL);
 }

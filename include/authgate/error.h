@@ -149,10 +149,13 @@ typedef enum ag_verify_cause {
  * The library reads only the first `size` bytes and takes every member
  * beyond them as zero (its default), so a binary built against an older,
  * smaller struct keeps working when members are added at the end (the
- * only way these structs change). A size below sizeof(size_t) — 0 from a
- * struct zeroed without AG_INIT — is AG_ERR_INVALID_ARGUMENT; so is a size
- * larger than the library knows whose extra bytes are not all zero (a
- * newer binary asking for something this library cannot do).
+ * only way these structs change). A size below the struct's first
+ * published layout — 0 from a struct zeroed without AG_INIT, or a size
+ * left unset; today every struct is in its first layout, so any size
+ * below the full struct — is AG_ERR_INVALID_ARGUMENT; so is a size more
+ * than 1 KiB above the library's, and a larger size whose extra bytes are
+ * not all zero (a newer binary asking for something this library cannot
+ * do).
  *
  * ag_http_request, the request a caller fills for the HTTP calls, is sized
  * the same way (it is read like a config).
@@ -178,8 +181,13 @@ typedef enum ag_verify_cause {
  * (ag_header, ag_custom_claim, ag_session_info) and small values passed
  * or returned by value (ag_span, ag_http_error, ag_allocator). They never
  * change within one SONAME; new data about them comes through new
- * functions. (The structs of the store backend interface follow
- * AG_STORE_INTERFACE_VERSION, store.h.)
+ * functions. The structs of the store interface (ag_store_family,
+ * ag_store_rotation, ag_store_rotated, ag_store_revocation) follow
+ * AG_STORE_INTERFACE_VERSION (store.h), for backends and for applications
+ * calling ag_store_* alike: fixed while it stays the same.
+ *
+ * ag_event_sink, which ag_events_set() keeps and reads in place, is sized
+ * like a config: AG_INIT, then set fn.
  *
  * Structs the library hands to callbacks (ag_event, ag_reuse_event,
  * ag_evict_event) are the library's, valid during the callback only:

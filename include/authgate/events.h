@@ -73,8 +73,10 @@ typedef struct ag_event {
 typedef void (*ag_event_fn)(void *ctx, const ag_event *ev);
 
 /** Where events go. Owned by the caller, who keeps it alive and unchanged
- * while installed. Zero-initialise. @since 0.2 */
+ * while installed; the library reads it in place (it is not copied).
+ * Start from AG_INIT (error.h), then set fn. @since 0.2 */
 typedef struct ag_event_sink {
+    size_t size;    /**< sizeof(ag_event_sink): set by AG_INIT (error.h) */
     ag_event_fn fn; /**< required */
     void *ctx;
     int64_t slow_store_us; /**< STORE_SLOW threshold; 0 → 100000 (100 ms); < 0: never */
@@ -82,6 +84,10 @@ typedef struct ag_event_sink {
 
 /**
  * Installs the process's event sink, or removes it (NULL).
+ * @param[in] sink  NULL, or made with AG_INIT(ag_event_sink) and fn set
+ * Returns: AG_OK; AG_ERR_INVALID_ARGUMENT (a size other than a known
+ * layout's, or no fn): the installed sink is then left as it was.
+ * Removing (NULL) always succeeds.
  *
  * Events that start after the call go to sink; one that started before may
  * still reach the previous sink, so keep an old sink alive until the
@@ -92,7 +98,7 @@ typedef struct ag_event_sink {
  * never looks at the sink at all.
  * @since 0.2
  */
-AG_API void ag_events_set(const ag_event_sink *sink);
+AG_API ag_err ag_events_set(const ag_event_sink *sink);
 
 /** Short stable name of an event type ("verify_refused", …; "" if unknown).
  * @since 0.2 */

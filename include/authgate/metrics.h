@@ -50,7 +50,8 @@ typedef enum ag_store_op {
 /** Name of a store operation ("create", "rotate", …; "" if unknown). @since 0.2 */
 AG_API const char *ag_store_op_name(ag_store_op op);
 
-/** Number of latency buckets, the last one +Inf. @since 0.2 */
+/** Number of latency buckets, the last one +Inf; fixed, with their bounds,
+ * for the life of the SONAME (ag_histogram's layout). @since 0.2 */
 #define AG_METRICS_BUCKETS 24
 /** Upper bounds of the finite buckets, in nanoseconds. @since 0.2 */
 #define AG_METRICS_BOUNDS_NS                                                                       \

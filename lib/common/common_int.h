@@ -61,17 +61,23 @@ int ag__span_eq_str(ag_span s, const char *z);
 
 /* Sized structs (error.h, AG_INIT): the one check of a caller's struct
  * whose first member is its size. Copies it into local (full bytes):
- * members past the caller's size read as zero. Sizes below
- * sizeof(size_t), and larger sizes with non-zero bytes past full, are
- * AG_ERR_INVALID_ARGUMENT. NULL in is AG_OK (the caller decides what NULL
- * means). @test tests/common/test_sized.c */
-ag_err ag__sized_in(const void *in, void *local, size_t full);
+ * members past the caller's size read as zero. base is the struct's size
+ * in the first release that had it (members appended later are the only
+ * ones a caller may lack); sizes below base, sizes more than
+ * AG__SIZED_SLACK above full, and larger sizes with non-zero bytes past
+ * full are AG_ERR_INVALID_ARGUMENT. NULL in is AG_OK (the caller decides
+ * what NULL means). @test tests/common/test_sized.c */
+#define AG__SIZED_SLACK 1024u
+ag_err ag__sized_in(const void *in, void *local, size_t full, size_t base);
 
 /* The usual use: cfg (a const T * parameter) afterwards points at local, a
- * T of the function, or stays NULL; a bad size returns from the function. */
-#define AG__SIZED_OR_RETURN(cfg, local)                                                            \
+ * T of the function, or stays NULL; a bad size returns from the function.
+ * Every sized struct is as first published (base = full); when one gains
+ * a member, its calls pass the earlier size through AG__SIZED_BASE_OR_RETURN. */
+#define AG__SIZED_OR_RETURN(cfg, local) AG__SIZED_BASE_OR_RETURN(cfg, local, sizeof(local))
+#define AG__SIZED_BASE_OR_RETURN(cfg, local, base)                                                 \
     do {                                                                                           \
-        ag_err sized_err_ = ag__sized_in((cfg), &(local), sizeof(local));                          \
+        ag_err sized_err_ = ag__sized_in((cfg), &(local), sizeof(local), (base));                  \
         if (sized_err_ != AG_OK)                                                                   \
             return sized_err_;                                                                     \
         if ((cfg) != NULL)                                                                         \

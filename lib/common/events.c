@@ -14,9 +14,16 @@
 
 static _Atomic(const ag_event_sink *) sink;
 
-void ag_events_set(const ag_event_sink *s)
+ag_err ag_events_set(const ag_event_sink *s)
 {
-    atomic_store_explicit(&sink, s != NULL && s->fn != NULL ? s : NULL, memory_order_release);
+    /* read in place for as long as it is installed, so checked here, once:
+     * the first layout is the whole struct, and a newer caller's larger
+     * one is fine (its members past ours are not read) */
+    if (s != NULL &&
+        (s->size < sizeof *s || s->size > sizeof *s + AG__SIZED_SLACK || s->fn == NULL))
+        return AG_ERR_INVALID_ARGUMENT;
+    atomic_store_explicit(&sink, s, memory_order_release);
+    return AG_OK;
 }
 
 void ag__event_emit(const ag_event *ev)

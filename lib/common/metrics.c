@@ -19,6 +19,9 @@
 
 #define SHARDS 32
 #define SAMPLE_MASK 7u /* one verify in 8 per thread is timed */
+/* ag_revoke_reason's values, AG_REVOKE_NONE..AG_REVOKE_EVICTED (store.h,
+ * a layer above: lib/store/store.c checks this number against the enum) */
+#define REVOKE_REASONS 6
 
 typedef struct hist {
     _Atomic uint64_t count, sum_ns, bucket[AG_METRICS_BUCKETS];
@@ -30,7 +33,7 @@ typedef struct shard {
     _Atomic uint64_t refresh_replayed;
     _Atomic uint64_t login[AG_ERR_COUNT_];
     _Atomic uint64_t logout[AG_ERR_COUNT_];
-    _Atomic uint64_t revoked[6];
+    _Atomic uint64_t revoked[REVOKE_REASONS];
     _Atomic uint64_t store[AG_STORE_OP_COUNT_][AG_ERR_COUNT_];
     _Atomic uint64_t jwks_fetch[AG_ERR_COUNT_];
     _Atomic uint64_t keys_changed;
@@ -169,13 +172,13 @@ void ag__obs_logout(ag_err err)
         add(&here()->logout[err_index(err)], 1);
 }
 
-static const char *const reason_names[6] = {"none",  "logout", "logout_all",
-                                            "reuse", "admin",  "evicted"};
+static const char *const reason_names[REVOKE_REASONS] = {"none",  "logout", "logout_all",
+                                                         "reuse", "admin",  "evicted"};
 
 void ag__obs_revoked(int reason, const char *sid, size_t sid_len, const char *subject,
                      size_t subject_len)
 {
-    size_t r = reason > 0 && reason < 6 ? (size_t)reason : 0;
+    size_t r = reason > 0 && reason < REVOKE_REASONS ? (size_t)reason : 0;
     if (on())
         add(&here()->revoked[r], 1);
     ag__event_session(AG_EVENT_FAMILY_REVOKED, AG_OK, sid, sid_len, subject, subject_len,
@@ -204,7 +207,7 @@ void ag__obs_jwks(ag_err err, const char *why)
 _Static_assert(AG_ERR_COUNT_ <= AG_METRICS_ERR_SLOTS, "AG_METRICS_ERR_SLOTS");
 _Static_assert(AG_VERIFY_CAUSE_COUNT_ <= AG_METRICS_CAUSE_SLOTS, "AG_METRICS_CAUSE_SLOTS");
 _Static_assert(AG_STORE_OP_COUNT_ <= AG_METRICS_OP_SLOTS, "AG_METRICS_OP_SLOTS");
-_Static_assert(6 <= AG_METRICS_REASON_SLOTS, "AG_METRICS_REASON_SLOTS");
+_Static_assert(REVOKE_REASONS <= AG_METRICS_REASON_SLOTS, "AG_METRICS_REASON_SLOTS");
 
 static void sum(uint64_t *dst, const _Atomic uint64_t *src, size_t n)
 {
@@ -232,7 +235,7 @@ ag_err ag_metrics_snapshot(ag_metrics *m)
         sum(&m->refresh_replayed, &s->refresh_replayed, 1);
         sum(m->login, s->login, AG_ERR_COUNT_);
         sum(m->logout, s->logout, AG_ERR_COUNT_);
-        sum(m->revoked, s->revoked, 6);
+        sum(m->revoked, s->revoked, REVOKE_REASONS);
         for (size_t op = 0; op < AG_STORE_OP_COUNT_; op++)
             sum(m->store[op], s->store[op], AG_ERR_COUNT_);
         sum(m->jwks_fetch, s->jwks_fetch, AG_ERR_COUNT_);
@@ -364,7 +367,7 @@ ag_err ag_metrics_write_prometheus(const ag_metrics *m, char *buf, size_t cap, s
     by_result(&o, "login_total", "Sessions created (logins), by result.", m->login);
     by_result(&o, "logout_total", "Logouts, by result.", m->logout);
     header(&o, "sessions_revoked_total", "counter", "Sessions ended, by reason.");
-    for (size_t r = 1; r < 6; r++)
+    for (size_t r = 1; r < REVOKE_REASONS; r++)
         put(&o, "authgate_sessions_revoked_total{reason=\"%s\"} %llu\n", reason_names[r],
             (unsigned long long)m->revoked[r]);
     header(&o, "store_operations_total", "counter",

@@ -7,13 +7,16 @@
 
 #include "common_int.h"
 
-ag_err ag__sized_in(const void *in, void *local, size_t full)
+ag_err ag__sized_in(const void *in, void *local, size_t full, size_t base)
 {
     if (in == NULL)
         return AG_OK;
     size_t n;
     memcpy(&n, in, sizeof n); /* every sized struct starts with size_t size */
-    if (n < sizeof(size_t))
+    /* below the struct's first published layout: not made with AG_INIT
+     * (0), or a stray value; far above ours: not a size a header of ours
+     * ever had, and not a reason to read that far past the struct */
+    if (n < base || n > full + AG__SIZED_SLACK)
         return AG_ERR_INVALID_ARGUMENT;
     /* a newer caller's struct: fine while what we do not know is unset */
     const uint8_t *extra = (const uint8_t *)in + full;

@@ -236,6 +236,7 @@ ag_err ag_http_authenticate(const ag_http_policy *policy, const ag_verifier *v,
     /* out made with AG_INIT: refused at once, not only when a token came */
     if (ag__sized_out(out, sizeof *out) != AG_OK)
         return AG_ERR_INVALID_ARGUMENT;
+    out->verifier_ = NULL; /* an earlier request's claims: unverified from here */
     ag_http_request sized;
     AG__SIZED_OR_RETURN(req, sized);
     const ag_http_policy *p = policy != NULL ? policy : &default_policy;
@@ -264,6 +265,7 @@ ag_err ag_http_refresh_verify(const ag_http_policy *policy, const ag_verifier *v
         return AG_ERR_INVALID_ARGUMENT;
     if (ag__sized_out(out, sizeof *out) != AG_OK || ag__sized_out(claims, sizeof *claims) != AG_OK)
         return AG_ERR_INVALID_ARGUMENT;
+    claims->verifier_ = NULL; /* unusable by ag_session_*_verified() unless this call succeeds */
     ag_http_request sized;
     AG__SIZED_OR_RETURN(req, sized);
     const ag_http_policy *p = policy != NULL ? policy : &default_policy;

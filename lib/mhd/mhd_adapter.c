@@ -127,15 +127,35 @@ static ag_err gather(struct MHD_Connection *conn, const char *method, const ag_h
     return AG_OK;
 }
 
+/* Claims the caller may reuse across requests: checked for AG_INIT before
+ * anything else, and emptied (size kept) when the request is refused
+ * before ag_http_* sees it, so they never stay verified from an earlier
+ * request (a zeroed ag_claims is unverified). */
+static bool claims_sized(const ag_claims *c)
+{
+    return c != NULL && c->size >= sizeof *c;
+}
+
+static void claims_unverified(ag_claims *c)
+{
+    size_t n = c->size;
+    memset(c, 0, sizeof *c);
+    c->size = n;
+}
+
 ag_err ag_mhd_authenticate(struct MHD_Connection *conn, const char *method,
                            const ag_http_policy *policy, const ag_verifier *v, void *scratch,
                            size_t scratch_len, ag_claims *out)
 {
+    if (!claims_sized(out))
+        return AG_ERR_INVALID_ARGUMENT;
     collect c;
     ag_http_request req;
     ag_err e = gather(conn, method, policy, &c, &req);
-    if (e != AG_OK)
+    if (e != AG_OK) {
+        claims_unverified(out);
         return e;
+    }
     return ag_http_authenticate(policy, v, &req, scratch, scratch_len, out);
 }
 
@@ -144,11 +164,15 @@ ag_err ag_mhd_refresh_verify(struct MHD_Connection *conn, const char *method,
                              const uint8_t *csrf_secret, size_t csrf_secret_len, void *scratch,
                              size_t scratch_len, ag_http_credential *out, ag_claims *claims)
 {
+    if (!claims_sized(claims) || out == NULL || out->size < sizeof *out)
+        return AG_ERR_INVALID_ARGUMENT;
     collect c;
     ag_http_request req;
     ag_err e = gather(conn, method, policy, &c, &req);
-    if (e != AG_OK)
+    if (e != AG_OK) {
+        claims_unverified(claims);
         return e;
+    }
     return ag_http_refresh_verify(policy, v, csrf_secret, csrf_secret_len, &req, scratch,
                                   scratch_len, out, claims);
 }

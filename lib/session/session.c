@@ -152,21 +152,22 @@ static ag_err issue_pair(const ag_session *s, const char *sub, const char *sid, 
     rp.ttl = refresh_exp - refresh_issued;
     ag_err e = ag_issue(s->refresh_issuer, &rp, out->refresh, out->cap_, &ri);
     if (e != AG_OK)
-        return e;
+        goto out;
     out->refresh_len = ri.len; /* recorded at once, so a failure below wipes it */
     ap.sub = sub;
     ap.sid = sid;
     ap.now = now;
     e = ag_issue(s->access_issuer, &ap, out->access, out->cap_, &ai);
     if (e != AG_OK)
-        return e;
-    out->refresh_len = ri.len;
+        goto out;
     out->refresh_exp = ri.exp;
     out->access_len = ai.len;
     out->access_exp = ai.exp;
+out:
+    /* the jtis: on every exit, a failure's too */
     OPENSSL_cleanse(&ri, sizeof ri);
     OPENSSL_cleanse(&ai, sizeof ai);
-    return AG_OK;
+    return e;
 }
 
 /* ---- construction ------------------------------------------------------ */
@@ -519,7 +520,8 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
 ag_err ag_session_refresh_verified(const ag_session *s, const ag_claims *claims,
                                    ag_session_tokens *out)
 {
-    if (s == NULL || out == NULL || claims == NULL || !ag__tokens_attached(out))
+    if (s == NULL || out == NULL || claims == NULL || !ag__tokens_attached(out) ||
+        ag__sized_out(claims, sizeof *claims) != AG_OK)
         return AG_ERR_INVALID_ARGUMENT;
     /* out is wiped first, so the claims must not point into it */
     if (ag__tokens_overlaps(out, claims->sid.ptr, claims->sid.len) ||

@@ -9,6 +9,12 @@
 #include "../common/observe_int.h"
 #include "store_int.h"
 
+/* lib/common/metrics.c counts 6 revoke reasons (AG_REVOKE_NONE through
+ * AG_REVOKE_EVICTED) into ag_metrics.revoked: a new reason must raise
+ * REVOKE_REASONS there (within AG_METRICS_REASON_SLOTS) first. */
+_Static_assert(AG_REVOKE_EVICTED + 1 == 6, "metrics.c: REVOKE_REASONS");
+_Static_assert(AG_REVOKE_EVICTED < AG_METRICS_REASON_SLOTS, "AG_METRICS_REASON_SLOTS");
+
 /* Any code outside `allowed` (a 0-terminated list; AG_OK is implied)
  * becomes AG_ERR_STORE: a backend can fail, but never open a door. */
 static ag_err only(ag_err e, const ag_err *allowed)

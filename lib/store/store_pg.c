@@ -543,8 +543,11 @@ static ag_err pg_stats(ag_store *st, ag_store_stats *out)
     ag_store_stats s;
     memset(&s, 0, sizeof s);
     ag_err e = ag__pg_run(&((pgstore *)st)->pool, op_stats, &s);
-    if (e == AG_OK)
-        *out = s;
+    if (e == AG_OK) { /* the counts only: out's size is its owner's */
+        out->families = s.families;
+        out->capacity = s.capacity;
+        out->bytes = s.bytes;
+    }
     return e;
 }
 

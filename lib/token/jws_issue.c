@@ -374,6 +374,8 @@ static ag_err issue_gen(const ag_issuer *is, const igen *g, const ag_issue_param
 ag_err ag_issue(const ag_issuer *is, const ag_issue_params *p, char *buf, size_t cap,
                 ag_issued *info)
 {
+    if (buf != NULL && cap > 0)
+        buf[0] = '\0'; /* empty on every refusal, whichever check refuses */
     ag_issue_params sized;
     AG__SIZED_OR_RETURN(p, sized);
     if (is == NULL || p == NULL || buf == NULL)

@@ -7,6 +7,7 @@
  * Tokens are real: HS256 access and refresh tokens issued at start-up, so
  * every accepted row went through ag_verify.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -739,6 +740,65 @@ START_TEST(refresh_verify_needs_secret)
 }
 END_TEST
 
+/* Claims from an earlier request stop counting as verified the moment a
+ * later call with them fails, whatever step refused it (http.h): a caller
+ * that reuses one ag_claims per thread must not rotate with stale claims. */
+START_TEST(failure_unverifies_reused_claims)
+{
+    char bearer[AG_TOKEN_MAX_LEN + 16];
+    int n = snprintf(bearer, sizeof bearer, "Bearer %s", fx.tok_rt);
+    ag_header good[] = {
+        {{(const uint8_t *)"Authorization", 13}, {(const uint8_t *)bearer, (size_t)n}}};
+    ag_http_request req = AG_INIT(ag_http_request);
+    req.method = (ag_span){(const uint8_t *)"POST", 4};
+    req.headers = good;
+    req.nheaders = 1;
+    ag_http_credential cred = AG_INIT(ag_http_credential);
+    ag_claims c = AG_INIT(ag_claims);
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, fx.v_refresh, ag_test_http_csrf_secret, 32, &req,
+                                            scratch, sizeof scratch, &cred, &c),
+                     AG_OK);
+    ck_assert_ptr_nonnull(c.verifier_);
+    /* no credential at all: refused before any verify */
+    req.nheaders = 0;
+    ck_assert_int_eq(ag_http_refresh_verify(NULL, fx.v_refresh, ag_test_http_csrf_secret, 32, &req,
+                                            scratch, sizeof scratch, &cred, &c),
+                     AG_ERR_NO_CREDENTIALS);
+    ck_assert_ptr_null(c.verifier_);
+    /* the same for the access side */
+    n = snprintf(bearer, sizeof bearer, "Bearer %s", fx.tok_at);
+    good[0].value.len = (size_t)n;
+    req.nheaders = 1;
+    ck_assert_int_eq(ag_http_authenticate(NULL, fx.v_access, &req, scratch, sizeof scratch, &c),
+                     AG_OK);
+    ck_assert_ptr_nonnull(c.verifier_);
+    req.query = (ag_span){(const uint8_t *)"access_token=x", 14};
+    ck_assert_int_eq(ag_http_authenticate(NULL, fx.v_access, &req, scratch, sizeof scratch, &c),
+                     AG_ERR_URL_CREDENTIALS);
+    ck_assert_ptr_null(c.verifier_);
+}
+END_TEST
+
+/* A request struct shorter than the library's is refused, not read with
+ * its missing members as zero: a short size would skip the URL check. */
+START_TEST(short_request_is_refused)
+{
+    ag_http_request req = AG_INIT(ag_http_request);
+    req.query = (ag_span){(const uint8_t *)"access_token=x", 14};
+    ag_claims c = AG_INIT(ag_claims);
+    static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+    ck_assert_int_eq(ag_http_authenticate(NULL, fx.v_access, &req, scratch, sizeof scratch, &c),
+                     AG_ERR_URL_CREDENTIALS);
+    req.size = offsetof(ag_http_request, query);
+    ck_assert_int_eq(ag_http_authenticate(NULL, fx.v_access, &req, scratch, sizeof scratch, &c),
+                     AG_ERR_INVALID_ARGUMENT);
+    req.size = (size_t)1 << 40; /* garbage: refused before any byte past the struct is read */
+    ck_assert_int_eq(ag_http_authenticate(NULL, fx.v_access, &req, scratch, sizeof scratch, &c),
+                     AG_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
 /* ---- the policy object ------------------------------------------------- */
 
 START_TEST(policy_validation)
@@ -839,6 +899,8 @@ static Suite *suite(void)
     tcase_add_test(tc, table_coverage);
     tcase_add_test(tc, refresh_credential_views);
     tcase_add_test(tc, refresh_verify_needs_secret);
+    tcase_add_test(tc, failure_unverifies_reused_claims);
+    tcase_add_test(tc, short_request_is_refused);
     tcase_add_test(tc, policy_validation);
     tcase_add_test(tc, hot_path_allocates_nothing);
     suite_add_tcase(s, tc);

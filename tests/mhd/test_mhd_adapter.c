@@ -10,10 +10,12 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -28,6 +30,9 @@ static uint16_t port;
 static ag_test_http fx;
 static _Thread_local ag_claims claims = AG_INIT(ag_claims);
 static _Thread_local uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
+/* A failed call left verified claims. Shared memory: the server runs in
+ * the parent, each test in a forked child. */
+static atomic_bool *stale_claims;
 
 /* ---- the server under test ------------------------------------------- */
 
@@ -79,8 +84,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         ag_err e = ag_mhd_refresh_verify(c, method, NULL, fx.v_refresh, ag_test_http_csrf_secret,
                                          sizeof ag_test_http_csrf_secret, scratch, sizeof scratch,
                                          &cred, &claims);
-        if (e != AG_OK)
+        if (e != AG_OK) {
+            /* the claims are reused per thread: a failure must leave them
+             * unverified (the private marker the session layer checks) */
+            if (claims.verifier_ != NULL)
+                atomic_store(stale_claims, true);
             return ag_mhd_queue_error(c, e, AG_ENDPOINT_REFRESH, NULL);
+        }
         bool cookie = cred.source == AG_SOURCE_COOKIE;
         const char *body = cookie ? "{\"channel\":\"cookie\"}" : "{\"channel\":\"header\"}";
         struct MHD_Response *r = ag_mhd_json_response(body, strlen(body));
@@ -140,12 +150,17 @@ static void setup(void)
     ck_assert_ptr_nonnull(info);
     port = info->port;
     ck_assert_uint_ne(port, 0);
+    stale_claims =
+        mmap(NULL, sizeof *stale_claims, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    ck_assert(stale_claims != MAP_FAILED);
+    atomic_init(stale_claims, false);
 }
 
 static void teardown(void)
 {
     MHD_stop_daemon(daemon_);
     ag_test_http_free(&fx);
+    munmap(stale_claims, sizeof *stale_claims);
 }
 
 /* ---- a raw HTTP/1.1 client ---------------------------------------------- */
@@ -407,6 +422,22 @@ START_TEST(refresh_cookie_channel)
 }
 END_TEST
 
+/* A refresh refused before the verify (here: a URL credential, refused
+ * while the adapter gathers the request) leaves the handler's reused
+ * claims unverified, not as the previous request's verify left them. */
+START_TEST(failure_unverifies_reused_claims)
+{
+    atomic_store(stale_claims, false);
+    resp r = request("POST", "/auth/refresh", "Authorization: Bearer @RT\r\n");
+    ck_assert_int_eq(r.status, 200);
+    free(r.raw);
+    r = request("POST", "/auth/refresh?refresh_token=x", "Authorization: Bearer @RT\r\n");
+    ck_assert_int_eq(r.status, 400);
+    free(r.raw);
+    ck_assert(!atomic_load(stale_claims));
+}
+END_TEST
+
 /* Logout clears both cookies with Max-Age=0. */
 START_TEST(logout_clears_cookies)
 {
@@ -575,6 +606,7 @@ static Suite *suite(void)
     tcase_add_test(tc, h01_malformed);
     tcase_add_test(tc, h03_url_credentials);
     tcase_add_test(tc, refresh_cookie_channel);
+    tcase_add_test(tc, failure_unverifies_reused_claims);
     tcase_add_test(tc, logout_clears_cookies);
     tcase_add_test(tc, m03_cookie_fields);
     tcase_add_test(tc, h04_c01_over_the_wire);

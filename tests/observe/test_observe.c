@@ -60,7 +60,7 @@ static void on_event(void *ctx, const ag_event *ev)
     rec[rec_len++] = '\n';
 }
 
-static ag_event_sink sink = {on_event, NULL, 0};
+static ag_event_sink sink = {sizeof(ag_event_sink), on_event, NULL, 0};
 
 /* ---- what must never appear ------------------------------------------------ */
 
@@ -149,7 +149,7 @@ static ag_verifier *v_access, *v_refresh;
 
 static void setup(void)
 {
-    ag_events_set(&sink);
+    ck_assert_int_eq(ag_events_set(&sink), AG_OK);
     ag_metrics_reset();
     AG_TEST_SETUP_OK(ag_key_from_secret(AG_ALG_HS256, s_access, 32, "at", &k_access));
     AG_TEST_SETUP_OK(ag_key_from_secret(AG_ALG_HS256, s_refresh, 32, "rt", &k_refresh));
@@ -194,7 +194,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    ag_events_set(NULL);
+    ck_assert_int_eq(ag_events_set(NULL), AG_OK);
     ag_verifier_free(v_access);
     ag_verifier_free(v_refresh);
     ag_issuer_free(i_access);
@@ -469,10 +469,29 @@ static ag_err slow_lookup(ag_store *st, const char *sid, size_t n, ag_store_fami
     return slow_inner->lookup_family(slow_inner, sid, n, f);
 }
 
+/* The sink is read in place while installed, so its size is checked when
+ * it is installed; a refused sink leaves the installed one as it was. */
+START_TEST(sink_must_be_sized)
+{
+    /* the fixture's sink is installed; these are refused and leave it */
+    ag_event_sink zeroed = {0};
+    zeroed.fn = on_event;
+    ck_assert_int_eq(ag_events_set(&zeroed), AG_ERR_INVALID_ARGUMENT);
+    ag_event_sink nofn = AG_INIT(ag_event_sink);
+    ck_assert_int_eq(ag_events_set(&nofn), AG_ERR_INVALID_ARGUMENT);
+    ag_keyring *r = NULL;
+    ck_assert_int_eq(ag_keyring_new(NULL, &r), AG_OK);
+    ck_assert_int_eq(ag_keyring_add(r, k_access), AG_OK);
+    ck_assert_int_eq(ag_verifier_set_keys(v_access, r), AG_OK);
+    ck_assert_int_eq(counts[AG_EVENT_KEYS_CHANGED], 1);
+    ag_keyring_free(r);
+}
+END_TEST
+
 START_TEST(slow_store_reported)
 {
-    ag_event_sink slow = {on_event, NULL, 1000};
-    ag_events_set(&slow);
+    ag_event_sink slow = {sizeof slow, on_event, NULL, 1000};
+    ck_assert_int_eq(ag_events_set(&slow), AG_OK);
     slow_inner = mem_store(10);
     ag_store wrap = {0};
     wrap.version = AG_STORE_INTERFACE_VERSION;
@@ -483,15 +502,15 @@ START_TEST(slow_store_reported)
     ck_assert_int_eq(counts[AG_EVENT_STORE_SLOW], 1);
     ck_assert_int_ge(last[AG_EVENT_STORE_SLOW].duration_us, 3000);
     ck_assert_str_eq(last_detail[AG_EVENT_STORE_SLOW], "lookup");
-    ag_event_sink never = {on_event, NULL, -1};
-    ag_events_set(&never);
+    ag_event_sink never = {sizeof never, on_event, NULL, -1};
+    ck_assert_int_eq(ag_events_set(&never), AG_OK);
     ck_assert_int_eq(ag_store_lookup_family(&wrap, "nope", 4, &f), AG_ERR_NOT_FOUND);
     ck_assert_int_eq(counts[AG_EVENT_STORE_SLOW], 1);
     ag_metrics m = AG_INIT(ag_metrics);
     ck_assert_int_eq(ag_metrics_snapshot(&m), AG_OK);
     ck_assert_uint_eq(m.store[AG_STORE_OP_LOOKUP][AG_ERR_NOT_FOUND], 2);
     ck_assert_uint_eq(m.store_latency[AG_STORE_OP_LOOKUP].count, 2);
-    ag_events_set(NULL);
+    ck_assert_int_eq(ag_events_set(NULL), AG_OK);
     ck_assert_int_eq(ag_store_lookup_family(&wrap, "nope", 4, &f), AG_ERR_NOT_FOUND);
     ck_assert_int_eq(counts[AG_EVENT_STORE_SLOW], 1);
     ag_store_close(slow_inner);
@@ -600,6 +619,7 @@ int main(void)
     tcase_add_test(tc, slow_store_reported);
     tcase_add_test(tc, key_swap_reported);
     tcase_add_test(tc, prometheus_text);
+    tcase_add_test(tc, sink_must_be_sized);
     tcase_add_test(tc, threads_sum_exactly);
     suite_add_tcase(s, tc);
     return ag_test_run(s);

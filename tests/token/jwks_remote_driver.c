@@ -61,8 +61,9 @@ static void on_event(void *ctx, const ag_event *ev)
 
 int main(void)
 {
-    static const ag_event_sink sink = {on_event, NULL, 0};
-    ag_events_set(&sink);
+    static const ag_event_sink sink = {sizeof(ag_event_sink), on_event, NULL, 0};
+    if (ag_events_set(&sink) != AG_OK)
+        return 2;
     static char line[16384];
     static ag_claims claims = AG_INIT(ag_claims);
     static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
@@ -130,7 +131,7 @@ int main(void)
         }
     }
     ag_jwks_remote_free(r);
-    ag_events_set(NULL);
+    (void)ag_events_set(NULL);
     ag_thread_cleanup();
     return 0;
 }
