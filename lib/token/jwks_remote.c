@@ -116,35 +116,14 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-/* Cache-Control: max-age=N (case-insensitive name and directive). */
+/* Cache-Control: max-age=N (cache_control.c). */
 static size_t on_header(char *ptr, size_t size, size_t nitems, void *ud)
 {
     body *b = ud;
     size_t n = size * nitems;
-    static const char name[] = "cache-control:";
-    if (n < sizeof(name) - 1)
-        return n;
-    for (size_t i = 0; i < sizeof(name) - 1; i++)
-        if ((ptr[i] | 0x20) != name[i])
-            return n;
-    for (size_t i = sizeof(name) - 1; i + 8 <= n; i++) {
-        static const char d[] = "max-age=";
-        size_t k = 0;
-        while (k < 8 && (ptr[i + k] | 0x20) == d[k])
-            k++;
-        if (k < 8)
-            continue;
-        int64_t v = 0;
-        size_t j = i + 8, digits = 0;
-        while (j < n && ptr[j] >= '0' && ptr[j] <= '9' && digits < 12) {
-            v = v * 10 + (ptr[j] - '0');
-            j++;
-            digits++;
-        }
-        if (digits > 0)
-            b->max_age = v;
-        break;
-    }
+    int64_t v = ag__cache_max_age(ptr, n);
+    if (v >= 0)
+        b->max_age = v;
     return n;
 }
 

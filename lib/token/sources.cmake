@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-foreach(f base64url b64_simd json_scan json_num json_iter alg keys jwk jwk_export crypto jws jws_issue claims vcache revset swap jwks_remote)
+foreach(f base64url b64_simd json_scan json_num json_iter alg keys jwk jwk_export crypto jws jws_issue claims vcache revset swap jwks_remote cache_control)
 
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${f}.c)
     target_sources(authgate_obj PRIVATE ${CMAKE_CURRENT_LIST_DIR}/${f}.c)

@@ -381,4 +381,12 @@ typedef struct ag__claims_out {
 ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag__claims_out *out,
                         const ag__claims_policy *pol, bool *has_iat, ag_verify_cause *cause);
 
+/* The max-age of one Cache-Control header line ("Cache-Control: …", the
+ * field name case-insensitive, CR LF allowed at its end), in seconds,
+ * saturating at AG__CACHE_MAX_AGE_CAP; -1 when the line is another field
+ * or has no well-formed max-age (the first one counts). Reads only
+ * [line, line + n). @test tests/token/test_cache_control.c */
+#define AG__CACHE_MAX_AGE_CAP INT64_C(999999999999)
+int64_t ag__cache_max_age(const char *line, size_t n);
+
 #endif
