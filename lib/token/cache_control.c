@@ -15,22 +15,12 @@ static bool ows(char c)
     return c == ' ' || c == '\t';
 }
 
-/* [p, p + n) equals the lower-case word w, ASCII case-insensitively. */
-static bool word_is(const char *p, size_t n, const char *w, size_t wn)
-{
-    if (n != wn)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]) != w[i])
-            return false;
-    return true;
-}
-
 int64_t ag__cache_max_age(const char *line, size_t n)
 {
     static const char name[] = "cache-control";
     const size_t nl = sizeof(name) - 1;
-    if (line == NULL || n <= nl || line[nl] != ':' || !word_is(line, nl, name, nl))
+    if (line == NULL || n <= nl || line[nl] != ':' ||
+        !ag__ci_eq((const uint8_t *)line, nl, name, nl))
         return -1;
     /* the field value: up to CR or LF (libcurl hands the line with them) */
     size_t end = nl + 1;
@@ -49,7 +39,7 @@ int64_t ag__cache_max_age(const char *line, size_t n)
         size_t eq = a;
         while (eq < b && line[eq] != '=')
             eq++;
-        if (eq < b && word_is(line + a, eq - a, "max-age", 7)) {
+        if (eq < b && ag__ci_eq((const uint8_t *)line + a, eq - a, "max-age", 7)) {
             /* delta-seconds = 1*DIGIT (§1.2.2); anything else: not a max-age */
             int64_t v = 0;
             size_t k = eq + 1;
