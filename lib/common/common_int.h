@@ -70,6 +70,10 @@ int ag__span_eq_str(ag_span s, const char *z);
 #define AG__SIZED_SLACK 1024u
 ag_err ag__sized_in(const void *in, void *local, size_t full, size_t base);
 
+/* ag__sized_in's verdict alone, for a struct the library reads in place
+ * (ag_event_sink): in is not NULL. */
+ag_err ag__sized_check(const void *in, size_t full, size_t base);
+
 /* The usual use: cfg (a const T * parameter) afterwards points at local, a
  * T of the function, or stays NULL; a bad size returns from the function.
  * Every sized struct is as first published (base = full); when one gains

@@ -16,11 +16,9 @@ static _Atomic(const ag_event_sink *) sink;
 
 ag_err ag_events_set(const ag_event_sink *s)
 {
-    /* read in place for as long as it is installed, so checked here, once:
-     * the first layout is the whole struct, and a newer caller's larger
-     * one is fine (its members past ours are not read) */
-    if (s != NULL &&
-        (s->size < sizeof *s || s->size > sizeof *s + AG__SIZED_SLACK || s->fn == NULL))
+    /* read in place for as long as it is installed, so checked here, once,
+     * by the rule every sized struct follows (error.h) */
+    if (s != NULL && (ag__sized_check(s, sizeof *s, sizeof *s) != AG_OK || s->fn == NULL))
         return AG_ERR_INVALID_ARGUMENT;
     atomic_store_explicit(&sink, s, memory_order_release);
     return AG_OK;

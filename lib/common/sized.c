@@ -7,10 +7,8 @@
 
 #include "common_int.h"
 
-ag_err ag__sized_in(const void *in, void *local, size_t full, size_t base)
+ag_err ag__sized_check(const void *in, size_t full, size_t base)
 {
-    if (in == NULL)
-        return AG_OK;
     size_t n;
     memcpy(&n, in, sizeof n); /* every sized struct starts with size_t size */
     /* below the struct's first published layout: not made with AG_INIT
@@ -23,6 +21,17 @@ ag_err ag__sized_in(const void *in, void *local, size_t full, size_t base)
     for (size_t i = 0; n > full && i < n - full; i++)
         if (extra[i] != 0)
             return AG_ERR_INVALID_ARGUMENT;
+    return AG_OK;
+}
+
+ag_err ag__sized_in(const void *in, void *local, size_t full, size_t base)
+{
+    if (in == NULL)
+        return AG_OK;
+    if (ag__sized_check(in, full, base) != AG_OK)
+        return AG_ERR_INVALID_ARGUMENT;
+    size_t n;
+    memcpy(&n, in, sizeof n);
     memset(local, 0, full);
     memcpy(local, in, n < full ? n : full);
     return AG_OK;
