@@ -14,10 +14,23 @@
 
 /* True when t was made with AG_INIT and attached to a buffer big enough
  * for any pair: the check every call that fills t makes. */
+static bool has_buffers(const ag_session_tokens *t)
+{
+    return t->access != NULL && t->refresh != NULL && t->cap_ >= AG_TOKEN_MAX_LEN + 1;
+}
+
 bool ag__tokens_attached(const ag_session_tokens *t)
 {
-    return ag__sized_out(t, sizeof *t) == AG_OK && t->access != NULL && t->refresh != NULL &&
-           t->cap_ >= AG_TOKEN_MAX_LEN + 1;
+    return ag__sized_out(t, sizeof *t) == AG_OK && has_buffers(t);
+}
+
+/* Zeroes what a call reports beside the token bytes and the sid. */
+static void forget(ag_session_tokens *t)
+{
+    t->access_len = t->refresh_len = 0;
+    t->access_exp = t->refresh_exp = t->family_exp = 0;
+    t->generation = 0;
+    t->replayed = false;
 }
 
 /* True when [p, p + n) overlaps t or the buffer it writes to (both are
@@ -37,13 +50,10 @@ void ag__tokens_reset(ag_session_tokens *t)
 {
     if (ag__sized_out(t, sizeof *t) != AG_OK)
         return; /* not ours to write: the call refuses it */
-    if (ag__tokens_attached(t))
+    if (has_buffers(t))
         t->access[0] = t->refresh[0] = '\0';
     t->sid[0] = '\0';
-    t->access_len = t->refresh_len = 0;
-    t->access_exp = t->refresh_exp = t->family_exp = 0;
-    t->generation = 0;
-    t->replayed = false;
+    forget(t);
 }
 
 static size_t written(size_t len, size_t cap)
@@ -72,10 +82,7 @@ void ag_session_tokens_clear(ag_session_tokens *t)
     if (t->refresh != NULL)
         OPENSSL_cleanse(t->refresh, t->cap_);
     OPENSSL_cleanse(t->sid, sizeof t->sid);
-    t->access_len = t->refresh_len = 0;
-    t->access_exp = t->refresh_exp = t->family_exp = 0;
-    t->generation = 0;
-    t->replayed = false;
+    forget(t);
 }
 
 ag_err ag_session_tokens_init(ag_session_tokens *t, void *buf, size_t len)
