@@ -22,6 +22,27 @@
 #define AUD "api.test"
 #define T0 AG_TEST_T0 /* ag_test_clock, never moved here */
 
+/* A newer caller's larger struct: T, then a tail this library does not
+ * know, filled with 0xab (its size member set to the whole) so that any
+ * write past T shows. */
+#define NEWER(T)                                                                                   \
+    struct {                                                                                       \
+        T s;                                                                                       \
+        unsigned char tail[32];                                                                    \
+    }
+
+static void newer_init(void *big, size_t n)
+{
+    memset(big, 0xab, n);
+    memcpy(big, &n, sizeof n); /* every sized struct starts with size_t size */
+}
+
+static void tail_untouched(const unsigned char *tail, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_uint_eq(tail[i], 0xab);
+}
+
 typedef struct demo_cfg {
     size_t size;
     int a;
@@ -375,17 +396,12 @@ START_TEST(results_issued_claims)
     ck_assert_uint_eq(zero.len, 0);
     ck_assert_int_eq(tok[0], '\0'); /* the buffer is emptied on this refusal too */
     ck_assert_int_eq(ag_issue(f.is, &ip, tok, sizeof tok, NULL), AG_OK); /* optional */
-    struct {
-        ag_issued info;
-        unsigned char tail[32];
-    } big;
-    memset(&big, 0xab, sizeof big);
-    big.info.size = sizeof big;
-    ck_assert_int_eq(ag_issue(f.is, &ip, tok, sizeof tok, &big.info), AG_OK);
-    ck_assert_uint_eq(big.info.size, sizeof big);
-    ck_assert_uint_eq(big.info.len, strlen(tok));
-    for (size_t i = 0; i < sizeof big.tail; i++)
-        ck_assert_uint_eq(big.tail[i], 0xab);
+    NEWER(ag_issued) big;
+    newer_init(&big, sizeof big);
+    ck_assert_int_eq(ag_issue(f.is, &ip, tok, sizeof tok, &big.s), AG_OK);
+    ck_assert_uint_eq(big.s.size, sizeof big);
+    ck_assert_uint_eq(big.s.len, strlen(tok));
+    tail_untouched(big.tail, sizeof big.tail);
     ag_issued info = AG_INIT(ag_issued);
     ck_assert_int_eq(ag_issue(f.is, &ip, tok, sizeof tok, &info), AG_OK);
     ck_assert_uint_eq(info.size, sizeof info);
@@ -408,18 +424,13 @@ START_TEST(results_issued_claims)
     ck_assert_int_ne(ag_verify(f.v, (const uint8_t *)tok, n, scratch, sizeof scratch, &c), AG_OK);
     ck_assert_uint_eq(c.size, sizeof c);
     tok[n - 2] ^= 1;
-    struct {
-        ag_claims c;
-        unsigned char tail[32];
-    } bigc;
-    memset(&bigc, 0xab, sizeof bigc);
-    bigc.c.size = sizeof bigc;
-    ck_assert_int_eq(ag_verify(f.v, (const uint8_t *)tok, n, scratch, sizeof scratch, &bigc.c),
+    NEWER(ag_claims) bigc;
+    newer_init(&bigc, sizeof bigc);
+    ck_assert_int_eq(ag_verify(f.v, (const uint8_t *)tok, n, scratch, sizeof scratch, &bigc.s),
                      AG_OK);
-    ck_assert_uint_eq(bigc.c.size, sizeof bigc);
-    ck_assert(ag__span_eq_str(bigc.c.sub, "alice"));
-    for (size_t i = 0; i < sizeof bigc.tail; i++)
-        ck_assert_uint_eq(bigc.tail[i], 0xab);
+    ck_assert_uint_eq(bigc.s.size, sizeof bigc);
+    ck_assert(ag__span_eq_str(bigc.s.sub, "alice"));
+    tail_untouched(bigc.tail, sizeof bigc.tail);
     results_teardown(&f);
 }
 END_TEST
@@ -455,29 +466,24 @@ START_TEST(results_session_tokens)
     ck_assert_int_eq(ag_session_issue(f.s, "alice", nt), AG_OK);
 
     /* a newer caller's larger holder */
-    static struct {
-        ag_session_tokens t;
-        unsigned char tail[32];
-    } big;
-    memset(&big, 0xab, sizeof big);
-    big.t.size = sizeof big;
-    ck_assert_int_eq(ag_session_tokens_init(&big.t, buf, sizeof buf), AG_OK);
-    ck_assert_uint_eq(big.t.size, sizeof big);
+    static NEWER(ag_session_tokens) big;
+    newer_init(&big, sizeof big);
+    ck_assert_int_eq(ag_session_tokens_init(&big.s, buf, sizeof buf), AG_OK);
+    ck_assert_uint_eq(big.s.size, sizeof big);
     static uint8_t scratch[AG_VERIFY_SCRATCH_MAX];
     ag_claims c = AG_INIT(ag_claims);
     ck_assert_int_eq(
         ag_verify(f.rv, (const uint8_t *)nt->refresh, nt->refresh_len, scratch, sizeof scratch, &c),
         AG_OK);
     c.size = 0; /* verified claims, size spoiled: refused before the store */
-    ck_assert_int_eq(ag_session_refresh_verified(f.s, &c, &big.t), AG_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(ag_session_refresh_verified(f.s, &c, &big.s), AG_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(ag_session_logout_verified(f.s, &c), AG_ERR_INVALID_ARGUMENT);
     c.size = sizeof c;
-    ck_assert_int_eq(ag_session_refresh_verified(f.s, &c, &big.t), AG_OK);
-    ck_assert_uint_eq(big.t.size, sizeof big);
-    ck_assert_uint_eq(big.t.generation, 1);
-    for (size_t i = 0; i < sizeof big.tail; i++)
-        ck_assert_uint_eq(big.tail[i], 0xab);
-    ag_session_tokens_clear(&big.t);
+    ck_assert_int_eq(ag_session_refresh_verified(f.s, &c, &big.s), AG_OK);
+    ck_assert_uint_eq(big.s.size, sizeof big);
+    ck_assert_uint_eq(big.s.generation, 1);
+    tail_untouched(big.tail, sizeof big.tail);
+    ag_session_tokens_clear(&big.s);
     ag_session_tokens_free(nt);
     results_teardown(&f);
 }
@@ -587,17 +593,12 @@ START_TEST(stats_and_metrics_sized)
     ck_assert_int_eq(ag_store_stats_get(f.st, &ss), AG_OK);
     ck_assert_uint_eq(ss.size, sizeof ss);
     ck_assert_uint_eq(ss.families, 1);
-    struct {
-        ag_store_stats s;
-        unsigned char tail[16];
-    } bigs;
-    memset(&bigs, 0xab, sizeof bigs);
-    bigs.s.size = sizeof bigs;
+    NEWER(ag_store_stats) bigs;
+    newer_init(&bigs, sizeof bigs);
     ck_assert_int_eq(ag_store_stats_get(f.st, &bigs.s), AG_OK);
     ck_assert_uint_eq(bigs.s.size, sizeof bigs);
     ck_assert_uint_eq(bigs.s.families, 1);
-    for (size_t i = 0; i < sizeof bigs.tail; i++)
-        ck_assert_uint_eq(bigs.tail[i], 0xab);
+    tail_untouched(bigs.tail, sizeof bigs.tail);
 
     ag_revset_config rc = AG_INIT(ag_revset_config);
     rc.entry_ttl = 60;
@@ -607,18 +608,13 @@ START_TEST(stats_and_metrics_sized)
     memset(&rst, 0, sizeof rst);
     ck_assert_int_eq(ag_revset_stats_get(rs, T0, &rst), AG_ERR_INVALID_ARGUMENT);
     ck_assert_uint_eq(rst.capacity, 0);
-    struct {
-        ag_revset_stats s;
-        unsigned char tail[16];
-    } bigr;
-    memset(&bigr, 0xab, sizeof bigr);
-    bigr.s.size = sizeof bigr;
+    NEWER(ag_revset_stats) bigr;
+    newer_init(&bigr, sizeof bigr);
     ck_assert_int_eq(ag_revset_stats_get(rs, T0, &bigr.s), AG_OK);
     ck_assert_uint_eq(bigr.s.size, sizeof bigr);
     ck_assert_uint_gt(bigr.s.capacity, 0);
     ck_assert_uint_eq(bigr.s.live, 0);
-    for (size_t i = 0; i < sizeof bigr.tail; i++)
-        ck_assert_uint_eq(bigr.tail[i], 0xab);
+    tail_untouched(bigr.tail, sizeof bigr.tail);
     ag_revset_stats rs2 = AG_INIT(ag_revset_stats);
     ck_assert_int_eq(ag_revset_stats_get(rs, T0, &rs2), AG_OK);
     ck_assert_uint_eq(rs2.size, sizeof rs2);
@@ -632,17 +628,12 @@ START_TEST(stats_and_metrics_sized)
     size_t n = 0;
     ck_assert_int_eq(ag_metrics_write_prometheus(&m, text, sizeof text, &n),
                      AG_ERR_INVALID_ARGUMENT);
-    static struct {
-        ag_metrics m;
-        unsigned char tail[16];
-    } bigm;
-    memset(&bigm, 0xab, sizeof bigm);
-    bigm.m.size = sizeof bigm;
-    ck_assert_int_eq(ag_metrics_snapshot(&bigm.m), AG_OK);
-    ck_assert_uint_eq(bigm.m.size, sizeof bigm);
-    ck_assert_uint_ge(bigm.m.login[AG_OK], 1); /* the login above */
-    for (size_t i = 0; i < sizeof bigm.tail; i++)
-        ck_assert_uint_eq(bigm.tail[i], 0xab);
+    static NEWER(ag_metrics) bigm;
+    newer_init(&bigm, sizeof bigm);
+    ck_assert_int_eq(ag_metrics_snapshot(&bigm.s), AG_OK);
+    ck_assert_uint_eq(bigm.s.size, sizeof bigm);
+    ck_assert_uint_ge(bigm.s.login[AG_OK], 1); /* the login above */
+    tail_untouched(bigm.tail, sizeof bigm.tail);
     m = (ag_metrics)AG_INIT(ag_metrics);
     ck_assert_int_eq(ag_metrics_snapshot(&m), AG_OK);
     ck_assert_uint_eq(m.size, sizeof m);
