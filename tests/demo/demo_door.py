@@ -246,6 +246,21 @@ def login_status(s, user, password):
     return st, header(hl, "Retry-After"), b
 
 
+def fail_until_refused(s, burst, refill, who):
+    """Wrong passwords for alice until the answer is not 401. The failures
+    allowed are the burst plus one per refill period elapsed. Returns
+    (failures, status, Retry-After)."""
+    t0 = time.monotonic()
+    fails = 0
+    while True:
+        st, ra, _ = login_status(s, "alice", "nope")
+        if st != 401:
+            return fails, st, ra
+        fails += 1
+        check(fails <= burst + int((time.monotonic() - t0) / refill),
+              "%s: %d failures allowed in %.1f s" % (who, fails, time.monotonic() - t0))
+
+
 def group_throttle():
     """Token buckets per user name and per client address: the 429 boundary,
     Retry-After, recovery, another user unaffected, and the CPU bound."""
@@ -282,15 +297,7 @@ def group_throttle():
     refill = 2.0
     with Server("--user", "alice:wonder", "--login-user-burst", "1",
                 "--login-user-refill", "%d" % refill, "--login-ip-burst", "1000") as s:
-        t0 = time.monotonic()
-        fails = 0
-        while True:
-            st, ra, _ = login_status(s, "alice", "nope")
-            if st != 401:
-                break
-            fails += 1
-            check(fails <= 1 + int((time.monotonic() - t0) / refill),
-                  "alice: %d failures allowed in %.1f s" % (fails, time.monotonic() - t0))
+        fails, st, ra = fail_until_refused(s, 1, refill, "alice")
         check(fails >= 1 and st == 429 and ra is not None and 1 <= int(ra) <= 2,
               "alice locked after %d failure(s) → 429 with Retry-After 1..2, got %s %r"
               % (fails, st, ra))
@@ -298,15 +305,7 @@ def group_throttle():
         st, _, b = login_status(s, "alice", "wonder")
         check(st == 200, "alice after Retry-After → 200 (recovered), got %s %r" % (st, b))
         # about one attempt came back, not a burst
-        t0 = time.monotonic()
-        fails = 0
-        while True:
-            st, _, _ = login_status(s, "alice", "nope")
-            if st != 401:
-                break
-            fails += 1
-            check(fails <= 2 + int((time.monotonic() - t0) / refill),
-                  "after recovery: %d failures in %.1f s" % (fails, time.monotonic() - t0))
+        fails, st, _ = fail_until_refused(s, 2, refill, "after recovery")
         check(1 <= fails and st == 429,
               "after one refill period, failures then 429 again (got %d, %s)" % (fails, st))
 

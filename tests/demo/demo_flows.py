@@ -170,6 +170,17 @@ def group_contract():
             check(allow in got, "%s %s: Allow lists %s (got %r)" % (method, path, allow, got))
 
 
+def login_and_rotate_twice(s):
+    """A token-mode login of alice, refreshed twice. Returns the first
+    refresh token (now two rotations old) and the second refresh's body."""
+    b, _ = s.login("token", "alice", "wonder")
+    r1 = b["refresh_token"]
+    st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
+    st2, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"]))
+    check(st == 200 and st2 == 200, "two rotations")
+    return r1, b3
+
+
 def group_refresh():
     with Server("--user", "alice:wonder", "--user", "bob:builder") as s:
         # header channel: successor in the body, no cookies
@@ -193,11 +204,7 @@ def group_refresh():
                      "invalid_grant", "newest token of a reused family (R-02)")
 
         # once the successor is used, the old token is reuse at once
-        b, _ = s.login("token", "alice", "wonder")
-        r1 = b["refresh_token"]
-        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
-        st2, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"]))
-        check(st == 200 and st2 == 200, "two rotations")
+        r1, b3 = login_and_rotate_twice(s)
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
                      "invalid_grant", "reuse of a token two rotations old")
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(b3["refresh_token"])), 401,
@@ -352,11 +359,7 @@ def group_retry():
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(r2)), 401,
                      "invalid_grant", "newest token of a reused family (R-02)")
         # once the successor is used, the old token is reuse at once
-        b, _ = s.login("token", "alice", "wonder")
-        r1 = b["refresh_token"]
-        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
-        st2, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(b2["refresh_token"]))
-        check(st == 200 and st2 == 200, "two rotations")
+        r1, _ = login_and_rotate_twice(s)
         expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
                      "invalid_grant", "previous token after its successor was used is reuse")
 
