@@ -93,5 +93,9 @@ void swap_tokens(ag_session_tokens **a, ag_session_tokens **b);
 void add_rules_tests(Suite *s);
 void add_secrets_tests(Suite *s);
 void add_list_tests(Suite *s);
+/* Cases of main's own "session" TCase kept in files of their own, added
+ * by main in the TCase's order. */
+void add_store_failure_cases(TCase *tc);
+void add_race_cases(TCase *tc);
 
 #endif

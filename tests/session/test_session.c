@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Tests for lib/session/session.c: rotation, reuse detection, forged and
- * wrong-type tokens, logout, lifetimes, the reuse interval, store full, a
- * failing store and concurrent refreshes (R-01…R-11). The store keeps one
- * row per session: where a test looks at stored state it reads that row.
+ * wrong-type tokens, logout, lifetimes, the reuse interval, store full and
+ * the config checks (R-01…R-11). The store keeps one row per session:
+ * where a test looks at stored state it reads that row. In the same
+ * "session" TCase, from files beside this one: a failing store
+ * (session_store_failures.c) and concurrent refreshes (session_races.c).
  * The rules added with one row per session (logout, bounded replays, lost
  * responses, the session cap, the purge margin, constant storage) are in
  * session_rules.c; "nothing stored is a jti or a token" in
  * session_secrets.c. The fixture is session_fixture.c.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -578,233 +579,6 @@ START_TEST(store_full)
 }
 END_TEST
 
-/* ---- a failing store (R-06) ---------------------------------------------------- */
-
-/* A backend of the v2 interface that answers what the test says: every
- * operation returns `answer` (evict and revoke_subject their own), rotate
- * fills `outcome`; it remembers what rotate was handed. */
-typedef struct fake {
-    ag_store base;
-    ag_err answer;
-    ag_store_outcome outcome;
-    ag_err evict_answer, subject_answer;
-    int rotations;
-    ag_store_action action;
-    uint8_t old_hash[AG_STORE_HASH_LEN];
-    int64_t reuse_interval;
-    uint32_t max_replays;
-} fake;
-
-static ag_err f_create(ag_store *st, const ag_store_family *f, int64_t now)
-{
-    (void)f;
-    (void)now;
-    return ((fake *)st)->answer;
-}
-
-static ag_err f_rotate(ag_store *st, const ag_store_rotation *r, ag_store_rotated *out)
-{
-    fake *f = (fake *)st;
-    f->rotations++;
-    f->action = r->action;
-    memcpy(f->old_hash, r->old_hash, sizeof f->old_hash);
-    f->reuse_interval = r->reuse_interval;
-    f->max_replays = r->max_replays;
-    out->outcome = f->outcome;
-    out->expires = T0 + 100;
-    out->issued = T0;
-    out->family_expires = T0 + 100;
-    return f->answer;
-}
-
-static ag_err f_lookup_family(ag_store *st, const char *sid, size_t n, ag_store_family *f)
-{
-    (void)sid;
-    (void)n;
-    (void)f;
-    return ((fake *)st)->answer == AG_OK ? AG_ERR_STORE : ((fake *)st)->answer;
-}
-
-static ag_err f_revoke_family(ag_store *st, const char *sid, size_t n, int64_t now,
-                              ag_revoke_reason r)
-{
-    (void)sid;
-    (void)n;
-    (void)now;
-    (void)r;
-    return ((fake *)st)->answer;
-}
-
-static ag_err f_revoke_subject(ag_store *st, const char *sub, size_t n, int64_t now,
-                               ag_revoke_reason r, ag_store_sid_fn fn, void *ctx, size_t *count)
-{
-    (void)fn;
-    (void)ctx;
-    (void)sub;
-    (void)n;
-    (void)now;
-    (void)r;
-    *count = 5;
-    return ((fake *)st)->subject_answer;
-}
-
-static ag_err f_evict(ag_store *st, const char *sub, size_t n, size_t keep, const char *keep_sid,
-                      size_t keep_sid_len, int64_t now, ag_store_sid_fn fn, void *ctx,
-                      size_t *count)
-{
-    (void)sub;
-    (void)n;
-    (void)keep;
-    (void)keep_sid;
-    (void)keep_sid_len;
-    (void)now;
-    (void)fn;
-    (void)ctx;
-    *count = 0;
-    return ((fake *)st)->evict_answer;
-}
-
-static ag_err f_purge(ag_store *st, int64_t now, size_t *removed)
-{
-    (void)now;
-    *removed = 3;
-    return ((fake *)st)->answer;
-}
-
-static void f_close(ag_store *st)
-{
-    free(st);
-}
-
-static fake *fake_new(ag_err answer, ag_store_outcome outcome)
-{
-    fake *f = calloc(1, sizeof *f);
-    ck_assert_ptr_nonnull(f);
-    f->base.version = AG_STORE_INTERFACE_VERSION;
-    f->base.name = "fake";
-    f->base.create = f_create;
-    f->base.rotate = f_rotate;
-    f->base.lookup_family = f_lookup_family;
-    f->base.revoke_family = f_revoke_family;
-    f->base.revoke_subject = f_revoke_subject;
-    f->base.evict = f_evict;
-    f->base.purge_expired = f_purge;
-    f->base.close = f_close;
-    f->answer = answer;
-    f->outcome = outcome;
-    f->evict_answer = answer;
-    f->subject_answer = answer;
-    return f;
-}
-
-static void assert_no_tokens(const ag_session_tokens *t)
-{
-    ck_assert_uint_eq(t->refresh_len, 0);
-    ck_assert_uint_eq(t->access_len, 0);
-    ck_assert_int_eq(t->refresh[0], '\0');
-    ck_assert_int_eq(t->access[0], '\0');
-}
-
-START_TEST(failing_store_fails_closed)
-{
-    /* plain failures, codes a store may not return (a verify error, a
-     * "not yet valid", a code allowed from another operation only), and
-     * an AG_OK whose outcome does not fit the request. What each call
-     * must answer: */
-    const struct {
-        ag_err answer;
-        ag_store_outcome outcome;
-        ag_err refresh, logout, issue, check_sid;
-    } cases[] = {
-        {AG_ERR_STORE, AG_STORE_ROTATED, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE},
-        {AG_ERR_SIGNATURE, AG_STORE_ROTATED, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE,
-         AG_ERR_STORE},
-        {AG_ERR_NOT_YET_VALID, AG_STORE_ROTATED, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE,
-         AG_ERR_STORE},
-        /* create may say EXISTS (a sid collision: the session fails
-         * closed) or STORE_FULL; rotate may say neither */
-        {AG_ERR_EXISTS, AG_STORE_ROTATED, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE},
-        {AG_ERR_STORE_FULL, AG_STORE_ROTATED, AG_ERR_STORE, AG_ERR_STORE, AG_ERR_STORE_FULL,
-         AG_ERR_STORE},
-        {AG_OK, (ag_store_outcome)0, AG_ERR_STORE, AG_ERR_STORE, AG_OK, AG_ERR_STORE},
-        {AG_OK, (ag_store_outcome)77, AG_ERR_STORE, AG_ERR_STORE, AG_OK, AG_ERR_STORE},
-        /* a logout answer to a refresh, a refresh answer to a logout */
-        {AG_OK, AG_STORE_LOGGED_OUT, AG_ERR_STORE, AG_OK, AG_OK, AG_ERR_STORE},
-        {AG_OK, AG_STORE_ROTATED, AG_OK, AG_ERR_STORE, AG_OK, AG_ERR_STORE},
-        {AG_OK, AG_STORE_REPLAYED, AG_OK, AG_ERR_STORE, AG_OK, AG_ERR_STORE},
-    };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        fake *f = fake_new(cases[k].answer, cases[k].outcome);
-        env *e = env_new(&f->base, 100, 86400, 0);
-        ag_session_tokens *out = tokens_new();
-        char *tok = malloc(AG_TOKEN_MAX_LEN + 1);
-        ck_assert_ptr_nonnull(tok);
-        mint(sx_i_refresh, "alice", "some-sid", NULL, tok);
-        uint8_t h[AG_STORE_HASH_LEN];
-        hash_of(tok, h);
-        ck_assert_msg(refresh(e, tok, out) == cases[k].refresh, "case %zu: refresh", k);
-        if (cases[k].refresh != AG_OK)
-            assert_no_tokens(out);
-        /* what the store was handed: the action and SHA-256 of the jti */
-        ck_assert_int_eq(f->rotations, 1);
-        ck_assert_int_eq(f->action, AG_STORE_REFRESH);
-        ck_assert(memcmp(f->old_hash, h, sizeof h) == 0);
-        ck_assert_int_eq(f->reuse_interval, 0);
-        ck_assert_uint_eq(f->max_replays, AG_SESSION_MAX_REPLAYS_DEFAULT);
-        ck_assert_msg(ag_session_issue(e->s, "alice", out) == cases[k].issue, "case %zu: issue", k);
-        if (cases[k].issue != AG_OK)
-            assert_no_tokens(out);
-        ck_assert_msg(logout(e, tok) == cases[k].logout, "case %zu: logout", k);
-        ck_assert_int_eq(f->action, AG_STORE_LOGOUT);
-        ck_assert(memcmp(f->old_hash, h, sizeof h) == 0);
-        size_t cnt = 9;
-        ck_assert_msg(logout_all(e, tok, &cnt) == cases[k].logout, "case %zu: logout-all", k);
-        ck_assert_int_eq(f->action, AG_STORE_LOGOUT_ALL);
-        ck_assert_int_eq(f->rotations, 3);
-        ck_assert_msg(ag_session_check_sid(e->s, "some-sid", 8) == cases[k].check_sid,
-                      "case %zu: check_sid", k);
-        if (cases[k].answer != AG_OK) {
-            size_t removed = 7;
-            ck_assert_int_eq(ag_session_purge(e->s, &removed), AG_ERR_STORE);
-            ck_assert_uint_eq(removed, 0);
-            ck_assert_int_eq(ag_session_revoke(e->s, "some-sid", 8), AG_ERR_STORE);
-            ck_assert_int_eq(ag_session_revoke_subject(e->s, "alice", 5, &cnt), AG_ERR_STORE);
-            ck_assert_uint_eq(cnt, 0);
-        }
-        free(tok);
-        free(out);
-        env_free(e);
-    }
-}
-END_TEST
-
-/* The steps after the one rotate fail closed too: the session cap at login,
- * and revoking the subject's other sessions at logout-all. */
-START_TEST(failing_store_after_the_row)
-{
-    const ag_err failures[] = {AG_ERR_STORE, AG_ERR_SIGNATURE, AG_ERR_EXISTS};
-    for (size_t k = 0; k < sizeof failures / sizeof failures[0]; k++) {
-        fake *f = fake_new(AG_OK, AG_STORE_LOGGED_OUT);
-        f->evict_answer = failures[k];
-        f->subject_answer = failures[k];
-        env *e = env_new(&f->base, 100, 86400, 0);
-        ag_session_tokens *out = tokens_new();
-        ck_assert_int_eq(ag_session_issue(e->s, "alice", out), AG_ERR_STORE);
-        assert_no_tokens(out);
-        char *tok = malloc(AG_TOKEN_MAX_LEN + 1);
-        ck_assert_ptr_nonnull(tok);
-        mint(sx_i_refresh, "alice", "some-sid", NULL, tok);
-        size_t cnt = 9;
-        ck_assert_int_eq(logout_all(e, tok, &cnt), AG_ERR_STORE);
-        ck_assert_uint_le(cnt, 1);               /* at most its own family, which did end */
-        ck_assert_int_eq(logout(e, tok), AG_OK); /* the single logout needs no more */
-        free(tok);
-        free(out);
-        env_free(e);
-    }
-}
-END_TEST
-
 START_TEST(config_checks)
 {
     sx_setup_once();
@@ -846,96 +620,6 @@ START_TEST(config_checks)
 }
 END_TEST
 
-/* ---- concurrency at the session level (R-05) ------------------------------------ */
-
-typedef struct par {
-    env *e;
-    const char *tok;
-    pthread_barrier_t *go;
-    ag_err result;
-    ag_session_tokens out;
-    char buf[AG_SESSION_TOKENS_BUF_LEN];
-} par;
-
-static void *par_refresh(void *arg)
-{
-    par *p = arg;
-    pthread_barrier_wait(p->go);
-    p->result = refresh(p->e, p->tok, &p->out);
-    return NULL;
-}
-
-/* Eight threads refresh one token at once. Exactly one rotates; with the
- * reuse interval, up to max_replays more get the same successor (parallel
- * tabs), and the first one past that is reuse, which ends the family. */
-static void race(int64_t interval, uint32_t max_replays)
-{
-    env_opts o = {.ttl = 3600,
-                  .life = 86400,
-                  .interval = interval,
-                  .max_replays = max_replays,
-                  .purge_margin = -1};
-    env *e = env_make(NULL, &o);
-    ag_session_tokens *t = tokens_new();
-    ck_assert_int_eq(ag_session_issue(e->s, "alice", t), AG_OK);
-    pthread_barrier_t go;
-    pthread_barrier_init(&go, NULL, 8);
-    par *ps = calloc(8, sizeof *ps);
-    ck_assert_ptr_nonnull(ps);
-    pthread_t th[8];
-    for (int k = 0; k < 8; k++) {
-        ps[k].e = e;
-        ps[k].tok = t->refresh;
-        ps[k].go = &go;
-        ps[k].out.size = sizeof ps[k].out;
-        ck_assert_int_eq(ag_session_tokens_init(&ps[k].out, ps[k].buf, sizeof ps[k].buf), AG_OK);
-        ck_assert_int_eq(pthread_create(&th[k], NULL, par_refresh, &ps[k]), 0);
-    }
-    int ok = 0, replayed = 0, reused = 0, revoked = 0, first = -1;
-    for (int k = 0; k < 8; k++) {
-        pthread_join(th[k], NULL);
-        if (ps[k].result == AG_OK) {
-            ok++;
-            replayed += ps[k].out.replayed;
-            first = first < 0 ? k : first;
-        }
-        reused += ps[k].result == AG_ERR_REUSED;
-        revoked += ps[k].result == AG_ERR_REVOKED;
-    }
-    int allowed = interval == 0 ? 0 : (int)(max_replays != 0 ? max_replays : 1);
-    int want_ok = 1 + (allowed < 7 ? allowed : 7);
-    ck_assert_int_eq(ok, want_ok);
-    ck_assert_int_eq(replayed, want_ok - 1);
-    for (int k = 0; k < 8; k++) /* one successor: the family did not fork */
-        if (ps[k].result == AG_OK)
-            ck_assert_str_eq(ps[k].out.refresh, ps[first].out.refresh);
-    if (want_ok < 8) {
-        ck_assert_int_eq(reused, 1); /* the first one too many */
-        ck_assert_int_eq(revoked, 8 - want_ok - 1);
-        ck_assert_int_eq(e->log.calls, 1);
-        assert_revoked(e, t->sid, AG_REVOKE_REUSE);
-    } else {
-        ck_assert_int_eq(e->log.calls, 0);
-        ag_store_family f;
-        ck_assert_int_eq(fam_of(e, t->sid, &f), AG_OK);
-        ck_assert_uint_eq(f.replays, 7);
-        ck_assert_uint_eq(f.generation, 1);
-    }
-    pthread_barrier_destroy(&go);
-    free(ps);
-    free(t);
-    env_free(e);
-}
-
-START_TEST(concurrent_refresh_one_winner)
-{
-    race(0, 0);
-    race(5, 0); /* the default: one replay */
-    race(5, 3);
-    race(5, 7);
-}
-END_TEST
-
 int main(void)
 {
     sx_setup_once();
@@ -954,10 +638,9 @@ int main(void)
     tcase_add_test(tc, reuse_interval_on);
     tcase_add_test(tc, reuse_interval_off);
     tcase_add_test(tc, store_full);
-    tcase_add_test(tc, failing_store_fails_closed);
-    tcase_add_test(tc, failing_store_after_the_row);
+    add_store_failure_cases(tc);
     tcase_add_test(tc, config_checks);
-    tcase_add_test(tc, concurrent_refresh_one_winner);
+    add_race_cases(tc);
     tcase_add_test(tc, verified_claims_only_from_the_refresh_verifier);
     tcase_add_test(tc, token_holder_attachment);
     suite_add_tcase(s, tc);
