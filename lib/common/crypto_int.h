@@ -18,7 +18,7 @@
  * 1 KiB at a time with RAND_bytes: one DRBG call (and one getpid system
  * call) per 32 jtis instead of per jti. Bytes are cleansed from the pool as
  * they are handed out; a forked child discards its parent's pool. n > 1024
- * goes to ag_random directly. @test tests/token/test_jws.c */
+ * goes to ag_random directly. @test tests/token/test_jws_issue.c */
 ag_err ag__random_id(uint8_t *out, size_t n);
 
 /* SHA-2 of the concatenation of parts, zero allocations after the thread's

@@ -346,7 +346,7 @@ ag_err ag__verify_sig(const ag_key *key, const uint8_t *msg, size_t n, const uin
     if (key->info->family == AG__FAM_EDDSA) {
 #ifdef AG_HAVE_SODIUM
         /* libsodium: about 1.6x faster than OpenSSL 3.0 and allocation-free
-         * (bench/README.md); held to OpenSSL by tests/token/test_jws.c */
+         * (bench/README.md); held to OpenSSL by tests/token/test_jws_verify_path.c */
         return crypto_sign_verify_detached(sig, msg, n, key->ed_pub) == 0 ? AG_OK
                                                                           : AG_ERR_SIGNATURE;
 #else

@@ -61,12 +61,12 @@ static inline uint64_t special8(uint64_t v)
 
 /* Validates a number starting at s (jansson's grammar and limits: integers
  * must fit int64, reals must not overflow). Returns the position after it,
- * or NULL. @test tests/token/test_json_scan.c */
+ * or NULL. @test tests/token/test_json_scan_accessors.c */
 const uint8_t *ag__json_scan_number(const uint8_t *s, const uint8_t *e);
 
 /* Skips string content after the opening quote; returns the position after
  * the closing quote, or e. Always in bounds, on any text.
- * @test tests/token/test_json_scan.c */
+ * @test tests/token/test_json_scan_verdicts.c */
 const uint8_t *ag__json_skip_string_raw(const uint8_t *s, const uint8_t *e);
 
 #endif

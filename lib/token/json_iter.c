@@ -4,7 +4,7 @@
  * of an object, elements of an array. They stay in bounds on any text, so
  * a caller's mistake cannot turn into an over-read.
  *
- * @test tests/token/test_json_scan.c
+ * @test tests/token/test_json_scan_accessors.c
  */
 #include <string.h>
 

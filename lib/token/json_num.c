@@ -6,7 +6,8 @@
  * number as int64 or double (Clinger's exact fast path, else strtod on a
  * bounded, locale-independent copy).
  *
- * @test tests/token/test_json_scan.c, fuzz/fuzz_json.c
+ * @test tests/token/test_json_scan_accessors.c, tests/token/test_json_scan_differential.c,
+ * fuzz/fuzz_json.c
  */
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,8 @@
  * and the exact overflow check for reals: docs/internals.md, "The strict
  * JSON scanner". Numbers live in json_num.c, the iterators in json_iter.c.
  *
- * @test tests/token/test_json_scan.c, fuzz/fuzz_json.c
+ * @test tests/token/test_json_scan_verdicts.c, tests/token/test_json_scan_differential.c,
+ * fuzz/fuzz_json.c
  */
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,8 @@
  * OpenSSL and jansson buffers. The rules and error classes: docs/tokens.md,
  * "What loading a key checks".
  *
- * @test tests/token/test_jwk.c, tests/token/test_wycheproof_jwk.c
+ * @test tests/token/test_jwk_import.c, tests/token/test_jwk_key_rules.c,
+ * tests/token/test_jwk_export.c, tests/token/test_wycheproof_jwk.c
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * Output is sorted and compact, so deterministic; a public export never
  * contains a private member (docs/tokens.md, "What loading a key checks").
  *
- * @test tests/token/test_jwk.c
+ * @test tests/token/test_jwk_export.c
  */
 #include <stdlib.h>
 #include <string.h>

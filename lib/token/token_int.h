@@ -204,7 +204,7 @@ typedef enum ag__jtype {
  * integers within int64, reals that do not overflow a double, nesting ≤
  * AG__JSON_MAX_DEPTH. Allocates nothing; O(n) except duplicate checks.
  * Returns AG_OK or AG_ERR_MALFORMED.
- * @test tests/token/test_json_scan.c
+ * @test tests/token/test_json_scan_verdicts.c, tests/token/test_json_scan_differential.c
  */
 ag_err ag__json_check_object(const uint8_t *p, size_t n);
 
@@ -318,7 +318,7 @@ typedef struct ag__jws {
 /* Size → split → strict base64url → strict JSON header → header policy →
  * key by kid → alg equals the key's → signature. The payload is decoded
  * but not parsed. Returns AG_OK or the failure class.
- * @test tests/token/test_jws.c, tests/token/test_wycheproof_jws.c */
+ * @test tests/token/test_jws_rules.c, tests/token/test_wycheproof_jws.c */
 ag_err ag__jws_verify(ag__jws *j, const uint8_t *token, size_t len);
 
 /* Tests only: how many header segments v remembers (jws.c's header memo).
@@ -377,7 +377,8 @@ typedef struct ag__claims_out {
  * unescaped ones are decoded into out->strbuf (room: the payload's length
  * always suffices). *has_iat says whether iat was there (it may be
  * optional); on AG_ERR_CLAIM *cause names the claim. Used by ag_verify
- * after the signature. @test tests/token/test_jws.c, tests/token/test_verify_relax.c */
+ * after the signature. @test tests/token/test_jws_rules.c, tests/token/test_jws_issue.c,
+ * tests/token/test_verify_relax.c */
 ag_err ag__claims_parse(const uint8_t *payload, size_t n, ag__claims_out *out,
                         const ag__claims_policy *pol, bool *has_iat, ag_verify_cause *cause);
 

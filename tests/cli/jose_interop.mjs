@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The npm `jose` side of the authgate CLI interoperability test
-// (tests/cli/test_cli.py interop). test_cli.py copies this file next to a
+// (tests/cli/test_cli_interop.py interop). test_cli_interop.py copies this file next to a
 // build-local node_modules/jose and runs it with node:
 //
 //   node jose_interop.mjs verify --jwk FILE --alg ALG [--typ T] [--iss I] [--aud A] TOKEN

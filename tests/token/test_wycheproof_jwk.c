@@ -21,7 +21,7 @@
  *    key's "k" ends in "e", whose unused low bits are not zero, so strict
  *    base64url (V-05) refuses it (AG_ERR_KEY_FORMAT) before the duplicate
  *    kid is seen. Duplicate kids themselves (AG_ERR_EXISTS) are tested in
- *    test_jwk.c (test_jwks_rules).
+ *    test_jwk_export.c (test_jwks_rules).
  *  - ROCA modulus (tc7), RSA-1024 (tc8), e = 1 (tc9), short and empty HMAC
  *    secrets (tc10–12, tc16–18): AG_ERR_WEAK_KEY (V-17).
  *  - "alg" that is not ours (ES521, ES224, RSA1_5, A256GCM, A256KW) and a
