@@ -618,6 +618,11 @@ typedef struct ag_jwks_remote_config {
     void *error_ctx;
     ag_clock_fn clock; /**< NULL → ag_clock_system (tests) */
     void *clock_ctx;
+    bool refetch_in_background; /**< false (default): an unknown kid's refetch runs in the
+                                     verifying thread, which waits for it. true: it wakes the
+                                     refresher thread instead; that verify fails at once
+                                     (AG_ERR_KEY) and the kid verifies once the fetch lands.
+                                     For event loops that must never block (nginx) */
 } ag_jwks_remote_config;
 
 /** A remote key set feeding one verifier. */
@@ -633,10 +638,14 @@ typedef struct ag_jwks_remote ag_jwks_remote;
  * a document that fails to fetch, parse or validate leaves the previous keys
  * in place and is reported to on_error. Refresh: after max-age of the last
  * good answer, clamped to [min_refresh, max_refresh]; after a failure, after
- * min_refresh. A token naming a kid the set lacks triggers one synchronous
- * refetch in the verifying thread (bounded by timeout_ms) at most once per
- * unknown_kid_interval across all threads; other verifies never wait for the
- * network. jku/x5u in tokens are never followed (they are refused).
+ * min_refresh. A token naming a kid the set lacks triggers one refetch at
+ * most once per unknown_kid_interval across all threads: by default a
+ * synchronous one in the verifying thread (bounded by timeout_ms), so a
+ * provider's new key verifies on its first token; with
+ * refetch_in_background, one by the refresher thread, so no verify ever
+ * waits for the network and the first tokens of a new key fail until it
+ * lands. Other verifies never wait for the network. jku/x5u in tokens are
+ * never followed (they are refused).
  *
  * @param[in]  rc   where to fetch from
  * @param[in]  vc   the verifier's policy; vc->keys is ignored (may be NULL),

@@ -297,6 +297,7 @@ static ngx_int_t ngx_http_authgate_start_remote(ngx_cycle_t *cycle, ngx_http_aut
     ag_jwks_remote_config rc = gate->remote_conf->rc;
     rc.on_error = ngx_http_authgate_jwks_error;
     rc.error_ctx = gate;
+    rc.refetch_in_background = true; /* the event loop never waits for the network */
     ag_err e = ag_jwks_remote_new(&rc, &gate->vc, &gate->remote, &gate->verifier);
     if (e != AG_OK) {
         /* only a bad setting or no memory: a failed fetch is retried */

@@ -6,7 +6,10 @@
  * of ag_jwks_remote_refresh, the background refresher thread, and a
  * verifying thread that meets an unknown kid — but only the one thread that
  * wins the per-interval slot (an atomic compare-and-swap on the time of the
- * last such refetch), and for at most timeout_ms. Every other verify runs
+ * last such refetch), for at most timeout_ms, and only unless
+ * refetch_in_background hands that refetch to the refresher (a flag and a
+ * wake-up, never a wait: the verify does not even wait for the mutex a
+ * running fetch holds). Every other verify runs
  * on the keys in the verifier, which ag_verifier_set_keys replaces without
  * making readers wait.
  *
@@ -82,6 +85,7 @@ struct ag_jwks_remote {
     int64_t next_fetch;           /* when the refresher fetches next */
     bool failed_closed;           /* the keys were withdrawn after max_stale */
     _Atomic int64_t last_unknown; /* time of the last unknown-kid refetch */
+    atomic_bool fetch_asked;      /* an unknown kid asks the refresher to fetch now */
     atomic_uint_fast64_t fetches;
 };
 
@@ -251,7 +255,16 @@ static bool on_unknown_kid(void *ctx)
         return false;
     if (!atomic_compare_exchange_strong(&r->last_unknown, &last, now))
         return false; /* another thread took this interval */
-    return ag_jwks_remote_refresh(r) == AG_OK;
+    if (!r->cfg.refetch_in_background)
+        return ag_jwks_remote_refresh(r) == AG_OK;
+    atomic_store(&r->fetch_asked, true);
+    /* Wake the refresher if it sleeps. When the mutex is busy it is
+     * fetching or about to look at the flag: it sees it after that. */
+    if (pthread_mutex_trylock(&r->mu) == 0) {
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+    }
+    return false; /* this verify fails; the key verifies once the fetch lands */
 }
 
 static void *refresher(void *arg)
@@ -260,7 +273,7 @@ static void *refresher(void *arg)
     pthread_mutex_lock(&r->mu);
     while (!r->stopping) {
         int64_t now = now_of(r);
-        if (now >= r->next_fetch) {
+        if (atomic_exchange(&r->fetch_asked, false) || now >= r->next_fetch) {
             (void)fetch_locked(r);
             continue;
         }
@@ -319,6 +332,7 @@ ag_err ag_jwks_remote_new(const ag_jwks_remote_config *rc, const ag_verifier_con
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     atomic_init(&r->last_unknown, 0);
+    atomic_init(&r->fetch_asked, false);
     atomic_init(&r->fetches, 0);
 
     ag_keyring *empty = NULL;

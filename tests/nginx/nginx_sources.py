@@ -48,17 +48,24 @@ def make_tls(d):
 
 
 class JwksServer:
-    """https://127.0.0.1:PORT/<name>: the JWKS set with serve(); counts GETs per path."""
+    """https://127.0.0.1:PORT/<name>: the JWKS set with serve(); counts GETs per path;
+    hold() makes a path's GETs wait until release()."""
 
     def __init__(self, cert, key, port=0):
         self.lock = threading.Lock()
-        self.docs, self.count = {}, {}
+        self.docs, self.count, self.gates, self.waiting = {}, {}, {}, {}
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 with outer.lock:
                     outer.count[self.path] = outer.count.get(self.path, 0) + 1
+                    gate = outer.gates.get(self.path)
+                    if gate is not None:
+                        outer.waiting[self.path] = outer.waiting.get(self.path, 0) + 1
+                if gate is not None:
+                    gate.wait(30)
+                with outer.lock:
                     doc = outer.docs.get(self.path)
                 if doc is None:
                     self.send_error(404)
@@ -94,7 +101,25 @@ class JwksServer:
         with self.lock:
             return self.count.get(path, 0)
 
+    def hold(self, path):
+        with self.lock:
+            self.gates[path] = threading.Event()
+            self.waiting[path] = 0
+
+    def held(self, path):
+        """GETs of path that arrived since hold()."""
+        with self.lock:
+            return self.waiting.get(path, 0)
+
+    def release(self, path):
+        with self.lock:
+            gate = self.gates.pop(path, None)
+        if gate is not None:
+            gate.set()
+
     def stop(self):
+        for path in list(self.gates):
+            self.release(path)
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -113,7 +138,7 @@ REMOTE_BLOCK = """
     authgate_claim_header sub X-User;
     # refreshed after max-age (an hour): a new kid is fetched because it is new
     authgate_jwks_url https://127.0.0.1:{jp}/a ca_file={dir}/ca.pem
-                      unknown_kid_interval=60s timeout=2s connect_timeout=1s;
+                      unknown_kid_interval=60s timeout=10s connect_timeout=1s;
 
     upstream echo {{ server 127.0.0.1:{up}; }}
 
@@ -146,6 +171,27 @@ def wait_status(ng, path, headers, status, secs, what):
             return
         check(time.time() < deadline, f"{what}: still {st} after {secs}s, wanted {status}")
         time.sleep(0.1)
+
+
+def wait_steady(ng, path, headers, n, secs, what):
+    """Waits until n requests in a row answer 200 (every worker has the key)."""
+    deadline, run = time.time() + secs, 0
+    while run < n:
+        st = request(ng.port, path, headers)[0]
+        run = run + 1 if st == 200 else 0
+        if st != 200:
+            check(time.time() < deadline, f"{what}: still {st} after {secs}s")
+            time.sleep(0.1)
+
+
+def prompt(ng, case, headers, status):
+    """A GET on /x answered within 5s: a worker that waited for a held refetch
+    (timeout=10s) would not answer in time."""
+    try:
+        st = request(ng.port, "/x", headers, timeout=5)[0]
+    except TimeoutError:
+        check(False, f"{case}: no answer within 5s (the worker waited for the network)")
+    check(st == status, f"{case}: status {st}, wanted {status}")
 
 
 def children(pid):
@@ -198,11 +244,22 @@ def group_remote(up):
         a0 = jw.fetches("/a")
         check(a0 == 2, f"fetches of /a after the start: {a0} (one per worker)")
 
-        # the provider rotates: k3 is published; each worker refetches on its first
-        # token with the new kid (at most one refetch per worker per interval)
+        # the provider rotates: k3 is published. A worker's first token with the
+        # new kid hands the refetch to its refresher thread and is refused at once
+        # (at most one refetch per worker per interval): the server holds those
+        # refetches, and the workers keep answering meanwhile.
         jw.serve("/a", jwks("k1", "k3"))
-        for i in range(8):
-            expect(ng, f"rotated key #{i}", "/x", bearer(t3), 200, None)
+        jw.hold("/a")
+        for i in range(4):
+            prompt(ng, f"new kid while its refetch is held #{i}", bearer(t3), 401)
+            prompt(ng, f"known kid while a refetch is held #{i}", bearer(t1), 200)
+        deadline = time.time() + 20
+        while jw.held("/a") == 0:
+            check(time.time() < deadline, "no worker refetched /a for the new kid")
+            time.sleep(0.05)
+        jw.release("/a")
+        # every worker that saw t3 has k3 once its refetch lands
+        wait_steady(ng, "/x", bearer(t3), 8, 20, "the new kid once the refetches land")
         a1 = jw.fetches("/a")
         check(a1 - a0 <= 2, f"rotation: {a1 - a0} fetches (at most one per worker)")
         # unknown kids do not make nginx fetch: the interval holds them back

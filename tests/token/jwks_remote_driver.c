@@ -5,8 +5,9 @@
  * on stdout. The clock is injected, so refresh times, intervals and the
  * stale bound are tested without waiting for them.
  *
- *   new URL CAFILE LENIENT    ag_jwks_remote_new (min_refresh 10, max_refresh
- *                             1000, unknown-kid interval 60, max_stale 300)
+ *   new URL CAFILE LENIENT [BG]  ag_jwks_remote_new (min_refresh 10, max_refresh
+ *                             1000, unknown-kid interval 60, max_stale 300;
+ *                             BG 1: refetch_in_background)
  *   clock T                   the injected time
  *   verify TOKEN              err name and cause text
  *   refresh                   ag_jwks_remote_refresh: err name
@@ -74,6 +75,7 @@ int main(void)
         line[strcspn(line, "\r\n")] = '\0';
         char *cmd = strtok(line, " ");
         char *a1 = strtok(NULL, " "), *a2 = strtok(NULL, " "), *a3 = strtok(NULL, " ");
+        char *a4 = strtok(NULL, " ");
         if (cmd == NULL)
             continue;
         if (strcmp(cmd, "new") == 0 && a1 && a2 && a3) {
@@ -81,6 +83,7 @@ int main(void)
             rc.url = a1;
             rc.ca_file = strcmp(a2, "-") == 0 ? NULL : a2;
             rc.start_without_keys = strcmp(a3, "1") == 0;
+            rc.refetch_in_background = a4 != NULL && strcmp(a4, "1") == 0;
             rc.min_refresh = 10;
             rc.max_refresh = 1000;
             rc.unknown_kid_interval = 60;

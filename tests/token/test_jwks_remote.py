@@ -9,7 +9,9 @@ CLI (authgate verify --jwks-url --cacert) and through jwks_remote_driver,
 whose clock the test sets: first fetch, max-age refresh, a provider key
 rotation, 1,000 tokens with random unknown kids, server down (stale keys
 until the bound, then fail closed), and oversized, garbage, http:// and
-wrong-CA documents refused with the previous keys kept.
+wrong-CA documents refused with the previous keys kept. With
+refetch_in_background, a new kid's first token fails at once while the
+server still holds the refetch, and verifies once the refresher lands it.
 
 usage: test_jwks_remote.py --cli AUTHGATE --driver JWKS_REMOTE_DRIVER
 """
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 T0 = 1700000000
 
@@ -66,12 +69,22 @@ class State:
     doc = b"{}"
     headers = {}
     count = 0
+    gate = None  # a threading.Event every request waits for, when set
+    held = 0     # requests waiting at the gate now
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         with State.lock:
             State.count += 1
+            gate = State.gate
+            if gate is not None:
+                State.held += 1
+        if gate is not None:
+            gate.wait(30)
+            with State.lock:
+                State.held -= 1
+        with State.lock:
             doc, headers = State.doc, dict(State.headers)
         if self.path == "/redirect":
             self.send_response(302)
@@ -119,6 +132,30 @@ def serve(doc, headers=None):
 def requests():
     with State.lock:
         return State.count
+
+
+def hold():
+    """Requests from now on wait until release()."""
+    with State.lock:
+        State.gate = threading.Event()
+
+
+def release():
+    with State.lock:
+        gate, State.gate = State.gate, None
+    gate.set()
+
+
+def held():
+    with State.lock:
+        return State.held
+
+
+def wait_until(what, cond, secs=20):
+    deadline = time.time() + secs
+    while not cond():
+        check(time.time() < deadline, "%s: not within %d s" % (what, secs))
+        time.sleep(0.05)
 
 
 class Driver:
@@ -176,6 +213,7 @@ def main():
 
         serve(jwks1, {"Cache-Control": "public, max-age=100"})
         srv = TlsServer(scert, skey)
+        srv_port = srv.port
         url = "https://127.0.0.1:%d/jwks" % srv.port
 
         # ---- the CLI: one fetch per run
@@ -280,6 +318,34 @@ def main():
         for sec in secrets:
             check(sec not in ev, "an event holds a token or key: %r" % sec[:20])
         drv.close()
+
+        # ---- refetch_in_background: an unknown kid never makes a verify wait
+        srv = TlsServer(scert, skey, srv_port)
+        serve(jwks1, {"Cache-Control": "max-age=100"})
+        drv = Driver(a.driver)
+        check(drv("new", url, ca, 0, 1) == "AG_OK", "background: first fetch at start")
+        check(drv("verify", tok1) == "AG_OK", "background: k1 verifies")
+        serve(jwks12, {"Cache-Control": "max-age=100"})
+        n, errors = int(drv("fetches")), int(drv("errors"))
+        hold()  # the refetch will wait at the server until released below
+        check(drv("verify", tok2) == "AG_ERR_KEY no key with that kid",
+              "background: the new kid's first token fails at once")
+        # Only now can the server answer: had the verify waited for the
+        # refetch, it would have timed out, failed, and used this interval.
+        wait_until("the refresher's refetch reaches the server", lambda: held() == 1)
+        check(drv("verify", tok1) == "AG_OK", "background: k1 verifies during the refetch")
+        release()
+        wait_until("k2 verifies once the refetch lands",
+                   lambda: drv("verify", tok2) == "AG_OK")
+        check(int(drv("fetches")) == n + 1, "background: exactly one refetch")
+        check(int(drv("errors")) == errors, "background: no error reported")
+        for i in range(100):
+            kid = "rnd-%016x" % random.getrandbits(64)
+            hdr = b64u(json.dumps({"alg": "ES256", "typ": "at+jwt", "kid": kid}).encode())
+            res = drv("verify", ".".join([hdr, h_p_s[1], h_p_s[2]]))
+            check(res == "AG_ERR_KEY no key with that kid", "background: random kid: %r" % res)
+        check(int(drv("fetches")) == n + 1, "background: random kids wait for the interval")
+        drv.close()
         drv = None
         print("ok [jwks_remote]")
         return 0
@@ -287,6 +353,9 @@ def main():
         print("FAIL [jwks_remote]: %s" % e, file=sys.stderr)
         return 1
     finally:
+        with State.lock:
+            if State.gate is not None:
+                State.gate.set()  # a failed check must not leave a request held
         if drv is not None:
             drv.p.kill()
         if srv is not None:
