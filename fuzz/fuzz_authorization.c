@@ -5,7 +5,8 @@
  * accepted token is a view inside the input, in the b64token charset, and
  * parsing the token again as "Bearer <token>" gives it back. The
  * b64token scan gives the RFC's answer with its AVX2 twin
- * (lib/token/b64_simd.c) and with the table loop alone.
+ * (lib/token/b64_simd.c) and with the table loop alone. The same bytes
+ * as an Idempotency-Key value.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,6 +71,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     e = ag_http_find_bearer(h, n, &tok);
     if (n > 1 && e != AG_ERR_AMBIGUOUS)
         abort(); /* H-02: two fields are always ambiguous */
+
+    /* Idempotency-Key: an accepted key is a view strictly inside the
+     * quotes, 1..128 bytes of 0x20..0x7e without '"' or '\\' */
+    ag_span key;
+    if (ag_http_parse_idempotency_key(data, size, &key) == AG_OK) {
+        if (key.len == 0 || key.len > AG_IDEMPOTENCY_KEY_MAX_LEN || key.ptr <= data ||
+            key.ptr + key.len >= data + size || key.ptr[-1] != '"' || key.ptr[key.len] != '"')
+            abort();
+        for (size_t i = 0; i < key.len; i++)
+            if (key.ptr[i] < 0x20 || key.ptr[i] > 0x7e || key.ptr[i] == '"' || key.ptr[i] == '\\')
+                abort();
+    } else if (key.ptr != NULL || key.len != 0) {
+        abort();
+    }
 
     (void)ag_http_check_query(data, size);
     return 0;

@@ -153,9 +153,9 @@ static json_t *step(const char *action, ag_err e, const char *result)
  * once, as if by the real client (T0 → T1); then T0 is presented again,
  * as a thief holding a copy would. Reuse detection revokes the family,
  * so even the newest token T1 is refused, and so are the session's access
- * tokens (the revocation set). T1 never leaves this function. An allowed
- * lost-answer retry (--reuse-interval) is shown as such until the retries
- * run out. */
+ * tokens (the revocation set). T1 never leaves this function. The thief
+ * has no Idempotency-Key of the client's, so even inside the retry window
+ * the replay is reuse at once. */
 enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r)
 {
     const ag_session *s = demo_sessions_session(app->sessions);
@@ -190,7 +190,7 @@ enum MHD_Result demo_handle_replay(demo_app *app, demo_request *r)
         re = ag_session_refresh(s, cred.token.ptr, cred.token.len, t2);
         json_array_append_new(
             steps, step("replay the previous refresh token (the thief's copy)", re,
-                        re == AG_OK           ? "accepted as a lost-answer retry (--reuse-interval)"
+                        re == AG_OK           ? "accepted as a lost-answer retry"
                         : re == AG_ERR_REUSED ? "reuse detected: the whole session is revoked"
                                               : "refused"));
         ag_session_tokens_clear(t2);

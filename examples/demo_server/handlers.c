@@ -405,12 +405,24 @@ enum MHD_Result demo_handle_refresh(demo_app *app, demo_request *r)
     enum MHD_Result ret;
     ag_err e = claims ? ag_session_tokens_new(NULL, &t) : AG_ERR_NOMEM;
 
+    /* The client's name for this refresh, the same on its retry: a retry
+     * whose first answer was lost gets the same successor (R-08). */
+    ag_span key = {NULL, 0};
+    if (e == AG_OK) {
+        e = ag_mhd_idempotency_key(r->conn, &key);
+        if (e == AG_ERR_NOT_FOUND)
+            e = AG_OK; /* a refresh without a key: it cannot be retried */
+        else if (e != AG_OK)
+            e = AG_ERR_REQUEST; /* two keys, or a malformed one: 400 */
+    }
     if (e == AG_OK)
         e = take_refresh_token(app, r, &cred, claims);
     /* One atomic rotation: of concurrent refreshes of one token exactly
-     * one wins (R-05); a token already used revokes its family (R-02). */
+     * one wins (R-05), unless they carry one key; a token already used
+     * revokes its family (R-02). */
     if (e == AG_OK)
-        e = ag_session_refresh_verified(demo_sessions_session(app->sessions), claims, t);
+        e = ag_session_refresh_retryable(demo_sessions_session(app->sessions), claims, key.ptr,
+                                         key.len, t);
     /* The successor goes back the way the old token came. */
     ret = e == AG_OK ? send_pair(app, r, t, cred.source == AG_SOURCE_COOKIE)
                      : demo_send_ag_error(r, e, AG_ENDPOINT_REFRESH);

@@ -72,8 +72,9 @@ static void print_banner(const demo_options *o)
     printf("authgate-demo %s: %s keys in %s, store %s\n", AG_VERSION_STRING, ag_alg_name(o->alg),
            o->key_dir, store);
     if (o->reuse_interval > 0)
-        printf("refresh: a token whose answer was lost may be retried within %lld s (%u time%s) "
-               "and gets the same successor; --reuse-interval 0 makes any replay reuse\n",
+        printf("refresh: a refresh whose answer was lost may be retried with the same "
+               "Idempotency-Key within %lld s (%u time%s) and gets the same successor; any "
+               "other replay of a used token is reuse (--reuse-interval 0: no retries)\n",
                (long long)o->reuse_interval, o->max_replays, o->max_replays == 1 ? "" : "s");
     else
         printf("refresh: no retry window, any replay of a used token is reuse "

@@ -38,7 +38,8 @@ static const char usage[] =
     "          (memory when built without SQLite) --key-dir ./authgate-demo-keys\n"
     "          --issuer authgate-demo --audience authgate-demo --access-ttl 900\n"
     "          --refresh-ttl 1209600 --threads 4 --leeway 30 --verify-cache 0 (off)\n"
-    "          --reuse-interval 0 (off; 5 lets a lost answer be retried once)\n"
+    "          --reuse-interval 5 (a refresh whose answer was lost may be retried with\n"
+    "          the same Idempotency-Key; 0: off)\n"
     "          --max-replays 1 --max-sessions 32 --revocation-staleness 0 (keep serving)\n"
     "          --rotate-every 0 (signing keys rotate on SIGHUP only) --access-log off\n"
     "          --event-log off\n"
@@ -110,10 +111,12 @@ int demo_options_parse(int argc, char **argv, demo_options *o)
     o->refresh_ttl = 14 * 24 * 3600;
     o->leeway = AG_LEEWAY_DEFAULT;
     o->threads = 4;
-    /* Off by default: the demo's contract says exactly one of concurrent
-     * refreshes of a token succeeds. --reuse-interval turns on the retry
-     * of a lost answer (docs/sessions.md explains the trade-off). */
-    o->reuse_interval = 0;
+    /* A lost answer is not an attack: a refresh retried with the same
+     * Idempotency-Key within 5 s gets the same successor, once. Replays
+     * need the key (sessions.c), so without one, exactly one of concurrent
+     * refreshes of a token succeeds and any replay is reuse, as the
+     * contract says (docs/sessions.md explains the trade-off). */
+    o->reuse_interval = 5;
     o->max_replays = 1;
     o->max_sessions = AG_SESSION_MAX_SESSIONS_DEFAULT;
     /* Failed logins: 20 per address, then one every 6 s (10 a minute);

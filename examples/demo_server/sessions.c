@@ -176,6 +176,7 @@ bool demo_sessions_new(const demo_sessions_config *cfg, demo_sessions **out)
             cfg->refresh_ttl > DEMO_FAMILY_LIFETIME ? cfg->refresh_ttl : DEMO_FAMILY_LIFETIME;
         sc.reuse_interval = cfg->reuse_interval;
         sc.reuse_max_replays = cfg->max_replays;
+        sc.replay_needs_key = true; /* only a keyed retry is not reuse */
         sc.max_sessions = cfg->max_sessions;
         sc.on_reuse = log_reuse;
         sc.on_evict = log_evict;

@@ -35,6 +35,8 @@ extern "C" {
 #define AG_COOKIE_MAX_LEN 4096
 /** Largest Authorization field value looked at, in bytes (checked first). */
 #define AG_AUTHORIZATION_MAX_LEN (AG_TOKEN_MAX_LEN + 64)
+/** Longest Idempotency-Key content, bytes (= AG_SESSION_RETRY_KEY_MAX_LEN). @since 0.2 */
+#define AG_IDEMPOTENCY_KEY_MAX_LEN 128
 /** Length of a CSRF token in characters: base64url of 32 bytes. */
 #define AG_CSRF_TOKEN_LEN 43
 /** Smallest accepted CSRF secret, in bytes. */
@@ -296,6 +298,33 @@ AG_API AG_NODISCARD ag_err ag_http_parse_bearer(const uint8_t *value, size_t len
  * @since 0.1
  */
 AG_API AG_NODISCARD ag_err ag_http_find_bearer(const ag_header *headers, size_t n, ag_span *token);
+
+/**
+ * Parses one Idempotency-Key field value: the key a client sends with a
+ * refresh so that its retry is recognised (ag_session_refresh_retryable()).
+ * The field is a Structured Field String (RFC 8941 §3.3.3): OWS trimmed,
+ * then a quoted string of 1..AG_IDEMPOTENCY_KEY_MAX_LEN characters from
+ * 0x20..0x7e. Escapes (a backslash) are refused: a key needs no quote.
+ *
+ * @param[in]  value  the field value bytes
+ * @param[out] key    view into value: the characters between the quotes
+ * Returns: AG_OK; AG_ERR_REQUEST (not a quoted string, empty, a backslash
+ * or a byte outside 0x20..0x7e); AG_ERR_TOO_LARGE (over
+ * AG_IDEMPOTENCY_KEY_MAX_LEN characters).
+ * Allocation: none. Thread safety: safe.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_http_parse_idempotency_key(const uint8_t *value, size_t len,
+                                                         ag_span *key);
+
+/**
+ * Finds the single Idempotency-Key field among headers and parses it.
+ * Returns: as ag_http_parse_idempotency_key(), plus AG_ERR_NOT_FOUND when
+ * there is none and AG_ERR_AMBIGUOUS when there are two or more.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_http_find_idempotency_key(const ag_header *headers, size_t n,
+                                                        ag_span *key);
 
 /**
  * Finds a cookie by exact, case-sensitive name across every Cookie field

@@ -116,6 +116,19 @@ AG_API AG_NODISCARD ag_err ag_mhd_refresh_verify(struct MHD_Connection *conn, co
                                                  ag_http_credential *out, ag_claims *claims);
 
 /**
+ * The request's Idempotency-Key (ag_http_find_idempotency_key() on every
+ * occurrence of the field): pass it to ag_session_refresh_retryable() so a
+ * retried refresh whose answer was lost gets the same successor.
+ * @param[out] key  view into MHD's connection memory, valid until the
+ *                  response is queued
+ * Returns: AG_OK; AG_ERR_NOT_FOUND (no such field: refresh without a key);
+ * AG_ERR_AMBIGUOUS (two or more); AG_ERR_REQUEST or AG_ERR_TOO_LARGE (a
+ * malformed key); AG_ERR_INVALID_ARGUMENT for NULL.
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_mhd_idempotency_key(struct MHD_Connection *conn, ag_span *key);
+
+/**
  * Makes a JSON response: Content-Type: application/json and
  * Cache-Control: no-store. The body is copied.
  *

@@ -41,6 +41,8 @@ extern "C" {
 #define AG_SESSION_MAX_REPLAYS_MAX 16
 /** Default cap on one subject's live sessions. @since 0.2 */
 #define AG_SESSION_MAX_SESSIONS_DEFAULT 32
+/** Longest retry key (ag_session_refresh_retryable()), bytes. @since 0.2 */
+#define AG_SESSION_RETRY_KEY_MAX_LEN 128
 /** Length of the hash prefix handed to the reuse callback (hex chars). @since 0.1 */
 #define AG_SESSION_HASH_PREFIX_LEN 8
 
@@ -137,6 +139,16 @@ typedef struct ag_session_config {
     ag_clock_fn clock; /**< NULL → ag_clock_system */
     void *clock_ctx;
     const ag_allocator *alloc; /**< NULL → stdlib */
+    /**
+     * With a reuse interval: false (default) lets any replay of the
+     * previous token inside it get the successor. true: only a refresh
+     * made with a retry key (ag_session_refresh_retryable()) can be
+     * replayed, and only with the same key; a replay without it, or with
+     * another, and a logout with the previous token, are reuse. Concurrent
+     * refreshes of one token then still end with exactly one winner unless
+     * they carry one key. See docs/sessions.md. @since 0.2
+     */
+    bool replay_needs_key;
 } ag_session_config;
 
 /**
@@ -294,6 +306,29 @@ AG_API AG_NODISCARD ag_err ag_session_refresh(const ag_session *s, const uint8_t
  */
 AG_API AG_NODISCARD ag_err ag_session_refresh_verified(const ag_session *s, const ag_claims *claims,
                                                        ag_session_tokens *out);
+
+/**
+ * ag_session_refresh_verified() for a client that may retry: key is the
+ * client's name for this one refresh (HTTP: its Idempotency-Key, see
+ * ag_http_parse_idempotency_key()), the same on every retry of it and new
+ * for the next. The successor is derived from the token and the key, so
+ * inside the reuse interval a retry with the same key whose answer was
+ * lost gets the same successor (AG_OK, out->replayed), and a replay with
+ * another key or none is reuse (the family is revoked). Without a reuse
+ * interval the key changes nothing.
+ *
+ * @param[in] key      1..AG_SESSION_RETRY_KEY_MAX_LEN bytes of printable
+ *                     ASCII (0x20..0x7e), or NULL and 0 for none (then
+ *                     exactly ag_session_refresh_verified())
+ * Returns: as ag_session_refresh_verified(), plus AG_ERR_INVALID_ARGUMENT
+ * for a key that is too long or not printable ASCII.
+ * Thread safety: safe; concurrent refreshes of one token with one key all
+ * get the same successor (up to reuse_max_replays of them).
+ * @since 0.2
+ */
+AG_API AG_NODISCARD ag_err ag_session_refresh_retryable(const ag_session *s,
+                                                        const ag_claims *claims, const uint8_t *key,
+                                                        size_t key_len, ag_session_tokens *out);
 
 /**
  * Logs out: verifies the refresh token like refresh does and, in one

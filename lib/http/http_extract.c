@@ -207,6 +207,42 @@ ag_err ag_http_find_bearer(const ag_header *headers, size_t n, ag_span *token)
 }
 
 /* ------------------------------------------------------------------ */
+/* Idempotency-Key (a refresh's retry key)                             */
+/* ------------------------------------------------------------------ */
+
+ag_err ag_http_parse_idempotency_key(const uint8_t *value, size_t len, ag_span *key)
+{
+    if (key == NULL || (value == NULL && len > 0))
+        return AG_ERR_INVALID_ARGUMENT;
+    key->ptr = NULL;
+    key->len = 0;
+    ag_span v = ag__trim_ows((ag_span){value, len});
+    value = v.ptr;
+    len = v.len;
+    if (len < 3 || value[0] != '"' || value[len - 1] != '"')
+        return AG_ERR_REQUEST;
+    if (len - 2 > AG_IDEMPOTENCY_KEY_MAX_LEN)
+        return AG_ERR_TOO_LARGE;
+    for (size_t i = 1; i + 1 < len; i++) /* RFC 8941 unescaped chars, no escapes */
+        if (value[i] < 0x20 || value[i] > 0x7e || value[i] == '"' || value[i] == '\\')
+            return AG_ERR_REQUEST;
+    key->ptr = value + 1;
+    key->len = len - 2;
+    return AG_OK;
+}
+
+ag_err ag_http_find_idempotency_key(const ag_header *headers, size_t n, ag_span *key)
+{
+    if (key == NULL || (headers == NULL && n > 0))
+        return AG_ERR_INVALID_ARGUMENT;
+    key->ptr = NULL;
+    key->len = 0;
+    ag_span value;
+    ag_err e = ag__header_single(headers, n, "Idempotency-Key", 15, &value);
+    return e != AG_OK ? e : ag_http_parse_idempotency_key(value.ptr, value.len, key);
+}
+
+/* ------------------------------------------------------------------ */
 /* URL credentials (H-03)                                              */
 /* ------------------------------------------------------------------ */
 

@@ -9,6 +9,7 @@
  * (M-03); reads MHD_GET_ARGUMENT_KIND only to refuse credentials (H-03).
  */
 #include <string.h>
+#include <strings.h>
 
 #include "authgate/mhd.h"
 
@@ -101,6 +102,35 @@ ag_err ag_mhd_check_url(struct MHD_Connection *conn)
     bool found = false;
     (void)MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, url_cb, &found);
     return found ? AG_ERR_URL_CREDENTIALS : AG_OK;
+}
+
+/* Idempotency-Key fields, every occurrence (two are enough to refuse). */
+typedef struct keys {
+    ag_header h[2];
+    size_t n;
+} keys;
+
+static enum MHD_Result key_cb(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                              const char *value, size_t value_size)
+{
+    keys *k = cls;
+    static const char name[] = "Idempotency-Key";
+    (void)kind;
+    if (key == NULL || key_size != sizeof name - 1 || strncasecmp(key, name, key_size) != 0)
+        return MHD_YES;
+    k->h[k->n].name = (ag_span){(const uint8_t *)key, key_size};
+    k->h[k->n].value =
+        (ag_span){(const uint8_t *)(value != NULL ? value : ""), value != NULL ? value_size : 0};
+    return ++k->n < 2 ? MHD_YES : MHD_NO;
+}
+
+ag_err ag_mhd_idempotency_key(struct MHD_Connection *conn, ag_span *key)
+{
+    if (conn == NULL || key == NULL)
+        return AG_ERR_INVALID_ARGUMENT;
+    keys k = {.n = 0};
+    (void)MHD_get_connection_values_n(conn, MHD_HEADER_KIND, key_cb, &k);
+    return ag_http_find_idempotency_key(k.h, k.n, key);
 }
 
 /* URL check, then the relevant header fields into c and req. */

@@ -31,6 +31,7 @@ struct ag_session {
     int64_t family_lifetime;
     int64_t reuse_interval;
     uint32_t max_replays;
+    bool replay_needs_key;
     int64_t purge_margin;
     size_t max_sessions;
     ag_reuse_fn on_reuse;
@@ -208,6 +209,7 @@ ag_err ag_session_new(const ag_session_config *cfg, ag_session **out)
     s->reuse_interval = cfg->reuse_interval;
     s->max_replays =
         cfg->reuse_max_replays != 0 ? cfg->reuse_max_replays : AG_SESSION_MAX_REPLAYS_DEFAULT;
+    s->replay_needs_key = cfg->replay_needs_key;
     /* Never below the verifier's leeway: a token it still accepts must
      * find its family (a purged one would answer "unknown", not "reuse"). */
     int64_t leeway = ag_verifier_leeway(cfg->refresh_verifier);
@@ -432,8 +434,32 @@ static void report_reuse(const ag_session *s, const ag_claims *c, const uint8_t 
 
 /* ---- refresh ------------------------------------------------------------- */
 
+/* The successor's jti. Derived (so a replay can get the same one) from
+ * the parent jti and, when the client sent one, its retry key, after a
+ * NUL that neither holds: a retry with another key, or none, derives
+ * another successor, which the store refuses as reuse. Random when
+ * replays are off, or need a key and none came: then no replay matches. */
+static ag_err successor_jti(const ag_session *s, const ag_claims *c, const uint8_t *key,
+                            size_t key_len, char jti[AG_JTI_LEN + 1])
+{
+    uint8_t in[64 + 1 + AG_SESSION_RETRY_KEY_MAX_LEN]; /* jti ≤ 64: claims_usable */
+    size_t n = c->jti.len;
+    if (s->reuse_interval == 0 || (key_len == 0 && s->replay_needs_key))
+        return random_id(jti);
+    memcpy(in, c->jti.ptr, n);
+    if (key_len > 0) {
+        in[n++] = 0;
+        memcpy(in + n, key, key_len);
+        n += key_len;
+    }
+    ag_err e = ag__session_derive_jti(s, in, n, jti);
+    ag_cleanse(in, n);
+    return e;
+}
+
 /* Steps 2-4 of a refresh, for claims that passed claims_usable. */
-static ag_err rotate_and_issue(const ag_session *s, const ag_claims *c, ag_session_tokens *out)
+static ag_err rotate_and_issue(const ag_session *s, const ag_claims *c, const uint8_t *key,
+                               size_t key_len, ag_session_tokens *out)
 {
     ag_store_rotation rot;
     ag_store_rotated res;
@@ -446,8 +472,7 @@ static ag_err rotate_and_issue(const ag_session *s, const ag_claims *c, ag_sessi
     /* 2. Hash the verified jti; choose the successor's jti. */
     ag_err e = ag__session_hash(s, c->jti.ptr, c->jti.len, rot.old_hash);
     if (e == AG_OK)
-        e = s->reuse_interval > 0 ? ag__session_derive_jti(s, c->jti.ptr, c->jti.len, jti)
-                                  : random_id(jti);
+        e = successor_jti(s, c, key, key_len, jti);
     if (e == AG_OK)
         e = ag__session_hash(s, (const uint8_t *)jti, AG_JTI_LEN, rot.new_hash);
     if (e != AG_OK)
@@ -508,7 +533,7 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     /* 1. Verify completely. Nothing below runs for a token that fails. */
     ag_err e = verify_refresh(s, token, len, &vs, &c);
     if (e == AG_OK)
-        e = rotate_and_issue(s, &c, out);
+        e = rotate_and_issue(s, &c, NULL, 0, out);
     ag_cleanse(&c, sizeof c);
     scratch_end(s, &vs, len);
     if (e != AG_OK)
@@ -517,22 +542,43 @@ ag_err ag_session_refresh(const ag_session *s, const uint8_t *token, size_t len,
     return e;
 }
 
+/* A retry key: printable ASCII (so never the NUL successor_jti puts
+ * before it), at most AG_SESSION_RETRY_KEY_MAX_LEN bytes; none is NULL, 0. */
+static bool retry_key_ok(const uint8_t *key, size_t len)
+{
+    if (len == 0)
+        return true;
+    if (key == NULL || len > AG_SESSION_RETRY_KEY_MAX_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (key[i] < 0x20 || key[i] > 0x7e)
+            return false;
+    return true;
+}
+
 ag_err ag_session_refresh_verified(const ag_session *s, const ag_claims *claims,
                                    ag_session_tokens *out)
 {
+    return ag_session_refresh_retryable(s, claims, NULL, 0, out);
+}
+
+ag_err ag_session_refresh_retryable(const ag_session *s, const ag_claims *claims,
+                                    const uint8_t *key, size_t key_len, ag_session_tokens *out)
+{
     if (s == NULL || out == NULL || claims == NULL || !ag__tokens_attached(out) ||
-        ag__sized_out(claims, sizeof *claims) != AG_OK)
+        ag__sized_out(claims, sizeof *claims) != AG_OK || !retry_key_ok(key, key_len))
         return AG_ERR_INVALID_ARGUMENT;
     /* out is wiped first, so the claims must not point into it */
     if (ag__tokens_overlaps(out, claims->sid.ptr, claims->sid.len) ||
         ag__tokens_overlaps(out, claims->sub.ptr, claims->sub.len) ||
-        ag__tokens_overlaps(out, claims->jti.ptr, claims->jti.len))
+        ag__tokens_overlaps(out, claims->jti.ptr, claims->jti.len) ||
+        ag__tokens_overlaps(out, key, key_len))
         return AG_ERR_INVALID_ARGUMENT;
     ag__tokens_reset(out);
     uint64_t t0 = ag__obs_begin();
     ag_err e = claims_handed_in(s, claims);
     if (e == AG_OK)
-        e = rotate_and_issue(s, claims, out);
+        e = rotate_and_issue(s, claims, key, key_len, out);
     if (e != AG_OK)
         ag__tokens_wipe(out);
     ag__obs_refresh(e, e == AG_OK && out->replayed, t0);
@@ -556,7 +602,9 @@ static ag_err end_family(const ag_session *s, ag_store_action action, const ag_c
     rot.subject = (const char *)c->sub.ptr;
     rot.subject_len = c->sub.len;
     rot.now = now_of(s);
-    rot.reuse_interval = s->reuse_interval;
+    /* With replay_needs_key only a keyed refresh is a retry: a logout with
+     * the previous token is reuse like any other use of it. */
+    rot.reuse_interval = s->replay_needs_key ? 0 : s->reuse_interval;
     rot.max_replays = s->max_replays;
     e = ag__session_hash(s, c->jti.ptr, c->jti.len, rot.old_hash);
     if (e == AG_OK)

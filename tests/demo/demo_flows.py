@@ -341,27 +341,75 @@ def group_refresh():
 
 
 def group_retry():
-    """--reuse-interval: a lost answer retried gets the same successor (R-08)."""
-    with Server("--user", "alice:wonder", "--reuse-interval", "5") as s:
+    """The demo's default: a refresh retried with the same Idempotency-Key
+    inside 5 s (a lost answer) gets the same successor (R-08); any other
+    replay is reuse, so concurrent keyless refreshes keep one winner."""
+    same = lambda a, b: (json.loads(b64d(a.split(".")[1]))["jti"] ==
+                         json.loads(b64d(b.split(".")[1]))["jti"])
+
+    def refresh(s, tok, key=None):
+        h = bearer(tok)
+        if key is not None:
+            h["Idempotency-Key"] = key
+        return s.request("POST", "/auth/refresh", headers=h)
+
+    with Server("--user", "alice:wonder") as s:
         b, _ = s.login("token", "alice", "wonder")
         r1 = b["refresh_token"]
-        st, _, b2 = s.request("POST", "/auth/refresh", headers=bearer(r1))
-        check(st == 200, "refresh → 200")
+        st, _, b2 = refresh(s, r1, '"k-1"')
+        check(st == 200, "refresh with a key → 200")
         r2 = b2["refresh_token"]
-        st, _, b3 = s.request("POST", "/auth/refresh", headers=bearer(r1))
-        same = lambda a, b: (json.loads(b64d(a.split(".")[1]))["jti"] ==
-                             json.loads(b64d(b.split(".")[1]))["jti"])
+        st, _, b3 = refresh(s, r1, '"k-1"')
         check(st == 200 and same(b3.get("refresh_token", "x.e30.x"), r2),
-              "retry of a rotated token inside --reuse-interval → the same successor (jti)")
+              "retry with the same key of a rotated token → the same successor (jti)")
         # one replay only (--max-replays 1): the next one is reuse
-        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
-                     "invalid_grant", "second replay of a rotated refresh token is reuse")
-        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r2)), 401,
-                     "invalid_grant", "newest token of a reused family (R-02)")
-        # once the successor is used, the old token is reuse at once
-        r1, _ = login_and_rotate_twice(s)
-        expect_error(s.request("POST", "/auth/refresh", headers=bearer(r1)), 401,
-                     "invalid_grant", "previous token after its successor was used is reuse")
+        expect_error(refresh(s, r1, '"k-1"'), 401, "invalid_grant",
+                     "second replay of a rotated refresh token is reuse")
+        expect_error(refresh(s, r2), 401, "invalid_grant",
+                     "newest token of a reused family (R-02)")
+        # a replay without the key, or with another, is reuse at once
+        for other, what in ((None, "without the key"), ('"k-2"', "with another key")):
+            b, _ = s.login("token", "alice", "wonder")
+            st, _, b2 = refresh(s, b["refresh_token"], '"k-1"')
+            check(st == 200, "refresh with a key → 200")
+            expect_error(refresh(s, b["refresh_token"], other), 401, "invalid_grant",
+                         "replay %s is reuse" % what)
+            expect_error(refresh(s, b2["refresh_token"]), 401, "invalid_grant",
+                         "after a replay %s the newest token is refused" % what)
+        # keyless refreshes: a replay is reuse, as with no window at all
+        b, _ = s.login("token", "alice", "wonder")
+        st, _, _ = refresh(s, b["refresh_token"])
+        check(st == 200, "keyless refresh → 200")
+        expect_error(refresh(s, b["refresh_token"]), 401, "invalid_grant",
+                     "keyless replay is reuse")
+        # once the successor is used, the old token is reuse at once, key or not
+        b, _ = s.login("token", "alice", "wonder")
+        st, _, b2 = refresh(s, b["refresh_token"], '"k-3"')
+        st2, _, _ = refresh(s, b2["refresh_token"], '"k-4"')
+        check(st == 200 and st2 == 200, "two keyed refreshes → 200")
+        expect_error(refresh(s, b["refresh_token"], '"k-3"'), 401, "invalid_grant",
+                     "previous token after its successor was used is reuse")
+        # a malformed key is refused before anything is stored or rotated
+        b, _ = s.login("token", "alice", "wonder")
+        for bad in ("k-1", '""', '"a\\"b"', '"%s"' % ("x" * 129), '"caf\u00e9"'):
+            st, _, body = refresh(s, b["refresh_token"], bad)
+            check(st == 400, "malformed Idempotency-Key %r → 400, got %s %r" % (bad, st, body))
+        host = "Host: 127.0.0.1:%d\r\n" % s.port
+        st, _, _ = s.raw(("POST /auth/refresh HTTP/1.1\r\n%sAuthorization: Bearer %s\r\n"
+                          "Idempotency-Key: \"a\"\r\nIdempotency-Key: \"a\"\r\n"
+                          "Content-Length: 0\r\nConnection: close\r\n\r\n"
+                          % (host, b["refresh_token"])).encode())
+        check(st == 400, "two Idempotency-Key fields → 400, got %s" % st)
+        st, _, _ = refresh(s, b["refresh_token"], '"k-5"')
+        check(st == 200, "the token refused for a malformed key still refreshes")
+
+    # --reuse-interval 0: a keyed retry is reuse
+    with Server("--reuse-interval", "0") as s:
+        b, _ = s.login("token")
+        st, _, _ = refresh(s, b["refresh_token"], '"k-1"')
+        check(st == 200, "refresh → 200")
+        expect_error(refresh(s, b["refresh_token"], '"k-1"'), 401, "invalid_grant",
+                     "--reuse-interval 0: a keyed retry is reuse")
 
 
 def group_revoke():
@@ -506,13 +554,13 @@ def group_sessions():
         check(st == 401, "replay of an ended session → 401")
         st, _, b = s.request("GET", "/api/sessions", headers=bearer(a1["access_token"]))
         check(st == 200 and b["total"] == 1, "the replayed session is gone from the list")
-    # with a reuse interval, the retries it allows are shown before the reuse
+    # a retry window allows keyed retries only: the thief's copy, sent
+    # without the client's key, is reuse at once however many are allowed
     with Server("--reuse-interval", "10", "--max-replays", "2") as s:
         tok, _ = s.login("token")
         st, _, b = s.request("POST", "/demo/replay", {}, headers=bearer(tok["refresh_token"]))
-        check(st == 200 and [x["outcome"] for x in b["steps"]] ==
-              ["ok", "ok", "ok", "reused", "revoked"],
-              "two allowed retries, then reuse: %s %r" % (st, b))
+        check(st == 200 and [x["outcome"] for x in b["steps"]] == ["ok", "reused", "revoked"],
+              "a keyless replay inside the window is reuse: %s %r" % (st, b))
 
 
 GROUPS = {

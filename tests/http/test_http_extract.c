@@ -199,6 +199,64 @@ START_TEST(find_bearer_fields)
 }
 END_TEST
 
+/* Idempotency-Key: an RFC 8941 string, 1..128 characters, no escapes. */
+START_TEST(idempotency_key)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        ag_err want;
+        const char *key;
+    } cases[] = {
+        {"\"k-1\"", 5, AG_OK, "k-1"},
+        {" \t\"a b\" ", 8, AG_OK, "a b"},
+        {"\"~!#[]\"", 7, AG_OK, "~!#[]"},
+        {"k-1", 3, AG_ERR_REQUEST, NULL},
+        {"\"\"", 2, AG_ERR_REQUEST, NULL},
+        {"\"", 1, AG_ERR_REQUEST, NULL},
+        {"", 0, AG_ERR_REQUEST, NULL},
+        {"\"a\\\"b\"", 6, AG_ERR_REQUEST, NULL},
+        {"\"a\\b\"", 5, AG_ERR_REQUEST, NULL},
+        {"\"a\"b\"", 5, AG_ERR_REQUEST, NULL},
+        {"\"a\"\"b\"", 6, AG_ERR_REQUEST, NULL},
+        {"\"a\tb\"", 5, AG_ERR_REQUEST, NULL},
+        {"\"a\0b\"", 5, AG_ERR_REQUEST, NULL},
+        {"\"caf\xc3\xa9\"", 7, AG_ERR_REQUEST, NULL},
+        {"\"a\x7f\"", 4, AG_ERR_REQUEST, NULL},
+        {"'a'", 3, AG_ERR_REQUEST, NULL},
+    };
+    ag_span key;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ag_err e = ag_http_parse_idempotency_key((const uint8_t *)cases[i].in, cases[i].len, &key);
+        ck_assert_msg(e == cases[i].want, "case %zu: %d", i, (int)e);
+        if (cases[i].key == NULL) {
+            ck_assert_ptr_null(key.ptr);
+            continue;
+        }
+        ck_assert_uint_eq(key.len, strlen(cases[i].key));
+        ck_assert_int_eq(memcmp(key.ptr, cases[i].key, key.len), 0);
+    }
+    char v[AG_IDEMPOTENCY_KEY_MAX_LEN + 3];
+    memset(v, 'x', sizeof v);
+    v[0] = '"';
+    v[AG_IDEMPOTENCY_KEY_MAX_LEN + 1] = '"';
+    ck_assert_int_eq(
+        ag_http_parse_idempotency_key((uint8_t *)v, AG_IDEMPOTENCY_KEY_MAX_LEN + 2, &key), AG_OK);
+    ck_assert_uint_eq(key.len, AG_IDEMPOTENCY_KEY_MAX_LEN);
+    v[AG_IDEMPOTENCY_KEY_MAX_LEN + 1] = 'x';
+    v[AG_IDEMPOTENCY_KEY_MAX_LEN + 2] = '"';
+    ck_assert_int_eq(ag_http_parse_idempotency_key((uint8_t *)v, sizeof v, &key), AG_ERR_TOO_LARGE);
+    ck_assert_int_eq(ag_http_parse_idempotency_key(NULL, 1, &key), AG_ERR_INVALID_ARGUMENT);
+
+    const ag_header one[] = {H("Host", "a"), H("idempotency-key", "\"k\"")};
+    ck_assert_int_eq(ag_http_find_idempotency_key(one, 2, &key), AG_OK);
+    ck_assert_uint_eq(key.len, 1);
+    const ag_header two[] = {H("Idempotency-Key", "\"k\""), H("IDEMPOTENCY-KEY", "\"k\"")};
+    ck_assert_int_eq(ag_http_find_idempotency_key(two, 2, &key), AG_ERR_AMBIGUOUS);
+    ck_assert_int_eq(ag_http_find_idempotency_key(one, 1, &key), AG_ERR_NOT_FOUND);
+}
+END_TEST
+
 typedef struct query_case {
     const char *rule;
     const uint8_t *in;
@@ -406,6 +464,7 @@ static Suite *suite(void)
     tcase_add_test(tc, url_credential_names);
     tcase_add_test(tc, trim_and_ci);
     tcase_add_test(tc, class_table_matches_rfcs);
+    tcase_add_test(tc, idempotency_key);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -108,6 +108,7 @@ env *env_make(ag_store *st, const env_opts *o)
     c.family_lifetime = o->life;
     c.reuse_interval = o->interval;
     c.reuse_max_replays = o->max_replays;
+    c.replay_needs_key = o->needs_key;
     c.max_sessions = o->max_sessions;
     c.secret = sx_secret;
     c.secret_len = sizeof sx_secret;

@@ -58,6 +58,7 @@ typedef struct env_opts {
     size_t max_sessions;
     int64_t purge_margin;
     const ag_verifier *verifier; /* NULL → sx_v_refresh (leeway 0) */
+    bool needs_key;              /* replay_needs_key */
 } env_opts;
 
 /* A memory store of 100,000 families when st is NULL; purge_margin -1
@@ -93,6 +94,7 @@ void swap_tokens(ag_session_tokens **a, ag_session_tokens **b);
 void add_rules_tests(Suite *s);
 void add_secrets_tests(Suite *s);
 void add_list_tests(Suite *s);
+void add_retry_key_tests(Suite *s);
 /* Cases of main's own "session" TCase kept in files of their own, added
  * by main in the TCase's order. */
 void add_store_failure_cases(TCase *tc);

@@ -647,5 +647,6 @@ int main(void)
     add_rules_tests(s);
     add_secrets_tests(s);
     add_list_tests(s);
+    add_retry_key_tests(s);
     return ag_test_run(s);
 }
