@@ -21,6 +21,7 @@ groups live beside it, each module with its GROUPS table:
     demo_flows.py  contract refresh retry revoke sessions
     demo_keys.py   restart keys algs cache rotate metrics
     demo_door.py   raw door accesslog throttle
+    demo_lost.py   lost (the demo killed during refreshes, SQLite)
 """
 import argparse
 import base64
@@ -351,8 +352,9 @@ def all_groups():
     import demo_door
     import demo_flows
     import demo_keys
+    import demo_lost
     groups = {}
-    for mod in (demo_flows, demo_keys, demo_door):
+    for mod in (demo_flows, demo_keys, demo_door, demo_lost):
         for name, fn in mod.GROUPS.items():
             assert name not in groups, "group %s in two modules" % name
             groups[name] = fn
