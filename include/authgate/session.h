@@ -357,7 +357,8 @@ AG_API AG_NODISCARD ag_err ag_session_logout_verified(const ag_session *s, const
  * ag_session_logout() does — but only for the family's current token (no
  * replay is accepted: a stale token must never be a switch that ends
  * every session) — then revokes every other family of its subject.
- * @param[out] count  optional: families revoked by this call, its own included
+ * @param[out] count  optional: live families revoked by this call, its own
+ *                    included (expired ones are not sessions to end)
  * Returns: as ag_session_logout(), plus AG_ERR_NOMEM.
  * @since 0.1
  */

@@ -287,11 +287,13 @@ struct ag_store {
                             ag_revoke_reason reason);
 
     /**
-     * Revokes every live family of a subject ("log out everywhere") and
-     * calls fn(ctx, sid) for each one it revoked (fn may be NULL), so its
-     * access tokens can be refused too. Families created concurrently
-     * with the call may survive it.
-     * @param[out] count  families newly revoked
+     * Revokes every live family of a subject (ag_store_family_live at
+     * `now`: "log out everywhere") and calls fn(ctx, sid) for each one it
+     * revoked (fn may be NULL), so its access tokens can be refused too.
+     * Families that have already expired are left as they are and not
+     * counted (0.2: they were tombstoned and counted). Families created
+     * concurrently with the call may survive it.
+     * @param[out] count  live families revoked
      * Returns: AG_OK (also when there was none); AG_ERR_STORE; AG_ERR_NOMEM.
      */
     ag_err (*revoke_subject)(ag_store *st, const char *subject, size_t subject_len, int64_t now,

@@ -416,7 +416,7 @@ static ag_err mem_revoke_subject(ag_store *st, const char *subject, size_t subje
     ag_err e = subject_sids(m, subject, subject_len, &sids, &n);
     for (size_t i = 0; i < n; i++) {
         bool newly = false;
-        (void)revoke_one(m, sids[i].sid, sids[i].len, now, reason, false, &newly);
+        (void)revoke_one(m, sids[i].sid, sids[i].len, now, reason, true, &newly);
         revoked += newly ? 1u : 0u;
         if (newly && fn != NULL)
             fn(ctx, sids[i].sid, sids[i].len);

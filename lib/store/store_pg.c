@@ -125,7 +125,8 @@ static const ag__pg_stmt stmts[Q_N] = {
                       {OID_TEXT, OID_INT8, OID_INT2}},
     [Q_REVOKE_SUBJ] = {"ag_revoke_subj",
                        "UPDATE ag_families SET revoked_at = $2, revoke_reason = $3, " TOMBSTONE
-                       " WHERE subject = $1 AND revoked_at IS NULL RETURNING sid",
+                       " WHERE subject = $1 AND revoked_at IS NULL"
+                       " AND expires > $2 AND cur_expires > $2 RETURNING sid",
                        3,
                        {OID_TEXT, OID_INT8, OID_INT2}},
     /* The subject's live families beyond the `keep` first of: the login

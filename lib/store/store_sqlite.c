@@ -85,8 +85,9 @@ static const char *const sql_text[Q_N] = {
                 " cur_hash = ?5, cur_issued = ?6, cur_expires = ?7, prev_hash = ?8,"
                 " replays = ?9 WHERE sid = ?1",
     [Q_REVOKE_FAM] = "UPDATE ag_families SET " TOMBSTONE " WHERE sid = ?1 AND revoked_at IS NULL",
-    [Q_REVOKE_SUBJ] = "UPDATE ag_families SET " TOMBSTONE
-                      " WHERE subject = ?1 AND revoked_at IS NULL RETURNING sid",
+    [Q_REVOKE_SUBJ] =
+        "UPDATE ag_families SET " TOMBSTONE " WHERE subject = ?1 AND revoked_at IS NULL"
+        " AND expires > ?2 AND cur_expires > ?2 RETURNING sid",
     /* the login just made (?4) first, then newest first; past `keep` go */
     [Q_EVICT_SEL] = "SELECT sid FROM ag_families WHERE subject = ?1 AND revoked_at IS NULL"
                     " AND expires > ?2 AND cur_expires > ?2"

@@ -55,6 +55,11 @@ START_TEST(revoke_subject_all_families)
     }
     conf_rand_hash(h);
     ck_assert_int_eq(conf_put_family(st, "b0", "bob", T0, 1000, 100, h), AG_OK);
+    /* families that have run out (idle, then absolute) are no session to end */
+    conf_rand_hash(h);
+    ck_assert_int_eq(conf_put_family(st, "x0", "alice", T0 - 500, 1000, 100, h), AG_OK);
+    conf_rand_hash(h);
+    ck_assert_int_eq(conf_put_family(st, "x1", "alice", T0 - 5000, 1000, 1000, h), AG_OK);
     ck_assert_int_eq(ag_store_revoke_family(st, "a0", 2, T0 + 1, AG_REVOKE_LOGOUT), AG_OK);
     size_t n = 99;
     evicted seen = {0};
@@ -71,6 +76,8 @@ START_TEST(revoke_subject_all_families)
     }
     ck_assert_int_eq(conf_family(st, "a0").reason, AG_REVOKE_LOGOUT);
     ck_assert_int_eq(conf_family(st, "b0").revoked_at, 0);
+    ck_assert_int_eq(conf_family(st, "x0").revoked_at, 0); /* neither counted nor changed */
+    ck_assert_int_eq(conf_family(st, "x1").revoked_at, 0);
     ck_assert_int_eq(
         ag_store_revoke_subject(st, "nobody", 6, T0 + 2, AG_REVOKE_ADMIN, NULL, NULL, &n), AG_OK);
     ck_assert_uint_eq(n, 0);
