@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_store_pg's fixture (pg_fixture.h): the server, raw SQL for the
+ * test_store_pg's fixture (pg_fixture.h): the server (started by pg_cluster.c), raw SQL for the
  * tests (never through the store), a fresh schema per case, stores opened
  * on it, and the store calls the cases share.
  */
@@ -16,34 +16,6 @@
 char base_conninfo[1024];
 char own_dir[256];
 unsigned seq;
-
-/* ---- the server ----------------------------------------------------------- */
-
-/* Starts a throwaway cluster in a new directory; fills conninfo. */
-bool cluster_start(char *dir, size_t dircap, char *conninfo, size_t cap)
-{
-    snprintf(dir, dircap, "/tmp/ag-store-pg-XXXXXX");
-    if (mkdtemp(dir) == NULL)
-        return false;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "'%s' start '%s' --owner %d", SCRIPT, dir, (int)getpid());
-    FILE *f = popen(cmd, "r");
-    if (f == NULL)
-        return false;
-    bool ok = fgets(conninfo, (int)cap, f) != NULL;
-    if (pclose(f) != 0)
-        ok = false;
-    if (ok)
-        conninfo[strcspn(conninfo, "\n")] = '\0';
-    return ok && conninfo[0] != '\0';
-}
-
-int cluster(const char *what, const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "'%s' %s '%s'", SCRIPT, what, dir);
-    return system(cmd);
-}
 
 /* ---- raw SQL for the tests (never through the store) ------------------- */
 

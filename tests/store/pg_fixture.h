@@ -16,20 +16,13 @@
 #include <libpq-fe.h>
 
 #include "authgate/store.h"
+#include "pg_cluster.h"
 
 #define T0 INT64_C(1700000000)
-#define SCRIPT AG_SOURCE_DIR "/scripts/pg-test-server"
 
 extern char base_conninfo[1024]; /* the database every case uses */
 extern char own_dir[256];        /* our throwaway cluster, "" when none */
 extern unsigned seq;             /* makes schema names unique */
-
-/* ---- the server ---- */
-
-/* Starts a throwaway cluster in a new directory; fills conninfo. */
-bool cluster_start(char *dir, size_t dircap, char *conninfo, size_t cap);
-/* scripts/pg-test-server WHAT DIR; its exit status. */
-int cluster(const char *what, const char *dir);
 
 /* ---- raw SQL (never through the store) ---- */
 

@@ -32,42 +32,15 @@
 #include <libpq-fe.h>
 
 #include "authgate/session.h"
+#include "pg_cluster.h"
 #include "testsupport.h"
 
-#define SCRIPT AG_SOURCE_DIR "/scripts/pg-test-server"
 #define N_PROP 1000
 #define SLOW_MS 60000 /* B's own reads: far beyond every bound checked here */
 
 static char base_conninfo[1024];
 static char own_dir[256]; /* our throwaway cluster, "" when none */
 static unsigned seq;
-
-/* ---- the server ----------------------------------------------------------- */
-
-static bool cluster_start(char *dir, size_t dircap, char *conninfo, size_t cap)
-{
-    snprintf(dir, dircap, "/tmp/ag-revsync-pg-XXXXXX");
-    if (mkdtemp(dir) == NULL)
-        return false;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "'%s' start '%s' --owner %d", SCRIPT, dir, (int)getpid());
-    FILE *f = popen(cmd, "r");
-    if (f == NULL)
-        return false;
-    bool ok = fgets(conninfo, (int)cap, f) != NULL;
-    if (pclose(f) != 0)
-        ok = false;
-    if (ok)
-        conninfo[strcspn(conninfo, "\n")] = '\0';
-    return ok && conninfo[0] != '\0';
-}
-
-static int cluster(const char *what, const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "'%s' %s '%s' >/dev/null", SCRIPT, what, dir);
-    return system(cmd);
-}
 
 static void quiet(void *arg, const char *msg)
 {
